@@ -1,0 +1,2 @@
+/** The ABI's deterministic CBOR profile (host side). */
+export * from './cbor.js';

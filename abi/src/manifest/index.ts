@@ -1,0 +1,3 @@
+/** The module manifest: types, schema validation, canonical form, and its custom section. */
+export * from './types.js';
+export * from './manifest.js';

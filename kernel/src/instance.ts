@@ -1,0 +1,176 @@
+/**
+ * One live Extism instance of a module, in either isolation tier, and the translation of
+ * everything that can go wrong in a call into a typed error. Extism 1.0.3 enforces no limits, so
+ * this file does: the worker tier races each call against a timer and terminates the thread, and
+ * the inline tier caps the host memory a guest may allocate through `extism:host/env.alloc`.
+ */
+import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
+import { CallError, GUEST_EXPORTS, encodeCbor, errorFromWire, type CborValue } from '@mcp0/abi';
+import { exactBytes } from './exact-bytes.js';
+
+/** The isolation tier of a module (DESIGN §4). */
+export type Tier = 'inline' | 'worker';
+
+/** Everything needed to create an instance. */
+export interface InstanceOptions {
+  name: string;
+  /** Compiled with the memory cap already written into the module. */
+  compiled: WebAssembly.Module;
+  tier: Tier;
+  memoryPages: number;
+  timeoutMs: number;
+  /** Host-side bytes a guest may allocate during one call (inline tier). */
+  hostBytesPerCall: number;
+  functions: Record<string, Record<string, (ctx: CallContext, ...args: bigint[]) => unknown>>;
+  config: CborValue;
+  onLog(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
+}
+
+const GUEST_ERROR_PREFIX = 'Plugin-originated error: ';
+/** Worker instances reset Extism's handle table every this many calls: a reset is a round trip. */
+const WORKER_RESET_EVERY = 256;
+
+/** A created, initialised instance. Calls must be serialised by the caller. */
+export class Instance {
+  readonly #opts: InstanceOptions;
+  readonly #plugin: Plugin;
+  readonly #memory: WebAssembly.Memory | undefined;
+  #hostBytes = 0;
+  #hostBytesExceeded = false;
+  #callsSinceReset = 0;
+  #dead = false;
+
+  private constructor(opts: InstanceOptions, plugin: Plugin, memory: WebAssembly.Memory | undefined) {
+    this.#opts = opts;
+    this.#plugin = plugin;
+    this.#memory = memory;
+  }
+
+  /** Create the Extism plugin and run `mcp0_init` with the module's config. */
+  static async create(opts: InstanceOptions): Promise<Instance> {
+    let self: Instance | undefined;
+    const functions = { ...opts.functions };
+    if (opts.tier === 'inline') {
+      // Extism's own alloc would let a guest allocate without bound on the host's heap.
+      functions['extism:host/env'] = {
+        alloc: (ctx: CallContext, n: bigint) => {
+          if (self) self.#countAlloc(Number(n));
+          return ctx.alloc(n);
+        },
+      };
+    }
+    const logger = {
+      debug: (m: string) => opts.onLog('debug', m),
+      info: (m: string) => opts.onLog('info', m),
+      warn: (m: string) => opts.onLog('warn', m),
+      error: (m: string) => opts.onLog('error', m),
+      trace: (m: string) => opts.onLog('debug', m),
+    } as unknown as Console;
+    const plugin = await createPlugin(
+      { wasm: [{ module: opts.compiled, name: 'main' }] },
+      { useWasi: false, runInWorker: opts.tier === 'worker', functions, logger },
+    );
+    const memory = opts.tier === 'inline' ? ((await plugin.getInstance('main')).exports.memory as WebAssembly.Memory | undefined) : undefined;
+    self = new Instance(opts, plugin, memory);
+    if (WebAssembly.Module.exports(opts.compiled).some((e) => e.name === GUEST_EXPORTS.init)) {
+      try {
+        await self.call(GUEST_EXPORTS.init, encodeCbor(opts.config));
+      } catch (e) {
+        await self.close();
+        throw e;
+      }
+    }
+    return self;
+  }
+
+  /** False once a timeout has terminated the instance. */
+  get alive(): boolean {
+    return !this.#dead;
+  }
+
+  /** Current linear memory in pages (inline tier only). */
+  get memoryPages(): number | undefined {
+    return this.#memory ? this.#memory.buffer.byteLength / 65536 : undefined;
+  }
+
+  /**
+   * Call an export with raw input bytes. Every failure is a CallError: the guest's own code,
+   * ETIMEOUT, EMEMORY or ETRAP. After ETIMEOUT the instance is dead; after ETRAP it should be
+   * replaced, since a trapped runtime may be corrupt.
+   */
+  async call(exportName: string, input: Uint8Array): Promise<Uint8Array> {
+    if (this.#dead) throw new CallError('ESTATE', `${this.#opts.name}: instance was terminated`);
+    this.#hostBytes = 0;
+    this.#hostBytesExceeded = false;
+    try {
+      const pending = this.#plugin.call(exportName, exactBytes(input));
+      const output = this.#opts.tier === 'worker' ? await this.#withTimeout(pending, exportName) : await pending;
+      return output === null ? new Uint8Array(0) : output.bytes();
+    } catch (e) {
+      throw this.#classify(e, exportName);
+    } finally {
+      if (!this.#dead) await this.#maybeReset();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#dead = true;
+    await this.#plugin.close().catch(() => undefined);
+  }
+
+  #countAlloc(n: number): void {
+    this.#hostBytes += n;
+    if (this.#hostBytes > this.#opts.hostBytesPerCall) {
+      this.#hostBytesExceeded = true;
+      throw new RangeError(`host memory budget of ${this.#opts.hostBytesPerCall} bytes per call exceeded`);
+    }
+  }
+
+  async #maybeReset(): Promise<void> {
+    if (this.#opts.tier === 'inline' || ++this.#callsSinceReset >= WORKER_RESET_EVERY) {
+      this.#callsSinceReset = 0;
+      await this.#plugin.reset();
+    }
+  }
+
+  async #withTimeout<T>(pending: Promise<T>, exportName: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#dead = true;
+        void this.#plugin.close();
+        reject(new CallError('ETIMEOUT', `${this.#opts.name}/${exportName}: no answer within ${this.#opts.timeoutMs} ms; the worker was terminated`, { timeoutMs: this.#opts.timeoutMs }));
+      }, this.#opts.timeoutMs);
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #classify(e: unknown, exportName: string): CallError {
+    if (e instanceof CallError) return e;
+    const where = `${this.#opts.name}/${exportName}`;
+    const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+    if (message.startsWith(GUEST_ERROR_PREFIX)) {
+      const body = message.slice(GUEST_ERROR_PREFIX.length);
+      let wire: unknown = body;
+      try {
+        wire = JSON.parse(body);
+      } catch {
+        // A guest that does not follow the JSON convention still gets its text through, as EGUEST.
+      }
+      return errorFromWire(wire);
+    }
+    if (this.#hostBytesExceeded) {
+      return new CallError('EMEMORY', `${where}: allocated more than ${this.#opts.hostBytesPerCall} bytes of host memory in one call`, { limit: this.#opts.hostBytesPerCall });
+    }
+    // AssemblyScript's allocator doubles memory and traps with `unreachable` when memory.grow
+    // fails, so a trap with over half the cap in use is memory exhaustion.
+    if (this.#memory && this.#memory.buffer.byteLength * 2 > this.#opts.memoryPages * 65536) {
+      return new CallError('EMEMORY', `${where}: reached the memory cap of ${this.#opts.memoryPages} pages (${message})`, { memoryPages: this.#opts.memoryPages });
+    }
+    return new CallError('ETRAP', `${where} trapped: ${message}`, { trap: message });
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The kernel: loads signed modules under least privilege, runs them in their isolation tier,
+ * routes host calls to providers and to other modules, runs the operation pipeline and meters
+ * everything. It knows no plugin by name and no feature: storage, billing and networking are
+ * providers or plugins.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { ABI_NAMESPACE, CallError, GUEST_EXPORTS, LIMITS, UsageError, decodeCbor, encodeCbor, type CborValue, type Grant, type PublicKey } from '@mcp0/abi';
+import { hostFunctions, type GuestLog, type GuestPanic } from './host-functions.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
+import type { ModuleMetrics } from './metering.js';
+import { LoadedModule, type CallState } from './module.js';
+import { OperationRandom } from './operation.js';
+import { runPipeline, type ExecuteRequest, type ExecuteResult, type Pipeline } from './pipeline.js';
+import { systemClock, systemRandom, type Providers } from './providers.js';
+import { verifyArtifact } from './verify.js';
+import type { Tier } from './instance.js';
+
+/** Kernel-wide settings. */
+export interface KernelOptions {
+  /** Publisher keys trusted to sign modules. */
+  trust: readonly PublicKey[];
+  providers?: Providers;
+  restart?: Partial<RestartPolicy>;
+}
+
+/** How one module is loaded. Unset limits come from the manifest, then from the defaults. */
+export interface LoadOptions {
+  grants?: readonly Grant[];
+  /** Default: `worker` for agents, `inline` for plugins. */
+  isolation?: Tier;
+  /** Passed to `mcp0_init` as CBOR. */
+  config?: CborValue;
+  /** Host ceilings; a manifest may ask for less, never more. */
+  memoryPages?: number;
+  timeoutMs?: number;
+  maxInputBytes?: number;
+  maxOutputBytes?: number;
+  hostBytesPerCall?: number;
+}
+
+/** The kernel's events. */
+export interface KernelEvents {
+  transition: [TransitionEvent];
+  log: [GuestLog];
+  panic: [GuestPanic & { module: string }];
+  emit: [{ module: string; topic: string; data: CborValue }];
+  'hook-error': [{ module: string; hook: string; error: CallError }];
+}
+
+/** Defaults for the limits of a call. */
+export const DEFAULT_LIMITS = {
+  timeoutMs: 5_000,
+  maxInputBytes: 4 << 20,
+  maxOutputBytes: 4 << 20,
+  hostBytesPerCall: 64 << 20,
+} as const;
+
+/**
+ * The MCP-ZERO kernel.
+ * @example
+ * const kernel = new Kernel({ trust: [publisher], providers: { kv: new MemoryKv() } })
+ * await kernel.load(bytes, { grants: [parseGrant('kv:hello/')] })
+ * const out = await kernel.callValue('mcp0.hello', 'count', { key: 'visits' })
+ */
+export class Kernel extends EventEmitter<KernelEvents> {
+  readonly #trust: readonly PublicKey[];
+  readonly #providers: Providers;
+  readonly #restart: RestartPolicy;
+  readonly #modules = new Map<string, LoadedModule>();
+  #pipeline: Pipeline = { admit: [], observe: [] };
+
+  constructor(options: KernelOptions) {
+    super();
+    this.#trust = options.trust;
+    this.#providers = options.providers ?? {};
+    this.#restart = { ...DEFAULT_RESTART_POLICY, ...options.restart };
+  }
+
+  /**
+   * Verify, instantiate, initialise and start a module. Throws a LoadError naming the failed check.
+   * @example
+   * const mod = await kernel.load(bytes, { isolation: 'worker', timeoutMs: 200 })
+   */
+  async load(bytes: Uint8Array, options: LoadOptions = {}): Promise<LoadedModule> {
+    const verified = await verifyArtifact(bytes, {
+      trust: this.#trust,
+      grants: options.grants ?? [],
+      ...(options.memoryPages === undefined ? {} : { memoryPages: options.memoryPages }),
+    });
+    const { manifest } = verified;
+    if (this.#modules.has(manifest.name)) throw new UsageError('EUSAGE', `a module named ${manifest.name} is already loaded`, { module: manifest.name });
+    const module = new LoadedModule(
+      verified,
+      {
+        tier: options.isolation ?? (manifest.kind === 'agent' ? 'worker' : 'inline'),
+        timeoutMs: Math.min(options.timeoutMs ?? Infinity, manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs),
+        maxInputBytes: options.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes,
+        maxOutputBytes: options.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
+        hostBytesPerCall: options.hostBytesPerCall ?? DEFAULT_LIMITS.hostBytesPerCall,
+        config: options.config ?? {},
+        restart: this.#restart,
+      },
+      (m) => ({ [ABI_NAMESPACE]: hostFunctions(this.#hostEnv(m)) }),
+      (e) => this.emit('transition', e),
+      (level, msg) => this.emit('log', { module: manifest.name, level, msg }),
+    );
+    this.#modules.set(manifest.name, module);
+    try {
+      await module.start();
+    } catch (e) {
+      this.#modules.delete(manifest.name);
+      throw e;
+    }
+    return module;
+  }
+
+  /** The loaded module called `name`, or ENOTFOUND. */
+  module(name: string): LoadedModule {
+    const m = this.#modules.get(name);
+    if (!m) throw new CallError('ENOTFOUND', `no module named ${JSON.stringify(name)} is loaded`, { module: name });
+    return m;
+  }
+
+  /** Every loaded module. */
+  modules(): LoadedModule[] {
+    return [...this.#modules.values()];
+  }
+
+  /**
+   * Call a service export with raw bytes.
+   * @example
+   * const out = await kernel.call('mcp0.hello', 'echo', new Uint8Array([1, 2, 3]))
+   */
+  async call(name: string, exportName: string, input: Uint8Array): Promise<Uint8Array> {
+    return (await this.#invoke(name, exportName, input, { chain: [] })).output;
+  }
+
+  /**
+   * Call a service export with a value: CBOR in, CBOR out.
+   * @example
+   * await kernel.callValue('mcp0.hello', 'greet', { name: 'Ada' }) // → 'hello, Ada'
+   */
+  async callValue(name: string, exportName: string, value: CborValue): Promise<CborValue> {
+    const output = await this.call(name, exportName, encodeCbor(value));
+    return output.length === 0 ? null : decodeCbor(output);
+  }
+
+  async #invoke(name: string, exportName: string, input: Uint8Array, state: CallState, allowHook = false) {
+    const module = this.module(name);
+    const listed = module.manifest.exports.some((e) => e.name === exportName) || (allowHook && Object.values(GUEST_EXPORTS).includes(exportName as never));
+    if (!listed) {
+      throw new CallError('ENOTFOUND', `${name} has no export ${JSON.stringify(exportName)} (exports: ${module.manifest.exports.map((e) => e.name).join(', ') || 'none'})`, { module: name, export: exportName });
+    }
+    return module.invoke(exportName, input, { ...state, chain: [...state.chain, name] });
+  }
+
+  /** Set the admit and observe hook order (module names). */
+  setPipeline(pipeline: Pipeline): void {
+    for (const [hook, names] of Object.entries(pipeline) as [keyof Pipeline, string[]][]) {
+      for (const name of names) {
+        const m = this.module(name);
+        if (!(m.manifest.hooks ?? []).includes(hook)) throw new UsageError('EUSAGE', `${name} does not declare the ${hook} hook`, { module: name, hook });
+      }
+    }
+    this.#pipeline = { admit: [...pipeline.admit], observe: [...pipeline.observe] };
+  }
+
+  /**
+   * Run one operation through the pipeline: admit hooks in order, the agent's export, observe hooks.
+   * @example
+   * const { output, outcome } = await kernel.execute({ agent: 'acme.notes', intent: 'remember', input })
+   */
+  async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    const op = { id: request.id ?? randomUUID(), agent: request.agent, intent: request.intent, time: request.time ?? this.#now() };
+    return runPipeline(this.#pipeline, op, request.input, {
+      hook: (name, hook, input) => this.#invoke(name, GUEST_EXPORTS[hook], input, { op, chain: [], randoms: new Map() }, true).then((r) => r.output),
+      execute: (input) => this.#invoke(op.agent, op.intent, input, { op, chain: [], randoms: new Map() }),
+      hookError: (module, hook, error) => this.emit('hook-error', { module, hook, error }),
+    });
+  }
+
+  /** Metering per module. */
+  metrics(): Record<string, ModuleMetrics & { state: string; tier: Tier }> {
+    return Object.fromEntries(this.modules().map((m) => [m.name, { ...m.meter.snapshot(), state: m.state, tier: m.options.tier }]));
+  }
+
+  /** Stop and forget one module. */
+  async unload(name: string): Promise<void> {
+    const m = this.module(name);
+    await m.stop();
+    this.#modules.delete(name);
+  }
+
+  /** Stop every module, in reverse load order. */
+  async stop(): Promise<void> {
+    for (const m of this.modules().reverse()) await this.unload(m.name);
+  }
+
+  #now(): number {
+    return (this.#providers.clock ?? systemClock).now();
+  }
+
+  #hostEnv(module: LoadedModule) {
+    return {
+      module: module.name,
+      caps: module.verified.capabilities,
+      providers: this.#providers,
+      async: module.options.tier === 'worker',
+      now: () => module.current.op?.time ?? this.#now(),
+      random: (n: number) => {
+        const { op, randoms } = module.current;
+        if (!op || !randoms) return (this.#providers.random ?? systemRandom).bytes(n);
+        let r = randoms.get(module.name);
+        if (!r) randoms.set(module.name, (r = new OperationRandom(op.id, module.name)));
+        return r.bytes(n);
+      },
+      log: (entry: GuestLog) => this.emit('log', entry),
+      panic: (info: GuestPanic) => this.emit('panic', { ...info, module: module.name }),
+      emit: (topic: string, data: CborValue) => this.emit('emit', { module: module.name, topic, data }),
+      call: async (target: string, exportName: string, input: Uint8Array) => {
+        const state = module.current;
+        if (state.chain.includes(target)) {
+          throw new CallError('EBUSY', `${module.name} → ${target}: call cycle (${[...state.chain, target].join(' → ')}); modules are not re-entrant`, { chain: state.chain });
+        }
+        if (state.chain.length >= LIMITS.callDepth) throw new CallError('ETOOBIG', `call depth over ${LIMITS.callDepth}`, { chain: state.chain });
+        return (await this.#invoke(target, exportName, input, state)).output;
+      },
+    };
+  }
+}

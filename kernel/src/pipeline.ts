@@ -1,0 +1,113 @@
+/**
+ * The operation pipeline (the seed's data flow): admit hooks in the configured order, any of
+ * which may deny with a reason; then the agent's export inside its limits; then observe hooks with
+ * the outcome, cost and timings. The kernel knows none of the hooks by name.
+ */
+import { CallError, DeniedError, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Operation } from './operation.js';
+
+/** Hook order: module names. */
+export interface Pipeline {
+  admit: string[];
+  observe: string[];
+}
+
+/** One operation to run. */
+export interface ExecuteRequest {
+  agent: string;
+  /** The agent export that serves the intent. */
+  intent: string;
+  input: Uint8Array;
+  /** Reuse an id to replay an operation deterministically. */
+  id?: string;
+  /** Logical time in ms; default now. */
+  time?: number;
+}
+
+/** What observe hooks and the caller learn about an executed operation. */
+export interface Outcome {
+  status: 'ok' | 'error';
+  code?: string;
+  message?: string;
+  cost: number;
+  wallUs: number;
+  bytesIn: number;
+  bytesOut: number;
+  inputHash: Uint8Array;
+  outputHash: Uint8Array;
+}
+
+/** The result of `kernel.execute`. */
+export interface ExecuteResult {
+  op: Operation;
+  output: Uint8Array;
+  outcome: Outcome;
+}
+
+/** What the pipeline needs from the kernel. */
+export interface PipelineRunner {
+  hook(module: string, hook: 'admit' | 'observe', input: Uint8Array): Promise<Uint8Array>;
+  execute(input: Uint8Array): Promise<{ output: Uint8Array; cost: number; wallUs: number }>;
+  hookError(module: string, hook: string, error: CallError): void;
+}
+
+/** Run admit → execute → observe. A denial throws DeniedError (EDENIED); a failed execute rethrows after observe. */
+export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
+  const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  for (const name of pipeline.admit) {
+    const verdict = parseVerdict(name, await runner.hook(name, 'admit', encodeCbor({ op: opValue })));
+    if (!verdict.allow) {
+      throw new DeniedError('EDENIED', `${name} denied ${op.agent}/${op.intent}: ${verdict.reason}`, {
+        by: name,
+        reason: verdict.reason,
+        ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
+      });
+    }
+  }
+  const start = performance.now();
+  let output: Uint8Array = new Uint8Array(0);
+  let failure: CallError | undefined;
+  let cost = 0;
+  try {
+    const r = await runner.execute(input);
+    output = r.output;
+    cost = r.cost;
+  } catch (e) {
+    failure = e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message);
+    cost = 1;
+  }
+  const outcome: Outcome = {
+    status: failure ? 'error' : 'ok',
+    ...(failure ? { code: failure.code, message: failure.message } : {}),
+    cost,
+    wallUs: Math.round((performance.now() - start) * 1000),
+    bytesIn: input.length,
+    bytesOut: output.length,
+    inputHash: sha256(input),
+    outputHash: sha256(output),
+  };
+  const observed = encodeCbor({ op: opValue, outcome: outcome as unknown as CborValue });
+  for (const name of pipeline.observe) {
+    try {
+      await runner.hook(name, 'observe', observed);
+    } catch (e) {
+      runner.hookError(name, 'observe', e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message));
+    }
+  }
+  if (failure) throw failure;
+  return { op, output, outcome };
+}
+
+function parseVerdict(module: string, bytes: Uint8Array): { allow: boolean; reason: string; retryAfterMs?: number } {
+  const v = bytes.length === 0 ? null : decodeCbor(bytes);
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || typeof v.allow !== 'boolean') {
+    // A hook that cannot say yes clearly has said no: fail closed.
+    return { allow: false, reason: `${module} returned no valid verdict` };
+  }
+  return {
+    allow: v.allow,
+    reason: typeof v.reason === 'string' ? v.reason : v.allow ? 'allowed' : 'denied without a reason',
+    ...(typeof v.retryAfterMs === 'number' ? { retryAfterMs: v.retryAfterMs } : {}),
+  };
+}

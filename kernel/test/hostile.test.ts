@@ -1,0 +1,121 @@
+// Hostile guests: each misbehaviour fails only its own call with a typed error, and the module
+// (and the kernel) serve the next call.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallError, decodeCbor, encodeCbor } from '@mcp0/abi';
+import { Kernel, MemoryKv, type Tier } from '@mcp0/kernel';
+import { signed, trusted } from '../../test/fixtures.js';
+
+const PING = new Uint8Array([1, 2, 3]);
+
+async function expectCallError(p: Promise<unknown>, code: string | string[]): Promise<CallError> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(CallError);
+  expect([code].flat()).toContain((e as CallError).code);
+  return e as CallError;
+}
+
+describe.each<Tier>(['inline', 'worker'])('hostile guest, %s tier', (tier) => {
+  let kernel: Kernel;
+  const panics: string[] = [];
+
+  beforeAll(async () => {
+    kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() }, restart: { failureThreshold: 100 } });
+    kernel.on('panic', (p) => panics.push(p.message));
+    await kernel.load(await signed('hostile'), { isolation: tier, timeoutMs: 300, memoryPages: 64, maxOutputBytes: 1 << 20, hostBytesPerCall: 8 << 20, grants: [{ name: 'call' }] });
+  });
+  afterAll(() => kernel.stop());
+
+  const ok = async () => expect(await kernel.call('test.hostile', 'ok', PING)).toEqual(PING);
+
+  it('serves a plain call', ok);
+
+  it('survives a trap', async () => {
+    const e = await expectCallError(kernel.call('test.hostile', 'trap', PING), 'ETRAP');
+    expect(e.message).toContain('test.hostile/trap');
+    await ok();
+  });
+
+  it('reports an AssemblyScript abort with its message', async () => {
+    const e = await expectCallError(kernel.call('test.hostile', 'abort', PING), 'ETRAP');
+    expect(e.message).toContain('trapped');
+    expect(panics.some((m) => m.includes('boom'))).toBe(true);
+    await ok();
+  });
+
+  it('survives a memory bomb: the cap holds', async () => {
+    await expectCallError(kernel.call('test.hostile', 'bomb', PING), tier === 'inline' ? 'EMEMORY' : ['EMEMORY', 'ETRAP']);
+    await ok();
+  });
+
+  it('refuses a huge output', async () => {
+    const e = await expectCallError(kernel.call('test.hostile', 'huge', encodeCbor(64 << 20)), ['ETOOBIG', 'EMEMORY']);
+    if (tier === 'inline') expect(e.code).toBe('EMEMORY'); // stopped at allocation, before 64 MiB existed
+    await expectCallError(kernel.call('test.hostile', 'huge', encodeCbor(2 << 20)), 'ETOOBIG');
+    expect(await kernel.call('test.hostile', 'huge', encodeCbor(1000))).toHaveLength(1000);
+  });
+
+  it('survives a stack overflow', async () => {
+    await expectCallError(kernel.call('test.hostile', 'recurse', PING), 'ETRAP');
+    await ok();
+  });
+
+  it('returns EPERM for a denied capability, without trapping', async () => {
+    const out = decodeCbor(await kernel.call('test.hostile', 'denied', PING));
+    expect(out).toBe('EPERM');
+    await ok();
+  });
+
+  it('refuses a call cycle instead of deadlocking', async () => {
+    const e = await expectCallError(kernel.call('test.hostile', 'callself', PING), tier === 'worker' ? 'EBUSY' : 'EUNAVAILABLE');
+    expect(e.message).toMatch(tier === 'worker' ? /cycle/ : /inline/);
+    await ok();
+  });
+
+  it('refuses oversized input before the guest sees it', async () => {
+    await expectCallError(kernel.call('test.hostile', 'ok', new Uint8Array((4 << 20) + 1)), 'ETOOBIG');
+    await ok();
+  });
+
+  it('refuses an export the manifest does not list', async () => {
+    await expectCallError(kernel.call('test.hostile', 'mcp0_init', PING), 'ENOTFOUND');
+    await expectCallError(kernel.call('test.hostile', 'nope', PING), 'ENOTFOUND');
+  });
+
+  it('meters every call, failures included', () => {
+    const m = kernel.metrics()['test.hostile']!;
+    expect(m.calls).toBeGreaterThan(10);
+    expect(m.errors).toBeGreaterThan(5);
+    expect(m.errorsByCode.ETRAP).toBeGreaterThan(0);
+    expect(m.restarts).toBeGreaterThan(0);
+    expect(m.wallUs.p50).toBeGreaterThan(0);
+    expect(m.wallUs.p99).toBeGreaterThanOrEqual(m.wallUs.p50);
+    expect(m.bytesIn).toBeGreaterThan(0);
+    expect(m.state).toBe('running');
+  });
+});
+
+describe('hostile guest, worker tier timeout', () => {
+  it('terminates an infinite loop, recreates the worker and serves the next call', async () => {
+    const kernel = new Kernel({ trust: [trusted] });
+    await kernel.load(await signed('hostile'), { isolation: 'worker', timeoutMs: 200 });
+    const started = performance.now();
+    const e = await expectCallError(kernel.call('test.hostile', 'loop', PING), 'ETIMEOUT');
+    expect(e.message).toContain('200 ms');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    await expect(kernel.call('test.hostile', 'ok', PING)).resolves.toEqual(PING);
+    // And again: a second timeout is handled the same way.
+    await expectCallError(kernel.call('test.hostile', 'loop', PING), 'ETIMEOUT');
+    await expect(kernel.call('test.hostile', 'ok', PING)).resolves.toEqual(PING);
+    expect(kernel.metrics()['test.hostile']!.errorsByCode.ETIMEOUT).toBe(2);
+    await kernel.stop();
+  });
+
+  it('serialises concurrent calls on one module (instances are not re-entrant)', async () => {
+    const kernel = new Kernel({ trust: [trusted] });
+    await kernel.load(await signed('hostile'), { isolation: 'worker' });
+    const inputs = Array.from({ length: 20 }, (_, i) => new Uint8Array([i]));
+    const outs = await Promise.all(inputs.map((x) => kernel.call('test.hostile', 'ok', x)));
+    expect(outs).toEqual(inputs);
+    await kernel.stop();
+  });
+});

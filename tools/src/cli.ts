@@ -1,0 +1,62 @@
+/**
+ * The `mcp0` command line: dispatch, help, and one error policy. Errors go to stderr as
+ * `mcp0 <cmd>: <CODE>: message`, with a stack trace only under --debug. Exit 2 is a usage error or
+ * a module that would not load; 1 is a failed check or call; 0 is success.
+ */
+import { LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
+import { type Command, type Io, helpText, parseCommandArgs } from './command.js';
+import { build } from './commands/build.js';
+import { call } from './commands/call.js';
+import { inspect } from './commands/inspect.js';
+import { keygen } from './commands/keygen.js';
+import { scaffold } from './commands/new.js';
+import { pack } from './commands/pack.js';
+import { sign } from './commands/sign.js';
+import { verify } from './commands/verify.js';
+
+/** Every command, in the order `mcp0 --help` lists them. */
+export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call];
+
+const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+function overview(): string {
+  return ['mcp0: build, sign, verify, inspect and run MCP-ZERO plugins', '', 'usage: mcp0 <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'mcp0 <command> --help shows a command\'s options.', ''].join('\n');
+}
+
+/**
+ * Run the CLI on `argv` (without node and script); resolves to the exit code.
+ * @example
+ * process.exitCode = await main(['verify', 'hello.wasm', '--trust', 'pub.jwk'])
+ */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(overview());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.err(`mcp0: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
+    return 2;
+  }
+  const debug = rest.includes('--debug');
+  try {
+    const args = parseCommandArgs(command, rest);
+    if (args.values.help) {
+      io.out(helpText(command));
+      return 0;
+    }
+    return await command.run(args, io);
+  } catch (e) {
+    io.err(`mcp0 ${command.name}: ${describeError(e)}\n`);
+    if (debug && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+    return e instanceof UsageError || e instanceof LoadError || (e instanceof Mcp0Error && e.code === 'EUSAGE') ? 2 : 1;
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof Mcp0Error) return `${e.code}: ${e.message}`;
+  const errno = (e as NodeJS.ErrnoException).code;
+  if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR') return `${errno}: ${(e as Error).message}`;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,80 @@
+/**
+ * `mcp0 call`: load a module into one kernel (volatile in-memory kv) and call exports in order.
+ * One JSON line per call; exit 0 when all succeeded, 1 when any failed, 2 on usage or load errors.
+ */
+import { readFile } from 'node:fs/promises';
+import { CallError, Mcp0Error, parseGrant, UsageError } from '@mcp0/abi';
+import { Kernel, MemoryKv, type Tier } from '@mcp0/kernel';
+import { type Command, intOption, listOption, stringOption } from '../command.js';
+import { resolveTrust } from '../keyring.js';
+import { cborToJson, jsonToCbor } from '../json-cbor.js';
+
+export const call: Command = {
+  name: 'call',
+  summary: 'load a module into a kernel and call its exports (JSON in and out, CBOR inside)',
+  usage: '<file.wasm> --trust <key>... [--grant <cap>]... [--isolation inline|worker] [--timeout-ms N] [--memory-pages N] <export>[=<json>]...',
+  options: {
+    trust: { type: 'string', multiple: true, arg: '<key>', description: 'a trusted public key file or key id' },
+    keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up' },
+    grant: { type: 'string', multiple: true, arg: '<cap>', description: 'grant a capability: kv, kv:<prefix>, clock, random, crypto, call:<module>[/<export>], ...' },
+    isolation: { type: 'string', arg: 'inline|worker', description: 'isolation tier (default: inline for plugins, worker for agents)' },
+    'timeout-ms': { type: 'string', arg: '<n>', description: 'per-call time limit (enforced in the worker tier)' },
+    'memory-pages': { type: 'string', arg: '<n>', description: 'memory cap in 64 KiB pages' },
+    config: { type: 'string', arg: '<json>', description: 'config passed to mcp0_init' },
+  },
+  details: [
+    'Each <export>=<json> converts the JSON to CBOR; bytes are written {"$bytes":"<base64>"}.',
+    'Output lines: {"export","ok":true,"output"} or {"export","ok":false,"error":{"code","message"}}.',
+    'Exit codes: 0 every call succeeded; 1 some call failed; 2 usage error or the module did not load.',
+  ].join('\n'),
+  async run(args, io) {
+    const [file, ...calls] = args.positionals;
+    if (file === undefined) throw new UsageError('EUSAGE', `expected a module file\nusage: mcp0 call ${this.usage}`);
+    if (calls.length === 0) throw new UsageError('EUSAGE', 'expected at least one <export>[=<json>] to call');
+    const plan = calls.map((c) => {
+      const eq = c.indexOf('=');
+      return eq < 0 ? { name: c, input: new Uint8Array(0) } : { name: c.slice(0, eq), input: jsonToCbor(c.slice(eq + 1)) };
+    });
+    const isolation = stringOption(args, 'isolation');
+    if (isolation !== undefined && isolation !== 'inline' && isolation !== 'worker') {
+      throw new UsageError('EUSAGE', `--isolation: expected inline or worker, got ${JSON.stringify(isolation)}`);
+    }
+    const trust = await resolveTrust(listOption(args, 'trust'), stringOption(args, 'keyring'));
+    const config = stringOption(args, 'config');
+    const timeoutMs = intOption(args, 'timeout-ms', 1, 600_000);
+    const memoryPages = intOption(args, 'memory-pages', 1, 65_536);
+    const kernel = new Kernel({ trust, providers: { kv: new MemoryKv() } });
+    kernel.on('log', (l) => io.err(`[${l.module}] ${l.level}: ${l.msg}\n`));
+    const bytes = new Uint8Array(await readFile(file));
+    let name: string;
+    try {
+      const module = await kernel.load(bytes, {
+        grants: listOption(args, 'grant').map(parseGrant),
+        ...(isolation === undefined ? {} : { isolation: isolation as Tier }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(memoryPages === undefined ? {} : { memoryPages }),
+        ...(config === undefined ? {} : { config: JSON.parse(config) }),
+      });
+      name = module.name;
+    } catch (e) {
+      if (e instanceof Mcp0Error) throw new UsageError(e.code, `${file} did not load: ${e.message}`, e.details);
+      throw e;
+    }
+    let failed = 0;
+    try {
+      for (const { name: exportName, input } of plan) {
+        try {
+          const output = await kernel.call(name, exportName, input);
+          io.out(`${JSON.stringify({ export: exportName, ok: true, output: cborToJson(output) })}\n`);
+        } catch (e) {
+          if (!(e instanceof CallError)) throw e;
+          failed++;
+          io.out(`${JSON.stringify({ export: exportName, ok: false, error: e.toJSON() })}\n`);
+        }
+      }
+    } finally {
+      await kernel.stop();
+    }
+    return failed === 0 ? 0 : 1;
+  },
+};

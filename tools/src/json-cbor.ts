@@ -1,0 +1,51 @@
+/**
+ * The CLI's bridge between JSON (what people type and read) and CBOR (what modules speak).
+ * Bytes have no JSON form, so they travel as `{"$bytes": "<base64>"}`; output that is not CBOR at
+ * all is shown as `{"$raw": "<base64>"}`.
+ */
+import { decodeCbor, encodeCbor, Mcp0Error, type CborValue } from '@mcp0/abi';
+
+/**
+ * JSON text → CBOR bytes.
+ * @example
+ * jsonToCbor('{"name":"Ada"}') // → a1 64 6e 61 6d 65 63 41 64 61
+ */
+export function jsonToCbor(text: string): Uint8Array {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Mcp0Error('EUSAGE', `input is not JSON: ${(e as Error).message}: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`);
+  }
+  return encodeCbor(fromJson(value));
+}
+
+/** CBOR bytes → a JSON-ready value. */
+export function cborToJson(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return null;
+  try {
+    return toJson(decodeCbor(bytes));
+  } catch {
+    return { $raw: Buffer.from(bytes).toString('base64') };
+  }
+}
+
+function fromJson(v: unknown): CborValue {
+  if (Array.isArray(v)) return v.map(fromJson);
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v);
+    if (entries.length === 1 && entries[0]![0] === '$bytes' && typeof entries[0]![1] === 'string') {
+      return new Uint8Array(Buffer.from(entries[0]![1], 'base64'));
+    }
+    return Object.fromEntries(entries.map(([k, x]) => [k, fromJson(x)]));
+  }
+  return v as CborValue;
+}
+
+function toJson(v: CborValue): unknown {
+  if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('base64') };
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return v.map(toJson);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
+  return v;
+}

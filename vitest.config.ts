@@ -1,0 +1,16 @@
+// One vitest run over every package. Workspace packages resolve to their TypeScript sources through
+// the "source" export condition, so tests never run a stale dist/.
+import { defineConfig } from 'vitest/config';
+
+const conditions = ['source', 'module', 'node', 'development|production'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['{abi,kernel,sdk,conformance,tools}/{src,test}/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
