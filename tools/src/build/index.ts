@@ -1,0 +1,3 @@
+/** Building plugins from AssemblyScript: the compiler driver and the artifact build. */
+export * from './asc.js';
+export * from './build.js';
