@@ -1,0 +1,28 @@
+// Metering: the histogram's percentiles and the cost formula.
+import { describe, expect, it } from 'vitest';
+import { Histogram, Meter, costUnits } from './metering.js';
+
+describe('metering', () => {
+  it('gives percentiles within a bucket of the truth', () => {
+    const h = new Histogram();
+    for (let i = 1; i <= 1000; i++) h.record(i);
+    expect(h.quantile(0.5)).toBeGreaterThanOrEqual(500);
+    expect(h.quantile(0.5)).toBeLessThanOrEqual(500 * 1.25);
+    expect(h.quantile(0.99)).toBeGreaterThanOrEqual(990);
+    expect(h.quantile(0.99)).toBeLessThanOrEqual(1000);
+    expect(h.max).toBe(1000);
+    expect(new Histogram().quantile(0.5)).toBe(0);
+  });
+
+  it('counts cost units: 1 per call, per started ms, per started KiB', () => {
+    expect(costUnits({ wallUs: 0, bytesIn: 0, bytesOut: 0 })).toBe(1);
+    expect(costUnits({ wallUs: 1500, bytesIn: 10, bytesOut: 2000 })).toBe(5);
+  });
+
+  it('accumulates calls, errors by code, bytes and memory', () => {
+    const m = new Meter();
+    m.record({ wallUs: 10, bytesIn: 3, bytesOut: 4, memoryPages: 2 });
+    m.record({ wallUs: 20, bytesIn: 1, bytesOut: 0, error: 'ETRAP' });
+    expect(m.snapshot()).toMatchObject({ calls: 2, errors: 1, errorsByCode: { ETRAP: 1 }, bytesIn: 4, bytesOut: 4, memoryPages: 2, costUnits: 6 });
+  });
+});

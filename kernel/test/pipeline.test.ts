@@ -1,0 +1,56 @@
+// The operation pipeline: admit hooks in the configured order may deny with a reason; observe
+// hooks see every outcome, failures included; hooks are plugins the kernel knows only by config.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeniedError, encodeCbor } from '@mcp0/abi';
+import { Kernel, MemoryKv } from '@mcp0/kernel';
+import { signed, trusted } from '../../test/fixtures.js';
+
+describe('operation pipeline', () => {
+  let kernel: Kernel;
+
+  beforeAll(async () => {
+    kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    await kernel.load(await signed('gate'), { grants: [{ name: 'kv' }] });
+    await kernel.load(await signed('hostile'), { isolation: 'worker', timeoutMs: 200 });
+    kernel.setPipeline({ admit: ['test.gate'], observe: ['test.gate'] });
+  });
+  afterAll(() => kernel.stop());
+
+  const seen = () => kernel.callValue('test.gate', 'seen', {}) as Promise<{ count: number; last: string | null }>;
+
+  it('runs admit, the agent export, then observe', async () => {
+    const r = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array([9]) });
+    expect(r.output).toEqual(new Uint8Array([9]));
+    expect(r.outcome).toMatchObject({ status: 'ok', bytesIn: 1, bytesOut: 1 });
+    expect(r.outcome.cost).toBeGreaterThanOrEqual(1);
+    expect(r.outcome.inputHash).toHaveLength(32);
+    expect(await seen()).toEqual({ count: 1, last: 'ok' });
+  });
+
+  it('denies with the hook\'s reason, and the agent never runs', async () => {
+    const before = kernel.metrics()['test.hostile']!.calls;
+    const e = await kernel.execute({ agent: 'test.hostile', intent: 'forbidden', input: new Uint8Array(0) }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DeniedError);
+    expect(e).toMatchObject({ code: 'EDENIED', details: { by: 'test.gate', reason: 'intent forbidden by test.gate' } });
+    expect(kernel.metrics()['test.hostile']!.calls).toBe(before);
+    expect((await seen()).count).toBe(1); // a denied operation is not observed as executed
+  });
+
+  it('observes failed operations too, then reports the failure', async () => {
+    await expect(kernel.execute({ agent: 'test.hostile', intent: 'trap', input: new Uint8Array(0) })).rejects.toMatchObject({ code: 'ETRAP' });
+    expect(await seen()).toEqual({ count: 2, last: 'error' });
+    await expect(kernel.execute({ agent: 'test.hostile', intent: 'loop', input: new Uint8Array(0) })).rejects.toMatchObject({ code: 'ETIMEOUT' });
+    expect(await seen()).toEqual({ count: 3, last: 'error' });
+  });
+
+  it('passes retry-after from a hook, and denies everything once the gate closes', async () => {
+    await kernel.callValue('test.gate', 'close', {});
+    const e = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: encodeCbor(1) }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'EDENIED', details: { reason: 'gate closed', retryAfterMs: 1000 } });
+  });
+
+  it('refuses a pipeline naming a module without that hook', () => {
+    expect(() => kernel.setPipeline({ admit: ['test.hostile'], observe: [] })).toThrow(/does not declare the admit hook/);
+    expect(() => kernel.setPipeline({ admit: ['nobody.here'], observe: [] })).toThrow(/no module named/);
+  });
+});
