@@ -1,6 +1,7 @@
-#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
+#!/usr/bin/env -S node --no-warnings
 // The `mcp0` command. Extism's WASI import prints an ExperimentalWarning in every thread; it says
-// nothing to a user of this tool. The shebang flag silences it in worker threads too; the filter
+// nothing to a user of this tool. Only --no-warnings reaches worker threads (--disable-warning is not
+// inherited by them in Node 20), hence the shebang flag; the filter
 // below covers `node bin/mcp0.js` run without the flag (main thread only).
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {

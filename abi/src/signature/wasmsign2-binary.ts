@@ -3,10 +3,11 @@
  * env `WASMSIGN2`, then the project's build cache, then `PATH`.
  */
 import { accessSync, constants } from 'node:fs';
+import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** Where `.ci/run` builds wasmsign2 (cargo install --root). */
-export const WASMSIGN2_CACHE_PATH = '/root/.cache/mcp0/wasmsign2/bin/wasmsign2';
+/** Where `.ci/run` builds wasmsign2 (cargo install --root), unless MCP0_CACHE moves it. */
+export const WASMSIGN2_CACHE_PATH = join(process.env.MCP0_CACHE ?? join(homedir(), '.cache', 'mcp0'), 'wasmsign2-0.2.8', 'bin', 'wasmsign2');
 
 function isExecutable(path: string): boolean {
   try {
