@@ -88,16 +88,17 @@ function checkDepth(bytes: Uint8Array): void {
     else if (major === 4) children = arg;
     else if (major === 5) children = arg * 2;
     else if (major === 6) children = 1;
-    // This item fills one slot of its parent; close every container that is now full.
-    // (The parent's slot was counted when the parent opened, so only the innermost is decremented.)
+    // This item fills one slot of its parent. A parent whose last slot is a container stays open
+    // until that container closes, so full containers are popped only after a leaf.
     if (remaining.length > 0) remaining[remaining.length - 1]!--;
-    while (remaining.length > 0 && remaining[remaining.length - 1] === 0) remaining.pop();
     if (children > 0) {
       remaining.push(children);
       if (remaining.length > MAX_CBOR_DEPTH) {
         throw new CallError('EINPUT', `CBOR: nesting deeper than ${MAX_CBOR_DEPTH} levels`, { maxDepth: MAX_CBOR_DEPTH });
       }
+      continue;
     }
+    while (remaining.length > 0 && remaining[remaining.length - 1] === 0) remaining.pop();
     if (remaining.length === 0) return;
   }
 }
