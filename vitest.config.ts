@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Extism's WASI import warns in every thread; only --no-warnings reaches worker threads.
+    execArgv: ['--no-warnings'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -32,8 +32,7 @@ describe('CBOR profile (RFC 8949 §4.2.1)', () => {
   });
 
   it('sorts map keys by their encoded bytes, not by length first', () => {
-    // Bytewise order of the encoded keys: "b" is 61 62 and "aa" is 62 61 61, so "b" comes first
-    // (RFC 7049's length-first order would agree here; the next line is where they differ).
+    // Bytewise order of the encoded keys: "b" is 61 62 and "aa" is 62 61 61, so "b" comes first.
     expect(hex(encodeCbor({ aa: 1, b: 2 }))).toBe('a261620262616101');
     expect(hex(encodeCbor({ b: 2, a: 1 }))).toBe('a2616101616202');
   });
