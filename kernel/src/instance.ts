@@ -46,7 +46,7 @@ export class Instance {
     this.#memory = memory;
   }
 
-  /** Create the Extism plugin and run `mcp0_init` with the module's config. */
+  /** Create the Extism plugin (not yet initialised: see `init`). */
   static async create(opts: InstanceOptions): Promise<Instance> {
     let self: Instance | undefined;
     const functions = { ...opts.functions };
@@ -72,15 +72,14 @@ export class Instance {
     );
     const memory = opts.tier === 'inline' ? ((await plugin.getInstance('main')).exports.memory as WebAssembly.Memory | undefined) : undefined;
     self = new Instance(opts, plugin, memory);
-    if (WebAssembly.Module.exports(opts.compiled).some((e) => e.name === GUEST_EXPORTS.init)) {
-      try {
-        await self.call(GUEST_EXPORTS.init, encodeCbor(opts.config));
-      } catch (e) {
-        await self.close();
-        throw e;
-      }
-    }
     return self;
+  }
+
+  /** Run `mcp0_init` with the module's config, when the module exports it. */
+  async init(): Promise<void> {
+    if (WebAssembly.Module.exports(this.#opts.compiled).some((e) => e.name === GUEST_EXPORTS.init)) {
+      await this.call(GUEST_EXPORTS.init, encodeCbor(this.#opts.config));
+    }
   }
 
   /** False once a timeout has terminated the instance. */

@@ -79,14 +79,15 @@ export class LoadedModule {
   /** verified → instantiated → initialized → running. */
   async start(): Promise<void> {
     try {
-      await this.#startInstance();
+      await this.#bringUp();
     } catch (e) {
       this.#lifecycle.to('failed', (e as Error).message);
       throw e;
     }
   }
 
-  async #startInstance(): Promise<void> {
+  /** Create and initialise an instance, walking the lifecycle to running. */
+  async #bringUp(reason?: string): Promise<void> {
     const instance = await Instance.create({
       name: this.name,
       compiled: this.verified.compiled,
@@ -98,7 +99,13 @@ export class LoadedModule {
       config: this.options.config,
       onLog: this.#onLog,
     });
-    this.#lifecycle.to('instantiated');
+    this.#lifecycle.to('instantiated', reason);
+    try {
+      await instance.init();
+    } catch (e) {
+      await instance.close();
+      throw e;
+    }
     this.#instance = instance;
     this.#lifecycle.to('initialized');
     this.#lifecycle.to('running');
@@ -160,29 +167,12 @@ export class LoadedModule {
       this.#fail(`${this.#failures} failed calls in a row, the last: ${error.code}`);
       return;
     }
-    this.#lifecycle.to('instantiated', `replacing the instance after ${error.code}`);
     try {
-      await this.#replaceInstance();
+      this.meter.restarts++;
+      await this.#bringUp(`replacing the instance after ${error.code}`);
     } catch (e) {
       this.#fail(`could not replace the instance: ${(e as Error).message}`);
     }
-  }
-
-  async #replaceInstance(): Promise<void> {
-    this.meter.restarts++;
-    this.#instance = await Instance.create({
-      name: this.name,
-      compiled: this.verified.compiled,
-      tier: this.options.tier,
-      memoryPages: this.verified.memoryPages,
-      timeoutMs: this.options.timeoutMs,
-      hostBytesPerCall: this.options.hostBytesPerCall,
-      functions: this.#functions(this),
-      config: this.options.config,
-      onLog: this.#onLog,
-    });
-    this.#lifecycle.to('initialized');
-    this.#lifecycle.to('running');
   }
 
   /** Mark the module failed and schedule a restart if the policy allows one. */
@@ -198,9 +188,9 @@ export class LoadedModule {
       this.#queue = this.#queue.then(async () => {
         if (this.state !== 'failed') return;
         this.#failures = 0;
-        this.#lifecycle.to('instantiated', `restart after ${delay} ms`);
         try {
-          await this.#replaceInstance();
+          this.meter.restarts++;
+          await this.#bringUp(`restart after ${delay} ms`);
         } catch (e) {
           this.#fail(`restart failed: ${(e as Error).message}`);
         }
