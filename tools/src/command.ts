@@ -57,7 +57,8 @@ export function parseCommandArgs(command: Command, argv: string[]): Args {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as Args['values'], positionals };
   } catch (e) {
-    throw new UsageError('EUSAGE', `${(e as Error).message.split('\n')[0]}\nusage: mcp0 ${command.name} ${command.usage}`);
+    // Keep Node's whole message: its later lines say how to fix it (e.g. `--trust=-XYZ` for a value starting with "-").
+    throw new UsageError('EUSAGE', `${(e as Error).message.split('\n').join(' ')}\nusage: mcp0 ${command.name} ${command.usage}`);
   }
 }
 

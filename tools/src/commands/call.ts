@@ -3,7 +3,7 @@
  * One JSON line per call; exit 0 when all succeeded, 1 when any failed, 2 on usage or load errors.
  */
 import { readFile } from 'node:fs/promises';
-import { CallError, Mcp0Error, parseGrant, UsageError } from '@mcp0/abi';
+import { CallError, Mcp0Error, parseGrant, UsageError, type CborValue } from '@mcp0/abi';
 import { Kernel, MemoryKv, type Tier } from '@mcp0/kernel';
 import { type Command, intOption, listOption, stringOption } from '../command.js';
 import { resolveTrust } from '../keyring.js';
@@ -40,7 +40,13 @@ export const call: Command = {
       throw new UsageError('EUSAGE', `--isolation: expected inline or worker, got ${JSON.stringify(isolation)}`);
     }
     const trust = await resolveTrust(listOption(args, 'trust'), stringOption(args, 'keyring'));
-    const config = stringOption(args, 'config');
+    const configText = stringOption(args, 'config');
+    let config: unknown;
+    try {
+      config = configText === undefined ? undefined : JSON.parse(configText);
+    } catch (e) {
+      throw new UsageError('EUSAGE', `--config: not JSON: ${(e as Error).message}`);
+    }
     const timeoutMs = intOption(args, 'timeout-ms', 1, 600_000);
     const memoryPages = intOption(args, 'memory-pages', 1, 65_536);
     const kernel = new Kernel({ trust, providers: { kv: new MemoryKv() } });
@@ -53,7 +59,7 @@ export const call: Command = {
         ...(isolation === undefined ? {} : { isolation: isolation as Tier }),
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(memoryPages === undefined ? {} : { memoryPages }),
-        ...(config === undefined ? {} : { config: JSON.parse(config) }),
+        ...(config === undefined ? {} : { config: config as CborValue }),
       });
       name = module.name;
     } catch (e) {

@@ -22,14 +22,19 @@ export const inspect: Command = {
     }
     const signatures = readSignatures(bytes).flatMap((set) => set.signatures.map((s) => ({ keyId: s.keyId ?? 'anonymous', algorithm: s.algorithm, current: set.current })));
     const compiled = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    const sizes: Record<string, number> = { total: bytes.length };
+    for (const s of sections) sizes[s.section] = (sizes[s.section] ?? 0) + s.bytes;
     const report = {
       file,
       size: bytes.length,
       manifest,
+      /** Distinct signer key ids (wasmsign2 ids in hex: a signature does not reveal its public key). */
+      signers: [...new Set(signatures.map((s) => s.keyId))],
       signatures,
       imports: WebAssembly.Module.imports(compiled).map((i) => `${i.module}.${i.name}`),
       exports: WebAssembly.Module.exports(compiled).map((e) => `${e.name} (${e.kind})`),
       sections,
+      sizes,
     };
     if (args.values.json) {
       io.out(`${JSON.stringify(report, null, 2)}\n`);

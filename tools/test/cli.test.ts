@@ -1,0 +1,87 @@
+/** The CLI shell: help for every command, the exit codes of dispatch, and the error policy. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '@mcp0/tools';
+import { run, signedFile, tempDir } from './helpers.js';
+
+const STACK = /\n\s+at /;
+
+describe('mcp0', () => {
+  it('alone prints the usage and exits 2', async () => {
+    const r = await run();
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/usage: mcp0 <command>/);
+    for (const c of COMMANDS) expect(r.out).toContain(c.name);
+  });
+
+  it.each([['--help'], ['-h'], ['help']])('%s prints the overview and exits 0', async (flag) => {
+    const r = await run(flag);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/usage: mcp0 <command>/);
+  });
+
+  it('lists the commands the spec names', () => {
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['build', 'call', 'inspect', 'keygen', 'new', 'pack', 'sign', 'verify']);
+  });
+
+  it.each(['frobnicate', 'KEYGEN', '--version-of-nothing', '', 'verify;rm'])('exits 2 for the unknown command %j, on stderr', async (name) => {
+    const r = await run(name, 'x');
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/unknown command/);
+  });
+
+  describe.each(COMMANDS.map((c) => [c.name]))('%s --help', (name) => {
+    it('prints usage and options on stdout, exits 0, runs nothing', async () => {
+      for (const flag of ['--help', '-h']) {
+        const r = await run(name, flag);
+        expect(r.code).toBe(0);
+        expect(r.err).toBe('');
+        expect(r.out).toMatch(new RegExp(`^mcp0 ${name}: `));
+        expect(r.out).toContain(`usage: mcp0 ${name} `);
+        expect(r.out).toMatch(/--help/);
+        expect(r.out).toMatch(/--debug/);
+      }
+      // --help wins over missing or bad arguments: nothing is run.
+      const r = await run(name, 'a', 'b', 'c', '--help');
+      expect(r.code).toBe(0);
+    });
+
+    it('exits 2 for an unknown option, showing the usage', async () => {
+      const r = await run(name, '--definitely-not-an-option');
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(new RegExp(`^mcp0 ${name}: EUSAGE: `));
+      expect(r.err).toContain(`usage: mcp0 ${name} `);
+    });
+  });
+
+  describe('errors', () => {
+    it('go to stderr as one line, without a stack trace', async () => {
+      const f = await signedFile('hello');
+      const r = await run('sign', f.file, '--key', f.pub);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^mcp0 sign: EUSAGE: .*private key/);
+      expect(r.err).not.toMatch(STACK);
+    });
+
+    it('carry a stack trace under --debug', async () => {
+      const f = await signedFile('hello');
+      const r = await run('sign', f.file, '--key', f.pub, '--debug');
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^mcp0 sign: EUSAGE: .*private key/);
+      expect(r.err).toMatch(STACK);
+    });
+
+    it('a missing file is named, with the errno code', async () => {
+      const file = join(tempDir(), 'missing.wasm');
+      const r = await run('inspect', file);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^mcp0 inspect: ENOENT: /);
+      expect(r.err).toContain(file);
+      expect(r.err).not.toMatch(STACK);
+    });
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Shared helpers for the CLI tests: run `main` with captured output, temp dirs that are removed
+ * after the file, and signed fixtures written to disk with their key files. Importing this file
+ * points $MCP0_KEYRING at a temp dir, so no test touches ~/.mcp0.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { formatJwk, type PrivateKey } from '@mcp0/abi';
+import { main } from '@mcp0/tools';
+import { PLUGIN_DIRS, publisher, signed, unsigned } from '../../test/fixtures.js';
+
+const dirs: string[] = [];
+
+/** A fresh temp dir, removed when the test file ends. */
+export function tempDir(prefix = 'mcp0-cli-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/** The keyring every test in this process uses. */
+export const KEYRING = tempDir('mcp0-keyring-');
+process.env.MCP0_KEYRING = KEYRING;
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** What one CLI run gave. */
+export interface RunResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Run `mcp0 <argv>` in-process, capturing stdout and stderr. */
+export async function run(...argv: string[]): Promise<RunResult> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+/** The JSON lines of `mcp0 call` output. */
+export function lines(out: string): Array<{ export: string; ok: boolean; output?: unknown; error?: { code: string; message: string } }> {
+  return out.trim().split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
+}
+
+/** Key files in `dir`: private (mode 0600) and public JWK. */
+export function writeKeys(dir: string, key: PrivateKey = publisher, name = 'publisher'): { priv: string; pub: string; kid: string } {
+  const priv = join(dir, `${name}.jwk`);
+  const pub = join(dir, `${name}.pub.jwk`);
+  writeFileSync(priv, formatJwk(key), { mode: 0o600 });
+  writeFileSync(pub, formatJwk(key.publicKey));
+  return { priv, pub, kid: key.kid };
+}
+
+/** A fixture signed by `publisher`, written to a temp dir with the publisher's key files. */
+export async function signedFile(name: keyof typeof PLUGIN_DIRS): Promise<{ dir: string; file: string; priv: string; pub: string; kid: string }> {
+  const dir = tempDir();
+  const file = join(dir, `${name}.wasm`);
+  writeFileSync(file, await signed(name));
+  return { dir, file, ...writeKeys(dir) };
+}
+
+/** A fixture without a signature, written to a temp dir. */
+export async function unsignedFile(name: keyof typeof PLUGIN_DIRS): Promise<{ dir: string; file: string }> {
+  const dir = tempDir();
+  const file = join(dir, `${name}.wasm`);
+  writeFileSync(file, await unsigned(name));
+  return { dir, file };
+}
