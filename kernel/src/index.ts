@@ -8,7 +8,7 @@ export { verifyArtifact, DEFAULT_MEMORY_PAGES, type VerifiedModule, type VerifyO
 export { CapabilitySet, effectiveCapabilities } from './capabilities.js';
 export { capMemory } from './memory-cap.js';
 export { Lifecycle, canTransition, DEFAULT_RESTART_POLICY, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
-export { Histogram, Meter, costUnits, type ModuleMetrics, type CallSample } from './metering.js';
+export { Histogram, Meter, costUnits, type ModuleMetrics } from './metering.js';
 export { OperationRandom, type Operation } from './operation.js';
 export { type Pipeline, type ExecuteRequest, type ExecuteResult, type Outcome } from './pipeline.js';
 export { MemoryKv, systemClock, systemRandom, type Providers, type KvProvider, type BlockProvider, type NetProvider, type ClockProvider, type RandomProvider, type MaybePromise } from './providers.js';

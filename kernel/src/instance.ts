@@ -39,6 +39,7 @@ export class Instance {
   #hostBytesExceeded = false;
   #callsSinceReset = 0;
   #dead = false;
+  readonly #targets = new Map<string, [string, string]>();
 
   private constructor(opts: InstanceOptions, plugin: Plugin, memory: WebAssembly.Memory | undefined) {
     this.#opts = opts;
@@ -82,6 +83,13 @@ export class Instance {
     }
   }
 
+  /** [module, export]: it skips Extism's per-call search of the module's exports by name. */
+  #target(exportName: string): [string, string] {
+    let t = this.#targets.get(exportName);
+    if (!t) this.#targets.set(exportName, (t = ['main', exportName]));
+    return t;
+  }
+
   /** False once a timeout has terminated the instance. */
   get alive(): boolean {
     return !this.#dead;
@@ -102,13 +110,14 @@ export class Instance {
     this.#hostBytes = 0;
     this.#hostBytesExceeded = false;
     try {
-      const pending = this.#plugin.call(exportName, exactBytes(input));
+      const pending = this.#plugin.call(this.#target(exportName), exactBytes(input));
       const output = this.#opts.tier === 'worker' ? await this.#withTimeout(pending, exportName) : await pending;
       return output === null ? new Uint8Array(0) : output.bytes();
     } catch (e) {
       throw this.#classify(e, exportName);
     } finally {
-      if (!this.#dead) await this.#maybeReset();
+      const reset = this.#dead ? undefined : this.#maybeReset();
+      if (reset) await reset;
     }
   }
 
@@ -125,11 +134,19 @@ export class Instance {
     }
   }
 
-  async #maybeReset(): Promise<void> {
-    if (this.#opts.tier === 'inline' || ++this.#callsSinceReset >= WORKER_RESET_EVERY) {
-      this.#callsSinceReset = 0;
-      await this.#plugin.reset();
+  /**
+   * Free Extism's handle table (1.0.3 leaks it otherwise). In-process the reset is synchronous work
+   * behind an async signature, so it is not awaited; in a worker it is a round trip that must finish
+   * before the next call (the worker is not re-entrant), so it is awaited and amortised.
+   */
+  #maybeReset(): Promise<unknown> | undefined {
+    if (this.#opts.tier === 'inline') {
+      void this.#plugin.reset();
+      return undefined;
     }
+    if (++this.#callsSinceReset < WORKER_RESET_EVERY) return undefined;
+    this.#callsSinceReset = 0;
+    return this.#plugin.reset();
   }
 
   async #withTimeout<T>(pending: Promise<T>, exportName: string): Promise<T> {

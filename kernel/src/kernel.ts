@@ -49,6 +49,9 @@ export interface KernelEvents {
   'hook-error': [{ module: string; hook: string; error: CallError }];
 }
 
+/** The state of a call from outside any module or operation. */
+const ROOT: CallState = Object.freeze({ chain: [] as string[] });
+
 /** Defaults for the limits of a call. */
 export const DEFAULT_LIMITS = {
   timeoutMs: 5_000,
@@ -134,7 +137,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
    * const out = await kernel.call('mcp0.hello', 'echo', new Uint8Array([1, 2, 3]))
    */
   async call(name: string, exportName: string, input: Uint8Array): Promise<Uint8Array> {
-    return (await this.#invoke(name, exportName, input, { chain: [] })).output;
+    return (await this.#invoke(name, exportName, input, ROOT)).output;
   }
 
   /**
@@ -147,13 +150,15 @@ export class Kernel extends EventEmitter<KernelEvents> {
     return output.length === 0 ? null : decodeCbor(output);
   }
 
-  async #invoke(name: string, exportName: string, input: Uint8Array, state: CallState, allowHook = false) {
+  /** Route a call to a module's export. Not async: on the hot path every promise layer costs. */
+  #invoke(name: string, exportName: string, input: Uint8Array, state: CallState, allowHook = false) {
     const module = this.module(name);
-    const listed = module.manifest.exports.some((e) => e.name === exportName) || (allowHook && Object.values(GUEST_EXPORTS).includes(exportName as never));
+    const listed = module.exportNames.has(exportName) || (allowHook && Object.values(GUEST_EXPORTS).includes(exportName as never));
     if (!listed) {
       throw new CallError('ENOTFOUND', `${name} has no export ${JSON.stringify(exportName)} (exports: ${module.manifest.exports.map((e) => e.name).join(', ') || 'none'})`, { module: name, export: exportName });
     }
-    return module.invoke(exportName, input, { ...state, chain: [...state.chain, name] });
+    const next = state === ROOT ? module.rootState : { op: state.op, randoms: state.randoms, chain: [...state.chain, name] };
+    return module.invoke(exportName, input, next);
   }
 
   /** Set the admit and observe hook order (module names). */

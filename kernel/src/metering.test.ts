@@ -15,14 +15,14 @@ describe('metering', () => {
   });
 
   it('counts cost units: 1 per call, per started ms, per started KiB', () => {
-    expect(costUnits({ wallUs: 0, bytesIn: 0, bytesOut: 0 })).toBe(1);
-    expect(costUnits({ wallUs: 1500, bytesIn: 10, bytesOut: 2000 })).toBe(5);
+    expect(costUnits(0, 0, 0)).toBe(1);
+    expect(costUnits(1500, 10, 2000)).toBe(5);
   });
 
   it('accumulates calls, errors by code, bytes and memory', () => {
     const m = new Meter();
-    m.record({ wallUs: 10, bytesIn: 3, bytesOut: 4, memoryPages: 2 });
-    m.record({ wallUs: 20, bytesIn: 1, bytesOut: 0, error: 'ETRAP' });
+    m.record(10, 3, 4, undefined, 2);
+    m.record(20, 1, 0, 'ETRAP');
     expect(m.snapshot()).toMatchObject({ calls: 2, errors: 1, errorsByCode: { ETRAP: 1 }, bytesIn: 4, bytesOut: 4, memoryPages: 2, costUnits: 6 });
   });
 });

@@ -43,16 +43,6 @@ export class Histogram {
   }
 }
 
-/** One call's measurements. */
-export interface CallSample {
-  wallUs: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** The error code when the call failed. */
-  error?: string;
-  memoryPages?: number;
-}
-
 /** A module's metrics, as returned by `kernel.metrics()`. */
 export interface ModuleMetrics {
   calls: number;
@@ -70,10 +60,10 @@ export interface ModuleMetrics {
  * Cost units of one call: 1 per call, 1 per started millisecond of wall time, 1 per started KiB
  * moved. Integer and simple, so agreements can price and trace can prove them.
  * @example
- * costUnits({ wallUs: 1500, bytesIn: 10, bytesOut: 2000 }) // 1 + 2 + 2 = 5
+ * costUnits(1500, 10, 2000) // 1 + 2 + 2 = 5
  */
-export function costUnits(sample: Pick<CallSample, 'wallUs' | 'bytesIn' | 'bytesOut'>): number {
-  return 1 + Math.ceil(sample.wallUs / 1000) + Math.ceil((sample.bytesIn + sample.bytesOut) / 1024);
+export function costUnits(wallUs: number, bytesIn: number, bytesOut: number): number {
+  return 1 + Math.ceil(wallUs / 1000) + Math.ceil((bytesIn + bytesOut) / 1024);
 }
 
 /** The running meter of one module. */
@@ -89,18 +79,19 @@ export class Meter {
   #pages: number | null = null;
   restarts = 0;
 
-  record(sample: CallSample): number {
-    const cost = costUnits(sample);
+  /** Record one call (positional, not a sample object: this runs on every call); returns its cost units. */
+  record(wallUs: number, bytesIn: number, bytesOut: number, error?: string, memoryPages?: number): number {
+    const cost = costUnits(wallUs, bytesIn, bytesOut);
     this.#calls++;
-    this.#wall.record(sample.wallUs);
-    this.#wallTotal += sample.wallUs;
-    this.#bytesIn += sample.bytesIn;
-    this.#bytesOut += sample.bytesOut;
+    this.#wall.record(wallUs);
+    this.#wallTotal += wallUs;
+    this.#bytesIn += bytesIn;
+    this.#bytesOut += bytesOut;
     this.#cost += cost;
-    if (sample.memoryPages !== undefined) this.#pages = sample.memoryPages;
-    if (sample.error !== undefined) {
+    if (memoryPages !== undefined) this.#pages = memoryPages;
+    if (error !== undefined) {
       this.#errors++;
-      this.#byCode[sample.error] = (this.#byCode[sample.error] ?? 0) + 1;
+      this.#byCode[error] = (this.#byCode[error] ?? 0) + 1;
     }
     return cost;
   }

@@ -32,6 +32,9 @@ export interface RunOptions {
   restart: RestartPolicy;
 }
 
+/** The call state between calls. */
+const IDLE: CallState = Object.freeze({ chain: [] as string[] });
+
 /** Failures after which an instance is replaced. */
 const REPLACE_ON = new Set(['ETRAP', 'ETIMEOUT', 'EMEMORY']);
 
@@ -43,14 +46,19 @@ export class LoadedModule {
   readonly meter = new Meter();
   readonly #lifecycle: Lifecycle;
   readonly #budget: RestartBudget;
+  readonly #exportNames: ReadonlySet<string>;
   readonly #functions: (module: LoadedModule) => Record<string, Record<string, (ctx: CallContext, ...a: bigint[]) => unknown>>;
   readonly #onLog: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
   #instance: Instance | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Calls are serialised: one runs, the rest wait here in order. */
+  #busy = false;
+  readonly #waiting: (() => void)[] = [];
   #failures = 0;
   #restartTimer: NodeJS.Timeout | undefined;
+  /** The state of a call made straight to this module, from outside any operation: built once. */
+  readonly rootState: CallState;
   /** The call in progress, for the host functions. */
-  current: CallState = { chain: [] };
+  current: CallState = IDLE;
 
   constructor(
     verified: VerifiedModule,
@@ -64,6 +72,8 @@ export class LoadedModule {
     this.options = options;
     this.#functions = functions;
     this.#onLog = onLog;
+    this.#exportNames = new Set(verified.manifest.exports.map((e) => e.name));
+    this.rootState = Object.freeze({ chain: Object.freeze([this.name]) as string[] });
     this.#lifecycle = new Lifecycle(this.name, onTransition);
     this.#budget = new RestartBudget(options.restart);
   }
@@ -74,6 +84,11 @@ export class LoadedModule {
 
   get manifest(): VerifiedModule['manifest'] {
     return this.verified.manifest;
+  }
+
+  /** The service exports the manifest lists: the only ones callers may reach. */
+  get exportNames(): ReadonlySet<string> {
+    return this.#exportNames;
   }
 
   /** verified → instantiated → initialized → running. */
@@ -115,47 +130,59 @@ export class LoadedModule {
    * Call an export with raw bytes, serialised with every other call to this module. Metering
    * records the call whatever its outcome.
    */
-  invoke(exportName: string, input: Uint8Array, state: CallState): Promise<{ output: Uint8Array; cost: number; wallUs: number }> {
-    const run = this.#queue.then(() => this.#invokeNow(exportName, input, state));
-    this.#queue = run.catch(() => undefined);
-    return run;
+  async invoke(exportName: string, input: Uint8Array, state: CallState): Promise<{ output: Uint8Array; cost: number; wallUs: number }> {
+    // One async layer on the hot path: the lock, the call and the metering live in this function.
+    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#busy = true;
+    try {
+      if (this.state !== 'running') throw new CallError('ESTATE', `${this.name}/${exportName}: the module is ${this.state}, not running`, { state: this.state });
+      if (input.length > this.options.maxInputBytes) {
+        throw new CallError('ETOOBIG', `${this.name}/${exportName}: input is ${input.length} bytes, the limit is ${this.options.maxInputBytes}`, { limit: this.options.maxInputBytes, got: input.length });
+      }
+      const instance = this.#instance!;
+      this.current = state;
+      const start = performance.now();
+      let output: Uint8Array | undefined;
+      let error: CallError | undefined;
+      try {
+        output = await instance.call(exportName, input);
+        if (output.length > this.options.maxOutputBytes) {
+          error = new CallError('ETOOBIG', `${this.name}/${exportName}: output is ${output.length} bytes, the limit is ${this.options.maxOutputBytes}`, { limit: this.options.maxOutputBytes, got: output.length });
+        }
+      } catch (e) {
+        error = e instanceof CallError ? e : new CallError('EINTERNAL', `${this.name}/${exportName}: ${(e as Error).message}`);
+      } finally {
+        this.current = IDLE;
+      }
+      const wallUs = (performance.now() - start) * 1000;
+      const cost = this.meter.record(wallUs, input.length, output?.length ?? 0, error?.code, instance.memoryPages);
+      if (error) {
+        if (REPLACE_ON.has(error.code)) await this.#recover(error);
+        throw error;
+      }
+      this.#failures = 0;
+      return { output: output!, cost, wallUs };
+    } finally {
+      this.#release();
+    }
   }
 
-  async #invokeNow(exportName: string, input: Uint8Array, state: CallState): Promise<{ output: Uint8Array; cost: number; wallUs: number }> {
-    const where = `${this.name}/${exportName}`;
-    if (this.state !== 'running') throw new CallError('ESTATE', `${where}: the module is ${this.state}, not running`, { state: this.state });
-    if (input.length > this.options.maxInputBytes) {
-      throw new CallError('ETOOBIG', `${where}: input is ${input.length} bytes, the limit is ${this.options.maxInputBytes}`, { limit: this.options.maxInputBytes, got: input.length });
-    }
-    const instance = this.#instance!;
-    this.current = state;
-    const start = performance.now();
-    let output: Uint8Array | undefined;
-    let error: CallError | undefined;
+  /** Run `task` when no call is running on this module (for restarts and stop). */
+  async #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#busy = true;
     try {
-      output = await instance.call(exportName, input);
-      if (output.length > this.options.maxOutputBytes) {
-        error = new CallError('ETOOBIG', `${where}: output is ${output.length} bytes, the limit is ${this.options.maxOutputBytes}`, { limit: this.options.maxOutputBytes, got: output.length });
-      }
-    } catch (e) {
-      error = e instanceof CallError ? e : new CallError('EINTERNAL', `${where}: ${(e as Error).message}`);
+      return await task();
     } finally {
-      this.current = { chain: [] };
+      this.#release();
     }
-    const wallUs = (performance.now() - start) * 1000;
-    const cost = this.meter.record({
-      wallUs,
-      bytesIn: input.length,
-      bytesOut: output?.length ?? 0,
-      ...(error ? { error: error.code } : {}),
-      ...(instance.memoryPages === undefined ? {} : { memoryPages: instance.memoryPages }),
-    });
-    if (error) {
-      if (REPLACE_ON.has(error.code)) await this.#recover(error);
-      throw error;
-    }
-    this.#failures = 0;
-    return { output: output!, cost, wallUs };
+  }
+
+  /** Hand the module to the next waiting call (which then owns it), or mark it idle. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#busy = false;
   }
 
   /** Replace a trapped or terminated instance; too many failures in a row fail the module. */
@@ -185,7 +212,7 @@ export class LoadedModule {
     }
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      this.#queue = this.#queue.then(async () => {
+      void this.#exclusive(async () => {
         if (this.state !== 'failed') return;
         this.#failures = 0;
         try {
@@ -213,7 +240,7 @@ export class LoadedModule {
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     if (this.state === 'stopped') return;
     this.#lifecycle.to('stopping');
-    await this.#queue;
+    await this.#exclusive(async () => undefined);
     const instance = this.#instance;
     this.#instance = undefined;
     if (instance?.alive && WebAssembly.Module.exports(this.verified.compiled).some((e) => e.name === GUEST_EXPORTS.stop)) {

@@ -119,3 +119,14 @@ describe('hostile guest, worker tier timeout', () => {
     await kernel.stop();
   });
 });
+
+describe('long runs', () => {
+  it.each<Tier>(['inline', 'worker'])('serves 20,000 calls in the %s tier without exhausting Extism handles', async (tier) => {
+    const kernel = new Kernel({ trust: [trusted] });
+    await kernel.load(await signed('hostile'), { isolation: tier });
+    const input = new Uint8Array([7]);
+    for (let i = 0; i < 20_000; i++) await kernel.call('test.hostile', 'ok', input);
+    expect(kernel.metrics()['test.hostile']!.calls).toBe(20_000);
+    await kernel.stop();
+  });
+});
