@@ -46,6 +46,21 @@ async function findInKeyring(kid: string, dir: string): Promise<PublicKey> {
   throw new UsageError('EUSAGE', `--trust ${kid}: no public key with that id in the keyring ${dir} (${files.length} keys there); pass the public key file instead`);
 }
 
+/** Every readable public key in the keyring (unreadable files are skipped: this is for display). */
+export async function keyringKeys(keyring?: string): Promise<PublicKey[]> {
+  const dir = keyringDir(keyring);
+  if (!existsSync(dir)) return [];
+  const keys: PublicKey[] = [];
+  for (const f of (await readdir(dir)).filter((name) => name.endsWith('.jwk'))) {
+    try {
+      keys.push(publicKeyOf(await readKeyFile(join(dir, f))));
+    } catch {
+      // A broken file in the keyring should not stop `inspect` from describing a module.
+    }
+  }
+  return keys;
+}
+
 /** Put the public half of `key` into the keyring; returns its path. */
 export async function addToKeyring(key: PrivateKey | PublicKey, keyring?: string): Promise<string> {
   const dir = keyringDir(keyring);

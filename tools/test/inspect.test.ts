@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateKeyPair, parseJwk, wasmsign2KeyId, type PrivateKey, type PublicKey } from '@mcp0/abi';
+import { generateKeyPair, parseJwk, parseSections, wasmsign2KeyId, type PrivateKey, type PublicKey } from '@mcp0/abi';
 import { publisher } from '../../test/fixtures.js';
 import { run, signedFile, tempDir, unsignedFile, writeKeys } from './helpers.js';
 
@@ -98,5 +98,33 @@ describe('mcp0 inspect', () => {
     expect((await run('inspect')).code).toBe(2);
     const u = await unsignedFile('hello');
     expect((await run('inspect', u.file, u.file)).code).toBe(2);
+  });
+});
+
+describe('mcp0 inspect, naming signers', () => {
+  it('names a signer by its key id (thumbprint) when the keyring holds its public key', async () => {
+    const f = await signedFile('hello');
+    const ring = tempDir('mcp0-ring-');
+    writeKeys(ring, publisher, publisher.kid);
+    const r = await run('inspect', f.file, '--json', '--keyring', ring);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.signers).toEqual([publisher.kid]);
+    expect(report.signatures).toEqual([{ keyId: idOf(publisher), signer: publisher.kid, algorithm: 1, current: true }]);
+    const text = await run('inspect', f.file, '--keyring', ring);
+    expect(text.out).toMatch(new RegExp(`signatures:\\s+${publisher.kid.replace(/[-]/g, '\\-')}`));
+  });
+
+  it('still describes a module whose signature section is corrupt', async () => {
+    const f = await signedFile('hello');
+    const bytes = readFileSync(f.file);
+    const sig = parseSections(new Uint8Array(bytes)).find((x) => x.name === 'signature')!;
+    bytes[sig.end - sig.payload.length] = 0x7f; // the spec-version byte: no longer 0x01
+    writeFileSync(f.file, bytes);
+    const r = await run('inspect', f.file, '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.manifest.name).toBe('mcp0.hello');
+    expect(report.signatureError).toMatch(/^ESIGNATURE/);
   });
 });

@@ -1,5 +1,5 @@
 /** Reading and writing JWK key files. Private key files are created owner-only (mode 0600). */
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { Mcp0Error, UsageError } from '../errors/index.js';
 import { formatJwk, parseJwk } from './jwk.js';
 import type { PrivateKey, PublicKey } from './types.js';
@@ -32,7 +32,10 @@ export async function readKeyFile(path: string): Promise<PrivateKey | PublicKey>
  */
 export async function writeKeyFile(path: string, key: PrivateKey | PublicKey, options: { overwrite?: boolean } = {}): Promise<void> {
   try {
-    await writeFile(path, formatJwk(key), { mode: key.type === 'private' ? 0o600 : 0o644, flag: options.overwrite ? 'w' : 'wx' });
+    const mode = key.type === 'private' ? 0o600 : 0o644;
+    await writeFile(path, formatJwk(key), { mode, flag: options.overwrite ? 'w' : 'wx' });
+    // `mode` applies only when the file is created; an overwritten file keeps its old mode.
+    await chmod(path, mode);
   } catch (e) {
     aboutFile(path, e);
   }

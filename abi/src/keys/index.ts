@@ -2,6 +2,7 @@
 export type { PrivateJwk, PrivateKey, PublicJwk, PublicKey } from './types.js';
 export { generateKeyPair, privateKeyFromSeed, publicKeyFromBytes, publicKeyOf } from './key.js';
 export { ed25519Thumbprint, jwkThumbprint } from './thumbprint.js';
+export { hex, equalBytes } from './bytes.js';
 export { formatJwk, parseJwk, parsePrivateJwk, parsePublicJwk, toJwk, toPublicJwk } from './jwk.js';
 export { readKeyFile, writeKeyFile } from './file.js';
 export {
