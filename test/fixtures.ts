@@ -15,6 +15,7 @@ export const PLUGIN_DIRS = {
   hello: 'plugins/hello',
   hostile: 'kernel/test/fixtures/hostile',
   gate: 'kernel/test/fixtures/gate',
+  caps: 'kernel/test/fixtures/caps',
 } as const;
 
 /** The publisher key every fixture is signed with. */
