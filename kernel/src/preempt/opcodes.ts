@@ -50,6 +50,7 @@ export const OP = {
   i32Const: 0x41,
   i32LeS: 0x4c,
   i32Sub: 0x6b,
+  i32ShrU: 0x76,
   refFunc: 0xd2,
   prefixMisc: 0xfc,
   prefixSimd: 0xfd,

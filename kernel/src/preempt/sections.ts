@@ -5,9 +5,8 @@
  * functions. Offsets in errors are module offsets (`base` is the payload's position).
  */
 import { concatBytes, encodeU32 } from '@mcp0/abi';
-import { rewriteConstExpr, shiftFunc, shiftRef, signedLeb32, type Renumber } from './code.js';
+import { refType, rewriteConstExpr, shiftFunc, shiftRef, signedLeb32, valueType, type Renumber } from './decode.js';
 import { InstrumentError, malformed, unsupported } from './errors.js';
-import { HEAP_TYPES, VALUE_TYPES } from './opcodes.js';
 import { Reader } from './reader.js';
 
 const utf8 = new TextEncoder();
@@ -23,25 +22,25 @@ function vec(items: readonly Uint8Array[]): Uint8Array {
   return concatBytes(encodeU32(items.length), ...items);
 }
 
-function valueType(r: Reader): void {
-  const at = r.pos;
-  const t = r.byte();
-  if (!VALUE_TYPES.has(t)) throw unsupported(`value type 0x${t.toString(16)}`, r.offset(at));
-}
-
-function refType(r: Reader): void {
-  const at = r.pos;
-  const t = r.byte();
-  if (!HEAP_TYPES.has(t)) throw unsupported(`reference type 0x${t.toString(16)}`, r.offset(at));
-}
-
-/** Memory or table limits: flags (max present, shared, 64-bit), min, optional max. */
+/**
+ * Memory or table limits: flags, min, optional max. Shared memories are refused (a guest could
+ * block in memory.atomic.wait, where no check runs), and so are 64-bit ones (their bulk
+ * operations take i64 sizes, which the size charge does not handle).
+ */
 function limits(r: Reader): void {
   const at = r.pos;
   const flags = r.byte();
-  if (flags & ~0x07) throw unsupported(`limits flags 0x${flags.toString(16)}`, r.offset(at));
-  r.skipLeb(10);
-  if (flags & 1) r.skipLeb(10);
+  if (flags & 0x02) throw unsupported('shared memory', r.offset(at));
+  if (flags & ~0x01) throw unsupported(`limits flags 0x${flags.toString(16)} (64-bit memory or table)`, r.offset(at));
+  r.u32();
+  if (flags & 1) r.u32();
+}
+
+/** Check the memory section's limits (see `limits`). */
+export function checkMemories(payload: Uint8Array, base: number): void {
+  const r = new Reader(payload, 0, payload.length, base);
+  for (let n = r.u32(), i = 0; i < n; i++) limits(r);
+  done(r, 'memory');
 }
 
 /** Throw unless the reader consumed its whole payload. */
@@ -268,7 +267,12 @@ export function rewriteNames(payload: Uint8Array, base: number, renumber: Renumb
         const index = sub.u32();
         const at = sub.pos;
         if (id === 1) sub.name();
-        else for (let n = sub.u32(), j = 0; j < n; j++) (sub.u32(), sub.name());
+        else {
+          for (let n = sub.u32(), j = 0; j < n; j++) {
+            sub.u32();
+            sub.name();
+          }
+        }
         items.push(encodeU32(shiftFunc(index, renumber)), payload.subarray(at, sub.pos));
       }
       if (!sub.atEnd) throw malformed(`name subsection ${id} has trailing bytes`, sub.offset());
