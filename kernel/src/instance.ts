@@ -7,6 +7,7 @@
 import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { CallError, GUEST_EXPORTS, encodeCbor, errorFromWire, type CborValue } from '@mcp0/abi';
 import { exactBytes } from './exact-bytes.js';
+import { DEADLINE_IMPORT, DEFAULT_SLICE } from './preempt/instrument.js';
 
 /** The isolation tier of a module (DESIGN §4). */
 export type Tier = 'inline' | 'worker';
@@ -17,6 +18,8 @@ export interface InstanceOptions {
   /** Compiled with the memory cap already written into the module. */
   compiled: WebAssembly.Module;
   tier: Tier;
+  /** The module carries deadline checks (inline tier): they call back here to enforce timeoutMs. */
+  preempt: boolean;
   memoryPages: number;
   timeoutMs: number;
   /** Host-side bytes a guest may allocate during one call (inline tier). */
@@ -27,30 +30,47 @@ export interface InstanceOptions {
 }
 
 const GUEST_ERROR_PREFIX = 'Plugin-originated error: ';
-/** Worker instances reset Extism's handle table every this many calls: a reset is a round trip. */
-const WORKER_RESET_EVERY = 256;
+/** Extism's handle table is reset after this many calls or bytes in and out, whichever comes first. */
+const RESET_EVERY_CALLS = 256;
+const RESET_EVERY_BYTES = 1 << 20;
 
 /** A created, initialised instance. Calls must be serialised by the caller. */
 export class Instance {
   readonly #opts: InstanceOptions;
   readonly #plugin: Plugin;
   readonly #memory: WebAssembly.Memory | undefined;
+  /** The deadline the preempt checks compare against, moved forward at each call. */
+  readonly #clock: { deadline: number; exportName: string };
   #hostBytes = 0;
   #hostBytesExceeded = false;
   #callsSinceReset = 0;
+  #bytesSinceReset = 0;
   #dead = false;
   readonly #targets = new Map<string, [string, string]>();
 
-  private constructor(opts: InstanceOptions, plugin: Plugin, memory: WebAssembly.Memory | undefined) {
+  private constructor(opts: InstanceOptions, plugin: Plugin, memory: WebAssembly.Memory | undefined, clock: { deadline: number; exportName: string }) {
     this.#opts = opts;
     this.#plugin = plugin;
     this.#memory = memory;
+    this.#clock = clock;
   }
 
   /** Create the Extism plugin (not yet initialised: see `init`). */
   static async create(opts: InstanceOptions): Promise<Instance> {
     let self: Instance | undefined;
     const functions = { ...opts.functions };
+    // The start function runs inside createPlugin, so the first deadline is set before it.
+    const clock = { deadline: performance.now() + opts.timeoutMs, exportName: '(start)' };
+    if (opts.preempt) {
+      functions[DEADLINE_IMPORT.module] = {
+        [DEADLINE_IMPORT.name]: () => {
+          if (performance.now() > clock.deadline) {
+            throw new CallError('ETIMEOUT', `${opts.name}/${clock.exportName}: no answer within ${opts.timeoutMs} ms; the call was preempted`, { timeoutMs: opts.timeoutMs });
+          }
+          return DEFAULT_SLICE;
+        },
+      };
+    }
     if (opts.tier === 'inline') {
       // Extism's own alloc would let a guest allocate without bound on the host's heap.
       functions['extism:host/env'] = {
@@ -72,7 +92,7 @@ export class Instance {
       { useWasi: false, runInWorker: opts.tier === 'worker', functions, logger },
     );
     const memory = opts.tier === 'inline' ? ((await plugin.getInstance('main')).exports.memory as WebAssembly.Memory | undefined) : undefined;
-    self = new Instance(opts, plugin, memory);
+    self = new Instance(opts, plugin, memory, clock);
     return self;
   }
 
@@ -103,20 +123,30 @@ export class Instance {
   /**
    * Call an export with raw input bytes. Every failure is a CallError: the guest's own code,
    * ETIMEOUT, EMEMORY or ETRAP. After ETIMEOUT the instance is dead; after ETRAP it should be
-   * replaced, since a trapped runtime may be corrupt.
+   * replaced, since a trapped runtime may be corrupt. `startedAt` (performance.now()) saves the
+   * caller's clock reading a second one.
    */
-  async call(exportName: string, input: Uint8Array): Promise<Uint8Array> {
+  async call(exportName: string, input: Uint8Array, startedAt = performance.now()): Promise<Uint8Array> {
     if (this.#dead) throw new CallError('ESTATE', `${this.#opts.name}: instance was terminated`);
     this.#hostBytes = 0;
     this.#hostBytesExceeded = false;
+    if (this.#opts.preempt) {
+      // The slice counter carries over between calls: a call may meet its first check early, which
+      // is harmless, and not refilling it saves a WebAssembly.Global write per call.
+      this.#clock.deadline = startedAt + this.#opts.timeoutMs;
+      this.#clock.exportName = exportName;
+    }
+    let moved = input.length;
     try {
       const pending = this.#plugin.call(this.#target(exportName), exactBytes(input));
       const output = this.#opts.tier === 'worker' ? await this.#withTimeout(pending, exportName) : await pending;
-      return output === null ? new Uint8Array(0) : output.bytes();
+      const bytes = output === null ? new Uint8Array(0) : output.bytes();
+      moved += bytes.length;
+      return bytes;
     } catch (e) {
       throw this.#classify(e, exportName);
     } finally {
-      const reset = this.#dead ? undefined : this.#maybeReset();
+      const reset = this.#dead ? undefined : this.#maybeReset(moved);
       if (reset) await reset;
     }
   }
@@ -135,18 +165,19 @@ export class Instance {
   }
 
   /**
-   * Free Extism's handle table (1.0.3 leaks it otherwise). In-process the reset is synchronous work
-   * behind an async signature, so it is not awaited; in a worker it is a round trip that must finish
-   * before the next call (the worker is not re-entrant), so it is awaited and amortised.
+   * Free Extism's handle table, which 1.0.3 otherwise grows for ever (it overflows after about 16k
+   * calls). A reset is a promise in-process and a round trip in a worker, so it is amortised over
+   * calls, but soon enough that the retained input and output blocks stay small.
    */
-  #maybeReset(): Promise<unknown> | undefined {
-    if (this.#opts.tier === 'inline') {
-      void this.#plugin.reset();
-      return undefined;
-    }
-    if (++this.#callsSinceReset < WORKER_RESET_EVERY) return undefined;
+  #maybeReset(bytesMoved: number): Promise<unknown> | undefined {
+    this.#bytesSinceReset += bytesMoved;
+    if (++this.#callsSinceReset < RESET_EVERY_CALLS && this.#bytesSinceReset < RESET_EVERY_BYTES) return undefined;
     this.#callsSinceReset = 0;
-    return this.#plugin.reset();
+    this.#bytesSinceReset = 0;
+    // The worker must finish its reset before the next call (it is not re-entrant); in-process the
+    // reset is synchronous work behind an async signature.
+    const reset = this.#plugin.reset();
+    return this.#opts.tier === 'worker' ? reset : undefined;
   }
 
   async #withTimeout<T>(pending: Promise<T>, exportName: string): Promise<T> {

@@ -15,6 +15,7 @@ import { OperationRandom } from './operation.js';
 import { runPipeline, type ExecuteRequest, type ExecuteResult, type Pipeline } from './pipeline.js';
 import { systemClock, systemRandom, type Providers } from './providers.js';
 import { verifyArtifact } from './verify.js';
+import { instrumentDeadline } from './preempt/instrument.js';
 import type { Tier } from './instance.js';
 
 /** Kernel-wide settings. */
@@ -30,6 +31,12 @@ export interface LoadOptions {
   grants?: readonly Grant[];
   /** Default: `worker` for agents, `inline` for plugins. */
   isolation?: Tier;
+  /**
+   * Inline tier: rewrite the module so loops and calls check the call's deadline (default true).
+   * Turn it off only for trusted plugins whose hot loops cannot afford the checks (20-80% on
+   * tight loops): a looping module then blocks the node.
+   */
+  preempt?: boolean;
   /** Passed to `mcp0_init` as CBOR. */
   config?: CborValue;
   /** Host ceilings; a manifest may ask for less, never more. */
@@ -94,10 +101,15 @@ export class Kernel extends EventEmitter<KernelEvents> {
     });
     const { manifest } = verified;
     if (this.#modules.has(manifest.name)) throw new UsageError('EUSAGE', `a module named ${manifest.name} is already loaded`, { module: manifest.name });
+    const tier = options.isolation ?? (manifest.kind === 'agent' ? 'worker' : 'inline');
+    const preempt = tier === 'inline' && options.preempt !== false;
+    const compiled = preempt ? await WebAssembly.compile(instrumentDeadline(verified.capped)) : verified.compiled;
     const module = new LoadedModule(
       verified,
       {
-        tier: options.isolation ?? (manifest.kind === 'agent' ? 'worker' : 'inline'),
+        tier,
+        compiled,
+        preempt,
         timeoutMs: Math.min(options.timeoutMs ?? Infinity, manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs),
         maxInputBytes: options.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes,
         maxOutputBytes: options.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,

@@ -24,6 +24,10 @@ export interface CallState {
 /** How a module is run. */
 export interface RunOptions {
   tier: Tier;
+  /** What runs: the verified module, or its preemptible rewrite in the inline tier. */
+  compiled: WebAssembly.Module;
+  /** The module was instrumented with deadline checks (inline tier). */
+  preempt: boolean;
   timeoutMs: number;
   hostBytesPerCall: number;
   maxInputBytes: number;
@@ -105,7 +109,8 @@ export class LoadedModule {
   async #bringUp(reason?: string): Promise<void> {
     const instance = await Instance.create({
       name: this.name,
-      compiled: this.verified.compiled,
+      compiled: this.options.compiled,
+      preempt: this.options.preempt,
       tier: this.options.tier,
       memoryPages: this.verified.memoryPages,
       timeoutMs: this.options.timeoutMs,
@@ -145,7 +150,7 @@ export class LoadedModule {
       let output: Uint8Array | undefined;
       let error: CallError | undefined;
       try {
-        output = await instance.call(exportName, input);
+        output = await instance.call(exportName, input, start);
         if (output.length > this.options.maxOutputBytes) {
           error = new CallError('ETOOBIG', `${this.name}/${exportName}: output is ${output.length} bytes, the limit is ${this.options.maxOutputBytes}`, { limit: this.options.maxOutputBytes, got: output.length });
         }
@@ -243,7 +248,7 @@ export class LoadedModule {
     await this.#exclusive(async () => undefined);
     const instance = this.#instance;
     this.#instance = undefined;
-    if (instance?.alive && WebAssembly.Module.exports(this.verified.compiled).some((e) => e.name === GUEST_EXPORTS.stop)) {
+    if (instance?.alive && WebAssembly.Module.exports(this.options.compiled).some((e) => e.name === GUEST_EXPORTS.stop)) {
       await instance.call(GUEST_EXPORTS.stop, new Uint8Array(0)).catch((e: Error) => this.#onLog('warn', `${this.name}: mcp0_stop failed: ${e.message}`));
     }
     await instance?.close();

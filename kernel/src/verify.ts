@@ -8,7 +8,7 @@ import {
   LoadError, checkAbi, checkExports, checkImports, parseSections, readManifest, verifyModule,
   type Grant, type Manifest, type PublicKey,
 } from '@mcp0/abi';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { CapabilitySet, effectiveCapabilities } from './capabilities.js';
 import { capMemory } from './memory-cap.js';
 
@@ -31,6 +31,8 @@ export interface VerifiedModule {
   sha256: string;
   capabilities: CapabilitySet;
   memoryPages: number;
+  /** The artifact with its memory maximum rewritten to the cap: what the kernel runs. */
+  capped: Uint8Array;
   compiled: WebAssembly.Module;
 }
 
@@ -49,9 +51,10 @@ export async function verifyArtifact(bytes: Uint8Array, options: VerifyOptions):
   const manifest = readManifest(bytes);
   checkAbi(manifest);
   const memoryPages = Math.min(options.memoryPages ?? Infinity, manifest.limits?.memoryPages ?? DEFAULT_MEMORY_PAGES);
+  const capped = capMemory(bytes, memoryPages);
   let compiled: WebAssembly.Module;
   try {
-    compiled = await WebAssembly.compile(capMemory(bytes, memoryPages) as Uint8Array<ArrayBuffer>);
+    compiled = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>);
   } catch (e) {
     if (e instanceof LoadError) throw e;
     throw new LoadError('ENOTWASM', `the module does not compile: ${(e as Error).message}`, { check: 'wasm' }, { cause: e });
@@ -60,5 +63,5 @@ export async function verifyArtifact(bytes: Uint8Array, options: VerifyOptions):
   checkExports(compiled, manifest);
   const grants = options.grants === 'as-requested' ? (manifest.capabilities ?? []) : (options.grants ?? []);
   const capabilities = effectiveCapabilities(manifest, grants);
-  return { manifest, signers, sha256: Buffer.from(sha256(bytes)).toString('hex'), capabilities, memoryPages, compiled };
+  return { manifest, signers, sha256: createHash('sha256').update(bytes).digest('hex'), capabilities, memoryPages, capped, compiled };
 }

@@ -94,19 +94,32 @@ describe.each<Tier>(['inline', 'worker'])('hostile guest, %s tier', (tier) => {
   });
 });
 
-describe('hostile guest, worker tier timeout', () => {
-  it('terminates an infinite loop, recreates the worker and serves the next call', async () => {
+describe('hostile guest, timeouts', () => {
+  it.each<Tier>(['inline', 'worker'])('stops an infinite loop in the %s tier, replaces the instance and serves the next call', async (tier) => {
     const kernel = new Kernel({ trust: [trusted] });
-    await kernel.load(await signed('hostile'), { isolation: 'worker', timeoutMs: 200 });
+    await kernel.load(await signed('hostile'), { isolation: tier, timeoutMs: 200 });
     const started = performance.now();
     const e = await expectCallError(kernel.call('test.hostile', 'loop', PING), 'ETIMEOUT');
     expect(e.message).toContain('200 ms');
+    expect(e.message).toContain(tier === 'inline' ? 'preempted' : 'terminated');
     expect(performance.now() - started).toBeLessThan(10_000);
     await expect(kernel.call('test.hostile', 'ok', PING)).resolves.toEqual(PING);
     // And again: a second timeout is handled the same way.
     await expectCallError(kernel.call('test.hostile', 'loop', PING), 'ETIMEOUT');
     await expect(kernel.call('test.hostile', 'ok', PING)).resolves.toEqual(PING);
     expect(kernel.metrics()['test.hostile']!.errorsByCode.ETIMEOUT).toBe(2);
+    await kernel.stop();
+  });
+
+  it('loads an inline module without deadline checks when preempt is off', async () => {
+    const kernel = new Kernel({ trust: [trusted] });
+    const plain = await kernel.load(await signed('hostile'), { preempt: false });
+    expect(WebAssembly.Module.exports(plain.options.compiled).map((e) => e.name)).not.toContain('__mcp0_slice');
+    expect(WebAssembly.Module.imports(plain.options.compiled).map((i) => i.module)).not.toContain('mcp0:kernel');
+    await kernel.unload('test.hostile');
+    const checked = await kernel.load(await signed('hostile'));
+    expect(WebAssembly.Module.exports(checked.options.compiled).map((e) => e.name)).toContain('__mcp0_slice');
+    await expect(kernel.call('test.hostile', 'ok', PING)).resolves.toEqual(PING);
     await kernel.stop();
   });
 
