@@ -11,12 +11,13 @@ import {
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { CapabilitySet } from './capabilities.js';
 import { exactBytes } from './exact-bytes.js';
+import type { LogLevel } from './instance.js';
 import type { MaybePromise, Providers } from './providers.js';
 
 /** A log line from a guest. */
 export interface GuestLog {
   module: string;
-  level: 'debug' | 'info' | 'warn' | 'error';
+  level: LogLevel;
   msg: string;
 }
 

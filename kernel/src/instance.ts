@@ -1,8 +1,9 @@
 /**
  * One live Extism instance of a module, in either isolation tier, and the translation of
  * everything that can go wrong in a call into a typed error. Extism 1.0.3 enforces no limits, so
- * this file does: the worker tier races each call against a timer and terminates the thread, and
- * the inline tier caps the host memory a guest may allocate through `extism:host/env.alloc`.
+ * this file does: the worker tier races each call against a timer and terminates the thread; the
+ * inline tier answers the deadline checks of preempt/ and caps the host memory a guest may
+ * allocate through `extism:host/env.alloc`.
  */
 import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { CallError, GUEST_EXPORTS, encodeCbor, errorFromWire, type CborValue } from '@mcp0/abi';
@@ -11,6 +12,12 @@ import { DEADLINE_IMPORT, DEFAULT_SLICE } from './preempt/instrument.js';
 
 /** The isolation tier of a module (DESIGN §4). */
 export type Tier = 'inline' | 'worker';
+
+/** Host functions by import namespace, as Extism links them. */
+export type HostFunctionTable = Record<string, Record<string, (ctx: CallContext, ...args: bigint[]) => unknown>>;
+
+/** A log level of guest and Extism log lines. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Everything needed to create an instance. */
 export interface InstanceOptions {
@@ -24,9 +31,9 @@ export interface InstanceOptions {
   timeoutMs: number;
   /** Host-side bytes a guest may allocate during one call (inline tier). */
   hostBytesPerCall: number;
-  functions: Record<string, Record<string, (ctx: CallContext, ...args: bigint[]) => unknown>>;
+  functions: HostFunctionTable;
   config: CborValue;
-  onLog(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
+  onLog(level: LogLevel, msg: string): void;
 }
 
 const GUEST_ERROR_PREFIX = 'Plugin-originated error: ';

@@ -5,8 +5,7 @@
  * the restart policy brings it back with backoff.
  */
 import { CallError, GUEST_EXPORTS, type CborValue } from '@mcp0/abi';
-import type { CallContext } from '@extism/extism';
-import { Instance, type Tier } from './instance.js';
+import { Instance, type HostFunctionTable, type LogLevel, type Tier } from './instance.js';
 import { Lifecycle, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import { Meter } from './metering.js';
 import type { Operation, OperationRandom } from './operation.js';
@@ -51,8 +50,8 @@ export class LoadedModule {
   readonly #lifecycle: Lifecycle;
   readonly #budget: RestartBudget;
   readonly #exportNames: ReadonlySet<string>;
-  readonly #functions: (module: LoadedModule) => Record<string, Record<string, (ctx: CallContext, ...a: bigint[]) => unknown>>;
-  readonly #onLog: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  readonly #functions: (module: LoadedModule) => HostFunctionTable;
+  readonly #onLog: (level: LogLevel, msg: string) => void;
   #instance: Instance | undefined;
   /** Calls are serialised: one runs, the rest wait here in order. */
   #busy = false;
@@ -67,9 +66,9 @@ export class LoadedModule {
   constructor(
     verified: VerifiedModule,
     options: RunOptions,
-    functions: (module: LoadedModule) => Record<string, Record<string, (ctx: CallContext, ...a: bigint[]) => unknown>>,
+    functions: (module: LoadedModule) => HostFunctionTable,
     onTransition: (e: TransitionEvent) => void,
-    onLog: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void,
+    onLog: (level: LogLevel, msg: string) => void,
   ) {
     this.name = verified.manifest.name;
     this.verified = verified;
