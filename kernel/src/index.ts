@@ -7,6 +7,7 @@ export { LoadedModule, type RunOptions } from './module.js';
 export { verifyArtifact, DEFAULT_MEMORY_PAGES, type VerifiedModule, type VerifyOptions } from './verify.js';
 export { CapabilitySet, effectiveCapabilities } from './capabilities.js';
 export { capMemory } from './memory-cap.js';
+export { instrumentDeadline, DEADLINE_IMPORT, SLICE_EXPORT, DEFAULT_SLICE, InstrumentError, type InstrumentOptions } from './preempt/instrument.js';
 export { Lifecycle, canTransition, DEFAULT_RESTART_POLICY, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 export { Histogram, Meter, costUnits, type ModuleMetrics } from './metering.js';
 export { OperationRandom, type Operation } from './operation.js';

@@ -1,10 +1,10 @@
-// Overhead of deadline instrumentation, every variant measured side by side in one process (best
-// of several interleaved rounds). Skipped unless MCP0_BENCH=1:
-//   MCP0_BENCH=1 npx vitest run kernel/src/preempt/overhead.test.ts
+// The cost of the inline tier's preemption: hot loops and AssemblyScript workloads, plain and
+// instrumented with deadline checks (kernel/src/preempt), every variant side by side in one process
+// (best of several interleaved rounds). Run with `node --no-warnings bench/preempt.js` after
+// `npm run build`.
 import asc from 'assemblyscript/asc';
 import binaryen from 'binaryen';
-import { describe, expect, it } from 'vitest';
-import { DEFAULT_SLICE, instrumentDeadline, type InstrumentOptions } from './instrument.js';
+import { DEFAULT_SLICE, instrumentDeadline } from '@mcp0/kernel';
 
 /** Hand-written hot spots: a 1-cycle loop, a loop calling a leaf, a recursion without loops. */
 const WAT = `(module
@@ -57,12 +57,12 @@ export function mandel(n: i32): i32 {
   return count;
 }`;
 
-async function compileAs(source: string): Promise<Uint8Array<ArrayBuffer>> {
-  let binary: Uint8Array<ArrayBuffer> | undefined;
+async function compileAs(source) {
+  let binary;
   const result = await asc.main(['bench.ts', '-O3', '--runtime', 'incremental', '--outFile', 'bench.wasm'], {
     readFile: (file) => (file === 'bench.ts' ? source : null),
     writeFile: (file, contents) => {
-      if (file === 'bench.wasm') binary = contents as Uint8Array<ArrayBuffer>;
+      if (file === 'bench.wasm') binary = contents;
     },
     listFiles: () => [],
     stdout: asc.createMemoryStream(),
@@ -72,7 +72,7 @@ async function compileAs(source: string): Promise<Uint8Array<ArrayBuffer>> {
   return binary;
 }
 
-const VARIANTS: [string, InstrumentOptions | null][] = [
+const VARIANTS = [
   ['plain', null],
   [`default (slice ${DEFAULT_SLICE})`, {}],
   ['slice 100000', { slice: 100_000 }],
@@ -82,7 +82,7 @@ const VARIANTS: [string, InstrumentOptions | null][] = [
 ];
 
 /** Run every workload under every variant, interleaved; best time per cell and host-call count. */
-async function measure(bytes: Uint8Array<ArrayBuffer>, workloads: Record<string, number[]>, rounds: number) {
+async function measure(bytes, workloads, rounds) {
   const runs = await Promise.all(
     VARIANTS.map(async ([name, opts]) => {
       const host = { calls: 0 };
@@ -92,46 +92,44 @@ async function measure(bytes: Uint8Array<ArrayBuffer>, workloads: Record<string,
         env: { abort: () => { throw new Error('abort'); } },
         'mcp0:kernel': { deadline: () => (host.calls++, performance.now() > 1e15 ? 0 : slice) },
       });
-      return { name, host, exports: instance.exports as Record<string, (...a: number[]) => number>, best: {} as Record<string, number>, hostCalls: {} as Record<string, number> };
+      return { name, host, exports: instance.exports, best: {}, hostCalls: {} };
     }),
   );
-  const expected: Record<string, unknown> = {};
+  const expected = {};
   for (let round = 0; round < rounds; round++) {
     for (const run of runs) {
       for (const [fn, args] of Object.entries(workloads)) {
         const before = run.host.calls;
         const t = performance.now();
-        const result = run.exports[fn]!(...args);
+        const result = run.exports[fn](...args);
         const ms = performance.now() - t;
-        if (fn in expected) expect(result).toBe(expected[fn]);
+        if (fn in expected && result !== expected[fn]) throw new Error(`${run.name} ${fn}: ${result}, expected ${expected[fn]}`);
         else expected[fn] = result;
         run.best[fn] = Math.min(run.best[fn] ?? Infinity, ms);
         run.hostCalls[fn] = run.host.calls - before;
       }
     }
   }
-  const plain = runs[0]!.best;
+  const plain = runs[0].best;
   return runs.map((run) =>
     Object.fromEntries([
       ['variant', run.name],
       ...Object.keys(workloads).flatMap((fn) => [
-        [`${fn} ms`, run.best[fn]!.toFixed(1)],
-        [`${fn} +%`, (((run.best[fn]! - plain[fn]!) / plain[fn]!) * 100).toFixed(0)],
-        [`${fn} µs/slice`, run.hostCalls[fn] ? ((run.best[fn]! * 1000) / run.hostCalls[fn]!).toFixed(0) : '-'],
+        [`${fn} ms`, run.best[fn].toFixed(1)],
+        [`${fn} +%`, (((run.best[fn] - plain[fn]) / plain[fn]) * 100).toFixed(0)],
+        [`${fn} µs/slice`, run.hostCalls[fn] ? ((run.best[fn] * 1000) / run.hostCalls[fn]).toFixed(0) : '-'],
       ]),
     ]),
   );
 }
 
-describe.skipIf(!process.env.MCP0_BENCH)('instrumentation overhead', () => {
-  it('hand-written hot spots', async () => {
-    const m = binaryen.parseText(WAT);
-    const bytes = m.emitBinary() as Uint8Array<ArrayBuffer>;
-    m.dispose();
-    console.table(await measure(bytes, { sum: [100_000_000], leafCalls: [50_000_000], fib: [32] }, 6));
-  });
+const log = (title, rows) => {
+  console.log(`\n${title}`);
+  console.table(rows);
+};
 
-  it('AssemblyScript workloads', async () => {
-    console.table(await measure(await compileAs(AS), { fnv: [1 << 20], sort: [1 << 20], strings: [1 << 19], mandel: [600] }, 6));
-  });
-});
+const m = binaryen.parseText(WAT);
+const wat = m.emitBinary();
+m.dispose();
+log('hand-written hot spots', await measure(wat, { sum: [100_000_000], leafCalls: [50_000_000], fib: [32] }, 6));
+log('AssemblyScript workloads (-O3, incremental runtime)', await measure(await compileAs(AS), { fnv: [1 << 20], sort: [1 << 20], strings: [1 << 19], mandel: [600] }, 6));
