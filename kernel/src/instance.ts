@@ -37,6 +37,12 @@ export interface InstanceOptions {
 }
 
 const GUEST_ERROR_PREFIX = 'Plugin-originated error: ';
+/** Longest guest error message passed on, in characters; the rest is cut. */
+const MAX_GUEST_ERROR = 4096;
+
+function clip(text: string): string {
+  return text.length <= MAX_GUEST_ERROR ? text : `${text.slice(0, MAX_GUEST_ERROR)}… (${text.length - MAX_GUEST_ERROR} more characters cut)`;
+}
 /** Extism's handle table is reset after this many calls or bytes in and out, whichever comes first. */
 const RESET_EVERY_CALLS = 256;
 const RESET_EVERY_BYTES = 1 << 20;
@@ -209,9 +215,13 @@ export class Instance {
     const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
     if (message.startsWith(GUEST_ERROR_PREFIX)) {
       const body = message.slice(GUEST_ERROR_PREFIX.length);
-      let wire: unknown = body;
+      let wire: unknown = clip(body);
       try {
-        wire = JSON.parse(body);
+        // A guest's error is its own words, but not an unbounded amount of them.
+        if (body.length <= MAX_GUEST_ERROR * 4) {
+          const parsed = JSON.parse(body) as { code?: unknown; message?: unknown };
+          wire = typeof parsed?.message === 'string' ? { ...parsed, message: clip(parsed.message) } : parsed;
+        }
       } catch {
         // A guest that does not follow the JSON convention still gets its text through, as EGUEST.
       }

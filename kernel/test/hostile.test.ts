@@ -71,6 +71,13 @@ describe.each<Tier>(['inline', 'worker'])('hostile guest, %s tier', (tier) => {
     await ok();
   });
 
+  it('cuts a huge guest error message, keeping its code', async () => {
+    const e = await expectCallError(kernel.call('test.hostile', 'shout', encodeCbor(200_000)), 'EINPUT');
+    expect(e.message.length).toBeLessThan(4200);
+    expect(e.message).toMatch(/more characters cut/);
+    await ok();
+  });
+
   it('refuses oversized input before the guest sees it', async () => {
     await expectCallError(kernel.call('test.hostile', 'ok', new Uint8Array((4 << 20) + 1)), 'ETOOBIG');
     await ok();
