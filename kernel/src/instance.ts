@@ -217,8 +217,9 @@ export class Instance {
       const body = message.slice(GUEST_ERROR_PREFIX.length);
       let wire: unknown = clip(body);
       try {
-        // A guest's error is its own words, but not an unbounded amount of them.
-        if (body.length <= MAX_GUEST_ERROR * 4) {
+        // A guest's error is its own words, but not an unbounded amount of them. (Bodies are
+        // bounded by the host memory budget; past 16 MiB they are not worth parsing.)
+        if (body.length <= 16 << 20) {
           const parsed = JSON.parse(body) as { code?: unknown; message?: unknown };
           wire = typeof parsed?.message === 'string' ? { ...parsed, message: clip(parsed.message) } : parsed;
         }
