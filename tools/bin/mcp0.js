@@ -9,5 +9,12 @@ process.emitWarning = function (warning, ...rest) {
   if (type === 'ExperimentalWarning' || warning?.name === 'ExperimentalWarning') return;
   return emitWarning.call(process, warning, ...rest);
 };
-const { main } = await import('../dist/cli.js');
-process.exitCode = await main(process.argv.slice(2));
+let cli;
+try {
+  cli = await import('../dist/cli.js');
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('dist/cli.js')) throw e;
+  process.stderr.write('mcp0: the tools are not built yet: run `npm run build` in the repository first\n');
+  process.exit(2);
+}
+process.exitCode = await cli.main(process.argv.slice(2));
