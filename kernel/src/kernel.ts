@@ -100,7 +100,6 @@ export class Kernel extends EventEmitter<KernelEvents> {
       ...(options.memoryPages === undefined ? {} : { memoryPages: options.memoryPages }),
     });
     const { manifest } = verified;
-    if (this.#modules.has(manifest.name)) throw new UsageError('EUSAGE', `a module named ${manifest.name} is already loaded`, { module: manifest.name });
     const tier = options.isolation ?? (manifest.kind === 'agent' ? 'worker' : 'inline');
     const preempt = tier === 'inline' && options.preempt !== false;
     const compiled = preempt ? await WebAssembly.compile(instrumentDeadline(verified.capped)) : verified.compiled;
@@ -121,6 +120,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
       (e) => this.emit('transition', e),
       (level, msg) => this.emit('log', { module: manifest.name, level, msg }),
     );
+    // Checked after the awaits above, so two concurrent loads of one module cannot both pass.
+    if (this.#modules.has(manifest.name)) throw new UsageError('EUSAGE', `a module named ${manifest.name} is already loaded`, { module: manifest.name });
     this.#modules.set(manifest.name, module);
     try {
       await module.start();

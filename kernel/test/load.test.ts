@@ -144,3 +144,15 @@ describe('loading checks', () => {
     await kernel.stop();
   });
 });
+
+describe('loading the same module twice', () => {
+  it('refuses the second of two concurrent loads of one module name', async () => {
+    const kernel = new Kernel({ trust: [trusted] });
+    const bytes = await signed('hello');
+    const results = await Promise.allSettled([kernel.load(bytes, { grants: HELLO_GRANTS }), kernel.load(bytes, { grants: HELLO_GRANTS })]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'EUSAGE' });
+    expect(kernel.modules()).toHaveLength(1);
+    await kernel.stop();
+  });
+});
