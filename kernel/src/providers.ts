@@ -89,9 +89,12 @@ export class MemoryKv implements KvProvider {
   scan(namespace: string, prefix: string, limit: number, after?: string): [string, Uint8Array][] {
     const space = this.#spaces.get(namespace);
     if (!space) return [];
+    // Keys sort by their UTF-8 bytes, as every store does (JS string order is UTF-16 and differs
+    // past U+FFFF).
+    const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
     return [...space.keys()]
-      .filter((k) => k.startsWith(prefix) && (after === undefined || k > after))
-      .sort()
+      .filter((k) => k.startsWith(prefix) && (after === undefined || byBytes(k, after) > 0))
+      .sort(byBytes)
       .slice(0, limit)
       .map((k) => [k, space.get(k)!]);
   }
