@@ -3,3 +3,4 @@
  * SDK work; for now it re-exports the kernel so applications depend on one package from the start.
  */
 export * from '@mcp0/kernel';
+export * from './store/index.js';

@@ -1,0 +1,38 @@
+// The Store contract against LMDB (each store in a fresh temporary directory), plus LMDB specifics.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storeContract } from './contract.test-support.js';
+import { LmdbStore } from './lmdb.js';
+import { openStore } from './open.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mcp0-lmdb-'));
+let n = 0;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+storeContract('lmdb', () => openStore(`lmdb:${join(root, `store-${n++}`)}`));
+
+describe('lmdb store', () => {
+  it('answers reads and writes synchronously (usable from the inline tier)', async () => {
+    const store = LmdbStore.open(join(root, 'sync'));
+    const ids = store.blocks.put([new Uint8Array([1, 2, 3])]);
+    expect(ids[0]).toBeInstanceOf(Uint8Array);
+    expect(store.blocks.refCas('ns', 'head', 0, ids[0]!)).toBe(1);
+    expect(store.kv.put('ns', 'k', new Uint8Array([9]))).toBeUndefined();
+    expect(store.kv.scan('ns', '', 10)).toHaveLength(1);
+    await store.close();
+  });
+
+  it('sees writes made by another handle on the same directory (the CAS is atomic across handles)', async () => {
+    const dir = join(root, 'shared');
+    const a = LmdbStore.open(dir);
+    const b = LmdbStore.open(dir);
+    const [id] = a.blocks.put([new Uint8Array([7])]);
+    expect(b.blocks.refCas('ns', 'head', 0, id!)).toBe(1);
+    expect(() => a.blocks.refCas('ns', 'head', 0, id!)).toThrow(expect.objectContaining({ code: 'ECONFLICT' }));
+    expect(a.blocks.refGet('ns', 'head')?.version).toBe(1);
+    await a.close();
+    await b.close();
+  });
+});

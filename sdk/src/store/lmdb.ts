@@ -1,0 +1,100 @@
+/**
+ * The embedded durable Store on LMDB (the `lmdb` package): one environment directory with three
+ * sub-databases, `blocks` (id → bytes), `refs` (namespaced name → version + root) and `kv`
+ * (namespaced key → value), all with binary keys and values. Every answer is synchronous: reads
+ * are memory-mapped, and each write is one synchronous LMDB transaction, committed before the call
+ * returns, so an acknowledged write survives `kill -9`, and inline-tier modules can use the store.
+ */
+import { mkdirSync } from 'node:fs';
+import { CallError } from '@mcp0/abi';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { startsWith } from './codec.js';
+import { type RawSpaces, SyncStore } from './sync-store.js';
+
+/**
+ * Options passed through to `lmdb.open`; the defaults are the crash-safe ones.
+ * @example
+ * LmdbStore.open('./data', { overlappingSync: false })
+ */
+export interface LmdbOptions {
+  /**
+   * Whether a commit returns before its fsync finishes (lmdb's default on Linux and macOS). The
+   * database stays consistent after a process or OS crash either way; with it on, an OS crash or
+   * power loss can lose the last commits. Default `true`; set `false` for fsync-before-return.
+   */
+  overlappingSync?: boolean;
+}
+
+/**
+ * A Store in an LMDB environment directory (created when missing). Survives process restarts.
+ * @example
+ * const store = LmdbStore.open('./data')
+ * const [id] = store.blocks.put([bytes])
+ * store.blocks.refCas('agent-1', 'head', 0, id) // 1
+ * await store.close()
+ */
+export class LmdbStore extends SyncStore {
+  private constructor(dir: string, raw: RawSpaces) {
+    super(`lmdb:${dir}`, true, raw);
+  }
+
+  /** Opens (or creates) the environment in `dir`. Throws `EUNAVAILABLE` when LMDB cannot open it. */
+  static open(dir: string, options: LmdbOptions = {}): LmdbStore {
+    let env: RootDatabase;
+    try {
+      mkdirSync(dir, { recursive: true });
+      env = open({ path: dir, maxDbs: 4, noSync: false, overlappingSync: options.overlappingSync ?? true, compression: false });
+    } catch (cause) {
+      throw new CallError('EUNAVAILABLE', `lmdb:${dir}: cannot open the environment: ${(cause as Error).message}`, { dir }, { cause });
+    }
+    return new LmdbStore(dir, lmdbSpaces(env));
+  }
+}
+
+function lmdbSpaces(env: RootDatabase): RawSpaces {
+  const sub = (name: string): Database<Buffer, Buffer> =>
+    env.openDB<Buffer, Buffer>({ name, encoding: 'binary', keyEncoding: 'binary', cache: false });
+  const blocks = sub('blocks');
+  const refs = sub('refs');
+  const kv = sub('kv');
+  /** lmdb returns Buffers; callers get plain Uint8Array views of them (no copy). */
+  const view = (b: Buffer | undefined): Uint8Array | undefined => b && new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const key = (k: Uint8Array): Buffer => Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+  return {
+    getBlock: (id) => view(blocks.get(key(id))),
+    hasBlock: (id) => blocks.doesExist(key(id)),
+    putBlocksIfAbsent(entries) {
+      if (entries.length === 0) return;
+      env.transactionSync(() => {
+        for (const [id, bytes] of entries) blocks.putSync(key(id), key(bytes), { noOverwrite: true });
+      });
+    },
+    overwriteBlock: (id, bytes) => void blocks.putSync(key(id), key(bytes)),
+    deleteBlocks(ids) {
+      let n = 0;
+      env.transactionSync(() => {
+        for (const id of ids) if (blocks.removeSync(key(id))) n++;
+      });
+      return n;
+    },
+    getRef: (k) => view(refs.get(key(k))),
+    updateRef(k, next) {
+      env.transactionSync(() => {
+        const current = view(refs.get(key(k)));
+        refs.putSync(key(k), key(next(current)));
+      });
+    },
+    kvGet: (k) => view(kv.get(key(k))),
+    kvPut: (k, value) => void kv.putSync(key(k), key(value)),
+    kvDelete: (k) => kv.removeSync(key(k)),
+    kvRange(within, start, limit) {
+      const out: [Uint8Array, Uint8Array][] = [];
+      for (const { key: k, value } of kv.getRange({ start: key(start) })) {
+        if (out.length === limit || !startsWith(k, within)) break;
+        out.push([view(k)!, view(value)!]);
+      }
+      return out;
+    },
+    close: () => env.close(),
+  };
+}

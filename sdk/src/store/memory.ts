@@ -1,0 +1,64 @@
+/**
+ * A volatile in-memory Store for tests and development. It keeps the same rules as the durable
+ * stores: SHA-256 ids verified on read, atomic compare-and-swap refs, byte-ordered kv scans, limits.
+ */
+import { hex } from './codec.js';
+import { type RawSpaces, SyncStore } from './sync-store.js';
+
+/** Lower-case hex sorts like the bytes it encodes, so hex strings serve as ordered map keys. */
+type Space = Map<string, [key: Uint8Array, value: Uint8Array]>;
+
+/**
+ * An in-memory Store; everything is lost on `close()`.
+ * @example
+ * const store = new MemoryStore()
+ * const [id] = store.blocks.put([bytes])
+ * store.blocks.get(id) // bytes
+ */
+export class MemoryStore extends SyncStore {
+  constructor() {
+    super('memory:', false, memorySpaces());
+  }
+}
+
+function memorySpaces(): RawSpaces {
+  const blocks: Space = new Map();
+  const refs: Space = new Map();
+  const kv: Space = new Map();
+  const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+  const read = (space: Space, key: Uint8Array): Uint8Array | undefined => {
+    const row = space.get(hex(key));
+    return row && copy(row[1]);
+  };
+  const write = (space: Space, key: Uint8Array, value: Uint8Array): void => {
+    space.set(hex(key), [copy(key), copy(value)]);
+  };
+  return {
+    getBlock: (id) => read(blocks, id),
+    hasBlock: (id) => blocks.has(hex(id)),
+    putBlocksIfAbsent(entries) {
+      for (const [id, bytes] of entries) if (!blocks.has(hex(id))) write(blocks, id, bytes);
+    },
+    overwriteBlock: (id, bytes) => write(blocks, id, bytes),
+    deleteBlocks: (ids) => ids.filter((id) => blocks.delete(hex(id))).length,
+    getRef: (key) => read(refs, key),
+    updateRef: (key, next) => write(refs, key, next(read(refs, key))),
+    kvGet: (key) => read(kv, key),
+    kvPut: (key, value) => write(kv, key, value),
+    kvDelete: (key) => kv.delete(hex(key)),
+    kvRange(within, start, limit) {
+      const [w, s] = [hex(within), hex(start)];
+      return [...kv.keys()]
+        .filter((k) => k.startsWith(w) && k >= s)
+        .sort()
+        .slice(0, limit)
+        .map((k) => {
+          const [key, value] = kv.get(k)!;
+          return [key, copy(value)];
+        });
+    },
+    close: async () => {
+      for (const space of [blocks, refs, kv]) space.clear();
+    },
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The common half of the synchronous stores (LMDB, memory): argument checks and limits, hashing on
+ * write, hash verification on read, the CAS rule, and the two provider objects (`kv`, `blocks`)
+ * built over the named methods. A subclass supplies only raw byte operations over three spaces:
+ * blocks, refs and kv.
+ */
+import { UsageError } from '@mcp0/abi';
+import type { BlockProvider, KvProvider } from '@mcp0/kernel';
+import {
+  checkBytes,
+  checkSize,
+  checkVersion,
+  concat,
+  conflict,
+  corrupt,
+  decodeRef,
+  encodeRef,
+  encodeText,
+  namespaceHeader,
+  sameBytes,
+  sha256,
+} from './codec.js';
+import { type CorruptHook, type Store, STORE_LIMITS } from './types.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The raw operations a synchronous store implements; keys and values are plain bytes, already
+ * checked, hashed and namespaced by SyncStore.
+ * @example
+ * const raw: RawSpaces = { getBlock: (id) => map.get(hex(id)), ... }
+ */
+export interface RawSpaces {
+  getBlock(id: Uint8Array): Uint8Array | undefined;
+  hasBlock(id: Uint8Array): boolean;
+  /** Writes the blocks whose ids are absent, all in one atomic step. */
+  putBlocksIfAbsent(blocks: [id: Uint8Array, bytes: Uint8Array][]): void;
+  /** Writes without any check (the corruption hook). */
+  overwriteBlock(id: Uint8Array, bytes: Uint8Array): void;
+  deleteBlocks(ids: Uint8Array[]): number;
+  getRef(key: Uint8Array): Uint8Array | undefined;
+  /** Atomically reads the ref record and writes what `next` returns; `next` may throw to abort. */
+  updateRef(key: Uint8Array, next: (current: Uint8Array | undefined) => Uint8Array): void;
+  kvGet(key: Uint8Array): Uint8Array | undefined;
+  kvPut(key: Uint8Array, value: Uint8Array): void;
+  kvDelete(key: Uint8Array): boolean;
+  /** Entries whose key starts with `within`, from `start` on (inclusive), in byte order, at most `limit`. */
+  kvRange(within: Uint8Array, start: Uint8Array, limit: number): [Uint8Array, Uint8Array][];
+  close(): Promise<void>;
+}
+
+/**
+ * A Store over synchronous raw spaces. Every answer is synchronous, so inline-tier modules can use it.
+ * @example
+ * class MyStore extends SyncStore { constructor() { super('my:', false, mySpaces) } }
+ */
+export abstract class SyncStore implements Store, CorruptHook {
+  readonly uri: string;
+  readonly durable: boolean;
+  /** The kv provider: plain key spaces. Typed by inference, so its answers stay visibly synchronous. */
+  readonly kv = {
+    get: (namespace, key) => this.kvGet(namespace, key),
+    put: (namespace, key, value) => this.kvPut(namespace, key, value),
+    delete: (namespace, key) => this.kvDelete(namespace, key),
+    scan: (namespace, prefix, limit, after?) => this.kvScan(namespace, prefix, limit, after),
+  } satisfies KvProvider;
+  /** The blocks provider: content-addressed blocks and refs, answered synchronously like `kv`. */
+  readonly blocks = {
+    put: (blocks) => this.putBlocks(blocks),
+    get: (id) => this.getBlock(id),
+    has: (ids) => this.hasBlocks(ids),
+    refGet: (namespace, name) => this.refGet(namespace, name),
+    refCas: (namespace, name, expect, root) => this.refCas(namespace, name, expect, root),
+  } satisfies BlockProvider;
+  #raw: RawSpaces | undefined;
+
+  protected constructor(uri: string, durable: boolean, raw: RawSpaces) {
+    this.uri = uri;
+    this.durable = durable;
+    this.#raw = raw;
+  }
+
+  get #spaces(): RawSpaces {
+    if (!this.#raw) throw new UsageError('ESTATE', `store ${this.uri} is closed`, { uri: this.uri });
+    return this.#raw;
+  }
+
+  // ---- blocks ------------------------------------------------------------------------------------
+
+  /**
+   * Stores blocks (put-if-absent, in one atomic write) and returns their SHA-256 ids in order.
+   * @example
+   * const [id] = store.putBlocks([new TextEncoder().encode('hello')])
+   */
+  putBlocks(blocks: Uint8Array[]): Uint8Array[] {
+    if (!Array.isArray(blocks)) throw new UsageError('EUSAGE', 'put: expected an array of blocks');
+    const entries = blocks.map((block, i): [Uint8Array, Uint8Array] => {
+      checkBytes(block, `blocks[${i}]`);
+      checkSize(block.length, STORE_LIMITS.blockBytes, `blocks[${i}]`);
+      return [sha256(block), block];
+    });
+    this.#spaces.putBlocksIfAbsent(entries);
+    return entries.map(([id]) => id);
+  }
+
+  /**
+   * Whether each id is stored (not verified; `getBlock` verifies).
+   * @example
+   * store.hasBlocks([id]) // [true]
+   */
+  hasBlocks(ids: Uint8Array[]): boolean[] {
+    if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'has: expected an array of ids');
+    const spaces = this.#spaces;
+    return ids.map((id, i) => {
+      checkBytes(id, `ids[${i}]`);
+      return spaces.hasBlock(id);
+    });
+  }
+
+  /**
+   * The block `id`, verified against its hash; undefined when absent; `EINTERNAL` when corrupt.
+   * @example
+   * const bytes = store.getBlock(id)
+   */
+  getBlock(id: Uint8Array): Uint8Array | undefined {
+    checkBytes(id, 'id');
+    const bytes = this.#spaces.getBlock(id);
+    if (bytes === undefined) return undefined;
+    const got = sha256(bytes);
+    if (!sameBytes(got, id)) throw corrupt(id, got);
+    return bytes;
+  }
+
+  /**
+   * Removes blocks (garbage collection); returns how many existed.
+   * @example
+   * store.deleteBlocks(unreachable) // 3
+   */
+  deleteBlocks(ids: Uint8Array[]): number {
+    if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'deleteBlocks: expected an array of ids');
+    ids.forEach((id, i) => checkBytes(id, `ids[${i}]`));
+    return this.#spaces.deleteBlocks(ids);
+  }
+
+  /** Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
+  __corruptForTest(id: Uint8Array, bytes: Uint8Array): void {
+    this.#spaces.overwriteBlock(id, bytes);
+  }
+
+  // ---- refs --------------------------------------------------------------------------------------
+
+  /**
+   * The ref's root and version, or undefined when it was never set.
+   * @example
+   * store.refGet('agent-1', 'head') // { root, version: 3 }
+   */
+  refGet(namespace: string, name: string): { root: Uint8Array; version: number } | undefined {
+    const record = this.#spaces.getRef(refKey(namespace, name));
+    return record === undefined ? undefined : decodeRef(record);
+  }
+
+  /**
+   * Sets the ref to `root` when its version is `expect` (0: absent) and returns the new version
+   * (`expect + 1`); otherwise throws `ECONFLICT` with `{expected, actual}`. Atomic.
+   * @example
+   * const v1 = store.refCas('agent-1', 'head', 0, root)
+   */
+  refCas(namespace: string, name: string, expect: number, root: Uint8Array): number {
+    checkVersion(expect);
+    checkBytes(root, 'root');
+    checkSize(root.length, STORE_LIMITS.rootBytes, 'ref root');
+    const key = refKey(namespace, name);
+    this.#spaces.updateRef(key, (current) => {
+      const actual = current === undefined ? 0 : decodeRef(current).version;
+      if (actual !== expect) throw conflict(namespace, name, expect, actual);
+      return encodeRef(expect + 1, root);
+    });
+    return expect + 1;
+  }
+
+  // ---- kv ----------------------------------------------------------------------------------------
+
+  /** The value under `key` in `namespace`, or undefined. */
+  kvGet(namespace: string, key: string): Uint8Array | undefined {
+    return this.#spaces.kvGet(kvKey(namespace, key));
+  }
+
+  /** Sets `key` in `namespace` to `value` (≤ 1 MiB). */
+  kvPut(namespace: string, key: string, value: Uint8Array): void {
+    checkBytes(value, 'value');
+    checkSize(value.length, STORE_LIMITS.kvValueBytes, 'kv value');
+    this.#spaces.kvPut(kvKey(namespace, key), value);
+  }
+
+  /** Removes `key` from `namespace`; true when it existed. */
+  kvDelete(namespace: string, key: string): boolean {
+    return this.#spaces.kvDelete(kvKey(namespace, key));
+  }
+
+  /**
+   * Entries of `namespace` whose key starts with `prefix`, strictly after `after`, in byte order of
+   * the keys' UTF-8, at most `limit`.
+   * @example
+   * store.kvScan('agent-1', 'notes/', 100) // [['notes/1', bytes], ['notes/2', bytes]]
+   */
+  kvScan(namespace: string, prefix: string, limit: number, after?: string): [string, Uint8Array][] {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    const header = namespaceHeader(namespace);
+    const within = concat(header, encodeText(prefix, STORE_LIMITS.kvKeyBytes, 'kv prefix'));
+    let start = within;
+    let skip: Uint8Array | undefined;
+    if (after !== undefined) {
+      const from = concat(header, encodeText(after, STORE_LIMITS.kvKeyBytes, 'kv after'));
+      if (Buffer.compare(from, within) >= 0) [start, skip] = [from, from];
+    }
+    if (limit === 0) return [];
+    const rows = this.#spaces.kvRange(within, start, skip ? limit + 1 : limit);
+    const out: [string, Uint8Array][] = [];
+    for (const [key, value] of rows) {
+      if (skip && sameBytes(key, skip)) continue;
+      if (out.length === limit) break;
+      out.push([utf8.decode(key.subarray(header.length)), value]);
+    }
+    return out;
+  }
+
+  /** Releases the store; later calls throw `ESTATE`. Closing twice is a no-op. */
+  async close(): Promise<void> {
+    const raw = this.#raw;
+    this.#raw = undefined;
+    await raw?.close();
+  }
+}
+
+function kvKey(namespace: string, key: string): Uint8Array {
+  return concat(namespaceHeader(namespace), encodeText(key, STORE_LIMITS.kvKeyBytes, 'kv key'));
+}
+
+function refKey(namespace: string, name: string): Uint8Array {
+  return concat(namespaceHeader(namespace), encodeText(name, STORE_LIMITS.refNameBytes, 'ref name'));
+}

@@ -1,0 +1,58 @@
+/**
+ * The Store: one object that holds the kernel's `kv` and `blocks` providers (as its `kv` and
+ * `blocks` properties), plus what the host needs around them (garbage collection, closing, limits).
+ * LMDB, memory and (later) MongoDB implement it; `contract.test-support.ts` is the suite every
+ * implementation passes.
+ */
+import { LIMITS } from '@mcp0/abi';
+import type { BlockProvider, KvProvider, MaybePromise } from '@mcp0/kernel';
+
+/**
+ * A block and kv store, composed of the two kernel providers it serves.
+ * Blocks are verified on read: bytes that do not hash to their id throw `EINTERNAL`, never return.
+ * @example
+ * const store = await openStore('lmdb:./data')
+ * const [id] = await store.blocks.put([bytes])
+ * await store.kv.put('agent-1', 'memory/notes', value)
+ * const kernel = new Kernel({ trust, providers: { kv: store.kv, blocks: store.blocks } })
+ */
+export interface Store {
+  /** The URI the store was opened from; `openStore(store.uri)` reopens it. */
+  readonly uri: string;
+  /** True when data outlives `close()` (and the process). */
+  readonly durable: boolean;
+  /** The plain key spaces: register as the kernel's `kv` provider. */
+  readonly kv: KvProvider;
+  /** Content-addressed blocks and refs: register as the kernel's `blocks` provider. */
+  readonly blocks: BlockProvider;
+  /** Removes blocks (for gc); returns how many existed. Refs pointing at them are not checked. */
+  deleteBlocks(ids: Uint8Array[]): MaybePromise<number>;
+  /** Flushes and releases the store; later calls throw `ESTATE`. */
+  close(): Promise<void>;
+}
+
+/**
+ * A hook that writes raw bytes under a block id, bypassing hashing: how the contract suite corrupts.
+ * @example
+ * await (store as Store & CorruptHook).__corruptForTest(id, new Uint8Array([0]))
+ */
+export interface CorruptHook {
+  __corruptForTest(id: Uint8Array, bytes: Uint8Array): MaybePromise<void>;
+}
+
+/**
+ * The size limits every store enforces with `ETOOBIG` (the ABI's, plus names and namespaces).
+ * @example
+ * if (value.length > STORE_LIMITS.kvValueBytes) split(value)
+ */
+export const STORE_LIMITS = {
+  blockBytes: LIMITS.blockBytes,
+  kvKeyBytes: LIMITS.kvKeyBytes,
+  kvValueBytes: LIMITS.kvValueBytes,
+  /** A namespace (module name or agent id), in UTF-8 bytes. */
+  namespaceBytes: 256,
+  /** A ref name, in UTF-8 bytes. */
+  refNameBytes: LIMITS.kvKeyBytes,
+  /** A ref's root (a block id, or a hash of another kind). */
+  rootBytes: 64,
+} as const;
