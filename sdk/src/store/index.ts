@@ -1,7 +1,8 @@
-/** Block and kv stores: the Store type, `openStore(uri)`, and the LMDB and memory implementations. */
+/** Block and kv stores: the Store type, `openStore(uri)`, and the LMDB, memory and MongoDB implementations. */
 export { type Store, type CorruptHook, STORE_LIMITS } from './types.js';
 export { openStore, STORE_SCHEMES } from './open.js';
 export { LmdbStore, type LmdbOptions } from './lmdb.js';
 export { MemoryStore } from './memory.js';
+export { MongoStore, type MongoStoreOptions, MONGO_DEFAULTS } from './mongo.js';
 export { SyncStore, type RawSpaces } from './sync-store.js';
 export { sha256 as blockId } from './codec.js';

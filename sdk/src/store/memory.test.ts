@@ -15,11 +15,11 @@ describe('openStore', () => {
   });
 
   it('refuses unknown schemes with EUSAGE naming the supported ones', async () => {
-    await expect(openStore('mongodb://127.0.0.1:27017/mcp0')).rejects.toMatchObject({
+    await expect(openStore('mongo://127.0.0.1:27017/mcp0')).rejects.toMatchObject({
       code: 'EUSAGE',
-      details: { scheme: 'mongodb:', supported: ['lmdb:', 'memory:'] },
+      details: { scheme: 'mongo:', supported: ['lmdb:', 'memory:', 'mongodb:', 'mongodb+srv:'] },
     });
-    await expect(openStore('./data')).rejects.toMatchObject({ code: 'EUSAGE', message: expect.stringContaining('lmdb:, memory:') });
+    await expect(openStore('./data')).rejects.toMatchObject({ code: 'EUSAGE', message: expect.stringContaining('lmdb:, memory:, mongodb:, mongodb+srv:') });
     await expect(openStore('lmdb:')).rejects.toMatchObject({ code: 'EUSAGE' });
   });
 });

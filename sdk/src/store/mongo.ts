@@ -1,0 +1,612 @@
+/**
+ * A Store on MongoDB, or on any server that speaks its wire protocol (tests use FerretDB 1.24 with
+ * SQLite). Every answer is a promise. Only single-document atomic writes are used, never transactions:
+ *
+ * - `blocks`: `{_id: Binary(sha256), data: Binary}`. put-if-absent is an unordered `insertMany` whose
+ *   duplicate-key errors (11000) are ignored. Reads verify the hash, as in SyncStore.
+ * - `refs`: append-only versions `{_id: "<hex key>.<16-digit version>", ns, name, v, root, w, at}`.
+ *   A CAS inserts version `expect + 1` after checking that version `expect` exists. Versions are
+ *   dense and never deleted, and the unique `_id` makes the insert the atomic step, so a successful
+ *   insert proves the caller was current. This holds on FerretDB too, where a filtered update
+ *   (`findOneAndUpdate` on a version) is not atomic across connections. `refGet` reads the highest
+ *   version, and the older versions are the ref's history.
+ * - `kv`: `{_id: "<hex key>", ns, k, v: Binary}`.
+ *
+ * A "hex key" is lower-case hex of the byte layout the other stores use (codec.ts: the namespace's
+ * 2-byte length, the namespace, then the key or ref name). Hex strings sort like the bytes they
+ * encode, so the `_id` index alone serves byte-ordered kv scans, prefix bounds and the
+ * highest-version lookup, whatever collation the server applies to text.
+ *
+ * Connection failures and timeouts become `EUNAVAILABLE`, with the driver's error as `cause`. Reads,
+ * block puts, kv puts and ref inserts are retried on transient errors (see `#run`).
+ */
+import { randomBytes } from 'node:crypto';
+import { CallError, Mcp0Error, UsageError } from '@mcp0/abi';
+import type { BlockProvider, KvProvider } from '@mcp0/kernel';
+import {
+  Binary,
+  type Collection,
+  MongoBulkWriteError,
+  MongoClient,
+  type MongoClientOptions,
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoOperationTimeoutError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
+import {
+  checkBytes,
+  checkSize,
+  checkVersion,
+  concat,
+  conflict,
+  corrupt,
+  encodeText,
+  hex,
+  namespaceHeader,
+  sameBytes,
+  sha256,
+} from './codec.js';
+import { type CorruptHook, type Store, STORE_LIMITS } from './types.js';
+
+/**
+ * The driver options MongoStore sets when neither the URI nor `options.client` does, and its retry
+ * policy.
+ * @example
+ * MongoStore.connect(`mongodb://db:27017/mcp0?serverSelectionTimeoutMS=1000`)
+ */
+export const MONGO_DEFAULTS = {
+  /** How long an operation waits for a usable server before it fails with `EUNAVAILABLE`. */
+  serverSelectionTimeoutMS: 5_000,
+  /** How long opening one TCP/TLS connection may take. */
+  connectTimeoutMS: 5_000,
+  /** How long a socket may stay silent during an operation. */
+  socketTimeoutMS: 60_000,
+  /** Extra attempts for operations that are safe to repeat. */
+  retries: 2,
+  /** The pause before each extra attempt, in ms (the last one repeats). */
+  backoffMs: [50, 250] as readonly number[],
+  /** The database when the URI names none. */
+  database: 'mcp0',
+} as const;
+
+/**
+ * Options of `MongoStore.connect`.
+ * @example
+ * await MongoStore.connect(uri, { client: { serverSelectionTimeoutMS: 500 }, retries: 0 })
+ */
+export interface MongoStoreOptions {
+  /** Driver options; they win over the URI's query and MONGO_DEFAULTS. */
+  client?: MongoClientOptions;
+  /** Extra attempts for operations that are safe to repeat (default 2). */
+  retries?: number;
+}
+
+/** How an operation may be repeated after a transient error. */
+type Retry = 'read' | 'idempotent' | 'once';
+
+interface BlockDoc {
+  _id: Binary;
+  data: Binary;
+}
+interface RefDoc {
+  _id: string;
+  ns: string;
+  name: string;
+  v: number;
+  root: Binary;
+  /** The writer's random token: tells a retried insert that its first attempt already won. */
+  w: Binary;
+  at: Date;
+}
+interface KvDoc {
+  _id: string;
+  ns: string;
+  k: string;
+  v: Binary;
+}
+interface Collections {
+  blocks: Collection<BlockDoc>;
+  refs: Collection<RefDoc>;
+  kv: Collection<KvDoc>;
+}
+
+const DUPLICATE_KEY = 11000;
+/** Server codes the driver's retryable-reads/writes specifications treat as transient. */
+const TRANSIENT_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+/** Node socket and DNS errors that mean the server cannot be reached. */
+const SYSTEM_UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const TOKEN_BYTES = 16;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A Store on a MongoDB database: durable, shared by every process that opens the same database,
+ * with refs that move only by compare-and-swap.
+ * @example
+ * const store = await MongoStore.connect('mongodb://127.0.0.1:27017/mcp0')
+ * const [id] = await store.blocks.put([bytes])
+ * await store.blocks.refCas('agent-1', 'head', 0, id)
+ */
+export class MongoStore implements Store, CorruptHook {
+  readonly uri: string;
+  readonly durable = true;
+  /** The database's name (from the URI's path, else `mcp0`). */
+  readonly database: string;
+  /** The kv provider; every method answers with a promise. */
+  readonly kv = {
+    get: (namespace, key) => this.kvGet(namespace, key),
+    put: (namespace, key, value) => this.kvPut(namespace, key, value),
+    delete: (namespace, key) => this.kvDelete(namespace, key),
+    scan: (namespace, prefix, limit, after?) => this.kvScan(namespace, prefix, limit, after),
+  } satisfies KvProvider;
+  /** The blocks provider; every method answers with a promise. */
+  readonly blocks = {
+    put: (blocks) => this.putBlocks(blocks),
+    get: (id) => this.getBlock(id),
+    has: (ids) => this.hasBlocks(ids),
+    refGet: (namespace, name) => this.refGet(namespace, name),
+    refCas: (namespace, name, expect, root) => this.refCas(namespace, name, expect, root),
+  } satisfies BlockProvider;
+  #client: MongoClient | undefined;
+  #collections: Collections | undefined;
+  readonly #retries: number;
+  readonly #faults = { before: 0, lostAcks: 0 };
+
+  private constructor(uri: string, client: MongoClient, database: string, retries: number) {
+    this.uri = uri;
+    this.database = database;
+    this.#client = client;
+    const db = client.db(database);
+    this.#collections = { blocks: db.collection('blocks'), refs: db.collection('refs'), kv: db.collection('kv') };
+    this.#retries = retries;
+  }
+
+  /**
+   * Connects to the server named by a `mongodb://` or `mongodb+srv://` URI and checks that it
+   * answers. The database is the URI's path (default `mcp0`). Unreachable: `EUNAVAILABLE` after
+   * `serverSelectionTimeoutMS` (5 s unless the URI or `options.client` says otherwise).
+   * @example
+   * const store = await MongoStore.connect('mongodb://127.0.0.1:27017/mcp0?directConnection=true')
+   */
+  static async connect(uri: string, options: MongoStoreOptions = {}): Promise<MongoStore> {
+    if (typeof uri !== 'string' || !/^mongodb(\+srv)?:\/\//i.test(uri)) {
+      throw new UsageError('EUSAGE', `MongoStore: expected a mongodb:// or mongodb+srv:// URI, got ${typeof uri === 'string' ? `"${redact(uri)}"` : typeof uri}`);
+    }
+    const retries = options.retries ?? MONGO_DEFAULTS.retries;
+    if (!Number.isSafeInteger(retries) || retries < 0) throw new UsageError('EUSAGE', `MongoStore: retries must be a non-negative integer, got ${String(retries)}`, { retries });
+    const database = databaseName(uri);
+    let client: MongoClient;
+    try {
+      client = new MongoClient(uri, { ...defaultOptions(uri), ...options.client });
+    } catch (e) {
+      throw new UsageError('EUSAGE', `MongoStore "${redact(uri)}": ${(e as Error).message}`, { uri: redact(uri) }, { cause: e });
+    }
+    try {
+      await client.connect();
+      await client.db(database).command({ ping: 1 });
+    } catch (e) {
+      await client.close().catch(() => {});
+      throw translate('connect', uri, unwrap(e), 1, 'read');
+    }
+    return new MongoStore(uri, client, database, retries);
+  }
+
+  /** Throws `ESTATE` once the store is closed (checked before the arguments, as in SyncStore). */
+  #assertOpen(): Collections {
+    if (!this.#collections) throw this.#closedError();
+    return this.#collections;
+  }
+
+  #closedError(): UsageError {
+    return new UsageError('ESTATE', `store ${redact(this.uri)} is closed`, { uri: redact(this.uri) });
+  }
+
+  /**
+   * Runs one driver operation, turning driver errors into typed ones. Transient errors (network,
+   * socket timeout, primary step-down) are retried up to `retries` times when `retry` allows it:
+   * reads, and writes whose repetition cannot change the outcome (put-if-absent, upserting the same
+   * value, an insert that recognises its own earlier success). Server-selection timeouts are not
+   * retried: selection already kept trying for `serverSelectionTimeoutMS`.
+   */
+  async #run<T>(op: string, retry: Retry, fn: (c: Collections, attempt: number) => Promise<T>): Promise<T> {
+    const collections = this.#assertOpen();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (this.#faults.before > 0) {
+          this.#faults.before--;
+          throw new MongoNetworkError('connection lost before the request was sent (test hook)');
+        }
+        const result = await fn(collections, attempt);
+        if (retry !== 'read' && this.#faults.lostAcks > 0) {
+          this.#faults.lostAcks--;
+          throw new MongoNetworkError('connection lost after the write was applied (test hook)');
+        }
+        return result;
+      } catch (e) {
+        if (e instanceof Mcp0Error) throw e;
+        if (!this.#collections) throw this.#closedError();
+        const cause = unwrap(e);
+        if (retry !== 'once' && attempt < this.#retries && isTransient(cause)) {
+          await sleep(MONGO_DEFAULTS.backoffMs[Math.min(attempt, MONGO_DEFAULTS.backoffMs.length - 1)]!);
+          continue;
+        }
+        throw translate(op, this.uri, cause, attempt + 1, retry);
+      }
+    }
+  }
+
+  /**
+   * Test hook: the next `before` operations fail with a network error before reaching the server,
+   * and the next `lostAcks` writes are applied but answer with a network error (a lost reply).
+   * @example
+   * store.__faultForTest({ lostAcks: 1 }) // the next refCas must still report its own win
+   */
+  __faultForTest(faults: { before?: number; lostAcks?: number }): void {
+    this.#faults.before = faults.before ?? 0;
+    this.#faults.lostAcks = faults.lostAcks ?? 0;
+  }
+
+  // ---- blocks ------------------------------------------------------------------------------------
+
+  /**
+   * Stores blocks (put-if-absent) and returns their SHA-256 ids in order. All sizes are checked
+   * before anything is written; a retry after a lost reply only finds the blocks already there.
+   * @example
+   * const [id] = await store.putBlocks([new TextEncoder().encode('hello')])
+   */
+  async putBlocks(blocks: Uint8Array[]): Promise<Uint8Array[]> {
+    this.#assertOpen();
+    if (!Array.isArray(blocks)) throw new UsageError('EUSAGE', 'put: expected an array of blocks');
+    const ids: Uint8Array[] = [];
+    const docs: BlockDoc[] = [];
+    const seen = new Set<string>();
+    blocks.forEach((block, i) => {
+      checkBytes(block, `blocks[${i}]`);
+      checkSize(block.length, STORE_LIMITS.blockBytes, `blocks[${i}]`);
+    });
+    for (const block of blocks) {
+      const bytes = new Uint8Array(block); // a copy: the caller may reuse its array while we wait
+      const id = sha256(bytes);
+      ids.push(id);
+      const key = hex(id);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      docs.push({ _id: new Binary(id), data: new Binary(bytes) });
+    }
+    if (docs.length > 0) await this.#run('blocks.put', 'idempotent', (c) => insertIfAbsent(c.blocks, docs));
+    return ids;
+  }
+
+  /**
+   * Whether each id is stored (not verified; `getBlock` verifies).
+   * @example
+   * await store.hasBlocks([id]) // [true]
+   */
+  async hasBlocks(ids: Uint8Array[]): Promise<boolean[]> {
+    this.#assertOpen();
+    if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'has: expected an array of ids');
+    ids.forEach((id, i) => checkBytes(id, `ids[${i}]`));
+    if (ids.length === 0) return [];
+    const found = new Set<string>();
+    await this.#run('blocks.has', 'read', async (c) => {
+      found.clear();
+      const cursor = c.blocks.find({ _id: { $in: ids.map((id) => new Binary(id)) } }, { projection: { _id: 1 } });
+      for await (const doc of cursor) found.add(hex(bytesOf(doc._id)));
+    });
+    return ids.map((id) => found.has(hex(id)));
+  }
+
+  /**
+   * The block `id`, verified against its hash; undefined when absent; `EINTERNAL` when corrupt.
+   * @example
+   * const bytes = await store.getBlock(id)
+   */
+  async getBlock(id: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    checkBytes(id, 'id');
+    const doc = await this.#run('blocks.get', 'read', (c) => c.blocks.findOne({ _id: new Binary(id) }));
+    if (doc === null) return undefined;
+    if (!(doc.data instanceof Binary)) throw new CallError('EINTERNAL', `corrupt block ${hex(id)}: no data`, { id: hex(id) });
+    const bytes = bytesOf(doc.data);
+    const got = sha256(bytes);
+    if (!sameBytes(got, id)) throw corrupt(id, got);
+    return bytes;
+  }
+
+  /**
+   * Removes blocks (garbage collection); returns how many existed. Not retried: a repeat after a
+   * lost reply would count fewer.
+   * @example
+   * await store.deleteBlocks(unreachable) // 3
+   */
+  async deleteBlocks(ids: Uint8Array[]): Promise<number> {
+    this.#assertOpen();
+    if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'deleteBlocks: expected an array of ids');
+    ids.forEach((id, i) => checkBytes(id, `ids[${i}]`));
+    if (ids.length === 0) return 0;
+    const result = await this.#run('deleteBlocks', 'once', (c) => c.blocks.deleteMany({ _id: { $in: ids.map((id) => new Binary(id)) } }));
+    return result.deletedCount;
+  }
+
+  /** Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
+  async __corruptForTest(id: Uint8Array, bytes: Uint8Array): Promise<void> {
+    await this.#run('corrupt', 'once', (c) =>
+      c.blocks.replaceOne({ _id: new Binary(id) }, { data: new Binary(new Uint8Array(bytes)) }, { upsert: true }),
+    );
+  }
+
+  // ---- refs --------------------------------------------------------------------------------------
+
+  /**
+   * The ref's root and version (its highest version), or undefined when it was never set.
+   * @example
+   * await store.refGet('agent-1', 'head') // { root, version: 3 }
+   */
+  async refGet(namespace: string, name: string): Promise<{ root: Uint8Array; version: number } | undefined> {
+    this.#assertOpen();
+    const doc = await this.#latest(refHex(namespace, name));
+    return doc === null ? undefined : { root: bytesOf(doc.root), version: doc.v };
+  }
+
+  /**
+   * Sets the ref to `root` when its version is `expect` (0: absent) and returns `expect + 1`;
+   * otherwise throws `ECONFLICT` with `{expected, actual}`. Atomic across processes: it inserts
+   * version `expect + 1`, and the unique `_id` lets exactly one writer do that.
+   * @example
+   * const v1 = await store.refCas('agent-1', 'head', 0, root)
+   */
+  async refCas(namespace: string, name: string, expect: number, root: Uint8Array): Promise<number> {
+    this.#assertOpen();
+    checkVersion(expect);
+    checkBytes(root, 'root');
+    checkSize(root.length, STORE_LIMITS.rootBytes, 'ref root');
+    const key = refHex(namespace, name);
+    const doc: RefDoc = {
+      _id: versionId(key, expect + 1),
+      ns: namespace,
+      name,
+      v: expect + 1,
+      root: new Binary(new Uint8Array(root)),
+      w: new Binary(new Uint8Array(randomBytes(TOKEN_BYTES))),
+      at: new Date(),
+    };
+    // Versions are dense: `expect + 1` may only be written on top of an existing `expect`.
+    if (expect > 0) {
+      const base = await this.#run('blocks.refCas', 'read', (c) => c.refs.findOne({ _id: versionId(key, expect) }, { projection: { _id: 1 } }));
+      if (base === null) {
+        // Absent a moment ago; if it is the latest now, it was written in between: the CAS stands.
+        const actual = (await this.#latest(key))?.v ?? 0;
+        if (actual !== expect) throw conflict(namespace, name, expect, actual);
+      }
+    }
+    if (await this.#insertVersion(doc)) return expect + 1;
+    const actual = (await this.#latest(key))?.v ?? 0;
+    throw conflict(namespace, name, expect, actual);
+  }
+
+  /**
+   * Inserts one ref version; false when another writer holds that version. After a lost reply the
+   * insert is repeated, and a duplicate then may be our own first attempt: the stored writer token
+   * tells them apart, so a win is never reported as a conflict (nor a loss as a win).
+   */
+  async #insertVersion(doc: RefDoc): Promise<boolean> {
+    return this.#run('blocks.refCas', 'idempotent', async (c, attempt) => {
+      try {
+        await c.refs.insertOne(doc);
+        return true;
+      } catch (e) {
+        if (!isDuplicate(e)) throw e;
+        if (attempt === 0) return false;
+        const stored = await c.refs.findOne({ _id: doc._id }, { projection: { w: 1 } });
+        return stored !== null && stored.w instanceof Binary && sameBytes(bytesOf(stored.w), bytesOf(doc.w));
+      }
+    });
+  }
+
+  /** The ref's highest version, or null. */
+  async #latest(key: string): Promise<Pick<RefDoc, 'v' | 'root'> | null> {
+    return this.#run('blocks.refGet', 'read', (c) =>
+      c.refs.find({ _id: { $gt: `${key}.`, $lt: `${key}/` } }, { projection: { v: 1, root: 1 }, sort: { _id: -1 }, limit: 1 }).next(),
+    );
+  }
+
+  // ---- kv ----------------------------------------------------------------------------------------
+
+  /** The value under `key` in `namespace`, or undefined. */
+  async kvGet(namespace: string, key: string): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    const id = kvId(namespace, key);
+    const doc = await this.#run('kv.get', 'read', (c) => c.kv.findOne({ _id: id }, { projection: { v: 1 } }));
+    return doc === null ? undefined : bytesOf(doc.v);
+  }
+
+  /** Sets `key` in `namespace` to `value` (≤ 1 MiB). Repeating it is harmless, so it is retried. */
+  async kvPut(namespace: string, key: string, value: Uint8Array): Promise<void> {
+    this.#assertOpen();
+    checkBytes(value, 'value');
+    checkSize(value.length, STORE_LIMITS.kvValueBytes, 'kv value');
+    const id = kvId(namespace, key);
+    const doc = { ns: namespace, k: key, v: new Binary(new Uint8Array(value)) };
+    await this.#run('kv.put', 'idempotent', async (c) => {
+      // Two upserts of a new key may both try to insert; the loser gets 11000 and replaces instead.
+      for (let i = 0; ; i++) {
+        try {
+          await c.kv.replaceOne({ _id: id }, doc, { upsert: true });
+          return;
+        } catch (e) {
+          if (!isDuplicate(e) || i === 2) throw e;
+        }
+      }
+    });
+  }
+
+  /** Removes `key` from `namespace`; true when it existed. Not retried (a repeat would say false). */
+  async kvDelete(namespace: string, key: string): Promise<boolean> {
+    this.#assertOpen();
+    const id = kvId(namespace, key);
+    const result = await this.#run('kv.delete', 'once', (c) => c.kv.deleteOne({ _id: id }));
+    return result.deletedCount === 1;
+  }
+
+  /**
+   * Entries of `namespace` whose key starts with `prefix`, strictly after `after`, in byte order of
+   * the keys' UTF-8, at most `limit`: one range over `_id`.
+   * @example
+   * await store.kvScan('agent-1', 'notes/', 100) // [['notes/1', bytes], ['notes/2', bytes]]
+   */
+  async kvScan(namespace: string, prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    const header = namespaceHeader(namespace);
+    const within = concat(header, encodeText(prefix, STORE_LIMITS.kvKeyBytes, 'kv prefix'));
+    const low = hex(within);
+    // Hex digits are all below 'g', so every key with the prefix sorts below `low + 'g'`.
+    const range: { $gte?: string; $gt?: string; $lt: string } = { $gte: low, $lt: `${low}g` };
+    if (after !== undefined) {
+      const from = concat(header, encodeText(after, STORE_LIMITS.kvKeyBytes, 'kv after'));
+      if (Buffer.compare(from, within) >= 0) {
+        delete range.$gte;
+        range.$gt = hex(from);
+      }
+    }
+    if (limit === 0) return [];
+    const docs = await this.#run('kv.scan', 'read', (c) =>
+      c.kv.find({ _id: range }, { projection: { v: 1 }, sort: { _id: 1 }, limit: Math.min(limit, 2 ** 31 - 1) }).toArray(),
+    );
+    return docs.map((doc): [string, Uint8Array] => [utf8.decode(Buffer.from(doc._id, 'hex').subarray(header.length)), bytesOf(doc.v)]);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
+
+  /** Closes the connections; later calls throw `ESTATE`. Closing twice is a no-op. */
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#collections = undefined;
+    await client?.close();
+  }
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+/** `_id` of a kv entry: hex of the namespaced key, as laid out by codec.ts. */
+function kvId(namespace: string, key: string): string {
+  return hex(concat(namespaceHeader(namespace), encodeText(key, STORE_LIMITS.kvKeyBytes, 'kv key')));
+}
+
+/** The common part of a ref's version `_id`s: hex of the namespaced ref name. */
+function refHex(namespace: string, name: string): string {
+  return hex(concat(namespaceHeader(namespace), encodeText(name, STORE_LIMITS.refNameBytes, 'ref name')));
+}
+
+/**
+ * `_id` of one ref version: `<hex>.<version as 16 decimal digits>`. '.' and '/' sort below every hex
+ * digit, so the range (`<hex>.`, `<hex>/`) holds exactly this ref's versions, in version order.
+ */
+function versionId(key: string, version: number): string {
+  return `${key}.${String(version).padStart(16, '0')}`;
+}
+
+/** A copy of a Binary's bytes (never a view into the driver's reply buffer). */
+function bytesOf(value: Binary): Uint8Array {
+  return new Uint8Array(value.buffer.subarray(0, value.position));
+}
+
+/** Unordered insert that skips documents whose `_id` exists; any other failure is thrown. */
+async function insertIfAbsent(collection: Collection<BlockDoc>, docs: BlockDoc[]): Promise<void> {
+  try {
+    await collection.insertMany(docs, { ordered: false });
+  } catch (e) {
+    if (e instanceof MongoBulkWriteError && !(e.errorResponse instanceof Error)) {
+      const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+      const onlyDuplicates = writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY);
+      if (onlyDuplicates && !e.result?.getWriteConcernError()) return;
+    }
+    throw e;
+  }
+}
+
+function isDuplicate(e: unknown): boolean {
+  return e instanceof MongoError && e.code === DUPLICATE_KEY;
+}
+
+/** The driver wraps a failed bulk batch's own error (a network error, say) in MongoBulkWriteError. */
+function unwrap(e: unknown): unknown {
+  return e instanceof MongoBulkWriteError && e.errorResponse instanceof Error ? e.errorResponse : e;
+}
+
+/** Worth another attempt: the connection broke or the server was briefly unable to serve. */
+function isTransient(e: unknown): boolean {
+  if (e instanceof MongoNetworkError) return true; // includes socket timeouts and cleared pools
+  if (e instanceof MongoError) {
+    if (e.hasErrorLabel('RetryableWriteError') || e.hasErrorLabel('ResetPool')) return true;
+    return typeof e.code === 'number' && TRANSIENT_CODES.has(e.code);
+  }
+  return isSystemUnreachable(e);
+}
+
+function isSystemUnreachable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === 'string' && SYSTEM_UNREACHABLE.has(code);
+}
+
+/** No server to talk to: transient errors, selection timeouts, and a client that cannot connect. */
+function isUnavailable(e: unknown): boolean {
+  return (
+    isTransient(e) ||
+    e instanceof MongoServerSelectionError ||
+    e instanceof MongoOperationTimeoutError ||
+    e instanceof MongoNotConnectedError ||
+    e instanceof MongoTopologyClosedError ||
+    (e instanceof MongoError && /timed? ?out/i.test(e.name))
+  );
+}
+
+/** The typed error for a driver failure: `EUNAVAILABLE` when the server cannot be reached, else `EINTERNAL`. */
+function translate(op: string, uri: string, e: unknown, attempts: number, retry: Retry): Mcp0Error {
+  const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  if (isUnavailable(e)) {
+    const details: Record<string, unknown> = { op, uri: redact(uri), attempts, reason };
+    // A write that failed mid-flight and was not repeated may or may not have been applied.
+    if (retry === 'once' && e instanceof MongoNetworkError) details.outcome = 'unknown';
+    return new CallError('EUNAVAILABLE', `mongodb ${op}: server unavailable after ${attempts} attempt${attempts === 1 ? '' : 's'} (${reason})`, details, { cause: e });
+  }
+  const code = e instanceof MongoError ? e.code : undefined;
+  return new CallError('EINTERNAL', `mongodb ${op}: ${reason}`, { op, code }, { cause: e });
+}
+
+/** The URI's database (its path), or `mcp0`. */
+function databaseName(uri: string): string {
+  const rest = uri.replace(/^mongodb(\+srv)?:\/\//i, '');
+  const hostsEnd = rest.search(/[/?]/);
+  if (hostsEnd < 0 || rest[hostsEnd] === '?') return MONGO_DEFAULTS.database;
+  const path = rest.slice(hostsEnd + 1).split('?')[0]!;
+  if (path === '') return MONGO_DEFAULTS.database;
+  const name = decodeURIComponent(path);
+  if (/[/\\. "$\0]/.test(name) || Buffer.byteLength(name) > 63) {
+    throw new UsageError('EUSAGE', `MongoStore "${redact(uri)}": "${name}" is not a valid database name`, { database: name });
+  }
+  return name;
+}
+
+/** MONGO_DEFAULTS' timeouts that the URI's query does not set. */
+function defaultOptions(uri: string): MongoClientOptions {
+  const query = uri.split('?')[1] ?? '';
+  const given = new Set(query.split('&').map((pair) => pair.split('=')[0]!.toLowerCase()));
+  const out: MongoClientOptions = {};
+  for (const name of ['serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS'] as const) {
+    if (!given.has(name.toLowerCase())) out[name] = MONGO_DEFAULTS[name];
+  }
+  return out;
+}
+
+/** The URI without its password, for messages. */
+function redact(uri: string): string {
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i, (_, scheme: string, credentials: string) => `${scheme}${credentials.split(':')[0]}:***@`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
