@@ -1,6 +1,8 @@
 /**
  * @mcp0/sdk: what an application embeds (Node, agents, providers, typed clients). It grows with the
- * SDK work; for now it re-exports the kernel so applications depend on one package from the start.
+ * SDK work; for now: the kernel, the block and kv stores (LMDB, MongoDB, memory) and the
+ * zero-knowledge prover of trace batches.
  */
 export * from '@mcp0/kernel';
 export * from './store/index.js';
+export * from './zk/index.js';
