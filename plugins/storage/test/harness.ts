@@ -1,0 +1,51 @@
+// Shared set-up for the storage tests: the plugin built from source and signed with a throwaway key
+// once per process, loaded into a real kernel over a host block store.
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { generateKeyPair, signModule } from '@mcp0/abi';
+import { buildPlugin } from '@mcp0/tools';
+import { Kernel, type Tier } from '@mcp0/kernel';
+import type { BlockProvider } from '@mcp0/kernel';
+
+export const key = generateKeyPair();
+let built: Promise<Uint8Array> | undefined;
+
+/** The signed storage plugin. */
+export function storageWasm(): Promise<Uint8Array> {
+  built ??= buildPlugin(resolve(import.meta.dirname, '..'), {
+    out: resolve(process.env.TMPDIR ?? '/tmp', `mcp0-storage-${process.pid}.wasm`),
+  }).then((r) => signModule(r.wasm, key));
+  return built;
+}
+
+export const NAME = 'mcp0.storage';
+
+/** A kernel serving `blocks` from the given provider, with the storage plugin loaded. */
+export async function boot(blocks: BlockProvider, tier: Tier = 'inline'): Promise<Kernel> {
+  const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks } });
+  await kernel.load(await storageWasm(), { isolation: tier, grants: [{ name: 'blocks' }] });
+  return kernel;
+}
+
+/** Wraps a block provider, counting the bytes of blocks that were not stored before. */
+export function counting(inner: BlockProvider): { blocks: BlockProvider; newBytes: () => number; reset: () => void } {
+  let bytes = 0;
+  const blocks: BlockProvider = {
+    // Synchronous, as the inline tier needs (the stores under test answer synchronously).
+    put: (list) => {
+      const had = inner.has(list.map(sha)) as boolean[];
+      list.forEach((b, i) => { if (!had[i]) bytes += b.length; });
+      return inner.put(list);
+    },
+    get: (id) => inner.get(id),
+    has: (idList) => inner.has(idList),
+    refGet: (ns, name) => inner.refGet(ns, name),
+    refCas: (ns, name, expect, root) => inner.refCas(ns, name, expect, root),
+  };
+  return { blocks, newBytes: () => bytes, reset: () => { bytes = 0; } };
+}
+
+export const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+
+export const enc = new TextEncoder();
+export const bytes = (s: string): Uint8Array => enc.encode(s);
