@@ -58,10 +58,10 @@ const { wasm } = await buildPlugin(`${ROOT}plugins/trace`);
 const key = generateKeyPair();
 const kernel = new Kernel({ trust: [key.publicKey] });
 const signed = signModule(wasm, key);
-await kernel.load(signed, { isolation: 'inline', grants: [] });
+await kernel.load(signed, { isolation: 'inline', grants: [{ name: 'kv' }] });
 // A second kernel with the same module without the inline tier's deadline checks.
 const kernelNp = new Kernel({ trust: [key.publicKey] });
-await kernelNp.load(signed, { isolation: 'inline', grants: [], preempt: false });
+await kernelNp.load(signed, { isolation: 'inline', grants: [{ name: 'kv' }], preempt: false });
 
 // The bare module.
 const mod = new WebAssembly.Module(wasm);

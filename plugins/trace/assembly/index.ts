@@ -1,6 +1,7 @@
 /**
- * mcp0.trace, part 1: Poseidon over BN254, bit-for-bit equal to circomlibjs, for 1 to 4 inputs.
- * Field elements travel as decimal strings (any length, reduced mod p as circomlibjs does).
+ * mcp0.trace: Poseidon over BN254, bit-for-bit equal to circomlibjs, for 1 to 4 inputs, and the
+ * trace hash chain over every operation (the observe hook, head, get, range, verifyRange; see
+ * trace.ts). Field elements travel as decimal strings.
  */
 import { Value, decode, fail, readInput, respond } from "@mcp0/abi/as";
 import { fromDecimal, toDecimal, fromBytesBE, toBytesBE } from "./field/convert";
@@ -9,6 +10,7 @@ import { FR_BYTES } from "./field/params";
 import { poseidon as hash } from "./poseidon/permutation";
 
 export { mcp0_abi_v1 } from "@mcp0/abi/as";
+export { mcp0_observe, head, get, range, verifyRange } from "./trace";
 
 export function mcp0_init(): i32 {
   return 0;

@@ -1,0 +1,417 @@
+/**
+ * mcp0.trace's hash chain through the real kernel: the observe hook appends one entry per executed
+ * operation (ok and failed), the chain equals an independent circomlibjs computation of the
+ * README's encoding, verifyRange finds tampering at the exact seq, entries survive an LMDB restart,
+ * hostile input gives typed errors, and a Groth16 TraceBatch proof over 5 entries lands on the
+ * plugin's head.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+// @ts-expect-error: circomlibjs ships no types
+import { buildPoseidon } from 'circomlibjs';
+import { decodeCbor, encodeCbor, generateKeyPair, readManifest, signModule, type CborValue } from '@mcp0/abi';
+import { buildPlugin } from '@mcp0/tools';
+import { Kernel } from '@mcp0/kernel';
+import { LmdbStore, MemoryStore, proveBatch, releaseZk, verifyBatch, type Store } from '@mcp0/sdk';
+import { loadGuest, type Guest } from '../../../abi/as/test/harness.js';
+
+const dir = fileURLToPath(new URL('..', import.meta.url));
+const helloDir = fileURLToPath(new URL('../../hello', import.meta.url));
+const NAME = 'mcp0.trace';
+const HELLO = 'mcp0.hello';
+const MAX_CHAIN_COST = 2n ** 32n - 1n;
+const T0 = 1_700_000_000_000;
+
+interface TraceEvent {
+  seq: number;
+  agent: string;
+  intent: string;
+  inputHash: Uint8Array;
+  outputHash: Uint8Array;
+  status: 'ok' | 'error';
+  cost: number | bigint;
+  logicalTime: number | bigint;
+}
+interface Entry {
+  seq: number;
+  event: TraceEvent;
+  eventHash: string;
+  head: string;
+}
+
+let traceWasm: Uint8Array;
+let helloWasm: Uint8Array;
+const key = generateKeyPair();
+let circom: ((xs: unknown[]) => Uint8Array) & { F: { toObject(x: Uint8Array): bigint } };
+
+// ---- the independent reference: README "Event hash" and "Chain", with circomlibjs ----
+
+const P = (xs: bigint[]): bigint => circom.F.toObject(circom(xs));
+const utf8 = new TextEncoder();
+const be = (b: Uint8Array): bigint => b.reduce((r, x) => (r << 8n) | BigInt(x), 0n);
+function strField(s: string): bigint {
+  const b = utf8.encode(s);
+  let h = BigInt(b.length);
+  for (let off = 0; off < b.length; off += 31) h = P([h, be(b.subarray(off, off + 31))]);
+  return h;
+}
+function refEventHash(e: TraceEvent): bigint {
+  const a = P([1n, BigInt(e.seq), strField(e.agent), strField(e.intent)]);
+  const b = P([be(e.inputHash.subarray(0, 16)), be(e.inputHash.subarray(16)), be(e.outputHash.subarray(0, 16)), be(e.outputHash.subarray(16))]);
+  const c = P([e.status === 'ok' ? 0n : 1n, BigInt(e.cost), BigInt(e.logicalTime)]);
+  return P([a, b, c]);
+}
+const chainCost = (cost: number | bigint): bigint => (BigInt(cost) > MAX_CHAIN_COST ? MAX_CHAIN_COST : BigInt(cost));
+const refStep = (prev: bigint, e: TraceEvent): bigint => P([prev, refEventHash(e), chainCost(e.cost)]);
+const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+const entryKey = (seq: number): string => `trace/e/${String(seq).padStart(20, '0')}`;
+
+// ---- kernels ----
+
+async function makeKernel(store: Store): Promise<Kernel> {
+  const kernel = new Kernel({ trust: [key.publicKey], providers: { kv: store.kv } });
+  await kernel.load(signModule(traceWasm, key), { isolation: 'inline', grants: [{ name: 'kv' }] });
+  await kernel.load(signModule(helloWasm, key), { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
+  kernel.setPipeline({ admit: [], observe: [NAME] });
+  return kernel;
+}
+
+/** What the test expects each entry to hold, built from what execute reported. */
+interface Expected {
+  agent: string;
+  intent: string;
+  input: Uint8Array;
+  output: Uint8Array;
+  status: 'ok' | 'error';
+  cost: number;
+  time: number;
+}
+
+let nextTime = T0;
+async function run(kernel: Kernel, intent: string, input: Uint8Array, log: Expected[]): Promise<void> {
+  const time = nextTime++;
+  try {
+    const r = await kernel.execute({ agent: HELLO, intent, input, time });
+    log.push({ agent: HELLO, intent, input, output: r.output, status: 'ok', cost: r.outcome.cost, time });
+  } catch {
+    // A failed execute costs 1 (pipeline.ts) and has empty output.
+    log.push({ agent: HELLO, intent, input, output: new Uint8Array(0), status: 'error', cost: 1, time });
+  }
+}
+
+const head = (k: Kernel) => k.callValue(NAME, 'head', {}) as Promise<{ seq: number | null; head: string }>;
+const getEntry = (k: Kernel, seq: number) => k.callValue(NAME, 'get', { seq }) as Promise<Entry>;
+const range = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'range', { from, to }) as Promise<Entry[]>;
+const verify = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'verifyRange', { from, to }) as Promise<{ ok: boolean; brokenAt?: number; reason?: string }>;
+
+/** Checks every entry against the expectations and the reference chain; returns the reference heads. */
+function checkAgainstReference(entries: Entry[], log: Expected[]): bigint[] {
+  expect(entries.map((e) => e.seq)).toEqual(log.map((_, i) => i));
+  let h = 0n;
+  const heads: bigint[] = [];
+  entries.forEach((entry, i) => {
+    const want = log[i]!;
+    expect(entry.event).toEqual({
+      seq: i,
+      agent: want.agent,
+      intent: want.intent,
+      inputHash: sha256(want.input),
+      outputHash: sha256(want.output),
+      status: want.status,
+      cost: want.cost,
+      logicalTime: want.time,
+    });
+    expect(entry.eventHash).toBe(refEventHash(entry.event).toString());
+    h = refStep(h, entry.event);
+    expect(entry.head).toBe(h.toString());
+    heads.push(h);
+  });
+  return heads;
+}
+
+beforeAll(async () => {
+  const out = mkdtempSync(join(tmpdir(), 'mcp0-trace-chain-'));
+  ({ wasm: traceWasm } = await buildPlugin(dir, { out: join(out, 'trace.wasm') }));
+  ({ wasm: helloWasm } = await buildPlugin(helloDir, { out: join(out, 'hello.wasm') }));
+  circom = await buildPoseidon();
+});
+afterAll(async () => {
+  await releaseZk();
+});
+
+describe('mcp0.trace chain', () => {
+  it('carries its manifest (0.2.0, observe hook, kv under trace/)', () => {
+    const m = readManifest(traceWasm);
+    expect(m).toEqual(JSON.parse(readFileSync(join(dir, 'plugin.json'), 'utf8')));
+    expect(m).toMatchObject({ version: '0.2.0', hooks: ['observe'], capabilities: [{ name: 'kv', scope: { prefix: 'trace/' } }] });
+  });
+
+  it('the reference encoding has the documented fixed points', () => {
+    expect(strField('')).toBe(0n);
+    expect(strField('a')).toBe(P([1n, 97n]));
+    expect(strField('x'.repeat(32))).toBe(P([P([32n, be(utf8.encode('x'.repeat(31)))]), 120n]));
+  });
+
+  describe('through the kernel with a MemoryStore', () => {
+    let store: MemoryStore;
+    let kernel: Kernel;
+    const log: Expected[] = [];
+
+    beforeAll(async () => {
+      store = new MemoryStore();
+      kernel = await makeKernel(store);
+    });
+    afterAll(async () => {
+      await kernel?.stop();
+      await store?.close();
+    });
+
+    it('starts empty', async () => {
+      expect(await head(kernel)).toEqual({ seq: null, head: '0' });
+      await expect(getEntry(kernel, 0)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      expect(await range(kernel, 0, 10)).toEqual([]);
+      await expect(verify(kernel, 0, 0)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    });
+
+    it('appends one entry per executed operation, ok and failed, matching circomlibjs', async () => {
+      await run(kernel, 'echo', new Uint8Array([1, 2, 3]), log);
+      await run(kernel, 'greet', encodeCbor({ name: 'Zoë 🌍' }), log);
+      await run(kernel, 'greet', encodeCbor({ name: 7 }), log); // EINPUT: failed, still observed
+      await run(kernel, 'echo', new Uint8Array(5000).fill(9), log);
+      await run(kernel, 'no-such-intent-with-a-name-longer-than-31-bytes-é', new Uint8Array(0), log); // ENOTFOUND
+      await run(kernel, 'echo', new Uint8Array(0), log);
+      await run(kernel, 'count', encodeCbor({ key: 'k' }), log);
+      expect(log.map((l) => l.status)).toEqual(['ok', 'ok', 'error', 'ok', 'error', 'ok', 'ok']);
+
+      const entries = await range(kernel, 0, 999);
+      expect(entries).toHaveLength(log.length);
+      const heads = checkAgainstReference(entries, log);
+      expect(await head(kernel)).toEqual({ seq: log.length - 1, head: heads.at(-1)!.toString() });
+      for (let i = 0; i < entries.length; i++) expect(await getEntry(kernel, i)).toEqual(entries[i]);
+      expect(await range(kernel, 2, 4)).toEqual(entries.slice(2, 5));
+      expect(await range(kernel, 5, 100)).toEqual(entries.slice(5));
+      expect(await range(kernel, 100, 200)).toEqual([]);
+      // stored as documented: one CBOR entry per seq, plus the head record
+      expect(decodeCbor((await store.kv.get(NAME, entryKey(3)))!)).toEqual(entries[3]);
+      expect(decodeCbor((await store.kv.get(NAME, 'trace/head'))!)).toEqual({ seq: log.length - 1, head: heads.at(-1)!.toString() });
+    });
+
+    it('verifyRange reports ok over the whole chain and over windows', async () => {
+      const n = log.length;
+      expect(await verify(kernel, 0, n - 1)).toEqual({ ok: true });
+      expect(await verify(kernel, 2, 4)).toEqual({ ok: true });
+      expect(await verify(kernel, n - 1, n - 1)).toEqual({ ok: true });
+    });
+
+    it('verifyRange finds tampering at the exact seq, and the chain heals when restored', async () => {
+      const n = log.length;
+      const k2 = entryKey(2);
+      const original = (await store.kv.get(NAME, k2))!.slice();
+      const e2 = decodeCbor(original) as unknown as Entry;
+
+      // 1. an edited event (cost) with the stored hashes kept: eventHash mismatch at 2
+      await store.kv.put(NAME, k2, encodeCbor({ ...e2, event: { ...e2.event, cost: 0 } } as unknown as CborValue));
+      let r = await verify(kernel, 0, n - 1);
+      expect(r).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/eventHash/) });
+      expect(await verify(kernel, 0, 1)).toEqual({ ok: true });
+      // a window starting after the break trusts its anchor (entry from − 1): documented
+      expect(await verify(kernel, 3, n - 1)).toEqual({ ok: true });
+
+      // 2. an edited event with its eventHash and head recomputed: entry 2 is self-consistent, 3 breaks
+      const forged = { ...e2.event, agent: 'someone.else' };
+      const prev = BigInt((decodeCbor((await store.kv.get(NAME, entryKey(1)))!) as unknown as Entry).head);
+      await store.kv.put(NAME, k2, encodeCbor({ seq: 2, event: forged, eventHash: refEventHash(forged).toString(), head: refStep(prev, forged).toString() } as unknown as CborValue));
+      r = await verify(kernel, 0, n - 1);
+      expect(r).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/head/) });
+
+      // 3. garbage bytes: does not decode; get answers ESTATE
+      await store.kv.put(NAME, k2, new Uint8Array([0xa4, 0x63, 0x73]));
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/decode/) });
+      await expect(getEntry(kernel, 2)).rejects.toMatchObject({ code: 'ESTATE' });
+      await expect(range(kernel, 0, 5)).rejects.toMatchObject({ code: 'ESTATE' });
+
+      // 4. a stored head rewritten: head mismatch at 2
+      await store.kv.put(NAME, k2, encodeCbor({ ...e2, head: '1' } as unknown as CborValue));
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/head/) });
+
+      // 5. an extra field, a wrong seq, a bad status: malformed
+      await store.kv.put(NAME, k2, encodeCbor({ ...e2, event: { ...e2.event, extra: 1 } } as unknown as CborValue));
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 2 });
+      await store.kv.put(NAME, k2, encodeCbor({ ...e2, seq: 3 } as unknown as CborValue));
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 2 });
+      await store.kv.put(NAME, k2, encodeCbor({ ...e2, event: { ...e2.event, status: 'maybe' } } as unknown as CborValue));
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/status/) });
+
+      // 6. deleted: missing at 2
+      await store.kv.delete(NAME, k2);
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/missing/) });
+      expect(await verify(kernel, 3, n - 1)).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/anchor/) });
+
+      // 7. the head record out of step with the last entry
+      await store.kv.put(NAME, k2, original);
+      expect(await verify(kernel, 0, n - 1)).toEqual({ ok: true });
+      const headRecord = (await store.kv.get(NAME, 'trace/head'))!.slice();
+      await store.kv.put(NAME, 'trace/head', encodeCbor({ seq: n - 1, head: '12345' }));
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: n - 1, reason: expect.stringMatching(/head record/) });
+      await store.kv.put(NAME, 'trace/head', encodeCbor({ seq: 'x', head: '1' }));
+      await expect(head(kernel)).rejects.toMatchObject({ code: 'ESTATE' });
+      await store.kv.put(NAME, 'trace/head', headRecord);
+      expect(await verify(kernel, 0, n - 1)).toEqual({ ok: true });
+    });
+
+    it('answers hostile input to every export with typed errors, and keeps serving', async () => {
+      const raw = async (exp: string, bytes: Uint8Array) => kernel.call(NAME, exp, bytes);
+      const garbage = [new Uint8Array(0), new Uint8Array([0xa1]), new Uint8Array([0xa2, 0x64, 0x66, 0x72]), new Uint8Array([0xff]), new Uint8Array([0x1b, 1, 2])];
+      for (const exp of ['head', 'get', 'range', 'verifyRange']) {
+        for (const bytes of garbage) await expect(raw(exp, bytes), `${exp} ${bytes.join(',')}`).rejects.toMatchObject({ code: 'EINPUT' });
+        for (const v of [[], 'x', 7, null, [1, 2]] as CborValue[]) {
+          await expect(kernel.callValue(NAME, exp, v), `${exp} ${JSON.stringify(v)}`).rejects.toMatchObject({ code: 'EINPUT' });
+        }
+      }
+      for (const v of [{}, { seq: 'x' }, { seq: -1 }, { seq: 1.5 }, { seq: null }, { seq: new Uint8Array(8) }] as CborValue[]) {
+        await expect(kernel.callValue(NAME, 'get', v), JSON.stringify(v)).rejects.toMatchObject({ code: 'EINPUT' });
+      }
+      await expect(kernel.callValue(NAME, 'get', { seq: 2n ** 64n - 1n })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      for (const exp of ['range', 'verifyRange']) {
+        for (const v of [{}, { from: 0 }, { to: 1 }, { from: 'a', to: 1 }, { from: 0, to: -1 }, { from: 0.5, to: 1 }, { from: 5, to: 2 }] as CborValue[]) {
+          await expect(kernel.callValue(NAME, exp, v), `${exp} ${JSON.stringify(v)}`).rejects.toMatchObject({ code: 'EINPUT' });
+        }
+        for (const v of [{ from: 0, to: 1000 }, { from: 0, to: 2n ** 64n - 1n }, { from: 10, to: 1_000_000 }] as CborValue[]) {
+          await expect(kernel.callValue(NAME, exp, v), `${exp} ${String(v)}`).rejects.toMatchObject({ code: 'ETOOBIG' });
+        }
+      }
+      expect(await range(kernel, 0, 999)).toHaveLength(log.length);
+      await expect(verify(kernel, 0, 999)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      await expect(kernel.callValue(NAME, 'verifyRange', { from: 2n ** 64n - 2n, to: 2n ** 64n - 1n })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      expect(await range(kernel, 2n ** 64n - 2n as unknown as number, 2n ** 64n - 1n as unknown as number)).toEqual([]);
+      expect(await verify(kernel, 0, log.length - 1)).toEqual({ ok: true });
+      expect((await head(kernel)).seq).toBe(log.length - 1);
+    });
+  });
+
+  describe('observe hook, called directly (stand-in host)', () => {
+    let g: Guest;
+    const obs = (op: Record<string, CborValue>, outcome: Record<string, CborValue>) => g.call('mcp0_observe', encodeCbor({ op, outcome }));
+    const op = (o: Record<string, CborValue> = {}) => ({ id: 'x', agent: 'a.b', intent: 'do', time: 5, inputBytes: 0, ...o });
+    const outcome = (o: Record<string, CborValue> = {}) => ({ status: 'ok', cost: 3, wallUs: 1, bytesIn: 0, bytesOut: 0, inputHash: new Uint8Array(32).fill(1), outputHash: new Uint8Array(32).fill(2), ...o });
+    const stored = (seq: number) => decodeCbor(g.host.kv.get(entryKey(seq))!) as unknown as Entry;
+
+    beforeAll(async () => {
+      g = await loadGuest(traceWasm, { kvPrefix: 'trace/' });
+    });
+
+    it('saturates costs above 2^32 − 1 in the chain step and keeps the true cost in the event', async () => {
+      const agent = 'publisher.agent-with-a-long-name-ünïcödé-🌍-over-two-chunks-of-31-bytes';
+      const cost = 2n ** 40n + 5n;
+      const time = 2n ** 60n;
+      expect(await obs(op({ agent, time }), outcome({ cost, status: 'error', code: 'ETRAP', message: 'm' }))).toEqual({ kind: 'output', bytes: new Uint8Array(0) });
+      expect(await obs(op(), outcome({ cost: 2n ** 32n - 1n }))).toMatchObject({ kind: 'output' });
+      expect(await obs(op(), outcome({ cost: 2n ** 64n - 1n, inputHash: new Uint8Array(32).fill(0xff), outputHash: new Uint8Array(32) }))).toMatchObject({ kind: 'output' });
+      const e0 = stored(0);
+      expect(e0.event).toMatchObject({ seq: 0, agent, status: 'error', logicalTime: time });
+      expect(BigInt(e0.event.cost)).toBe(cost);
+      let h = 0n;
+      for (const seq of [0, 1, 2]) {
+        const e = stored(seq);
+        expect(e.eventHash).toBe(refEventHash(e.event).toString());
+        h = P([h, refEventHash(e.event), chainCost(e.event.cost)]);
+        expect(e.head).toBe(h.toString());
+      }
+      expect(chainCost(e0.event.cost)).toBe(2n ** 32n - 1n);
+    });
+
+    it('refuses malformed observe input with EINPUT, never a trap, and appends nothing', async () => {
+      const before = [...g.host.kv.keys()].length;
+      const bad: Uint8Array[] = [
+        new Uint8Array(0),
+        new Uint8Array([0xa2, 0x62]),
+        encodeCbor([]),
+        encodeCbor({ op: op() }),
+        encodeCbor({ outcome: outcome() }),
+        encodeCbor({ op: 'x', outcome: outcome() }),
+        encodeCbor({ op: op({ agent: 1 }), outcome: outcome() }),
+        encodeCbor({ op: op({ time: -1 }), outcome: outcome() }),
+        encodeCbor({ op: op({ time: 1.5 }), outcome: outcome() }),
+        encodeCbor({ op: op(), outcome: outcome({ status: 'maybe' }) }),
+        encodeCbor({ op: op(), outcome: outcome({ cost: -3 }) }),
+        encodeCbor({ op: op(), outcome: outcome({ inputHash: new Uint8Array(31) }) }),
+        encodeCbor({ op: op(), outcome: outcome({ outputHash: 'abc' }) }),
+      ];
+      for (const bytes of bad) {
+        const r = await g.call('mcp0_observe', bytes);
+        expect(r, Buffer.from(bytes).toString('hex')).toMatchObject({ kind: 'error', code: 'EINPUT' });
+      }
+      expect([...g.host.kv.keys()].length).toBe(before);
+    });
+
+    it('refuses to extend a corrupt head record with ESTATE', async () => {
+      const saved = g.host.kv.get('trace/head')!;
+      g.host.kv.set('trace/head', encodeCbor({ seq: 2, head: '00' }));
+      expect(await obs(op(), outcome())).toMatchObject({ kind: 'error', code: 'ESTATE' });
+      g.host.kv.set('trace/head', encodeCbor({ seq: 2, head: (2n ** 254n).toString() })); // ≥ p: not canonical
+      expect(await obs(op(), outcome())).toMatchObject({ kind: 'error', code: 'ESTATE' });
+      g.host.kv.set('trace/head', saved);
+      expect(await obs(op(), outcome())).toMatchObject({ kind: 'output' });
+      expect(stored(3).seq).toBe(3);
+    });
+
+    it('overwrites an entry left past the head (a crash between the two writes)', async () => {
+      g.host.kv.set(entryKey(4), encodeCbor({ seq: 4, event: 'half-written', eventHash: '1', head: '2' }));
+      expect(await obs(op({ intent: 'after-crash' }), outcome())).toMatchObject({ kind: 'output' });
+      const e4 = stored(4);
+      expect(e4.event.intent).toBe('after-crash');
+      expect(e4.head).toBe(P([BigInt(stored(3).head), refEventHash(e4.event), 3n]).toString());
+      expect(decodeCbor(g.host.kv.get('trace/head')!)).toEqual({ seq: 4, head: e4.head });
+    });
+  });
+
+  describe('with an LmdbStore across a restart, then a Groth16 batch proof', () => {
+    const lmdbDir = mkdtempSync(join(tmpdir(), 'mcp0-trace-lmdb-'));
+    const log: Expected[] = [];
+    let entries: Entry[] = [];
+    afterAll(() => rmSync(lmdbDir, { recursive: true, force: true }));
+
+    it('survives closing and reopening the store and reloading the plugin; the chain continues', async () => {
+      let store = LmdbStore.open(lmdbDir);
+      let kernel = await makeKernel(store);
+      for (let i = 0; i < 4; i++) await run(kernel, i === 2 ? 'greet' : 'echo', i === 2 ? encodeCbor({}) : new Uint8Array([i]), log);
+      const before = await head(kernel);
+      expect(before.seq).toBe(3);
+      await kernel.stop();
+      await store.close();
+
+      store = LmdbStore.open(lmdbDir);
+      kernel = await makeKernel(store);
+      expect(await head(kernel)).toEqual(before);
+      for (let i = 0; i < 4; i++) await run(kernel, 'echo', new Uint8Array(i * 1500), log);
+      entries = await range(kernel, 0, 999);
+      const heads = checkAgainstReference(entries, log);
+      expect(await head(kernel)).toEqual({ seq: 7, head: heads.at(-1)!.toString() });
+      expect(await verify(kernel, 0, 7)).toEqual({ ok: true });
+      await kernel.stop();
+      await store.close();
+    });
+
+    it('proves 5 consecutive entries with TraceBatch: prevRoot and newRoot are the plugin heads', async () => {
+      const batch = entries.slice(2, 7); // seq 2..6
+      const costLimit = 1_000_000n;
+      const proof = await proveBatch({
+        prevRoot: entries[1]!.head,
+        events: batch.map((e) => ({ eventHash: e.eventHash, cost: chainCost(e.event.cost) })),
+        costLimit,
+      });
+      expect(proof.newRoot.toString()).toBe(entries[6]!.head);
+      expect(proof.prevRoot.toString()).toBe(entries[1]!.head);
+      expect(proof.count).toBe(5);
+      expect(proof.totalCost).toBe(batch.reduce((s, e) => s + BigInt(e.event.cost), 0n));
+      expect(await verifyBatch(proof.proof, proof.publicSignals)).toBe(true);
+      const forged = [...proof.publicSignals];
+      forged[0] = entries[5]!.head;
+      expect(await verifyBatch(proof.proof, forged)).toBe(false);
+    }, 120_000);
+  });
+});
