@@ -12,10 +12,12 @@ import { keygen } from './commands/keygen.js';
 import { scaffold } from './commands/new.js';
 import { pack } from './commands/pack.js';
 import { sign } from './commands/sign.js';
+import { store } from './commands/store.js';
+import { trace } from './commands/trace.js';
 import { verify } from './commands/verify.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call];
+export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, trace, store];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
