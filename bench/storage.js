@@ -1,0 +1,426 @@
+/**
+ * Storage benchmarks (`node --no-warnings --expose-gc bench/storage.js`, after `npx tsc -b`): the
+ * real storage plugin (`plugins/storage`, "HeapBT") through the kernel, on LMDB (inline tier) and on
+ * MongoDB (FerretDB 1.24.2 over SQLite, worker tier, because that store answers asynchronously),
+ * side by side in one run:
+ *  1. `put` and `get` ops/s on random keys of a 10,000-key agent state (1 KiB values);
+ *  2. write amplification: bytes of NEW blocks a 1% random change writes, against a full snapshot
+ *     (every block reachable from the root), for 1 KiB and 64 B values, as one `apply` and as
+ *     separate `put`s;
+ *  3. `snapshot` and `restore` latency (and the latency of the 1% `apply` that makes a new version);
+ *  4. a naive baseline: the whole state as one CBOR map (key → value) per snapshot, written as
+ *     blocks (≤ 1 MiB each, the store's block limit), read back and decoded for a restore.
+ * The MongoDB column is skipped, with a note, when the FerretDB binary is missing (MCP0_FERRETDB,
+ * or ${MCP0_CACHE:-~/.cache/mcp0}/ferretdb-1.24.2/ferretdb-test; see scripts/ferretdb/build.sh).
+ * Flags: --quick (a quarter of the timed budgets), --only=lmdb|mongo.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import os from 'node:os';
+import { join } from 'node:path';
+import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
+import { Kernel, openStore } from '@mcp0/sdk';
+import { buildPlugin } from '@mcp0/tools';
+import { collect, measure, summarise } from './lib/measure.js';
+import { figuresTable, ratio, ratiosTable } from './lib/report.js';
+import { ROOT } from './lib/fixtures.js';
+
+const NAME = 'mcp0.storage';
+const N = 10_000;
+// Keys per apply while building a state. KNOWN ISSUE: over MongoDB (worker tier) building the
+// 10k × 1 KiB state ends in ETIMEOUT (10 s ceiling) on an apply, with 500 and with 250 keys per apply.
+const CHUNK = 250;
+const BLOCK_MAX = 1 << 20; // the store's block limit (LIMITS.blockBytes)
+
+const args = process.argv.slice(2);
+const scale = args.includes('--quick') ? 0.25 : 1;
+const only = args.find((a) => a.startsWith('--only='))?.slice(7);
+const ms = (n) => Math.max(100, Math.round(n * scale));
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const started = performance.now();
+const sha = (b) => new Uint8Array(createHash('sha256').update(b).digest());
+const hex = (b) => Buffer.from(b).toString('hex');
+const tmps = [];
+const tmp = (prefix) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tmps.push(d);
+  return d;
+};
+
+/** Deterministic PRNG (mulberry32), so both backends see the same keys and changes. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+/** `k` distinct random indices below `n`. */
+function pick(rand, n, k) {
+  const s = new Set();
+  while (s.size < k) s.add(Math.floor(rand() * n));
+  return [...s];
+}
+
+const keyOf = (i) => `/memory/notes/${i}`;
+/** Distinct values (no dedupe flatters a full snapshot): index, generation and salt up front. */
+function valueOf(size, i, gen, salt) {
+  const v = new Uint8Array(size);
+  for (let j = 0; j < size; j++) v[j] = (i * 131 + j * 7 + gen * 17 + salt * 29) & 0xff;
+  const dv = new DataView(v.buffer);
+  dv.setUint32(0, i);
+  dv.setUint32(4, gen);
+  dv.setUint16(8, salt);
+  return v;
+}
+
+// ── The plugin, built from source and signed with a throwaway key ───────────────────────────────
+const key = generateKeyPair();
+log('building plugins/storage …');
+const wasm = signModule((await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp('mcp0-bench-storage-'), 'storage.wasm') })).wasm, key);
+
+// ── FerretDB ─────────────────────────────────────────────────────────────────────────────────────
+function ferretdbPath() {
+  if (process.env.MCP0_FERRETDB) return existsSync(process.env.MCP0_FERRETDB) ? process.env.MCP0_FERRETDB : null;
+  const p = join(process.env.MCP0_CACHE || join(homedir(), '.cache', 'mcp0'), 'ferretdb-1.24.2', 'ferretdb-test');
+  return existsSync(p) ? p : null;
+}
+
+/** Spawns `ferretdb-test --listen 127.0.0.1:0 --dir <tmp>` and waits for its `ready <host:port>` line. */
+async function startFerretdb(bin) {
+  const dir = tmp('mcp0-bench-ferretdb-');
+  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--dir', dir, '--exit-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s) => (stderr = (stderr + s).slice(-8192)));
+  const exited = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
+  process.on('exit', () => child.kill('SIGKILL'));
+  const addr = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`FerretDB printed no ready line within 30 s\n${stderr}`)), 30_000);
+    child.once('error', (e) => (clearTimeout(timer), reject(e)));
+    exited.then((x) => (clearTimeout(timer), reject(new Error(`FerretDB exited (${x.code ?? x.signal})\n${stderr}`))));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (s) => {
+      buf += s;
+      const m = /^ready (\S+)$/m.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return {
+    uri: `mongodb://${addr}/mcp0bench?directConnection=true`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// ── Counting new block bytes ─────────────────────────────────────────────────────────────────────
+/**
+ * Wraps a block provider. While `on`, every `put` first asks the store which of the blocks it
+ * already has and adds the bytes of the others. Synchronous stores stay synchronous (the inline
+ * tier needs that); asynchronous ones stay asynchronous. While off, calls pass straight through.
+ */
+function counting(inner) {
+  const c = { on: false, bytes: 0, blocks: 0 };
+  const add = (list, had) => list.forEach((b, i) => { if (!had[i]) { c.bytes += b.length; c.blocks++; } });
+  c.provider = {
+    put: (list) => {
+      if (!c.on) return inner.put(list);
+      const had = inner.has(list.map(sha));
+      if (had instanceof Promise) return had.then((h) => (add(list, h), inner.put(list)));
+      add(list, had);
+      return inner.put(list);
+    },
+    get: (id) => inner.get(id),
+    has: (ids) => inner.has(ids),
+    refGet: (ns, name) => inner.refGet(ns, name),
+    refCas: (ns, name, expect, root) => inner.refCas(ns, name, expect, root),
+  };
+  c.count = async (fn) => {
+    c.bytes = 0;
+    c.blocks = 0;
+    c.on = true;
+    try {
+      await fn();
+    } finally {
+      c.on = false;
+    }
+    return { bytes: c.bytes, blocks: c.blocks };
+  };
+  return c;
+}
+
+/**
+ * The bytes of a full snapshot: every distinct block reachable from `root` (nodes read and decoded
+ * per the plugin's README; out-of-line values counted by the size their leaf entry records, so the
+ * 10,000 value blocks need not be read back).
+ */
+async function fullSnapshot(blocks, root) {
+  const seen = new Set();
+  let bytes = 0;
+  let nodes = 0;
+  let values = 0;
+  let entries = 0;
+  const visit = async (id) => {
+    const b = await blocks.get(id);
+    if (!b) throw new Error(`block ${hex(id)} is missing`);
+    if (seen.has(hex(id))) return;
+    seen.add(hex(id));
+    bytes += b.length;
+    nodes++;
+    const [level, items] = decodeCbor(b);
+    for (const it of items) {
+      if (level > 0) await visit(it[1]);
+      else {
+        entries++;
+        if (it.length === 3 && !seen.has(hex(it[1]))) {
+          seen.add(hex(it[1]));
+          bytes += Number(it[2]);
+          values++;
+        }
+      }
+    }
+  };
+  await visit(root);
+  return { bytes, nodes, values, entries };
+}
+
+// ── The naive baseline: the whole state as one CBOR map ──────────────────────────────────────────
+/** Encodes the state, cuts it into ≤ 1 MiB blocks (one block when it fits) and writes them. */
+async function naiveSnapshot(blocks, state) {
+  const doc = encodeCbor(Object.fromEntries(state));
+  const parts = [];
+  for (let o = 0; o < doc.length; o += BLOCK_MAX) parts.push(doc.subarray(o, Math.min(doc.length, o + BLOCK_MAX)));
+  const ids = await blocks.put(parts);
+  return { ids, bytes: doc.length, blocks: parts.length };
+}
+async function naiveRestore(blocks, ids) {
+  const parts = [];
+  for (const id of ids) parts.push(await blocks.get(id));
+  const doc = parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
+  return decodeCbor(doc);
+}
+
+// ── One backend ──────────────────────────────────────────────────────────────────────────────────
+async function runBackend(backend, store, tier) {
+  const c = counting(store.blocks);
+  const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks: c.provider } });
+  await kernel.load(wasm, { isolation: tier, grants: [{ name: 'blocks' }], timeoutMs: 60_000 });
+  const call = (exp, input) => kernel.callValue(NAME, exp, input);
+  const rows = [];
+  const bytes = {};
+  const t0 = performance.now();
+
+  /** Builds a 10,000-key agent state with applies of 500 keys; returns the JS mirror of it. */
+  async function build(agent, size, salt) {
+    const state = new Map();
+    for (let i = 0; i < N; i += CHUNK) {
+      const puts = [];
+      for (let j = i; j < Math.min(N, i + CHUNK); j++) {
+        const v = valueOf(size, j, 0, salt);
+        puts.push([keyOf(j), v]);
+        state.set(keyOf(j), v);
+      }
+      await call('apply', { agent, delta: { puts } });
+    }
+    return state;
+  }
+
+  for (const [size, salt] of [[1024, 1], [64, 2]]) {
+    const agent = `amp-${size}`;
+    log(`[${backend}] building ${N.toLocaleString('en-US')} keys × ${size} B …`);
+    const tb = performance.now();
+    const state = await build(agent, size, salt);
+    const buildMs = performance.now() - tb;
+    const before = (await call('snapshot', { agent })).root;
+    const full = await fullSnapshot(store.blocks, before);
+    if (full.entries !== N) throw new Error(`${backend}: the tree holds ${full.entries} entries, expected ${N}`);
+
+    // 2. A 1% random change, as one apply, then (another random 1%) as separate puts.
+    const rand = rng(0xc0ffee + size);
+    const setA = pick(rand, N, N / 100);
+    const setB = pick(rand, N, N / 100);
+    let tApply = 0;
+    const batch = await c.count(async () => {
+      const puts = setA.map((i) => [keyOf(i), valueOf(size, i, 1, salt)]);
+      const t = performance.now();
+      await call('apply', { agent, delta: { puts } });
+      tApply = performance.now() - t;
+      for (const [k, v] of puts) state.set(k, v);
+    });
+    const after = (await call('snapshot', { agent })).root;
+    const d = await call('diff', { rootA: before, rootB: after });
+    if (d.puts.length !== setA.length || d.deletes.length !== 0) throw new Error(`${backend}: diff of the 1% apply has ${d.puts.length} puts, ${d.deletes.length} deletes`);
+    let tPuts = 0;
+    const single = await c.count(async () => {
+      const t = performance.now();
+      for (const i of setB) {
+        const v = valueOf(size, i, 2, salt);
+        await call('put', { agent, key: keyOf(i), value: v });
+        state.set(keyOf(i), v);
+      }
+      tPuts = performance.now() - t;
+    });
+
+    // 4. The naive baseline's bytes for the same state (every snapshot writes all of it).
+    const naive = await naiveSnapshot(store.blocks, state);
+    bytes[size] = { full, batch, single, naive, buildMs, tApply, tPuts, before, after, state, agent, salt };
+  }
+
+  // 1. put and get on random keys of the 10,000 × 1 KiB state.
+  {
+    const { agent, salt } = bytes[1024];
+    const rand = rng(42);
+    let gen = 10;
+    const puts = { id: `${backend}.put`, fn: () => { const i = Math.floor(rand() * N); return call('put', { agent, key: keyOf(i), value: valueOf(1024, i, gen++, salt) }); } };
+    const gets = { id: `${backend}.get`, fn: async () => { const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)) }); if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get: wrong value'); } };
+    log(`[${backend}] put / get on random keys …`);
+    const stats = await measure([puts, gets], { timeMs: ms(tier === 'worker' ? 3000 : 2400), rounds: 2, minIterations: 16 });
+    rows.push({ id: puts.id, group: backend, label: 'put 1 KiB, random key of 10k', stats: stats.get(puts.id) });
+    rows.push({ id: gets.id, group: backend, label: 'get 1 KiB, random key of 10k', stats: stats.get(gets.id) });
+  }
+
+  // 3. snapshot and restore (alternating between two roots, so every restore moves the head to a
+  //    different tree and writes a commit), and the 1% apply that makes a new version.
+  for (const size of [1024, 64]) {
+    const { agent, before, after, salt } = bytes[size];
+    let flip = 0;
+    const rand = rng(7 + size);
+    let gen = 1000;
+    const tasks = [
+      { id: `${backend}.snapshot.${size}`, fn: () => call('snapshot', { agent }) },
+      { id: `${backend}.restore.${size}`, fn: () => call('restore', { agent, root: flip++ % 2 ? before : after }) },
+      {
+        id: `${backend}.apply1pct.${size}`,
+        fn: () => { const g = gen++; return call('apply', { agent, delta: { puts: pick(rand, N, N / 100).map((i) => [keyOf(i), valueOf(size, i, g, salt)]) } }); },
+      },
+    ];
+    log(`[${backend}] snapshot / restore / 1% apply, ${size} B values …`);
+    const stats = await measure(tasks, { timeMs: ms(tier === 'worker' ? 2400 : 1500), rounds: 1, minIterations: 8, warmupMs: 100 });
+    const sl = size === 1024 ? '1 KiB' : '64 B';
+    rows.push({ id: tasks[0].id, group: backend, label: `snapshot (10k × ${sl})`, stats: stats.get(tasks[0].id) });
+    rows.push({ id: tasks[1].id, group: backend, label: `restore (10k × ${sl})`, stats: stats.get(tasks[1].id) });
+    rows.push({ id: tasks[2].id, group: backend, label: `apply 1% = new version (10k × ${sl})`, stats: stats.get(tasks[2].id) });
+  }
+
+  // 4. Naive snapshot (encode + write) and restore (read + decode), timed by hand: a 1 KiB state is
+  //    10 MB a snapshot. One value changes before each snapshot, so every snapshot writes new blocks.
+  for (const size of [1024, 64]) {
+    const { state, salt } = bytes[size];
+    const runs = size === 1024 ? Math.max(3, Math.round(6 * scale)) : Math.max(5, Math.round(20 * scale));
+    const snaps = [];
+    const restores = [];
+    let ids;
+    log(`[${backend}] naive CBOR snapshot / restore, ${size} B values (${runs} runs) …`);
+    for (let r = -1; r < runs; r++) {
+      const k = keyOf(r + 1);
+      state.set(k, valueOf(size, r + 1, 5000 + r, salt));
+      collect();
+      let t = performance.now();
+      ids = (await naiveSnapshot(store.blocks, state)).ids;
+      const snapMs = performance.now() - t;
+      collect();
+      t = performance.now();
+      const back = await naiveRestore(store.blocks, ids);
+      const restoreMs = performance.now() - t;
+      if (Object.keys(back).length !== N) throw new Error('naive restore: wrong size');
+      if (r >= 0) { snaps.push(snapMs); restores.push(restoreMs); } // r = -1 is the warm-up
+    }
+    const sl = size === 1024 ? '1 KiB' : '64 B';
+    rows.push({ id: `${backend}.naive.snapshot.${size}`, group: backend, label: `naive CBOR snapshot (10k × ${sl})`, stats: summarise(snaps) });
+    rows.push({ id: `${backend}.naive.restore.${size}`, group: backend, label: `naive CBOR restore (10k × ${sl})`, stats: summarise(restores) });
+  }
+
+  await kernel.stop();
+  log(`[${backend}] done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  for (const b of Object.values(bytes)) { delete b.state; delete b.before; delete b.after; }
+  return { rows, bytes };
+}
+
+// ── Run ──────────────────────────────────────────────────────────────────────────────────────────
+log(`mcp0 storage bench: node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${typeof globalThis.gc === 'function' ? '' : ' (no --expose-gc)'}`);
+const results = {};
+if (!only || only === 'lmdb') {
+  const store = await openStore(`lmdb:${tmp('mcp0-bench-lmdb-')}`);
+  try {
+    results.lmdb = await runBackend('lmdb', store, 'inline');
+  } finally {
+    await store.close();
+  }
+}
+let mongoNote;
+if (!only || only === 'mongo') {
+  const bin = ferretdbPath();
+  if (!bin) {
+    mongoNote = 'MongoDB column skipped: no FerretDB binary (set MCP0_FERRETDB or run bash scripts/ferretdb/build.sh)';
+    log(mongoNote);
+  } else {
+    const server = await startFerretdb(bin);
+    const store = await openStore(server.uri);
+    try {
+      results.mongo = await runBackend('mongo', store, 'worker');
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  }
+}
+for (const d of tmps) rmSync(d, { recursive: true, force: true });
+
+// ── Report ───────────────────────────────────────────────────────────────────────────────────────
+const backends = Object.keys(results);
+const allRows = backends.flatMap((b) => results[b].rows);
+const row = (id) => allRows.find((r) => r.id === id);
+console.log(`\n${figuresTable(allRows)}\n`);
+
+// Bytes.
+const kb = (n) => `${(n / 1000).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 })} KB`;
+const pct = (a, b) => `${((100 * a) / b).toFixed(2)}%`;
+const bHead = ['backend', 'values', 'full snapshot', '1% as one apply', 'ratio', '1% as 100 puts', 'ratio', 'naive CBOR / snapshot', 'naive / one apply'];
+const bLines = [];
+for (const b of backends) {
+  for (const size of [1024, 64]) {
+    const x = results[b].bytes[size];
+    bLines.push([b, size === 1024 ? '1 KiB (out of line)' : '64 B (inline)', `${kb(x.full.bytes)} (${x.full.nodes} nodes)`, `${kb(x.batch.bytes)} (${x.batch.blocks} blocks)`, pct(x.batch.bytes, x.full.bytes), `${kb(x.single.bytes)} (${x.single.blocks} blocks)`, pct(x.single.bytes, x.full.bytes), `${kb(x.naive.bytes)} (${x.naive.blocks} block${x.naive.blocks > 1 ? 's' : ''})`, `${(x.naive.bytes / x.batch.bytes).toFixed(1)}×`]);
+  }
+}
+const widths = bHead.map((h, i) => Math.max(h.length, ...bLines.map((l) => l[i].length)));
+const render = (cells) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+console.log('new block bytes written by a 1% random change (100 of 10,000 keys), against a full snapshot');
+console.log([render(bHead), widths.map((w) => '─'.repeat(w)).join('  '), ...bLines.map(render)].join('\n'));
+for (const b of backends) {
+  const x = results[b].bytes;
+  console.log(`[${b}] build 10k × 1 KiB ${(x[1024].buildMs / 1000).toFixed(2)} s, 10k × 64 B ${(x[64].buildMs / 1000).toFixed(2)} s (${N / CHUNK} applies of ${CHUNK}); counted 1% apply ${x[1024].tApply.toFixed(1)} / ${x[64].tApply.toFixed(1)} ms, 100 counted puts ${x[1024].tPuts.toFixed(0)} / ${x[64].tPuts.toFixed(0)} ms (1 KiB / 64 B)`);
+}
+if (backends.length === 2) {
+  const same = [1024, 64].every((s) => ['full', 'batch', 'single'].every((k) => results.lmdb.bytes[s][k].bytes === results.mongo.bytes[s][k].bytes));
+  console.log(`byte counts identical on both stores (the tree is deterministic): ${same ? 'yes' : 'NO'}`);
+}
+
+// Ratios.
+const ratios = [];
+if (backends.length === 2) {
+  for (const id of ['put', 'get', 'snapshot.1024', 'restore.1024', 'apply1pct.1024', 'apply1pct.64', 'naive.snapshot.1024', 'naive.restore.1024']) {
+    ratios.push(ratio(`mongo / lmdb: ${id}`, row(`mongo.${id}`), row(`lmdb.${id}`)));
+  }
+}
+for (const b of backends) {
+  for (const size of [1024, 64]) {
+    ratios.push(ratio(`${b} ${size} B: naive snapshot / 1% apply`, row(`${b}.naive.snapshot.${size}`), row(`${b}.apply1pct.${size}`)));
+    ratios.push(ratio(`${b} ${size} B: naive restore / restore`, row(`${b}.naive.restore.${size}`), row(`${b}.restore.${size}`)));
+  }
+  ratios.push(ratio(`${b}: put / get`, row(`${b}.put`), row(`${b}.get`)));
+}
+console.log(`\n${ratiosTable(ratios)}`);
+if (mongoNote) console.log(`\n${mongoNote}`);
+console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
