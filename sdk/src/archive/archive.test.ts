@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mcp0Error, decodeCbor, encodeCbor } from '@mcp0/abi';
+import { decodeCbor, encodeCbor } from '@mcp0/abi';
 import type { Kernel } from '@mcp0/kernel';
+import { rejection } from '../../test/rejection.js';
 import { startMongo } from '../../test/mongo/server.js';
 import { LmdbStore, MemoryStore, openStore, type Store } from '../store/index.js';
 import { sha256 } from '../store/codec.js';
@@ -23,15 +24,6 @@ const tempDir = () => {
   return d;
 };
 const AGENT = 'agent-archive-1';
-
-async function rejection(f: () => unknown): Promise<Mcp0Error> {
-  try {
-    await f();
-  } catch (e) {
-    return e as Mcp0Error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 /** The archive's fields, decoded. */
 const fields = (bytes: Uint8Array) => decodeCbor(bytes) as { format: string; agent: string; head: Uint8Array; blocks: Uint8Array[] };

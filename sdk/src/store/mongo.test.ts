@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Mcp0Error } from '@mcp0/abi';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rejection } from '../../test/rejection.js';
 import { startMongo, type MongoServer } from '../../test/mongo/server.js';
 import { storeContract } from './contract.test-support.js';
 import { MongoStore } from './mongo.js';
@@ -21,16 +22,6 @@ function withDatabase(base: string, database: string, extra = ''): string {
   const hosts = /^mongodb(?:\+srv)?:\/\/[^/]*/i.exec(head)![0];
   const params = [query, extra].filter(Boolean).join('&');
   return `${hosts}/${database}${params ? `?${params}` : ''}`;
-}
-
-/** The error `f` rejects with, or fails the test. */
-async function rejection(f: () => unknown): Promise<Mcp0Error> {
-  try {
-    await f();
-  } catch (e) {
-    return e as Mcp0Error;
-  }
-  throw new Error('expected an error, none was thrown');
 }
 
 // Needs no server: nothing listens on port 1.
