@@ -16,6 +16,8 @@ export const PLUGIN_DIRS = {
   hostile: 'kernel/test/fixtures/hostile',
   gate: 'kernel/test/fixtures/gate',
   caps: 'kernel/test/fixtures/caps',
+  counter: 'agents/counter',
+  memory: 'agents/memory',
 } as const;
 
 /** The publisher key every fixture is signed with. */

@@ -12,7 +12,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { CapabilitySet } from './capabilities.js';
 import { exactBytes } from './exact-bytes.js';
 import type { LogLevel } from './instance.js';
-import type { MaybePromise, Providers } from './providers.js';
+import type { KvProvider, MaybePromise, Providers } from './providers.js';
 
 /** A log line from a guest. */
 export interface GuestLog {
@@ -34,6 +34,8 @@ export interface HostEnv {
   readonly module: string;
   readonly caps: CapabilitySet;
   readonly providers: Providers;
+  /** The kv behind this module: the node's store for plugins, the agent-state provider for agents. */
+  readonly kv: KvProvider | undefined;
   /** False in the inline tier: a provider that answers with a promise is refused there. */
   readonly async: boolean;
   /** Clock and randomness for the call in progress (logical inside an operation). */
@@ -61,13 +63,13 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
     panic: (r) => env.panic({ message: text(r, 'message', 4096), file: text(r, 'file', 4096), line: uint(r, 'line'), column: uint(r, 'column') }),
     clock_now: () => env.now(),
     random_bytes: (r) => env.random(uint(r, 'n', LIMITS.randomBytes)),
-    kv_get: (r) => orNull(kvOf(providers).get(env.module, key(r, 'key'))),
-    kv_put: (r) => kvOf(providers).put(env.module, key(r, 'key'), bytes(r, 'value', LIMITS.kvValueBytes)),
-    kv_delete: (r) => kvOf(providers).delete(env.module, key(r, 'key')),
+    kv_get: (r) => orNull(kvOf(env).get(env.module, key(r, 'key'))),
+    kv_put: (r) => kvOf(env).put(env.module, key(r, 'key'), bytes(r, 'value', LIMITS.kvValueBytes)),
+    kv_delete: (r) => kvOf(env).delete(env.module, key(r, 'key')),
     kv_scan: (r) => {
       const prefix = key(r, 'prefix');
       const after = r.after === null || r.after === undefined ? undefined : key(r, 'after');
-      return kvOf(providers).scan(env.module, prefix, Math.min(uint(r, 'limit'), LIMITS.kvScanEntries), after);
+      return kvOf(env).scan(env.module, prefix, Math.min(uint(r, 'limit'), LIMITS.kvScanEntries), after);
     },
     blocks_put: (r) => blocksOf(providers).put(list(r, 'blocks', LIMITS.blocksPerCall).map((b, i) => asBytes(b, `blocks[${i}]`, LIMITS.blockBytes))),
     blocks_get: (r) => orNull(blocksOf(providers).get(bytes(r, 'id', 64))),
@@ -152,9 +154,9 @@ function unavailable(capability: string): CallError {
   return new CallError('EUNAVAILABLE', `no provider serves "${capability}" on this host`, { capability });
 }
 
-function kvOf(p: Providers): NonNullable<Providers['kv']> {
-  if (!p.kv) throw unavailable('kv');
-  return p.kv;
+function kvOf(env: HostEnv): KvProvider {
+  if (!env.kv) throw unavailable('kv');
+  return env.kv;
 }
 
 function blocksOf(p: Providers): NonNullable<Providers['blocks']> {

@@ -28,6 +28,11 @@ export interface KernelOptions {
 
 /** How one module is loaded. Unset limits come from the manifest, then from the defaults. */
 export interface LoadOptions {
+  /**
+   * The instance's name, unique in the kernel (default: the manifest's name). Agents run one
+   * instance per agent under the agent's id, from one artifact.
+   */
+  name?: string;
   grants?: readonly Grant[];
   /** Default: `worker` for agents, `inline` for plugins. */
   isolation?: Tier;
@@ -58,6 +63,9 @@ export interface KernelEvents {
 
 /** The state of a call from outside any module or operation. */
 const ROOT: CallState = Object.freeze({ chain: [] as string[] });
+
+/** What an instance name may be: it is a call target and a kv namespace. */
+const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Defaults for the limits of a call. */
 export const DEFAULT_LIMITS = {
@@ -94,18 +102,23 @@ export class Kernel extends EventEmitter<KernelEvents> {
    * const mod = await kernel.load(bytes, { isolation: 'worker', timeoutMs: 200 })
    */
   async load(bytes: Uint8Array, options: LoadOptions = {}): Promise<LoadedModule> {
+    if (options.name !== undefined && !INSTANCE_NAME.test(options.name)) {
+      throw new UsageError('EUSAGE', `instance name: expected 1-64 of [A-Za-z0-9._-] starting with a letter or digit, got ${JSON.stringify(options.name)}`, { name: options.name });
+    }
     const verified = await verifyArtifact(bytes, {
       trust: this.#trust,
       grants: options.grants ?? [],
       ...(options.memoryPages === undefined ? {} : { memoryPages: options.memoryPages }),
     });
     const { manifest } = verified;
+    const name = options.name ?? manifest.name;
     const tier = options.isolation ?? (manifest.kind === 'agent' ? 'worker' : 'inline');
     const preempt = tier === 'inline' && options.preempt !== false;
     const compiled = preempt ? await WebAssembly.compile(instrumentDeadline(verified.capped)) : verified.compiled;
     const module = new LoadedModule(
       verified,
       {
+        name,
         tier,
         compiled,
         preempt,
@@ -118,15 +131,15 @@ export class Kernel extends EventEmitter<KernelEvents> {
       },
       (m) => ({ [ABI_NAMESPACE]: hostFunctions(this.#hostEnv(m)) }),
       (e) => this.emit('transition', e),
-      (level, msg) => this.emit('log', { module: manifest.name, level, msg }),
+      (level, msg) => this.emit('log', { module: name, level, msg }),
     );
     // Checked after the awaits above, so two concurrent loads of one module cannot both pass.
-    if (this.#modules.has(manifest.name)) throw new UsageError('EUSAGE', `a module named ${manifest.name} is already loaded`, { module: manifest.name });
-    this.#modules.set(manifest.name, module);
+    if (this.#modules.has(module.name)) throw new UsageError('EUSAGE', `a module named ${module.name} is already loaded`, { module: module.name });
+    this.#modules.set(module.name, module);
     try {
       await module.start();
     } catch (e) {
-      this.#modules.delete(manifest.name);
+      this.#modules.delete(module.name);
       throw e;
     }
     return module;
@@ -225,6 +238,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       module: module.name,
       caps: module.verified.capabilities,
       providers: this.#providers,
+      kv: module.verified.manifest.kind === 'agent' ? this.#providers.agentKv : this.#providers.kv,
       async: module.options.tier === 'worker',
       now: () => module.current.op?.time ?? this.#now(),
       random: (n: number) => {

@@ -22,6 +22,8 @@ export interface CallState {
 
 /** How a module is run. */
 export interface RunOptions {
+  /** The instance's name: the manifest's name, or (for agents) the agent's id. */
+  name: string;
   tier: Tier;
   /** What runs: the verified module, or its preemptible rewrite in the inline tier. */
   compiled: WebAssembly.Module;
@@ -70,7 +72,7 @@ export class LoadedModule {
     onTransition: (e: TransitionEvent) => void,
     onLog: (level: LogLevel, msg: string) => void,
   ) {
-    this.name = verified.manifest.name;
+    this.name = options.name;
     this.verified = verified;
     this.options = options;
     this.#functions = functions;

@@ -46,7 +46,13 @@ export interface RandomProvider {
 
 /** The providers a kernel is given; any may be absent, and its capability then answers EUNAVAILABLE. */
 export interface Providers {
+  /** Plugins' own key spaces (namespace: the module's name). */
   kv?: KvProvider;
+  /**
+   * Agents' key spaces (namespace: the agent's id). An agent's state must be snapshot-able, so the
+   * embedder serves it through the storage plugin rather than the plain store (DESIGN §3).
+   */
+  agentKv?: KvProvider;
   blocks?: BlockProvider;
   net?: NetProvider;
   clock?: ClockProvider;
