@@ -119,3 +119,15 @@ export function conflict(namespace: string, name: string, expected: number, actu
 export function corrupt(id: Uint8Array, got: Uint8Array): CallError {
   return new CallError('EINTERNAL', `corrupt block ${hex(id)}: hash mismatch`, { id: hex(id), got: hex(got) });
 }
+
+/**
+ * `deleteBlocks`' `writtenBefore` as a number (Infinity: no condition); `EUSAGE` unless finite.
+ * @example
+ * checkWrittenBefore({ writtenBefore: 0 }) // 0
+ */
+export function checkWrittenBefore(options: { writtenBefore?: number } | undefined): number {
+  const t = options?.writtenBefore;
+  if (t === undefined) return Infinity;
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw new UsageError('EUSAGE', `deleteBlocks: writtenBefore must be a finite number of ms, got ${String(t)}`);
+  return t;
+}

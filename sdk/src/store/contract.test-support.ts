@@ -114,6 +114,50 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
       expect(await store.blocks.get(ids[0]!)).toBeUndefined();
     });
 
+    it('lists blocks in id order with their write times, paging with after', async () => {
+      const store = await fresh();
+      const t0 = Date.now();
+      const ids = await store.blocks.put(Array.from({ length: 7 }, (_, i) => bytes(`list ${i}`)));
+      const sorted = ids.map((id) => Buffer.from(id).toString('hex')).sort();
+      const first = await store.listBlocks(undefined, 4);
+      const rest = await store.listBlocks(first.at(-1)!.id, 100);
+      expect([...first, ...rest].map((e) => Buffer.from(e.id).toString('hex'))).toEqual(sorted);
+      for (const e of [...first, ...rest]) expect(e.writtenAt).toBeGreaterThanOrEqual(t0 - 1000);
+      expect(await store.listBlocks(undefined, 0)).toEqual([]);
+      await expect(async () => store.listBlocks(undefined, -1)).rejects.toMatchObject({ code: 'EUSAGE' });
+    });
+
+    it('deletes only blocks written before writtenBefore, and a re-put freshens a block', async () => {
+      const store = await fresh();
+      const [old] = await store.blocks.put([bytes('old block')]);
+      const cutoff = Date.now() + 5_000; // both blocks count as written before it
+      expect(await store.deleteBlocks([old!], { writtenBefore: 0 })).toBe(0); // written after 0
+      expect(await store.blocks.has([old!])).toEqual([true]);
+      const listed = (await store.listBlocks(undefined, 10)).find((e) => Buffer.compare(e.id, old!) === 0)!;
+      // A re-put moves the write time forward (never back), so a cutoff taken before it spares it.
+      await new Promise((r) => setTimeout(r, 5));
+      await store.blocks.put([bytes('old block')]);
+      const again = (await store.listBlocks(undefined, 10)).find((e) => Buffer.compare(e.id, old!) === 0)!;
+      expect(again.writtenAt).toBeGreaterThan(listed.writtenAt);
+      expect(await store.deleteBlocks([old!], { writtenBefore: again.writtenAt })).toBe(0);
+      expect(await store.deleteBlocks([old!, sha(unique())], { writtenBefore: cutoff })).toBe(1);
+      expect(await store.blocks.has([old!])).toEqual([false]);
+      await expect(async () => store.deleteBlocks([old!], { writtenBefore: Number.NaN })).rejects.toMatchObject({ code: 'EUSAGE' });
+    });
+
+    it('lists ref names of a namespace by prefix, in byte order, paging with after', async () => {
+      const store = await fresh();
+      const root = sha(bytes('r'));
+      for (const name of ['head/b', 'head/a', 'head/ä', 'other', 'head/a/x']) await store.blocks.refCas('ns', name, 0, root);
+      await store.blocks.refCas('ns', 'head/a', 1, root); // a second version lists once
+      await store.blocks.refCas('ns2', 'head/z', 0, root);
+      expect(await store.listRefs('ns', 'head/', 100)).toEqual(['head/a', 'head/a/x', 'head/b', 'head/ä']);
+      expect(await store.listRefs('ns', 'head/', 2)).toEqual(['head/a', 'head/a/x']);
+      expect(await store.listRefs('ns', 'head/', 100, 'head/a/x')).toEqual(['head/b', 'head/ä']);
+      expect(await store.listRefs('ns', '', 100, 'head/ä')).toEqual(['other']);
+      expect(await store.listRefs('ns3', '', 100)).toEqual([]);
+    });
+
     it('reports a corrupted block as EINTERNAL, never as data', async () => {
       const store = await fresh();
       const [id] = await store.blocks.put([bytes('honest bytes')]);

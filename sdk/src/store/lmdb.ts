@@ -1,7 +1,8 @@
 /**
- * The embedded durable Store on LMDB (the `lmdb` package): one environment directory with three
- * sub-databases, `blocks` (id → bytes), `refs` (namespaced name → version + root) and `kv`
- * (namespaced key → value), all with binary keys and values. Every answer is synchronous: reads
+ * The embedded durable Store on LMDB (the `lmdb` package): one environment directory with four
+ * sub-databases, `blocks` (id → bytes), `btimes` (id → last write time, 8-byte big-endian ms, for
+ * gc's grace period), `refs` (namespaced name → version + root) and `kv` (namespaced key → value),
+ * all with binary keys and values. Every answer is synchronous: reads
  * are memory-mapped, and each write is one synchronous LMDB transaction, committed before the call
  * returns, so an acknowledged write survives `kill -9`, and inline-tier modules can use the store.
  */
@@ -45,7 +46,7 @@ export class LmdbStore extends SyncStore {
     let env: RootDatabase;
     try {
       mkdirSync(dir, { recursive: true });
-      env = open({ path: dir, maxDbs: 4, noSync: false, overlappingSync: options.overlappingSync ?? false, compression: false });
+      env = open({ path: dir, maxDbs: 8, noSync: false, overlappingSync: options.overlappingSync ?? false, compression: false });
     } catch (cause) {
       throw new CallError('EUNAVAILABLE', `lmdb:${dir}: cannot open the environment: ${(cause as Error).message}`, { dir }, { cause });
     }
@@ -53,10 +54,23 @@ export class LmdbStore extends SyncStore {
   }
 }
 
+/** A write time as stored in `btimes`: 8 bytes, big-endian ms. */
+function time(ms: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(ms))));
+  return b;
+}
+
+/** The stored write time, 0 when the block predates write times. */
+function writtenAt(b: Buffer | undefined): number {
+  return b && b.length === 8 ? Number(b.readBigUInt64BE(0)) : 0;
+}
+
 function lmdbSpaces(env: RootDatabase): RawSpaces {
   const sub = (name: string): Database<Buffer, Buffer> =>
     env.openDB<Buffer, Buffer>({ name, encoding: 'binary', keyEncoding: 'binary', cache: false });
   const blocks = sub('blocks');
+  const times = sub('btimes');
   const refs = sub('refs');
   const kv = sub('kv');
   /** lmdb returns Buffers; callers get plain Uint8Array views of them (no copy). */
@@ -65,19 +79,44 @@ function lmdbSpaces(env: RootDatabase): RawSpaces {
   return {
     getBlock: (id) => view(blocks.get(key(id))),
     hasBlock: (id) => blocks.doesExist(key(id)),
-    putBlocksIfAbsent(entries) {
+    putBlocksIfAbsent(entries, now) {
       if (entries.length === 0) return;
+      const stamp = time(now);
       env.transactionSync(() => {
-        for (const [id, bytes] of entries) blocks.putSync(key(id), key(bytes), { noOverwrite: true });
+        for (const [id, bytes] of entries) {
+          blocks.putSync(key(id), key(bytes), { noOverwrite: true });
+          times.putSync(key(id), stamp);
+        }
       });
     },
     overwriteBlock: (id, bytes) => void blocks.putSync(key(id), key(bytes)),
-    deleteBlocks(ids) {
+    deleteBlocks(ids, writtenBefore) {
       let n = 0;
       env.transactionSync(() => {
-        for (const id of ids) if (blocks.removeSync(key(id))) n++;
+        for (const id of ids) {
+          if (writtenBefore !== Infinity && writtenAt(times.get(key(id))) >= writtenBefore) continue;
+          if (blocks.removeSync(key(id))) n++;
+          times.removeSync(key(id));
+        }
       });
       return n;
+    },
+    blockRange(after, limit) {
+      const out: [Uint8Array, number][] = [];
+      for (const k of blocks.getKeys(after ? { start: key(after) } : {})) {
+        if (after && Buffer.compare(k, after) === 0) continue;
+        if (out.length === limit) break;
+        out.push([new Uint8Array(k), writtenAt(times.get(k))]);
+      }
+      return out;
+    },
+    refRange(within, start, limit) {
+      const out: Uint8Array[] = [];
+      for (const k of refs.getKeys({ start: key(start) })) {
+        if (out.length === limit || !startsWith(k, within)) break;
+        out.push(new Uint8Array(k));
+      }
+      return out;
     },
     getRef: (k) => view(refs.get(key(k))),
     updateRef(k, next) {

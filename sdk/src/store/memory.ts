@@ -23,6 +23,7 @@ export class MemoryStore extends SyncStore {
 
 function memorySpaces(): RawSpaces {
   const blocks: Space = new Map();
+  const times = new Map<string, number>();
   const refs: Space = new Map();
   const kv: Space = new Map();
   const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
@@ -36,11 +37,32 @@ function memorySpaces(): RawSpaces {
   return {
     getBlock: (id) => read(blocks, id),
     hasBlock: (id) => blocks.has(hex(id)),
-    putBlocksIfAbsent(entries) {
-      for (const [id, bytes] of entries) if (!blocks.has(hex(id))) write(blocks, id, bytes);
+    putBlocksIfAbsent(entries, now) {
+      for (const [id, bytes] of entries) {
+        if (!blocks.has(hex(id))) write(blocks, id, bytes);
+        times.set(hex(id), now);
+      }
     },
     overwriteBlock: (id, bytes) => write(blocks, id, bytes),
-    deleteBlocks: (ids) => ids.filter((id) => blocks.delete(hex(id))).length,
+    deleteBlocks: (ids, writtenBefore) =>
+      ids.filter((id) => {
+        const h = hex(id);
+        if ((times.get(h) ?? 0) >= writtenBefore) return false;
+        times.delete(h);
+        return blocks.delete(h);
+      }).length,
+    blockRange(after, limit) {
+      const from = after === undefined ? undefined : hex(after);
+      return [...blocks.keys()]
+        .filter((k) => from === undefined || k > from)
+        .sort()
+        .slice(0, limit)
+        .map((k) => [copy(blocks.get(k)![0]), times.get(k) ?? 0]);
+    },
+    refRange(within, start, limit) {
+      const [w, s] = [hex(within), hex(start)];
+      return [...refs.keys()].filter((k) => k.startsWith(w) && k >= s).sort().slice(0, limit).map((k) => copy(refs.get(k)![0]));
+    },
     getRef: (key) => read(refs, key),
     updateRef: (key, next) => write(refs, key, next(read(refs, key))),
     kvGet: (key) => read(kv, key),
@@ -59,6 +81,7 @@ function memorySpaces(): RawSpaces {
     },
     close: async () => {
       for (const space of [blocks, refs, kv]) space.clear();
+      times.clear();
     },
   };
 }

@@ -2,8 +2,16 @@
  * A Store on MongoDB, or on any server that speaks its wire protocol (tests use FerretDB 1.24 with
  * SQLite). Every answer is a promise. Only single-document atomic writes are used, never transactions:
  *
- * - `blocks`: `{_id: Binary(sha256), data: Binary}`. put-if-absent is an unordered `insertMany` whose
- *   duplicate-key errors (11000) are ignored. Reads verify the hash, as in SyncStore.
+ * - `blocks`: `{_id: "<hex sha256>", data: Binary, t: <last write, ms>}`. put-if-absent is an
+ *   unordered `insertMany`; the blocks it finds already there (duplicate-key errors, 11000) are
+ *   freshened (`t` set, the document upserted in case a sweep removed it in between), so a gc
+ *   sweep in progress keeps them. Reads verify the hash, as in SyncStore. The `_id` is hex text, not
+ *   Binary: FerretDB 1.24 (SQLite) filters a text `_id` in SQL but decodes every document in Go for
+ *   a Binary one, so each read cost 20–70 ms at 10k blocks of 1 KiB. Even a text lookup scans
+ *   there (about 1.5 µs per stored block), so `has` and the sweep use one `$in` per batch (one scan)
+ *   rather than one query per id, and blocks read or written are kept in a bounded LRU cache:
+ *   blocks are immutable and named by their hash, so a cached block is never stale. A sweep evicts
+ *   what it deletes. (On MongoDB every one of these is an index lookup.)
  * - `refs`: append-only versions `{_id: "<hex key>.<16-digit version>", ns, name, v, root, w, at}`.
  *   A CAS inserts version `expect + 1` after checking that version `expect` exists. Versions are
  *   dense and never deleted, and the unique `_id` makes the insert the atomic step, so a successful
@@ -40,6 +48,7 @@ import {
   checkBytes,
   checkSize,
   checkVersion,
+  checkWrittenBefore,
   concat,
   conflict,
   corrupt,
@@ -49,7 +58,7 @@ import {
   sameBytes,
   sha256,
 } from './codec.js';
-import { type CorruptHook, type Store, STORE_LIMITS } from './types.js';
+import { type BlockEntry, type CorruptHook, type DeleteBlocksOptions, type Store, STORE_LIMITS } from './types.js';
 
 /**
  * The driver options MongoStore sets when neither the URI nor `options.client` does, and its retry
@@ -70,6 +79,8 @@ export const MONGO_DEFAULTS = {
   backoffMs: [50, 250] as readonly number[],
   /** The database when the URI names none. */
   database: 'mcp0',
+  /** Bytes of blocks kept in the process's LRU block cache (0: none). */
+  cacheBytes: 32 << 20,
 } as const;
 
 /**
@@ -82,14 +93,18 @@ export interface MongoStoreOptions {
   client?: MongoClientOptions;
   /** Extra attempts for operations that are safe to repeat (default 2). */
   retries?: number;
+  /** Bytes of blocks kept in an LRU cache in this process (default 32 MiB; 0 turns it off). */
+  cacheBytes?: number;
 }
 
 /** How an operation may be repeated after a transient error. */
 type Retry = 'read' | 'idempotent' | 'once';
 
 interface BlockDoc {
-  _id: Binary;
+  _id: string;
   data: Binary;
+  /** Last write (put or re-put), ms since the epoch: gc sweeps only blocks older than its grace period. */
+  t: number;
 }
 interface RefDoc {
   _id: string;
@@ -114,6 +129,8 @@ interface Collections {
 }
 
 const DUPLICATE_KEY = 11000;
+/** Ids per `deleteMany` of a sweep. */
+const DELETE_BATCH = 1000;
 /** Server codes the driver's retryable-reads/writes specifications treat as transient. */
 const TRANSIENT_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 /** Node socket and DNS errors that mean the server cannot be reached. */
@@ -151,10 +168,12 @@ export class MongoStore implements Store, CorruptHook {
   } satisfies BlockProvider;
   #client: MongoClient | undefined;
   #collections: Collections | undefined;
+  readonly #cache: BlockCache;
   readonly #retries: number;
   readonly #faults = { before: 0, lostAcks: 0 };
 
-  private constructor(uri: string, client: MongoClient, database: string, retries: number) {
+  private constructor(uri: string, client: MongoClient, database: string, retries: number, cacheBytes: number) {
+    this.#cache = new BlockCache(cacheBytes);
     this.uri = uri;
     this.database = database;
     this.#client = client;
@@ -175,6 +194,8 @@ export class MongoStore implements Store, CorruptHook {
       throw new UsageError('EUSAGE', `MongoStore: expected a mongodb:// or mongodb+srv:// URI, got ${typeof uri === 'string' ? `"${redact(uri)}"` : typeof uri}`);
     }
     const retries = options.retries ?? MONGO_DEFAULTS.retries;
+    const cacheBytes = options.cacheBytes ?? MONGO_DEFAULTS.cacheBytes;
+    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) throw new UsageError('EUSAGE', `MongoStore: cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`, { cacheBytes });
     if (!Number.isSafeInteger(retries) || retries < 0) throw new UsageError('EUSAGE', `MongoStore: retries must be a non-negative integer, got ${String(retries)}`, { retries });
     const database = databaseName(uri);
     let client: MongoClient;
@@ -190,7 +211,7 @@ export class MongoStore implements Store, CorruptHook {
       await client.close().catch(() => {});
       throw translate('connect', uri, unwrap(e), 1, 'read');
     }
-    return new MongoStore(uri, client, database, retries);
+    return new MongoStore(uri, client, database, retries, cacheBytes);
   }
 
   /** Throws `ESTATE` once the store is closed (checked before the arguments, as in SyncStore). */
@@ -266,6 +287,7 @@ export class MongoStore implements Store, CorruptHook {
       checkBytes(block, `blocks[${i}]`);
       checkSize(block.length, STORE_LIMITS.blockBytes, `blocks[${i}]`);
     });
+    const t = Date.now();
     for (const block of blocks) {
       const bytes = new Uint8Array(block); // a copy: the caller may reuse its array while we wait
       const id = sha256(bytes);
@@ -273,9 +295,10 @@ export class MongoStore implements Store, CorruptHook {
       const key = hex(id);
       if (seen.has(key)) continue;
       seen.add(key);
-      docs.push({ _id: new Binary(id), data: new Binary(bytes) });
+      docs.push({ _id: key, data: new Binary(bytes), t });
     }
-    if (docs.length > 0) await this.#run('blocks.put', 'idempotent', (c) => insertIfAbsent(c.blocks, docs));
+    if (docs.length > 0) await this.#run('blocks.put', 'idempotent', (c) => insertOrFreshen(c.blocks, docs));
+    for (const d of docs) this.#cache.set(d._id, bytesOf(d.data));
     return ids;
   }
 
@@ -289,12 +312,17 @@ export class MongoStore implements Store, CorruptHook {
     if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'has: expected an array of ids');
     ids.forEach((id, i) => checkBytes(id, `ids[${i}]`));
     if (ids.length === 0) return [];
+    // Not from the cache: another process's sweep may have removed a cached block.
+    const keys = [...new Set(ids.map(hex))];
     const found = new Set<string>();
-    await this.#run('blocks.has', 'read', async (c) => {
-      found.clear();
-      const cursor = c.blocks.find({ _id: { $in: ids.map((id) => new Binary(id)) } }, { projection: { _id: 1 } });
-      for await (const doc of cursor) found.add(hex(bytesOf(doc._id)));
-    });
+    if (keys.length > 0) {
+      await this.#run('blocks.has', 'read', async (c) => {
+        found.clear();
+        const cursor = c.blocks.find({ _id: { $in: keys } }, { projection: { _id: 1 } });
+        for await (const doc of cursor) found.add(doc._id);
+      });
+    }
+    return ids.map((id) => found.has(hex(id)));
     return ids.map((id) => found.has(hex(id)));
   }
 
@@ -306,34 +334,87 @@ export class MongoStore implements Store, CorruptHook {
   async getBlock(id: Uint8Array): Promise<Uint8Array | undefined> {
     this.#assertOpen();
     checkBytes(id, 'id');
-    const doc = await this.#run('blocks.get', 'read', (c) => c.blocks.findOne({ _id: new Binary(id) }));
+    const cached = this.#cache.get(hex(id));
+    if (cached) return new Uint8Array(cached);
+    const doc = await this.#run('blocks.get', 'read', (c) => c.blocks.findOne({ _id: hex(id) }, { projection: { data: 1 } }));
     if (doc === null) return undefined;
     if (!(doc.data instanceof Binary)) throw new CallError('EINTERNAL', `corrupt block ${hex(id)}: no data`, { id: hex(id) });
     const bytes = bytesOf(doc.data);
     const got = sha256(bytes);
     if (!sameBytes(got, id)) throw corrupt(id, got);
-    return bytes;
+    this.#cache.set(hex(id), bytes);
+    return new Uint8Array(bytes);
   }
 
   /**
-   * Removes blocks (garbage collection); returns how many existed. Not retried: a repeat after a
-   * lost reply would count fewer.
+   * Removes blocks (garbage collection); returns how many were removed. With `writtenBefore`, only
+   * blocks last written before it (the condition is part of each delete's filter). Not retried: a
+   * repeat after a lost reply would count fewer.
    * @example
-   * await store.deleteBlocks(unreachable) // 3
+   * await store.deleteBlocks(unreachable, { writtenBefore: Date.now() - 3_600_000 }) // 3
    */
-  async deleteBlocks(ids: Uint8Array[]): Promise<number> {
+  async deleteBlocks(ids: Uint8Array[], options: DeleteBlocksOptions = {}): Promise<number> {
     this.#assertOpen();
     if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'deleteBlocks: expected an array of ids');
     ids.forEach((id, i) => checkBytes(id, `ids[${i}]`));
-    if (ids.length === 0) return 0;
-    const result = await this.#run('deleteBlocks', 'once', (c) => c.blocks.deleteMany({ _id: { $in: ids.map((id) => new Binary(id)) } }));
-    return result.deletedCount;
+    const before = checkWrittenBefore(options);
+    const keys = [...new Set(ids.map(hex))];
+    if (keys.length === 0) return 0;
+    for (const k of keys) this.#cache.delete(k);
+    let n = 0;
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const $in = keys.slice(i, i + DELETE_BATCH);
+      const filter = before === Infinity ? { _id: { $in } } : { _id: { $in }, t: { $lt: before } };
+      n += (await this.#run('deleteBlocks', 'once', (c) => c.blocks.deleteMany(filter))).deletedCount;
+    }
+    return n;
+  }
+
+  /**
+   * Stored block ids strictly after `after`, in id order, at most `limit`, with write times.
+   * @example
+   * await store.listBlocks(undefined, 1000) // [{ id, writtenAt }, ...]
+   */
+  async listBlocks(after: Uint8Array | undefined, limit: number): Promise<BlockEntry[]> {
+    this.#assertOpen();
+    if (after !== undefined) checkBytes(after, 'after');
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    if (limit === 0) return [];
+    const filter = after === undefined ? {} : { _id: { $gt: hex(after) } };
+    const docs = await this.#run('blocks.list', 'read', (c) => c.blocks.find(filter, { projection: { t: 1 }, sort: { _id: 1 }, limit }).toArray());
+    return docs.map((d) => ({ id: new Uint8Array(Buffer.from(d._id, 'hex')), writtenAt: typeof d.t === 'number' ? d.t : 0 }));
+  }
+
+  /**
+   * Names of the refs of `namespace` starting with `prefix`, strictly after `after`, in byte order,
+   * at most `limit`. One query per ref: each answer skips past the versions of the ref it found.
+   * @example
+   * await store.listRefs('mcp0.storage', 'head/', 100) // ['head/agent-1']
+   */
+  async listRefs(namespace: string, prefix: string, limit: number, after?: string): Promise<string[]> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    const low = refHex(namespace, prefix);
+    // '/' sorts after '.', so `<hex>/` is past every version `<hex>.<n>` of that ref.
+    let from = after === undefined ? low : `${refHex(namespace, after)}/`;
+    if (from < low) from = low;
+    const names: string[] = [];
+    while (names.length < limit) {
+      const doc = await this.#run('blocks.listRefs', 'read', (c) =>
+        c.refs.find({ _id: { $gte: from, $lt: `${low}g` } }, { projection: { name: 1 }, sort: { _id: 1 }, limit: 1 }).next(),
+      );
+      if (doc === null) break;
+      names.push(doc.name);
+      from = `${doc._id.slice(0, doc._id.lastIndexOf('.'))}/`;
+    }
+    return names;
   }
 
   /** Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
   async __corruptForTest(id: Uint8Array, bytes: Uint8Array): Promise<void> {
+    this.#cache.delete(hex(id));
     await this.#run('corrupt', 'once', (c) =>
-      c.blocks.replaceOne({ _id: new Binary(id) }, { data: new Binary(new Uint8Array(bytes)) }, { upsert: true }),
+      c.blocks.replaceOne({ _id: hex(id) }, { data: new Binary(new Uint8Array(bytes)), t: Date.now() }, { upsert: true }),
     );
   }
 
@@ -491,6 +572,42 @@ export class MongoStore implements Store, CorruptHook {
 
 // ---- helpers -------------------------------------------------------------------------------------
 
+/** Immutable blocks by hex id, least recently used first out once over `limit` bytes. */
+class BlockCache {
+  readonly #map = new Map<string, Uint8Array>();
+  #bytes = 0;
+  constructor(readonly limit: number) {}
+
+  get(key: string): Uint8Array | undefined {
+    const v = this.#map.get(key);
+    if (v) {
+      this.#map.delete(key);
+      this.#map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, bytes: Uint8Array): void {
+    if (bytes.length > this.limit) return;
+    this.delete(key);
+    this.#map.set(key, bytes);
+    this.#bytes += bytes.length;
+    for (const [k, v] of this.#map) {
+      if (this.#bytes <= this.limit) break;
+      this.#map.delete(k);
+      this.#bytes -= v.length;
+    }
+  }
+
+  delete(key: string): void {
+    const v = this.#map.get(key);
+    if (v) {
+      this.#map.delete(key);
+      this.#bytes -= v.length;
+    }
+  }
+}
+
 /** `_id` of a kv entry: hex of the namespaced key, as laid out by codec.ts. */
 function kvId(namespace: string, key: string): string {
   return hex(concat(namespaceHeader(namespace), encodeText(key, STORE_LIMITS.kvKeyBytes, 'kv key')));
@@ -514,15 +631,31 @@ function bytesOf(value: Binary): Uint8Array {
   return new Uint8Array(value.buffer.subarray(0, value.position));
 }
 
-/** Unordered insert that skips documents whose `_id` exists; any other failure is thrown. */
-async function insertIfAbsent(collection: Collection<BlockDoc>, docs: BlockDoc[]): Promise<void> {
+/**
+ * Unordered insert; the documents whose `_id` exists are freshened instead: `t` is set, and the
+ * document is upserted, so one that a sweep removed after the insert saw it is written again. Any
+ * other failure is thrown.
+ */
+async function insertOrFreshen(collection: Collection<BlockDoc>, docs: BlockDoc[]): Promise<void> {
+  let present: BlockDoc[] = [];
   try {
     await collection.insertMany(docs, { ordered: false });
+    return;
   } catch (e) {
+    if (!(e instanceof MongoBulkWriteError) || e.errorResponse instanceof Error) throw e;
+    const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+    const onlyDuplicates = writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY);
+    if (!onlyDuplicates || e.result?.getWriteConcernError()) throw e;
+    present = writeErrors.map((w) => docs[w.index]!);
+  }
+  const ops = present.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { data: d.data, t: d.t } }, upsert: true } }));
+  try {
+    await collection.bulkWrite(ops, { ordered: false });
+  } catch (e) {
+    // Two upserts of one absent id: the loser's 11000 means the winner wrote it, just as fresh.
     if (e instanceof MongoBulkWriteError && !(e.errorResponse instanceof Error)) {
       const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
-      const onlyDuplicates = writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY);
-      if (onlyDuplicates && !e.result?.getWriteConcernError()) return;
+      if (writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY) && !e.result?.getWriteConcernError()) return;
     }
     throw e;
   }

@@ -10,6 +10,7 @@ import {
   checkBytes,
   checkSize,
   checkVersion,
+  checkWrittenBefore,
   concat,
   conflict,
   corrupt,
@@ -20,7 +21,7 @@ import {
   sameBytes,
   sha256,
 } from './codec.js';
-import { type CorruptHook, type Store, STORE_LIMITS } from './types.js';
+import { type BlockEntry, type CorruptHook, type DeleteBlocksOptions, type Store, STORE_LIMITS } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -33,11 +34,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export interface RawSpaces {
   getBlock(id: Uint8Array): Uint8Array | undefined;
   hasBlock(id: Uint8Array): boolean;
-  /** Writes the blocks whose ids are absent, all in one atomic step. */
-  putBlocksIfAbsent(blocks: [id: Uint8Array, bytes: Uint8Array][]): void;
+  /**
+   * Writes the blocks whose ids are absent and sets the write time of every one of them (present
+   * ones too: a re-put freshens a block, so a sweep in progress keeps it), all in one atomic step.
+   */
+  putBlocksIfAbsent(blocks: [id: Uint8Array, bytes: Uint8Array][], now: number): void;
   /** Writes without any check (the corruption hook). */
   overwriteBlock(id: Uint8Array, bytes: Uint8Array): void;
-  deleteBlocks(ids: Uint8Array[]): number;
+  /** Removes the blocks (and their times) last written before `writtenBefore`, atomically per block. */
+  deleteBlocks(ids: Uint8Array[], writtenBefore: number): number;
+  /** Block ids strictly after `after` (from the start when undefined), in byte order, with write times (0: unknown). */
+  blockRange(after: Uint8Array | undefined, limit: number): [id: Uint8Array, writtenAt: number][];
+  /** Ref keys (namespaced, as in getRef) that start with `within`, from `start` on (inclusive), in byte order. */
+  refRange(within: Uint8Array, start: Uint8Array, limit: number): Uint8Array[];
   getRef(key: Uint8Array): Uint8Array | undefined;
   /** Atomically reads the ref record and writes what `next` returns; `next` may throw to abort. */
   updateRef(key: Uint8Array, next: (current: Uint8Array | undefined) => Uint8Array): void;
@@ -99,7 +108,7 @@ export abstract class SyncStore implements Store, CorruptHook {
       checkSize(block.length, STORE_LIMITS.blockBytes, `blocks[${i}]`);
       return [sha256(block), block];
     });
-    this.#spaces.putBlocksIfAbsent(entries);
+    this.#spaces.putBlocksIfAbsent(entries, Date.now());
     return entries.map(([id]) => id);
   }
 
@@ -132,14 +141,48 @@ export abstract class SyncStore implements Store, CorruptHook {
   }
 
   /**
-   * Removes blocks (garbage collection); returns how many existed.
+   * Removes blocks (garbage collection); returns how many were removed. With `writtenBefore`, only
+   * blocks last written before it, checked in the same transaction as the removal.
    * @example
    * store.deleteBlocks(unreachable) // 3
+   * store.deleteBlocks(unreachable, { writtenBefore: Date.now() - 3_600_000 })
    */
-  deleteBlocks(ids: Uint8Array[]): number {
+  deleteBlocks(ids: Uint8Array[], options: DeleteBlocksOptions = {}): number {
     if (!Array.isArray(ids)) throw new UsageError('EUSAGE', 'deleteBlocks: expected an array of ids');
     ids.forEach((id, i) => checkBytes(id, `ids[${i}]`));
-    return this.#spaces.deleteBlocks(ids);
+    return this.#spaces.deleteBlocks(ids, checkWrittenBefore(options));
+  }
+
+  /**
+   * Stored block ids strictly after `after`, in byte order, at most `limit`, with write times.
+   * @example
+   * store.listBlocks(undefined, 1000) // [{ id, writtenAt: 1764000000000 }, ...]
+   */
+  listBlocks(after: Uint8Array | undefined, limit: number): BlockEntry[] {
+    if (after !== undefined) checkBytes(after, 'after');
+    checkLimit(limit);
+    if (limit === 0) return [];
+    return this.#spaces.blockRange(after, limit).map(([id, writtenAt]) => ({ id, writtenAt }));
+  }
+
+  /**
+   * Names of the refs of `namespace` starting with `prefix`, strictly after `after`, in byte order.
+   * @example
+   * store.listRefs('mcp0.storage', 'head/', 100) // ['head/agent-1', 'head/agent-2']
+   */
+  listRefs(namespace: string, prefix: string, limit: number, after?: string): string[] {
+    checkLimit(limit);
+    const header = namespaceHeader(namespace);
+    const within = concat(header, encodeText(prefix, STORE_LIMITS.refNameBytes, 'ref prefix'));
+    let start = within;
+    let skip: Uint8Array | undefined;
+    if (after !== undefined) {
+      const from = concat(header, encodeText(after, STORE_LIMITS.refNameBytes, 'ref after'));
+      if (Buffer.compare(from, within) >= 0) [start, skip] = [from, from];
+    }
+    if (limit === 0) return [];
+    const keys = this.#spaces.refRange(within, start, skip ? limit + 1 : limit);
+    return keys.filter((k) => !(skip && sameBytes(k, skip))).slice(0, limit).map((k) => utf8.decode(k.subarray(header.length)));
   }
 
   /** Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
@@ -230,6 +273,10 @@ export abstract class SyncStore implements Store, CorruptHook {
     this.#raw = undefined;
     await raw?.close();
   }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `limit must be a non-negative integer, got ${String(limit)}`, { limit });
 }
 
 function kvKey(namespace: string, key: string): Uint8Array {

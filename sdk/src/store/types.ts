@@ -25,10 +25,39 @@ export interface Store {
   readonly kv: KvProvider;
   /** Content-addressed blocks and refs: register as the kernel's `blocks` provider. */
   readonly blocks: BlockProvider;
-  /** Removes blocks (for gc); returns how many existed. Refs pointing at them are not checked. */
-  deleteBlocks(ids: Uint8Array[]): MaybePromise<number>;
+  /**
+   * Removes blocks (the sweep of gc); returns how many were removed. With `writtenBefore`, a block
+   * is removed only when it was last written (put or re-put) before that time, checked atomically
+   * with the removal, so a concurrent writer that re-puts the block keeps it. Refs are not checked.
+   */
+  deleteBlocks(ids: Uint8Array[], options?: DeleteBlocksOptions): MaybePromise<number>;
+  /** Stored blocks with ids strictly after `after`, in id order, at most `limit`, with their write times. */
+  listBlocks(after: Uint8Array | undefined, limit: number): MaybePromise<BlockEntry[]>;
+  /** Names of the refs of `namespace` that start with `prefix`, strictly after `after`, in byte order, at most `limit`. */
+  listRefs(namespace: string, prefix: string, limit: number, after?: string): MaybePromise<string[]>;
   /** Flushes and releases the store; later calls throw `ESTATE`. */
   close(): Promise<void>;
+}
+
+/**
+ * Options of `Store.deleteBlocks`.
+ * @example
+ * store.deleteBlocks(ids, { writtenBefore: Date.now() - 3_600_000 })
+ */
+export interface DeleteBlocksOptions {
+  /** Only remove blocks last written before this time (ms since the epoch). */
+  writtenBefore?: number;
+}
+
+/**
+ * One row of `Store.listBlocks`: a block id and when it was last written (put or re-put), in ms
+ * since the epoch (0 for blocks written before stores recorded it).
+ * @example
+ * for (const { id, writtenAt } of await store.listBlocks(undefined, 1000)) console.log(hex(id), writtenAt)
+ */
+export interface BlockEntry {
+  id: Uint8Array;
+  writtenAt: number;
 }
 
 /**
