@@ -1,0 +1,95 @@
+/**
+ * The shapes of a distribution: the document as `distribution.json` stores it (the JSON Schema in
+ * `abi/schema/distribution.schema.json` is the authority) and what a node gets from a verified one.
+ */
+import type { CborValue, Grant, PublicJwk, PublicKey } from '@mcp0/abi';
+
+/** The file every distribution directory holds. */
+export const DISTRIBUTION_FILE = 'distribution.json';
+
+/** Where `mcp0 dist add` copies plugin artifacts, inside the distribution directory. */
+export const PLUGINS_DIR = 'plugins';
+
+/** Isolation tiers a distribution may assign (ABI.md §7). */
+export type Isolation = 'inline' | 'worker';
+
+/** A public key as the document stores it: an Ed25519 JWK with its RFC 7638 thumbprint. */
+export type KeyEntry = Required<PublicJwk>;
+
+/** One plugin of a distribution. */
+export interface PluginEntry {
+  name: string;
+  version: string;
+  /** The signed artifact, relative to the distribution directory. */
+  file: string;
+  /** Lower-case hex SHA-256 of the artifact. */
+  sha256: string;
+  /** Grant texts (`kv:trace/`, `call:mcp0.storage/get`, ...), as `parseGrant` reads them. */
+  grants: string[];
+  /** Passed to `mcp0_init`. */
+  config: Record<string, unknown>;
+  isolation: Isolation;
+  preempt?: boolean;
+}
+
+/** The order of the operation pipeline's hooks, by plugin name. */
+export interface PipelineOrder {
+  admit: string[];
+  observe: string[];
+}
+
+/** Hardware budgets (DESIGN §9). */
+export interface Budgets {
+  cpuPercent: number;
+  rssPeakMB: number;
+  rssAvgMB: number;
+}
+
+/** The assembler's signature and the exact text it signed. */
+export interface DistributionSignature {
+  alg: 'Ed25519';
+  kid: string;
+  /** base64url of the 64-byte signature over the UTF-8 bytes of `signed`. */
+  value: string;
+  /** RFC 8785 canonical JSON of the document without `signature`, as it was when signed. */
+  signed: string;
+}
+
+/** `distribution.json`. */
+export interface DistributionDocument {
+  name: string;
+  version: string;
+  abi: string;
+  assembler: KeyEntry;
+  publishers: KeyEntry[];
+  plugins: PluginEntry[];
+  pipeline: PipelineOrder;
+  budgets: Budgets;
+  signature?: DistributionSignature;
+}
+
+/** The gates of DESIGN §9, the default budgets of a new distribution. */
+export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
+
+/** A verified distribution, ready for a node to load: what the SDK's Node consumes. */
+export interface LoadedDistribution {
+  /** The distribution directory, absolute. */
+  dir: string;
+  name: string;
+  version: string;
+  /** Keys trusted to sign this distribution's plugins: the kernel's trust list. */
+  publishers: PublicKey[];
+  /** In load order. */
+  plugins: {
+    name: string;
+    version: string;
+    /** The signed artifact, already checked against the locked sha256 and the publishers. */
+    bytes: Uint8Array;
+    grants: Grant[];
+    config: CborValue;
+    isolation: Isolation;
+    preempt?: boolean;
+  }[];
+  pipeline: PipelineOrder;
+  budgets: Budgets;
+}
