@@ -16,8 +16,11 @@ export const PLUGIN_DIRS = {
   hostile: 'kernel/test/fixtures/hostile',
   gate: 'kernel/test/fixtures/gate',
   caps: 'kernel/test/fixtures/caps',
+  storage: 'plugins/storage',
+  trace: 'plugins/trace',
   counter: 'agents/counter',
   memory: 'agents/memory',
+  faulty: 'sdk/test/fixtures/faulty',
 } as const;
 
 /** The publisher key every fixture is signed with. */

@@ -7,4 +7,5 @@ export * from '@mcp0/kernel';
 export * from './store/index.js';
 export * from './zk/index.js';
 export * from './archive/index.js';
+export * from './node/index.js';
 export * from './dist/index.js';

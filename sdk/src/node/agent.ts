@@ -1,0 +1,108 @@
+/**
+ * The `Agent` handle an application holds: it runs operations through the node's pipeline and
+ * drives the agent's lifecycle. All the work happens in the node; the handle only names the agent.
+ */
+import type { CborValue } from '@mcp0/abi';
+import type { AgentRecord, SnapshotRecord } from './records.js';
+
+/** What an agent handle asks of its node. */
+export interface AgentDriver {
+  record(id: string): AgentRecord | undefined;
+  execute(id: string, intent: string, input: CborValue): Promise<CborValue>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  snapshot(id: string): Promise<SnapshotRecord>;
+  recover(id: string, snapshotId: string): Promise<void>;
+  terminate(id: string): Promise<void>;
+  stateRoot(id: string): Promise<string>;
+}
+
+/** An agent's lifecycle state as the application sees it. */
+export type AgentStatus = 'running' | 'paused' | 'terminated';
+
+/**
+ * One agent on a node.
+ * @example
+ * const agent = await node.agents.spawn({ module: bytes, name: 'notes' })
+ * await agent.execute('remember', { text: 'buy milk' })
+ * const snap = await agent.snapshot()
+ * await agent.recover(snap.id)
+ */
+export class Agent {
+  readonly id: string;
+  readonly #driver: AgentDriver;
+
+  constructor(id: string, driver: AgentDriver) {
+    this.id = id;
+    this.#driver = driver;
+  }
+
+  /** The name given at spawn. */
+  get name(): string {
+    return this.#record()?.name ?? '';
+  }
+
+  get state(): AgentStatus {
+    return this.#record()?.state ?? 'terminated';
+  }
+
+  /** The agreement the agent runs under, or null. */
+  get agreement(): string | null {
+    return this.#record()?.agreement ?? null;
+  }
+
+  /** The module's manifest name and version. */
+  get module(): { name: string; version: string } {
+    const m = this.#record()?.module;
+    return { name: m?.name ?? '', version: m?.version ?? '' };
+  }
+
+  /** The snapshots taken through the node, oldest first. */
+  get snapshots(): readonly SnapshotRecord[] {
+    return this.#record()?.snapshots ?? [];
+  }
+
+  /**
+   * Runs one operation: the admit hooks, the agent's export `intent` with `input` (CBOR), the
+   * observe hooks; the agent's writes land together when it succeeds. Errors from every layer
+   * arrive as they were raised: EDENIED with the hook's reason, EPERM, ETIMEOUT, EMEMORY, ...
+   * @example
+   * const { id } = await agent.execute('remember', { text: 'hello' }) as { id: number }
+   */
+  execute(intent: string, input: CborValue = {}): Promise<CborValue> {
+    return this.#driver.execute(this.id, intent, input);
+  }
+
+  /** Stops admitting operations until `resume` (ESTATE meanwhile); survives a node restart. */
+  pause(): Promise<void> {
+    return this.#driver.pause(this.id);
+  }
+
+  resume(): Promise<void> {
+    return this.#driver.resume(this.id);
+  }
+
+  /** Records the current state root as a snapshot; its id is the root (hex). */
+  snapshot(): Promise<SnapshotRecord> {
+    return this.#driver.snapshot(this.id);
+  }
+
+  /** Moves the agent's state back to a snapshot (a new version: history keeps what came between). */
+  recover(snapshotId: string): Promise<void> {
+    return this.#driver.recover(this.id, snapshotId);
+  }
+
+  /** Unloads the agent and forgets it; its state blocks stay until the storage plugin's gc. */
+  terminate(): Promise<void> {
+    return this.#driver.terminate(this.id);
+  }
+
+  /** The current state root (hex). */
+  stateRoot(): Promise<string> {
+    return this.#driver.stateRoot(this.id);
+  }
+
+  #record(): AgentRecord | undefined {
+    return this.#driver.record(this.id);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What a node remembers about its agents, so a restarted node brings them back: one CBOR record per
+ * agent in the node's own kv namespace, and the agent's signed module as content-addressed blocks
+ * (chunked under the block size limit). The agent's state itself lives in the storage plugin.
+ */
+import { CallError, LIMITS, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
+import type { BlockProvider, KvProvider } from '@mcp0/kernel';
+
+/** The kv namespace of the node's records. */
+export const NODE_NAMESPACE = 'mcp0.node';
+const PREFIX = 'agent/';
+
+/** A snapshot the node took of an agent. */
+export interface SnapshotRecord {
+  /** The state root, hex: the snapshot id. */
+  id: string;
+  /** When it was taken (ms since the epoch). */
+  at: number;
+}
+
+/** One agent, as stored. */
+export interface AgentRecord {
+  id: string;
+  name: string;
+  /** The module's manifest name and version. */
+  module: { name: string; version: string; blocks: string[] };
+  grants: string[];
+  config: CborValue;
+  agreement: string | null;
+  state: 'running' | 'paused';
+  created: number;
+  /** Newest last; bounded to the last MAX_SNAPSHOTS. */
+  snapshots: SnapshotRecord[];
+}
+
+/** Snapshots a record keeps (older ones stay in the storage plugin's history). */
+export const MAX_SNAPSHOTS = 64;
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/**
+ * Reads and writes agent records and modules.
+ * @example
+ * const records = new AgentRecords(store.kv, store.blocks)
+ * for (const r of await records.list()) await kernel.load(await records.module(r), { name: r.id })
+ */
+export class AgentRecords {
+  readonly #kv: KvProvider;
+  readonly #blocks: BlockProvider;
+
+  constructor(kv: KvProvider, blocks: BlockProvider) {
+    this.#kv = kv;
+    this.#blocks = blocks;
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    const out: AgentRecord[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#kv.scan(NODE_NAMESPACE, PREFIX, LIMITS.kvScanEntries, after);
+      for (const [key, value] of page) out.push(parse(key, value));
+      if (page.length < LIMITS.kvScanEntries) return out;
+      after = page[page.length - 1]![0];
+    }
+  }
+
+  async save(record: AgentRecord): Promise<void> {
+    await this.#kv.put(NODE_NAMESPACE, PREFIX + record.id, encodeCbor(record as unknown as CborValue));
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.#kv.delete(NODE_NAMESPACE, PREFIX + id);
+  }
+
+  /** Stores a module's bytes; returns the block ids (hex) to keep in the record. */
+  async putModule(bytes: Uint8Array): Promise<string[]> {
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += LIMITS.blockBytes) chunks.push(bytes.subarray(at, at + LIMITS.blockBytes));
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i < chunks.length; i += LIMITS.blocksPerCall) ids.push(...(await this.#blocks.put(chunks.slice(i, i + LIMITS.blocksPerCall))));
+    return ids.map(hex);
+  }
+
+  /** The module bytes of a record; ENOTFOUND when a block is gone. */
+  async module(record: AgentRecord): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (const id of record.module.blocks) {
+      const block = await this.#blocks.get(Buffer.from(id, 'hex'));
+      if (!block) throw new CallError('ENOTFOUND', `agent ${record.id}: module block ${id} is missing from the store`, { agent: record.id, block: id });
+      parts.push(block);
+    }
+    return Buffer.concat(parts);
+  }
+}
+
+function parse(key: string, value: Uint8Array): AgentRecord {
+  const v = decodeCbor(value) as unknown as AgentRecord;
+  if (v === null || typeof v !== 'object' || typeof v.id !== 'string' || typeof v.name !== 'string' || !Array.isArray(v.snapshots)) {
+    throw new CallError('EINTERNAL', `node record ${key} is not an agent record`, { key });
+  }
+  return v;
+}

@@ -1,0 +1,44 @@
+// A node restarted on the same LMDB directory brings its agents back: ids, names, paused state,
+// snapshots, and the state itself (served again by the storage plugin from the stored heads).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signed } from '../../../test/fixtures.js';
+import { startNode } from './harness.js';
+
+describe('node restart on LMDB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp0-node-restart-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('brings agents and their state back', async () => {
+    let node = await startNode(`lmdb:${dir}`);
+    const notes = await node.agents.spawn({ module: await signed('memory'), name: 'notes' });
+    const counter = await node.agents.spawn({ module: await signed('counter'), name: 'counter' });
+    await notes.execute('remember', { text: 'survives restarts' });
+    await counter.execute('increment', { by: 41 });
+    const snap = await counter.snapshot();
+    await counter.execute('increment');
+    await counter.pause();
+    const roots = [await notes.stateRoot(), await counter.stateRoot()];
+    await node.stop();
+
+    node = await startNode(`lmdb:${dir}`);
+    const agents = node.agents.list();
+    expect(agents.map((a) => [a.id, a.name, a.state])).toEqual([
+      [notes.id, 'notes', 'running'],
+      [counter.id, 'counter', 'paused'],
+    ]);
+    expect([await agents[0]!.stateRoot(), await agents[1]!.stateRoot()]).toEqual(roots);
+    const recalled = (await node.agents.get('notes').execute('recall', { query: 'restart' })) as { notes: { text: string }[] };
+    expect(recalled.notes.map((n) => n.text)).toEqual(['survives restarts']);
+    const c = node.agents.get('counter');
+    await expect(c.execute('get')).rejects.toMatchObject({ code: 'ESTATE' });
+    await c.resume();
+    expect(await c.execute('get')).toEqual({ value: 42 });
+    expect(c.snapshots.map((s) => s.id)).toEqual([snap.id]);
+    await c.recover(snap.id);
+    expect(await c.execute('get')).toEqual({ value: 41 });
+    await node.stop();
+  });
+});
