@@ -14,3 +14,4 @@ export * from './grants.js';
 export * from './lock.js';
 export * from './keys/index.js';
 export * from './signature/index.js';
+export * from './agreement/index.js';

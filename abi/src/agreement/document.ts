@@ -1,0 +1,99 @@
+/**
+ * Checking agreement documents on the host: the size and nesting limits a hostile document meets
+ * first, then the JSON Schema (ajv), then the rules a schema cannot say. Every problem is an
+ * `EINPUT` (or `ETOOBIG`) error listing what was expected and what came.
+ */
+import { createRequire } from 'node:module';
+import { Ajv } from 'ajv';
+import { describe, Mcp0Error } from '../errors/index.js';
+import type { Agreement, AgreementTemplate } from './types.js';
+
+const require = createRequire(import.meta.url);
+/** The agreement JSON Schema, as shipped in `abi/schema/`. */
+export const agreementSchema: object = require('../../schema/agreement.schema.json');
+/** The template JSON Schema, as shipped in `abi/schema/`. */
+export const agreementTemplateSchema: object = require('../../schema/agreement-template.schema.json');
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+ajv.addSchema(agreementSchema);
+const validateDoc = ajv.compile<Agreement>(agreementSchema);
+const validateTemplateDoc = ajv.compile<AgreementTemplate>(agreementTemplateSchema);
+
+/** Largest agreement document accepted (JSON text, or CBOR into the plugin). */
+export const MAX_AGREEMENT_BYTES = 64 * 1024;
+/** Deepest nesting a valid document has is 4 (signatures[i].party); anything past 8 is hostile. */
+export const MAX_AGREEMENT_DEPTH = 8;
+
+/** An agreement document (or template) that is malformed, too big or wrongly signed. */
+export class AgreementError extends Mcp0Error {}
+
+function invalid(what: string, problems: string[]): never {
+  throw new AgreementError('EINPUT', `invalid ${what}: ${problems.join('; ')}`, { problems });
+}
+
+/** Depth of a JSON value, without recursion, so a hostile document cannot blow the stack. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > MAX_AGREEMENT_DEPTH) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+function checkShape(value: unknown, what: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) invalid(what, [`expected a JSON object, got ${describe(value)}`]);
+  const depth = depthOf(value);
+  if (depth > MAX_AGREEMENT_DEPTH) invalid(what, [`nesting deeper than ${MAX_AGREEMENT_DEPTH} levels`]);
+}
+
+/**
+ * Validate an agreement value (signed or not): schema, then notBefore < notAfter and at most one
+ * signature per party. Returns it typed.
+ * @example
+ * const doc = validateAgreement(JSON.parse(text))
+ */
+export function validateAgreement(value: unknown): Agreement {
+  checkShape(value, 'agreement');
+  if (!validateDoc(value)) {
+    invalid('agreement', (validateDoc.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`));
+  }
+  const { notBefore, notAfter } = value.validity;
+  if (notBefore >= notAfter) invalid('agreement', [`/validity: expected notBefore < notAfter, got ${notBefore} ≥ ${notAfter}`]);
+  const parties = (value.signatures ?? []).map((s) => s.party);
+  const twice = parties.find((p, i) => parties.indexOf(p) !== i);
+  if (twice !== undefined) invalid('agreement', [`/signatures: expected at most one signature by the ${twice}, got two`]);
+  return value;
+}
+
+/**
+ * Parse and validate agreement JSON text, refusing oversized text before parsing it.
+ * @example
+ * const doc = parseAgreement(readFileSync('agreement.json', 'utf8'))
+ */
+export function parseAgreement(text: string): Agreement {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_AGREEMENT_BYTES) throw new AgreementError('ETOOBIG', `agreement: expected at most ${MAX_AGREEMENT_BYTES} bytes of JSON, got ${size}`, { size, limit: MAX_AGREEMENT_BYTES });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    invalid('agreement', [`expected JSON text, got a parse error (${(e as Error).message})`]);
+  }
+  return validateAgreement(value);
+}
+
+/**
+ * Validate a template value (abi/schema/agreement-template.schema.json).
+ * @example
+ * const t = validateTemplate(JSON.parse(readFileSync('free.json', 'utf8')))
+ */
+export function validateTemplate(value: unknown): AgreementTemplate {
+  checkShape(value, 'agreement template');
+  if (!validateTemplateDoc(value)) invalid('agreement template', (validateTemplateDoc.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`));
+  return value;
+}

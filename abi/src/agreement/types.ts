@@ -1,0 +1,55 @@
+/** The shape of an agreement document (abi/schema/agreement.schema.json) and of its templates. */
+
+/** Which side of the agreement a signature is from. */
+export type AgreementParty = 'consumer' | 'provider';
+
+/** One party's signature: Ed25519 over the canonical JSON of the document without `signatures`. */
+export interface AgreementSignature {
+  party: AgreementParty;
+  /** The signer's public key, base64url (JWK `x`). */
+  key: string;
+  /** The 64-byte signature, base64url. */
+  sig: string;
+}
+
+/** Limits per window; a missing limit is no limit. */
+export interface AgreementQuotas {
+  windowMs: number;
+  callsPerWindow?: number;
+  costUnitsPerWindow?: number;
+  storageBytes?: number;
+  maxConcurrent?: number;
+}
+
+/** Prices in integer minor units of `currency`. */
+export interface AgreementPricing {
+  currency: string;
+  baseFee: number;
+  perCall: number;
+  perCostUnit: number;
+}
+
+/** An agreement document, `type: "mcp0.agreement/1"`. */
+export interface Agreement {
+  type: 'mcp0.agreement/1';
+  id: string;
+  plan?: string;
+  consumer: string;
+  provider: string;
+  permissions: { intents: string[]; exports: string[] };
+  quotas: AgreementQuotas;
+  pricing: AgreementPricing;
+  /** ms since the epoch: in force for notBefore ≤ t < notAfter. */
+  validity: { notBefore: number; notAfter: number };
+  signatures?: AgreementSignature[];
+}
+
+/** A template: an agreement without parties, id and dates, plus how long it runs. */
+export interface AgreementTemplate {
+  plan: string;
+  description?: string;
+  permissions: Agreement['permissions'];
+  quotas: AgreementQuotas;
+  pricing: AgreementPricing;
+  durationMs: number;
+}

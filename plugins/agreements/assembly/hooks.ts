@@ -1,0 +1,206 @@
+/**
+ * The pipeline hooks. `admit` finds the agreement an operation runs under (the one bound to its
+ * agent, else one whose consumer is the agent), checks it (revoked, validity, permissions,
+ * storage, calls, cost units, concurrency) and, when it allows, RESERVES: the call is counted and
+ * a concurrency slot taken before the verdict leaves, so operations racing for a quota's last unit
+ * cannot all get it (hook calls of one module are serialised). `observe` gives the slot back and
+ * meters what really happened: calls, cost units and bytes, into the quota window and the billing
+ * hour. Denial reasons start with a stable token: no-agreement, revoked, not-yet-valid, expired,
+ * not-permitted, quota-exhausted.
+ */
+import { Args, Value, fail, failWith, readArgs, respond } from "@mcp0/abi/as";
+import { Agreement } from "./document";
+import { globMatch } from "./glob";
+import {
+  Entry, LEDGER_MS, bindingOf, consumerIds, dropCounters, hourOf, inFlight, loadEntry, releaseSlot, saveHour, saveWindow,
+  stateErr, storageOf, takeSlot, windowOf,
+} from "./state";
+
+/** True when the agreement permits `agent` to run `intent`. */
+export function permits(a: Agreement, agent: string, intent: string): bool {
+  for (let i = 0, n = a.intents.length; i < n; i++) if (globMatch(unchecked(a.intents[i]), intent)) return true;
+  const qualified = agent + "/" + intent;
+  for (let i = 0, n = a.exportGlobs.length; i < n; i++) if (globMatch(unchecked(a.exportGlobs[i]), qualified)) return true;
+  return false;
+}
+
+/** The agreement an operation runs under, or why there is none. */
+class Choice {
+  entry: Entry | null = null;
+  reason: string = "";
+  retryAfterMs: u64 = 0;
+  hasRetry: bool = false;
+}
+
+/** Why `e` does not admit the operation, or "" when it does (validity and permissions only). */
+function refusal(e: Entry, agent: string, intent: string, time: u64, c: Choice): string {
+  const a = e.ag;
+  if (e.revoked) return "revoked: agreement " + a.id + " was revoked at " + e.revokedAt.toString();
+  if (time < a.notBefore) {
+    c.retryAfterMs = a.notBefore - time;
+    c.hasRetry = true;
+    return "not-yet-valid: agreement " + a.id + " is valid from " + a.notBefore.toString() + ", the operation's time is " + time.toString();
+  }
+  if (time >= a.notAfter) return "expired: agreement " + a.id + " expired at " + a.notAfter.toString() + ", the operation's time is " + time.toString();
+  if (!permits(a, agent, intent)) return "not-permitted: agreement " + a.id + " does not permit " + agent + "/" + intent;
+  return "";
+}
+
+/** Resolve the agreement of an operation (null entry: denied with `reason`; check stateErr). */
+function choose(agent: string, intent: string, time: u64): Choice {
+  const c = new Choice();
+  const bound = bindingOf(agent);
+  if (stateErr !== null) return c;
+  let ids: Array<string>;
+  if (bound != "") {
+    ids = [bound];
+  } else {
+    ids = consumerIds(agent);
+    if (stateErr !== null) return c;
+  }
+  if (ids.length == 0) {
+    c.reason = "no-agreement: no agreement is bound to or registered for " + agent;
+    return c;
+  }
+  let first = "";
+  let firstRetry: u64 = 0;
+  let firstHasRetry = false;
+  for (let i = 0, n = ids.length; i < n; i++) {
+    const id = unchecked(ids[i]);
+    const e = loadEntry(id);
+    if (stateErr !== null) return c;
+    let why: string;
+    c.hasRetry = false;
+    if (e === null) why = "no-agreement: " + agent + " is bound to " + id + ", which is not registered";
+    else why = refusal(e, agent, intent, time, c);
+    if (why == "") {
+      c.entry = e;
+      return c;
+    }
+    if (first == "") {
+      first = why;
+      firstRetry = c.retryAfterMs;
+      firstHasRetry = c.hasRetry;
+    }
+  }
+  c.reason = ids.length > 1 ? first + " (and " + (ids.length - 1).toString() + " other agreement(s) of " + agent + " do not admit it either)" : first;
+  c.retryAfterMs = firstRetry;
+  c.hasRetry = firstHasRetry;
+  return c;
+}
+
+function deny(reason: string, hasRetry: bool, retryAfterMs: u64): i32 {
+  const v = Value.map().set("allow", Value.bool(false)).set("reason", Value.text(reason));
+  if (hasRetry) v.set("retryAfterMs", Value.uint(retryAfterMs));
+  return respond(v);
+}
+
+const ALLOW = Value.map().set("allow", Value.bool(true));
+
+/** {op: {id, agent, intent, time, inputBytes}} → {allow, reason?, retryAfterMs?}. */
+export function mcp0_admit(): i32 {
+  const a = readArgs();
+  const opMap = a.map("op");
+  if (a.error !== null) return a.fail();
+  const op = new Args(opMap);
+  const opId = op.text("id");
+  const agent = op.text("agent");
+  const intent = op.text("intent");
+  const time = op.uint("time");
+  if (op.error !== null) return fail("EINPUT", "op." + op.error!);
+
+  const c = choose(agent, intent, time);
+  if (stateErr !== null) return failWith(stateErr!);
+  const e = c.entry;
+  if (e === null) return deny(c.reason, c.hasRetry, c.retryAfterMs);
+  const ag = e.ag;
+
+  if (ag.storageBytes != u64.MAX_VALUE) {
+    let stored = storageOf(agent);
+    if (stateErr !== null) return failWith(stateErr!);
+    if (ag.consumer != agent) {
+      const byConsumer = storageOf(ag.consumer);
+      if (stateErr !== null) return failWith(stateErr!);
+      if (byConsumer > stored) stored = byConsumer;
+    }
+    if (stored > ag.storageBytes) {
+      return deny("quota-exhausted: " + agent + " stores " + stored.toString() + " bytes, agreement " + ag.id + " allows " + ag.storageBytes.toString(), false, 0);
+    }
+  }
+
+  const start = time - time % ag.windowMs;
+  const w = windowOf(ag.id, start);
+  if (w === null) return failWith(stateErr!);
+  const retry = start + ag.windowMs - time;
+  if (w.admitted >= ag.callsPerWindow) {
+    return deny("quota-exhausted: " + w.admitted.toString() + " of " + ag.callsPerWindow.toString() + " calls used in the window from " + start.toString() + " of agreement " + ag.id, true, retry);
+  }
+  if (w.costUnits >= ag.costUnitsPerWindow) {
+    return deny("quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id, true, retry);
+  }
+  const busy = inFlight(ag.id);
+  if (busy >= ag.maxConcurrent) {
+    return deny("quota-exhausted: " + busy.toString() + " operations of agreement " + ag.id + " in flight, the limit is " + ag.maxConcurrent.toString(), false, 0);
+  }
+  w.admitted++;
+  const err = saveWindow(ag.id, w);
+  if (err !== null) {
+    dropCounters(ag.id);
+    return failWith(err);
+  }
+  takeSlot(ag.id, opId);
+  return respond(ALLOW);
+}
+
+function add(a: u64, b: u64): u64 {
+  return b > u64.MAX_VALUE - a ? u64.MAX_VALUE : a + b;
+}
+
+/** {op, outcome: {status, cost, bytesIn, bytesOut, …}} → meters the operation under its agreement. */
+export function mcp0_observe(): i32 {
+  const a = readArgs();
+  const opMap = a.map("op");
+  const outMap = a.map("outcome");
+  if (a.error !== null) return a.fail();
+  const op = new Args(opMap);
+  const opId = op.text("id");
+  const agent = op.text("agent");
+  const time = op.uint("time");
+  if (op.error !== null) return fail("EINPUT", "op." + op.error!);
+  const out = new Args(outMap);
+  const cost = out.uint("cost");
+  const bytesIn = out.uint("bytesIn");
+  const bytesOut = out.uint("bytesOut");
+  if (out.error !== null) return fail("EINPUT", "outcome." + out.error!);
+
+  let id = releaseSlot(opId);
+  if (id == "") {
+    // Admitted by an earlier instance (before a restart), or agreements is not an admit hook:
+    // meter under the agent's agreement all the same.
+    const bound = bindingOf(agent);
+    if (stateErr !== null) return failWith(stateErr!);
+    if (bound != "") id = bound;
+    else {
+      const ids = consumerIds(agent);
+      if (stateErr !== null) return failWith(stateErr!);
+      if (ids.length == 0) return 0;
+      id = unchecked(ids[0]);
+    }
+  }
+  const e = loadEntry(id);
+  if (e === null) return stateErr === null ? 0 : failWith(stateErr!);
+  const start = time - time % e.ag.windowMs;
+  const w = windowOf(id, start);
+  if (w === null) return failWith(stateErr!);
+  const h = hourOf(id, time - time % LEDGER_MS);
+  if (h === null) return failWith(stateErr!);
+  w.calls = add(w.calls, 1); w.costUnits = add(w.costUnits, cost); w.bytesIn = add(w.bytesIn, bytesIn); w.bytesOut = add(w.bytesOut, bytesOut);
+  h.calls = add(h.calls, 1); h.costUnits = add(h.costUnits, cost); h.bytesIn = add(h.bytesIn, bytesIn); h.bytesOut = add(h.bytesOut, bytesOut);
+  let err = saveWindow(id, w);
+  if (err === null) err = saveHour(id, h);
+  if (err !== null) {
+    dropCounters(id);
+    return failWith(err);
+  }
+  return 0;
+}

@@ -1,0 +1,69 @@
+/**
+ * Verifying both parties' signatures inside the plugin, through the `crypto` capability:
+ * Ed25519 over the canonical JSON (jcs.ts) of the document without `signatures`, computed here
+ * from the document itself. A party whose id is a key id must have signed with that very key
+ * (its RFC 7638 thumbprint, computed with the host's SHA-256).
+ */
+import { Err, ed25519Verify, sha256 } from "@mcp0/abi/as";
+import { base64urlDecode, base64urlEncode } from "./base64url";
+import { Agreement, Signature, isKeyId, unsignedBody } from "./document";
+import { canonicalJson, jcsError, utf8 } from "./jcs";
+
+/** The outcome of verification: the signers' key ids, or an error (ESIGNATURE, or the host's code). */
+export class Verified {
+  consumerKey: string = "";
+  providerKey: string = "";
+  error: Err | null = null;
+}
+
+/** RFC 7638 thumbprint of an Ed25519 key given as JWK x. */
+function thumbprint(x: string): string | null {
+  const h = sha256(utf8('{"crv":"Ed25519","kty":"OKP","x":"' + x + '"}'));
+  if (!h.ok) return null;
+  return base64urlEncode(h.value);
+}
+
+function find(a: Agreement, party: string): Signature | null {
+  for (let i = 0, n = a.signatures.length; i < n; i++) {
+    const s = unchecked(a.signatures[i]);
+    if (s.party == party) return s;
+  }
+  return null;
+}
+
+function verifyOne(a: Agreement, party: string, msg: Uint8Array, out: Verified): string | null {
+  const s = find(a, party);
+  if (s === null) { out.error = new Err("ESIGNATURE", "agreement " + a.id + ": expected signatures by the consumer and the provider, the " + party + "'s is missing"); return null; }
+  const key = base64urlDecode(s.key);
+  const sig = base64urlDecode(s.sig);
+  if (key === null || key.length != 32 || sig === null || sig.length != 64) {
+    out.error = new Err("ESIGNATURE", "agreement " + a.id + ": the " + party + "'s key or signature is not canonical base64url of 32 and 64 bytes");
+    return null;
+  }
+  const ok = ed25519Verify(key, msg, sig);
+  if (!ok.ok) { out.error = ok.error; return null; }
+  if (!ok.value) { out.error = new Err("ESIGNATURE", "agreement " + a.id + ": the " + party + "'s signature does not verify (tampered, or signed by another key)"); return null; }
+  const kid = thumbprint(s.key);
+  if (kid === null) { out.error = new Err("EUNAVAILABLE", "crypto_sha256 failed while computing the " + party + "'s key id"); return null; }
+  const id = party == "consumer" ? a.consumer : a.provider;
+  if (isKeyId(id) && id != kid) {
+    out.error = new Err("ESIGNATURE", "agreement " + a.id + ": the " + party + " is the key " + id + ", but its signature is by " + kid);
+    return null;
+  }
+  return kid;
+}
+
+/** Verify both signatures of a checked agreement. */
+export function verifyAgreement(a: Agreement): Verified {
+  const out = new Verified();
+  const text = canonicalJson(unsignedBody(a.doc));
+  if (text === null) { out.error = new Err("EINPUT", "agreement " + a.id + ": " + jcsError!); return out; }
+  const msg = utf8(text);
+  const c = verifyOne(a, "consumer", msg, out);
+  if (c === null) return out;
+  const p = verifyOne(a, "provider", msg, out);
+  if (p === null) return out;
+  out.consumerKey = c;
+  out.providerKey = p;
+  return out;
+}

@@ -1,0 +1,309 @@
+/**
+ * The plugin's state in kv (prefix `agreements/`, layout in README.md) and an in-memory cache of
+ * it. Every change is written through to kv before the call returns, so a restart (a new
+ * instance or a new kernel over the same store) finds every agreement, binding and counter; the
+ * cache only saves reads, and it is safe because this module is the only writer of its key space.
+ * Concurrency slots are deliberately memory-only: after a restart no operation is in flight.
+ */
+import { CborMap, Err, Value, decode, encode, kvDelete, kvGet, kvPut, kvScan } from "@mcp0/abi/as";
+import { Agreement, readAgreement, docError } from "./document";
+
+export const AGREEMENT_PREFIX = "agreements/a/";
+export const CONSUMER_PREFIX = "agreements/c/";
+export const BINDING_PREFIX = "agreements/b/";
+export const STORAGE_PREFIX = "agreements/s/";
+export const WINDOW_PREFIX = "agreements/w/";
+export const LEDGER_PREFIX = "agreements/l/";
+/** Billing lines are kept per agreement and UTC hour. */
+export const LEDGER_MS: u64 = 3600000;
+
+/** The last kv or state error, or null. Callers check it after every state read. */
+export let stateErr: Err | null = null;
+
+function stateFail(key: string, what: string): void {
+  stateErr = new Err("ESTATE", 'kv "' + key + '" ' + what);
+}
+
+/** A time as 20 digits, so key order is time order. */
+export function pad20(n: u64): string {
+  let s = n.toString();
+  while (s.length < 20) s = "0" + s;
+  return s;
+}
+
+// ---- agreements ----
+
+/** A registered agreement and its status. */
+export class Entry {
+  constructor(
+    public ag: Agreement,
+    public revoked: bool,
+    public revokedAt: u64,
+    public registeredAt: u64,
+    public consumerKey: string,
+    public providerKey: string,
+  ) {}
+
+  toValue(): CborMap {
+    return Value.map()
+      .set("document", this.ag.doc)
+      .set("revoked", Value.bool(this.revoked))
+      .set("revokedAt", this.revoked ? Value.uint(this.revokedAt) : Value.nil())
+      .set("registeredAt", Value.uint(this.registeredAt))
+      .set("consumerKey", Value.text(this.consumerKey))
+      .set("providerKey", Value.text(this.providerKey));
+  }
+}
+
+const entries = new Map<string, Entry>();
+
+/** The agreement `id`, or null when it is not registered (or on error: check stateErr). */
+export function loadEntry(id: string): Entry | null {
+  stateErr = null;
+  if (entries.has(id)) return entries.get(id);
+  const key = AGREEMENT_PREFIX + id;
+  const got = kvGet(key);
+  if (!got.ok) { stateErr = got.error; return null; }
+  if (got.value === null) return null;
+  const d = decode(got.value!);
+  const m = d.ok ? d.value.asMap() : null;
+  if (m === null) { stateFail(key, "is not a CBOR map"); return null; }
+  const doc = m.get("document");
+  const ag: Agreement | null = doc === null ? null : readAgreement(doc);
+  const revoked = m.get("revoked");
+  const revokedAt = m.get("revokedAt");
+  const registeredAt = m.get("registeredAt");
+  const ck = m.getText("consumerKey");
+  const pk = m.getText("providerKey");
+  if (ag === null || revoked === null || !revoked.isBool() || revokedAt === null || registeredAt === null || !registeredAt.isUint() || ck === null || pk === null) {
+    stateFail(key, "is not an agreement record" + (ag === null ? " (" + docError + ")" : ""));
+    return null;
+  }
+  const e = new Entry(ag!, revoked.asBool(), revokedAt.asUint(), registeredAt.asUint(), ck, pk);
+  entries.set(id, e);
+  return e;
+}
+
+/** Write an agreement record (and the consumer index entry); updates the cache only on success. */
+export function saveEntry(e: Entry, isNew: bool): Err | null {
+  let err = kvPut(AGREEMENT_PREFIX + e.ag.id, encode(e.toValue()));
+  if (err !== null) return err;
+  if (isNew) {
+    err = kvPut(CONSUMER_PREFIX + e.ag.consumer + "/" + e.ag.id, new Uint8Array(0));
+    if (err !== null) return err;
+    if (consumers.has(e.ag.consumer)) {
+      const ids = consumers.get(e.ag.consumer);
+      ids.push(e.ag.id);
+      ids.sort();
+    }
+  }
+  entries.set(e.ag.id, e);
+  return null;
+}
+
+// ---- the consumer index ----
+
+const consumers = new Map<string, Array<string>>();
+
+/** Ids of every agreement registered for `consumer`, in id order (check stateErr). */
+export function consumerIds(consumer: string): Array<string> {
+  stateErr = null;
+  if (consumers.has(consumer)) return consumers.get(consumer);
+  const prefix = CONSUMER_PREFIX + consumer + "/";
+  const ids = new Array<string>();
+  let after: string | null = null;
+  while (true) {
+    const page = kvScan(prefix, 1000, after);
+    if (!page.ok) { stateErr = page.error; return new Array<string>(); }
+    const items = page.value;
+    for (let i = 0, n = items.length; i < n; i++) ids.push(unchecked(items[i]).key.slice(prefix.length));
+    if (items.length < 1000) break;
+    after = items[items.length - 1].key;
+  }
+  consumers.set(consumer, ids);
+  return ids;
+}
+
+// ---- bindings: agent → agreement id ----
+
+const bindings = new Map<string, string>();
+
+/** The agreement id `agent` is bound to, or "" (check stateErr). */
+export function bindingOf(agent: string): string {
+  stateErr = null;
+  if (bindings.has(agent)) return bindings.get(agent);
+  const key = BINDING_PREFIX + agent;
+  const got = kvGet(key);
+  if (!got.ok) { stateErr = got.error; return ""; }
+  let id = "";
+  if (got.value !== null) {
+    const d = decode(got.value!);
+    if (!d.ok || d.value.asText() === null) { stateFail(key, "is not CBOR text"); return ""; }
+    id = d.value.asText()!;
+  }
+  bindings.set(agent, id);
+  return id;
+}
+
+export function saveBinding(agent: string, id: string): Err | null {
+  const err = kvPut(BINDING_PREFIX + agent, encode(Value.text(id)));
+  if (err === null) bindings.set(agent, id);
+  return err;
+}
+
+/** Remove a binding; true when there was one. */
+export function deleteBinding(agent: string): bool {
+  stateErr = null;
+  const r = kvDelete(BINDING_PREFIX + agent);
+  if (!r.ok) { stateErr = r.error; return false; }
+  bindings.set(agent, "");
+  return r.value;
+}
+
+// ---- stored bytes, as reported through meter ----
+
+const storage = new Map<string, u64>();
+
+/** Bytes reported for an agent or consumer (0 when none; check stateErr). */
+export function storageOf(name: string): u64 {
+  stateErr = null;
+  if (storage.has(name)) return storage.get(name);
+  const key = STORAGE_PREFIX + name;
+  const got = kvGet(key);
+  if (!got.ok) { stateErr = got.error; return 0; }
+  let n: u64 = 0;
+  if (got.value !== null) {
+    const d = decode(got.value!);
+    if (!d.ok || !d.value.isUint()) { stateFail(key, "is not a CBOR uint"); return 0; }
+    n = d.value.asUint();
+  }
+  storage.set(name, n);
+  return n;
+}
+
+export function saveStorage(name: string, bytes: u64): Err | null {
+  const err = kvPut(STORAGE_PREFIX + name, encode(Value.uint(bytes)));
+  if (err === null) storage.set(name, bytes);
+  return err;
+}
+
+// ---- counters: quota windows and billing hours ----
+
+/** Usage within one window (or one billing hour) of one agreement. */
+export class Counter {
+  admitted: u64 = 0;
+  calls: u64 = 0;
+  costUnits: u64 = 0;
+  bytesIn: u64 = 0;
+  bytesOut: u64 = 0;
+  constructor(public start: u64) {}
+
+  toValue(): CborMap {
+    return Value.map()
+      .set("admitted", Value.uint(this.admitted)).set("calls", Value.uint(this.calls))
+      .set("costUnits", Value.uint(this.costUnits)).set("bytesIn", Value.uint(this.bytesIn)).set("bytesOut", Value.uint(this.bytesOut));
+  }
+}
+
+function field(m: CborMap, name: string): u64 {
+  const v = m.get(name);
+  return v === null ? 0 : v.asUint();
+}
+
+/** A counter read from kv bytes, or null with stateErr set. */
+export function parseCounter(key: string, start: u64, bytes: Uint8Array): Counter | null {
+  const d = decode(bytes);
+  const m = d.ok ? d.value.asMap() : null;
+  if (m === null) { stateFail(key, "is not a counter map"); return null; }
+  for (let i = 0, n = m.entries.length; i < n; i++) {
+    if (!unchecked(m.entries[i]).value.isUint()) { stateFail(key, "is not a counter map of uints"); return null; }
+  }
+  const c = new Counter(start);
+  c.admitted = field(m, "admitted");
+  c.calls = field(m, "calls");
+  c.costUnits = field(m, "costUnits");
+  c.bytesIn = field(m, "bytesIn");
+  c.bytesOut = field(m, "bytesOut");
+  return c;
+}
+
+function readCounter(key: string, start: u64): Counter | null {
+  stateErr = null;
+  const got = kvGet(key);
+  if (!got.ok) { stateErr = got.error; return null; }
+  if (got.value === null) return new Counter(start);
+  return parseCounter(key, start, got.value!);
+}
+
+export function windowKey(id: string, start: u64): string {
+  return WINDOW_PREFIX + id + "/" + pad20(start);
+}
+
+export function ledgerKey(id: string, hour: u64): string {
+  return LEDGER_PREFIX + id + "/" + pad20(hour);
+}
+
+// The cache keeps only the latest window and hour per agreement: older ones are read from kv.
+const windows = new Map<string, Counter>();
+const hours = new Map<string, Counter>();
+
+function cached(cache: Map<string, Counter>, key: string, id: string, start: u64, keep: bool): Counter | null {
+  if (cache.has(id)) {
+    const c = cache.get(id);
+    if (c.start == start) return c;
+  }
+  const c = readCounter(key, start);
+  if (c !== null && keep) cache.set(id, c);
+  return c;
+}
+
+/** The window counter of agreement `id` starting at `start` (null on error: stateErr). */
+export function windowOf(id: string, start: u64, keep: bool = true): Counter | null {
+  stateErr = null;
+  return cached(windows, windowKey(id, start), id, start, keep);
+}
+
+/** The billing counter of agreement `id` for the hour starting at `hour`. */
+export function hourOf(id: string, hour: u64): Counter | null {
+  stateErr = null;
+  return cached(hours, ledgerKey(id, hour), id, hour, true);
+}
+
+export function saveWindow(id: string, c: Counter): Err | null {
+  return kvPut(windowKey(id, c.start), encode(c.toValue()));
+}
+
+export function saveHour(id: string, c: Counter): Err | null {
+  return kvPut(ledgerKey(id, c.start), encode(c.toValue()));
+}
+
+/** Forget cached counters, so the next read comes from kv (after a failed write). */
+export function dropCounters(id: string): void {
+  if (windows.has(id)) windows.delete(id);
+  if (hours.has(id)) hours.delete(id);
+}
+
+// ---- operations in flight (memory only) ----
+
+const inflight = new Map<string, u64>();
+const opAgreement = new Map<string, string>();
+
+export function inFlight(id: string): u64 {
+  return inflight.has(id) ? inflight.get(id) : 0;
+}
+
+/** Take a concurrency slot of agreement `id` for operation `opId`. */
+export function takeSlot(id: string, opId: string): void {
+  inflight.set(id, inFlight(id) + 1);
+  opAgreement.set(opId, id);
+}
+
+/** Give back the slot `opId` took; the agreement id, or "" when it took none here. */
+export function releaseSlot(opId: string): string {
+  if (!opAgreement.has(opId)) return "";
+  const id = opAgreement.get(opId);
+  opAgreement.delete(opId);
+  const n = inFlight(id);
+  inflight.set(id, n > 0 ? n - 1 : 0);
+  return id;
+}

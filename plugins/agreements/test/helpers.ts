@@ -1,0 +1,93 @@
+/**
+ * What the agreements tests share: the plugin and hello built from source and signed with a
+ * throwaway key, a kernel wiring agreements as the admit and observe hook with hello as the agent,
+ * and signed agreement documents made with the host library (@mcp0/abi).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateKeyPair, signAgreement, signModule, type Agreement, type PrivateKey } from '@mcp0/abi';
+import { buildPlugin } from '@mcp0/tools';
+import { Kernel, MemoryKv, type KvProvider } from '@mcp0/kernel';
+
+export const NAME = 'mcp0.agreements';
+export const HELLO = 'mcp0.hello';
+export const T0 = 1_800_000_000_000; // a whole hour: 500,000 hours since the epoch
+export const HOUR = 3_600_000;
+
+const dir = fileURLToPath(new URL('..', import.meta.url));
+const helloDir = fileURLToPath(new URL('../../hello', import.meta.url));
+const publisher = generateKeyPair();
+let built: Promise<{ agreements: Uint8Array; hello: Uint8Array }> | undefined;
+
+/** Both plugins, built once per test file. */
+export function plugins(): Promise<{ agreements: Uint8Array; hello: Uint8Array }> {
+  built ??= (async () => {
+    const out = mkdtempSync(join(tmpdir(), 'mcp0-agreements-'));
+    const agreements = (await buildPlugin(dir, { out: join(out, 'agreements.wasm') })).wasm;
+    const hello = (await buildPlugin(helloDir, { out: join(out, 'hello.wasm') })).wasm;
+    return { agreements: signModule(agreements, publisher), hello: signModule(hello, publisher) };
+  })();
+  return built;
+}
+
+/** A kernel with agreements admitting and observing, and hello as the agent (inline unless told). */
+export async function makeKernel(kv: KvProvider = new MemoryKv(), helloTier: 'inline' | 'worker' = 'inline', hooks = true): Promise<Kernel> {
+  const { agreements, hello } = await plugins();
+  const kernel = new Kernel({ trust: [publisher.publicKey], providers: { kv } });
+  await kernel.load(agreements, { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+  await kernel.load(hello, { isolation: helloTier, grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
+  if (hooks) kernel.setPipeline({ admit: [NAME], observe: [NAME] });
+  return kernel;
+}
+
+export const consumerKey: PrivateKey = generateKeyPair();
+export const providerKey: PrivateKey = generateKeyPair();
+
+/** An unsigned agreement for hello, valid for [T0, T0 + 30 days), with overrides merged one level deep. */
+export function doc(over: Partial<Agreement> & Record<string, unknown> = {}): Agreement {
+  const base: Agreement = {
+    type: 'mcp0.agreement/1',
+    id: 'agr-1',
+    consumer: HELLO,
+    provider: 'mcp0.node',
+    permissions: { intents: ['echo', 'greet'], exports: [] },
+    quotas: { windowMs: 60_000 },
+    pricing: { currency: 'EUR', baseFee: 0, perCall: 0, perCostUnit: 0 },
+    validity: { notBefore: T0, notAfter: T0 + 30 * 24 * HOUR },
+  };
+  return { ...base, ...over } as Agreement;
+}
+
+/** Signed by both parties (consumerKey, providerKey unless told). */
+export function signed(d: Agreement, c: PrivateKey = consumerKey, p: PrivateKey = providerKey): Agreement {
+  return signAgreement(signAgreement(d, c, 'consumer'), p, 'provider');
+}
+
+export async function register(kernel: Kernel, d: unknown): Promise<Record<string, unknown>> {
+  return (await kernel.callValue(NAME, 'register', { document: d as never })) as Record<string, unknown>;
+}
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code: string; message: string; details: Record<string, unknown> };
+  }
+  throw new Error('expected a rejection, the call succeeded');
+}
+
+const input = new TextEncoder().encode('hi');
+
+/** Run echo at logical time `time`; 'ok' or the denial/error. */
+export async function op(kernel: Kernel, time: number, intent = 'echo', agent = HELLO): Promise<{ ok: true; cost: number } | { ok: false; code: string; reason?: string; retryAfterMs?: number; message: string }> {
+  try {
+    const r = await kernel.execute({ agent, intent, input: intent === 'greet' ? (new TextEncoder().encode('not cbor')) : input, time });
+    return { ok: true, cost: r.outcome.cost };
+  } catch (e) {
+    const err = e as { code: string; message: string; details?: { reason?: string; retryAfterMs?: number } };
+    return { ok: false, code: err.code, message: err.message, ...(err.details?.reason === undefined ? {} : { reason: err.details.reason }), ...(err.details?.retryAfterMs === undefined ? {} : { retryAfterMs: err.details.retryAfterMs }) };
+  }
+}
