@@ -9,3 +9,4 @@ export * from './zk/index.js';
 export * from './archive/index.js';
 export * from './node/index.js';
 export * from './dist/index.js';
+export * from './usage/index.js';
