@@ -29,6 +29,23 @@ describe('mcp0 new', () => {
     expect(lines(called.out)).toEqual([{ export: 'greet', ok: true, output: 'hello, new' }]);
   });
 
+  it('scaffolds an agent (--kind agent) that builds, signs and runs', async () => {
+    const dir = join(tempDir(), 'tally');
+    const made = await run('new', dir, '--name', 'acme.tally', '--kind', 'agent');
+    expect(made.code, made.err).toBe(0);
+    expect(made.out).toContain('from mcp0.example.counter');
+    const manifest = JSON.parse(readFileSync(join(dir, 'plugin.json'), 'utf8'));
+    expect(manifest).toMatchObject({ name: 'acme.tally', kind: 'agent', description: 'acme.tally: an agent for MCP-ZERO' });
+    expect((await run('build', dir)).code).toBe(0);
+    const wasm = join(dir, 'build', 'tally.wasm');
+    const keys = writeKeys(tempDir());
+    expect((await run('sign', wasm, '--key', keys.priv)).code).toBe(0);
+    const called = await run('call', wasm, '--trust', keys.pub, '--grant', 'kv', 'increment={"by":2}', 'increment={}', 'get={}');
+    expect(called.code, called.err).toBe(0);
+    expect(lines(called.out).map((l) => (l as { output: unknown }).output)).toEqual([{ value: 2 }, { value: 3 }, { value: 3 }]);
+    expect((await run('new', join(tempDir(), 'x'), '--name', 'acme.x', '--kind', 'service')).code).toBe(2);
+  });
+
   it('accepts an existing empty directory', async () => {
     const dir = tempDir();
     expect((await run('new', dir, '--name', 'acme.empty')).code).toBe(0);

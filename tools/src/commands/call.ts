@@ -49,7 +49,8 @@ export const call: Command = {
     }
     const timeoutMs = intOption(args, 'timeout-ms', 1, 600_000);
     const memoryPages = intOption(args, 'memory-pages', 1, 65_536);
-    const kernel = new Kernel({ trust, providers: { kv: new MemoryKv() } });
+    // An agent's kv is normally its tree in the storage plugin; for a one-off call a volatile map does.
+    const kernel = new Kernel({ trust, providers: { kv: new MemoryKv(), agentKv: new MemoryKv() } });
     kernel.on('log', (l) => io.err(`[${l.module}] ${l.level}: ${l.msg}\n`));
     const bytes = new Uint8Array(await readFile(file));
     let name: string;

@@ -1,6 +1,7 @@
 /**
- * `mcp0 new`: scaffold a plugin from `plugins/hello`, the smallest complete plugin, so a new
- * plugin starts from code that builds, signs and runs as it is.
+ * `mcp0 new`: scaffold a plugin from `plugins/hello` (the smallest complete plugin) or, with
+ * `--kind agent`, an agent from `agents/counter` (the smallest example agent), so new code starts
+ * from something that builds, signs and runs as it is.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -9,32 +10,39 @@ import { fileURLToPath } from 'node:url';
 import { UsageError, validateManifest } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
 
-/** The template: plugins/hello in the repository this tool belongs to. */
-export function templateDir(): string {
-  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'plugins', 'hello');
+/** Where each kind's template lives, in the repository this tool belongs to. */
+const TEMPLATES = { plugin: ['plugins', 'hello'], agent: ['agents', 'counter'] } as const;
+
+/** The template of a kind: plugins/hello or agents/counter. */
+export function templateDir(kind: keyof typeof TEMPLATES = 'plugin'): string {
+  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', ...TEMPLATES[kind]);
   if (!existsSync(join(dir, 'plugin.json'))) throw new UsageError('EUSAGE', `the plugin template is missing: expected ${dir}`);
   return dir;
 }
 
 export const scaffold: Command = {
   name: 'new',
-  summary: 'scaffold a plugin that builds as it is (a copy of the hello plugin)',
-  usage: '<dir> --name <publisher.name>',
+  summary: 'scaffold a plugin or an agent that builds as it is',
+  usage: '<dir> --name <publisher.name> [--kind plugin|agent]',
   options: {
     name: { type: 'string', arg: '<name>', description: 'the module name, dotted, publisher first (e.g. acme.search)' },
+    kind: { type: 'string', arg: '<kind>', description: 'plugin (a copy of plugins/hello, the default) or agent (a copy of agents/counter)' },
     description: { type: 'string', arg: '<text>', description: 'one line for the manifest' },
   },
   details: 'Then: mcp0 build <dir> && mcp0 sign <dir>/build/<name>.wasm --key <key.jwk>',
   async run(args, io) {
     const [dir] = positionals(args, this, 1);
     const name = stringOption(args, 'name', true);
+    const kind = stringOption(args, 'kind') ?? 'plugin';
+    if (kind !== 'plugin' && kind !== 'agent') throw new UsageError('EUSAGE', `--kind: expected plugin or agent, got ${JSON.stringify(kind)}`);
     if (existsSync(dir!) && (await readdir(dir!)).length > 0) throw new UsageError('EUSAGE', `${dir} exists and is not empty`);
-    const template = templateDir();
+    const template = templateDir(kind);
     const manifest = JSON.parse(await readFile(join(template, 'plugin.json'), 'utf8'));
+    const from = manifest.name as string;
     Object.assign(manifest, {
       name,
       version: '0.1.0',
-      description: stringOption(args, 'description') ?? `${name}: a plugin for MCP-ZERO`,
+      description: stringOption(args, 'description') ?? `${name}: ${kind === 'agent' ? 'an agent' : 'a plugin'} for MCP-ZERO`,
     });
     validateManifest(manifest);
     await mkdir(join(dir!, 'assembly'), { recursive: true });
@@ -42,9 +50,9 @@ export const scaffold: Command = {
     const short = name.split('.').pop()!;
     await writeFile(join(dir!, 'plugin.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await writeFile(join(dir!, 'package.json'), `${JSON.stringify({ name: short, version: '0.1.0', private: true, type: 'module', dependencies: { '@mcp0/abi': '^1.0.0' } }, null, 2)}\n`);
-    await writeFile(join(dir!, 'CHANGELOG.md'), `# Changelog\n\n## 0.1.0\n\n- First version, scaffolded from mcp0.hello.\n`);
+    await writeFile(join(dir!, 'CHANGELOG.md'), `# Changelog\n\n## 0.1.0\n\n- First version, scaffolded from ${from}.\n`);
     await writeFile(join(dir!, '.gitignore'), 'build/\nnode_modules/\n');
-    io.out(`created ${name} in ${dir}/ (from ${basename(template)})\nnext: mcp0 build ${dir} && mcp0 sign ${dir}/build/${short}.wasm --key <key.jwk>\n`);
+    io.out(`created ${name} in ${dir}/ (from ${from})\nnext: mcp0 build ${dir} && mcp0 sign ${dir}/build/${short}.wasm --key <key.jwk>\n`);
     return 0;
   },
 };
