@@ -1,0 +1,123 @@
+/**
+ * The admit hook through the real kernel pipeline: which agreement an operation runs under
+ * (binding, then consumer), the validity window at its exact boundaries, permission globs, the
+ * storage quota reported through meter, and a specific reason for every denial.
+ */
+import { describe, expect, it } from 'vitest';
+import { doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0 } from './helpers.js';
+
+const denied = (r: Awaited<ReturnType<typeof op>>) => {
+  if (r.ok) throw new Error('expected a denial, the operation ran');
+  expect(r.code).toBe('EDENIED');
+  return r as { reason: string; retryAfterMs?: number; message: string };
+};
+
+describe('admit', () => {
+  it('denies an agent with no agreement, naming it', async () => {
+    const kernel = await makeKernel();
+    const r = denied(await op(kernel, T0));
+    expect(r.reason).toBe(`no-agreement: no agreement is bound to or registered for ${HELLO}`);
+    expect(r.message).toContain(`${NAME} denied ${HELLO}/echo`);
+    await kernel.stop();
+  });
+
+  it('checks the validity window at its exact boundaries: notBefore ≤ t < notAfter', async () => {
+    const kernel = await makeKernel();
+    const notBefore = T0 + 5_000;
+    const notAfter = T0 + 9_000;
+    await register(kernel, signed(doc({ validity: { notBefore, notAfter } })));
+    const early = denied(await op(kernel, notBefore - 1));
+    expect(early.reason).toBe(`not-yet-valid: agreement agr-1 is valid from ${notBefore}, the operation's time is ${notBefore - 1}`);
+    expect(early.retryAfterMs).toBe(1);
+    expect(denied(await op(kernel, T0)).retryAfterMs).toBe(5_000);
+    expect((await op(kernel, notBefore)).ok).toBe(true);
+    expect((await op(kernel, notAfter - 1)).ok).toBe(true);
+    const late = denied(await op(kernel, notAfter));
+    expect(late.reason).toBe(`expired: agreement agr-1 expired at ${notAfter}, the operation's time is ${notAfter}`);
+    expect(late.retryAfterMs).toBeUndefined();
+    await kernel.stop();
+  });
+
+  it.each([
+    // [intents, exports, intent, allowed]
+    [['echo'], [], 'echo', true],
+    [['echo'], [], 'echoes', false],
+    [['ech?'], [], 'echo', true],
+    [['e*'], [], 'echo', true],
+    [['*o'], [], 'echo', true],
+    [['g*'], [], 'echo', false],
+    [['*'], [], 'echo', true],
+    [[], ['mcp0.hello/*'], 'echo', true],
+    [[], ['mcp0.*/echo'], 'echo', true],
+    [[], ['*'], 'echo', false], // * stops at "/": the agent/intent form needs both parts
+    [[], ['**'], 'echo', true],
+    [[], ['mcp0.other/*'], 'echo', false],
+    [[], ['*/gr*'], 'greet', true],
+    [[], [], 'echo', false],
+    [['a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b'], [], 'echo', false],
+  ] as [string[], string[], string, boolean][])('intents %j, exports %j: %s allowed = %s', async (intents, exportGlobs, intent, allowed) => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc({ permissions: { intents, exports: exportGlobs } })));
+    const r = await op(kernel, T0, intent);
+    if (allowed) {
+      // greet with bad input fails in the agent, after admit allowed it.
+      expect(r.ok || (r as { code: string }).code !== 'EDENIED').toBe(true);
+    } else {
+      expect(denied(r).reason).toBe(`not-permitted: agreement agr-1 does not permit ${HELLO}/${intent}`);
+    }
+    await kernel.stop();
+  });
+
+  it('a bound agreement wins over agreements by consumer; unbind falls back', async () => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc({ id: 'by-consumer', permissions: { intents: ['greet'], exports: [] } })));
+    await register(kernel, signed(doc({ id: 'for-keys', consumer: 'someone-else', permissions: { intents: ['echo'], exports: [] } })));
+    expect(denied(await op(kernel, T0)).reason).toBe(`not-permitted: agreement by-consumer does not permit ${HELLO}/echo`);
+    expect(await kernel.callValue(NAME, 'bind', { agent: HELLO, agreement: 'for-keys' })).toEqual({ agent: HELLO, agreement: 'for-keys' });
+    expect((await op(kernel, T0)).ok).toBe(true);
+    const usage = (await kernel.callValue(NAME, 'usage', { consumer: 'someone-else', window: T0 })) as { agreements: { id: string; admitted: number; calls: number }[] };
+    expect(usage.agreements).toMatchObject([{ id: 'for-keys', admitted: 1, calls: 1 }]);
+    expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: true });
+    expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: false });
+    expect(denied(await op(kernel, T0)).reason).toMatch(/^not-permitted: agreement by-consumer/);
+    expect((await rejection(kernel.callValue(NAME, 'bind', { agent: HELLO, agreement: 'missing' }))).code).toBe('ENOTFOUND');
+    expect((await rejection(kernel.callValue(NAME, 'bind', { agent: 'a/b', agreement: 'for-keys' }))).code).toBe('EINPUT');
+    await kernel.stop();
+  });
+
+  it('picks the first of several agreements that admits, in id order, and says why none did', async () => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc({ id: 'a-old', validity: { notBefore: T0 - 2 * HOUR, notAfter: T0 - HOUR } })));
+    await register(kernel, signed(doc({ id: 'b-new', validity: { notBefore: T0, notAfter: T0 + HOUR } })));
+    expect((await op(kernel, T0)).ok).toBe(true);
+    const usage = (await kernel.callValue(NAME, 'usage', { consumer: HELLO, window: T0 })) as { agreements: { id: string; admitted: number }[] };
+    expect(usage.agreements.map((a) => [a.id, a.admitted])).toEqual([['a-old', 0], ['b-new', 1]]);
+    const r = denied(await op(kernel, T0 + HOUR));
+    expect(r.reason).toBe(`expired: agreement a-old expired at ${T0 - HOUR}, the operation's time is ${T0 + HOUR} (and 1 other agreement(s) of ${HELLO} do not admit it either)`);
+    await kernel.stop();
+  });
+
+  it('denies once the stored bytes reported through meter exceed the storage quota', async () => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, storageBytes: 1000 } })));
+    await kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: 1000 });
+    expect((await op(kernel, T0)).ok).toBe(true);
+    await kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: 1001 });
+    const r = denied(await op(kernel, T0 + 1));
+    expect(r.reason).toBe(`quota-exhausted: ${HELLO} stores 1001 bytes, agreement agr-1 allows 1000`);
+    await kernel.callValue(NAME, 'meter', { consumer: HELLO, storageBytes: 10 });
+    await kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: 10 });
+    expect((await op(kernel, T0 + 2)).ok).toBe(true);
+    expect((await rejection(kernel.callValue(NAME, 'meter', { agent: HELLO, consumer: HELLO, storageBytes: 1 }))).message).toContain('exactly one of');
+    expect((await rejection(kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: -1 }))).code).toBe('EINPUT');
+    await kernel.stop();
+  });
+
+  it('usage and invoice refuse malformed input with EINPUT', async () => {
+    const kernel = await makeKernel(undefined, 'inline', false);
+    expect((await rejection(kernel.callValue(NAME, 'usage', { consumer: 7 }))).code).toBe('EINPUT');
+    expect((await rejection(kernel.callValue(NAME, 'invoice', { consumer: HELLO, from: 1, to: HOUR }))).message).toContain('whole UTC hours');
+    expect((await rejection(kernel.callValue(NAME, 'invoice', { consumer: HELLO, from: HOUR, to: HOUR }))).message).toContain('must be before');
+    await kernel.stop();
+  });
+});

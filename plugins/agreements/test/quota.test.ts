@@ -1,0 +1,115 @@
+/**
+ * Quotas through the real kernel: exact at the boundary, exact when many operations race for the
+ * last unit, cost units added by observe, concurrency slots given back, retry-after until the
+ * window that frees a unit, and counters that survive a restart (a new kernel over the same store,
+ * LMDB and memory).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemoryKv } from '@mcp0/kernel';
+import { openStore } from '@mcp0/sdk';
+import { doc, HELLO, makeKernel, NAME, op, register, signed, T0 } from './helpers.js';
+
+type Usage = { agreements: { id: string; admitted: number; calls: number; costUnits: number; inFlight: number; bytesIn: number; bytesOut: number }[] };
+const usage = async (k: Awaited<ReturnType<typeof makeKernel>>, window = T0) => (await k.callValue(NAME, 'usage', { consumer: HELLO, window })) as Usage;
+
+describe('quotas', () => {
+  it('admits exactly callsPerWindow calls, then denies with the time to the next window', async () => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
+    for (let i = 0; i < 3; i++) expect((await op(kernel, T0 + 10_000 + i)).ok).toBe(true);
+    const r = await op(kernel, T0 + 10_003);
+    expect(r).toMatchObject({ ok: false, code: 'EDENIED', retryAfterMs: 60_000 - 10_003 });
+    expect((r as { reason: string }).reason).toBe(`quota-exhausted: 3 of 3 calls used in the window from ${T0} of agreement agr-1`);
+    // The last millisecond of the window is still denied; the first of the next is admitted.
+    expect((await op(kernel, T0 + 59_999)).ok).toBe(false);
+    expect((await op(kernel, T0 + 60_000)).ok).toBe(true);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 3, calls: 3, inFlight: 0 });
+    await kernel.stop();
+  });
+
+  it('never over-admits when many operations race for the last units', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 7 } })));
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => op(kernel, T0 + i)));
+    expect(results.filter((r) => r.ok)).toHaveLength(7);
+    expect(results.filter((r) => !r.ok).every((r) => (r as { reason: string }).reason.startsWith('quota-exhausted: 7 of 7 calls'))).toBe(true);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 7, calls: 7, inFlight: 0 });
+    await kernel.stop();
+  });
+
+  it('holds maxConcurrent while operations are in flight and gives the slots back', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, maxConcurrent: 2 } })));
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => op(kernel, T0 + i)));
+    const ran = results.filter((r) => r.ok).length;
+    // A worker-tier agent runs each call off the main thread, so admits overlap executions.
+    expect(ran).toBeGreaterThanOrEqual(2);
+    expect(ran).toBeLessThan(12);
+    const refused = results.filter((r) => !r.ok) as { reason: string }[];
+    expect(refused.every((r) => r.reason === 'quota-exhausted: 2 operations of agreement agr-1 in flight, the limit is 2')).toBe(true);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: ran, calls: ran, inFlight: 0 });
+    // Sequential operations never overlap, so all of them run.
+    for (let i = 0; i < 5; i++) expect((await op(kernel, T0 + 100 + i)).ok).toBe(true);
+    await kernel.stop();
+  });
+
+  it('counts cost units at observe and denies once used ≥ the limit', async () => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
+    // A failed operation costs exactly 1 (the pipeline's rule): greet with input that is not CBOR.
+    const first = await op(kernel, T0, 'greet');
+    expect(first).toMatchObject({ ok: false, code: 'EINPUT' });
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 1, costUnits: 1 });
+    await op(kernel, T0 + 1, 'greet');
+    await op(kernel, T0 + 2, 'greet');
+    const r = await op(kernel, T0 + 3, 'greet');
+    expect(r).toMatchObject({ ok: false, code: 'EDENIED', retryAfterMs: 60_000 - 3 });
+    expect((r as { reason: string }).reason).toBe(`quota-exhausted: 3 of 3 cost units used in the window from ${T0} of agreement agr-1`);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 3, calls: 3, costUnits: 3 });
+    await kernel.stop();
+  });
+
+  it('meters bytes in and out and the real cost of successful operations', async () => {
+    const kernel = await makeKernel();
+    await register(kernel, signed(doc()));
+    let cost = 0;
+    for (let i = 0; i < 4; i++) {
+      const r = await op(kernel, T0 + i);
+      if (!r.ok) throw new Error(r.message);
+      cost += r.cost;
+    }
+    // echo of "hi": 2 bytes in, 2 bytes out each.
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 4, costUnits: cost, bytesIn: 8, bytesOut: 8 });
+    await kernel.stop();
+  });
+
+  it.each(['memory', 'lmdb'])('keeps counters across a restart over the same %s store', async (kind) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp0-agreements-restart-'));
+    const store = kind === 'lmdb' ? await openStore(`lmdb:${dir}`) : undefined;
+    const kv = store ? store.kv : new MemoryKv();
+    try {
+      const first = await makeKernel(kv);
+      await register(first, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 5 } })));
+      for (let i = 0; i < 3; i++) expect((await op(first, T0 + i)).ok).toBe(true);
+      await first.stop();
+
+      const second = await makeKernel(kv);
+      expect((await usage(second)).agreements[0]).toMatchObject({ admitted: 3, calls: 3 });
+      expect((await op(second, T0 + 10)).ok).toBe(true);
+      expect((await op(second, T0 + 11)).ok).toBe(true);
+      expect((await op(second, T0 + 12)).ok).toBe(false);
+      // A revocation also survives.
+      await second.callValue(NAME, 'revoke', { id: 'agr-1' });
+      await second.stop();
+      const third = await makeKernel(kv);
+      expect(((await op(third, T0 + 60_000)) as { reason: string }).reason).toMatch(/^revoked:/);
+      await third.stop();
+    } finally {
+      await store?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
