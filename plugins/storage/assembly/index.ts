@@ -10,7 +10,7 @@ import {
 } from "@mcp0/abi/as";
 import { sha256 } from "./sha256";
 import {
-  Change, Ctx, INLINE_MAX, Item, Node, Op, Scan, bytesEqual, diff as treeDiff, edit, emptyRoot, hex, lastError, lookup, parseNode,
+  Change, Ctx, INLINE_MAX, Item, Node, Op, Scan, bytesEqual, diff as treeDiff, edit, emptyRoot, hex, lastError, lookup, markTree, parseNode,
 } from "./tree";
 
 export { mcp0_abi_v1 } from "@mcp0/abi/as";
@@ -346,12 +346,23 @@ export function restore(): i32 {
     const head = loadHead(agent);
     if (head === null) return failWith(errOut);
     if (bytesEqual(head.tree, root.id) && head.commit !== null) break;
+    // Re-put the blocks of the restored tree that the current head does not share, so a gc sweep
+    // running now cannot remove them (a re-put freshens a block); this also checks they all exist.
+    const current = ctx.load(head.tree);
+    if (current === null) return failWith(lastError);
+    if (treeDiff(ctx, current, root, true) === null) return failWith(missingAsNotFound(lastError, id!));
     const e = commitRoot(ctx, agent, head, root);
     if (e === null) return respond(Value.map().set("root", Value.bytes(root.id)));
     if (e.code != "ECONFLICT") return failWith(e);
     if (attempt == RETRIES - 1) return fail("ECONFLICT", "the head of " + agent + " kept moving");
   }
   return respond(Value.map().set("root", Value.bytes(root.id)));
+}
+
+/** A block the restored tree names is gone (e.g. swept by gc): ENOTFOUND, not an internal fault. */
+function missingAsNotFound(e: Err, root: Uint8Array): Err {
+  if (e.code == "EINTERNAL" && e.message.includes("is missing")) return new Err("ENOTFOUND", "root " + hex(root) + " is incomplete: " + e.message);
+  return e;
 }
 
 /** {rootA, rootB} → {puts: [[key, value]...], deletes: [key...]}: what turns A into B. */
@@ -447,4 +458,140 @@ export function history(): i32 {
     id = c.parent;
   }
   return respond(Value.map().set("roots", roots));
+}
+
+// ---- gc: retention and marking (the host sweeps) ----
+
+/** Ids per gc answer: 65,536 × 32 bytes = 2 MiB (outputs are capped at 4 MiB). */
+const GC_PAGE: u64 = 65536;
+/** Commits a retention policy may keep. */
+const MAX_KEEP: u64 = 1000000;
+
+/** The commits from `id` back along `parent`, at most `limit` (0: all); null with errOut on failure. */
+class Chain {
+  ids: Array<Uint8Array> = new Array<Uint8Array>();
+  commits: Array<Commit> = new Array<Commit>();
+}
+
+function walkChain(id: Uint8Array | null, limit: u64): Chain | null {
+  const chain = new Chain();
+  while (id !== null && (limit == 0 || <u64>chain.ids.length < limit)) {
+    const c = loadCommit(id!);
+    if (c === null) return null;
+    chain.ids.push(id!);
+    chain.commits.push(c);
+    id = c.parent;
+  }
+  return chain;
+}
+
+/**
+ * Drops the history of `agent` past its newest `keep` commits: those commits are written again,
+ * the oldest with no parent, and the head moves to the new newest one by ref_cas (the trees, and
+ * so every snapshot root in the kept history, are unchanged). Returns whether history was dropped.
+ */
+class Truncation {
+  dropped: bool = false;
+  err: Err | null = null;
+}
+
+function truncate(agent: string, keep: u64): Truncation {
+  const out = new Truncation();
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
+    const r = refGet(refName(agent));
+    if (!r.ok) { out.err = r.error; return out; }
+    const ref = r.value;
+    if (ref === null) return out;
+    const chain = walkChain(ref.root, keep);
+    if (chain === null) { out.err = errOut; return out; }
+    const n = chain.commits.length;
+    if (<u64>n < keep || unchecked(chain.commits[n - 1]).parent === null) return out;
+    const blocks = new Array<Uint8Array>();
+    let parent: Uint8Array | null = null;
+    for (let i = n - 1; i >= 0; i--) {
+      const c = unchecked(chain.commits[i]);
+      const bytes = encodeCommit(new Commit(c.tree, parent, c.seq));
+      blocks.push(bytes);
+      parent = sha256(bytes);
+    }
+    for (let i = 0; i < blocks.length; i += PUT_BLOCKS) {
+      const p = blocksPut(blocks.slice(i, min(i + PUT_BLOCKS, blocks.length)));
+      if (!p.ok) { out.err = p.error; return out; }
+    }
+    const cas = refCas(refName(agent), ref.version, parent!);
+    if (cas.ok) { out.dropped = true; return out; }
+    if (cas.error!.code != "ECONFLICT") { out.err = cas.error; return out; }
+  }
+  out.err = new Err("ECONFLICT", "the head of " + agent + " kept moving; gave up dropping its history after " + RETRIES.toString() + " attempts");
+  return out;
+}
+
+function hexOrder(a: string, b: string): i32 { return a < b ? -1 : a > b ? 1 : 0; }
+
+/**
+ * {agent, keep?: 1..1000000, after?: bytes(32) | null, limit?: 1..65536} →
+ * {live: bytes, cursor: bytes | null, blocks: uint, commits: uint, dropped: bool}.
+ *
+ * The mark half of gc for one agent. With `keep`, history past the newest `keep` commits is first
+ * dropped (see truncate). Then every block reachable from the head is marked: each commit of the
+ * (remaining) history, its tree's nodes and out-of-line values. `live` is the marked ids, 32 bytes
+ * each, concatenated in byte order, those after `after`, at most `limit`; `cursor` is the last one
+ * when more follow. The host sweeps: it deletes the stored blocks no agent marked that were last
+ * written before the gc began minus a grace period (sdk/src/store/gc.ts).
+ */
+export function gc(): i32 {
+  const a = readArgs();
+  const agent = agentOf(a);
+  if (agent === null) return failedCode;
+  const keep = a.uintOr("keep", 0);
+  const hasKeep = a.has("keep") && !a.value("keep").isNull();
+  const after = a.optBytes("after");
+  const limit = a.uintOr("limit", GC_PAGE);
+  if (a.error !== null) return a.fail();
+  if (hasKeep && (keep == 0 || keep > MAX_KEEP)) return fail("EINPUT", '"keep" must be 1..' + MAX_KEEP.toString() + " (commits kept per agent), got " + keep.toString());
+  if (after !== null && after.length != 32) return fail("EINPUT", '"after" must be a 32-byte block id, got ' + after.length.toString() + " bytes");
+  if (limit == 0 || limit > GC_PAGE) return fail("EINPUT", '"limit" must be 1..' + GC_PAGE.toString());
+  let dropped = false;
+  if (hasKeep) {
+    const t = truncate(agent, keep);
+    if (t.err !== null) return failWith(t.err!);
+    dropped = t.dropped;
+  }
+  const r = refGet(refName(agent));
+  if (!r.ok) return failWith(r.error!);
+  const seen = new Set<string>();
+  const ids = new Array<Uint8Array>();
+  let commits: u64 = 0;
+  if (r.value !== null) {
+    const chain = walkChain(r.value!.root, 0);
+    if (chain === null) return failWith(errOut);
+    commits = <u64>chain.ids.length;
+    const ctx = new Ctx();
+    for (let i = 0; i < chain.ids.length; i++) {
+      const cid = unchecked(chain.ids[i]);
+      const ch = hex(cid);
+      if (!seen.has(ch)) { seen.add(ch); ids.push(cid); }
+      if (!markTree(ctx, unchecked(chain.commits[i]).tree, seen, ids)) return failWith(lastError);
+    }
+  }
+  const keys = new Array<string>(ids.length);
+  const byHex = new Map<string, Uint8Array>();
+  for (let i = 0; i < ids.length; i++) {
+    const h = hex(unchecked(ids[i]));
+    unchecked(keys[i] = h);
+    byHex.set(h, unchecked(ids[i]));
+  }
+  keys.sort(hexOrder);
+  const from = after === null ? "" : hex(after!);
+  let start = 0;
+  while (start < keys.length && unchecked(keys[start]) <= from && from.length > 0) start++;
+  const end = <i32>min(<u64>keys.length, <u64>start + limit);
+  const live = new Uint8Array((end - start) * 32);
+  for (let i = start; i < end; i++) live.set(byHex.get(unchecked(keys[i])), (i - start) * 32);
+  return respond(Value.map()
+    .set("live", Value.bytes(live))
+    .set("cursor", end < keys.length && end > start ? Value.bytes(byHex.get(unchecked(keys[end - 1]))) : Value.nil())
+    .set("blocks", Value.uint(<u64>keys.length))
+    .set("commits", Value.uint(commits))
+    .set("dropped", Value.bool(dropped)));
 }

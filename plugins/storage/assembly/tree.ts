@@ -406,6 +406,8 @@ export function edit(ctx: Ctx, rootId: Uint8Array, ops0: Array<Op>): Node | null
 /** An in-order walk that can skip or open subtrees. */
 class Walk {
   stack: Array<Frame> = new Array<Frame>();
+  /** When set, every node this walk opens is queued in ctx.pending (see `diff`'s `freshen`). */
+  freshen: bool = false;
   constructor(root: Node) {
     this.stack.push(new Frame(root, 0));
     this.settle();
@@ -427,6 +429,7 @@ class Walk {
   open(ctx: Ctx): bool {
     const n = ctx.load(this.item.val);
     if (n === null) return false;
+    if (this.freshen) ctx.pending.set(hex(n.id), encodeNode(n));
     this.stack.push(new Frame(n, 0));
     this.settle();
     return true;
@@ -442,11 +445,19 @@ function sameEntry(a: Item, b: Item): bool {
   return a.ool == b.ool && bytesEqual(a.val, b.val);
 }
 
-/** The changes that turn tree A into tree B, in key order, skipping subtrees with equal ids. */
-export function diff(ctx: Ctx, rootA: Node, rootB: Node): Array<Change> | null {
+/**
+ * The changes that turn tree A into tree B, in key order, skipping subtrees with equal ids.
+ * With `freshen`, every block of B that the walk does not skip as shared with A (B's nodes it
+ * opens, and the out-of-line values of the changed entries) is also queued in ctx.pending, so a
+ * commit writes them again: restore uses it so that gc's sweep never removes a block that a
+ * restored head reaches (a re-put refreshes a block's write time).
+ */
+export function diff(ctx: Ctx, rootA: Node, rootB: Node, freshen: bool = false): Array<Change> | null {
   const out = new Array<Change>();
   const a = new Walk(rootA);
   const b = new Walk(rootB);
+  b.freshen = freshen;
+  if (freshen && !bytesEqual(rootA.id, rootB.id)) ctx.pending.set(hex(rootB.id), encodeNode(rootB));
   while (!a.done || !b.done) {
     if (a.done || b.done) {
       const w = a.done ? b : a;
@@ -470,7 +481,43 @@ export function diff(ctx: Ctx, rootA: Node, rootB: Node): Array<Change> | null {
       a.advance(); b.advance();
     }
   }
+  if (freshen) {
+    for (let i = 0; i < out.length; i++) {
+      const it = unchecked(out[i]).item;
+      if (it === null || !it.ool) continue;
+      const v = ctx.value(it);
+      if (v === null) return null;
+      ctx.pending.set(hex(it.val), v);
+    }
+  }
   return out;
+}
+
+/**
+ * Marks every block reachable from the tree `id` (its nodes and out-of-line values) in `seen`
+ * (hex ids), reading only nodes: values are named by their leaf entries. Subtrees already in
+ * `seen` are skipped, so marking many versions that share subtrees reads each node once.
+ * False on a store failure or a missing or malformed node (lastError).
+ */
+export function markTree(ctx: Ctx, id: Uint8Array, seen: Set<string>, out: Array<Uint8Array>): bool {
+  const h = hex(id);
+  if (seen.has(h)) return true;
+  seen.add(h);
+  out.push(id);
+  const n = ctx.load(id);
+  if (n === null) return false;
+  for (let i = 0; i < n.items.length; i++) {
+    const it = unchecked(n.items[i]);
+    if (n.level > 0) {
+      if (!markTree(ctx, it.val, seen, out)) return false;
+    } else if (it.ool) {
+      const vh = hex(it.val);
+      if (!seen.has(vh)) { seen.add(vh); out.push(it.val); }
+    }
+  }
+  // Nodes are not needed again once marked: keep the per-call cache from holding the whole history.
+  if (n.level > 0 || n.items.length > 0) ctx.nodes.delete(h);
+  return true;
 }
 
 /** Entries with keys ≥ `from` (in order), as a resumable walk over leaves. */

@@ -2,7 +2,7 @@
 // once per process, loaded into a real kernel over a host block store.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { generateKeyPair, signModule } from '@mcp0/abi';
+import { decodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { buildPlugin } from '@mcp0/tools';
 import { Kernel, type Tier } from '@mcp0/kernel';
 import type { BlockProvider } from '@mcp0/kernel';
@@ -49,3 +49,39 @@ export const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha
 
 export const enc = new TextEncoder();
 export const bytes = (s: string): Uint8Array => enc.encode(s);
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/**
+ * Every block an agent's head reaches (commits, tree nodes, out-of-line values), walked by the
+ * README's format independently of the plugin: the expected live set of gc tests. Throws when a
+ * reachable block is missing.
+ */
+export async function reachable(blocks: BlockProvider, agent: string, out = new Set<string>()): Promise<Set<string>> {
+  const ref = await blocks.refGet(NAME, `head/${agent}`);
+  let commit: Uint8Array | null = ref?.root ?? null;
+  const need = async (id: Uint8Array): Promise<Uint8Array> => {
+    const b = await blocks.get(id);
+    if (!b) throw new Error(`block ${hexOf(id)} is missing`);
+    return b;
+  };
+  const tree = async (id: Uint8Array): Promise<void> => {
+    if (out.has(hexOf(id))) return;
+    out.add(hexOf(id));
+    const [level, items] = decodeCbor(await need(id)) as [number, Uint8Array[][]];
+    for (const it of items) {
+      if (level > 0) await tree(it[1]!);
+      else if (it.length === 3) {
+        await need(it[1]!);
+        out.add(hexOf(it[1]!));
+      }
+    }
+  };
+  while (commit) {
+    out.add(hexOf(commit));
+    const c = decodeCbor(await need(commit)) as { tree: Uint8Array; parent: Uint8Array | null };
+    await tree(c.tree);
+    commit = c.parent;
+  }
+  return out;
+}

@@ -6,3 +6,5 @@ export { MemoryStore } from './memory.js';
 export { MongoStore, type MongoStoreOptions, MONGO_DEFAULTS } from './mongo.js';
 export { SyncStore, type RawSpaces } from './sync-store.js';
 export { sha256 as blockId } from './codec.js';
+export { type BlockEntry, type DeleteBlocksOptions } from './types.js';
+export { collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport } from './gc.js';
