@@ -7,6 +7,7 @@ import { LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
 import { type Command, type Io, helpText, parseCommandArgs } from './command.js';
 import { build } from './commands/build.js';
 import { call } from './commands/call.js';
+import { dist } from './commands/dist.js';
 import { inspect } from './commands/inspect.js';
 import { keygen } from './commands/keygen.js';
 import { scaffold } from './commands/new.js';
@@ -17,7 +18,7 @@ import { trace } from './commands/trace.js';
 import { verify } from './commands/verify.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, trace, store];
+export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, trace, store, dist];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 

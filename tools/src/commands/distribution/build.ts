@@ -1,0 +1,81 @@
+/**
+ * `mcp0 dist build`: a distribution from a source spec. Each plugin is compiled with the plugin
+ * build, signed by the publisher key and added with its grants; then the pipeline is set and the
+ * distribution locked and signed by the assembler key. Without --key a DEVELOPMENT key is made at
+ * <out>/dev-key.jwk (and reused by later builds, so the output stays byte-for-byte the same).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { UsageError, formatJwk, generateKeyPair, readKeyFile, signModule, toJwk, type PrivateKey } from '@mcp0/abi';
+import { buildPlugin } from '../../build/index.js';
+import { type Args, type Command, type Io, positionals, stringOption } from '../../command.js';
+import { readSpec } from './spec.js';
+
+const sdk = () => import('@mcp0/sdk');
+
+/** The file name of the development key inside the output directory. */
+export const DEV_KEY_FILE = 'dev-key.jwk';
+const DEV_NOTE = 'DEVELOPMENT KEY made by mcp0 dist build: it signs the plugins and the distribution of a local build. Never sign anything you ship with it.';
+
+async function privateKey(path: string, what: string): Promise<PrivateKey> {
+  const key = await readKeyFile(path);
+  if (key.type !== 'private') throw new UsageError('EUSAGE', `${what} ${path}: expected a private key (with "d"), got public key ${key.kid}`);
+  return key;
+}
+
+/** The development key in `out`: the existing one, or a new one marked as such, with its public half beside it. */
+async function devKey(out: string): Promise<{ key: PrivateKey; created: boolean }> {
+  const path = join(out, DEV_KEY_FILE);
+  if (existsSync(path)) return { key: await privateKey(path, 'the development key'), created: false };
+  const key = generateKeyPair();
+  await writeFile(path, `${JSON.stringify({ ...toJwk(key), 'mcp0:note': DEV_NOTE }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(join(out, 'dev-key.pub.jwk'), `${JSON.stringify({ ...JSON.parse(formatJwk(key.publicKey)), 'mcp0:note': DEV_NOTE }, null, 2)}\n`);
+  return { key, created: true };
+}
+
+export async function build(args: Args, self: Command, io: Io): Promise<number> {
+  const [specDir] = positionals(args, self, 1);
+  const spec = await readSpec(specDir!);
+  const out = stringOption(args, 'out') ?? join(specDir!, 'build');
+  await mkdir(out, { recursive: true });
+  const keyPath = stringOption(args, 'key');
+  const dev = keyPath === undefined ? await devKey(out) : undefined;
+  const assembler = dev?.key ?? (await privateKey(keyPath!, '--key'));
+  const publisherPath = stringOption(args, 'publisher-key');
+  const publisher = publisherPath === undefined ? assembler : await privateKey(publisherPath, '--publisher-key');
+  const say = (text: string) => {
+    if (args.values.quiet !== true) io.out(text);
+  };
+
+  const dist = await sdk();
+  // A build starts from nothing but the key: no plugin of an earlier build may linger.
+  await rm(join(out, dist.PLUGINS_DIR), { recursive: true, force: true });
+  await rm(join(out, dist.DISTRIBUTION_FILE), { force: true });
+  await dist.createDistribution(out, { name: spec.name, version: spec.version, assembler: assembler.publicKey });
+  if (spec.budgets) await dist.writeDistribution(out, { ...(await dist.readDistribution(out)), budgets: spec.budgets });
+
+  const scratch = await mkdtemp(join(tmpdir(), 'mcp0-dist-build-'));
+  try {
+    for (const plugin of spec.plugins) {
+      if (!existsSync(join(plugin.source, 'plugin.json'))) throw new UsageError('EUSAGE', `plugin source ${relative(process.cwd(), plugin.source) || '.'} has no plugin.json`);
+      const built = await buildPlugin(plugin.source, { out: join(scratch, 'plugin.wasm') });
+      const entry = await dist.addPlugin(out, signModule(built.wasm, publisher), {
+        grants: plugin.grants,
+        publishers: [publisher.publicKey],
+        ...(plugin.isolation ? { isolation: plugin.isolation } : {}),
+        ...(plugin.config ? { config: plugin.config } : {}),
+        ...(plugin.preempt !== undefined ? { preempt: plugin.preempt } : {}),
+      });
+      say(`built ${entry.name}@${entry.version} → ${join(out, entry.file)} (${entry.isolation}, grants: ${entry.grants.join(', ') || 'none'})\n`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  await dist.setPipeline(out, spec.pipeline);
+  const doc = await dist.lockDistribution(out, assembler);
+  say(`locked ${doc.name}@${doc.version} in ${out}/ (pipeline: admit [${doc.pipeline.admit.join(', ')}] → execute → observe [${doc.pipeline.observe.join(', ')}]), signed by ${assembler.kid}\n`);
+  if (dev) say(`${dev.created ? 'made' : 'used'} the DEVELOPMENT key ${join(out, DEV_KEY_FILE)}: not for a distribution you ship; verify with --trust ${join(out, 'dev-key.pub.jwk')}\n`);
+  return 0;
+}
