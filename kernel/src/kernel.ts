@@ -33,6 +33,8 @@ export interface LoadOptions {
    * instance per agent under the agent's id, from one artifact.
    */
   name?: string;
+  /** Keys trusted for this load only, beside the kernel's (e.g. a stored agent's publisher). */
+  trust?: readonly PublicKey[];
   grants?: readonly Grant[];
   /** Default: `worker` for agents, `inline` for plugins. */
   isolation?: Tier;
@@ -106,7 +108,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       throw new UsageError('EUSAGE', `instance name: expected 1-64 of [A-Za-z0-9._-] starting with a letter or digit, got ${JSON.stringify(options.name)}`, { name: options.name });
     }
     const verified = await verifyArtifact(bytes, {
-      trust: this.#trust,
+      trust: options.trust ? [...this.#trust, ...options.trust] : this.#trust,
       grants: options.grants ?? [],
       ...(options.memoryPages === undefined ? {} : { memoryPages: options.memoryPages }),
     });

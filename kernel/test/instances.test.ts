@@ -1,7 +1,7 @@
 // Instances: one artifact loaded several times under names of their own (how agents run), each
 // with its own kv namespace; agents' kv goes to the agent-state provider, plugins' to the store.
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseGrant } from '@mcp0/abi';
+import { UsageError, generateKeyPair, parseGrant } from '@mcp0/abi';
 import { Kernel, MemoryKv } from '@mcp0/kernel';
 import { signed, trusted } from '../../test/fixtures.js';
 
@@ -48,6 +48,16 @@ describe('named instances', () => {
     expect(kv.get('agent-a', '/counter')).toBeUndefined();
     expect(kv.get('mcp0.hello', 'hello/k')).toBeDefined();
     expect(agentKv.get('mcp0.hello', 'hello/k')).toBeUndefined();
+    await kernel.stop();
+  });
+
+  it('trusts a key given to one load for that load only', async () => {
+    const other = generateKeyPair();
+    const kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    const bytes = await signed('hello', other);
+    await expect(kernel.load(bytes, { name: 'x', grants: HELLO_GRANTS })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
+    await kernel.load(bytes, { name: 'y', grants: HELLO_GRANTS, trust: [other.publicKey] });
+    await expect(kernel.load(bytes, { name: 'z', grants: HELLO_GRANTS })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
     await kernel.stop();
   });
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import {
-  CallError, DeniedError, UsageError, decodeCbor, encodeCbor, parseGrant,
+  CallError, DeniedError, UsageError, decodeCbor, encodeCbor, parseGrant, parsePublicJwk, toPublicJwk,
   type CborValue, type Grant, type PublicKey,
 } from '@mcp0/abi';
 import {
@@ -112,6 +112,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #metrics: NodeMetrics;
   readonly #agentGrants: string[];
+  /** Keys trusted to sign modules: the distribution's publishers and the embedder's. */
+  readonly #trust: PublicKey[];
   #stopped = false;
 
   private constructor(options: NodeOptions, store: Store, ownsStore: boolean) {
@@ -120,9 +122,10 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#ownsStore = ownsStore;
     this.distribution = options.distribution;
     this.#agentGrants = options.agentGrants ?? DEFAULT_AGENT_GRANTS;
+    this.#trust = [...options.distribution.publishers, ...(options.trust ?? [])];
     this.#state = new AgentStateKv((exp, value) => this.kernel.callValue(this.#role('storage').name, exp, value));
     this.kernel = new Kernel({
-      trust: [...options.distribution.publishers, ...(options.trust ?? [])],
+      trust: this.#trust,
       providers: { kv: store.kv, blocks: store.blocks, agentKv: this.#state, ...(options.clock ? { clock: options.clock } : {}) },
       ...(options.restart ? { restart: options.restart } : {}),
     });
@@ -146,8 +149,10 @@ export class Node extends EventEmitter<NodeEvents> {
   static async start(options: NodeOptions): Promise<Node> {
     const owns = typeof options.store === 'string';
     const store = typeof options.store === 'string' ? await openStore(options.store) : options.store;
-    const node = new Node(options, store, owns);
+    let node: Node | undefined;
     try {
+      const records = await new AgentRecords(store.kv, store.blocks).list();
+      node = new Node(options, store, owns);
       for (const p of options.distribution.plugins) {
         await node.kernel.load(p.bytes, {
           grants: p.grants,
@@ -157,9 +162,10 @@ export class Node extends EventEmitter<NodeEvents> {
         });
       }
       node.kernel.setPipeline(options.distribution.pipeline);
-      for (const record of await node.#records.list()) await node.#bringBack(record);
+      for (const record of records) await node.#bringBack(record);
     } catch (e) {
-      await node.stop();
+      if (node) await node.stop();
+      else if (owns) await store.close();
       throw e;
     }
     return node;
@@ -251,6 +257,7 @@ export class Node extends EventEmitter<NodeEvents> {
         id,
         name: options.name,
         module: { name: module.manifest.name, version: module.manifest.version, blocks: await this.#records.putModule(options.module) },
+        publisher: JSON.stringify(toPublicJwk(this.#signer(module))),
         grants: [...grants],
         config: options.config ?? {},
         agreement: options.agreement ?? null,
@@ -268,6 +275,13 @@ export class Node extends EventEmitter<NodeEvents> {
     }
   }
 
+  /** The trusted key that verified a module (the kernel checked one exists). */
+  #signer(module: LoadedModule): PublicKey {
+    const key = this.#trust.find((k) => module.verified.signers.includes(k.kid));
+    if (!key) throw new CallError('EINTERNAL', `${module.name}: verified, but by none of the trusted keys (${module.verified.signers.join(', ')})`);
+    return key;
+  }
+
   async #bringBack(record: AgentRecord): Promise<void> {
     await this.#load(record);
     this.#live.set(record.id, record);
@@ -275,7 +289,7 @@ export class Node extends EventEmitter<NodeEvents> {
 
   async #load(record: AgentRecord): Promise<void> {
     const module = await this.kernel.load(await this.#records.module(record), {
-      name: record.id, grants: record.grants.map(parseGrant), isolation: 'worker', config: record.config,
+      name: record.id, trust: [parsePublicJwk(JSON.parse(record.publisher))], grants: record.grants.map(parseGrant), isolation: 'worker', config: record.config,
     });
     if (record.state === 'paused') module.pause();
   }

@@ -24,6 +24,12 @@ export interface AgentRecord {
   name: string;
   /** The module's manifest name and version. */
   module: { name: string; version: string; blocks: string[] };
+  /**
+   * The public JWK of the key the module was verified against at spawn. A node trusts it again to
+   * bring the agent back, so a restart needs no flags; the record is the node's own, written only
+   * after that verification.
+   */
+  publisher: string;
   grants: string[];
   config: CborValue;
   agreement: string | null;

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@mcp0/abi';
 import { signed } from '../../../test/fixtures.js';
 import { startNode } from './harness.js';
 
@@ -39,6 +40,19 @@ describe('node restart on LMDB', () => {
     expect(c.snapshots.map((s) => s.id)).toEqual([snap.id]);
     await c.recover(snap.id);
     expect(await c.execute('get')).toEqual({ value: 41 });
+    await node.stop();
+  });
+
+  it('trusts an agent\'s publisher again on restart without being told', async () => {
+    const own = generateKeyPair();
+    let node = await startNode(`lmdb:${dir}`, { trust: [own.publicKey] });
+    const mine = await node.agents.spawn({ module: await signed('counter', own), name: 'mine' });
+    await mine.execute('increment', { by: 7 });
+    await node.stop();
+    node = await startNode(`lmdb:${dir}`);
+    expect(await node.agents.get('mine').execute('get')).toEqual({ value: 7 });
+    // The stored agent's publisher is trusted for that agent only: a new one needs the embedder's trust.
+    await expect(node.agents.spawn({ module: await signed('counter', own), name: 'other' })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
     await node.stop();
   });
 });
