@@ -1,0 +1,251 @@
+/**
+ * `mcp0 agreement`: make an agreement from a template, sign it (each party in turn), verify it, and
+ * read the usage and invoices that `mcp0.agreements` keeps in a node's store. usage and invoice run
+ * the plugin itself over the store's kv (its own exports compute the figures), so the CLI never
+ * re-implements the plugin's arithmetic; they only read.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  agreementTemplates, generateKeyPair, isKeyId, newAgreement, parseAgreement, readKeyFile, signAgreement, signModule, UsageError, verifyAgreement,
+  type AgreementParty, type CborValue, type PublicKey,
+} from '@mcp0/abi';
+import { Kernel } from '@mcp0/kernel';
+import type { Store } from '@mcp0/sdk';
+import { buildPlugin } from '../build/index.js';
+import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
+import { resolveTrust } from '../keyring.js';
+import { assertStoreExists } from './trace/chain.js';
+
+/** The store the node uses unless told otherwise. */
+export const DEFAULT_STORE = 'lmdb:./data';
+/** The plugin's module name, which is also its kv namespace in the store. */
+export const AGREEMENTS = 'mcp0.agreements';
+const SOURCE = fileURLToPath(new URL('../../../plugins/agreements', import.meta.url));
+const SUBCOMMANDS = ['new', 'sign', 'verify', 'usage', 'invoice'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+
+export const agreement: Command = {
+  name: 'agreement',
+  summary: 'make, sign and verify agreements; read usage and invoices from a store',
+  usage: '<new|sign|verify|usage|invoice> [options]',
+  options: {
+    template: { type: 'string', arg: '<name>', description: `new: the template (${agreementTemplates().join(', ')})` },
+    consumer: { type: 'string', arg: '<id>', description: 'new: the consumer (an agent id or a key id)' },
+    provider: { type: 'string', arg: '<id>', description: 'new: the provider (an agent id or a key id)' },
+    id: { type: 'string', arg: '<id>', description: 'new: the agreement id (default agr-<random>)' },
+    set: { type: 'string', multiple: true, arg: '<key=value>', description: 'new: override a member by dotted path, e.g. quotas.callsPerWindow=50, validity.notAfter=2027-01-01' },
+    out: { type: 'string', arg: '<file>', description: 'new: write here instead of stdout; sign: write here instead of in place' },
+    key: { type: 'string', arg: '<jwk>', description: 'sign: the signing key (private JWK)' },
+    party: { type: 'string', arg: '<consumer|provider>', description: "sign: which party signs (default: the party whose key id is the key's)" },
+    store: { type: 'string', arg: '<uri>', description: `usage, invoice: the node's store (default ${DEFAULT_STORE}; also memory:, mongodb://host/db)` },
+    window: { type: 'string', arg: '<time>', description: 'usage: a time inside the window to report (ms or ISO 8601; default now)' },
+    period: { type: 'string', arg: '<from>..<to>', description: 'invoice: whole UTC hours, ms or ISO 8601, e.g. 2026-11-01..2026-12-01' },
+    plugin: { type: 'string', arg: '<file.wasm>', description: 'usage, invoice: a signed mcp0.agreements artifact (default: built from plugins/agreements)' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: 'usage, invoice: a key trusted to have signed --plugin (file or key id)' },
+    json: { type: 'boolean', description: 'verify, usage, invoice: print the result as JSON' },
+  },
+  details: [
+    'subcommands:',
+    '  mcp0 agreement new --template <name> --consumer <id> --provider <id> [--id <id>] [--set key=value]… [--out <file>]',
+    '      an unsigned agreement from a template, valid from now for the template\'s duration (stdout without --out)',
+    '  mcp0 agreement sign <file> --key <jwk> [--party consumer|provider] [--out <file>]',
+    "      add one party's signature (Ed25519 over the RFC 8785 canonical JSON without signatures); run once per party",
+    '  mcp0 agreement verify <file> [--json]',
+    '      check the schema and both signatures; exit 1 when it fails',
+    '  mcp0 agreement usage <consumer> [--window <time>] [--store <uri>] [--json]',
+    "  mcp0 agreement invoice <consumer> --period <from>..<to> [--store <uri>] [--json]",
+    '      run the mcp0.agreements plugin over the store\'s kv (read only) and print its usage or invoice',
+    '',
+    'Amounts are integer minor units of the agreement\'s currency.',
+  ].join('\n'),
+  async run(args, io) {
+    const [sub, ...rest] = args.positionals;
+    if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
+      const got = sub === undefined ? 'none' : JSON.stringify(sub);
+      throw new UsageError('EUSAGE', `expected a subcommand (${SUBCOMMANDS.join(', ')}), got ${got}\nusage: mcp0 agreement ${this.usage}`);
+    }
+    const subArgs: Args = { positionals: rest, values: args.values };
+    const self: Command = { ...this, usage: this.usage.replace(/^<[^>]*>/, sub) };
+    switch (sub as Sub) {
+      case 'new':
+        return create(subArgs, self, io);
+      case 'sign':
+        return sign(subArgs, self, io);
+      case 'verify':
+        return verify(subArgs, self, io);
+      case 'usage':
+        return usage(subArgs, self, io);
+      case 'invoice':
+        return invoice(subArgs, self, io);
+    }
+  },
+};
+
+/** `key=value` pairs of --set. */
+function overrides(args: Args): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of listOption(args, 'set')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError('EUSAGE', `--set: expected key=value, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+const pretty = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x), 2)}\n`;
+
+async function create(args: Args, self: Command, io: Io): Promise<number> {
+  positionals(args, self, 0);
+  const id = stringOption(args, 'id');
+  const doc = newAgreement(stringOption(args, 'template', true), {
+    consumer: stringOption(args, 'consumer', true),
+    provider: stringOption(args, 'provider', true),
+    ...(id === undefined ? {} : { id }),
+    set: overrides(args),
+  });
+  const out = stringOption(args, 'out');
+  if (out === undefined) io.out(pretty(doc));
+  else {
+    await writeFile(out, pretty(doc), { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError('EUSAGE', `--out ${out}: ${e.code === 'EEXIST' ? 'the file exists; refusing to overwrite it' : e.message}`);
+    });
+    io.out(`wrote agreement ${doc.id} (${doc.plan}, unsigned) to ${out}\n`);
+  }
+  return 0;
+}
+
+async function readDoc(file: string) {
+  return parseAgreement(await readFile(file, 'utf8'));
+}
+
+async function sign(args: Args, self: Command, io: Io): Promise<number> {
+  const [file] = positionals(args, self, 1);
+  const key = await readKeyFile(stringOption(args, 'key', true));
+  if (key.type !== 'private') throw new UsageError('EUSAGE', '--key: expected a private key (with "d"), got a public key');
+  const doc = await readDoc(file!);
+  let party = stringOption(args, 'party') as AgreementParty | undefined;
+  if (party !== undefined && party !== 'consumer' && party !== 'provider') throw new UsageError('EUSAGE', `--party: expected consumer or provider, got ${JSON.stringify(party)}`);
+  if (party === undefined) {
+    const matches = (['consumer', 'provider'] as const).filter((p) => isKeyId(doc[p]) && doc[p] === key.kid);
+    if (matches.length !== 1) {
+      throw new UsageError('EUSAGE', `--party is needed: the key ${key.kid} is ${matches.length === 0 ? "neither party's key id" : 'both parties\' key id'} (consumer ${doc.consumer}, provider ${doc.provider})`);
+    }
+    party = matches[0]!;
+  }
+  const signed = signAgreement(doc, key, party);
+  const out = stringOption(args, 'out') ?? file!;
+  await writeFile(out, pretty(signed));
+  const missing = (['consumer', 'provider'] as const).filter((p) => !signed.signatures!.some((s) => s.party === p));
+  io.out(`signed agreement ${doc.id} as the ${party} with ${key.kid}: ${out}${missing.length ? ` (still needs the ${missing[0]}'s signature)` : ' (signed by both parties)'}\n`);
+  return 0;
+}
+
+async function verify(args: Args, self: Command, io: Io): Promise<number> {
+  const [file] = positionals(args, self, 1);
+  const { agreement: doc, consumerKey, providerKey } = verifyAgreement(await readDoc(file!));
+  const result = { ok: true, id: doc.id, consumer: doc.consumer, provider: doc.provider, consumerKey, providerKey, validity: doc.validity };
+  if (args.values.json) io.out(`${JSON.stringify(result)}\n`);
+  else io.out(`agreement ${doc.id}: both signatures verify\n  consumer ${doc.consumer} signed by ${consumerKey}\n  provider ${doc.provider} signed by ${providerKey}\n  valid ${new Date(doc.validity.notBefore).toISOString()} to ${new Date(doc.validity.notAfter).toISOString()}\n`);
+  return 0;
+}
+
+/** A time given as ms since the epoch or an ISO 8601 date. */
+export function parseTime(text: string, what: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError('EUSAGE', `${what}: expected ms since the epoch or an ISO 8601 date, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** The plugin artifact and the keys to trust for it: --plugin/--trust, or built from source and signed here. */
+async function pluginArtifact(args: Args): Promise<{ bytes: Uint8Array; trust: PublicKey[] }> {
+  const file = stringOption(args, 'plugin');
+  if (file !== undefined) {
+    const trust = await resolveTrust(listOption(args, 'trust'));
+    if (trust.length === 0) throw new UsageError('EUSAGE', '--plugin needs --trust: the key its publisher signed it with');
+    return { bytes: new Uint8Array(await readFile(file)), trust };
+  }
+  // Built from this checkout's source and signed with a one-off key: the code is the user's own.
+  const dir = mkdtempSync(join(tmpdir(), 'mcp0-agreement-'));
+  try {
+    const { wasm } = await buildPlugin(SOURCE, { out: join(dir, 'agreements.wasm') });
+    const key = generateKeyPair();
+    return { bytes: signModule(wasm, key), trust: [key.publicKey] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Call one export of the plugin running over the store's kv. */
+async function callPlugin(args: Args, exportName: string, input: CborValue): Promise<CborValue> {
+  const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
+  assertStoreExists(uri);
+  const { bytes, trust } = await pluginArtifact(args);
+  const store: Store = await (await import('@mcp0/sdk')).openStore(uri);
+  const kernel = new Kernel({ trust, providers: { kv: store.kv } });
+  try {
+    // MongoDB answers kv asynchronously, which only the worker tier can wait for (ABI.md §4).
+    await kernel.load(bytes, { isolation: uri.startsWith('mongodb') ? 'worker' : 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+    return await kernel.callValue(AGREEMENTS, exportName, input);
+  } finally {
+    await kernel.stop();
+    await store.close();
+  }
+}
+
+interface UsageView {
+  consumer: string;
+  time: number;
+  storageBytes: number;
+  agreements: { id: string; revoked: boolean; windowStart: number; windowMs: number; admitted: number; calls: number; costUnits: number; bytesIn: number; bytesOut: number; inFlight: number; limits: Record<string, number> }[];
+}
+
+async function usage(args: Args, self: Command, io: Io): Promise<number> {
+  const [consumer] = positionals(args, self, 1);
+  const window = stringOption(args, 'window');
+  const u = (await callPlugin(args, 'usage', { consumer: consumer!, ...(window === undefined ? {} : { window: parseTime(window, '--window') }) })) as unknown as UsageView;
+  if (args.values.json) {
+    io.out(`${JSON.stringify(u, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`);
+    return 0;
+  }
+  const lines = [`usage of ${u.consumer} at ${new Date(Number(u.time)).toISOString()} (stored bytes: ${u.storageBytes})`];
+  if (u.agreements.length === 0) lines.push('  no agreements');
+  for (const a of u.agreements) {
+    const of = (n: number, limit: number | undefined) => `${n}${limit === undefined ? '' : `/${limit}`}`;
+    lines.push(`  ${a.id}${a.revoked ? ' (revoked)' : ''}: window from ${new Date(Number(a.windowStart)).toISOString()} (${a.windowMs} ms): calls ${of(a.admitted, a.limits.callsPerWindow)}, cost units ${of(a.costUnits, a.limits.costUnitsPerWindow)}, bytes in ${a.bytesIn} out ${a.bytesOut}, in flight ${of(a.inFlight, a.limits.maxConcurrent)}`);
+  }
+  io.out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+interface InvoiceView {
+  consumer: string;
+  from: number;
+  to: number;
+  lines: { agreement: string; item: string; quantity: number | bigint; unitPrice: number | bigint; amount: number | bigint; currency: string }[];
+  totals: { currency: string; amount: number | bigint }[];
+}
+
+async function invoice(args: Args, self: Command, io: Io): Promise<number> {
+  const [consumer] = positionals(args, self, 1);
+  const period = stringOption(args, 'period', true);
+  const parts = period.split('..');
+  if (parts.length !== 2) throw new UsageError('EUSAGE', `--period: expected <from>..<to>, got ${JSON.stringify(period)}`);
+  const from = parseTime(parts[0]!, '--period from');
+  const to = parseTime(parts[1]!, '--period to');
+  const inv = (await callPlugin(args, 'invoice', { consumer: consumer!, from, to })) as unknown as InvoiceView;
+  if (args.values.json) {
+    // Amounts past 2^53 come back as bigint: printed as JSON numbers, digits exact.
+    io.out(`${JSON.stringify(inv, (_k, x) => (typeof x === 'bigint' ? `__big${x}` : x)).replace(/"__big(\d+)"/g, '$1')}\n`);
+    return 0;
+  }
+  const rows = [`invoice for ${inv.consumer}, ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`];
+  for (const l of inv.lines) rows.push(`  ${l.agreement.padEnd(24)} ${l.item.padEnd(10)} ${String(l.quantity).padStart(12)} × ${String(l.unitPrice).padStart(10)} = ${String(l.amount).padStart(14)} ${l.currency}`);
+  if (inv.lines.length === 0) rows.push('  nothing to invoice');
+  for (const t of inv.totals) rows.push(`  total ${String(t.amount).padStart(14)} ${t.currency} (minor units)`);
+  io.out(`${rows.join('\n')}\n`);
+  return 0;
+}
