@@ -5,6 +5,7 @@
  */
 import { LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
 import { type Command, type Io, helpText, parseCommandArgs } from './command.js';
+import { agreement } from './commands/agreement.js';
 import { build } from './commands/build.js';
 import { call } from './commands/call.js';
 import { dist } from './commands/dist.js';
@@ -18,7 +19,7 @@ import { trace } from './commands/trace.js';
 import { verify } from './commands/verify.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, trace, store, dist];
+export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, trace, store, dist, agreement];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
