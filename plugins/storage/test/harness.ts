@@ -9,12 +9,12 @@ import type { BlockProvider } from '@mcp0/kernel';
 
 export const key = generateKeyPair();
 let built: Promise<Uint8Array> | undefined;
+/** Where the unsigned build goes (child processes of crash tests sign it with a key of their own). */
+export const unsignedPath = resolve(process.env.TMPDIR ?? '/tmp', `mcp0-storage-${process.pid}.wasm`);
 
-/** The signed storage plugin. */
+/** The signed storage plugin (built once per process; the unsigned build is left at `unsignedPath`). */
 export function storageWasm(): Promise<Uint8Array> {
-  built ??= buildPlugin(resolve(import.meta.dirname, '..'), {
-    out: resolve(process.env.TMPDIR ?? '/tmp', `mcp0-storage-${process.pid}.wasm`),
-  }).then((r) => signModule(r.wasm, key));
+  built ??= buildPlugin(resolve(import.meta.dirname, '..'), { out: unsignedPath }).then((r) => signModule(r.wasm, key));
   return built;
 }
 
