@@ -36,6 +36,8 @@ export class Agreement {
   notBefore: u64 = 0;
   notAfter: u64 = 0;
   signatures: Array<Signature> = new Array<Signature>();
+  /** Permission decisions already made, by "<agent>/<intent>" (hooks.ts). */
+  decisions: Map<string, bool> = new Map<string, bool>();
   /** The document as given (CBOR), for `get` and storage. */
   doc: CborMap = Value.map();
 }

@@ -12,16 +12,22 @@ import { Args, Value, fail, failWith, readArgs, respond } from "@mcp0/abi/as";
 import { Agreement } from "./document";
 import { globMatch } from "./glob";
 import {
-  Entry, LEDGER_MS, bindingOf, consumerIds, dropCounters, hourOf, inFlight, loadEntry, releaseSlot, saveHour, saveWindow,
-  stateErr, storageOf, takeSlot, windowOf,
+  Entry, LEDGER_MS, bindingOf, consumerIds, dropCounters, hourOf, inFlight, loadEntry, releaseSlot, saveCounter,
+  stateErr, storageOf, takeSlot, windowOf, windowsBill,
 } from "./state";
 
 /** True when the agreement permits `agent` to run `intent`. */
 export function permits(a: Agreement, agent: string, intent: string): bool {
-  for (let i = 0, n = a.intents.length; i < n; i++) if (globMatch(unchecked(a.intents[i]), intent)) return true;
   const qualified = agent + "/" + intent;
-  for (let i = 0, n = a.exportGlobs.length; i < n; i++) if (globMatch(unchecked(a.exportGlobs[i]), qualified)) return true;
-  return false;
+  // Decisions are cached per agreement; intents come from callers, so the cache is bounded.
+  const seen = a.decisions;
+  if (seen.has(qualified)) return seen.get(qualified);
+  let ok = false;
+  for (let i = 0, n = a.intents.length; i < n && !ok; i++) ok = globMatch(unchecked(a.intents[i]), intent);
+  for (let i = 0, n = a.exportGlobs.length; i < n && !ok; i++) ok = globMatch(unchecked(a.exportGlobs[i]), qualified);
+  if (seen.size >= 256) seen.clear();
+  seen.set(qualified, ok);
+  return ok;
 }
 
 /** The agreement an operation runs under, or why there is none. */
@@ -143,7 +149,7 @@ export function mcp0_admit(): i32 {
     return deny("quota-exhausted: " + busy.toString() + " operations of agreement " + ag.id + " in flight, the limit is " + ag.maxConcurrent.toString(), false, 0);
   }
   w.admitted++;
-  const err = saveWindow(ag.id, w);
+  const err = saveCounter(w);
   if (err !== null) {
     dropCounters(ag.id);
     return failWith(err);
@@ -192,12 +198,14 @@ export function mcp0_observe(): i32 {
   const start = time - time % e.ag.windowMs;
   const w = windowOf(id, start);
   if (w === null) return failWith(stateErr!);
-  const h = hourOf(id, time - time % LEDGER_MS);
-  if (h === null) return failWith(stateErr!);
   w.calls = add(w.calls, 1); w.costUnits = add(w.costUnits, cost); w.bytesIn = add(w.bytesIn, bytesIn); w.bytesOut = add(w.bytesOut, bytesOut);
-  h.calls = add(h.calls, 1); h.costUnits = add(h.costUnits, cost); h.bytesIn = add(h.bytesIn, bytesIn); h.bytesOut = add(h.bytesOut, bytesOut);
-  let err = saveWindow(id, w);
-  if (err === null) err = saveHour(id, h);
+  let err = saveCounter(w);
+  if (err === null && !windowsBill(e.ag.windowMs)) {
+    const h = hourOf(id, time - time % LEDGER_MS);
+    if (h === null) return failWith(stateErr!);
+    h.calls = add(h.calls, 1); h.costUnits = add(h.costUnits, cost); h.bytesIn = add(h.bytesIn, bytesIn); h.bytesOut = add(h.bytesOut, bytesOut);
+    err = saveCounter(h);
+  }
   if (err !== null) {
     dropCounters(id);
     return failWith(err);

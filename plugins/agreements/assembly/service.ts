@@ -8,7 +8,7 @@ import { CborMap, Value, clockNow, decode, encode, fail, failWith, kvScan, readA
 import { Agreement, checkId, docError, readAgreement } from "./document";
 import { verifyAgreement } from "./signatures";
 import {
-  Counter, Entry, LEDGER_MS, LEDGER_PREFIX, bindingOf, consumerIds, deleteBinding, inFlight, loadEntry, pad20, parseCounter,
+  Counter, Entry, LEDGER_MS, LEDGER_PREFIX, WINDOW_PREFIX, windowsBill, bindingOf, consumerIds, deleteBinding, inFlight, loadEntry, pad20, parseCounter,
   saveBinding, saveEntry, saveStorage, stateErr, storageOf, windowOf,
 } from "./state";
 
@@ -190,9 +190,9 @@ export function usage(): i32 {
     .set("storageBytes", Value.uint(stored)).set("agreements", list));
 }
 
-/** Sums of the billing hours of agreement `id` in [from, to). */
-function billed(id: string, from: u64, to: u64): Counter | null {
-  const prefix = LEDGER_PREFIX + id + "/";
+/** Sums of the billing lines of an agreement in [from, to): its windows when they nest in hours, else its hour records. */
+function billed(ag: Agreement, from: u64, to: u64): Counter | null {
+  const prefix = (windowsBill(ag.windowMs) ? WINDOW_PREFIX : LEDGER_PREFIX) + ag.id + "/";
   const sum = new Counter(from);
   let after: string | null = from == 0 ? null : prefix + pad20(from - 1);
   while (true) {
@@ -255,7 +255,7 @@ export function invoice(): i32 {
     const ag = e.ag;
     const end = e.revoked && e.revokedAt < ag.notAfter ? e.revokedAt : ag.notAfter;
     const inForce = ag.notBefore < to && end > from && ag.notBefore < end;
-    const used = billed(ag.id, from, to);
+    const used = billed(ag, from, to);
     if (used === null) return rc;
     if (!inForce && used.calls == 0 && used.costUnits == 0) continue;
     const base = line(ag, "base", inForce ? 1 : 0, ag.baseFee);

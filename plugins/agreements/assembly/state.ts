@@ -191,6 +191,8 @@ export function saveStorage(name: string, bytes: u64): Err | null {
 
 /** Usage within one window (or one billing hour) of one agreement. */
 export class Counter {
+  /** The kv key it lives under ("" until known). */
+  key: string = "";
   admitted: u64 = 0;
   calls: u64 = 0;
   costUnits: u64 = 0;
@@ -219,6 +221,7 @@ export function parseCounter(key: string, start: u64, bytes: Uint8Array): Counte
     if (!unchecked(m.entries[i]).value.isUint()) { stateFail(key, "is not a counter map of uints"); return null; }
   }
   const c = new Counter(start);
+  c.key = key;
   c.admitted = field(m, "admitted");
   c.calls = field(m, "calls");
   c.costUnits = field(m, "costUnits");
@@ -231,28 +234,25 @@ function readCounter(key: string, start: u64): Counter | null {
   stateErr = null;
   const got = kvGet(key);
   if (!got.ok) { stateErr = got.error; return null; }
-  if (got.value === null) return new Counter(start);
+  if (got.value === null) {
+    const c = new Counter(start);
+    c.key = key;
+    return c;
+  }
   return parseCounter(key, start, got.value!);
-}
-
-export function windowKey(id: string, start: u64): string {
-  return WINDOW_PREFIX + id + "/" + pad20(start);
-}
-
-export function ledgerKey(id: string, hour: u64): string {
-  return LEDGER_PREFIX + id + "/" + pad20(hour);
 }
 
 // The cache keeps only the latest window and hour per agreement: older ones are read from kv.
 const windows = new Map<string, Counter>();
 const hours = new Map<string, Counter>();
 
-function cached(cache: Map<string, Counter>, key: string, id: string, start: u64, keep: bool): Counter | null {
+function cached(cache: Map<string, Counter>, prefix: string, id: string, start: u64, keep: bool): Counter | null {
   if (cache.has(id)) {
     const c = cache.get(id);
     if (c.start == start) return c;
   }
-  const c = readCounter(key, start);
+  // The key is built only on a cache miss: once per window, not once per operation.
+  const c = readCounter(prefix + id + "/" + pad20(start), start);
   if (c !== null && keep) cache.set(id, c);
   return c;
 }
@@ -260,21 +260,26 @@ function cached(cache: Map<string, Counter>, key: string, id: string, start: u64
 /** The window counter of agreement `id` starting at `start` (null on error: stateErr). */
 export function windowOf(id: string, start: u64, keep: bool = true): Counter | null {
   stateErr = null;
-  return cached(windows, windowKey(id, start), id, start, keep);
+  return cached(windows, WINDOW_PREFIX, id, start, keep);
 }
 
 /** The billing counter of agreement `id` for the hour starting at `hour`. */
 export function hourOf(id: string, hour: u64): Counter | null {
   stateErr = null;
-  return cached(hours, ledgerKey(id, hour), id, hour, true);
+  return cached(hours, LEDGER_PREFIX, id, hour, true);
 }
 
-export function saveWindow(id: string, c: Counter): Err | null {
-  return kvPut(windowKey(id, c.start), encode(c.toValue()));
+/** Write a counter read through windowOf or hourOf back under its key. */
+export function saveCounter(c: Counter): Err | null {
+  return kvPut(c.key, encode(c.toValue()));
 }
 
-export function saveHour(id: string, c: Counter): Err | null {
-  return kvPut(ledgerKey(id, c.start), encode(c.toValue()));
+/**
+ * True when the quota windows of an agreement nest inside UTC hours (windowMs divides an hour):
+ * then the window records are the billing lines, and no separate hour record is written.
+ */
+export function windowsBill(windowMs: u64): bool {
+  return LEDGER_MS % windowMs == 0;
 }
 
 /** Forget cached counters, so the next read comes from kv (after a failed write). */

@@ -20,10 +20,14 @@ async function failedCalls(k: Kernel, id: string, n: number, time: number): Prom
   }
 }
 
-async function fixture(): Promise<Kernel> {
+/** Quota windows that nest in hours bill through their window records; longer or odd ones through hour records. */
+const WINDOWS = [60_000, 24 * HOUR, 7 * 60_000];
+
+async function fixture(windowMs = 60_000): Promise<Kernel> {
   const k = await makeKernel();
-  await register(k, signed(doc({ id: 'a', pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 }, validity: { notBefore: T0, notAfter: T0 + 48 * HOUR } })));
-  await register(k, signed(doc({ id: 'b', pricing: { currency: 'USD', baseFee: 250, perCall: 2, perCostUnit: 0 }, validity: { notBefore: T0 + 24 * HOUR, notAfter: T0 + 72 * HOUR } })));
+  const quotas = { windowMs };
+  await register(k, signed(doc({ id: 'a', quotas, pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 }, validity: { notBefore: T0, notAfter: T0 + 48 * HOUR } })));
+  await register(k, signed(doc({ id: 'b', quotas, pricing: { currency: 'USD', baseFee: 250, perCall: 2, perCostUnit: 0 }, validity: { notBefore: T0 + 24 * HOUR, notAfter: T0 + 72 * HOUR } })));
   await failedCalls(k, 'a', 5, T0 + HOUR);
   await failedCalls(k, 'b', 3, T0 + 25 * HOUR);
   return k;
@@ -32,8 +36,8 @@ async function fixture(): Promise<Kernel> {
 const line = (agreement: string, item: string, quantity: number, unitPrice: number, amount: number, currency: string) => ({ agreement, item, quantity, unitPrice, amount, currency });
 
 describe('invoice', () => {
-  it('first day: agreement a only (b starts at its end)', async () => {
-    const k = await fixture();
+  it.each(WINDOWS)('first day: agreement a only (b starts at its end); windows of %i ms', async (windowMs) => {
+    const k = await fixture(windowMs);
     expect(await invoice(k, T0, T0 + 24 * HOUR)).toEqual({
       consumer: HELLO,
       from: T0,
@@ -45,8 +49,8 @@ describe('invoice', () => {
     await k.stop();
   });
 
-  it('two days: both agreements, totals per currency', async () => {
-    const k = await fixture();
+  it.each(WINDOWS)('two days: both agreements, totals per currency; windows of %i ms', async (windowMs) => {
+    const k = await fixture(windowMs);
     const inv = (await invoice(k, T0, T0 + 48 * HOUR)) as { lines: unknown[]; totals: unknown[] };
     expect(inv.lines).toEqual([
       line('a', 'base', 1, 1000, 1000, 'EUR'), line('a', 'calls', 5, 7, 35, 'EUR'), line('a', 'costUnits', 5, 3, 15, 'EUR'),
@@ -60,8 +64,8 @@ describe('invoice', () => {
     await k.stop();
   });
 
-  it('third day: a has expired and has no usage, b charges its base fee only', async () => {
-    const k = await fixture();
+  it.each(WINDOWS)('third day: a has expired and has no usage, b charges its base fee only; windows of %i ms', async (windowMs) => {
+    const k = await fixture(windowMs);
     expect(await invoice(k, T0 + 48 * HOUR, T0 + 72 * HOUR)).toMatchObject({
       lines: [line('b', 'base', 1, 250, 250, 'USD'), line('b', 'calls', 0, 2, 0, 'USD'), line('b', 'costUnits', 0, 0, 0, 'USD')],
       totals: [{ currency: 'USD', amount: 250 }],
