@@ -11,12 +11,20 @@ import { LoadError, describe } from '@mcp0/abi';
 import { DISTRIBUTION_FILE, type DistributionDocument } from './types.js';
 
 const require = createRequire(import.meta.url);
-/** The distribution JSON Schema, as shipped in `abi/schema/`. */
+/**
+ * The distribution JSON Schema, as shipped in `abi/schema/`.
+ * @example
+ * new Ajv({ strict: true }).compile(distributionSchema)
+ */
 export const distributionSchema: object = require('@mcp0/abi/schema/distribution.schema.json');
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile<DistributionDocument>(distributionSchema);
 
-/** The largest `distribution.json` read: a lockfile, never megabytes (the signed copy doubles it). */
+/**
+ * The largest `distribution.json` read: a lockfile is kilobytes (the signed copy doubles it).
+ * @example
+ * if (size > MAX_DOCUMENT_BYTES) refuse()
+ */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 
 /**

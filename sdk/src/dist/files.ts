@@ -8,7 +8,11 @@ import { open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { LoadError } from '@mcp0/abi';
 
-/** The largest plugin artifact read (a WebAssembly module of 64 MiB is already absurd for a plugin). */
+/**
+ * The largest plugin artifact read (a WebAssembly module of 64 MiB is already absurd for a plugin).
+ * @example
+ * if (stat.size > MAX_ARTIFACT_BYTES) refuse()
+ */
 export const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
 
 /**

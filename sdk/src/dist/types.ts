@@ -4,10 +4,18 @@
  */
 import type { CborValue, Grant, PublicJwk, PublicKey } from '@mcp0/abi';
 
-/** The file every distribution directory holds. */
+/**
+ * The file every distribution directory holds.
+ * @example
+ * readFileSync(join(dir, DISTRIBUTION_FILE), 'utf8')
+ */
 export const DISTRIBUTION_FILE = 'distribution.json';
 
-/** Where `mcp0 dist add` copies plugin artifacts, inside the distribution directory. */
+/**
+ * Where `mcp0 dist add` copies plugin artifacts, inside the distribution directory.
+ * @example
+ * join(dir, PLUGINS_DIR, 'mcp0.trace.wasm')
+ */
 export const PLUGINS_DIR = 'plugins';
 
 /** Isolation tiers a distribution may assign (ABI.md §7). */
@@ -68,7 +76,11 @@ export interface DistributionDocument {
   signature?: DistributionSignature;
 }
 
-/** The gates of DESIGN §9, the default budgets of a new distribution. */
+/**
+ * The gates of DESIGN §9, the default budgets of a new distribution.
+ * @example
+ * const within = rssPeakMB < DEFAULT_BUDGETS.rssPeakMB
+ */
 export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
 
 /** A verified distribution, ready for a node to load: what the SDK's Node consumes. */

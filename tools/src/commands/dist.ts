@@ -25,6 +25,11 @@ const OPTIONS_OF: Record<Sub, readonly string[]> = {
 };
 const COMMON = ['help', 'debug'];
 
+/**
+ * The `mcp0 dist` command, registered in cli.ts.
+ * @example
+ * await main(['dist', 'verify', 'dist/standard/build', '--trust', 'dist/standard/build/dev-key.pub.jwk'])
+ */
 export const dist: Command = {
   name: 'dist',
   summary: 'assemble, lock, verify and build a distribution (a signed lockfile of plugins)',

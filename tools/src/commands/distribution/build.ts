@@ -15,7 +15,11 @@ import { readSpec } from './spec.js';
 
 const sdk = () => import('@mcp0/sdk');
 
-/** The file name of the development key inside the output directory. */
+/**
+ * The file name of the development key inside the output directory.
+ * @example
+ * join('dist/standard/build', DEV_KEY_FILE)
+ */
 export const DEV_KEY_FILE = 'dev-key.jwk';
 const DEV_NOTE = 'DEVELOPMENT KEY made by mcp0 dist build: it signs the plugins and the distribution of a local build. Never sign anything you ship with it.';
 
@@ -35,6 +39,11 @@ async function devKey(out: string): Promise<{ key: PrivateKey; created: boolean 
   return { key, created: true };
 }
 
+/**
+ * `mcp0 dist build <spec-dir> [--out d] [--key k] [--publisher-key k]`.
+ * @example
+ * await build({ positionals: ['dist/standard'], values: {} }, dist, io)
+ */
 export async function build(args: Args, self: Command, io: Io): Promise<number> {
   const [specDir] = positionals(args, self, 1);
   const spec = await readSpec(specDir!);

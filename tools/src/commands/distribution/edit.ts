@@ -6,7 +6,11 @@ import { resolveTrust } from '../../keyring.js';
 
 const sdk = () => import('@mcp0/sdk');
 
-/** `--key` for new: the assembler's key as a file (private or public) or a key id in the keyring. */
+/**
+ * `mcp0 dist new`; `--key` is the assembler's key as a file (private or public) or a key id in the keyring.
+ * @example
+ * await create({ positionals: ['my-dist'], values: { name: 'acme.edge', key: 'me.pub.jwk' } }, dist, io)
+ */
 export async function create(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
   const name = stringOption(args, 'name', true);
@@ -36,6 +40,11 @@ function configOption(args: Args): Record<string, unknown> | undefined {
   return value as Record<string, unknown>;
 }
 
+/**
+ * `mcp0 dist add <dir> <plugin.wasm>`: copy a signed plugin in, with its grants, tier, config and publishers.
+ * @example
+ * await add({ positionals: ['my-dist', 'greeter.wasm'], values: { grant: ['kv:hello/'] } }, dist, io)
+ */
 export async function add(args: Args, self: Command, io: Io): Promise<number> {
   const [dir, file] = positionals(args, self, 2);
   const publishers = await resolveTrust(listOption(args, 'publisher'), stringOption(args, 'keyring'));
@@ -53,6 +62,11 @@ export async function add(args: Args, self: Command, io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * `mcp0 dist remove <dir> <name>`.
+ * @example
+ * await remove({ positionals: ['my-dist', 'mcp0.agreements'], values: {} }, dist, io)
+ */
 export async function remove(args: Args, self: Command, io: Io): Promise<number> {
   const [dir, name] = positionals(args, self, 2);
   const hooks = await (await sdk()).removePlugin(dir!, name!);
@@ -60,6 +74,11 @@ export async function remove(args: Args, self: Command, io: Io): Promise<number>
   return 0;
 }
 
+/**
+ * `mcp0 dist grant <dir> <name> --grant g --revoke g`.
+ * @example
+ * await grant({ positionals: ['my-dist', 'mcp0.storage'], values: { revoke: ['net'] } }, dist, io)
+ */
 export async function grant(args: Args, self: Command, io: Io): Promise<number> {
   const [dir, name] = positionals(args, self, 2);
   const change = { grant: listOption(args, 'grant'), revoke: listOption(args, 'revoke') };
@@ -71,6 +90,11 @@ export async function grant(args: Args, self: Command, io: Io): Promise<number> 
 
 const names = (text: string | undefined) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 
+/**
+ * `mcp0 dist pipeline <dir> --admit a,b --observe c,d`.
+ * @example
+ * await pipeline({ positionals: ['my-dist'], values: { observe: 'mcp0.trace' } }, dist, io)
+ */
 export async function pipeline(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
   const admit = names(stringOption(args, 'admit'));

@@ -6,6 +6,11 @@ import { resolveTrust } from '../../keyring.js';
 
 const sdk = () => import('@mcp0/sdk');
 
+/**
+ * `mcp0 dist lock <dir> --key <assembler.jwk>`.
+ * @example
+ * await lock({ positionals: ['my-dist'], values: { key: 'me.jwk' } }, dist, io)
+ */
 export async function lock(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
   const key = await readKeyFile(stringOption(args, 'key', true));
@@ -46,6 +51,11 @@ function summary(report: DistributionReport): string {
   ].join('\n');
 }
 
+/**
+ * `mcp0 dist verify <dir> [--trust k]... [--json]`: exit 0 when every check passes, 1 listing each failure.
+ * @example
+ * const code = await verify({ positionals: ['my-dist'], values: { trust: ['me.pub.jwk'] } }, dist, io)
+ */
 export async function verify(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
   const trust = await trustFor(args, dir!);

@@ -7,7 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError, describe } from '@mcp0/abi';
 
-/** The spec file's name inside a spec directory. */
+/**
+ * The spec file's name inside a spec directory.
+ * @example
+ * join('dist/standard', SPEC_FILE) // 'dist/standard/dist.json'
+ */
 export const SPEC_FILE = 'dist.json';
 
 /** One plugin to build. */
