@@ -142,6 +142,12 @@ describe('mcp0 dist verify names what changed', () => {
     expect(w.code).toBe(1);
     expect(w.err).toContain(`[trust] EUNTRUSTED: signed by assembler ${asm.kid}, which is not trusted: expected one of ${stranger.kid}`);
   });
+
+  it('verify of a directory without a distribution fails (exit 1), naming it', async () => {
+    const r = await run('dist', 'verify', join(tempDir(), 'empty'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\[schema\] ENOTFOUND: no distribution in .*empty: cannot read distribution\.json \(ENOENT\)/);
+  });
 });
 
 describe('mcp0 dist refuses, exit 2, writing nothing', () => {

@@ -1,7 +1,7 @@
 // Distributions end to end on real signed artifacts (the hello and gate fixtures): create, add,
 // pipeline, lock, verify and load; then every kind of tampering, each of which must fail verify
 // with a typed error naming what changed; hostile documents and paths; edits that must be refused.
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { generateKeyPair, LoadError, Mcp0Error, signModule, toJwk, type PrivateK
 import { publisher, signed, unsigned } from '../../../test/fixtures.js';
 import {
   addPlugin, changeGrants, checkDistribution, createDistribution, DEFAULT_BUDGETS, DISTRIBUTION_FILE, loadDistribution,
-  lockDistribution, readDistribution, removePlugin, setPipeline, sha256Hex, signDistribution, verifyDistribution, writeDistribution,
+  lockDistribution, MAX_DOCUMENT_BYTES, readDistribution, removePlugin, setPipeline, sha256Hex, signDistribution, verifyDistribution, writeDistribution,
   type DistributionDocument,
 } from './index.js';
 
@@ -290,6 +290,18 @@ describe('hostile documents and paths', () => {
     const report = await checkDistribution(d, { trust });
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatchObject({ code: 'EINPUT', check: 'schema' });
+  });
+
+  it('refuses a document over the size limit, and a plugin file that is a directory', async () => {
+    const d = copy();
+    writeFileSync(join(d, DISTRIBUTION_FILE), ' '.repeat(MAX_DOCUMENT_BYTES + 1));
+    expect((await checkDistribution(d, { trust })).problems[0]).toMatchObject({ code: 'ETOOBIG' });
+    const d2 = copy();
+    rmSync(join(d2, 'plugins/test.gate.wasm'));
+    mkdirSync(join(d2, 'plugins/test.gate.wasm'));
+    const report = await checkDistribution(d2, { trust });
+    expect(report.problems[0]).toMatchObject({ code: 'ENOTFOUND', check: 'file', plugin: 'test.gate' });
+    expect(report.problems[0]!.message).toMatch(/cannot be read \(EISDIR\)/);
   });
 
   it('names a missing directory', async () => {
