@@ -6,6 +6,7 @@
 import { LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
 import { type Command, type Io, helpText, parseCommandArgs } from './command.js';
 import { agreement } from './commands/agreement.js';
+import { agent } from './commands/agent.js';
 import { build } from './commands/build.js';
 import { call } from './commands/call.js';
 import { dist } from './commands/dist.js';
@@ -14,12 +15,13 @@ import { keygen } from './commands/keygen.js';
 import { scaffold } from './commands/new.js';
 import { pack } from './commands/pack.js';
 import { sign } from './commands/sign.js';
+import { start } from './commands/start.js';
 import { store } from './commands/store.js';
 import { trace } from './commands/trace.js';
 import { verify } from './commands/verify.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, trace, store, dist, agreement];
+export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, start, agent, trace, store, dist, agreement];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 

@@ -30,7 +30,8 @@ export function cborToJson(bytes: Uint8Array): unknown {
   }
 }
 
-function fromJson(v: unknown): CborValue {
+/** A parsed JSON value → a CBOR value (`{"$bytes": base64}` → bytes). */
+export function fromJson(v: unknown): CborValue {
   if (Array.isArray(v)) return v.map(fromJson);
   if (v !== null && typeof v === 'object') {
     const entries = Object.entries(v);
@@ -42,7 +43,8 @@ function fromJson(v: unknown): CborValue {
   return v as CborValue;
 }
 
-function toJson(v: CborValue): unknown {
+/** A CBOR value → a JSON-ready value (bytes → `{"$bytes": base64}`, bigints → text). */
+export function toJson(v: CborValue): unknown {
   if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('base64') };
   if (typeof v === 'bigint') return v.toString();
   if (Array.isArray(v)) return v.map(toJson);

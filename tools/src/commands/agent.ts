@@ -1,0 +1,124 @@
+/**
+ * `mcp0 agent`: drive the agents stored in a node's store from the command line. Each invocation
+ * opens a node on the store (agents come back from their records), does one thing, and stops it,
+ * so the store is all the state there is.
+ */
+import { readFile } from 'node:fs/promises';
+import { UsageError, type CborValue } from '@mcp0/abi';
+import type { Agent, Node } from '@mcp0/sdk';
+import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
+import { fromJson, toJson } from '../json-cbor.js';
+import { NODE_OPTIONS, openNode } from './node/open.js';
+
+const SUBCOMMANDS = ['spawn', 'list', 'execute', 'snapshot', 'recover', 'pause', 'resume', 'terminate'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+
+/** What `list` and `spawn` print of an agent. */
+async function describe(a: Agent) {
+  return { id: a.id, name: a.name, state: a.state, module: `${a.module.name}@${a.module.version}`, agreement: a.agreement, stateRoot: await a.stateRoot(), snapshots: a.snapshots.map((s) => s.id) };
+}
+
+function parseJsonArg(text: string | undefined, what: string): CborValue {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError('EUSAGE', `${what}: expected JSON, got ${JSON.stringify(text.slice(0, 80))} (${(e as Error).message})`);
+  }
+  return fromJson(parsed);
+}
+
+async function runSub(sub: Sub, node: Node, args: Args, io: Io, rest: string[]): Promise<number> {
+  const json = args.values.json === true;
+  const print = (value: unknown, text: string) => io.out(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+  const need = (n: number, names: string) => {
+    if (rest.length !== n) throw new UsageError('EUSAGE', `mcp0 agent ${sub} ${names}: expected ${n} argument(s), got ${rest.length}`);
+    return rest;
+  };
+  switch (sub) {
+    case 'spawn': {
+      const [file] = need(1, '<module.wasm>');
+      const agent = await node.agents.spawn({
+        module: new Uint8Array(await readFile(file!)),
+        name: stringOption(args, 'name', true),
+        ...(stringOption(args, 'agreement') ? { agreement: stringOption(args, 'agreement')! } : {}),
+        ...(listOption(args, 'grant').length ? { grants: listOption(args, 'grant') } : {}),
+        config: parseJsonArg(stringOption(args, 'config'), '--config'),
+      });
+      const d = await describe(agent);
+      print(d, `spawned ${d.name} as ${d.id} (${d.module})`);
+      return 0;
+    }
+    case 'list': {
+      need(0, '');
+      const all = await Promise.all(node.agents.list().map(describe));
+      print(all, all.length === 0 ? 'no agents' : all.map((a) => `${a.id}  ${a.name.padEnd(16)} ${a.state.padEnd(8)} ${a.module}  root ${a.stateRoot.slice(0, 16)}…  ${a.snapshots.length} snapshot(s)`).join('\n'));
+      return 0;
+    }
+    case 'execute': {
+      if (rest.length < 2 || rest.length > 3) throw new UsageError('EUSAGE', 'mcp0 agent execute <agent> <intent> [json-input]');
+      const input = parseJsonArg(rest[2], 'input');
+      const output = await node.agents.get(rest[0]!).execute(rest[1]!, input);
+      print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));
+      return 0;
+    }
+    case 'snapshot': {
+      const [name] = need(1, '<agent>');
+      const snap = await node.agents.get(name!).snapshot();
+      print(snap, `snapshot ${snap.id}`);
+      return 0;
+    }
+    case 'recover': {
+      const [name, id] = need(2, '<agent> <snapshot-id>');
+      await node.agents.get(name!).recover(id!);
+      print({ recovered: id }, `recovered ${name} to ${id}`);
+      return 0;
+    }
+    case 'pause':
+    case 'resume':
+    case 'terminate': {
+      const [name] = need(1, '<agent>');
+      const agent = node.agents.get(name!);
+      await agent[sub]();
+      print({ id: agent.id, state: agent.state }, `${agent.name} (${agent.id}): ${agent.state}`);
+      return 0;
+    }
+  }
+}
+
+export const agent: Command = {
+  name: 'agent',
+  summary: 'spawn, list, execute, snapshot, recover, pause, resume or terminate agents in a store',
+  usage: '<spawn|list|execute|snapshot|recover|pause|resume|terminate> [args] [options]',
+  options: {
+    ...NODE_OPTIONS,
+    name: { type: 'string', arg: '<name>', description: 'spawn: the agent\'s name, unique on the node' },
+    agreement: { type: 'string', arg: '<id>', description: 'spawn: run the agent under this registered agreement' },
+    grant: { type: 'string', multiple: true, arg: '<grant>', description: 'spawn: a capability to grant (default: kv, clock, random)' },
+    config: { type: 'string', arg: '<json>', description: 'spawn: the agent\'s configuration (JSON)' },
+    json: { type: 'boolean', description: 'print results as JSON' },
+  },
+  details: [
+    'subcommands (an agent is named by its id or its name):',
+    '  spawn <module.wasm> --name <name> [--agreement <id>] [--grant <g>]... [--trust-agent <key>]',
+    '  list',
+    '  execute <agent> <intent> [json-input]     runs the whole pipeline; bytes are {"$bytes": "<base64>"}',
+    '  snapshot <agent>                          prints the snapshot id (the state root)',
+    '  recover <agent> <snapshot-id>',
+    '  pause|resume|terminate <agent>',
+    '',
+    'Exit codes: 0 success; 1 the operation failed (denied, trapped, not found: the error code is printed);',
+    '2 usage error, or a distribution or agent module that does not verify (EUNTRUSTED, ESIGNATURE, ...).',
+  ].join('\n'),
+  async run(args, io) {
+    const [sub, ...rest] = positionals(args, this, 1, 5);
+    if (!SUBCOMMANDS.includes(sub as Sub)) throw new UsageError('EUSAGE', `unknown subcommand ${JSON.stringify(sub)}: expected one of ${SUBCOMMANDS.join(', ')}`);
+    const node = await openNode(args, io);
+    try {
+      return await runSub(sub as Sub, node, args, io, rest);
+    } finally {
+      await node.stop();
+    }
+  },
+};
