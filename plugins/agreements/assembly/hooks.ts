@@ -8,11 +8,11 @@
  * hour. Denial reasons start with a stable token: no-agreement, revoked, not-yet-valid, expired,
  * not-permitted, quota-exhausted.
  */
-import { Args, Value, fail, failWith, readArgs, respond } from "@mcp0/abi/as";
+import { Args, Err, Value, fail, failWith, readArgs, respond } from "@mcp0/abi/as";
 import { Agreement } from "./document";
 import { globMatch } from "./glob";
 import {
-  Entry, LEDGER_MS, bindingOf, consumerIds, dropCounters, hourOf, inFlight, loadEntry, releaseSlot, saveCounter,
+  Counter, Entry, LEDGER_MS, bindingOf, consumerIds, hourOf, inFlight, loadEntry, releaseSlot, saveCounter,
   stateErr, storageOf, takeSlot, windowOf, windowsBill,
 } from "./state";
 
@@ -148,18 +148,25 @@ export function mcp0_admit(): i32 {
   if (busy >= ag.maxConcurrent) {
     return deny("quota-exhausted: " + busy.toString() + " operations of agreement " + ag.id + " in flight, the limit is " + ag.maxConcurrent.toString(), false, 0);
   }
-  w.admitted++;
-  const err = saveCounter(w);
-  if (err !== null) {
-    dropCounters(ag.id);
-    return failWith(err);
-  }
+  // The reservation lives in memory: observe persists the call with its real cost, so each
+  // operation costs one kv write. An operation in flight when the process dies is never observed,
+  // and so neither counted nor billed (README, "Restarts").
+  w.reserved++;
   takeSlot(ag.id, opId);
   return respond(ALLOW);
 }
 
 function add(a: u64, b: u64): u64 {
   return b > u64.MAX_VALUE - a ? u64.MAX_VALUE : a + b;
+}
+
+/** Add one observed call to a counter and persist it; on a failed write the counter is left as it was. */
+function record(c: Counter, cost: u64, bytesIn: u64, bytesOut: u64): Err | null {
+  const calls = c.calls, units = c.costUnits, bin = c.bytesIn, bout = c.bytesOut;
+  c.calls = add(calls, 1); c.costUnits = add(units, cost); c.bytesIn = add(bin, bytesIn); c.bytesOut = add(bout, bytesOut);
+  const err = saveCounter(c);
+  if (err !== null) { c.calls = calls; c.costUnits = units; c.bytesIn = bin; c.bytesOut = bout; }
+  return err;
 }
 
 /** {op, outcome: {status, cost, bytesIn, bytesOut, …}} → meters the operation under its agreement. */
@@ -180,6 +187,7 @@ export function mcp0_observe(): i32 {
   if (out.error !== null) return fail("EINPUT", "outcome." + out.error!);
 
   let id = releaseSlot(opId);
+  const reservedHere = id != "";
   if (id == "") {
     // Admitted by an earlier instance (before a restart), or agreements is not an admit hook:
     // meter under the agent's agreement all the same.
@@ -198,17 +206,13 @@ export function mcp0_observe(): i32 {
   const start = time - time % e.ag.windowMs;
   const w = windowOf(id, start);
   if (w === null) return failWith(stateErr!);
-  w.calls = add(w.calls, 1); w.costUnits = add(w.costUnits, cost); w.bytesIn = add(w.bytesIn, bytesIn); w.bytesOut = add(w.bytesOut, bytesOut);
-  let err = saveCounter(w);
+  if (reservedHere && w.reserved > 0) w.reserved--;
+  let err = record(w, cost, bytesIn, bytesOut);
   if (err === null && !windowsBill(e.ag.windowMs)) {
     const h = hourOf(id, time - time % LEDGER_MS);
     if (h === null) return failWith(stateErr!);
-    h.calls = add(h.calls, 1); h.costUnits = add(h.costUnits, cost); h.bytesIn = add(h.bytesIn, bytesIn); h.bytesOut = add(h.bytesOut, bytesOut);
-    err = saveCounter(h);
+    err = record(h, cost, bytesIn, bytesOut);
   }
-  if (err !== null) {
-    dropCounters(id);
-    return failWith(err);
-  }
+  if (err !== null) return failWith(err);
   return 0;
 }

@@ -193,16 +193,22 @@ export function saveStorage(name: string, bytes: u64): Err | null {
 export class Counter {
   /** The kv key it lives under ("" until known). */
   key: string = "";
-  admitted: u64 = 0;
+  /** Calls admitted by this instance and not yet observed: memory only, like concurrency slots. */
+  reserved: u64 = 0;
   calls: u64 = 0;
   costUnits: u64 = 0;
   bytesIn: u64 = 0;
   bytesOut: u64 = 0;
   constructor(public start: u64) {}
 
+  /** Calls counted against the quota: the observed ones plus the reservations. */
+  get admitted(): u64 {
+    return this.calls + this.reserved;
+  }
+
   toValue(): CborMap {
     return Value.map()
-      .set("admitted", Value.uint(this.admitted)).set("calls", Value.uint(this.calls))
+      .set("calls", Value.uint(this.calls))
       .set("costUnits", Value.uint(this.costUnits)).set("bytesIn", Value.uint(this.bytesIn)).set("bytesOut", Value.uint(this.bytesOut));
   }
 }
@@ -222,7 +228,6 @@ export function parseCounter(key: string, start: u64, bytes: Uint8Array): Counte
   }
   const c = new Counter(start);
   c.key = key;
-  c.admitted = field(m, "admitted");
   c.calls = field(m, "calls");
   c.costUnits = field(m, "costUnits");
   c.bytesIn = field(m, "bytesIn");
@@ -245,15 +250,29 @@ function readCounter(key: string, start: u64): Counter | null {
 // The cache keeps only the latest window and hour per agreement: older ones are read from kv.
 const windows = new Map<string, Counter>();
 const hours = new Map<string, Counter>();
+// Windows pushed out of the cache while they still hold reservations (operations whose logical
+// times fall in different windows): kept until read again, so no reservation is forgotten.
+const parked = new Map<string, Counter>();
 
 function cached(cache: Map<string, Counter>, prefix: string, id: string, start: u64, keep: bool): Counter | null {
+  let old: Counter | null = null;
   if (cache.has(id)) {
-    const c = cache.get(id);
-    if (c.start == start) return c;
+    old = cache.get(id);
+    if (old.start == start) return old;
   }
   // The key is built only on a cache miss: once per window, not once per operation.
-  const c = readCounter(prefix + id + "/" + pad20(start), start);
-  if (c !== null && keep) cache.set(id, c);
+  const key = prefix + id + "/" + pad20(start);
+  let c: Counter | null;
+  if (parked.has(key)) {
+    c = parked.get(key);
+    parked.delete(key);
+  } else {
+    c = readCounter(key, start);
+  }
+  if (c !== null && keep) {
+    if (old !== null && old.reserved > 0) parked.set(old.key, old);
+    cache.set(id, c);
+  }
   return c;
 }
 
@@ -280,12 +299,6 @@ export function saveCounter(c: Counter): Err | null {
  */
 export function windowsBill(windowMs: u64): bool {
   return LEDGER_MS % windowMs == 0;
-}
-
-/** Forget cached counters, so the next read comes from kv (after a failed write). */
-export function dropCounters(id: string): void {
-  if (windows.has(id)) windows.delete(id);
-  if (hours.has(id)) hours.delete(id);
 }
 
 // ---- operations in flight (memory only) ----

@@ -40,6 +40,18 @@ describe('quotas', () => {
     await kernel.stop();
   });
 
+  it('stays exact when racing operations alternate between two windows', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
+    // Logical times alternate between the windows at T0 and T0 + 60 s, all in flight at once.
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => op(kernel, T0 + (i % 2) * 60_000 + i)));
+    const ran = (w: number) => results.filter((r, i) => r.ok && i % 2 === w).length;
+    expect([ran(0), ran(1)]).toEqual([3, 3]);
+    expect((await usage(kernel, T0)).agreements[0]).toMatchObject({ admitted: 3, calls: 3, inFlight: 0 });
+    expect((await usage(kernel, T0 + 60_000)).agreements[0]).toMatchObject({ admitted: 3, calls: 3 });
+    await kernel.stop();
+  });
+
   it('holds maxConcurrent while operations are in flight and gives the slots back', async () => {
     const kernel = await makeKernel(new MemoryKv(), 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, maxConcurrent: 2 } })));
