@@ -8,7 +8,7 @@
  * hour. Denial reasons start with a stable token: no-agreement, revoked, not-yet-valid, expired,
  * not-permitted, quota-exhausted.
  */
-import { Args, Err, Value, fail, failWith, readArgs, respond } from "@mcp0/abi/as";
+import { Args, Err, Value, encode, fail, failWith, readArgs, respond, respondBytes } from "@mcp0/abi/as";
 import { Agreement } from "./document";
 import { globMatch } from "./glob";
 import {
@@ -101,7 +101,7 @@ function deny(reason: string, hasRetry: bool, retryAfterMs: u64): i32 {
   return respond(v);
 }
 
-const ALLOW = Value.map().set("allow", Value.bool(true));
+const ALLOW = encode(Value.map().set("allow", Value.bool(true)));
 
 /** {op: {id, agent, intent, time, inputBytes}} → {allow, reason?, retryAfterMs?}. */
 export function mcp0_admit(): i32 {
@@ -153,7 +153,7 @@ export function mcp0_admit(): i32 {
   // and so neither counted nor billed (README, "Restarts").
   w.reserved++;
   takeSlot(ag.id, opId);
-  return respond(ALLOW);
+  return respondBytes(ALLOW);
 }
 
 function add(a: u64, b: u64): u64 {

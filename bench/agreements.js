@@ -1,0 +1,99 @@
+/**
+ * Agreements benchmark (`node --no-warnings --expose-gc bench/agreements.js [--quick]`, after
+ * `npm run build`): what mcp0.agreements' admit + observe hooks add to one operation through the
+ * pipeline. The same `kernel.execute` of hello's echo (64 B) with no hooks, and with the plugin
+ * admitting (agreement lookup, validity, permission globs, storage, calls, cost and concurrency
+ * checks, one kv write for the reservation) and observing (two kv writes: the quota window and the
+ * billing hour), kv on an in-memory store, alternating rounds. Target: ≤ 1.25× (≤ 25% added).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, signAgreement, signModule } from '@mcp0/abi';
+import { Kernel, MemoryStore } from '@mcp0/sdk';
+import { buildPlugin } from '@mcp0/tools';
+import { measure } from './lib/measure.js';
+import { figuresTable, ratio, ratiosTable } from './lib/report.js';
+import { GRANTS, HELLO, ROOT, helloBytes } from './lib/fixtures.js';
+
+const quick = process.argv.includes('--quick');
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const key = generateKeyPair();
+const agreements = signModule((await buildPlugin(`${ROOT}plugins/agreements`, { out: `${ROOT}plugins/agreements/build/agreements.wasm` })).wasm, key);
+const hello = signModule(helloBytes(), key);
+// The floor: the cheapest hook pair there is (plugins/agreements/bench/null-hooks), built to a temp dir.
+const tmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-agreements-'));
+const nullHooks = signModule((await buildPlugin(`${ROOT}plugins/agreements/bench/null-hooks`, { out: join(tmp, 'null-hooks.wasm') })).wasm, key);
+rmSync(tmp, { recursive: true, force: true });
+const consumer = generateKeyPair();
+const provider = generateKeyPair();
+
+// Every kind of limit present (so every check runs), none reachable during the run.
+const doc = signAgreement(
+  signAgreement(
+    {
+      type: 'mcp0.agreement/1', id: 'bench', consumer: HELLO, provider: 'mcp0.node',
+      permissions: { intents: ['get*', 'list*', 'ech?'], exports: ['mcp0.hello/*'] },
+      quotas: { windowMs: 60_000, callsPerWindow: 1e12, costUnitsPerWindow: 1e13, storageBytes: 1e9, maxConcurrent: 64 },
+      pricing: { currency: 'EUR', baseFee: 100, perCall: 1, perCostUnit: 1 },
+      validity: { notBefore: 0, notAfter: 4e12 },
+    },
+    consumer, 'consumer',
+  ),
+  provider, 'provider',
+);
+
+/** A kernel with hello and the hooks: 'none', 'null' (the floor) or 'agreements'. */
+async function node(hooks) {
+  const store = new MemoryStore();
+  const kernel = new Kernel({ trust: [key.publicKey], providers: { kv: store.kv } });
+  await kernel.load(hello, { isolation: 'inline', grants: GRANTS });
+  if (hooks === 'null') {
+    await kernel.load(nullHooks, { isolation: 'inline' });
+    kernel.setPipeline({ admit: ['bench.null-hooks'], observe: ['bench.null-hooks'] });
+  }
+  if (hooks === 'agreements') {
+    await kernel.load(agreements, { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+    await kernel.callValue('mcp0.agreements', 'register', { document: doc });
+    await kernel.callValue('mcp0.agreements', 'meter', { agent: HELLO, storageBytes: 4096 });
+    kernel.setPipeline({ admit: ['mcp0.agreements'], observe: ['mcp0.agreements'] });
+  }
+  return kernel;
+}
+
+const plain = await node('none');
+const floor = await node('null');
+const enforced = await node('agreements');
+const input = new Uint8Array(64).fill(7);
+// Each path must really run the operation (and the hooks must really admit it).
+for (const k of [plain, floor, enforced]) {
+  const r = await k.execute({ agent: HELLO, intent: 'echo', input });
+  if (r.output.length !== 64) throw new Error('echo did not echo');
+}
+log('agreements hook overhead …');
+const stats = await measure(
+  [
+    { id: 'execute', fn: () => plain.execute({ agent: HELLO, intent: 'echo', input }) },
+    { id: 'execute+null', fn: () => floor.execute({ agent: HELLO, intent: 'echo', input }) },
+    { id: 'execute+agreements', fn: () => enforced.execute({ agent: HELLO, intent: 'echo', input }) },
+  ],
+  { timeMs: quick ? 2000 : 9000, rounds: 3 },
+);
+const rows = [
+  { id: 'execute', group: 'hooks', label: 'execute(echo 64 B), no hooks', stats: stats.get('execute') },
+  { id: 'execute+null', group: 'hooks', label: 'execute(echo 64 B), null admit + observe (floor)', stats: stats.get('execute+null') },
+  { id: 'execute+agreements', group: 'hooks', label: 'execute(echo 64 B), agreements admit + observe', stats: stats.get('execute+agreements') },
+];
+const usage = await enforced.callValue('mcp0.agreements', 'usage', { consumer: HELLO });
+await plain.stop();
+await floor.stop();
+await enforced.stop();
+
+console.log(`\n${figuresTable(rows)}\n`);
+console.log(ratiosTable([
+  ratio('execute with agreements / without', rows[2], rows[0], { target: 1.25 }),
+  ratio('execute with null hooks / without (floor)', rows[1], rows[0]),
+  ratio('execute with agreements / with null hooks', rows[2], rows[1]),
+]));
+const us = (r) => r.stats.p50Us;
+console.log(`\nadded per operation (p50): ${(us(rows[2]) - us(rows[0])).toFixed(1)} µs by agreements, of which ${(us(rows[1]) - us(rows[0])).toFixed(1)} µs is the floor of any admit + observe pair; calls observed in the last window: ${usage.agreements[0].calls}`);
