@@ -76,6 +76,33 @@ describe('mcp0 agent', () => {
   });
 });
 
+describe('mcp0 agent on the standard distribution', () => {
+  it('registers a signed agreement file at spawn and runs under it; without one the agent is denied', async () => {
+    const standard = resolve(import.meta.dirname, '..', '..', 'dist', 'standard', 'build');
+    const at = ['--dist', standard, '--store', `lmdb:${tempDir('mcp0-agent-std-')}`];
+    const dir = tempDir();
+    const keys = writeKeys(dir, generateKeyPair(), 'me');
+    const doc = join(dir, 'agr.json');
+    expect((await run('agreement', 'new', '--template', 'free', '--consumer', keys.kid, '--provider', keys.kid, '--id', 'agr-cli', '--out', doc)).code).toBe(0);
+    for (const party of ['consumer', 'provider']) expect((await run('agreement', 'sign', doc, '--key', keys.priv, '--party', party)).code).toBe(0);
+
+    const signedMemory = await signedFile('memory');
+    expect((await run('agent', 'spawn', signedMemory.file, '--name', 'bare', '--trust-agent', signedMemory.pub, ...at)).code).toBe(0);
+    const denied = await run('agent', 'execute', 'bare', 'list', '{}', ...at);
+    expect(denied.code).toBe(1);
+    expect(denied.err).toMatch(/EDENIED: .*no-agreement/);
+
+    const spawned = await run('agent', 'spawn', signedMemory.file, '--name', 'bound', '--agreement', doc, '--trust-agent', signedMemory.pub, ...at, '--json');
+    expect(spawned.code, spawned.err).toBe(0);
+    expect(json(spawned.out)).toMatchObject({ name: 'bound', agreement: 'agr-cli' });
+    expect((await run('agent', 'execute', 'bound', 'list', '{}', ...at)).code).toBe(0);
+    // The free plan permits reading intents only.
+    const refused = await run('agent', 'execute', 'bound', 'remember', '{"text":"not on the free plan"}', ...at);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/EDENIED: .*not-permitted/);
+  });
+});
+
 describe('mcp0 start', () => {
   const bin = resolve(import.meta.dirname, '..', 'bin', 'mcp0.js');
 

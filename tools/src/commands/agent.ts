@@ -3,8 +3,9 @@
  * opens a node on the store (agents come back from their records), does one thing, and stops it,
  * so the store is all the state there is.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { UsageError, type CborValue } from '@mcp0/abi';
+import { UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
 import type { Agent, Node } from '@mcp0/sdk';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
 import { fromJson, toJson } from '../json-cbor.js';
@@ -29,6 +30,18 @@ function parseJsonArg(text: string | undefined, what: string): CborValue {
   return fromJson(parsed);
 }
 
+/**
+ * The agreement to spawn under: an id already registered, or a signed agreement file, which is
+ * registered first (the agreements plugin verifies both signatures; registering the same document
+ * again is harmless).
+ */
+async function agreementId(node: Node, value: string | undefined): Promise<string | undefined> {
+  if (value === undefined || !existsSync(value)) return value;
+  const document = parseAgreement(await readFile(value, 'utf8'));
+  const out = (await node.callRole('agreements', 'register', { document: document as unknown as CborValue })) as { id: string };
+  return out.id;
+}
+
 async function runSub(sub: Sub, node: Node, args: Args, io: Io, rest: string[]): Promise<number> {
   const json = args.values.json === true;
   const print = (value: unknown, text: string) => io.out(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
@@ -39,10 +52,11 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, rest: string[]):
   switch (sub) {
     case 'spawn': {
       const [file] = need(1, '<module.wasm>');
+      const agreement = await agreementId(node, stringOption(args, 'agreement'));
       const agent = await node.agents.spawn({
         module: new Uint8Array(await readFile(file!)),
         name: stringOption(args, 'name', true),
-        ...(stringOption(args, 'agreement') ? { agreement: stringOption(args, 'agreement')! } : {}),
+        ...(agreement ? { agreement } : {}),
         ...(listOption(args, 'grant').length ? { grants: listOption(args, 'grant') } : {}),
         config: parseJsonArg(stringOption(args, 'config'), '--config'),
       });
@@ -94,14 +108,14 @@ export const agent: Command = {
   options: {
     ...NODE_OPTIONS,
     name: { type: 'string', arg: '<name>', description: 'spawn: the agent\'s name, unique on the node' },
-    agreement: { type: 'string', arg: '<id>', description: 'spawn: run the agent under this registered agreement' },
+    agreement: { type: 'string', arg: '<id|file>', description: 'spawn: run the agent under this agreement: the id of a registered one, or a signed agreement file to register' },
     grant: { type: 'string', multiple: true, arg: '<grant>', description: 'spawn: a capability to grant (default: kv, clock, random)' },
     config: { type: 'string', arg: '<json>', description: 'spawn: the agent\'s configuration (JSON)' },
     json: { type: 'boolean', description: 'print results as JSON' },
   },
   details: [
     'subcommands (an agent is named by its id or its name):',
-    '  spawn <module.wasm> --name <name> [--agreement <id>] [--grant <g>]... [--trust-agent <key>]',
+    '  spawn <module.wasm> --name <name> [--agreement <id|file>] [--grant <g>]... [--trust-agent <key>]',
     '  list',
     '  execute <agent> <intent> [json-input]     runs the whole pipeline; bytes are {"$bytes": "<base64>"}',
     '  snapshot <agent>                          prints the snapshot id (the state root)',
