@@ -9,9 +9,17 @@ import { describe, Mcp0Error } from '../errors/index.js';
 import type { Agreement, AgreementTemplate } from './types.js';
 
 const require = createRequire(import.meta.url);
-/** The agreement JSON Schema, as shipped in `abi/schema/`. */
+/**
+ * The agreement JSON Schema, as shipped in `abi/schema/`.
+ * @example
+ * new Ajv().compile(agreementSchema)
+ */
 export const agreementSchema: object = require('../../schema/agreement.schema.json');
-/** The template JSON Schema, as shipped in `abi/schema/`. */
+/**
+ * The template JSON Schema, as shipped in `abi/schema/`.
+ * @example
+ * new Ajv().addSchema(agreementSchema).compile(agreementTemplateSchema)
+ */
 export const agreementTemplateSchema: object = require('../../schema/agreement-template.schema.json');
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -19,12 +27,25 @@ ajv.addSchema(agreementSchema);
 const validateDoc = ajv.compile<Agreement>(agreementSchema);
 const validateTemplateDoc = ajv.compile<AgreementTemplate>(agreementTemplateSchema);
 
-/** Largest agreement document accepted (JSON text, or CBOR into the plugin). */
+/**
+ * Largest agreement document accepted (JSON text, or CBOR into the plugin).
+ * @example
+ * if (text.length > MAX_AGREEMENT_BYTES) refuse()
+ */
 export const MAX_AGREEMENT_BYTES = 64 * 1024;
-/** Deepest nesting a valid document has is 4 (signatures[i].party); anything past 8 is hostile. */
+/**
+ * Deepest nesting a valid document has is 3 (signatures[i].party); anything past 8 is hostile.
+ * @example
+ * MAX_AGREEMENT_DEPTH // 8
+ */
 export const MAX_AGREEMENT_DEPTH = 8;
 
-/** An agreement document (or template) that is malformed, too big or wrongly signed. */
+/**
+ * An agreement document (or template) that is malformed (EINPUT), too big (ETOOBIG) or wrongly
+ * signed (ESIGNATURE).
+ * @example
+ * try { verifyAgreement(doc) } catch (e) { if (e instanceof AgreementError && e.code === 'ESIGNATURE') reject() }
+ */
 export class AgreementError extends Mcp0Error {}
 
 function invalid(what: string, problems: string[]): never {

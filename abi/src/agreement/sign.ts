@@ -50,7 +50,11 @@ export function signAgreement(doc: Agreement, key: PrivateKey, party: AgreementP
   return { ...doc, signatures };
 }
 
-/** What a successful verification establishes: the key id of each party's signer. */
+/**
+ * What a successful verification establishes: the key id of each party's signer.
+ * @example
+ * const { consumerKey }: VerifiedAgreement = verifyAgreement(doc)
+ */
 export interface VerifiedAgreement {
   agreement: Agreement;
   consumerKey: string;

@@ -32,7 +32,11 @@ export function readAgreementTemplate(name: string): AgreementTemplate {
   return validateTemplate(JSON.parse(readFileSync(`${TEMPLATE_DIR}${name}.json`, 'utf8')));
 }
 
-/** What a new agreement needs besides its template. */
+/**
+ * What a new agreement needs besides its template.
+ * @example
+ * const opts: NewAgreementOptions = { consumer: 'acme.notes', provider: 'mcp0.node', set: { 'quotas.maxConcurrent': '8' } }
+ */
 export interface NewAgreementOptions {
   consumer: string;
   provider: string;

@@ -1,9 +1,17 @@
 /** The shape of an agreement document (abi/schema/agreement.schema.json) and of its templates. */
 
-/** Which side of the agreement a signature is from. */
+/**
+ * Which side of the agreement a signature is from.
+ * @example
+ * const party: AgreementParty = 'consumer'
+ */
 export type AgreementParty = 'consumer' | 'provider';
 
-/** One party's signature: Ed25519 over the canonical JSON of the document without `signatures`. */
+/**
+ * One party's signature: Ed25519 over the canonical JSON of the document without `signatures`.
+ * @example
+ * doc.signatures?.find((s: AgreementSignature) => s.party === 'provider')
+ */
 export interface AgreementSignature {
   party: AgreementParty;
   /** The signer's public key, base64url (JWK `x`). */
@@ -12,7 +20,11 @@ export interface AgreementSignature {
   sig: string;
 }
 
-/** Limits per window; a missing limit is no limit. */
+/**
+ * Limits per window; a missing limit is no limit.
+ * @example
+ * const q: AgreementQuotas = { windowMs: 60_000, callsPerWindow: 100 }
+ */
 export interface AgreementQuotas {
   windowMs: number;
   callsPerWindow?: number;
@@ -21,7 +33,11 @@ export interface AgreementQuotas {
   maxConcurrent?: number;
 }
 
-/** Prices in integer minor units of `currency`. */
+/**
+ * Prices in integer minor units of `currency`.
+ * @example
+ * const p: AgreementPricing = { currency: 'EUR', baseFee: 990, perCall: 1, perCostUnit: 0 }
+ */
 export interface AgreementPricing {
   currency: string;
   baseFee: number;
@@ -29,7 +45,11 @@ export interface AgreementPricing {
   perCostUnit: number;
 }
 
-/** An agreement document, `type: "mcp0.agreement/1"`. */
+/**
+ * An agreement document, `type: "mcp0.agreement/1"`.
+ * @example
+ * const doc: Agreement = parseAgreement(readFileSync('agreement.json', 'utf8'))
+ */
 export interface Agreement {
   type: 'mcp0.agreement/1';
   id: string;
@@ -44,7 +64,11 @@ export interface Agreement {
   signatures?: AgreementSignature[];
 }
 
-/** A template: an agreement without parties, id and dates, plus how long it runs. */
+/**
+ * A template: an agreement without parties, id and dates, plus how long it runs.
+ * @example
+ * const t: AgreementTemplate = readAgreementTemplate('free')
+ */
 export interface AgreementTemplate {
   plan: string;
   description?: string;

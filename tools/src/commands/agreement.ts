@@ -20,14 +20,27 @@ import { type Args, type Command, type Io, listOption, positionals, stringOption
 import { resolveTrust } from '../keyring.js';
 import { assertStoreExists } from './trace/chain.js';
 
-/** The store the node uses unless told otherwise. */
+/**
+ * The store the node uses unless told otherwise.
+ * @example
+ * openStore(DEFAULT_STORE)
+ */
 export const DEFAULT_STORE = 'lmdb:./data';
-/** The plugin's module name, which is also its kv namespace in the store. */
+/**
+ * The plugin's module name, which is also its kv namespace in the store.
+ * @example
+ * kernel.callValue(AGREEMENTS, 'usage', { consumer })
+ */
 export const AGREEMENTS = 'mcp0.agreements';
 const SOURCE = fileURLToPath(new URL('../../../plugins/agreements', import.meta.url));
 const SUBCOMMANDS = ['new', 'sign', 'verify', 'usage', 'invoice'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
+/**
+ * The `mcp0 agreement` command.
+ * @example
+ * await main(['agreement', 'verify', 'agreement.json', '--json'])
+ */
 export const agreement: Command = {
   name: 'agreement',
   summary: 'make, sign and verify agreements; read usage and invoices from a store',
@@ -153,7 +166,11 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
   return 0;
 }
 
-/** A time given as ms since the epoch or an ISO 8601 date. */
+/**
+ * A time given as ms since the epoch or an ISO 8601 date.
+ * @example
+ * parseTime('2027-01-01', '--window') // 1798761600000
+ */
 export function parseTime(text: string, what: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError('EUSAGE', `${what}: expected ms since the epoch or an ISO 8601 date, got ${JSON.stringify(text)}`);
