@@ -1,0 +1,146 @@
+/**
+ * The unit of the suite: a named case that passes, fails with a message naming what was expected
+ * and what came, or is skipped with a reason. Cases throw `CaseFailure` (via `check`) to fail; any
+ * other exception is also a failure, reported with its code when it is a typed MCP-ZERO error.
+ */
+import { Mcp0Error } from '@mcp0/abi';
+
+/** A case's verdict. */
+export type CaseStatus = 'pass' | 'fail' | 'skip';
+
+/** One case's result, as reports carry it. */
+export interface CaseResult {
+  /** The plugin (manifest name) or distribution the case ran against. */
+  subject: string;
+  suite: string;
+  case: string;
+  status: CaseStatus;
+  ms: number;
+  /** Why it failed or was skipped. */
+  message?: string;
+  details?: Record<string, unknown>;
+}
+
+/** A failed expectation. */
+export class CaseFailure extends Error {
+  readonly details: Record<string, unknown>;
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'CaseFailure';
+    this.details = details;
+  }
+}
+
+/** Thrown by a case that does not apply: reported as skipped, with the reason. */
+export class CaseSkip extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'CaseSkip';
+  }
+}
+
+/**
+ * Fails the case with `message` unless `ok`.
+ * @example
+ * check(out.length === 32, `root: expected 32 bytes, got ${out.length}`)
+ */
+export function check(ok: unknown, message: string, details: Record<string, unknown> = {}): asserts ok {
+  if (!ok) throw new CaseFailure(message, details);
+}
+
+/**
+ * Runs `work`, which must fail with a typed error whose code is one of `codes`; returns it.
+ * @example
+ * await rejectsWith(() => kernel.callValue(name, 'get', 7), ['EINPUT'], 'get with a number')
+ */
+export async function rejectsWith(work: () => Promise<unknown>, codes: readonly string[], what: string): Promise<Mcp0Error> {
+  let result: unknown;
+  try {
+    result = await work();
+  } catch (e) {
+    if (e instanceof Mcp0Error && codes.includes(e.code)) return e;
+    const got = e instanceof Mcp0Error ? `${e.code}: ${e.message}` : `${(e as Error)?.name ?? typeof e}: ${(e as Error)?.message ?? String(e)}`;
+    throw new CaseFailure(`${what}: expected a typed error ${codes.join(' or ')}, got ${got}`);
+  }
+  throw new CaseFailure(`${what}: expected a typed error ${codes.join(' or ')}, but it succeeded with ${describe(result)}`);
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  const text = JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x));
+  return text === undefined ? String(v) : text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+/** A case of a suite whose cases share a context `C`. */
+export interface Case<C> {
+  name: string;
+  /** Left out under `--quick` (slow cases: 16 MiB payloads, long loops). */
+  slow?: boolean;
+  run(ctx: C): Promise<void>;
+}
+
+/** A named group of cases with a shared set-up. */
+export interface Suite<S, C> {
+  name: string;
+  /** Builds the cases' context from the subject; throwing fails every case with that message. */
+  setup(subject: S): Promise<C>;
+  teardown?(ctx: C): Promise<void>;
+  cases: readonly Case<C>[];
+}
+
+/** Options every suite run takes. */
+export interface RunOptions {
+  quick?: boolean;
+  /** Called after each case, for progress. */
+  onResult?: (r: CaseResult) => void;
+}
+
+/**
+ * Runs a suite's cases in order, each isolated from the others' failures.
+ * @example
+ * const results = await runSuite(abiSuite, plugin, { quick: true })
+ */
+export async function runSuite<S extends { name: string }, C>(suite: Suite<S, C>, subject: S, options: RunOptions = {}): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  const emit = (r: Omit<CaseResult, 'subject'>) => {
+    const full = { subject: subject.name, ...r };
+    results.push(full);
+    options.onResult?.(full);
+  };
+  let ctx: C;
+  try {
+    ctx = await suite.setup(subject);
+  } catch (e) {
+    const message = `set-up failed: ${messageOf(e)}`;
+    for (const c of suite.cases) emit({ suite: suite.name, case: c.name, status: 'fail', ms: 0, message });
+    return results;
+  }
+  try {
+    for (const c of suite.cases) {
+      if (options.quick && c.slow) {
+        emit({ suite: suite.name, case: c.name, status: 'skip', ms: 0, message: 'slow: left out by --quick' });
+        continue;
+      }
+      const t = performance.now();
+      try {
+        await c.run(ctx);
+        emit({ suite: suite.name, case: c.name, status: 'pass', ms: Math.round(performance.now() - t) });
+      } catch (e) {
+        const status = e instanceof CaseSkip ? 'skip' : 'fail';
+        emit({
+          suite: suite.name, case: c.name, status, ms: Math.round(performance.now() - t), message: messageOf(e),
+          ...(e instanceof CaseFailure && Object.keys(e.details).length > 0 ? { details: e.details } : {}),
+        });
+      }
+    }
+  } finally {
+    await suite.teardown?.(ctx).catch(() => undefined);
+  }
+  return results;
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof CaseFailure || e instanceof CaseSkip) return e.message;
+  if (e instanceof Mcp0Error) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
