@@ -1,14 +1,15 @@
 /**
  * One live Extism instance of a module, in either isolation tier, and the translation of
  * everything that can go wrong in a call into a typed error. Extism 1.0.3 enforces no limits, so
- * this file does: the worker tier races each call against a timer and terminates the thread; the
- * inline tier answers the deadline checks of preempt/ and caps the host memory a guest may
- * allocate through `extism:host/env.alloc`.
+ * this file does: the worker tier (a guest thread of ours, worker/) races each call against a
+ * timer and terminates the thread; the inline tier answers the deadline checks of preempt/. Both
+ * cap the host memory a guest may allocate through `extism:host/env.alloc`.
  */
 import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { CallError, GUEST_EXPORTS, encodeCbor, errorFromWire, type CborValue } from '@mcp0/abi';
 import { exactBytes } from './exact-bytes.js';
 import { DEADLINE_IMPORT, DEFAULT_SLICE } from './preempt/instrument.js';
+import { GuestFailure, GuestThread } from './worker/thread.js';
 
 /** The isolation tier of a module (DESIGN §4). */
 export type Tier = 'inline' | 'worker';
@@ -29,7 +30,7 @@ export interface InstanceOptions {
   preempt: boolean;
   memoryPages: number;
   timeoutMs: number;
-  /** Host-side bytes a guest may allocate during one call (inline tier). */
+  /** Host-side bytes a guest may allocate during one call. */
   hostBytesPerCall: number;
   functions: HostFunctionTable;
   config: CborValue;
@@ -50,7 +51,10 @@ const RESET_EVERY_BYTES = 1 << 20;
 /** A created, initialised instance. Calls must be serialised by the caller. */
 export class Instance {
   readonly #opts: InstanceOptions;
-  readonly #plugin: Plugin;
+  /** The inline tier's plugin, on this thread. */
+  readonly #plugin: Plugin | undefined;
+  /** The worker tier's guest thread. */
+  readonly #thread: GuestThread | undefined;
   readonly #memory: WebAssembly.Memory | undefined;
   /** The deadline the preempt checks compare against, moved forward at each call. */
   readonly #clock: { deadline: number; exportName: string };
@@ -61,19 +65,26 @@ export class Instance {
   #dead = false;
   readonly #targets = new Map<string, [string, string]>();
 
-  private constructor(opts: InstanceOptions, plugin: Plugin, memory: WebAssembly.Memory | undefined, clock: { deadline: number; exportName: string }) {
+  private constructor(opts: InstanceOptions, backend: Plugin | GuestThread, memory: WebAssembly.Memory | undefined, clock: { deadline: number; exportName: string }) {
     this.#opts = opts;
-    this.#plugin = plugin;
+    if (backend instanceof GuestThread) this.#thread = backend;
+    else this.#plugin = backend;
     this.#memory = memory;
     this.#clock = clock;
   }
 
-  /** Create the Extism plugin (not yet initialised: see `init`). */
+  /** Create the Extism plugin or the guest thread (not yet initialised: see `init`). */
   static async create(opts: InstanceOptions): Promise<Instance> {
+    const clock = { deadline: performance.now() + opts.timeoutMs, exportName: '(start)' };
+    if (opts.tier === 'worker') {
+      const thread = await GuestThread.start({ compiled: opts.compiled, functions: opts.functions, hostBytesPerCall: opts.hostBytesPerCall, onLog: opts.onLog }).catch((e: unknown) => {
+        throw new CallError('ETRAP', `${opts.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
+      });
+      return new Instance(opts, thread, undefined, clock);
+    }
     let self: Instance | undefined;
     const functions = { ...opts.functions };
     // The start function runs inside createPlugin, so the first deadline is set before it.
-    const clock = { deadline: performance.now() + opts.timeoutMs, exportName: '(start)' };
     if (opts.preempt) {
       functions[DEADLINE_IMPORT.module] = {
         [DEADLINE_IMPORT.name]: () => {
@@ -84,15 +95,13 @@ export class Instance {
         },
       };
     }
-    if (opts.tier === 'inline') {
-      // Extism's own alloc would let a guest allocate without bound on the host's heap.
-      functions['extism:host/env'] = {
-        alloc: (ctx: CallContext, n: bigint) => {
-          if (self) self.#countAlloc(Number(n));
-          return ctx.alloc(n);
-        },
-      };
-    }
+    // Extism's own alloc would let a guest allocate without bound on the host's heap.
+    functions['extism:host/env'] = {
+      alloc: (ctx: CallContext, n: bigint) => {
+        if (self) self.#countAlloc(Number(n));
+        return ctx.alloc(n);
+      },
+    };
     const logger = {
       debug: (m: string) => opts.onLog('debug', m),
       info: (m: string) => opts.onLog('info', m),
@@ -100,11 +109,8 @@ export class Instance {
       error: (m: string) => opts.onLog('error', m),
       trace: (m: string) => opts.onLog('debug', m),
     } as unknown as Console;
-    const plugin = await createPlugin(
-      { wasm: [{ module: opts.compiled, name: 'main' }] },
-      { useWasi: false, runInWorker: opts.tier === 'worker', functions, logger },
-    );
-    const memory = opts.tier === 'inline' ? ((await plugin.getInstance('main')).exports.memory as WebAssembly.Memory | undefined) : undefined;
+    const plugin = await createPlugin({ wasm: [{ module: opts.compiled, name: 'main' }] }, { useWasi: false, functions, logger });
+    const memory = (await plugin.getInstance('main')).exports.memory as WebAssembly.Memory | undefined;
     self = new Instance(opts, plugin, memory, clock);
     return self;
   }
@@ -128,8 +134,9 @@ export class Instance {
     return !this.#dead;
   }
 
-  /** Current linear memory in pages (inline tier only). */
+  /** Current linear memory in pages (in the worker tier: as of the end of the last call). */
   get memoryPages(): number | undefined {
+    if (this.#thread) return this.#thread.memoryBytes / 65536;
     return this.#memory ? this.#memory.buffer.byteLength / 65536 : undefined;
   }
 
@@ -149,24 +156,32 @@ export class Instance {
       this.#clock.deadline = startedAt + this.#opts.timeoutMs;
       this.#clock.exportName = exportName;
     }
+    if (this.#thread) {
+      try {
+        // A view of a larger buffer would carry the whole buffer across the thread boundary.
+        return (await this.#withTimeout(this.#thread.call(exportName, exactBytes(input)), exportName)) ?? new Uint8Array(0);
+      } catch (e) {
+        throw this.#classify(e, exportName);
+      }
+    }
+    const plugin = this.#plugin!;
     let moved = input.length;
     try {
-      const pending = this.#plugin.call(this.#target(exportName), exactBytes(input));
-      const output = this.#opts.tier === 'worker' ? await this.#withTimeout(pending, exportName) : await pending;
+      const output = await plugin.call(this.#target(exportName), exactBytes(input));
       const bytes = output === null ? new Uint8Array(0) : output.bytes();
       moved += bytes.length;
       return bytes;
     } catch (e) {
       throw this.#classify(e, exportName);
     } finally {
-      const reset = this.#dead ? undefined : this.#maybeReset(moved);
-      if (reset) await reset;
+      this.#maybeReset(plugin, moved);
     }
   }
 
   async close(): Promise<void> {
     this.#dead = true;
-    await this.#plugin.close().catch(() => undefined);
+    if (this.#thread) await this.#thread.terminate();
+    else await this.#plugin!.close().catch(() => undefined);
   }
 
   #countAlloc(n: number): void {
@@ -179,18 +194,16 @@ export class Instance {
 
   /**
    * Free Extism's handle table, which 1.0.3 otherwise grows for ever (it overflows after about 16k
-   * calls). A reset is a promise in-process and a round trip in a worker, so it is amortised over
-   * calls, but soon enough that the retained input and output blocks stay small.
+   * calls). A reset is a promise, so it is amortised over calls, but soon enough that the retained
+   * input and output blocks stay small. (The guest thread resets after every call by itself.)
    */
-  #maybeReset(bytesMoved: number): Promise<unknown> | undefined {
+  #maybeReset(plugin: Plugin, bytesMoved: number): void {
     this.#bytesSinceReset += bytesMoved;
-    if (++this.#callsSinceReset < RESET_EVERY_CALLS && this.#bytesSinceReset < RESET_EVERY_BYTES) return undefined;
+    if (++this.#callsSinceReset < RESET_EVERY_CALLS && this.#bytesSinceReset < RESET_EVERY_BYTES) return;
     this.#callsSinceReset = 0;
     this.#bytesSinceReset = 0;
-    // The worker must finish its reset before the next call (it is not re-entrant); in-process the
-    // reset is synchronous work behind an async signature.
-    const reset = this.#plugin.reset();
-    return this.#opts.tier === 'worker' ? reset : undefined;
+    // In-process the reset is synchronous work behind an async signature.
+    void plugin.reset();
   }
 
   async #withTimeout<T>(pending: Promise<T>, exportName: string): Promise<T> {
@@ -198,7 +211,7 @@ export class Instance {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         this.#dead = true;
-        void this.#plugin.close();
+        void this.#thread?.terminate();
         reject(new CallError('ETIMEOUT', `${this.#opts.name}/${exportName}: no answer within ${this.#opts.timeoutMs} ms; the worker was terminated`, { timeoutMs: this.#opts.timeoutMs }));
       }, this.#opts.timeoutMs);
     });
@@ -228,12 +241,14 @@ export class Instance {
       }
       return errorFromWire(wire);
     }
-    if (this.#hostBytesExceeded) {
+    if (this.#hostBytesExceeded || (e instanceof GuestFailure && e.hostBytesExceeded)) {
       return new CallError('EMEMORY', `${where}: allocated more than ${this.#opts.hostBytesPerCall} bytes of host memory in one call`, { limit: this.#opts.hostBytesPerCall });
     }
     // AssemblyScript's allocator doubles memory and traps with `unreachable` when memory.grow
-    // fails, so a trap with over half the cap in use is memory exhaustion.
-    if (this.#memory && this.#memory.buffer.byteLength * 2 > this.#opts.memoryPages * 65536) {
+    // fails, so a trap with over half the cap in use is memory exhaustion. The guest thread reports
+    // its memory with the failure, since this thread cannot see it.
+    const memoryBytes = e instanceof GuestFailure ? e.memoryBytes : this.#memory?.buffer.byteLength ?? 0;
+    if (memoryBytes * 2 > this.#opts.memoryPages * 65536) {
       return new CallError('EMEMORY', `${where}: reached the memory cap of ${this.#opts.memoryPages} pages (${message})`, { memoryPages: this.#opts.memoryPages });
     }
     return new CallError('ETRAP', `${where} trapped: ${message}`, { trap: message });

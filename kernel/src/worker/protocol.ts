@@ -1,0 +1,53 @@
+/**
+ * The messages between the kernel's main thread and a guest thread (kernel/src/worker/guest.ts).
+ * Calls and their outcomes travel as ordinary messages; a host call blocks the guest thread, which
+ * reads its reply synchronously from a dedicated port once the main thread raises a shared flag.
+ * Only request and response bytes cross, never Extism's memory blocks.
+ */
+import type { MessagePort } from 'node:worker_threads';
+
+/** What a guest thread is started with (its workerData). */
+export interface GuestData {
+  /** The module to run, memory cap already written in. */
+  compiled: WebAssembly.Module;
+  /** [namespace, name] of every host function the main thread serves, by index. */
+  functions: [string, string][];
+  /** Host-side bytes the guest may allocate through `extism:host/env.alloc` in one call. */
+  hostBytesPerCall: number;
+  /** Int32Array over it: 0 while a host call is pending, 1 once its reply is posted. */
+  flag: SharedArrayBuffer;
+  /** Host call replies, read with receiveMessageOnPort while the guest thread blocks. */
+  replies: MessagePort;
+}
+
+/** Main thread to guest thread. */
+export interface CallMessage {
+  t: 'call';
+  exportName: string;
+  input: Uint8Array;
+}
+
+/** A failed call, or a failed start, as the guest thread saw it. */
+export interface FailedMessage {
+  t: 'failed';
+  message: string;
+  /** Linear memory after the failure, so a trap at the cap can be told apart from other traps. */
+  memoryBytes: number;
+  /** The failure came from the host allocation budget. */
+  hostBytesExceeded: boolean;
+}
+
+/** Guest thread to main thread. */
+export type GuestMessage =
+  | { t: 'ready'; memoryBytes: number }
+  | { t: 'done'; output: Uint8Array | null; memoryBytes: number }
+  | FailedMessage
+  | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
+  /** A host call: its arguments, and the bytes of every argument that is a live memory block. */
+  | { t: 'host'; fn: number; args: bigint[]; blocks: [bigint, Uint8Array][] };
+
+/**
+ * The answer to a host call: its return value, and the blocks the host function stored. The
+ * guest thread stores each block for real and swaps the placeholder handle for the real one.
+ */
+export type HostReply = { value: unknown; stored: [bigint, Uint8Array][] } | { error: string };
