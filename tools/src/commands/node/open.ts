@@ -23,8 +23,8 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
   'trust-agent': { type: 'string', multiple: true, arg: '<key>', description: 'a key trusted to sign agents (spawn); agents already stored keep the key they were verified with' },
 };
 
-/** The assembler keys to verify the distribution against. */
-async function assemblerTrust(args: Args, dist: string, io: Io): Promise<PublicKey[]> {
+/** The assembler keys to verify the distribution against: --trust, or a local build's development key. */
+export async function assemblerTrust(args: Args, dist: string, io: Io): Promise<PublicKey[]> {
   const given = listOption(args, 'trust');
   if (given.length > 0) return resolveTrust(given);
   const dev = join(dist, DEV_PUBLIC_KEY);
