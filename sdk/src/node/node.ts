@@ -20,7 +20,11 @@ import { AgentStateKv } from './agent-state.js';
 import { NodeMetrics, type NodeMetricsJson } from './metrics.js';
 import { AgentRecords, MAX_SNAPSHOTS, type AgentRecord, type SnapshotRecord } from './records.js';
 
-/** The roles the node talks to by what they provide, never by name. */
+/**
+ * The roles the node talks to by what they provide, never by name.
+ * @example
+ * if (node.hasRole('trace')) console.log(await node.callRole('trace', 'head', {}))
+ */
 export const ROLES = { storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1' } as const;
 
 /** A distribution as the node runs it: verified plugins in load order, and the pipeline. */
@@ -171,7 +175,11 @@ export class Node extends EventEmitter<NodeEvents> {
     return node;
   }
 
-  /** The node's metrics as JSON. */
+  /**
+   * The node's metrics as JSON.
+   * @example
+   * const { operations, denials, modules } = node.metrics()
+   */
   metrics(): NodeMetricsJson {
     return this.#metrics.json();
   }
@@ -185,17 +193,30 @@ export class Node extends EventEmitter<NodeEvents> {
     return this.#metrics.text();
   }
 
-  /** Calls a role's export (storage, agreements, trace) with a value; ENOTFOUND when the distribution lacks the role. */
+  /**
+   * Calls a role's export (storage, agreements, trace) with a value; EUNAVAILABLE when the
+   * distribution lacks the role.
+   * @example
+   * await node.callRole('agreements', 'register', { document: signedAgreement })
+   */
   callRole(role: keyof typeof ROLES, exportName: string, value: CborValue): Promise<CborValue> {
     return this.kernel.callValue(this.#role(role).name, exportName, value);
   }
 
-  /** True when a plugin of the distribution provides the role. */
+  /**
+   * True when a plugin of the distribution provides the role.
+   * @example
+   * node.hasRole('agreements') // false for a distribution without agreements
+   */
   hasRole(role: keyof typeof ROLES): boolean {
     return this.kernel.modules().some((m) => m.manifest.provides?.includes(ROLES[role]));
   }
 
-  /** Waits for operations in progress, stops every module and closes the store it opened. */
+  /**
+   * Waits for operations in progress, stops every module and closes the store it opened.
+   * @example
+   * process.once('SIGTERM', () => node.stop())
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;

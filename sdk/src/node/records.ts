@@ -6,7 +6,11 @@
 import { CallError, LIMITS, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
 import type { BlockProvider, KvProvider } from '@mcp0/kernel';
 
-/** The kv namespace of the node's records. */
+/**
+ * The kv namespace of the node's records.
+ * @example
+ * await store.kv.scan(NODE_NAMESPACE, 'agent/', 100)
+ */
 export const NODE_NAMESPACE = 'mcp0.node';
 const PREFIX = 'agent/';
 
@@ -39,7 +43,11 @@ export interface AgentRecord {
   snapshots: SnapshotRecord[];
 }
 
-/** Snapshots a record keeps (older ones stay in the storage plugin's history). */
+/**
+ * Snapshots a record keeps (older ones stay in the storage plugin's history).
+ * @example
+ * agent.snapshots.length <= MAX_SNAPSHOTS // always
+ */
 export const MAX_SNAPSHOTS = 64;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

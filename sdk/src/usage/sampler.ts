@@ -24,7 +24,11 @@ export interface UsageSummary {
   rssAvgMB: number;
 }
 
-/** The hardware budgets (the seed's): CPU on the reference core, RSS peak and average. */
+/**
+ * The hardware budgets (the seed's): CPU on the reference core, RSS peak and average.
+ * @example
+ * checkBudgets(summary, BUDGETS).cpu.pass
+ */
 export const BUDGETS = { cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 } as const;
 
 /**
@@ -33,6 +37,8 @@ export const BUDGETS = { cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 } as cons
  * Kaby Lake i3 are about 1/1.8 of a current EPYC core's (PassMark single thread ~1,600 vs
  * ~2,900). Work that takes 10% of a core here takes about 18% of the reference core. Override it
  * (`--core-factor`) when running elsewhere.
+ * @example
+ * const reference = cpuPercentHere * REFERENCE_CORE_FACTOR
  */
 export const REFERENCE_CORE_FACTOR = 1.8;
 
@@ -101,7 +107,12 @@ export class UsageSampler {
   }
 }
 
-/** Whether a summary is inside the budgets, gate by gate. */
+/**
+ * Whether a summary is inside the budgets, gate by gate (each value must stay below its limit).
+ * @example
+ * const gates = checkBudgets(sampler.stop())
+ * if (!gates.rssPeak.pass) console.log(`RSS peak ${gates.rssPeak.value} MB ≥ ${gates.rssPeak.limit}`)
+ */
 export function checkBudgets(u: UsageSummary, budgets: { cpuPercent: number; rssPeakMB: number; rssAvgMB: number } = BUDGETS) {
   return {
     cpu: { value: u.cpuPercentReference, limit: budgets.cpuPercent, pass: u.cpuPercentReference < budgets.cpuPercent },
