@@ -43,7 +43,11 @@ const doc = signAgreement(
   provider, 'provider',
 );
 
-/** A kernel with hello and the hooks: 'none', 'null' (the floor) or 'agreements'. */
+/**
+ * A kernel with hello and the hooks: 'none', 'null' (the floor), 'agreements', or
+ * 'agreements-trusted' (the plugin loaded with `preempt: false`, as a distribution may load a
+ * system plugin it trusts not to loop: no deadline checks in its loops).
+ */
 async function node(hooks) {
   const store = new MemoryStore();
   const kernel = new Kernel({ trust: [key.publicKey], providers: { kv: store.kv } });
@@ -52,8 +56,8 @@ async function node(hooks) {
     await kernel.load(nullHooks, { isolation: 'inline' });
     kernel.setPipeline({ admit: ['bench.null-hooks'], observe: ['bench.null-hooks'] });
   }
-  if (hooks === 'agreements') {
-    await kernel.load(agreements, { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+  if (hooks === 'agreements' || hooks === 'agreements-trusted') {
+    await kernel.load(agreements, { isolation: 'inline', preempt: hooks === 'agreements', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
     await kernel.callValue('mcp0.agreements', 'register', { document: doc });
     await kernel.callValue('mcp0.agreements', 'meter', { agent: HELLO, storageBytes: 4096 });
     kernel.setPipeline({ admit: ['mcp0.agreements'], observe: ['mcp0.agreements'] });
@@ -64,9 +68,10 @@ async function node(hooks) {
 const plain = await node('none');
 const floor = await node('null');
 const enforced = await node('agreements');
+const trusted = await node('agreements-trusted');
 const input = new Uint8Array(64).fill(7);
 // Each path must really run the operation (and the hooks must really admit it).
-for (const k of [plain, floor, enforced]) {
+for (const k of [plain, floor, enforced, trusted]) {
   const r = await k.execute({ agent: HELLO, intent: 'echo', input });
   if (r.output.length !== 64) throw new Error('echo did not echo');
 }
@@ -76,24 +81,27 @@ const stats = await measure(
     { id: 'execute', fn: () => plain.execute({ agent: HELLO, intent: 'echo', input }) },
     { id: 'execute+null', fn: () => floor.execute({ agent: HELLO, intent: 'echo', input }) },
     { id: 'execute+agreements', fn: () => enforced.execute({ agent: HELLO, intent: 'echo', input }) },
+    { id: 'execute+agreements-trusted', fn: () => trusted.execute({ agent: HELLO, intent: 'echo', input }) },
   ],
-  { timeMs: quick ? 2000 : 9000, rounds: 3 },
+  { timeMs: quick ? 2500 : 12000, rounds: 3 },
 );
 const rows = [
   { id: 'execute', group: 'hooks', label: 'execute(echo 64 B), no hooks', stats: stats.get('execute') },
   { id: 'execute+null', group: 'hooks', label: 'execute(echo 64 B), null admit + observe (floor)', stats: stats.get('execute+null') },
   { id: 'execute+agreements', group: 'hooks', label: 'execute(echo 64 B), agreements admit + observe', stats: stats.get('execute+agreements') },
+  { id: 'execute+agreements-trusted', group: 'hooks', label: 'execute(echo 64 B), agreements, preempt: false', stats: stats.get('execute+agreements-trusted') },
 ];
-const usage = await enforced.callValue('mcp0.agreements', 'usage', { consumer: HELLO });
 await plain.stop();
 await floor.stop();
 await enforced.stop();
+await trusted.stop();
 
 console.log(`\n${figuresTable(rows)}\n`);
 console.log(ratiosTable([
   ratio('execute with agreements / without', rows[2], rows[0], { target: 1.25 }),
   ratio('execute with null hooks / without (floor)', rows[1], rows[0]),
   ratio('execute with agreements / with null hooks', rows[2], rows[1]),
+  ratio('execute with agreements, preempt: false / without', rows[3], rows[0]),
 ]));
 const us = (r) => r.stats.p50Us;
-console.log(`\nadded per operation (p50): ${(us(rows[2]) - us(rows[0])).toFixed(1)} µs by agreements, of which ${(us(rows[1]) - us(rows[0])).toFixed(1)} µs is the floor of any admit + observe pair; calls observed in the last window: ${usage.agreements[0].calls}`);
+console.log(`\nadded per operation (p50): ${(us(rows[2]) - us(rows[0])).toFixed(1)} µs by agreements, of which ${(us(rows[1]) - us(rows[0])).toFixed(1)} µs is the floor of any admit + observe pair`);
