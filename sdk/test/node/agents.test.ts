@@ -131,9 +131,15 @@ describe('agents on a node', () => {
     await expect(node.agents.spawn({ module: untrusted, name: 'u' })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
   });
 
-  it('surfaces capability errors unchanged: an agent without its kv grant gets EPERM', async () => {
+  it('surfaces capability errors unchanged: ECAPABILITY at spawn, EPERM at run time', async () => {
     node = await startNode('memory:');
     await expect(node.agents.spawn({ module: await signed('counter'), name: 'c', grants: [] })).rejects.toMatchObject({ code: 'ECAPABILITY' });
+    const f = await node.agents.spawn({ module: await signed('faulty'), name: 'f' });
+    const e = await f.execute('tick').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CallError);
+    expect((e as CallError).code).toBe('EPERM');
+    expect((e as CallError).message).toContain('clock');
+    await f.execute('write', { key: '/still', value: 'serving' });
   });
 
   it('counts operations, errors and agents, as JSON and as Prometheus text', async () => {
