@@ -77,8 +77,13 @@ function choose(agent: string, intent: string, time: u64): Choice {
     if (stateErr !== null) return c;
     let why: string;
     c.hasRetry = false;
-    if (e === null) why = "no-agreement: " + agent + " is bound to " + id + ", which is not registered";
-    else why = refusal(e, agent, intent, time, c);
+    if (e === null) {
+      // Indexed but never stored (a register that did not finish) is no agreement at all.
+      if (bound == "") continue;
+      why = "no-agreement: " + agent + " is bound to " + id + ", which is not registered";
+    } else {
+      why = refusal(e, agent, intent, time, c);
+    }
     if (why == "") {
       c.entry = e;
       return c;
@@ -88,6 +93,10 @@ function choose(agent: string, intent: string, time: u64): Choice {
       firstRetry = c.retryAfterMs;
       firstHasRetry = c.hasRetry;
     }
+  }
+  if (first == "") {
+    c.reason = "no-agreement: no agreement is bound to or registered for " + agent;
+    return c;
   }
   c.reason = ids.length > 1 ? first + " (and " + (ids.length - 1).toString() + " other agreement(s) of " + agent + " do not admit it either)" : first;
   c.retryAfterMs = firstRetry;

@@ -167,7 +167,10 @@ export function usage(): i32 {
   const list = Value.array();
   for (let i = 0, n = ids.length; i < n; i++) {
     const e = loadEntry(unchecked(ids[i]));
-    if (e === null) return stateErr !== null ? failWith(stateErr!) : fail("ESTATE", "agreement " + unchecked(ids[i]) + " is indexed but not stored");
+    if (e === null) {
+      if (stateErr !== null) return failWith(stateErr!);
+      continue; // indexed, never stored: a register that did not finish
+    }
     const ag = e.ag;
     const start = time - time % ag.windowMs;
     const w = windowOf(ag.id, start, false);
@@ -251,7 +254,10 @@ export function invoice(): i32 {
   const totals = new Array<u64>();
   for (let i = 0, n = ids.length; i < n; i++) {
     const e = loadEntry(unchecked(ids[i]));
-    if (e === null) return stateErr !== null ? failWith(stateErr!) : fail("ESTATE", "agreement " + unchecked(ids[i]) + " is indexed but not stored");
+    if (e === null) {
+      if (stateErr !== null) return failWith(stateErr!);
+      continue; // indexed, never stored: a register that did not finish
+    }
     const ag = e.ag;
     const end = e.revoked && e.revokedAt < ag.notAfter ? e.revokedAt : ag.notAfter;
     const inForce = ag.notBefore < to && end > from && ag.notBefore < end;

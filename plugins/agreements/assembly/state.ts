@@ -84,15 +84,21 @@ export function loadEntry(id: string): Entry | null {
   return e;
 }
 
-/** Write an agreement record (and the consumer index entry); updates the cache only on success. */
+/**
+ * Write an agreement record (a new one after its consumer index entry, so a crash in between
+ * leaves an index entry without a record, which readers skip and a retried register completes);
+ * updates the cache only on success.
+ */
 export function saveEntry(e: Entry, isNew: bool): Err | null {
-  let err = kvPut(AGREEMENT_PREFIX + e.ag.id, encode(e.toValue()));
-  if (err !== null) return err;
   if (isNew) {
-    err = kvPut(CONSUMER_PREFIX + e.ag.consumer + "/" + e.ag.id, new Uint8Array(0));
+    const err = kvPut(CONSUMER_PREFIX + e.ag.consumer + "/" + e.ag.id, new Uint8Array(0));
     if (err !== null) return err;
-    if (consumers.has(e.ag.consumer)) {
-      const ids = consumers.get(e.ag.consumer);
+  }
+  const err = kvPut(AGREEMENT_PREFIX + e.ag.id, encode(e.toValue()));
+  if (err !== null) return err;
+  if (isNew && consumers.has(e.ag.consumer)) {
+    const ids = consumers.get(e.ag.consumer);
+    if (!ids.includes(e.ag.id)) {
       ids.push(e.ag.id);
       ids.sort();
     }

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agreementSigningBytes, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement } from '@mcp0/abi';
+import { MemoryKv } from '@mcp0/kernel';
 import { consumerKey, doc, HELLO, makeKernel, NAME, op, providerKey, register, rejection, signed, T0 } from './helpers.js';
 
 describe('register', () => {
@@ -125,6 +126,21 @@ describe('hostile documents', () => {
     expect((await rejection(kernel.call(NAME, 'register', new Uint8Array([0xbf, 0xff, 0x00])))).code).toBe('EINPUT');
     expect((await rejection(kernel.call(NAME, 'register', new Uint8Array(0)))).code).toBe('EINPUT');
     expect((await rejection(kernel.callValue(NAME, 'register', { doc: 1 }))).message).toContain('"document" is missing');
+    await kernel.stop();
+  });
+});
+
+describe('a register that did not finish', () => {
+  it('leaves an index entry that readers skip and a retried register completes', async () => {
+    const kv = new MemoryKv();
+    // What a crash between the two writes of register leaves: the consumer index entry alone.
+    kv.put(NAME, `agreements/c/${HELLO}/agr-1`, new Uint8Array(0));
+    const kernel = await makeKernel(kv);
+    expect(((await op(kernel, T0)) as { reason: string }).reason).toBe(`no-agreement: no agreement is bound to or registered for ${HELLO}`);
+    expect(((await kernel.callValue(NAME, 'usage', { consumer: HELLO, window: T0 })) as { agreements: unknown[] }).agreements).toEqual([]);
+    expect(((await kernel.callValue(NAME, 'invoice', { consumer: HELLO, from: T0, to: T0 + 3_600_000 })) as { lines: unknown[] }).lines).toEqual([]);
+    await register(kernel, signed(doc()));
+    expect((await op(kernel, T0)).ok).toBe(true);
     await kernel.stop();
   });
 });
