@@ -32,11 +32,11 @@ export function plugins(): Promise<{ agreements: Uint8Array; hello: Uint8Array }
   return built;
 }
 
-/** A kernel with agreements admitting and observing, and hello as the agent (inline unless told). */
-export async function makeKernel(kv: KvProvider = new MemoryKv(), helloTier: 'inline' | 'worker' = 'inline', hooks = true): Promise<Kernel> {
+/** A kernel with agreements admitting and observing, and hello as the agent (both inline unless told). */
+export async function makeKernel(kv: KvProvider = new MemoryKv(), helloTier: 'inline' | 'worker' = 'inline', hooks = true, agreementsTier: 'inline' | 'worker' = 'inline'): Promise<Kernel> {
   const { agreements, hello } = await plugins();
   const kernel = new Kernel({ trust: [publisher.publicKey], providers: { kv } });
-  await kernel.load(agreements, { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+  await kernel.load(agreements, { isolation: agreementsTier, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
   await kernel.load(hello, { isolation: helloTier, grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
   if (hooks) kernel.setPipeline({ admit: [NAME], observe: [NAME] });
   return kernel;

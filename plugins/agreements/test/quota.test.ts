@@ -98,6 +98,15 @@ describe('quotas', () => {
     await kernel.stop();
   });
 
+  it('enforces the same in the worker tier, where kv may answer asynchronously', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'worker', true, 'worker');
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 4 } })));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + i)));
+    expect(results.filter((r) => r.ok)).toHaveLength(4);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 4, calls: 4, inFlight: 0 });
+    await kernel.stop();
+  });
+
   it.each(['memory', 'lmdb'])('keeps counters across a restart over the same %s store', async (kind) => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp0-agreements-restart-'));
     const store = kind === 'lmdb' ? await openStore(`lmdb:${dir}`) : undefined;
