@@ -18,9 +18,13 @@ export const PLUGIN_DIRS = {
   caps: 'kernel/test/fixtures/caps',
   storage: 'plugins/storage',
   trace: 'plugins/trace',
+  agreements: 'plugins/agreements',
   counter: 'agents/counter',
   memory: 'agents/memory',
   faulty: 'sdk/test/fixtures/faulty',
+  'broken-storage': 'conformance/test/fixtures/broken-storage',
+  'broken-trace': 'conformance/test/fixtures/broken-trace',
+  'broken-agreements': 'conformance/test/fixtures/broken-agreements',
 } as const;
 
 /** The publisher key every fixture is signed with. */
