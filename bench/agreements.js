@@ -5,12 +5,16 @@
  * admitting (agreement lookup, validity, permission globs, storage, calls, cost and concurrency
  * checks, one kv write for the reservation) and observing (two kv writes: the quota window and the
  * billing hour), kv on an in-memory store, alternating rounds. Target: ≤ 1.25× (≤ 25% added).
+ *
+ * The echo is the worst case: an operation that does nothing. The second group is an agent's
+ * operation as a node runs it: the counter agent's `increment` (worker tier, its kv served by the
+ * storage plugin, the write applied at the end), on a node with and without the agreements hooks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, signAgreement, signModule } from '@mcp0/abi';
-import { Kernel, MemoryStore } from '@mcp0/sdk';
+import { Kernel, MemoryStore, Node } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/tools';
 import { measure } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
@@ -96,12 +100,47 @@ await floor.stop();
 await enforced.stop();
 await trusted.stop();
 
+// An agent's operation on a node: storage serving the agent's kv, with and without agreements.
+const storage = signModule((await buildPlugin(`${ROOT}plugins/storage`, { out: `${ROOT}plugins/storage/build/storage.wasm` })).wasm, key);
+const counterTmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-counter-'));
+const counter = signModule((await buildPlugin(`${ROOT}agents/counter`, { out: join(counterTmp, 'counter.wasm') })).wasm, key);
+rmSync(counterTmp, { recursive: true, force: true });
+async function agentNode(withAgreements) {
+  const plugins = [{ name: 'mcp0.storage', bytes: storage, grants: [{ name: 'blocks' }], isolation: 'inline' }];
+  if (withAgreements) plugins.push({ name: 'mcp0.agreements', bytes: agreements, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], isolation: 'inline' });
+  const hooks = withAgreements ? ['mcp0.agreements'] : [];
+  const n = await Node.start({ distribution: { name: 'bench', version: '0', publishers: [key.publicKey], plugins, pipeline: { admit: hooks, observe: hooks } }, store: 'memory:' });
+  const agentDoc = signAgreement(signAgreement({ ...doc, id: 'bench-agent', consumer: consumer.kid, permissions: { intents: ['increment'], exports: [] } }, consumer, 'consumer'), provider, 'provider');
+  if (withAgreements) await n.callRole('agreements', 'register', { document: agentDoc });
+  const agent = await n.agents.spawn({ module: counter, name: 'counter', ...(withAgreements ? { agreement: 'bench-agent' } : {}) });
+  await agent.execute('increment', {});
+  return { n, agent };
+}
+const bare = await agentNode(false);
+const metered = await agentNode(true);
+log('agreements on an agent operation …');
+const agentStats = await measure(
+  [
+    { id: 'agent', fn: () => bare.agent.execute('increment', {}) },
+    { id: 'agent+agreements', fn: () => metered.agent.execute('increment', {}) },
+  ],
+  { timeMs: quick ? 2500 : 8000, rounds: 2 },
+);
+const agentRows = [
+  { id: 'agent', group: 'agent', label: 'counter.increment on a node, no hooks', stats: agentStats.get('agent') },
+  { id: 'agent+agreements', group: 'agent', label: 'counter.increment on a node, agreements admit + observe', stats: agentStats.get('agent+agreements') },
+];
+await bare.n.stop();
+await metered.n.stop();
+rows.push(...agentRows);
+
 console.log(`\n${figuresTable(rows)}\n`);
 console.log(ratiosTable([
   ratio('execute with agreements / without', rows[2], rows[0], { target: 1.25 }),
   ratio('execute with null hooks / without (floor)', rows[1], rows[0]),
   ratio('execute with agreements / with null hooks', rows[2], rows[1]),
   ratio('execute with agreements, preempt: false / without', rows[3], rows[0]),
+  ratio('agent operation with agreements / without', agentRows[1], agentRows[0], { target: 1.25 }),
 ]));
 const us = (r) => r.stats.p50Us;
 console.log(`\nadded per operation (p50): ${(us(rows[2]) - us(rows[0])).toFixed(1)} µs by agreements, of which ${(us(rows[1]) - us(rows[0])).toFixed(1)} µs is the floor of any admit + observe pair`);
