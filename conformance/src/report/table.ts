@@ -7,10 +7,11 @@ import { gateRows, gateWord, num, workloadLine } from './format.js';
 import type { BudgetReport, ConformanceReport } from './types.js';
 
 /** Control characters, including ESC: a hostile message must not drive the terminal. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
+/** One line of printable text: line breaks and tabs become spaces, other control characters go. */
 function clean(text: string): string {
-  return text.replace(CONTROL, ' ').trim();
+  return text.replace(CONTROL, '').replace(/[\t\n\r]+/g, ' ').trim();
 }
 
 function columns(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string[] {
