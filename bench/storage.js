@@ -14,10 +14,9 @@
  * or ${MCP0_CACHE:-~/.cache/mcp0}/ferretdb-1.24.2/ferretdb-test; see scripts/ferretdb/build.sh).
  * Flags: --quick (a quarter of the timed budgets), --only=lmdb|mongo.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import os from 'node:os';
 import { join } from 'node:path';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
@@ -26,6 +25,7 @@ import { buildPlugin } from '@mcp0/tools';
 import { collect, measure, summarise } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
 import { ROOT } from './lib/fixtures.js';
+import { ferretdbPath, startFerretdb } from './lib/ferretdb.js';
 
 const NAME = 'mcp0.storage';
 const N = 10_000;
@@ -83,46 +83,6 @@ function valueOf(size, i, gen, salt) {
 const key = generateKeyPair();
 log('building plugins/storage …');
 const wasm = signModule((await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp('mcp0-bench-storage-'), 'storage.wasm') })).wasm, key);
-
-// ── FerretDB ─────────────────────────────────────────────────────────────────────────────────────
-function ferretdbPath() {
-  if (process.env.MCP0_FERRETDB) return existsSync(process.env.MCP0_FERRETDB) ? process.env.MCP0_FERRETDB : null;
-  const p = join(process.env.MCP0_CACHE || join(homedir(), '.cache', 'mcp0'), 'ferretdb-1.24.2', 'ferretdb-test');
-  return existsSync(p) ? p : null;
-}
-
-/** Spawns `ferretdb-test --listen 127.0.0.1:0 --dir <tmp>` and waits for its `ready <host:port>` line. */
-async function startFerretdb(bin) {
-  const dir = tmp('mcp0-bench-ferretdb-');
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--dir', dir, '--exit-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => (stderr = (stderr + s).slice(-8192)));
-  const exited = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
-  process.on('exit', () => child.kill('SIGKILL'));
-  const addr = await new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`FerretDB printed no ready line within 30 s\n${stderr}`)), 30_000);
-    child.once('error', (e) => (clearTimeout(timer), reject(e)));
-    exited.then((x) => (clearTimeout(timer), reject(new Error(`FerretDB exited (${x.code ?? x.signal})\n${stderr}`))));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s) => {
-      buf += s;
-      const m = /^ready (\S+)$/m.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-  return {
-    uri: `mongodb://${addr}/mcp0bench?directConnection=true`,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 // ── Counting new block bytes ─────────────────────────────────────────────────────────────────────
 /**

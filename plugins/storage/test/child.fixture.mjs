@@ -7,18 +7,19 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
-import { collectGarbage, openStore } from '@mcp0/sdk';
+import { MongoSyncStore, collectGarbage, openStore } from '@mcp0/sdk';
 
 const [mode, uri, wasmPath, tier, arg] = process.argv.slice(2);
 const key = generateKeyPair();
-const store = await openStore(uri);
+// Inline tier on MongoDB goes through the synchronous bridge, as in the parent test.
+const store = tier === 'inline' && uri.startsWith('mongodb') ? await MongoSyncStore.open(uri) : await openStore(uri);
 const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks: store.blocks } });
 await kernel.load(signModule(new Uint8Array(readFileSync(wasmPath)), key), { isolation: tier, grants: [{ name: 'blocks' }] });
 const call = (exp, input) => kernel.callValue('mcp0.storage', exp, input);
 writeSync(1, 'ready\n');
 
 /** The value of /c/<i>: out of line (over 64 bytes) every third key, so value blocks are in play. */
-export function value(i) {
+function value(i) {
   return new TextEncoder().encode(i % 3 === 0 ? `value ${i} `.repeat(20) : `v${i}`);
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, type Mcp0Error } from '@mcp0/abi';
 import type { BlockProvider, Kernel, Tier } from '@mcp0/kernel';
-import { LmdbStore, MemoryStore, collectGarbage, openStore, type CorruptHook, type Store } from '@mcp0/sdk';
+import { LmdbStore, MemoryStore, MongoSyncStore, collectGarbage, openStore, type CorruptHook, type Store } from '@mcp0/sdk';
 import { startMongo } from '../../../sdk/test/mongo/server.js';
 import { NAME, boot, bytes, reachable, sha, storageWasm, unsignedPath } from './harness.js';
 
@@ -24,6 +24,15 @@ interface Backend {
   tier: Tier;
   /** A fresh, empty store, and its URI when another process can open it (durable stores). */
   open(): Promise<{ store: Store; uri?: string }>;
+  /** Opens the store at `uri` again, as after a restart. */
+  reopen?(uri: string): Promise<Store>;
+}
+
+/** A fresh database on the test server. */
+function freshMongoUri(): string {
+  const [head, query] = mongo!.uri.split('?') as [string, string | undefined];
+  const hosts = /^mongodb(?:\+srv)?:\/\/[^/]*/i.exec(head)![0];
+  return `${hosts}/mcp0_storage_${randomUUID().replaceAll('-', '').slice(0, 16)}${query ? `?${query}` : ''}`;
 }
 
 const dirs: string[] = [];
@@ -39,14 +48,20 @@ const backends: [string, Backend | null][] = [
       return { store: LmdbStore.open(dir), uri: `lmdb:${dir}` };
     },
   }],
-  ['MongoDB', mongo && {
+  ['MongoDB (worker tier)', mongo && {
     tier: 'worker',
     open: async () => {
-      const [head, query] = mongo.uri.split('?') as [string, string | undefined];
-      const hosts = /^mongodb(?:\+srv)?:\/\/[^/]*/i.exec(head)![0];
-      const uri = `${hosts}/mcp0_storage_${randomUUID().replaceAll('-', '').slice(0, 16)}${query ? `?${query}` : ''}`;
+      const uri = freshMongoUri();
       return { store: await openStore(uri), uri };
     },
+  }],
+  ['MongoDB (inline tier, sync bridge)', mongo && {
+    tier: 'inline',
+    open: async () => {
+      const uri = freshMongoUri();
+      return { store: await MongoSyncStore.open(uri), uri };
+    },
+    reopen: (uri) => MongoSyncStore.open(uri),
   }],
 ];
 afterAll(async () => mongo?.stop());
@@ -255,7 +270,7 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
     const acks = lines.filter((l) => l !== 'ready').map((l) => { const [i, root] = l.split(' '); return { i: Number(i), root: root! }; });
     expect(acks.length).toBeGreaterThanOrEqual(20);
     // A fresh view of the store (as after a restart) sees what the child wrote.
-    const again = await openStore(uri!);
+    const again = await (backend.reopen ?? openStore)(uri!);
     const k2 = await boot(again.blocks, backend.tier);
     try {
       const c2 = (exp: string, input: unknown) => k2.callValue(NAME, exp, input as never) as Promise<any>;
@@ -293,7 +308,7 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
     const lines = await runChild(['gc', uri!, unsignedPath, backend.tier, '1'], (line, all) => all.filter((l) => l === 'd').length >= 5);
     expect(lines.filter((l) => l === 'd').length).toBeGreaterThanOrEqual(5);
     expect(lines.some((l) => l.startsWith('done'))).toBe(false); // killed mid-sweep
-    const again = await openStore(uri!);
+    const again = await (backend.reopen ?? openStore)(uri!);
     const k2 = await boot(again.blocks, backend.tier);
     try {
       const c2 = (exp: string, input: unknown) => k2.callValue(NAME, exp, input as never) as Promise<any>;

@@ -8,3 +8,4 @@ export { SyncStore, type RawSpaces } from './sync-store.js';
 export { sha256 as blockId } from './codec.js';
 export { type BlockEntry, type DeleteBlocksOptions } from './types.js';
 export { collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport } from './gc.js';
+export { MongoSyncStore, type MongoSyncStoreOptions } from './bridge.js';

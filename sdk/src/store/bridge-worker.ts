@@ -1,0 +1,56 @@
+/**
+ * The I/O thread of MongoSyncStore (bridge.ts): it owns a MongoStore, runs each request it gets on
+ * its port, posts the answer back on the same port and wakes the caller, which is blocked in
+ * `Atomics.wait` on the shared flag and then reads the answer with `receiveMessageOnPort`.
+ */
+import { type MessagePort, workerData } from 'node:worker_threads';
+import { Mcp0Error } from '@mcp0/abi';
+import { MongoStore, type MongoStoreOptions } from './mongo.js';
+
+interface Data {
+  uri: string;
+  options: MongoStoreOptions;
+  flag: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+const { uri, options, flag, port } = workerData as Data;
+const signal = new Int32Array(flag);
+
+/** Hands `message` to the caller and wakes it. */
+function answer(message: unknown): void {
+  port.postMessage(message);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+/** An error as plain data (typed errors keep code, message and details). */
+function wire(e: unknown): { code: string; message: string; details: Record<string, unknown> } {
+  if (e instanceof Mcp0Error) return { code: e.code, message: e.message, details: e.details };
+  return { code: 'EINTERNAL', message: e instanceof Error ? e.message : String(e), details: {} };
+}
+
+let store: MongoStore;
+try {
+  store = await MongoStore.connect(uri, { ...options, cacheBytes: 0 }); // the calling thread caches
+  answer({ ok: null });
+} catch (e) {
+  answer({ err: wire(e) });
+  process.exit(0);
+}
+
+port.on('message', async ({ op, args }: { op: string; args: unknown[] }) => {
+  if (op === 'close') {
+    await store.close().catch(() => {});
+    answer({ ok: null });
+    port.close();
+    return;
+  }
+  try {
+    const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op];
+    if (typeof fn !== 'function') throw new Error(`bridge: no operation ${op}`);
+    answer({ ok: await fn.apply(store, args) });
+  } catch (e) {
+    answer({ err: wire(e) });
+  }
+});

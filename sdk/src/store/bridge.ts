@@ -1,0 +1,243 @@
+/**
+ * MongoSyncStore: a Store on MongoDB whose every answer is synchronous, so inline-tier modules
+ * (the storage plugin first) can use MongoDB. Blocks are immutable and named by their hash, so they
+ * are served from a local LRU cache; a miss, a ref, a kv call or a write blocks the calling thread
+ * in `Atomics.wait` while an I/O worker thread, with a MongoStore (and MongoClient) of its own,
+ * does the call. The answer comes back through a MessagePort read with `receiveMessageOnPort`, so
+ * its size is not bounded by a shared buffer.
+ *
+ * Measured against the worker tier over MongoStore (bench/bridge.js, ABI.md "Where the stores stand
+ * today"): the worker tier pays a thread hand-off per host call, the bridge only per miss.
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { CallError, type ErrorCode, UsageError } from '@mcp0/abi';
+import type { BlockProvider, KvProvider } from '@mcp0/kernel';
+import { hex } from './codec.js';
+import type { MongoStoreOptions } from './mongo.js';
+import type { BlockEntry, CorruptHook, DeleteBlocksOptions, Store } from './types.js';
+
+/**
+ * Options of `MongoSyncStore.open`: MongoStore's, plus the cache and the wait bound.
+ * @example
+ * await MongoSyncStore.open(uri, { cacheBytes: 64 << 20, timeoutMs: 10_000 })
+ */
+export interface MongoSyncStoreOptions extends MongoStoreOptions {
+  /** Bytes of blocks cached in the calling thread (default 32 MiB). */
+  cacheBytes?: number;
+  /** How long one call may block the calling thread before it fails with EUNAVAILABLE (default 65 s). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_CACHE = 32 << 20;
+/** Longer than the driver's own bounds (5 s server selection, 60 s socket), which answer typed errors first. */
+const DEFAULT_TIMEOUT = 65_000;
+
+/** `Atomics.waitAsync` (Node ≥ 16; missing from the ES2022 lib this package compiles against). */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: Promise<string> | string } }).waitAsync;
+
+/** The worker's compiled file: beside this one in dist/; from the sources (tests), in the built dist/. */
+function workerUrl(): URL {
+  const here = new URL('.', import.meta.url);
+  return here.pathname.endsWith('/src/store/') ? new URL('../../dist/store/bridge-worker.js', here) : new URL('./bridge-worker.js', here);
+}
+
+/**
+ * A synchronous Store on MongoDB, for inline-tier modules.
+ * @example
+ * const store = await MongoSyncStore.open('mongodb://127.0.0.1:27017/mcp0')
+ * const kernel = new Kernel({ trust, providers: { blocks: store.blocks } }) // inline tier is fine
+ * await store.close()
+ */
+export class MongoSyncStore implements Store, CorruptHook {
+  readonly uri: string;
+  readonly durable = true;
+  /** The kv provider; every method answers synchronously. */
+  readonly kv = {
+    get: (namespace, key) => this.#call<Uint8Array | undefined>('kvGet', namespace, key) ?? undefined,
+    put: (namespace, key, value) => void this.#call('kvPut', namespace, key, value),
+    delete: (namespace, key) => this.#call<boolean>('kvDelete', namespace, key),
+    scan: (namespace, prefix, limit, after?) => this.#call<[string, Uint8Array][]>('kvScan', namespace, prefix, limit, after),
+  } satisfies KvProvider;
+  /** The blocks provider; every method answers synchronously, blocks from the cache when it can. */
+  readonly blocks = {
+    put: (blocks) => this.#put(blocks),
+    get: (id) => this.#get(id),
+    has: (ids) => this.#call<boolean[]>('hasBlocks', ids),
+    refGet: (namespace, name) => this.#call<{ root: Uint8Array; version: number } | undefined>('refGet', namespace, name) ?? undefined,
+    refCas: (namespace, name, expect, root) => this.#call<number>('refCas', namespace, name, expect, root),
+  } satisfies BlockProvider;
+  /** Calls that went to the I/O thread, and block reads the cache answered. */
+  readonly stats = { roundTrips: 0, hits: 0 };
+  #worker: Worker | undefined;
+  readonly #port: MessagePort;
+  readonly #signal: Int32Array;
+  readonly #timeoutMs: number;
+  readonly #cache = new Map<string, Uint8Array>();
+  readonly #cacheBytes: number;
+  #cached = 0;
+  /** Set when the I/O thread has ended: calls then fail at once instead of waiting out the timeout. */
+  #dead = false;
+
+  private constructor(uri: string, worker: Worker, port: MessagePort, signal: Int32Array, options: MongoSyncStoreOptions) {
+    this.uri = uri;
+    this.#worker = worker;
+    this.#port = port;
+    this.#signal = signal;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT;
+    this.#cacheBytes = options.cacheBytes ?? DEFAULT_CACHE;
+  }
+
+  /**
+   * Starts the I/O thread and connects it (`EUNAVAILABLE` when the server cannot be reached, as
+   * MongoStore.connect).
+   * @example
+   * const store = await MongoSyncStore.open('mongodb://127.0.0.1:27017/mcp0?directConnection=true')
+   */
+  static async open(uri: string, options: MongoSyncStoreOptions = {}): Promise<MongoSyncStore> {
+    for (const name of ['cacheBytes', 'timeoutMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new UsageError('EUSAGE', `MongoSyncStore: ${name} must be a non-negative integer, got ${String(v)}`);
+    }
+    const flag = new SharedArrayBuffer(4);
+    const signal = new Int32Array(flag);
+    const { port1, port2 } = new MessageChannel();
+    const { cacheBytes: _c, timeoutMs: _t, ...storeOptions } = options;
+    // execArgv: [] so the thread does not inherit loader flags (a test runner's `--conditions
+    // source` would make it load TypeScript sources).
+    const worker = new Worker(workerUrl(), { workerData: { uri, options: storeOptions, flag, port: port2 }, transferList: [port2], execArgv: [] });
+    const store = new MongoSyncStore(uri, worker, port1, signal, options);
+    // Connecting is awaited, not blocked on, so a thread that dies while starting is reported.
+    const died = new Promise<never>((_, reject) => {
+      worker.once('error', (e) => reject(new CallError('EINTERNAL', `mongodb bridge: the I/O thread failed: ${e.message}`, {}, { cause: e })));
+      worker.once('exit', (code) => reject(new CallError('EINTERNAL', `mongodb bridge: the I/O thread exited (${code}) while connecting`)));
+    });
+    died.catch(() => {});
+    try {
+      await Promise.race([Promise.resolve(waitAsync(signal, 0, 0, store.#timeoutMs).value), died]);
+      store.#wait('connect');
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    }
+    worker.on('exit', () => (store.#dead = true));
+    worker.unref();
+    return store;
+  }
+
+  /** Blocks until the I/O thread answers, then returns its answer or throws its typed error. */
+  #wait<T>(op: string): T {
+    if (Atomics.wait(this.#signal, 0, 0, this.#timeoutMs) === 'timed-out') {
+      throw new CallError('EUNAVAILABLE', `mongodb ${op}: no answer within ${this.#timeoutMs} ms`, { op, timeoutMs: this.#timeoutMs });
+    }
+    Atomics.store(this.#signal, 0, 0);
+    const m = receiveMessageOnPort(this.#port)?.message as { ok?: T; err?: { code: ErrorCode; message: string; details: Record<string, unknown> } } | undefined;
+    if (!m) throw new CallError('EINTERNAL', `mongodb ${op}: the I/O thread woke the caller without an answer`);
+    if (m.err) {
+      const { code, message, details } = m.err;
+      throw code === 'EUSAGE' || code === 'ESTATE' ? new UsageError(code, message, details) : new CallError(code, message, details);
+    }
+    return m.ok as T;
+  }
+
+  #call<T>(op: string, ...args: unknown[]): T {
+    if (!this.#worker) throw new UsageError('ESTATE', `store ${this.uri} is closed`);
+    if (this.#dead) throw new CallError('EUNAVAILABLE', `mongodb ${op}: the bridge's I/O thread has ended`, { op });
+    this.stats.roundTrips++;
+    Atomics.store(this.#signal, 0, 0);
+    this.#port.postMessage({ op, args });
+    return this.#wait<T>(op);
+  }
+
+  #remember(key: string, block: Uint8Array): void {
+    if (block.length > this.#cacheBytes || this.#cache.has(key)) return;
+    this.#cache.set(key, block);
+    this.#cached += block.length;
+    for (const [k, v] of this.#cache) {
+      if (this.#cached <= this.#cacheBytes) break;
+      this.#cache.delete(k);
+      this.#cached -= v.length;
+    }
+  }
+
+  #forget(ids: Uint8Array[]): void {
+    for (const id of ids) {
+      const key = hex(id);
+      const v = this.#cache.get(key);
+      if (v) {
+        this.#cache.delete(key);
+        this.#cached -= v.length;
+      }
+    }
+  }
+
+  #get(id: Uint8Array): Uint8Array | undefined {
+    if (!this.#worker) throw new UsageError('ESTATE', `store ${this.uri} is closed`);
+    if (!(id instanceof Uint8Array)) throw new UsageError('EUSAGE', `id: expected Uint8Array, got ${id === null ? 'null' : typeof id}`);
+    const key = hex(id);
+    const hit = this.#cache.get(key);
+    if (hit) {
+      this.stats.hits++;
+      this.#cache.delete(key); // most recently used last
+      this.#cache.set(key, hit);
+      return new Uint8Array(hit);
+    }
+    const block = this.#call<Uint8Array | undefined>('getBlock', id) ?? undefined;
+    if (block) this.#remember(key, new Uint8Array(block));
+    return block;
+  }
+
+  #put(blocks: Uint8Array[]): Uint8Array[] {
+    const ids = this.#call<Uint8Array[]>('putBlocks', blocks);
+    ids.forEach((id, i) => this.#remember(hex(id), new Uint8Array(blocks[i]!)));
+    return ids;
+  }
+
+  /**
+   * Removes blocks (gc's sweep) and drops them from this process's cache; see Store.deleteBlocks.
+   * @example
+   * store.deleteBlocks(ids, { writtenBefore: Date.now() - 3_600_000 })
+   */
+  deleteBlocks(ids: Uint8Array[], options: DeleteBlocksOptions = {}): number {
+    const n = this.#call<number>('deleteBlocks', ids, options);
+    this.#forget(ids);
+    return n;
+  }
+
+  /**
+   * Stored block ids after `after`, with write times; see Store.listBlocks.
+   * @example
+   * store.listBlocks(undefined, 1000)
+   */
+  listBlocks(after: Uint8Array | undefined, limit: number): BlockEntry[] {
+    return this.#call<BlockEntry[]>('listBlocks', after, limit);
+  }
+
+  /**
+   * Ref names of a namespace by prefix; see Store.listRefs.
+   * @example
+   * store.listRefs('mcp0.storage', 'head/', 100)
+   */
+  listRefs(namespace: string, prefix: string, limit: number, after?: string): string[] {
+    return this.#call<string[]>('listRefs', namespace, prefix, limit, after);
+  }
+
+  /** Test hook: writes raw bytes under `id` (and forgets the cached block). */
+  __corruptForTest(id: Uint8Array, bytes: Uint8Array): void {
+    this.#forget([id]);
+    this.#call('__corruptForTest', id, bytes);
+  }
+
+  /** Closes the I/O thread's connections and ends it; later calls throw `ESTATE`. Closing twice is a no-op. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    try {
+      this.#call('close');
+    } finally {
+      this.#worker = undefined;
+      this.#cache.clear();
+      this.#port.close();
+      await worker.terminate();
+    }
+  }
+}
