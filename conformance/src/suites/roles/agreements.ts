@@ -1,0 +1,195 @@
+/**
+ * The mcp0.agreements@1 role suite: the contract of plugins/agreements/README.md, run against the
+ * plugin under test as the admit and observe hook of a real kernel. The agent whose operations are
+ * admitted is a second instance of the same artifact (`conformance.agent`), so the suite needs no
+ * other module: its `get` of an unknown id fails in the agent, which makes every admitted
+ * operation cost exactly 1 unit and the bills computable by hand. Documents are made and signed
+ * with the host library in @mcp0/abi.
+ */
+import { DeniedError, Mcp0Error, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
+import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
+import type { PluginSubject } from '../../runner/subject.js';
+import { bench, grantsAsRequested, type Bench } from '../harness.js';
+import { brief, caller, canonical, failure, type Caller } from './call.js';
+
+/** The role id. */
+export const AGREEMENTS_ROLE = 'mcp0.agreements@1';
+
+/** The agreements suite's context: the subject and the parties' keys. */
+interface AgreementsContext {
+  subject: PluginSubject;
+  consumer: PrivateKey;
+  provider: PrivateKey;
+}
+
+/** A whole UTC hour (500,000 hours since the epoch), so invoices over whole hours line up. */
+const T0 = 1_800_000_000_000;
+const HOUR = 3_600_000;
+const AGENT = 'conformance.agent';
+/** The agent's intent: `get` of an unknown id, which fails in the agent and costs exactly 1. */
+const INTENT = 'get';
+
+/** An unsigned agreement for the agent, valid for [T0, T0 + 30 days), with overrides. */
+function doc(over: Partial<Agreement> = {}): Agreement {
+  return {
+    type: 'mcp0.agreement/1',
+    id: 'agr-1',
+    consumer: AGENT,
+    provider: 'mcp0.node',
+    permissions: { intents: [INTENT], exports: [] },
+    quotas: { windowMs: 60_000 },
+    pricing: { currency: 'EUR', baseFee: 0, perCall: 0, perCostUnit: 0 },
+    validity: { notBefore: T0, notAfter: T0 + 30 * 24 * HOUR },
+    ...over,
+  };
+}
+
+/** Signed by both parties. */
+function signedBy(ctx: AgreementsContext, d: Agreement): Agreement {
+  return signAgreement(signAgreement(d, ctx.consumer, 'consumer'), ctx.provider, 'provider');
+}
+
+/** A kernel with the plugin as admit and observe hook and a second instance as the agent. */
+async function withAgreements<T>(ctx: AgreementsContext, work: (call: Caller, b: Bench) => Promise<T>): Promise<T> {
+  const b = await bench(ctx.subject);
+  try {
+    await b.kernel.load(ctx.subject.bytes, { name: AGENT, grants: grantsAsRequested(ctx.subject.manifest) });
+    b.kernel.setPipeline({ admit: [b.module.name], observe: [b.module.name] });
+    return await work(caller(b.kernel, b.module.name), b);
+  } finally {
+    await b.close();
+  }
+}
+
+/** One operation of the agent at logical time `time`: admitted (it ran, whatever its result), or denied. */
+type Verdict = { admitted: true } | { admitted: false; reason: string; retryAfterMs?: number };
+
+async function operate(b: Bench, time: number): Promise<Verdict> {
+  try {
+    await b.kernel.execute({ agent: AGENT, intent: INTENT, input: encodeCbor({ id: 'no-such-agreement' }), time });
+    return { admitted: true };
+  } catch (e) {
+    if (e instanceof DeniedError || (e instanceof Mcp0Error && e.code === 'EDENIED')) {
+      const d = (e as Mcp0Error).details as { reason?: unknown; retryAfterMs?: unknown } | undefined;
+      return { admitted: false, reason: String(d?.reason ?? e.message), ...(typeof d?.retryAfterMs === 'number' ? { retryAfterMs: d.retryAfterMs } : {}) };
+    }
+    if (e instanceof Mcp0Error) return { admitted: true }; // admitted; failed in the agent
+    throw new CaseFailure(`execute at ${time}: expected an admission or a typed denial, got ${String(e)}`);
+  }
+}
+
+/** Fails unless the operation was denied with a reason starting with `token`. */
+function expectDenied(v: Verdict, token: string, what: string): { reason: string; retryAfterMs?: number } {
+  if (v.admitted) throw new CaseFailure(`${what}: expected a denial "${token}: …", got the operation admitted`);
+  check(v.reason.startsWith(`${token}:`), `${what}: expected a denial "${token}: …", got "${v.reason}"`);
+  return v;
+}
+
+const register: Case<AgreementsContext> = {
+  name: 'register verifies both signatures',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    const name = b.module.name;
+    const good = signedBy(ctx, doc());
+    const r = await call('register', { document: good });
+    check(r?.id === 'agr-1' && r?.consumer === AGENT, `register of a document signed by both: expected {id: "agr-1", consumer: "${AGENT}", …}, got ${brief(r)}`);
+    await call('register', { document: good }); // the same document again: a no-op
+    const tampered = { ...signedBy(ctx, doc({ id: 'agr-2' })), quotas: { windowMs: 60_000, callsPerWindow: 1_000_000 } };
+    const t = await failure(b.kernel.callValue(name, 'register', { document: tampered as never }), 'register of a document changed after signing');
+    check(t.code === 'ESIGNATURE', `register of a document changed after signing: expected ESIGNATURE, got ${t.code}: ${t.message}`);
+    const single = signAgreement(doc({ id: 'agr-3' }), ctx.consumer, 'consumer');
+    const s = await failure(b.kernel.callValue(name, 'register', { document: single as never }), 'register of a document signed by the consumer only');
+    check(s.code === 'ESIGNATURE' || s.code === 'EINPUT', `register of a document signed by the consumer only: expected ESIGNATURE (both parties must sign), got ${s.code}: ${s.message}`);
+    const forged = signAgreement(signAgreement(doc({ id: 'agr-4' }), ctx.consumer, 'consumer'), ctx.consumer, 'provider');
+    const withProviderKey = { ...forged, signatures: forged.signatures!.map((x) => (x.party === 'provider' ? { ...x, sig: good.signatures!.find((g) => g.party === 'provider')!.sig } : x)) };
+    const f = await failure(b.kernel.callValue(name, 'register', { document: withProviderKey as never }), 'register with a signature copied from another document');
+    check(f.code === 'ESIGNATURE', `register with a provider signature copied from another document: expected ESIGNATURE, got ${f.code}: ${f.message}`);
+    const conflict = await failure(b.kernel.callValue(name, 'register', { document: signedBy(ctx, doc({ provider: 'other.node' })) as never }), 'register of another document under a registered id');
+    check(conflict.code === 'ECONFLICT', `register of another document under a registered id: expected ECONFLICT, got ${conflict.code}: ${conflict.message}`);
+    for (const id of ['agr-2', 'agr-3', 'agr-4']) {
+      const g = await failure(b.kernel.callValue(name, 'get', { id }), `get of refused ${id}`);
+      check(g.code === 'ENOTFOUND', `get of ${id}, whose registration was refused: expected ENOTFOUND, got ${g.code}`);
+    }
+  }),
+};
+
+const reasons: Case<AgreementsContext> = {
+  name: 'admit denies with a reason',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    expectDenied(await operate(b, T0), 'no-agreement', 'an operation with no agreement');
+    const d = doc({ validity: { notBefore: T0 + 5_000, notAfter: T0 + HOUR } });
+    await call('register', { document: signedBy(ctx, d) });
+    const early = expectDenied(await operate(b, T0), 'not-yet-valid', 'an operation before notBefore');
+    check(early.retryAfterMs === 5_000, `an operation 5,000 ms before notBefore: expected retryAfterMs 5000, got ${brief(early.retryAfterMs)}`);
+    check((await operate(b, T0 + 5_000)).admitted, 'an operation at notBefore: expected it admitted');
+    expectDenied(await operate(b, T0 + HOUR), 'expired', 'an operation at notAfter');
+    await call('register', { document: signedBy(ctx, doc({ id: 'agr-0', permissions: { intents: ['other'], exports: [] } })) });
+    await call('bind', { agent: AGENT, agreement: 'agr-0' });
+    expectDenied(await operate(b, T0 + 10_000), 'not-permitted', `an operation whose intent ${INTENT} the bound agreement does not permit`);
+  }),
+};
+
+const quota: Case<AgreementsContext> = {
+  name: 'quota: exactly callsPerWindow admitted, then quota-exhausted',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    await call('register', { document: signedBy(ctx, doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })) });
+    const verdicts: Verdict[] = [];
+    for (let i = 0; i < 5; i++) verdicts.push(await operate(b, T0 + 1_000 + i));
+    const admitted = verdicts.filter((v) => v.admitted).length;
+    check(admitted === 3, `5 operations under callsPerWindow 3: expected exactly 3 admitted, got ${admitted}`);
+    const denied = expectDenied(verdicts[3]!, 'quota-exhausted', 'the 4th operation in a window of 3 calls');
+    check(denied.retryAfterMs === 60_000 - 1_003, `the 4th operation at ${T0 + 1_003}: expected retryAfterMs ${60_000 - 1_003} (until the next window), got ${brief(denied.retryAfterMs)}`);
+    check((await operate(b, T0 + 60_000)).admitted, 'the first operation of the next window: expected it admitted');
+    // Concurrent operations racing for the last units: still exactly the quota.
+    const racing = await Promise.all(Array.from({ length: 6 }, (_, i) => operate(b, T0 + 120_000 + i)));
+    const raced = racing.filter((v) => v.admitted).length;
+    check(raced === 3, `6 concurrent operations in a fresh window of 3 calls: expected exactly 3 admitted, got ${raced}`);
+  }),
+};
+
+const revoke: Case<AgreementsContext> = {
+  name: 'revoke: later operations are denied',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    await call('register', { document: signedBy(ctx, doc()) });
+    check((await operate(b, T0 + 1_000)).admitted, 'an operation under a registered agreement: expected it admitted');
+    const r = await call('revoke', { id: 'agr-1' });
+    check(r?.revoked === true, `revoke: expected {revoked: true}, got ${brief(r)}`);
+    const g = await call('get', { id: 'agr-1' });
+    check(g?.revoked === true, `get after revoke: expected revoked: true, got ${brief(g?.revoked)}`);
+    expectDenied(await operate(b, T0 + 2_000), 'revoked', 'an operation after revoke');
+    const again = await failure(b.kernel.callValue(b.module.name, 'register', { document: signedBy(ctx, doc()) as never }), 'register of a revoked id');
+    check(again.code === 'ESTATE', `register of a revoked id: expected ESTATE, got ${again.code}: ${again.message}`);
+  }),
+};
+
+const billing: Case<AgreementsContext> = {
+  name: 'usage and invoice: integer totals',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    await call('register', { document: signedBy(ctx, doc({ pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 } })) });
+    for (let i = 0; i < 5; i++) check((await operate(b, T0 + HOUR + i)).admitted, `operation ${i}: expected it admitted`);
+    const u = await call('usage', { consumer: AGENT, window: T0 + HOUR });
+    const line = Array.isArray(u?.agreements) ? u.agreements.find((a: { id: string }) => a.id === 'agr-1') : undefined;
+    check(line !== undefined, `usage: expected a line for agr-1, got ${brief(u)}`);
+    check(Number(line.calls) === 5 && Number(line.costUnits) === 5, `usage: expected 5 calls and 5 cost units (each failed operation costs 1), got calls ${brief(line.calls)}, costUnits ${brief(line.costUnits)}`);
+    const inv = await call('invoice', { consumer: AGENT, from: T0, to: T0 + 24 * HOUR });
+    const want = [
+      { agreement: 'agr-1', item: 'base', quantity: 1, unitPrice: 1000, amount: 1000, currency: 'EUR' },
+      { agreement: 'agr-1', item: 'calls', quantity: 5, unitPrice: 7, amount: 35, currency: 'EUR' },
+      { agreement: 'agr-1', item: 'costUnits', quantity: 5, unitPrice: 3, amount: 15, currency: 'EUR' },
+    ];
+    check(canonical(inv?.lines) === canonical(want), `invoice lines: expected ${brief(want)}, got ${brief(inv?.lines)}`);
+    check(canonical(inv?.totals) === canonical([{ currency: 'EUR', amount: 1050 }]), `invoice totals: expected 1000 + 5 × 7 + 5 × 3 = 1050 EUR, got ${brief(inv?.totals)}`);
+    const all: unknown[] = [...inv.lines.map((l: { amount: unknown }) => l.amount), ...inv.totals.map((t: { amount: unknown }) => t.amount)];
+    check(all.every((x) => Number.isInteger(Number(x)) && typeof x !== 'string'), `invoice: expected integer amounts in minor units, got ${brief(all)}`);
+  }),
+};
+
+/**
+ * The agreements role suite.
+ * @example
+ * const results = await runSuite(agreementsSuite, subject)
+ */
+export const agreementsSuite: Suite<PluginSubject, AgreementsContext> = {
+  name: `role ${AGREEMENTS_ROLE}`,
+  setup: async (subject) => ({ subject, consumer: generateKeyPair(), provider: generateKeyPair() }),
+  cases: [register, reasons, quota, revoke, billing],
+};
