@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError, generateKeyPair } from '@mcp0/abi';
 import { addPlugin, checkBudgets, createDistribution, loadDistribution, lockDistribution, setPipeline, type LoadedDistribution } from '@mcp0/sdk';
 import { publisher, signed, trusted } from '../../test/fixtures.js';
-import { REFERENCE_WORKLOAD, planOperation, runBudgets } from '../src/budgets/index.js';
+import { REFERENCE_WORKLOAD, componentShares, cpuPerSecond, planOperation, runBudgets, standardError } from '../src/budgets/index.js';
 import { REPORT_FORMAT, renderHtml, renderTable, validateReport, type BudgetReport, type ConformanceReport } from '../src/report/index.js';
 
 const dirs: string[] = [];
@@ -54,6 +54,7 @@ describe('runBudgets', () => {
     // Open loop at a fixed rate: the run lasts at least the planned duration.
     expect(report.workload.durationS).toBeGreaterThanOrEqual(w.quickDurationS - 0.1);
     expect(progress.some((p) => p.includes(`${w.opsPerSecond} ops/s`))).toBe(true);
+    expect(progress.some((p) => p.includes('without mcp0.agreements'))).toBe(true);
   });
 
   it('samples CPU and RSS at 10 Hz or more, over the whole run', () => {
@@ -93,9 +94,17 @@ describe('runBudgets', () => {
     expect(Object.keys(report.metering)).toEqual(expect.arrayContaining(['agent:memory-1', 'agent:memory-4', 'agent:counter-1', 'agent:counter-4']));
     const byName = Object.fromEntries(report.components.map((c) => [c.component, c]));
     expect(Object.keys(byName)).toEqual(['kernel', 'api', 'mesh', 'agreements']);
-    const expected = (agreements.wallUsTotal / 1000 / (report.workload.durationS * 1000)) * 100 * report.usage.coreFactor;
-    expect(byName.agreements!.measuredPercent).toBeCloseTo(expected, 0);
-    expect(byName.agreements!.budgetPercent).toBe(2);
+    // Measured by difference against a run without the plugin: a share of the reference core no
+    // larger than the whole process's, with the two CPU figures it came from in the note.
+    const a = byName.agreements!;
+    expect(a.budgetPercent).toBe(2);
+    expect(a.measuredPercent).toBeGreaterThanOrEqual(0);
+    expect(a.measuredPercent).toBeLessThanOrEqual(report.usage.cpuPercentReference);
+    const [, withP, withoutP] = /this run's ([\d.]+)% of a core here minus ([\d.]+)% for the same workload run [\d.]+ s without it/.exec(a.note!)!;
+    expect(Number(withP)).toBeCloseTo(report.usage.cpuPercent, 1);
+    expect(a.measuredPercent).toBeCloseTo(Math.max(0, Number(withP) - Number(withoutP)) * report.usage.coreFactor, 1);
+    const wall = (agreements.wallUsTotal / 1000 / (report.workload.durationS * 1000)) * 100 * report.usage.coreFactor;
+    expect(Number(/metered wall time, which counts waiting too, came to ([\d.]+)%/.exec(a.note!)![1])).toBeCloseTo(wall, 0);
     expect(byName.kernel).toMatchObject({ budgetPercent: 15, measuredPercent: null });
     expect(byName.kernel!.note).toContain(`${report.usage.cpuPercentReference}%`);
     expect(byName.api).toMatchObject({ budgetPercent: 5, measuredPercent: null, note: 'not in this distribution' });
@@ -146,5 +155,31 @@ describe('runBudgets without agreements, and its options', () => {
     for (const o of remember) expect(Buffer.byteLength((o.input as { text: string }).text)).toBe(REFERENCE_WORKLOAD.payloadBytes);
     expect(ops.filter((o) => o.intent === 'reset').map((o) => ops.indexOf(o))).toEqual([49, 99]);
     expect(new Set(ops.filter((o) => o.module === 'memory').map((o) => o.instance))).toEqual(new Set([0, 1, 2, 3]));
+  });
+});
+
+describe('component shares and their precision', () => {
+  it('charges agreements the CPU it adds, with its noise and its wall time beside it', () => {
+    const rows = componentShares({ coreFactor: 2, cpuPercentReference: 30, agreements: { withPercent: 15, withoutPercent: 14.25, withoutDurationS: 30, noisePercent: 0.5, wallPercent: 12 } });
+    expect(rows.map((r) => [r.component, r.budgetPercent, r.measuredPercent])).toEqual([['kernel', 15, null], ['api', 5, null], ['mesh', 5, null], ['agreements', 2, 1.5]]);
+    expect(rows[3]!.note).toBe("the CPU it adds: this run's 15% of a core here minus 14.25% for the same workload run 30 s without it, × 2; ± 1 (two standard errors); its hook calls' metered wall time, which counts waiting too, came to 24%");
+    expect(rows[0]!.note).toContain('the whole process used 30%');
+  });
+
+  it('never reports a negative share, says when the noise is unknown, and null without agreements', () => {
+    const neg = componentShares({ coreFactor: 1.8, cpuPercentReference: 20, agreements: { withPercent: 10, withoutPercent: 11, withoutDurationS: 1, noisePercent: Number.NaN, wallPercent: 1 } });
+    expect(neg[3]!.measuredPercent).toBe(0);
+    expect(neg[3]!.note).toContain('± unknown (run too short)');
+    expect(componentShares({ coreFactor: 1.8, cpuPercentReference: 20, agreements: null })[3]).toEqual({ component: 'agreements', budgetPercent: 2, measuredPercent: null, note: 'not in this distribution' });
+    expect(() => componentShares({ coreFactor: 0, cpuPercentReference: 1, agreements: null })).toThrow(/coreFactor: expected a positive number, got 0/);
+  });
+
+  it('bins CPU into whole seconds and computes the standard error of their mean', () => {
+    // 100 ms samples: 20 ms of CPU each in the first second (20%), 50 ms in the second (50%), and a partial third second left out.
+    const samples = [{ t: 0, cpuUs: 0, rss: 1 }, ...Array.from({ length: 25 }, (_, i) => ({ t: (i + 1) * 100, cpuUs: i < 10 ? 20_000 : 50_000, rss: 1 }))];
+    expect(cpuPerSecond(samples)).toEqual([20, 50]);
+    expect(standardError([20, 50])).toBeCloseTo(15, 10);
+    expect(standardError([10, 12, 11, 13])).toBeCloseTo(Math.sqrt(5 / 3 / 4), 10);
+    expect(standardError([5])).toBeNaN();
   });
 });

@@ -1,22 +1,17 @@
 /**
  * The budgets run: the reference workload on a distribution, with the process's CPU (all threads)
- * and RSS sampled at 10 Hz, checked against the gates, beside the seed's per-component budgets and
- * the kernel's per-module metering. It starts an SDK Node on a temporary LMDB store (deleted after),
- * registers a signed agreement when the distribution provides agreements, spawns the agents under
- * it, then drives the paced workload.
+ * and RSS sampled at 10 Hz or more, checked against the gates, beside the seed's per-component
+ * budgets and the kernel's per-module metering. When the distribution provides agreements, a
+ * second, shorter phase runs the same workload without the agreements plugin: the difference in
+ * CPU is what agreements cost, which metered wall time (it counts waiting) cannot say.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  DeniedError, UsageError, generateKeyPair, newAgreement, signAgreement,
-  type CborValue, type PublicKey,
-} from '@mcp0/abi';
-import { Node, REFERENCE_CORE_FACTOR, UsageSampler, checkBudgets, type Agent, type LoadedDistribution, type UsageSample } from '@mcp0/sdk';
+import { UsageError, type PublicKey } from '@mcp0/abi';
+import { REFERENCE_CORE_FACTOR, checkBudgets, type LoadedDistribution, type UsageSample } from '@mcp0/sdk';
 import type { BudgetReport, BudgetSample } from '../report/types.js';
 import { componentShares } from './components.js';
-import { paced } from './pace.js';
-import { REFERENCE_WORKLOAD, planOperation } from './workload.js';
+import { runPhase } from './phase.js';
+import { cpuPerSecond, standardError } from './stats.js';
+import { REFERENCE_WORKLOAD } from './workload.js';
 
 /** `runBudgets` options. */
 export interface BudgetOptions {
@@ -30,13 +25,13 @@ export interface BudgetOptions {
   agents: { name: string; bytes: Uint8Array }[];
   /** The agents' publisher keys. */
   trust: PublicKey[];
-  /** A store URI; default a temporary LMDB directory, deleted after the run. */
+  /**
+   * An empty store for the main phase (default: a temporary LMDB directory, deleted after). The
+   * phase without agreements uses it too when it is `memory:`, else a temporary LMDB directory.
+   */
   store?: string;
   onProgress?: (text: string) => void;
 }
-
-type Metering = BudgetReport['metering'][string];
-const AGREEMENT_ID = 'mcp0.conformance.budgets';
 
 function durationOf(options: BudgetOptions): number {
   const d = options.durationS ?? (options.quick ? REFERENCE_WORKLOAD.quickDurationS : REFERENCE_WORKLOAD.durationS);
@@ -45,13 +40,12 @@ function durationOf(options: BudgetOptions): number {
 }
 
 function modulesOf(options: BudgetOptions): Record<'memory' | 'counter', Uint8Array> {
-  const out: Partial<Record<'memory' | 'counter', Uint8Array>> = {};
-  for (const kind of ['memory', 'counter'] as const) {
+  const find = (kind: 'memory' | 'counter') => {
     const found = options.agents.find((a) => a.name === kind);
     if (!found) throw new UsageError('EUSAGE', `the reference workload needs a signed agent module named ${JSON.stringify(kind)} (agents/${kind}); got ${JSON.stringify(options.agents.map((a) => a.name))}`, { expected: ['memory', 'counter'], got: options.agents.map((a) => a.name) });
-    out[kind] = found.bytes;
-  }
-  return out as Record<'memory' | 'counter', Uint8Array>;
+    return found.bytes;
+  };
+  return { memory: find('memory'), counter: find('counter') };
 }
 
 /** The samples as a chart wants them: seconds, and CPU % of one core in each interval. */
@@ -62,23 +56,14 @@ function toSamples(raw: readonly UsageSample[]): BudgetSample[] {
   });
 }
 
-/** The per-module metering accumulated between two snapshots of `kernel.metrics()`. */
-function meteringDelta(
-  before: ReturnType<Node['metrics']>['modules'], after: ReturnType<Node['metrics']>['modules'], label: (name: string) => string,
-): Record<string, Metering> {
-  const out: Record<string, Metering> = {};
-  for (const [name, m] of Object.entries(after)) {
-    const b = before[name];
-    out[label(name)] = {
-      calls: m.calls - (b?.calls ?? 0),
-      errors: m.errors - (b?.errors ?? 0),
-      costUnits: m.costUnits - (b?.costUnits ?? 0),
-      wallUsTotal: Math.max(0, m.wallUs.total - (b?.wallUs.total ?? 0)),
-      // A histogram cannot be subtracted: p99 is over the module's life, set-up calls included.
-      p99Us: m.wallUs.p99,
-    };
-  }
-  return out;
+/** The distribution without the named plugins, in its plugin list and its pipeline. */
+function without(distribution: LoadedDistribution, names: string[]): LoadedDistribution {
+  const keep = (n: string) => !names.includes(n);
+  return {
+    ...distribution,
+    plugins: distribution.plugins.filter((p) => keep(p.name)),
+    pipeline: { admit: distribution.pipeline.admit.filter(keep), observe: distribution.pipeline.observe.filter(keep) },
+  };
 }
 
 /**
@@ -94,81 +79,33 @@ export async function runBudgets(distribution: LoadedDistribution, options: Budg
   const modules = modulesOf(options);
   const progress = options.onProgress ?? (() => undefined);
   const w = REFERENCE_WORKLOAD;
+  const common = { coreFactor, modules, trust: options.trust, progress };
 
-  const temp = options.store === undefined ? mkdtempSync(join(tmpdir(), 'mcp0-budgets-')) : undefined;
-  const store = options.store ?? `lmdb:${temp}`;
-  let node: Node | undefined;
-  try {
-    progress(`starting ${distribution.name}@${distribution.version} on ${store}`);
-    node = await Node.start({ distribution, store, trust: options.trust });
-    const withAgreement = node.hasRole('agreements');
-    if (withAgreement) {
-      const consumer = generateKeyPair();
-      const provider = generateKeyPair();
-      const doc = newAgreement('business', {
-        id: AGREEMENT_ID, consumer: consumer.kid, provider: provider.kid,
-        // The template's export globs would permit `reset` too: only the listed intents are allowed.
-        set: { 'permissions.intents': JSON.stringify(w.permitted), 'permissions.exports': '[]' },
-      });
-      await node.callRole('agreements', 'register', { document: signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider') as unknown as CborValue });
-    }
-    const agents: Record<'memory' | 'counter', Agent[]> = { memory: [], counter: [] };
-    for (const kind of w.agents) {
-      for (let k = 0; k < kind.count; k++) {
-        agents[kind.module].push(await node.agents.spawn({ module: modules[kind.module], name: `${kind.module}-${k + 1}`, ...(withAgreement ? { agreement: AGREEMENT_ID } : {}) }));
-      }
-    }
-    const agentCount = agents.memory.length + agents.counter.length;
-    const names = new Map([...agents.memory, ...agents.counter].map((a) => [a.id, a.name]));
-    const label = (name: string) => (names.has(name) ? `agent:${names.get(name)}` : name);
-
-    const count = Math.max(1, Math.round(durationS * w.opsPerSecond));
-    progress(`running the reference workload: ${agentCount} agents, ${w.opsPerSecond} ops/s, ${w.payloadBytes} B payloads, ${durationS} s`);
-    const before = node.metrics().modules;
-    const sampler = UsageSampler.start({ hz: w.hz, coreFactor });
-    let denials = 0;
-    let errors = 0;
-    const firstErrors: string[] = [];
-    const results = await paced(count, w.opsPerSecond, (i) => {
-      const op = planOperation(i);
-      const list = agents[op.module];
-      return list[op.instance % list.length]!.execute(op.intent, op.input);
-    }, (i) => {
-      if (i > 0 && i % (w.opsPerSecond * 10) === 0) progress(`  ${i / w.opsPerSecond} s: ${i} operations started`);
-    });
-    const usage = sampler.stop();
-    for (const r of results) {
-      if (r.status === 'fulfilled') continue;
-      if (r.reason instanceof DeniedError) denials++;
-      else {
-        errors++;
-        if (firstErrors.length < 3) firstErrors.push(String((r.reason as Error)?.message ?? r.reason));
-      }
-    }
-    if (firstErrors.length > 0) progress(`  ${errors} operations failed, e.g. ${firstErrors.join(' | ')}`);
-    const after = node.metrics().modules;
-
-    const metering = meteringDelta(before, after, label);
-    const agreementsNames = node.kernel.modules().filter((m) => m.manifest.provides?.includes('mcp0.agreements@1')).map((m) => m.name);
-    const wallOf = (names: string[]) => names.reduce((a, n) => a + (metering[n]?.wallUsTotal ?? 0), 0);
-    const durationUs = usage.durationMs * 1000;
-    const samples = toSamples(sampler.samples);
-    return {
-      workload: { agents: agentCount, opsPerSecond: w.opsPerSecond, payloadBytes: w.payloadBytes, durationS: Math.round(usage.durationMs / 100) / 10, operations: count, errors, denials },
-      usage: {
-        cpuPercent: usage.cpuPercent, cpuPercentReference: usage.cpuPercentReference, coreFactor, rssPeakMB: usage.rssPeakMB, rssAvgMB: usage.rssAvgMB,
-        samples: usage.samples, hz: Math.round(((usage.samples - 1) / (usage.durationMs / 1000)) * 10) / 10,
-      },
-      gates: checkBudgets(usage, distribution.budgets),
-      components: componentShares({
-        durationUs, coreFactor, cpuPercentReference: usage.cpuPercentReference,
-        agreementsWallUs: agreementsNames.length > 0 ? wallOf(agreementsNames) : null,
-      }),
-      metering,
-      samples,
+  progress(`budgets: ${distribution.name}@${distribution.version}, the reference workload (${w.agents.reduce((a, k) => a + k.count, 0)} agents, ${w.opsPerSecond} ops/s, ${w.payloadBytes} B payloads) for ${durationS} s`);
+  const main = await runPhase(distribution, { ...common, durationS, ...(options.store === undefined ? {} : { store: options.store }) });
+  let agreements: Parameters<typeof componentShares>[0]['agreements'] = null;
+  if (main.agreements.length > 0) {
+    // Half as long is enough for a rate; never shorter than the quick run unless the run itself is.
+    const withoutS = Math.min(durationS, Math.max(w.quickDurationS, durationS / 2));
+    progress(`budgets: the same workload for ${withoutS} s without ${main.agreements.join(', ')}, to measure what agreements cost`);
+    const bare = await runPhase(without(distribution, main.agreements), { ...common, durationS: withoutS, skipDenied: true, ...(options.store?.startsWith('memory:') ? { store: options.store } : {}) });
+    const se = Math.hypot(standardError(cpuPerSecond(main.samples)), standardError(cpuPerSecond(bare.samples)));
+    const wallUs = main.agreements.reduce((a, n) => a + (main.metering[n]?.wallUsTotal ?? 0), 0);
+    agreements = {
+      withPercent: main.usage.cpuPercent, withoutPercent: bare.usage.cpuPercent, withoutDurationS: Math.round(bare.usage.durationMs / 100) / 10,
+      noisePercent: 2 * se, wallPercent: (wallUs / 1000 / main.usage.durationMs) * 100,
     };
-  } finally {
-    await node?.stop().catch(() => undefined);
-    if (temp) rmSync(temp, { recursive: true, force: true });
   }
+  const u = main.usage;
+  return {
+    workload: { agents: main.agents, opsPerSecond: w.opsPerSecond, payloadBytes: w.payloadBytes, durationS: Math.round(u.durationMs / 100) / 10, operations: main.operations, errors: main.errors, denials: main.denials },
+    usage: {
+      cpuPercent: u.cpuPercent, cpuPercentReference: u.cpuPercentReference, coreFactor, rssPeakMB: u.rssPeakMB, rssAvgMB: u.rssAvgMB,
+      samples: u.samples, hz: Math.round(((u.samples - 1) / (u.durationMs / 1000)) * 10) / 10,
+    },
+    gates: checkBudgets(u, distribution.budgets),
+    components: componentShares({ coreFactor, cpuPercentReference: u.cpuPercentReference, agreements }),
+    metering: main.metering,
+    samples: toSamples(main.samples),
+  };
 }
