@@ -1,0 +1,83 @@
+/**
+ * The role suites against real plugins: the reference storage, trace and agreements plugins pass
+ * their role's suite; each deliberately broken fixture fails it, and the failing case is named.
+ * And the registry: provides selects the suites, unknown roles are listed, bad ids are refused.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Manifest } from '@mcp0/abi';
+import { runSuite, type CaseResult, type Suite } from '../src/runner/case.js';
+import { AGREEMENTS_ROLE, STORAGE_ROLE, TRACE_ROLE, agreementsSuite, registerRoleSuite, roleSuites, storageSuite, suitesFor, traceSuite, unknownRoles } from '../src/suites/roles/index.js';
+import type { PluginSubject } from '../src/runner/subject.js';
+import { subject } from './subjects.js';
+
+const failing = (results: CaseResult[]) => results.filter((r) => r.status === 'fail');
+
+async function roleResults(name: Parameters<typeof subject>[0]): Promise<CaseResult[]> {
+  const s = await subject(name);
+  const suites = suitesFor(s.manifest);
+  expect(suites).toHaveLength(1);
+  return runSuite(suites[0]!, s);
+}
+
+describe('role suites, reference plugins', () => {
+  it.each(['storage', 'trace', 'agreements'] as const)('%s passes its role suite', async (name) => {
+    const results = await roleResults(name);
+    expect(failing(results).map((r) => `${r.case}: ${r.message}`)).toEqual([]);
+    expect(results.filter((r) => r.status === 'skip')).toEqual([]);
+  }, 120_000);
+});
+
+describe('role suites, broken plugins', () => {
+  it('broken-storage (restore that does not move the head) fails "snapshot and restore" only', async () => {
+    const results = await roleResults('broken-storage');
+    expect(failing(results).map((r) => r.case)).toEqual(['snapshot and restore']);
+    expect(failing(results)[0]!.message).toBe('get /x after restoring snapshot 1: expected the 1 bytes "1", got 1 bytes "2"');
+    expect(failing(results)[0]!.suite).toBe(`role ${STORAGE_ROLE}`);
+  }, 120_000);
+
+  it('broken-trace (poseidon that is not Poseidon) fails the known answers, and the chain cannot be checked', async () => {
+    const results = await roleResults('broken-trace');
+    expect(failing(results).map((r) => r.case)).toEqual(['poseidon known answers (circomlibjs)', 'chain is Poseidon over the documented encoding']);
+    expect(failing(results)[0]!.message).toBe('poseidon(1): expected 18586133768512220936620570745912940619677854269274689475585506675881198879027 (circomlibjs), got "42"');
+    expect(failing(results)[0]!.details).toMatchObject({ inputs: ['1'], got: '42' });
+  }, 120_000);
+
+  it('broken-agreements (revoke that revokes nothing) fails "revoke" only', async () => {
+    const results = await roleResults('broken-agreements');
+    expect(failing(results).map((r) => r.case)).toEqual(['revoke: later operations are denied']);
+    expect(failing(results)[0]!.message).toBe('get after revoke: expected revoked: true, got false');
+  }, 120_000);
+
+  it('--quick leaves the slow concurrency case out', async () => {
+    const results = await runSuite(storageSuite, await subject('storage'), { quick: true });
+    expect(results.filter((r) => r.status === 'skip').map((r) => r.case)).toEqual(['concurrent writers: ECONFLICT or serialised, nothing lost']);
+    expect(failing(results)).toEqual([]);
+  }, 120_000);
+});
+
+describe('role registry', () => {
+  const manifest = (provides: string[]): Pick<Manifest, 'provides'> => ({ provides });
+
+  it('selects the suites a manifest provides, in its order', () => {
+    expect(roleSuites.get(STORAGE_ROLE)).toBe(storageSuite);
+    expect(suitesFor(manifest([TRACE_ROLE, AGREEMENTS_ROLE]))).toEqual([traceSuite, agreementsSuite]);
+    expect(suitesFor(manifest([]))).toEqual([]);
+    expect(suitesFor({})).toEqual([]);
+    expect(suitesFor(manifest(['mcp0.storage@2']))).toEqual([]);
+    expect(unknownRoles(manifest([STORAGE_ROLE, 'acme.search@1']))).toEqual(['acme.search@1']);
+  });
+
+  it('is open: a registered role is selected; a malformed id is refused with EUSAGE', () => {
+    const suite: Suite<PluginSubject, null> = { name: 'role acme.search@1', setup: async () => null, cases: [] };
+    registerRoleSuite('acme.search@1', suite);
+    try {
+      expect(suitesFor(manifest(['acme.search@1']))).toEqual([suite]);
+      expect(unknownRoles(manifest(['acme.search@1']))).toEqual([]);
+    } finally {
+      roleSuites.delete('acme.search@1');
+    }
+    for (const bad of ['acme.search', 'Acme.Search@1', 'acme.search@', '@1', 'acme search@1']) {
+      expect(() => registerRoleSuite(bad, suite), bad).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
+    }
+  });
+});
