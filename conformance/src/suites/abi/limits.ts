@@ -6,7 +6,7 @@
  * answers afterwards.
  */
 import { GUEST_EXPORTS, Mcp0Error, decodeU32, isErrorCode, parseSections } from '@mcp0/abi';
-import { DEFAULT_MEMORY_PAGES, type Tier } from '@mcp0/kernel';
+import { DEFAULT_LIMITS, DEFAULT_MEMORY_PAGES, type Tier } from '@mcp0/kernel';
 import { CaseFailure, check, type Case } from '../../runner/case.js';
 import { bench, callableExports, describeOutcome, invoke, outcome } from '../harness.js';
 import type { AbiContext } from './context.js';
@@ -40,6 +40,11 @@ export function memoryCapCase(tier: Tier, slow = false): Case<AbiContext> {
       const initial = initialPages(subject.bytes);
       const manifestCap = subject.manifest.limits?.memoryPages ?? DEFAULT_MEMORY_PAGES;
       const cap = Math.max(initial, Math.min(manifestCap, initial + 8));
+      // With no host cap, the manifest's own limit (or the default) is what the module runs under.
+      const plain = await bench(subject, { isolation: tier });
+      const uncapped = plain.module.verified.memoryPages;
+      await plain.close();
+      check(uncapped === manifestCap, `memory cap: expected the module to run under the manifest's ${manifestCap} pages when the host sets no cap, got ${uncapped}`);
       const b = await bench(subject, { isolation: tier, memoryPages: cap });
       try {
         check(b.module.verified.memoryPages === cap, `memory cap: expected the kernel to run the module under ${cap} pages, got ${b.module.verified.memoryPages}`);
@@ -71,6 +76,11 @@ export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
     slow,
     async run({ subject }) {
       const timeoutMs = 5;
+      const plain = await bench(subject, { isolation: tier });
+      const own = plain.module.options.timeoutMs;
+      await plain.close();
+      const manifestTimeout = subject.manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
+      check(own === manifestTimeout, `timeout: expected the module to run with the manifest's ${manifestTimeout} ms when the host sets no limit, got ${own}`);
       const b = await bench(subject, { isolation: tier, timeoutMs });
       try {
         check(b.module.options.timeoutMs === timeoutMs, `timeout: expected the kernel to run the module with ${timeoutMs} ms, got ${b.module.options.timeoutMs}`);
@@ -85,8 +95,10 @@ export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
             }
             check(ms < timeoutMs + TIMEOUT_SLACK_MS, `${what}: expected the call to end within ${timeoutMs + TIMEOUT_SLACK_MS} ms, got ${Math.round(ms)} ms (${describeOutcome(o)})`);
           }
-          const alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
-          check(alive.ok, `${name} under a ${timeoutMs} ms timeout (${tier}): expected the module to keep serving, got ${describeOutcome(alive)}`);
+          // The marker is trivial, but on a loaded machine one call may still miss 5 ms: one answer proves the module serves.
+          let alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
+          for (let i = 0; i < 4 && !alive.ok; i++) alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
+          check(alive.ok, `${name} under a ${timeoutMs} ms timeout (${tier}): expected the module to keep serving, got ${describeOutcome(alive)} from ${GUEST_EXPORTS.marker} five times`);
         }
       } finally {
         await b.close();
