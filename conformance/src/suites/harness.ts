@@ -4,15 +4,23 @@
  * seeded random source so that two benches given the same calls must see the same bytes.
  */
 import { createHash } from 'node:crypto';
-import { Mcp0Error, encodeCbor, hex, type CborValue, type Grant, type Manifest } from '@mcp0/abi';
-import { Kernel, MemoryKv, type KvProvider, type LoadedModule, type LoadOptions, type Providers, type Tier } from '@mcp0/kernel';
+import { Mcp0Error, encodeCbor, type CborValue, type Grant, type Manifest } from '@mcp0/abi';
+import { Kernel, MemoryKv, type KvProvider, type LoadedModule, type LoadOptions, type Providers } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
 import type { PluginSubject } from '../runner/subject.js';
 
-/** The logical "now" of every bench: a fixed instant, so clock reads cannot differ between runs. */
+/**
+ * The logical "now" of every bench: a fixed instant, so clock reads cannot differ between runs.
+ * @example
+ * await kernel.execute({ agent, intent, input, time: BENCH_TIME + 1000 })
+ */
 export const BENCH_TIME = 1_800_000_000_000;
 
-/** A kv provider that records every write, in order, for the determinism and denial cases. */
+/**
+ * A kv provider that records every write, in order, for the determinism and denial cases.
+ * @example
+ * const kv = new RecordingKv(); kv.put('mcp0.hello', 'hello/a', bytes); kv.writes // ['put mcp0.hello "hello/a" 9f…']
+ */
 export class RecordingKv implements KvProvider {
   readonly #inner = new MemoryKv();
   /** Writes as `put ns key <sha256 of value>` / `delete ns key`, in call order. */
@@ -40,12 +48,20 @@ export class RecordingKv implements KvProvider {
   }
 }
 
-/** Hex SHA-256, to keep transcripts short. */
+/**
+ * Hex SHA-256, to keep transcripts short.
+ * @example
+ * digest(new Uint8Array(0)) // 'e3b0c442…'
+ */
 export function digest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A deterministic random source (SHA-256 in counter mode over a seed). */
+/**
+ * A deterministic random source (SHA-256 in counter mode over a seed).
+ * @example
+ * seededRandom('x').bytes(8) // the same 8 bytes on every run
+ */
 export function seededRandom(seed: string): { bytes(n: number): Uint8Array } {
   let counter = 0;
   return {
@@ -60,12 +76,20 @@ export function seededRandom(seed: string): { bytes(n: number): Uint8Array } {
   };
 }
 
-/** Grants for every capability the manifest requests, each with the scope it asks for. */
+/**
+ * Grants for every capability the manifest requests, each with the scope it asks for.
+ * @example
+ * grantsAsRequested(helloManifest) // [{name: 'kv'}, {name: 'clock'}, {name: 'random'}]
+ */
 export function grantsAsRequested(manifest: Manifest): Grant[] {
   return (manifest.capabilities ?? []).map((c) => ({ name: c.name }));
 }
 
-/** One kernel with the subject loaded, and the providers behind it. */
+/**
+ * One kernel with the subject loaded, and the providers behind it.
+ * @example
+ * const { kernel, module, kv } = await bench(subject)
+ */
 export interface Bench {
   kernel: Kernel;
   module: LoadedModule;
@@ -74,7 +98,11 @@ export interface Bench {
   close(): Promise<void>;
 }
 
-/** Options of `bench`: load options, plus provider overrides. */
+/**
+ * Options of `bench`: load options, plus provider overrides.
+ * @example
+ * await bench(subject, { isolation: 'worker', providers: { blocks: store.blocks } })
+ */
 export interface BenchOptions extends LoadOptions {
   providers?: Partial<Providers>;
 }
@@ -105,7 +133,11 @@ export async function bench(subject: PluginSubject, options: BenchOptions = {}):
   };
 }
 
-/** The guest's exports a caller can reach: the listed service exports, then the declared hooks. */
+/**
+ * The guest's exports a caller can reach: the listed service exports, then the declared hooks.
+ * @example
+ * callableExports(traceManifest) // ['poseidon', …, 'verifyRange', 'mcp0_observe']
+ */
 export function callableExports(manifest: Manifest): string[] {
   return [...manifest.exports.map((e) => e.name), ...(manifest.hooks ?? []).map((h) => `mcp0_${h}`)];
 }
@@ -120,7 +152,11 @@ export async function invoke(module: LoadedModule, exportName: string, input: Ui
   return (await module.invoke(exportName, input, module.rootState)).output;
 }
 
-/** What one call gave: its output's digest, or its error code (and message). */
+/**
+ * What one call gave: its output, or the error it threw.
+ * @example
+ * const o: Outcome = await outcome(() => invoke(m, 'get', input)); if (!o.ok) console.log(o.error)
+ */
 export type Outcome = { ok: true; output: Uint8Array } | { ok: false; error: unknown };
 
 /**
@@ -136,13 +172,21 @@ export async function outcome(work: () => Promise<Uint8Array>): Promise<Outcome>
   }
 }
 
-/** `ETRAP: …` for typed errors, `TypeError: …` for anything else. */
+/**
+ * `ETRAP: …` for typed errors, `TypeError: …` for anything else.
+ * @example
+ * describeError(new CallError('EINPUT', 'bad')) // 'EINPUT: bad'
+ */
 export function describeError(e: unknown): string {
   if (e instanceof Mcp0Error) return `${e.code}: ${e.message.length > 200 ? `${e.message.slice(0, 200)}…` : e.message}`;
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
-/** A short text for an outcome in messages: "ok (12 bytes)" or the error. */
+/**
+ * A short text for an outcome in messages: "ok (12 bytes)" or the error.
+ * @example
+ * describeOutcome({ ok: true, output: new Uint8Array(12) }) // 'ok (12 bytes)'
+ */
 export function describeOutcome(o: Outcome): string {
   return o.ok ? `ok (${o.output.length} bytes)` : describeError(o.error);
 }
@@ -152,12 +196,12 @@ export function describeOutcome(o: Outcome): string {
  * names plugins commonly take, so that exports reach their capabilities (kv, blocks) and a narrowed
  * grant shows up as EPERM.
  */
-export function genericProbes(): CborValue[] {
+function genericProbes(): CborValue[] {
   return [{}, { agent: 'conformance', key: 'conformance/probe', name: 'conformance', id: 'conformance', value: new Uint8Array([1, 2, 3]) }];
 }
 
 /** A well-formed input for a hook export at the bench's logical time. */
-export function hookInput(hook: string): CborValue | undefined {
+function hookInput(hook: string): CborValue | undefined {
   const op = { id: 'conformance-op-1', agent: 'conformance.agent', intent: 'probe', time: BENCH_TIME, inputBytes: 3 };
   if (hook === 'mcp0_admit') return { op };
   if (hook === 'mcp0_observe') {
@@ -168,15 +212,13 @@ export function hookInput(hook: string): CborValue | undefined {
   return undefined;
 }
 
-/** The inputs the determinism and denial cases send to `exportName`. */
+/**
+ * The inputs the determinism and denial cases send to `exportName`: a hook gets a well-formed hook
+ * input, a service export an empty map and a map of commonly used argument names.
+ * @example
+ * for (const input of probesFor('count')) await invoke(m, 'count', input)
+ */
 export function probesFor(exportName: string): Uint8Array[] {
   const hook = hookInput(exportName);
   return (hook === undefined ? genericProbes() : [hook]).map((v) => encodeCbor(v));
 }
-
-/** The default tier of a subject: worker for agents, inline for plugins (as the kernel chooses). */
-export function defaultTier(manifest: Manifest): Tier {
-  return manifest.kind === 'agent' ? 'worker' : 'inline';
-}
-
-export { hex };

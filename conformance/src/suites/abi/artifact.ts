@@ -25,7 +25,11 @@ function compiledOf(ctx: AbiContext): WebAssembly.Module {
   return ctx.compiled;
 }
 
-/** Signature section present and well formed, content hash matching, signed by a trusted key. */
+/**
+ * Signature section present and well formed, content hash matching, signed by a trusted key.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [signatureCase] }, subject)
+ */
 export const signatureCase: Case<AbiContext> = {
   name: 'signature verifies against the trusted keys',
   async run({ subject }) {
@@ -42,7 +46,11 @@ export const signatureCase: Case<AbiContext> = {
   },
 };
 
-/** The manifest section is valid (schema, canonical form, ABI range) and the module exports what it lists. */
+/**
+ * The manifest section is valid (schema, canonical form, ABI range) and the module exports what it lists.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [manifestCase] }, subject)
+ */
 export const manifestCase: Case<AbiContext> = {
   name: 'manifest is valid and matches the exports',
   async run(ctx) {
@@ -69,7 +77,11 @@ export const manifestCase: Case<AbiContext> = {
   },
 };
 
-/** Every import is a function of the Extism subset or of mcp0:abi/v1; lists every offender. */
+/**
+ * Every import is a function of the Extism subset or of mcp0:abi/v1; lists every offender.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [importsCase] }, subject) // fail: 'imports: … got wasi_snapshot_preview1.fd_write (function)'
+ */
 export const importsCase: Case<AbiContext> = {
   name: 'imports are a subset of ABI v1',
   async run(ctx) {

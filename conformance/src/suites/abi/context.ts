@@ -4,7 +4,11 @@
  */
 import type { PluginSubject } from '../../runner/subject.js';
 
-/** What every ABI case gets. */
+/**
+ * What every ABI case gets.
+ * @example
+ * const c: Case<AbiContext> = { name: 'x', run: async ({ subject, compiled }) => {} }
+ */
 export interface AbiContext {
   subject: PluginSubject;
   /** The artifact compiled as is, or the reason it does not compile. */

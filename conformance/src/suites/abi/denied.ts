@@ -60,7 +60,11 @@ async function exercise(subject: PluginSubject, request: CapabilityRequest, gran
   }
 }
 
-/** Denied capabilities: typed errors, no trap, the module keeps serving; unnarrowable ones refuse the load. */
+/**
+ * Denied capabilities: typed errors, no trap, the module keeps serving; unnarrowable ones refuse the load.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [deniedCase] }, subject)
+ */
 export const deniedCase: Case<AbiContext> = {
   name: 'denied capability returns EPERM without a trap',
   async run({ subject }) {

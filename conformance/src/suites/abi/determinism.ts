@@ -49,7 +49,11 @@ function firstDifference(a: string[], b: string[]): number {
   return -1;
 }
 
-/** Two fresh kernels, the same calls: the same outputs and the same effects. */
+/**
+ * Two fresh kernels, the same calls: the same outputs and the same effects.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [determinismCase] }, subject)
+ */
 export const determinismCase: Case<AbiContext> = {
   name: 'determinism: same calls in fresh kernels give the same bytes and kv writes',
   async run({ subject }) {

@@ -41,7 +41,11 @@ export async function survive(subject: PluginSubject, tier: Tier, inputs: readon
   }
 }
 
-/** The small hostile inputs, in the tier given. */
+/**
+ * The small hostile inputs, in the tier given.
+ * @example
+ * const c = hostileCase('worker', true) // left out by --quick
+ */
 export function hostileCase(tier: Tier, slow = false): Case<AbiContext> {
   return {
     name: `hostile input to every export (${tier})`,
@@ -50,7 +54,11 @@ export function hostileCase(tier: Tier, slow = false): Case<AbiContext> {
   };
 }
 
-/** A 16 MiB payload: past the kernel's input limit, it must come back as ETOOBIG, not reach the guest. */
+/**
+ * A 16 MiB payload: past the kernel's input limit, it must come back as ETOOBIG, not reach the guest.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [hugePayloadCase] }, subject)
+ */
 export const hugePayloadCase: Case<AbiContext> = {
   name: 'hostile input: 16 MiB payload to every export',
   slow: true,

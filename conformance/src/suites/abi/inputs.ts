@@ -5,27 +5,43 @@
 import { encodeCbor } from '@mcp0/abi';
 import { seededRandom } from '../harness.js';
 
-/** A named input. */
+/**
+ * A named input.
+ * @example
+ * const i: HostileInput = { name: 'empty input', bytes: new Uint8Array(0) }
+ */
 export interface HostileInput {
   name: string;
   bytes: Uint8Array;
 }
 
-/** `depth` nested one-element arrays around a 0: far past the 64 levels decoders accept. */
+/**
+ * `depth` nested one-element arrays around a 0: far past the 64 levels decoders accept.
+ * @example
+ * nestedArrays(2) // 0x81 0x81 0x00, i.e. [[0]]
+ */
 export function nestedArrays(depth: number): Uint8Array {
   const out = new Uint8Array(depth + 1).fill(0x81);
   out[depth] = 0x00;
   return out;
 }
 
-/** `depth` nested one-entry maps {"a": {"a": … 0}}. */
+/**
+ * `depth` nested one-entry maps {"a": {"a": … 0}}.
+ * @example
+ * nestedMaps(1) // 0xa1 0x61 0x61 0x00, i.e. {"a": 0}
+ */
 export function nestedMaps(depth: number): Uint8Array {
   const out = new Uint8Array(depth * 3 + 1);
   for (let i = 0; i < depth; i++) out.set([0xa1, 0x61, 0x61], i * 3);
   return out;
 }
 
-/** A map of the argument names plugins commonly take, holding a byte string of `size` bytes. */
+/**
+ * A map of the argument names plugins commonly take, holding a byte string of `size` bytes.
+ * @example
+ * payload(3 << 20) // {agent, key, value: 3 MiB, data}
+ */
 export function payload(size: number): Uint8Array {
   return encodeCbor({ agent: 'conformance', key: 'conformance/big', value: new Uint8Array(size), data: 'x' });
 }

@@ -21,7 +21,11 @@ async function call(b: Awaited<ReturnType<typeof bench>>, exportName: string, in
   }
 }
 
-/** The marker is exported and answers CBOR text naming an ABI version within the manifest's range. */
+/**
+ * The marker is exported and answers CBOR text naming an ABI version within the manifest's range.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [markerCase] }, subject)
+ */
 export const markerCase: Case<AbiContext> = {
   name: 'version marker mcp0_abi_v1',
   async run({ subject }) {
@@ -54,7 +58,11 @@ function exportsOf(bytes: Uint8Array): Set<string> {
   return new Set(WebAssembly.Module.exports(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>)).map((e) => e.name));
 }
 
-/** `mcp0_init` with `{}` gives an empty output and no error (the kernel already ran it once at load). */
+/**
+ * `mcp0_init` with `{}` gives an empty output and no error (the kernel already ran it once at load).
+ * @example
+ * await runSuite({ ...abiSuite, cases: [initCase] }, subject)
+ */
 export const initCase: Case<AbiContext> = {
   name: 'mcp0_init with an empty config map',
   async run({ subject }) {
@@ -77,7 +85,11 @@ export const initCase: Case<AbiContext> = {
   },
 };
 
-/** `mcp0_stop` gives an empty output and no error, and the host then unloads the module cleanly. */
+/**
+ * `mcp0_stop` gives an empty output and no error, and the host then unloads the module cleanly.
+ * @example
+ * await runSuite({ ...abiSuite, cases: [stopCase] }, subject)
+ */
 export const stopCase: Case<AbiContext> = {
   name: 'mcp0_stop and unload',
   async run({ subject }) {

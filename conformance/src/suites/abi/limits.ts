@@ -12,7 +12,11 @@ import { bench, callableExports, describeOutcome, invoke, outcome } from '../har
 import type { AbiContext } from './context.js';
 import { nestedArrays, payload } from './inputs.js';
 
-/** The memory section's initial size in pages (0 when the module defines no memory). */
+/**
+ * The memory section's initial size in pages (0 when the module defines no memory).
+ * @example
+ * initialPages(helloWasm) // 1
+ */
 export function initialPages(bytes: Uint8Array): number {
   const memory = parseSections(bytes).find((s) => s.id === 5);
   if (!memory) return 0;
@@ -31,7 +35,11 @@ function heavyInputs() {
 /** Slack allowed past the timeout: moving a 3 MiB input in and out of a worker takes a while. */
 const TIMEOUT_SLACK_MS = 1500;
 
-/** The memory cap, in the tier given. */
+/**
+ * The memory cap, in the tier given.
+ * @example
+ * const c = memoryCapCase('inline')
+ */
 export function memoryCapCase(tier: Tier, slow = false): Case<AbiContext> {
   return {
     name: `memory cap holds (${tier})`,
@@ -69,7 +77,11 @@ export function memoryCapCase(tier: Tier, slow = false): Case<AbiContext> {
   };
 }
 
-/** The timeout, in the tier given. */
+/**
+ * The timeout, in the tier given.
+ * @example
+ * const c = timeoutCase('worker', true) // left out by --quick
+ */
 export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
   return {
     name: `timeout holds (${tier})`,

@@ -12,7 +12,11 @@ import type { PluginSubject } from '../../runner/subject.js';
 import { bench, grantsAsRequested, type Bench } from '../harness.js';
 import { brief, caller, canonical, failure, type Caller } from './call.js';
 
-/** The role id. */
+/**
+ * The role id.
+ * @example
+ * registerRoleSuite(AGREEMENTS_ROLE, mySuite) // replaces the standard suite
+ */
 export const AGREEMENTS_ROLE = 'mcp0.agreements@1';
 
 /** The agreements suite's context: the subject and the parties' keys. */

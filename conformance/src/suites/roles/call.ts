@@ -7,7 +7,11 @@ import type { Kernel } from '@mcp0/kernel';
 import { CaseFailure } from '../../runner/case.js';
 import { describeError } from '../harness.js';
 
-/** A bound caller for one plugin: `call(export, input)` → the decoded output. */
+/**
+ * A bound caller for one plugin: `call(export, input)` → the decoded output.
+ * @example
+ * const call: Caller = caller(kernel, 'mcp0.storage')
+ */
 export type Caller = <T = any>(exportName: string, input: unknown) => Promise<T>;
 
 /**
@@ -41,18 +45,30 @@ export async function failure(work: Promise<unknown>, what: string): Promise<Mcp
   throw new CaseFailure(`${what}: expected a typed error, got a result: ${brief(value)}`);
 }
 
-/** A value in a message, kept short; bytes as `<n bytes>`. */
+/**
+ * A value in a message, kept short; bytes as `<n bytes>`.
+ * @example
+ * brief({ root: new Uint8Array(32) }) // '{"root":"<32 bytes>"}'
+ */
 export function brief(v: unknown): string {
   const text = JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x));
   return text === undefined ? String(v) : text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
-/** Byte equality for values that may be bytes or null. */
+/**
+ * Byte equality for values that may be bytes or null.
+ * @example
+ * sameBytes(Uint8Array.of(1), Uint8Array.of(1)) // true
+ */
 export function sameBytes(a: unknown, b: unknown): boolean {
   return a instanceof Uint8Array && b instanceof Uint8Array ? Buffer.compare(a, b) === 0 : a === b;
 }
 
-/** A value as JSON with map keys sorted, bytes as hex: equal texts mean equal values whatever the key order. */
+/**
+ * A value as JSON with map keys sorted, bytes as hex: equal texts mean equal values whatever the key order.
+ * @example
+ * canonical({ b: 1, a: 2 }) === canonical({ a: 2, b: 1 }) // true
+ */
 export function canonical(v: unknown): string {
   const norm = (x: unknown): unknown => {
     if (x instanceof Uint8Array) return `bytes:${Buffer.from(x).toString('hex')}`;

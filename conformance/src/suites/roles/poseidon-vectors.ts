@@ -4,10 +4,18 @@
  * of its own. Two of them are the ones in NOTES.md.
  */
 
-/** BN254's scalar field modulus. */
+/**
+ * BN254's scalar field modulus.
+ * @example
+ * String(FIELD - 1n) // the largest field element, as the poseidon export takes it
+ */
 export const FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
-/** [inputs as decimal strings, P(inputs) as a decimal string]. */
+/**
+ * [inputs as decimal strings, P(inputs) as a decimal string].
+ * @example
+ * for (const [xs, want] of POSEIDON_VECTORS) expect(await call('poseidon', xs)).toBe(want)
+ */
 export const POSEIDON_VECTORS: readonly (readonly [readonly string[], string])[] = [
   [['1'], '18586133768512220936620570745912940619677854269274689475585506675881198879027'],
   [['1', '2'], '7853200120776062878684798364095072458815029376092732009249414926327459813530'],

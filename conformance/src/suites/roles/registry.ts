@@ -6,10 +6,18 @@ import { UsageError, type Manifest } from '@mcp0/abi';
 import type { Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 
-/** A role suite: any context type, run against a plugin. */
+/**
+ * A role suite: any context type, run against a plugin.
+ * @example
+ * const s: RoleSuite = storageSuite
+ */
 export type RoleSuite = Suite<PluginSubject, any>;
 
-/** Role id (`<name>@<major>`) → its suite. */
+/**
+ * Role id (`<name>@<major>`) → its suite.
+ * @example
+ * roleSuites.get('mcp0.trace@1') // traceSuite
+ */
 export const roleSuites = new Map<string, RoleSuite>();
 
 /** What a role id looks like: a dotted name and a major version. */

@@ -11,7 +11,11 @@ import type { PluginSubject } from '../../runner/subject.js';
 import { bench, type Bench } from '../harness.js';
 import { brief, caller, canonical, failure, sameBytes, type Caller } from './call.js';
 
-/** The role id. */
+/**
+ * The role id.
+ * @example
+ * registerRoleSuite(STORAGE_ROLE, mySuite) // replaces the standard suite
+ */
 export const STORAGE_ROLE = 'mcp0.storage@1';
 
 /** The storage suite's context: the subject. */

@@ -13,7 +13,11 @@ import { BENCH_TIME, bench, type Bench } from '../harness.js';
 import { brief, caller, canonical, failure, sameBytes, type Caller } from './call.js';
 import { POSEIDON_VECTORS } from './poseidon-vectors.js';
 
-/** The role id. */
+/**
+ * The role id.
+ * @example
+ * registerRoleSuite(TRACE_ROLE, mySuite) // replaces the standard suite
+ */
 export const TRACE_ROLE = 'mcp0.trace@1';
 
 /** The trace suite's context: the subject. */
