@@ -25,6 +25,7 @@ export const PLUGIN_DIRS = {
   'broken-storage': 'conformance/test/fixtures/broken-storage',
   'broken-trace': 'conformance/test/fixtures/broken-trace',
   'broken-agreements': 'conformance/test/fixtures/broken-agreements',
+  nondeterministic: 'conformance/test/fixtures/nondeterministic',
 } as const;
 
 /** The publisher key every fixture is signed with. */

@@ -1,8 +1,9 @@
 /**
  * The ABI suite against real artifacts: the reference plugins pass it; an unsigned, a tampered and
  * an untrusted artifact fail the signature case; a module importing outside ABI v1 fails the
- * imports case naming the import; a module that traps on input fails the hostile-input and
- * denied-capability cases naming the export.
+ * imports case naming the import; a module answering with the host's start-up clock fails the
+ * determinism case; a module that traps on input fails the hostile-input and denied-capability
+ * cases naming the export.
  */
 import { describe, expect, it } from 'vitest';
 import { appendManifest, encodeSection, concatBytes, encodeU32, generateKeyPair, readManifest, signModule, WASM_HEADER, type Manifest } from '@mcp0/abi';
@@ -75,6 +76,17 @@ describe('ABI suite, artifacts that break the load checks', () => {
     const r = byCase(await runSuite({ ...abiSuite, cases: abiSuite.cases.slice(1, 2) }, s));
     expect(r['manifest is valid and matches the exports']).toMatchObject({ status: 'fail', details: { missing: ['ghost'] } });
   });
+});
+
+describe('ABI suite, a module whose answers depend on the host', () => {
+  it('fails the determinism case, naming the call that differs; everything else passes', async () => {
+    const results = await runSuite(abiSuite, await subject('nondeterministic'), { quick: true });
+    const r = byCase(results);
+    const d = r['determinism: replayed operations give the same bytes and kv writes']!;
+    expect(d).toMatchObject({ status: 'fail', details: { part: 'calls', index: 0 } });
+    expect(d.message).toMatch(/^determinism \(calls\): expected identical calls when the same operations run in two fresh kernels, got at #0 "started probe 0: ok [0-9a-f]{64}" then "started probe 0: ok [0-9a-f]{64}"$/);
+    expect(failing(results)).toEqual([`determinism: replayed operations give the same bytes and kv writes: ${d.message}`]);
+  }, 60_000);
 });
 
 describe('ABI suite, a module that traps', () => {
