@@ -24,6 +24,7 @@ export const PLUGIN_DIRS = {
   faulty: 'sdk/test/fixtures/faulty',
   'broken-storage': 'conformance/test/fixtures/broken-storage',
   'broken-trace': 'conformance/test/fixtures/broken-trace',
+  'broken-chain': 'conformance/test/fixtures/broken-chain',
   'broken-agreements': 'conformance/test/fixtures/broken-agreements',
   nondeterministic: 'conformance/test/fixtures/nondeterministic',
 } as const;

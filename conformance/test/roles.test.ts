@@ -42,6 +42,13 @@ describe('role suites, broken plugins', () => {
     expect(failing(results)[0]!.details).toMatchObject({ inputs: ['1'], got: '42' });
   }, 120_000);
 
+  it('broken-chain (entries not linked to the previous head) fails the chain case at entry #1, and verifyRange says so', async () => {
+    const results = await roleResults('broken-chain');
+    expect(failing(results).map((r) => r.case)).toEqual(['chain is Poseidon over the documented encoding', 'get, range and verifyRange']);
+    expect(failing(results)[0]!.message).toMatch(/^entry #1: expected head \d+ \(P\(previous head, eventHash, cost\)\), got \d+$/);
+    expect(failing(results)[1]!.message).toMatch(/^verifyRange 0\.\.4 of an intact chain: expected \{ok: true\}, got .*"ok":false.*"brokenAt":1/);
+  }, 120_000);
+
   it('broken-agreements (revoke that revokes nothing) fails "revoke" only', async () => {
     const results = await roleResults('broken-agreements');
     expect(failing(results).map((r) => r.case)).toEqual(['revoke: later operations are denied']);
