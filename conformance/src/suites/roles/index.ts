@@ -4,7 +4,7 @@
  */
 import { agreementsSuite, AGREEMENTS_ROLE } from './agreements.js';
 import { registerRoleSuite } from './registry.js';
-import { storageSuite, STORAGE_ROLE } from './storage.js';
+import { storageSuite, STORAGE_ROLE } from './storage/index.js';
 import { traceSuite, TRACE_ROLE } from './trace.js';
 
 registerRoleSuite(STORAGE_ROLE, storageSuite);
@@ -12,6 +12,6 @@ registerRoleSuite(TRACE_ROLE, traceSuite);
 registerRoleSuite(AGREEMENTS_ROLE, agreementsSuite);
 
 export { roleSuites, registerRoleSuite, suitesFor, unknownRoles, type RoleSuite } from './registry.js';
-export { storageSuite, STORAGE_ROLE } from './storage.js';
+export { storageSuite, STORAGE_ROLE } from './storage/index.js';
 export { traceSuite, TRACE_ROLE } from './trace.js';
 export { agreementsSuite, AGREEMENTS_ROLE } from './agreements.js';
