@@ -3,6 +3,7 @@
  * for it where the distribution has that component and it can be measured honestly, and null with
  * the reason where not.
  */
+import { UsageError } from '@mcp0/abi';
 import type { BudgetReport } from '../report/types.js';
 
 /**
@@ -43,7 +44,7 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
  * // kernel 15 / null (ceiling 27), api 5 / null, mesh 5 / null, agreements 2 / 1.8
  */
 export function componentShares(x: ComponentInputs): BudgetReport['components'] {
-  if (!(x.coreFactor > 0)) throw new RangeError(`coreFactor: expected a positive number, got ${x.coreFactor}`);
+  if (!(x.coreFactor > 0)) throw new UsageError('EUSAGE', `coreFactor: expected a positive number, got ${x.coreFactor}`, { got: x.coreFactor });
   const f = x.coreFactor;
   const rows: BudgetReport['components'] = [
     {
