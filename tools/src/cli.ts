@@ -9,6 +9,7 @@ import { agreement } from './commands/agreement.js';
 import { agent } from './commands/agent.js';
 import { build } from './commands/build.js';
 import { call } from './commands/call.js';
+import { conformanceCommand } from './commands/conformance.js';
 import { dist } from './commands/dist.js';
 import { inspect } from './commands/inspect.js';
 import { keygen } from './commands/keygen.js';
@@ -21,7 +22,7 @@ import { trace } from './commands/trace.js';
 import { verify } from './commands/verify.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, start, agent, trace, store, dist, agreement];
+export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, start, agent, trace, store, dist, agreement, conformanceCommand];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 

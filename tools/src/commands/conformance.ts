@@ -1,0 +1,84 @@
+/**
+ * `mcp0 conformance`: run the conformance suites against a plugin or a distribution, print the
+ * table, write the JSON and HTML reports, and exit with the verdict. With --budgets (distributions),
+ * the example agents are built from the repository, signed with a throwaway key and driven by the
+ * reference workload.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError, generateKeyPair, signModule } from '@mcp0/abi';
+import { buildPlugin } from '../build/index.js';
+import { type Command, listOption, positionals, stringOption } from '../command.js';
+import { keyringKeys, resolveTrust } from '../keyring.js';
+import { assemblerTrust } from './node/open.js';
+
+const conformance = () => import('@mcp0/conformance');
+
+/** The example agents the reference workload drives, built from this repository. */
+async function referenceAgents() {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const key = generateKeyPair();
+  const agents = [];
+  for (const name of ['memory', 'counter']) {
+    const built = await buildPlugin(join(root, 'agents', name));
+    agents.push({ name, bytes: signModule(built.wasm, key) });
+  }
+  return { agents, trust: [key.publicKey] };
+}
+
+function coreFactor(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (!(x > 0 && Number.isFinite(x))) throw new UsageError('EUSAGE', `--core-factor: expected a positive number, got ${JSON.stringify(text)}`);
+  return x;
+}
+
+export const conformanceCommand: Command = {
+  name: 'conformance',
+  summary: 'run the ABI, role and budget suites against a plugin or a distribution',
+  usage: '<plugin.wasm | distribution-dir> [--json <file>] [--html <file>] [--budgets] [--quick] [--core-factor <x>]',
+  options: {
+    json: { type: 'string', arg: '<file>', description: 'write the JSON report here (schema: conformance/report.schema.json)' },
+    html: { type: 'string', arg: '<file>', description: 'write a self-contained HTML report here' },
+    budgets: { type: 'boolean', description: 'distributions: run the reference workload against the hardware gates' },
+    quick: { type: 'boolean', description: 'leave slow cases out and run a short workload (for tests and CI)' },
+    'core-factor': { type: 'string', arg: '<x>', description: 'how much slower the reference core (2.4 GHz i3) is than one core here (default 1.8)' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: "a plugin's publisher key, or a distribution's assembler key (file or key id); default: the keyring, or a local build's development key" },
+  },
+  details: [
+    'A plugin gets the ABI suite (signature, manifest, imports, version marker, init and stop, determinism,',
+    'denied capabilities, hostile input, memory cap, timeout) and the role suites its manifest provides.',
+    'A distribution gets its own verification, the same for every plugin in it, and with --budgets the',
+    'reference workload (conformance/README.md) against CPU < 27% of the reference core, RSS peak < 827 MB',
+    'and RSS average < 640 MB.',
+    '',
+    'Exit codes: 0 every case passed and every gate held; 1 something failed (the table names it);',
+    '2 usage error.',
+  ].join('\n'),
+  async run(args, io) {
+    const [target] = positionals(args, this, 1);
+    if (!existsSync(target!)) throw new UsageError('EUSAGE', `${target}: no such file or directory`);
+    const isDist = statSync(target!).isDirectory();
+    const given = listOption(args, 'trust');
+    const quick = args.values.quick === true;
+    const factor = coreFactor(stringOption(args, 'core-factor'));
+    if (args.values.budgets === true && !isDist) throw new UsageError('EUSAGE', '--budgets runs a workload on a distribution: give a distribution directory');
+    const c = await conformance();
+    const progress = (text: string) => io.err(`${text}\n`);
+    const report = isDist
+      ? await c.runConformance({ kind: 'distribution', dir: target!, trust: await assemblerTrust(args, target!, io) }, {
+          quick,
+          onProgress: progress,
+          ...(args.values.budgets === true ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}) } } : {}),
+        })
+      : await c.runConformance({ kind: 'plugin', file: target!, trust: given.length > 0 ? await resolveTrust(given) : await keyringKeys() }, { quick, onProgress: progress });
+    io.out(c.renderTable(report));
+    const json = stringOption(args, 'json');
+    if (json) await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+    const html = stringOption(args, 'html');
+    if (html) await writeFile(html, c.renderHtml(report));
+    return report.verdict === 'pass' ? 0 : 1;
+  },
+};
