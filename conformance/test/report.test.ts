@@ -114,9 +114,10 @@ describe('renderHtml', () => {
     expect(html.match(/<tr class="case fail">/g)).toHaveLength(2);
     expect(html).toContain('<svg id="cpu-chart"');
     expect(html).toContain('<svg id="rss-chart"');
-    // CPU here and on the reference core, and RSS: three series of 50 points each.
+    // CPU here and on the reference core (one point per interval: 50 samples at 10 Hz are coarser
+    // than the windows), and RSS (one point per sample).
     const series = [...html.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
-    expect(series).toEqual([50, 50, 50]);
+    expect(series).toEqual([49, 49, 50]);
     expect(html.match(/<line class="gate"/g)).toHaveLength(3);
     expect(html).toContain('CPU gate 27% (reference)');
     expect(html).toContain('RSS peak gate 827 MB');
@@ -133,6 +134,21 @@ describe('renderHtml', () => {
     }
     const gateY = Number(/<line class="gate"[^>]*y1="([\d.]+)"/.exec(html)![1]);
     expect(Math.min(...cpu!.map((p) => p[1]!))).toBeGreaterThan(gateY);
+  });
+
+  it('averages a long run\'s CPU over windows, about 120 points, keeping the mean', () => {
+    const r = sampleReport(1801);
+    // 30 Hz for 60 s: a spike every third sample, 30% on average.
+    r.budgets!.samples = Array.from({ length: 1801 }, (_, i) => ({ t: i / 30, cpuPercent: i === 0 ? 0 : i % 3 === 0 ? 70 : 10, rssMB: 200 }));
+    const page = renderHtml(r);
+    expect(page).toContain('CPU over time, averaged over 500 ms windows');
+    const [here, reference] = [...page.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1]!.split(' ').map((p) => Number(p.split(',')[1])));
+    expect(here!.length).toBeGreaterThanOrEqual(119);
+    expect(here!.length).toBeLessThanOrEqual(121);
+    // Every window holds whole spike periods, so every point sits at the 30% mean: one flat line.
+    expect(new Set(here!.map((y) => y.toFixed(0))).size).toBe(1);
+    expect(new Set(reference!.map((y) => y.toFixed(0))).size).toBe(1);
+    expect(reference![0]!).toBeLessThan(here![0]!);
   });
 
   it('renders a report without budgets or cases', () => {

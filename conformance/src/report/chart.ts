@@ -56,16 +56,17 @@ export function lineChart(c: { id: string; title: string; unit: string; series: 
   for (let x = 0; x <= xMax + 1e-9; x += xStep) {
     out.push(`<text class="axis" x="${num(px(x))}" y="${H - PAD.bottom + 16}" text-anchor="middle">${escapeHtml(num(x))} s</text>`);
   }
-  for (const g of c.gates) {
-    out.push(`<line class="gate" x1="${PAD.left}" x2="${W - PAD.right}" y1="${num(py(g.value))}" y2="${num(py(g.value))}"/>`);
-    out.push(`<text class="gate-label" x="${W - PAD.right}" y="${num(py(g.value) - 4)}" text-anchor="end">${escapeHtml(g.label)}</text>`);
-  }
   c.series.forEach((s, i) => {
     const points = s.points.map((p) => `${num(px(p.x))},${num(py(p.y))}`).join(' ');
     out.push(`<polyline class="series" fill="none" stroke="${escapeHtml(s.color)}" stroke-width="1.6" points="${points}"/>`);
     const lx = PAD.left + i * 220;
     out.push(`<rect x="${lx}" y="${H - 14}" width="12" height="4" fill="${escapeHtml(s.color)}"/><text class="legend" x="${lx + 16}" y="${H - 8}">${escapeHtml(s.label)}</text>`);
   });
+  // Gates last, so the limits stay visible over the data.
+  for (const g of c.gates) {
+    out.push(`<line class="gate" x1="${PAD.left}" x2="${W - PAD.right}" y1="${num(py(g.value))}" y2="${num(py(g.value))}"/>`);
+    out.push(`<text class="gate-label" x="${W - PAD.right}" y="${num(py(g.value) - 4)}" text-anchor="end">${escapeHtml(g.label)}</text>`);
+  }
   out.push('</svg>');
   return out.join('\n');
 }
