@@ -2,6 +2,7 @@
  * Storage role cases about versions: snapshot and restore, diff and apply, history, and gc keeping
  * what the head reaches.
  */
+import { collectGarbage, MemoryStore } from '@mcp0/sdk';
 import { CaseSkip, check, type Case } from '../../../runner/case.js';
 import { brief, failure, sameBytes } from '../call.js';
 import { byBytes, bytes, expectGet, listAll, sameEntries, withPlugin, type Root, type StorageContext } from './common.js';
@@ -71,10 +72,11 @@ export const history: Case<StorageContext> = {
 };
 
 export const gc: Case<StorageContext> = {
-  name: 'gc keeps what the head reaches',
+  name: 'gc keeps what the head reaches, and the host sweeps the rest',
   run: ({ subject }) => {
     if (!subject.manifest.exports.some((e) => e.name === 'gc')) throw new CaseSkip('the plugin does not export gc');
-    return withPlugin(subject, async (call) => {
+    const store = new MemoryStore();
+    return withPlugin(subject, async (call, b) => {
       const a = 'agent-gc';
       const model = new Map<string, Uint8Array>();
       for (let i = 0; i < 20; i++) {
@@ -82,10 +84,21 @@ export const gc: Case<StorageContext> = {
         await call('put', { agent: a, key: `/g/${i % 7}`, value: v });
         model.set(`/g/${i % 7}`, v);
       }
-      const out = await call('gc', { agent: a, keep: 1 });
-      check(out !== null && typeof out === 'object', `gc: expected a report map, got ${brief(out)}`);
+      const old: Root = await call('snapshot', { agent: a });
+      await call('put', { agent: a, key: '/g/0', value: bytes('last') });
+      model.set('/g/0', bytes('last'));
+      // The SDK's collector: the plugin's gc marks (keeping one commit), the host sweeps the rest.
+      const report = await collectGarbage({
+        store, namespace: b.module.name, keep: 1, graceMs: 0, now: () => Date.now() + 1_000,
+        call: (exportName, input) => b.kernel.callValue(b.module.name, exportName, input as never),
+      });
+      check(report.swept > 0, `gc keeping 1 commit after 21 writes: expected superseded blocks swept, got ${brief(report)}`);
       sameEntries('list after gc', await listAll(call, a, '', 1000), model);
-    });
+      const h = await call('history', { agent: a, limit: 10 });
+      check(h?.roots?.length === 1, `history after gc keeping 1 commit: expected 1 root, got ${brief(h?.roots?.length)}`);
+      const [kept] = await store.blocks.has([old.root]);
+      check(!kept, 'gc keeping 1 commit: expected the root of a superseded commit swept, got it still stored (marked live)');
+    }, store.blocks, store);
   },
 };
 
