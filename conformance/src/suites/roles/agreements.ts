@@ -150,6 +150,22 @@ const quota: Case<AgreementsContext> = {
   }),
 };
 
+const otherQuotas: Case<AgreementsContext> = {
+  name: 'quota: cost units and stored bytes',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    await call('register', { document: signedBy(ctx, doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 2, storageBytes: 1000 } })) });
+    // Each operation costs 1 unit, known only afterwards: the two that use the units run, the next is denied.
+    const verdicts: Verdict[] = [];
+    for (let i = 0; i < 3; i++) verdicts.push(await operate(b, T0 + 1_000 + i));
+    check(verdicts[0]!.admitted && verdicts[1]!.admitted, `2 operations under costUnitsPerWindow 2: expected both admitted, got ${brief(verdicts.slice(0, 2))}`);
+    expectDenied(verdicts[2]!, 'quota-exhausted', 'an operation once the window\'s 2 cost units are used');
+    await call('meter', { agent: AGENT, storageBytes: 1000 });
+    check((await operate(b, T0 + 60_000)).admitted, 'an operation storing exactly storageBytes (1000): expected it admitted');
+    await call('meter', { agent: AGENT, storageBytes: 1001 });
+    expectDenied(await operate(b, T0 + 120_000), 'quota-exhausted', 'an operation storing 1001 bytes under storageBytes 1000');
+  }),
+};
+
 const revoke: Case<AgreementsContext> = {
   name: 'revoke: later operations are denied',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
@@ -195,5 +211,5 @@ const billing: Case<AgreementsContext> = {
 export const agreementsSuite: Suite<PluginSubject, AgreementsContext> = {
   name: `role ${AGREEMENTS_ROLE}`,
   setup: async (subject) => ({ subject, consumer: generateKeyPair(), provider: generateKeyPair() }),
-  cases: [register, reasons, quota, revoke, billing],
+  cases: [register, reasons, quota, otherQuotas, revoke, billing],
 };
