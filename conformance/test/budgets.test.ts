@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError, generateKeyPair } from '@mcp0/abi';
+import { Mcp0Error, UsageError, generateKeyPair } from '@mcp0/abi';
 import { addPlugin, checkBudgets, createDistribution, loadDistribution, lockDistribution, setPipeline, type LoadedDistribution } from '@mcp0/sdk';
 import { publisher, signed, trusted } from '../../test/fixtures.js';
 import { REFERENCE_WORKLOAD, componentShares, cpuPerSecond, planOperation, runBudgets, standardError } from '../src/budgets/index.js';
@@ -55,6 +55,10 @@ describe('runBudgets', () => {
     expect(report.workload.durationS).toBeGreaterThanOrEqual(w.quickDurationS - 0.1);
     expect(progress.some((p) => p.includes(`${w.opsPerSecond} ops/s`))).toBe(true);
     expect(progress.some((p) => p.includes('without mcp0.agreements'))).toBe(true);
+    // Measured in a process of its own, not in this one with its test heap.
+    const pid = Number(/in a child process \(pid (\d+)\)/.exec(progress.join('\n'))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(pid).not.toBe(process.pid);
   });
 
   it('samples CPU and RSS at 10 Hz or more, over the whole run', () => {
@@ -122,7 +126,7 @@ describe('runBudgets', () => {
     };
     expect(validateReport(JSON.parse(JSON.stringify(full)))).toEqual(full);
     const table = renderTable(full);
-    expect(table).toContain(`RSS peak     ${report.usage.rssPeakMB.toFixed(1).replace(/\.0$/, '')} MB`);
+    expect(Number(/RSS peak\s+([\d.]+) MB/.exec(table)![1])).toBeCloseTo(report.usage.rssPeakMB, 0);
     expect(table).toMatch(/agent:memory-1\s+\d+/);
     expect(renderHtml(full).match(/<polyline/g)).toHaveLength(3);
   });
@@ -131,11 +135,24 @@ describe('runBudgets', () => {
 describe('runBudgets without agreements, and its options', () => {
   it('runs the workload on a distribution without agreements: no denials, no agreements share', async () => {
     const dist = await distribution(false);
-    const r = await runBudgets(dist, { durationS: 1, coreFactor: 2, store: 'memory:', agents: await agents(), trust: [trusted] });
+    const progress: string[] = [];
+    const r = await runBudgets(dist, { durationS: 1, coreFactor: 2, store: 'memory:', agents: await agents(), trust: [trusted], isolate: false, onProgress: (t) => progress.push(t) });
+    expect(progress.join('\n')).not.toContain('child process');
     expect(r.workload).toMatchObject({ operations: REFERENCE_WORKLOAD.opsPerSecond, errors: 0, denials: 0 });
     expect(r.usage.coreFactor).toBe(2);
     expect(r.metering['mcp0.agreements']).toBeUndefined();
     expect(r.components.find((c) => c.component === 'agreements')).toMatchObject({ measuredPercent: null, note: 'not in this distribution' });
+  }, 120_000);
+
+  it('brings a failure in the child process back as a typed error with its code', async () => {
+    const dist = await distribution(false);
+    const bytes = new Uint8Array(dist.plugins[0]!.bytes);
+    bytes[bytes.length - 1]! ^= 0xff;
+    const broken = { ...dist, plugins: [{ ...dist.plugins[0]!, bytes }, ...dist.plugins.slice(1)] };
+    const err = await runBudgets(broken, { durationS: 1, agents: await agents(), trust: [trusted] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Mcp0Error);
+    expect((err as Mcp0Error).code).toMatch(/^E[A-Z]+$/);
+    expect((err as Mcp0Error).code).not.toBe('EINTERNAL');
   }, 120_000);
 
   it('refuses a missing agent module, a bad duration and a bad core factor, naming what it expected', async () => {

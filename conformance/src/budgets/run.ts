@@ -9,6 +9,7 @@ import { UsageError, type PublicKey } from '@mcp0/abi';
 import { REFERENCE_CORE_FACTOR, checkBudgets, type LoadedDistribution, type UsageSample } from '@mcp0/sdk';
 import type { BudgetReport, BudgetSample } from '../report/types.js';
 import { componentShares } from './components.js';
+import { inChildProcess } from './isolate.js';
 import { runPhase } from './phase.js';
 import { cpuPerSecond, standardError } from './stats.js';
 import { REFERENCE_WORKLOAD } from './workload.js';
@@ -31,6 +32,11 @@ export interface BudgetOptions {
    */
   store?: string;
   onProgress?: (text: string) => void;
+  /**
+   * Run in a fresh child process (default true), so the figures are the node's and the workload's
+   * alone, not the caller's heap too. `false` runs in this process.
+   */
+  isolate?: boolean;
 }
 
 function durationOf(options: BudgetOptions): number {
@@ -67,7 +73,8 @@ function without(distribution: LoadedDistribution, names: string[]): LoadedDistr
 }
 
 /**
- * Runs the reference workload on `distribution` and measures it against the budgets.
+ * Runs the reference workload on `distribution` and measures it against the budgets, in a child
+ * process unless `isolate: false`.
  * @example
  * const budgets = await runBudgets(await loadDistribution('dist/standard/build'), { quick: true, agents, trust: [developer.publicKey] })
  * budgets.gates.cpu.pass // CPU on the reference core < 27%
@@ -78,6 +85,10 @@ export async function runBudgets(distribution: LoadedDistribution, options: Budg
   if (!(Number.isFinite(coreFactor) && coreFactor > 0)) throw new UsageError('EUSAGE', `coreFactor: expected a positive number, got ${coreFactor}`, { got: coreFactor });
   const modules = modulesOf(options);
   const progress = options.onProgress ?? (() => undefined);
+  if (options.isolate !== false) {
+    const { onProgress: _, isolate: __, ...rest } = options;
+    return inChildProcess(distribution, rest, progress);
+  }
   const w = REFERENCE_WORKLOAD;
   const common = { coreFactor, modules, trust: options.trust, progress };
 
