@@ -1,7 +1,7 @@
 /**
  * Runs the budgets in a fresh child process, so that the CPU and RSS measured are the node's and
  * the workload's alone: a caller that has just compiled agents or run the conformance suites holds
- * a heap of its own (about 130 MB more RSS was measured that way), which the gates must not charge
+ * a heap of its own (about 190 MB more RSS was measured that way), which the gates must not charge
  * to the distribution.
  */
 import { fork } from 'node:child_process';
