@@ -17,8 +17,9 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 /** A locked distribution of the reference plugins from source; the standard pipeline when `agreements`. */
 async function distribution(agreements: boolean): Promise<LoadedDistribution> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'mcp0-budgets-dist-')), 'dist');
-  dirs.push(dir);
+  const parent = mkdtempSync(join(tmpdir(), 'mcp0-budgets-dist-'));
+  dirs.push(parent);
+  const dir = join(parent, 'dist');
   const assembler = generateKeyPair();
   await createDistribution(dir, { name: agreements ? 'budgets-test' : 'budgets-test-plain', assembler: assembler.publicKey });
   if (agreements) await addPlugin(dir, await signed('agreements'), { grants: ['kv:agreements/', 'crypto', 'clock'], publishers: [publisher.publicKey] });
