@@ -9,7 +9,7 @@ import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { CallError, GUEST_EXPORTS, encodeCbor, errorFromWire, type CborValue } from '@mcp0/abi';
 import { exactBytes } from './exact-bytes.js';
 import { DEADLINE_IMPORT, DEFAULT_SLICE } from './preempt/instrument.js';
-import { GuestFailure, GuestThread } from './worker/thread.js';
+import { GuestFailure, GuestStartTimeout, GuestThread } from './worker/thread.js';
 
 /** The isolation tier of a module (DESIGN §4). */
 export type Tier = 'inline' | 'worker';
@@ -44,6 +44,11 @@ const MAX_GUEST_ERROR = 4096;
 function clip(text: string): string {
   return text.length <= MAX_GUEST_ERROR ? text : `${text.slice(0, MAX_GUEST_ERROR)}… (${text.length - MAX_GUEST_ERROR} more characters cut)`;
 }
+/**
+ * Starting a guest thread (a Node worker, Extism, instantiation) takes 50–100 ms on a loaded
+ * machine, on top of the module's own start function, which gets the call timeout.
+ */
+const THREAD_START_MS = 10_000;
 /** Extism's handle table is reset after this many calls or bytes in and out, whichever comes first. */
 const RESET_EVERY_CALLS = 256;
 const RESET_EVERY_BYTES = 1 << 20;
@@ -77,7 +82,9 @@ export class Instance {
   static async create(opts: InstanceOptions): Promise<Instance> {
     const clock = { deadline: performance.now() + opts.timeoutMs, exportName: '(start)' };
     if (opts.tier === 'worker') {
-      const thread = await GuestThread.start({ compiled: opts.compiled, functions: opts.functions, hostBytesPerCall: opts.hostBytesPerCall, onLog: opts.onLog }).catch((e: unknown) => {
+      const startTimeoutMs = THREAD_START_MS + opts.timeoutMs;
+      const thread = await GuestThread.start({ compiled: opts.compiled, functions: opts.functions, hostBytesPerCall: opts.hostBytesPerCall, startTimeoutMs, onLog: opts.onLog }).catch((e: unknown) => {
+        if (e instanceof GuestStartTimeout) throw new CallError('ETIMEOUT', `${opts.name}: did not start within ${startTimeoutMs} ms; the worker was terminated`, { timeoutMs: startTimeoutMs });
         throw new CallError('ETRAP', `${opts.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
       });
       return new Instance(opts, thread, undefined, clock);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallError, HOST_FUNCTIONS, decodeCbor, encodeCbor } from '@mcp0/abi';
 import { Kernel, MemoryKv, type KvProvider } from '@mcp0/kernel';
 import { capMemory } from '../src/memory-cap.js';
-import { GuestFailure, GuestThread, type HostFn } from '../src/worker/thread.js';
+import { GuestFailure, GuestStartTimeout, GuestThread, type HostFn } from '../src/worker/thread.js';
 import { signed, trusted, unsigned } from '../../test/fixtures.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -109,6 +109,18 @@ describe('guest thread driven directly', () => {
     const e = await GuestThread.start({ compiled, functions: {}, hostBytesPerCall: 1 << 20, onLog: () => undefined }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(GuestFailure);
     expect((e as GuestFailure).message).toMatch(/mcp0:abi\/v1|import/i);
+  });
+
+  it('terminates a module whose start function never returns', async () => {
+    // (module (func $spin (loop (br 0))) (start $spin))
+    const spin = new WebAssembly.Module(new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 8, 1, 0, 10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b,
+    ]));
+    const started = performance.now();
+    const e = await GuestThread.start({ compiled: spin, functions: {}, hostBytesPerCall: 1 << 20, startTimeoutMs: 1000, onLog: () => undefined }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(GuestStartTimeout);
+    expect((e as Error).message).toContain('1000 ms');
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('traps only the call whose host function throws, then serves the next one', async () => {

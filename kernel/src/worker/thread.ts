@@ -17,6 +17,8 @@ export interface GuestThreadOptions {
   /** Host functions by import namespace. */
   functions: Record<string, Record<string, HostFn>>;
   hostBytesPerCall: number;
+  /** How long instantiation (the module's start function included) may take (default: no limit). */
+  startTimeoutMs?: number;
   onLog(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
 }
 
@@ -30,6 +32,15 @@ export class GuestFailure extends Error {
     this.name = 'GuestFailure';
     this.memoryBytes = m.memoryBytes;
     this.hostBytesExceeded = m.hostBytesExceeded;
+  }
+}
+
+/** The guest thread did not finish starting in time, and was terminated. */
+export class GuestStartTimeout extends Error {
+  /** @example new GuestStartTimeout(5000) */
+  constructor(readonly timeoutMs: number) {
+    super(`the guest thread did not start within ${timeoutMs} ms and was terminated`);
+    this.name = 'GuestStartTimeout';
   }
 }
 
@@ -73,7 +84,7 @@ export class GuestThread {
 
   /**
    * Start the thread and instantiate the module in it (which runs its start function). Rejects
-   * with a GuestFailure when instantiation fails.
+   * with a GuestFailure when instantiation fails, a GuestStartTimeout when it takes too long.
    * @example
    * const thread = await GuestThread.start(options)
    */
@@ -91,12 +102,16 @@ export class GuestThread {
     const data: GuestData = { compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2 };
     const worker = new Worker(guestUrl(), { workerData: data, transferList: [port2] });
     const thread = new GuestThread(worker, port1, new Int32Array(flag), fns, opts.onLog);
+    // A start function that never returns must not hold the load for ever.
+    const timer = opts.startTimeoutMs === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(opts.startTimeoutMs!)), opts.startTimeoutMs);
     try {
       const ready = await thread.#next();
       thread.memoryBytes = (ready as { memoryBytes: number }).memoryBytes;
     } catch (e) {
       await thread.terminate();
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
     thread.#worker.unref();
     return thread;
