@@ -95,14 +95,18 @@ export async function runPhase(distribution: LoadedDistribution, o: PhaseOptions
     }
     const names = new Map([...agents.memory, ...agents.counter].map((a) => [a.id, a.name]));
     const count = Math.max(1, Math.round(o.durationS * w.opsPerSecond));
-    const before = node.metrics().modules;
-    const sampler = UsageSampler.start({ hz: w.hz, coreFactor: o.coreFactor });
-    const results = await paced(count, w.opsPerSecond, async (i) => {
+    const run = async (i: number) => {
       const op = planOperation(i);
       if (o.skipDenied && op.intent === w.denied.intent) return null;
       const list = agents[op.module];
       return list[op.instance % list.length]!.execute(op.intent, op.input);
-    }, (i) => {
+    };
+    // Warm-up, neither sampled nor metered: the first seconds compile code in every thread, which
+    // is start-up, not the steady load the budgets are about (and would weigh heavily in --quick).
+    await paced(Math.round(w.warmupS * w.opsPerSecond), w.opsPerSecond, run);
+    const before = node.metrics().modules;
+    const sampler = UsageSampler.start({ hz: w.hz, coreFactor: o.coreFactor });
+    const results = await paced(count, w.opsPerSecond, run, (i) => {
       if (i > 0 && i % (w.opsPerSecond * 10) === 0) o.progress(`  ${i / w.opsPerSecond} s: ${i} operations started`);
     });
     const usage = sampler.stop();

@@ -20,8 +20,8 @@ export interface WorkloadStep {
 /**
  * The reference workload: 8 agents (4 memory, 4 counter) under one signed agreement, 20 operations
  * a second in an open loop (each started at its slot, not after the previous one ends), notes of
- * 256 bytes, 60 s (5 s under --quick). Every 50th operation is a `reset`, which the agreement does
- * not permit: the denial path is part of the load.
+ * 256 bytes, 60 s (5 s under --quick) after 2 s of warm-up. Every 50th operation is a `reset`,
+ * which the agreement does not permit: the denial path is part of the load.
  * @example
  * REFERENCE_WORKLOAD.opsPerSecond * REFERENCE_WORKLOAD.durationS // 1200 operations
  */
@@ -31,6 +31,8 @@ export const REFERENCE_WORKLOAD = Object.freeze({
   payloadBytes: 256,
   durationS: 60,
   quickDurationS: 5,
+  /** Seconds of the same workload run first, neither sampled nor metered (start-up is not the steady load). */
+  warmupS: 2,
   /** The mix, repeated: 40% remember, 10% recall, 10% list, 30% increment, 10% get. */
   mix: Object.freeze([
     { module: 'memory', intent: 'remember' }, { module: 'counter', intent: 'increment' },
