@@ -6,7 +6,11 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 
-/** What a guest thread is started with (its workerData). */
+/**
+ * What a guest thread is started with (its workerData).
+ * @example
+ * new Worker(url, { workerData: { compiled, functions: [['mcp0:abi/v1', 'kv_get']], hostBytesPerCall, flag, replies: port2 } satisfies GuestData, transferList: [port2] })
+ */
 export interface GuestData {
   /** The module to run, memory cap already written in. */
   compiled: WebAssembly.Module;
@@ -20,14 +24,22 @@ export interface GuestData {
   replies: MessagePort;
 }
 
-/** Main thread to guest thread. */
+/**
+ * Main thread to guest thread.
+ * @example
+ * worker.postMessage({ t: 'call', exportName: 'greet', input } satisfies CallMessage)
+ */
 export interface CallMessage {
   t: 'call';
   exportName: string;
   input: Uint8Array;
 }
 
-/** A failed call, or a failed start, as the guest thread saw it. */
+/**
+ * A failed call, or a failed start, as the guest thread saw it.
+ * @example
+ * const m: FailedMessage = { t: 'failed', message: 'unreachable', memoryBytes: 4 << 20, hostBytesExceeded: false }
+ */
 export interface FailedMessage {
   t: 'failed';
   message: string;
@@ -37,7 +49,11 @@ export interface FailedMessage {
   hostBytesExceeded: boolean;
 }
 
-/** Guest thread to main thread. */
+/**
+ * Guest thread to main thread.
+ * @example
+ * worker.on('message', (m: GuestMessage) => { if (m.t === 'host') serve(m.fn, m.args, m.blocks) })
+ */
 export type GuestMessage =
   | { t: 'ready'; memoryBytes: number }
   | { t: 'done'; output: Uint8Array | null; memoryBytes: number }
@@ -49,5 +65,7 @@ export type GuestMessage =
 /**
  * The answer to a host call: its return value, and the blocks the host function stored. The
  * guest thread stores each block for real and swaps the placeholder handle for the real one.
+ * @example
+ * replies.postMessage({ value: placeholder, stored: [[placeholder, responseBytes]] } satisfies HostReply)
  */
 export type HostReply = { value: unknown; stored: [bigint, Uint8Array][] } | { error: string };

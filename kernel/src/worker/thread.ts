@@ -8,10 +8,18 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { CallMessage, FailedMessage, GuestData, GuestMessage, HostReply } from './protocol.js';
 import { ProxyContext } from './proxy-context.js';
 
-/** A host function as Extism links it. */
+/**
+ * A host function as Extism links it.
+ * @example
+ * const now: HostFn = (ctx) => ctx.store(encodeCbor({ ok: Date.now() }))
+ */
 export type HostFn = (ctx: CallContext, ...args: bigint[]) => unknown;
 
-/** What a guest thread needs from the kernel. */
+/**
+ * What a guest thread needs from the kernel.
+ * @example
+ * const options: GuestThreadOptions = { compiled, functions: { 'mcp0:abi/v1': table }, hostBytesPerCall: 1 << 24, onLog: console.log }
+ */
 export interface GuestThreadOptions {
   compiled: WebAssembly.Module;
   /** Host functions by import namespace. */
@@ -22,7 +30,11 @@ export interface GuestThreadOptions {
   onLog(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
 }
 
-/** A call or start that failed inside the guest thread, with what the thread saw. */
+/**
+ * A call or start that failed inside the guest thread, with what the thread saw.
+ * @example
+ * thread.call('bomb', input).catch((e) => e instanceof GuestFailure && e.memoryBytes)
+ */
 export class GuestFailure extends Error {
   readonly memoryBytes: number;
   readonly hostBytesExceeded: boolean;
@@ -35,7 +47,11 @@ export class GuestFailure extends Error {
   }
 }
 
-/** The guest thread did not finish starting in time, and was terminated. */
+/**
+ * The guest thread did not finish starting in time, and was terminated.
+ * @example
+ * await GuestThread.start({ ...options, startTimeoutMs: 1000 }).catch((e) => e instanceof GuestStartTimeout)
+ */
 export class GuestStartTimeout extends Error {
   /** @example new GuestStartTimeout(5000) */
   constructor(readonly timeoutMs: number) {
