@@ -48,8 +48,9 @@ function stubAbi(module) {
 
 /**
  * A bare Extism plugin of hello. `call(input)` is the measured unit: in-process it resets after
- * every call (1.0.3 leaks handles otherwise); in a worker a reset is a round trip, so it resets
- * every `resetEvery` calls, like the kernel's worker tier does (WORKER_RESET_EVERY = 256).
+ * every call (1.0.3 leaks handles otherwise); in Extism's own worker mode a reset is a round trip,
+ * so it resets every `resetEvery` calls. (The kernel's worker tier is its own guest thread now,
+ * which resets Extism's handle table after every call inside the thread.)
  */
 export async function barePlugin(fixtures, { worker = false, resetEvery = 256 } = {}) {
   // The strongest bare baseline: the [module, export] call form (no per-call export search) and,
