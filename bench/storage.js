@@ -1,7 +1,8 @@
 /**
  * Storage benchmarks (`node --no-warnings --expose-gc bench/storage.js`, after `npx tsc -b`): the
  * real storage plugin (`plugins/storage`, "HeapBT") through the kernel, on LMDB (inline tier) and on
- * MongoDB (FerretDB 1.24.2 over SQLite, worker tier, because that store answers asynchronously),
+ * MongoDB (FerretDB 1.24.2 over SQLite; inline tier through MongoSyncStore, the synchronous bridge,
+ * or with --mongo=worker the worker tier over the asynchronous MongoStore),
  * side by side in one run:
  *  1. `put` and `get` ops/s on random keys of a 10,000-key agent state (1 KiB values);
  *  2. write amplification: bytes of NEW blocks a 1% random change writes, against a full snapshot
@@ -12,7 +13,7 @@
  *     blocks (≤ 1 MiB each, the store's block limit), read back and decoded for a restore.
  * The MongoDB column is skipped, with a note, when the FerretDB binary is missing (MCP0_FERRETDB,
  * or ${MCP0_CACHE:-~/.cache/mcp0}/ferretdb-1.24.2/ferretdb-test; see scripts/ferretdb/build.sh).
- * Flags: --quick (a quarter of the timed budgets), --only=lmdb|mongo.
+ * Flags: --quick (a quarter of the timed budgets), --only=lmdb|mongo, --mongo=bridge|worker (default bridge).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { tmpdir } from 'node:os';
 import os from 'node:os';
 import { join } from 'node:path';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
-import { Kernel, openStore } from '@mcp0/sdk';
+import { Kernel, MongoSyncStore, openStore } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/tools';
 import { collect, measure, summarise } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
@@ -29,14 +30,15 @@ import { ferretdbPath, startFerretdb } from './lib/ferretdb.js';
 
 const NAME = 'mcp0.storage';
 const N = 10_000;
-// Keys per apply while building a state. KNOWN ISSUE: over MongoDB (worker tier) building the
-// 10k × 1 KiB state ends in ETIMEOUT (10 s ceiling) on an apply, with 500 and with 250 keys per apply.
-const CHUNK = 250;
+// Keys per apply while building a state.
+const CHUNK = 500;
 const BLOCK_MAX = 1 << 20; // the store's block limit (LIMITS.blockBytes)
 
 const args = process.argv.slice(2);
 const scale = args.includes('--quick') ? 0.25 : 1;
 const only = args.find((a) => a.startsWith('--only='))?.slice(7);
+const mongoTier = args.find((a) => a.startsWith('--mongo='))?.slice(8) ?? 'bridge';
+if (!['bridge', 'worker'].includes(mongoTier)) throw new Error(`--mongo must be bridge or worker, got ${mongoTier}`);
 const ms = (n) => Math.max(100, Math.round(n * scale));
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const started = performance.now();
@@ -326,9 +328,10 @@ if (!only || only === 'mongo') {
     log(mongoNote);
   } else {
     const server = await startFerretdb(bin);
-    const store = await openStore(server.uri);
+    const store = mongoTier === 'bridge' ? await MongoSyncStore.open(server.uri) : await openStore(server.uri);
+    log(`[mongo] ${mongoTier === 'bridge' ? 'inline tier over MongoSyncStore (the synchronous bridge)' : 'worker tier over MongoStore'}`);
     try {
-      results.mongo = await runBackend('mongo', store, 'worker');
+      results.mongo = await runBackend('mongo', store, mongoTier === 'bridge' ? 'inline' : 'worker');
     } finally {
       await store.close();
       await server.stop();

@@ -346,17 +346,38 @@ export function restore(): i32 {
     const head = loadHead(agent);
     if (head === null) return failWith(errOut);
     if (bytesEqual(head.tree, root.id) && head.commit !== null) break;
-    // Re-put the blocks of the restored tree that the current head does not share, so a gc sweep
-    // running now cannot remove them (a re-put freshens a block); this also checks they all exist.
-    const current = ctx.load(head.tree);
-    if (current === null) return failWith(lastError);
-    if (treeDiff(ctx, current, root, true) === null) return failWith(missingAsNotFound(lastError, id!));
+    // A root in the head's recent history is live through that history for as long as our CAS can
+    // win (dropping history moves the head). Any other root's blocks, those the current head does
+    // not share, are put again, so a gc sweep running now cannot remove them (a re-put freshens a
+    // block); that also checks they all exist.
+    const inHistory = historyHas(head.commit, root.id);
+    if (inHistory < 0) return failWith(errOut);
+    if (inHistory == 0) {
+      const current = ctx.load(head.tree);
+      if (current === null) return failWith(lastError);
+      if (treeDiff(ctx, current, root, true) === null) return failWith(missingAsNotFound(lastError, id!));
+    }
     const e = commitRoot(ctx, agent, head, root);
     if (e === null) return respond(Value.map().set("root", Value.bytes(root.id)));
     if (e.code != "ECONFLICT") return failWith(e);
     if (attempt == RETRIES - 1) return fail("ECONFLICT", "the head of " + agent + " kept moving");
   }
   return respond(Value.map().set("root", Value.bytes(root.id)));
+}
+
+/** Commits of history `restore` looks through for its root before it re-puts the tree. */
+const RESTORE_LOOKBACK: i32 = 1000;
+
+/** 1 when `tree` is the tree of one of the newest RESTORE_LOOKBACK commits from `commit`, 0 if not, -1 on failure (errOut). */
+function historyHas(commit: Uint8Array | null, tree: Uint8Array): i32 {
+  let id = commit;
+  for (let i = 0; id !== null && i < RESTORE_LOOKBACK; i++) {
+    const c = loadCommit(id!);
+    if (c === null) return -1;
+    if (bytesEqual(c.tree, tree)) return 1;
+    id = c.parent;
+  }
+  return 0;
 }
 
 /** A block the restored tree names is gone (e.g. swept by gc): ENOTFOUND, not an internal fault. */

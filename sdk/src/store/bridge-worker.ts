@@ -17,9 +17,9 @@ interface Data {
 const { uri, options, flag, port } = workerData as Data;
 const signal = new Int32Array(flag);
 
-/** Hands `message` to the caller and wakes it. */
-function answer(message: unknown): void {
-  port.postMessage(message);
+/** Hands the answer to request `seq` to the caller and wakes it. */
+function answer(seq: number, message: { ok?: unknown; err?: unknown }): void {
+  port.postMessage({ seq, ...message });
   Atomics.store(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
@@ -33,24 +33,24 @@ function wire(e: unknown): { code: string; message: string; details: Record<stri
 let store: MongoStore;
 try {
   store = await MongoStore.connect(uri, { ...options, cacheBytes: 0 }); // the calling thread caches
-  answer({ ok: null });
+  answer(0, { ok: null });
 } catch (e) {
-  answer({ err: wire(e) });
+  answer(0, { err: wire(e) });
   process.exit(0);
 }
 
-port.on('message', async ({ op, args }: { op: string; args: unknown[] }) => {
+port.on('message', async ({ seq, op, args }: { seq: number; op: string; args: unknown[] }) => {
   if (op === 'close') {
     await store.close().catch(() => {});
-    answer({ ok: null });
+    answer(seq, { ok: null });
     port.close();
     return;
   }
   try {
     const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op];
     if (typeof fn !== 'function') throw new Error(`bridge: no operation ${op}`);
-    answer({ ok: await fn.apply(store, args) });
+    answer(seq, { ok: await fn.apply(store, args) });
   } catch (e) {
-    answer({ err: wire(e) });
+    answer(seq, { err: wire(e) });
   }
 });

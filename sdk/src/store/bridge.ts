@@ -32,6 +32,13 @@ const DEFAULT_CACHE = 32 << 20;
 /** Longer than the driver's own bounds (5 s server selection, 60 s socket), which answer typed errors first. */
 const DEFAULT_TIMEOUT = 65_000;
 
+/** What the I/O thread posts back for request `seq`. */
+interface Answer<T> {
+  seq: number;
+  ok?: T;
+  err?: { code: ErrorCode; message: string; details: Record<string, unknown> };
+}
+
 /** `Atomics.waitAsync` (Node ≥ 16; missing from the ES2022 lib this package compiles against). */
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: Promise<string> | string } }).waitAsync;
 
@@ -75,6 +82,8 @@ export class MongoSyncStore implements Store, CorruptHook {
   readonly #cache = new Map<string, Uint8Array>();
   readonly #cacheBytes: number;
   #cached = 0;
+  /** The number of the last request (0: the connect answer). */
+  #seq = 0;
   /** Set when the I/O thread has ended: calls then fail at once instead of waiting out the timeout. */
   #dead = false;
 
@@ -114,7 +123,7 @@ export class MongoSyncStore implements Store, CorruptHook {
     died.catch(() => {});
     try {
       await Promise.race([Promise.resolve(waitAsync(signal, 0, 0, store.#timeoutMs).value), died]);
-      store.#wait('connect');
+      store.#wait('connect', 0);
     } catch (e) {
       await worker.terminate();
       throw e;
@@ -124,28 +133,38 @@ export class MongoSyncStore implements Store, CorruptHook {
     return store;
   }
 
-  /** Blocks until the I/O thread answers, then returns its answer or throws its typed error. */
-  #wait<T>(op: string): T {
-    if (Atomics.wait(this.#signal, 0, 0, this.#timeoutMs) === 'timed-out') {
-      throw new CallError('EUNAVAILABLE', `mongodb ${op}: no answer within ${this.#timeoutMs} ms`, { op, timeoutMs: this.#timeoutMs });
+  /**
+   * Blocks until the I/O thread answers request `seq`, then returns its answer or throws its typed
+   * error. Answers to earlier requests that timed out are dropped on the way (each carries its seq).
+   */
+  #wait<T>(op: string, seq: number): T {
+    const deadline = performance.now() + this.#timeoutMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(this.#signal, 0, 0, left) === 'timed-out') {
+        throw new CallError('EUNAVAILABLE', `mongodb ${op}: no answer within ${this.#timeoutMs} ms`, { op, timeoutMs: this.#timeoutMs });
+      }
+      Atomics.store(this.#signal, 0, 0);
+      for (let r = receiveMessageOnPort(this.#port); r; r = receiveMessageOnPort(this.#port)) {
+        const m = r.message as Answer<T>;
+        if (m.seq !== seq) continue;
+        if (m.err) {
+          const { code, message, details } = m.err;
+          throw code === 'EUSAGE' || code === 'ESTATE' ? new UsageError(code, message, details) : new CallError(code, message, details);
+        }
+        return m.ok as T;
+      }
     }
-    Atomics.store(this.#signal, 0, 0);
-    const m = receiveMessageOnPort(this.#port)?.message as { ok?: T; err?: { code: ErrorCode; message: string; details: Record<string, unknown> } } | undefined;
-    if (!m) throw new CallError('EINTERNAL', `mongodb ${op}: the I/O thread woke the caller without an answer`);
-    if (m.err) {
-      const { code, message, details } = m.err;
-      throw code === 'EUSAGE' || code === 'ESTATE' ? new UsageError(code, message, details) : new CallError(code, message, details);
-    }
-    return m.ok as T;
   }
 
   #call<T>(op: string, ...args: unknown[]): T {
     if (!this.#worker) throw new UsageError('ESTATE', `store ${this.uri} is closed`);
     if (this.#dead) throw new CallError('EUNAVAILABLE', `mongodb ${op}: the bridge's I/O thread has ended`, { op });
     this.stats.roundTrips++;
+    const seq = ++this.#seq;
     Atomics.store(this.#signal, 0, 0);
-    this.#port.postMessage({ op, args });
-    return this.#wait<T>(op);
+    this.#port.postMessage({ seq, op, args });
+    return this.#wait<T>(op, seq);
   }
 
   #remember(key: string, block: Uint8Array): void {
@@ -232,7 +251,9 @@ export class MongoSyncStore implements Store, CorruptHook {
     const worker = this.#worker;
     if (!worker) return;
     try {
-      this.#call('close');
+      if (!this.#dead) this.#call('close');
+    } catch {
+      // Closing is best effort: the thread is terminated below whatever it answered.
     } finally {
       this.#worker = undefined;
       this.#cache.clear();
