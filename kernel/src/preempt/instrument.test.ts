@@ -62,27 +62,28 @@ describe('instrumentDeadline: preemption', () => {
     expect(performance.now() - t).toBeLessThan(100);
   });
 
-  it('notices a wall-clock deadline within a millisecond or so at the default slice', async () => {
+  // How soon the deadline is noticed (~40-170 µs of guest time) is a speed figure: bench/preempt.js
+  // measures it. Here only the behaviour: the loop checks in repeatedly and stops at the deadline.
+  it('stops an endless loop at a wall-clock deadline, checking in many times before it', async () => {
     const out = instrumentDeadline(wat(`(module (global $x (mut i32) (i32.const 0))
       (func (export "spin") (loop $l (global.set $x (i32.add (global.get $x) (i32.const 1))) (br $l))))`));
     let deadline = 0;
-    let late = 0;
+    let checks = 0;
     const { spin } = await instantiate(out, {
       'mcp0:kernel': {
         deadline: () => {
-          const now = performance.now();
-          if (now > deadline) {
-            late = now - deadline;
-            throw new Error('timeout');
-          }
+          checks++;
+          if (performance.now() > deadline) throw new Error('timeout');
           return DEFAULT_SLICE;
         },
       },
     });
     for (let i = 0; i < 3; i++) {
+      checks = 0;
       deadline = performance.now() + 20;
       expect(() => spin!()).toThrow('timeout');
-      expect(late).toBeLessThan(5); // typically ~0.05 ms: one slice
+      // A slice lasts well under a millisecond, so 20 ms of spinning checks in many times.
+      expect(checks).toBeGreaterThan(5);
     }
   });
 
