@@ -250,5 +250,30 @@ describe.skipIf(!mongo)('mongodb store', () => {
         await store.close();
       }
     });
+
+  describe('mongodb store: block cache', () => {
+    it('serves repeated reads from its cache, never wrong data, and can run without one', async () => {
+      const uri = freshUri();
+      const cached = await MongoStore.connect(uri);
+      const uncached = await MongoStore.connect(uri, { cacheBytes: 0 });
+      const client = new MongoClient(uri);
+      try {
+        const block = te.encode('a block that will rot on the server');
+        const [id] = await cached.blocks.put([block]);
+        // Rot the stored bytes behind both stores' backs.
+        await client.db(cached.database).collection('blocks').updateOne({ _id: hexOf(id) as never }, { $set: { data: te.encode('rotten') } });
+        expect(hexOf(await cached.blocks.get(id!))).toBe(hexOf(block)); // the bytes it wrote: right ones
+        expect(await rejection(() => uncached.blocks.get(id!))).toMatchObject({ code: 'EINTERNAL' }); // verified: refused
+        // A delete through the store evicts, so the cache never answers for a block that is gone.
+        expect(await cached.deleteBlocks([id!])).toBe(1);
+        expect(await cached.blocks.get(id!)).toBeUndefined();
+        await expect(MongoStore.connect(uri, { cacheBytes: -1 })).rejects.toMatchObject({ code: 'EUSAGE' });
+      } finally {
+        await client.close();
+        await cached.close();
+        await uncached.close();
+      }
+    });
+  });
   });
 });
