@@ -10,3 +10,4 @@ export * from './archive/index.js';
 export * from './node/index.js';
 export * from './dist/index.js';
 export * from './usage/index.js';
+export type { TraceEvent, TraceEntry } from './trace/entry.js';

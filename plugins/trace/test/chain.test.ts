@@ -16,7 +16,7 @@ import { buildPoseidon } from 'circomlibjs';
 import { decodeCbor, encodeCbor, generateKeyPair, readManifest, signModule, type CborValue } from '@mcp0/abi';
 import { buildPlugin } from '@mcp0/tools';
 import { Kernel } from '@mcp0/kernel';
-import { LmdbStore, MemoryStore, proveBatch, releaseZk, verifyBatch, type Store } from '@mcp0/sdk';
+import { LmdbStore, MemoryStore, proveBatch, releaseZk, verifyBatch, type Store, type TraceEntry as Entry, type TraceEvent } from '@mcp0/sdk';
 import { loadGuest, type Guest } from '../../../abi/as/test/harness.js';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
@@ -26,22 +26,6 @@ const HELLO = 'mcp0.hello';
 const MAX_CHAIN_COST = 2n ** 32n - 1n;
 const T0 = 1_700_000_000_000;
 
-interface TraceEvent {
-  seq: number;
-  agent: string;
-  intent: string;
-  inputHash: Uint8Array;
-  outputHash: Uint8Array;
-  status: 'ok' | 'error';
-  cost: number | bigint;
-  logicalTime: number | bigint;
-}
-interface Entry {
-  seq: number;
-  event: TraceEvent;
-  eventHash: string;
-  head: string;
-}
 
 let traceWasm: Uint8Array;
 let helloWasm: Uint8Array;

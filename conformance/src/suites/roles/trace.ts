@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { encodeCbor, Mcp0Error } from '@mcp0/abi';
+import type { TraceEntry as Entry } from '@mcp0/sdk';
 import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 import { BENCH_TIME, bench, type Bench } from '../harness.js';
@@ -25,22 +26,6 @@ interface TraceContext {
   subject: PluginSubject;
 }
 
-interface TraceEvent {
-  seq: number;
-  agent: string;
-  intent: string;
-  inputHash: Uint8Array;
-  outputHash: Uint8Array;
-  status: 'ok' | 'error';
-  cost: number | bigint;
-  logicalTime: number | bigint;
-}
-interface Entry {
-  seq: number;
-  event: TraceEvent;
-  eventHash: string;
-  head: string;
-}
 
 /** What the suite executed, to compare with what was traced. */
 interface Executed {
