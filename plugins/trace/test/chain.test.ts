@@ -26,7 +26,6 @@ const HELLO = 'mcp0.hello';
 const MAX_CHAIN_COST = 2n ** 32n - 1n;
 const T0 = 1_700_000_000_000;
 
-
 let traceWasm: Uint8Array;
 let helloWasm: Uint8Array;
 const key = generateKeyPair();

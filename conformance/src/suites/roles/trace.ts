@@ -26,7 +26,6 @@ interface TraceContext {
   subject: PluginSubject;
 }
 
-
 /** What the suite executed, to compare with what was traced. */
 interface Executed {
   intent: string;
