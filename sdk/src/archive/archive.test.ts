@@ -149,7 +149,7 @@ describe('importAgent', () => {
     await again.close();
   });
 
-  it.skipIf(!mongo)('into MongoDB (FerretDB): the plugin (worker tier) reads the same values', async () => {
+  it.skipIf(!mongo)('into MongoDB (FerretDB) and back into LMDB: the plugin (worker tier) reads the same values, the root ids are unchanged', async () => {
     const uri = mongo!.uri.replace(/^(mongodb:\/\/[^/?]*)\/?[^?]*/, `$1/mcp0_archive_${randomUUID().replaceAll('-', '').slice(0, 16)}`);
     const dest = await openStore(uri);
     const k = await roundTrip(dest, full, 'worker');
@@ -157,7 +157,16 @@ describe('importAgent', () => {
     await k.stop();
     // Imported once more: the same head is a no-op.
     expect((await importAgent(dest, full)).version).toBe(1);
+    // And back: exported from MongoDB into a fresh LMDB, the head, the root ids and the history are unchanged.
+    const back = await exportAgent(dest, AGENT, { history: true });
     await dest.close();
+    const lmdb = LmdbStore.open(tempDir());
+    const k2 = await roundTrip(lmdb, back);
+    expect(hex((await lmdb.blocks.refGet(STORAGE_MODULE, headRef(AGENT)))!.root)).toBe(hex(sourceHead.root));
+    expect((await storage(k2, 'history', { agent: AGENT, limit: 100 })).roots.map(hex)).toEqual(sourceHistory.map(hex));
+    expect(hex(back)).toBe(hex(full));
+    await k2.stop();
+    await lmdb.close();
   });
 
   it('is idempotent for the same head, refuses another head (ECONFLICT) unless force', async () => {

@@ -323,7 +323,6 @@ export class MongoStore implements Store, CorruptHook {
       });
     }
     return ids.map((id) => found.has(hex(id)));
-    return ids.map((id) => found.has(hex(id)));
   }
 
   /**
