@@ -27,6 +27,7 @@ export const PLUGIN_DIRS = {
   'broken-chain': 'conformance/test/fixtures/broken-chain',
   'broken-agreements': 'conformance/test/fixtures/broken-agreements',
   nondeterministic: 'conformance/test/fixtures/nondeterministic',
+  'masks-denial': 'conformance/test/fixtures/masks-denial',
 } as const;
 
 /** The publisher key every fixture is signed with. */

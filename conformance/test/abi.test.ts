@@ -3,7 +3,8 @@
  * an untrusted artifact fail the signature case; a module importing outside ABI v1 fails the
  * imports case naming the import; a module answering with the host's start-up clock fails the
  * determinism case; a module that traps on input fails the hostile-input and denied-capability
- * cases naming the export.
+ * cases naming the export; a module that reports a denied kv write as EINTERNAL fails the
+ * denied-capability case.
  */
 import { describe, expect, it } from 'vitest';
 import { appendManifest, encodeSection, concatBytes, encodeU32, generateKeyPair, readManifest, signModule, WASM_HEADER, type Manifest } from '@mcp0/abi';
@@ -102,6 +103,16 @@ describe('ABI suite, a module that traps', () => {
     expect(r['denied capability returns EPERM without a trap']!.message).toMatch(/without call: trap \(probe 0\).*ETRAP/);
     expect(r['signature verifies against the trusted keys']!.status).toBe('pass');
     expect(r['version marker mcp0_abi_v1']!.status).toBe('pass');
+  }, 60_000);
+});
+
+describe('ABI suite, a module that hides a denial', () => {
+  it('fails the denied-capability case when EPERM comes back as another code, naming the export and both answers', async () => {
+    const results = await runSuite(abiSuite, await subject('masks-denial'), { quick: true });
+    const d = byCase(results)['denied capability returns EPERM without a trap']!;
+    expect(d).toMatchObject({ status: 'fail', details: { export: 'save', probe: 0, code: 'EINTERNAL' } });
+    expect(d.message).toMatch(/^without kv: save \(probe 0\): expected EPERM \(the same call answers ok \(\d+ bytes\) with kv granted\), got EINTERNAL: could not save/);
+    expect(failing(results)).toEqual([`denied capability returns EPERM without a trap: ${d.message}`]);
   }, 60_000);
 });
 

@@ -2,8 +2,10 @@
  * ABI case: a denied capability returns EPERM and does not trap (ABI.md §3). Each capability the
  * module can be loaded without is taken away in turn: an optional one is not granted, a scoped one
  * (kv prefix, call targets, net peers, emit topics) is granted with a scope the module never uses.
- * Every export is then called with the probes: each call must succeed or fail with a typed error,
- * nothing may trap or replace the instance, and the module must keep answering. A required
+ * Every export is then called with the probes, beside a twin given the grants as requested: each
+ * call must succeed or fail with a typed error, and a call that fails only without the capability
+ * (or fails otherwise than with it) must answer EPERM; nothing may trap or replace the instance,
+ * and the module must keep answering. A required
  * capability with no scope cannot be narrowed; leaving it out must refuse the load (ECAPABILITY).
  */
 import { GUEST_EXPORTS, LoadError, Mcp0Error, isErrorCode, type CapabilityRequest, type Grant, type Manifest } from '@mcp0/abi';
@@ -38,17 +40,30 @@ function grantsWithout(manifest: Manifest, request: CapabilityRequest, grant: Gr
   return grantsAsRequested(manifest).filter((g) => g.name !== request.name).concat(grant ? [grant] : []);
 }
 
-/** Calls every export under the narrowed grants; fails on a trap, an untyped error or a dead module. */
+/** The error code of a failed outcome, or undefined for an output or an untyped error. */
+const codeOf = (o: Awaited<ReturnType<typeof outcome>>) => (!o.ok && o.error instanceof Mcp0Error && isErrorCode(o.error.code) ? o.error.code : undefined);
+
+/**
+ * Calls every export under the narrowed grants, and the same calls in a twin loaded with the grants
+ * as requested: a call that fails only for want of the capability (or fails differently without
+ * it) must answer EPERM; nothing may trap, answer untyped, or replace the instance.
+ */
 async function exercise(subject: PluginSubject, request: CapabilityRequest, grant: Grant | null): Promise<void> {
   const b = await bench(subject, { grants: grantsWithout(subject.manifest, request, grant) });
+  const granted = await bench(subject, { grants: grantsAsRequested(subject.manifest) });
   try {
     for (const name of callableExports(subject.manifest)) {
       for (const [i, input] of probesFor(name).entries()) {
+        const withIt = await outcome(() => invoke(granted.module, name, input));
         const o = await outcome(() => invoke(b.module, name, input));
         const what = `without ${request.name}: ${name} (probe ${i})`;
         if (o.ok) continue;
-        if (!(o.error instanceof Mcp0Error) || !isErrorCode(o.error.code)) throw new CaseFailure(`${what}: expected a typed error or an output, got ${describeOutcome(o)}`);
-        if (['ETRAP', 'ETIMEOUT', 'EMEMORY'].includes(o.error.code)) throw new CaseFailure(`${what}: expected EPERM to come back as an error, got ${describeOutcome(o)}`);
+        const code = codeOf(o);
+        if (code === undefined) throw new CaseFailure(`${what}: expected a typed error or an output, got ${describeOutcome(o)}`);
+        if (['ETRAP', 'ETIMEOUT', 'EMEMORY'].includes(code)) throw new CaseFailure(`${what}: expected EPERM to come back as an error, got ${describeOutcome(o)}`);
+        if (code !== 'EPERM' && code !== codeOf(withIt)) {
+          throw new CaseFailure(`${what}: expected EPERM (the same call answers ${describeOutcome(withIt)} with ${request.name} granted), got ${describeOutcome(o)}`, { export: name, probe: i, code });
+        }
       }
     }
     const m = b.module.meter.snapshot();
@@ -57,6 +72,7 @@ async function exercise(subject: PluginSubject, request: CapabilityRequest, gran
     check(marker.ok, `without ${request.name}: expected the module to keep serving, got ${describeOutcome(marker)} from ${GUEST_EXPORTS.marker}`);
   } finally {
     await b.close();
+    await granted.close();
   }
 }
 
