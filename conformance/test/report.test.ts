@@ -75,10 +75,19 @@ describe('renderTable', () => {
     expect(table).toContain('Budgets: 8 agents, 20 ops/s, 256 B payloads, 4.9 s: 100 operations, 0 errors, 2 denials; 50 samples at 10.2 Hz');
     expect(table).toMatch(/CPU\s+10% of a core here, 18% of the reference core \(× 1\.8\)\s+< 27%\s+PASS/);
     expect(table).toMatch(/RSS peak\s+149 MB\s+< 827 MB\s+PASS/);
-    expect(table).toMatch(/agreements\s+2%\s+1\.25%\s+metered wall time/);
-    expect(table).toMatch(/mesh\s+5%\s+-\s+not in this distribution/);
+    expect(table).toMatch(/agreements\s+2%\s+1\.25%\s+within\s+metered wall time/);
+    expect(table).toMatch(/mesh\s+5%\s+-\s+-\s+not in this distribution/);
     expect(table).toMatch(/mcp0\.agreements\s+198\s+0\s+814\s+301\.2\s+6144/);
     expect(lines.at(-2)).toBe('Verdict: FAIL (2 passed, 2 failed, 1 skipped; budgets within the gates) in 12.3 s');
+  });
+
+  it('says over for a component whose measured share passes its budget (reported, not gated)', () => {
+    const over = sampleReport();
+    const agreements = over.budgets!.components.find((c) => c.component === 'agreements')!;
+    agreements.measuredPercent = 4.4;
+    expect(renderTable(over)).toMatch(/agreements\s+2%\s+4\.4%\s+over\s+metered wall time/);
+    expect(renderHtml(over)).toMatch(/<td[^>]*>4\.4%<\/td><td[^>]*>over<\/td>/);
+    expect(renderTable(over)).toContain('budgets within the gates');
   });
 
   it('says OVER when a gate fails, and leaves the budgets out when there are none', () => {

@@ -23,6 +23,16 @@ export function gateWord(g: Gate): 'PASS' | 'FAIL' {
 }
 
 /**
+ * How a component's measured share stands against its budget: `over`, `within`, or `-` when unmeasured.
+ * @example
+ * componentWord({ component: 'agreements', budgetPercent: 2, measuredPercent: 4.4 }) // 'over'
+ */
+export function componentWord(c: BudgetReport['components'][number]): 'over' | 'within' | '-' {
+  if (c.measuredPercent === null) return '-';
+  return c.measuredPercent > c.budgetPercent ? 'over' : 'within';
+}
+
+/**
  * One line describing the workload as run.
  * @example
  * workloadLine(report.budgets) // '8 agents, 20 ops/s, 256 B payloads, 60 s: 1200 operations, 0 errors, 24 denials'

@@ -3,7 +3,7 @@
  * names and messages come from the plugin under test, so control characters (terminal escapes)
  * are stripped before printing.
  */
-import { gateRows, gateWord, num, workloadLine } from './format.js';
+import { componentWord, gateRows, gateWord, num, workloadLine } from './format.js';
 import type { BudgetReport, ConformanceReport } from './types.js';
 
 /** Control characters, including ESC: a hostile message must not drive the terminal. */
@@ -27,8 +27,8 @@ function budgetLines(b: BudgetReport): string[] {
   lines.push(...columns(gateRows(b).map((g) => [`  ${g.label}`, g.measured, g.limit, gateWord(g.gate)])));
   lines.push('  Per component (share of the reference core; reported, not gated):');
   lines.push(...columns([
-    ['    component', 'budget', 'measured', 'note'],
-    ...b.components.map((c) => [`    ${clean(c.component)}`, `${num(c.budgetPercent)}%`, c.measuredPercent === null ? '-' : `${num(c.measuredPercent)}%`, clean(c.note ?? '')]),
+    ['    component', 'budget', 'measured', 'vs budget', 'note'],
+    ...b.components.map((c) => [`    ${clean(c.component)}`, `${num(c.budgetPercent)}%`, c.measuredPercent === null ? '-' : `${num(c.measuredPercent)}%`, componentWord(c), clean(c.note ?? '')]),
   ], new Set([1, 2])));
   const modules = Object.entries(b.metering);
   if (modules.length > 0) {
