@@ -54,12 +54,33 @@ export function parseCommandArgs(command: Command, argv: string[]): Args {
     ]),
   );
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: bindDashValues(argv, options), options, allowPositionals: true, strict: true });
     return { values: values as Args['values'], positionals };
   } catch (e) {
     // Keep Node's whole message: its later lines say how to fix it (e.g. `--trust=-XYZ` for a value starting with "-").
     throw new UsageError('EUSAGE', `${(e as Error).message.split('\n').join(' ')}\nusage: mcp0 ${command.name} ${command.usage}`);
   }
+}
+
+/**
+ * Joins `--name value` into `--name=value` where `name` takes a string and the value starts with
+ * "-" without being an option this command knows. Key ids are base64url, so one in 32 starts with
+ * "-" or "_", and parseArgs would refuse `--consumer -Xy…` as ambiguous.
+ */
+function bindDashValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
+  const isOption = (t: string): boolean =>
+    t === '--' || (t.startsWith('--') ? t.slice(2).split('=')[0]! in options : Object.values(options).some((o) => o.short !== undefined && t === `-${o.short}`));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    const next = argv[i + 1];
+    if (t === '--') return out.concat(argv.slice(i));
+    if (t.startsWith('--') && options[t.slice(2)]?.type === 'string' && next !== undefined && next.startsWith('-') && !isOption(next)) {
+      out.push(`${t}=${next}`);
+      i++;
+    } else out.push(t);
+  }
+  return out;
 }
 
 /** The --help text of a command. */

@@ -28,6 +28,14 @@ describe('mcp0 agreement new / sign / verify', () => {
     expect(doc.signatures).toBeUndefined();
   });
 
+  it('takes party key ids that start with "-" (one key in 64 has one)', async () => {
+    let dash = generateKeyPair();
+    while (!dash.kid.startsWith('-')) dash = generateKeyPair();
+    const r = await run('agreement', 'new', '--template', 'free', '--consumer', dash.kid, '--provider', dash.kid);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ consumer: dash.kid, provider: dash.kid });
+  });
+
   it('refuses an unknown template, a bad --set and a missing option with exit 2', async () => {
     expect((await run('agreement', 'new', '--template', 'gold', '--consumer', 'a', '--provider', 'b')).err).toContain('expected one of business, enterprise, free, personal');
     const bad = await run('agreement', 'new', '--template', 'free', '--consumer', 'a', '--provider', 'b', '--set', 'quotas.windowMs=-5');
