@@ -35,6 +35,8 @@ export interface InstanceOptions {
   functions: HostFunctionTable;
   config: CborValue;
   onLog(level: LogLevel, msg: string): void;
+  /** Called when the instance's guest thread ends by itself (worker tier), whether or not a call was running. */
+  onDeath?(instance: Instance, reason: Error): void;
 }
 
 const GUEST_ERROR_PREFIX = 'Plugin-originated error: ';
@@ -68,6 +70,8 @@ export class Instance {
   #callsSinceReset = 0;
   #bytesSinceReset = 0;
   #dead = false;
+  /** Why the guest thread ended by itself, once it has. */
+  #died: Error | undefined;
   readonly #targets = new Map<string, [string, string]>();
 
   private constructor(opts: InstanceOptions, backend: Plugin | GuestThread, memory: WebAssembly.Memory | undefined, clock: { deadline: number; exportName: string }) {
@@ -83,11 +87,18 @@ export class Instance {
     const clock = { deadline: performance.now() + opts.timeoutMs, exportName: '(start)' };
     if (opts.tier === 'worker') {
       const startTimeoutMs = THREAD_START_MS + opts.timeoutMs;
-      const thread = await GuestThread.start({ compiled: opts.compiled, functions: opts.functions, hostBytesPerCall: opts.hostBytesPerCall, startTimeoutMs, onLog: opts.onLog }).catch((e: unknown) => {
+      let instance: Instance | undefined;
+      const onExit = (reason: Error) => {
+        if (!instance) return; // still starting: start() rejects by itself
+        instance.#dead = true;
+        instance.#died = reason;
+        opts.onDeath?.(instance, reason);
+      };
+      const thread = await GuestThread.start({ compiled: opts.compiled, functions: opts.functions, hostBytesPerCall: opts.hostBytesPerCall, startTimeoutMs, onLog: opts.onLog, onExit }).catch((e: unknown) => {
         if (e instanceof GuestStartTimeout) throw new CallError('ETIMEOUT', `${opts.name}: did not start within ${startTimeoutMs} ms; the worker was terminated`, { timeoutMs: startTimeoutMs });
         throw new CallError('ETRAP', `${opts.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
       });
-      return new Instance(opts, thread, undefined, clock);
+      return (instance = new Instance(opts, thread, undefined, clock));
     }
     let self: Instance | undefined;
     const functions = { ...opts.functions };
@@ -136,9 +147,14 @@ export class Instance {
     return t;
   }
 
-  /** False once a timeout has terminated the instance. */
+  /** False once a timeout has terminated the instance, or its guest thread died. */
   get alive(): boolean {
     return !this.#dead;
+  }
+
+  /** Why the guest thread ended by itself (crashed or killed from outside), if it did. */
+  get died(): Error | undefined {
+    return this.#died;
   }
 
   /** Current linear memory in pages (in the worker tier: as of the end of the last call). */
@@ -232,6 +248,7 @@ export class Instance {
   #classify(e: unknown, exportName: string): CallError {
     if (e instanceof CallError) return e;
     const where = `${this.#opts.name}/${exportName}`;
+    if (this.#died) return new CallError('ETRAP', `${where}: the worker thread died during the call (${this.#died.message})`, { trap: this.#died.message, workerDied: true });
     const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
     if (message.startsWith(GUEST_ERROR_PREFIX)) {
       const body = message.slice(GUEST_ERROR_PREFIX.length);

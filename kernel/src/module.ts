@@ -119,6 +119,7 @@ export class LoadedModule {
       functions: this.#functions(this),
       config: this.options.config,
       onLog: this.#onLog,
+      onDeath: (dead, reason) => void this.#exclusive(() => this.#died(dead, reason)),
     });
     this.#lifecycle.to('instantiated', reason);
     try {
@@ -163,7 +164,8 @@ export class LoadedModule {
       const wallUs = (performance.now() - start) * 1000;
       const cost = this.meter.record(wallUs, input.length, output?.length ?? 0, error?.code, instance.memoryPages);
       if (error) {
-        if (REPLACE_ON.has(error.code)) await this.#recover(error);
+        if (instance.died) await this.#died(instance, instance.died);
+        else if (REPLACE_ON.has(error.code)) await this.#recover(error);
         throw error;
       }
       this.#failures = 0;
@@ -206,6 +208,18 @@ export class LoadedModule {
     } catch (e) {
       this.#fail(`could not replace the instance: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * A guest thread that died by itself (crashed, or was killed from outside) fails the module at
+   * once, whether a call was running or not: unlike a trap, nothing says the next thread would
+   * fare better, and the embedder (a node healing its agents) must hear of it. Runs exclusively.
+   */
+  async #died(instance: Instance, reason: Error): Promise<void> {
+    if (this.#instance !== instance || this.state === 'stopping' || this.state === 'stopped') return;
+    this.#instance = undefined;
+    await instance.close();
+    this.#fail(`the worker thread died: ${reason.message}`);
   }
 
   /** Mark the module failed and schedule a restart if the policy allows one. */

@@ -28,6 +28,8 @@ export interface GuestThreadOptions {
   /** How long instantiation (the module's start function included) may take (default: no limit). */
   startTimeoutMs?: number;
   onLog(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
+  /** Called once if the thread ends by itself (it crashed or was killed), not through `terminate`. */
+  onExit?(reason: Error): void;
 }
 
 /**
@@ -82,12 +84,14 @@ export class GuestThread {
   readonly #fns: HostFn[];
   readonly #onLog: GuestThreadOptions['onLog'];
   #pending: Pending | undefined;
+  /** Set by `terminate`, so the exit it causes is not reported as a death. */
+  #terminating = false;
   /** Why the thread is gone, once it is. */
   #gone: Error | undefined;
   /** Linear memory after the last call. */
   memoryBytes = 0;
 
-  private constructor(worker: Worker, replies: MessagePort, flag: Int32Array, fns: HostFn[], onLog: GuestThreadOptions['onLog']) {
+  private constructor(worker: Worker, replies: MessagePort, flag: Int32Array, fns: HostFn[], onLog: GuestThreadOptions['onLog'], onExit: GuestThreadOptions['onExit']) {
     this.#worker = worker;
     this.#replies = replies;
     this.#flag = flag;
@@ -95,7 +99,11 @@ export class GuestThread {
     this.#onLog = onLog;
     worker.on('message', (m: GuestMessage) => this.#onMessage(m));
     worker.on('error', (e: Error) => this.#end(e));
-    worker.on('exit', (code) => this.#end(new Error(`the guest thread exited (code ${code})`)));
+    worker.on('exit', (code) => {
+      const reason = new Error(`the guest thread exited (code ${code})`);
+      this.#end(reason);
+      if (!this.#terminating) onExit?.(reason);
+    });
   }
 
   /**
@@ -117,7 +125,7 @@ export class GuestThread {
     const flag = new SharedArrayBuffer(4);
     const data: GuestData = { compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2 };
     const worker = new Worker(guestUrl(), { workerData: data, transferList: [port2] });
-    const thread = new GuestThread(worker, port1, new Int32Array(flag), fns, opts.onLog);
+    const thread = new GuestThread(worker, port1, new Int32Array(flag), fns, opts.onLog, opts.onExit);
     // A start function that never returns must not hold the load for ever.
     const timer = opts.startTimeoutMs === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(opts.startTimeoutMs!)), opts.startTimeoutMs);
     try {
@@ -160,6 +168,7 @@ export class GuestThread {
    * await thread.terminate()
    */
   async terminate(): Promise<void> {
+    this.#terminating = true;
     this.#end(new Error('the guest thread was terminated'));
     this.#replies.close();
     await this.#worker.terminate().catch(() => undefined);
