@@ -110,6 +110,9 @@ function deny(reason: string, hasRetry: bool, retryAfterMs: u64): i32 {
   return respond(v);
 }
 
+/** The retry-after of a denial that waits only for operations in flight to be observed. */
+const IN_FLIGHT_RETRY_MS: u64 = 100;
+
 const ALLOW = encode(Value.map().set("allow", Value.bool(true)));
 
 /** {op: {id, agent, intent, time, inputBytes}} → {allow, reason?, retryAfterMs?}. */
@@ -152,6 +155,12 @@ export function mcp0_admit(): i32 {
   }
   if (w.costUnits >= ag.costUnitsPerWindow) {
     return deny("quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id, true, retry);
+  }
+  // Cost units are known only at observe, but every operation costs at least one (a failed one
+  // exactly one), so each operation in flight holds one unit: operations racing for the last
+  // units are admitted one per unit, never more. The denied one may retry once those are observed.
+  if (add(w.costUnits, w.reserved) >= ag.costUnitsPerWindow) {
+    return deny("quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id + ", and " + w.reserved.toString() + " held by operations in flight", true, IN_FLIGHT_RETRY_MS < retry ? IN_FLIGHT_RETRY_MS : retry);
   }
   const busy = inFlight(ag.id);
   if (busy >= ag.maxConcurrent) {

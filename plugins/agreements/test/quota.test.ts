@@ -84,6 +84,33 @@ describe('quotas', () => {
     await kernel.stop();
   });
 
+  it('never over-admits cost units when many operations race for the last ones: each in flight holds one', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 5 } })));
+    // Failed greets cost exactly 1 each, so exactly 5 fit, however the 30 interleave.
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => op(kernel, T0 + i, 'greet')));
+    const ran = results.filter((r) => r.ok || r.code !== 'EDENIED');
+    expect(ran).toHaveLength(5);
+    const refused = results.filter((r) => !r.ok && r.code === 'EDENIED') as { reason: string; retryAfterMs: number }[];
+    expect(refused.every((r) => /^quota-exhausted: \d of 5 cost units used in the window from \d+ of agreement agr-1(, and \d held by operations in flight)?$/.test(r.reason))).toBe(true);
+    // A denial that waits only for operations in flight says to retry soon, not at the next window.
+    const waiting = refused.filter((r) => r.reason.includes('in flight'));
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.every((r) => r.retryAfterMs === 100)).toBe(true);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 5, costUnits: 5, inFlight: 0 });
+    await kernel.stop();
+  });
+
+  it('admits one of many operations racing for the very last cost unit', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
+    for (let i = 0; i < 2; i++) await op(kernel, T0 + i, 'greet');
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + 10 + i)));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 3, inFlight: 0 });
+    await kernel.stop();
+  });
+
   it('meters bytes in and out and the real cost of successful operations', async () => {
     const kernel = await makeKernel();
     await register(kernel, signed(doc()));
