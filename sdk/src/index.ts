@@ -10,4 +10,9 @@ export * from './archive/index.js';
 export * from './node/index.js';
 export * from './dist/index.js';
 export * from './usage/index.js';
+/**
+ * The trace role's entry and event shapes, for reading a chain through `node.callRole('trace', …)`.
+ * @example
+ * const { event, head } = (await node.callRole('trace', 'get', { seq: 0 })) as TraceEntry
+ */
 export type { TraceEvent, TraceEntry } from './trace/entry.js';

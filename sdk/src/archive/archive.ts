@@ -10,27 +10,48 @@ import type { BlockProvider } from '@mcp0/kernel';
 import { sha256 } from '../store/codec.js';
 import { EMPTY_TREE, EMPTY_TREE_ID, STORAGE_MODULE, headRef, hex, readCommit, walk } from './format.js';
 
-/** The `format` field of version 1 archives. */
+/**
+ * The `format` field of version 1 archives.
+ * @example
+ * (decodeCbor(bytes) as { format?: unknown }).format === ARCHIVE_FORMAT
+ */
 export const ARCHIVE_FORMAT = 'mcp0.archive/1';
 
-/** What export and import need of a store: its block provider. */
+/**
+ * What export and import need of a store: its block provider.
+ * @example
+ * const store: ArchiveStore = await openStore('lmdb:./data') // any Store is one
+ */
 export interface ArchiveStore {
   readonly blocks: BlockProvider;
 }
 
-/** Options of `exportAgent`. */
+/**
+ * Options of `exportAgent`.
+ * @example
+ * const bytes = await exportAgent(store, 'agent-1', { history: true })
+ */
 export interface ExportOptions {
   /** Also archive every earlier version (the parent commits and their trees). Default false. */
   history?: boolean;
 }
 
-/** Options of `importAgent`. */
+/**
+ * Options of `importAgent`.
+ * @example
+ * await importAgent(store, bytes, { force: true }) // replaces a different head
+ */
 export interface ImportOptions {
   /** Move the head even when the agent already has a different one. Default false. */
   force?: boolean;
 }
 
-/** What an archive holds, once verified. */
+/**
+ * What an archive holds, once verified.
+ * @example
+ * const info: ArchiveInfo = await readArchive(bytes)
+ * console.log(info.agent, Buffer.from(info.root).toString('hex'), info.blocks.length, info.history)
+ */
 export interface ArchiveInfo {
   agent: string;
   /** The head commit id. */
@@ -43,7 +64,11 @@ export interface ArchiveInfo {
   history: boolean;
 }
 
-/** What `importAgent` did. */
+/**
+ * What `importAgent` did.
+ * @example
+ * const { agent, version, blocks, bytes }: ImportResult = await importAgent(store, archive)
+ */
 export interface ImportResult {
   agent: string;
   /** The tree root of the imported head. */

@@ -7,32 +7,70 @@
 import { type CborValue, Mcp0Error, decodeCbor } from '@mcp0/abi';
 import { sha256 } from '../store/codec.js';
 
-/** The plugin whose state an archive holds; its module name is the ref namespace. */
+/**
+ * The plugin whose state an archive holds; its module name is the ref namespace.
+ * @example
+ * const ref = await store.blocks.refGet(STORAGE_MODULE, headRef('agent-1'))
+ */
 export const STORAGE_MODULE = 'mcp0.storage';
 
-/** The ref naming an agent's latest commit, in the namespace `STORAGE_MODULE`. */
+/**
+ * The ref naming an agent's latest commit, in the namespace `STORAGE_MODULE`.
+ * @example
+ * headRef('agent-1') // 'head/agent-1'
+ */
 export const headRef = (agent: string): string => `head/${agent}`;
 
-/** The empty tree `[0, []]`: the plugin never needs it stored, an archive always carries it. */
+/**
+ * The empty tree `[0, []]`: the plugin never needs it stored, an archive always carries it.
+ * @example
+ * if (bytes === undefined && hex(id) === hex(EMPTY_TREE_ID)) return EMPTY_TREE
+ */
 export const EMPTY_TREE = Uint8Array.of(0x82, 0x00, 0x80);
+/**
+ * The id (SHA-256) of `EMPTY_TREE`: the tree of a commit whose state holds no keys.
+ * @example
+ * hex(readCommit(bytes, id).tree) === hex(EMPTY_TREE_ID) // the commit holds no keys
+ */
 export const EMPTY_TREE_ID = sha256(EMPTY_TREE);
 
-/** Values at most this long are stored inline in a leaf. */
+/**
+ * Values at most this long are stored inline in a leaf.
+ * @example
+ * const inline = value.length <= INLINE_VALUE_BYTES // else its own block, referenced as [key, valueId, size]
+ */
 export const INLINE_VALUE_BYTES = 64;
 
+/**
+ * Lower-case hex of `b`: how block ids appear in messages, details and map keys.
+ * @example
+ * hex(Uint8Array.of(1, 255)) // '01ff'
+ */
 export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-/** What a block is expected to be, from what references it. */
+/**
+ * What a block is expected to be, from what references it.
+ * @example
+ * const expect: BlockKind = { kind: 'node', level: null } // a commit's tree root, of any level
+ */
 export type BlockKind = { kind: 'commit' } | { kind: 'node'; level: number | null } | { kind: 'value'; size: number };
 
-/** A commit block. */
+/**
+ * A commit block.
+ * @example
+ * const { tree, parent, seq }: Commit = readCommit(bytes, id)
+ */
 export interface Commit {
   tree: Uint8Array;
   parent: Uint8Array | null;
   seq: number;
 }
 
-/** A reference from one block to another. */
+/**
+ * A reference from one block to another.
+ * @example
+ * for (const { id, expect } of readBlock(bytes, blockId, { kind: 'commit' }, true)) stack.push({ id, expect })
+ */
 export interface BlockRef {
   id: Uint8Array;
   expect: BlockKind;
@@ -53,7 +91,11 @@ function decode(bytes: Uint8Array, id: Uint8Array, kind: string): CborValue {
   }
 }
 
-/** Decodes a commit block `{parent, seq, tree}`. */
+/**
+ * Decodes a commit block `{parent, seq, tree}`.
+ * @example
+ * const { tree, parent, seq } = readCommit(bytes, id) // parent is null exactly when seq is 1
+ */
 export function readCommit(bytes: Uint8Array, id: Uint8Array): Commit {
   const v = decode(bytes, id, 'commit');
   if (v === null || typeof v !== 'object' || Array.isArray(v) || isBytes(v)) throw bad('expected a commit map {tree, parent, seq}', id);
@@ -74,7 +116,11 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** Decodes a tree node and returns the blocks it references (children, or out-of-line values). */
+/**
+ * Decodes a tree node and returns the blocks it references (children, or out-of-line values).
+ * @example
+ * const children = readNode(bytes, commit.tree, null) // null: the root may be of any level
+ */
 export function readNode(bytes: Uint8Array, id: Uint8Array, expectLevel: number | null): BlockRef[] {
   const v = decode(bytes, id, 'tree node');
   if (!Array.isArray(v) || v.length !== 2 || !isUint(v[0]) || !Array.isArray(v[1])) throw bad('expected a tree node [level, [item, ...]]', id);
@@ -107,7 +153,7 @@ export function readNode(bytes: Uint8Array, id: Uint8Array, expectLevel: number 
 /**
  * The blocks `bytes` references, checked against what it was expected to be.
  * @example
- * const refs = readBlock(bytes, id, { kind: 'commit' }, { history: true })
+ * const refs = readBlock(bytes, id, { kind: 'commit' }, true) // the tree, and the parent commit
  */
 export function readBlock(bytes: Uint8Array, id: Uint8Array, expect: BlockKind, history: boolean): BlockRef[] {
   if (expect.kind === 'value') {
@@ -125,6 +171,8 @@ export function readBlock(bytes: Uint8Array, id: Uint8Array, expect: BlockKind, 
  * Walks every block reachable from the commit `head` (with `history`, through the parent chain),
  * once each, in discovery order (depth first, the head first). `get` answers a block's verified
  * bytes or throws.
+ * @example
+ * const blocks = await walk(ref.root, false, async (id) => (await store.blocks.get(id))!)
  */
 export async function walk(head: Uint8Array, history: boolean, get: (id: Uint8Array, from: string | null) => Uint8Array | Promise<Uint8Array>): Promise<Map<string, Uint8Array>> {
   const seen = new Map<string, Uint8Array>();

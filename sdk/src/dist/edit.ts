@@ -15,7 +15,12 @@ import { keyEntry } from './keys.js';
 import { DEFAULT_BUDGETS, DISTRIBUTION_FILE, PLUGINS_DIR, type DistributionDocument, type Isolation, type PluginEntry, type PipelineOrder } from './types.js';
 import { checkContents, distributionError } from './verify.js';
 
-/** What a new distribution is made of. */
+/**
+ * What a new distribution is made of.
+ * @example
+ * const spec: NewDistribution = { name: 'acme.edge', version: '1.0.0', assembler: key.publicKey }
+ * await createDistribution('my-dist', spec)
+ */
 export interface NewDistribution {
   name: string;
   version?: string;
@@ -45,7 +50,11 @@ export async function createDistribution(dir: string, spec: NewDistribution): Pr
   return doc;
 }
 
-/** How a plugin is added. */
+/**
+ * How a plugin is added.
+ * @example
+ * await addPlugin('my-dist', bytes, { grants: ['kv:trace/'], isolation: 'worker', publishers: [publisher.publicKey] })
+ */
 export interface AddOptions {
   /** Grant texts (`kv:trace/`, `crypto`, ...). */
   grants?: readonly string[];

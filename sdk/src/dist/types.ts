@@ -18,13 +18,26 @@ export const DISTRIBUTION_FILE = 'distribution.json';
  */
 export const PLUGINS_DIR = 'plugins';
 
-/** Isolation tiers a distribution may assign (ABI.md §7). */
+/**
+ * Isolation tiers a distribution may assign (ABI.md §7).
+ * @example
+ * const tier: Isolation = doc.plugins[0]!.isolation // 'inline' or 'worker'
+ */
 export type Isolation = 'inline' | 'worker';
 
-/** A public key as the document stores it: an Ed25519 JWK with its RFC 7638 thumbprint. */
+/**
+ * A public key as the document stores it: an Ed25519 JWK with its RFC 7638 thumbprint.
+ * @example
+ * const entry: KeyEntry = keyEntry(publisher.publicKey) // { kty: 'OKP', crv: 'Ed25519', x, kid }
+ */
 export type KeyEntry = Required<PublicJwk>;
 
-/** One plugin of a distribution. */
+/**
+ * One plugin of a distribution.
+ * @example
+ * const entry: PluginEntry = await addPlugin('my-dist', bytes, { grants: ['kv:trace/'] })
+ * entry.file // 'plugins/mcp0.trace.wasm'
+ */
 export interface PluginEntry {
   name: string;
   version: string;
@@ -40,20 +53,34 @@ export interface PluginEntry {
   preempt?: boolean;
 }
 
-/** The order of the operation pipeline's hooks, by plugin name. */
+/**
+ * The order of the operation pipeline's hooks, by plugin name.
+ * @example
+ * const order: PipelineOrder = { admit: ['mcp0.agreements'], observe: ['mcp0.trace'] }
+ * await setPipeline('my-dist', order)
+ */
 export interface PipelineOrder {
   admit: string[];
   observe: string[];
 }
 
-/** Hardware budgets (DESIGN §9). */
+/**
+ * Hardware budgets (DESIGN §9).
+ * @example
+ * const budgets: Budgets = dist.budgets // { cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 }
+ * checkBudgets(sampler.stop(), budgets)
+ */
 export interface Budgets {
   cpuPercent: number;
   rssPeakMB: number;
   rssAvgMB: number;
 }
 
-/** The assembler's signature and the exact text it signed. */
+/**
+ * The assembler's signature and the exact text it signed.
+ * @example
+ * const { kid, signed } = doc.signature! // signed: the canonical JSON the assembler signed
+ */
 export interface DistributionSignature {
   alg: 'Ed25519';
   kid: string;
@@ -63,7 +90,12 @@ export interface DistributionSignature {
   signed: string;
 }
 
-/** `distribution.json`. */
+/**
+ * `distribution.json`.
+ * @example
+ * const doc: DistributionDocument = await readDistribution('dist/standard/build')
+ * doc.plugins.map((p) => `${p.name}@${p.version}`)
+ */
 export interface DistributionDocument {
   name: string;
   version: string;
@@ -83,7 +115,12 @@ export interface DistributionDocument {
  */
 export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
 
-/** A verified distribution, ready for a node to load: what the SDK's Node consumes. */
+/**
+ * A verified distribution, ready for a node to load: what the SDK's Node consumes.
+ * @example
+ * const dist: LoadedDistribution = await loadDistribution('dist/standard/build', { trust: [assemblerKey] })
+ * const node = await Node.start({ distribution: dist, store: 'lmdb:./data' })
+ */
 export interface LoadedDistribution {
   /** The distribution directory, absolute. */
   dir: string;

@@ -19,7 +19,11 @@ import { entryKey } from './keys.js';
 import { verifySignature } from './sign.js';
 import type { DistributionDocument, PluginEntry } from './types.js';
 
-/** One failed check. */
+/**
+ * One failed check.
+ * @example
+ * for (const { code, check, plugin, message } of report.problems) console.error(code, check, plugin ?? '-', message)
+ */
 export interface DistributionProblem {
   code: ErrorCode;
   /** schema, signature, trust, changed, file, sha256, publisher, manifest, abi, grants, capabilities, pipeline. */
@@ -28,7 +32,12 @@ export interface DistributionProblem {
   message: string;
 }
 
-/** A plugin that passed its own checks. */
+/**
+ * A plugin that passed its own checks.
+ * @example
+ * const { plugins } = await verifyDistribution(dir, { trust: [assemblerKey] })
+ * plugins.map((p) => `${p.manifest.name}@${p.manifest.version} signed by ${p.signers.join(', ')}`)
+ */
 export interface CheckedPlugin {
   entry: PluginEntry;
   bytes: Uint8Array;
@@ -38,7 +47,12 @@ export interface CheckedPlugin {
   signers: string[];
 }
 
-/** Everything verify found. `ok` when `problems` is empty. */
+/**
+ * Everything verify found. `ok` when `problems` is empty.
+ * @example
+ * const r: DistributionReport = await checkDistribution('dist/standard/build', { trust: [assemblerKey] })
+ * if (!r.ok) console.error(r.problems.map((p) => p.message).join('\n'))
+ */
 export interface DistributionReport {
   dir: string;
   ok: boolean;
@@ -49,7 +63,12 @@ export interface DistributionReport {
   plugins: CheckedPlugin[];
 }
 
-/** How the assembler is trusted. */
+/**
+ * How the assembler is trusted.
+ * @example
+ * await checkDistribution(dir, { trust: [assemblerKey] })
+ * await checkDistribution('dist/standard/build', { trustEmbeddedDevKey: true }) // development builds only
+ */
 export interface TrustOptions {
   /** Trusted assembler public keys. */
   trust?: readonly PublicKey[];

@@ -8,7 +8,11 @@
 import { CallError, type CborValue } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
 
-/** Calls one export of the storage plugin with a CBOR value. */
+/**
+ * Calls one export of the storage plugin with a CBOR value.
+ * @example
+ * const call: StorageCall = (exportName, value) => kernel.callValue('mcp0.storage', exportName, value)
+ */
 export type StorageCall = (exportName: string, value: CborValue) => Promise<CborValue>;
 
 /** The writes of one operation in progress: a value to put, or null to delete. */
@@ -37,18 +41,30 @@ export class AgentStateKv implements KvProvider {
     this.#call = call;
   }
 
-  /** Starts holding `agent`'s writes (one operation at a time per agent: the node serialises them). */
+  /**
+   * Starts holding `agent`'s writes (one operation at a time per agent: the node serialises them).
+   * @example
+   * state.begin('agent-1') // a second begin before commit or discard is EBUSY
+   */
   begin(agent: string): void {
     if (this.#open.has(agent)) throw new CallError('EBUSY', `agent ${agent} already has an operation in progress`, { agent });
     this.#open.set(agent, new Map());
   }
 
-  /** Drops the operation's writes. */
+  /**
+   * Drops the operation's writes.
+   * @example
+   * state.discard('agent-1') // the operation failed: nothing it wrote lands
+   */
   discard(agent: string): void {
     this.#open.delete(agent);
   }
 
-  /** Applies the operation's writes as one version; returns the new root, or null when nothing was written. */
+  /**
+   * Applies the operation's writes as one version; returns the new root, or null when nothing was written.
+   * @example
+   * const root = await state.commit('agent-1')
+   */
   async commit(agent: string): Promise<Uint8Array | null> {
     const overlay = this.#open.get(agent);
     this.#open.delete(agent);
@@ -63,6 +79,11 @@ export class AgentStateKv implements KvProvider {
     return out.root;
   }
 
+  /**
+   * The value of `key` in `agent`'s state: the operation's own write when it made one, else the stored value.
+   * @example
+   * const bytes = await state.get('agent-1', 'notes/1') // undefined when absent
+   */
   async get(agent: string, key: string): Promise<Uint8Array | undefined> {
     const overlay = this.#open.get(agent);
     if (overlay?.has(key)) return overlay.get(key) ?? undefined;
@@ -70,12 +91,22 @@ export class AgentStateKv implements KvProvider {
     return value instanceof Uint8Array ? value : undefined;
   }
 
+  /**
+   * Writes `key`: held until `commit` during an operation, else stored at once.
+   * @example
+   * await state.put('agent-1', 'notes/1', new TextEncoder().encode('buy milk'))
+   */
   async put(agent: string, key: string, value: Uint8Array): Promise<void> {
     const overlay = this.#open.get(agent);
     if (overlay) overlay.set(key, value.slice());
     else await this.#call('put', { agent, key, value });
   }
 
+  /**
+   * Removes `key` (held until `commit` during an operation); true when it existed.
+   * @example
+   * await state.delete('agent-1', 'notes/1') // true
+   */
   async delete(agent: string, key: string): Promise<boolean> {
     const overlay = this.#open.get(agent);
     if (!overlay) return ((await this.#call('delete', { agent, key })) as { existed: boolean }).existed;
@@ -84,6 +115,12 @@ export class AgentStateKv implements KvProvider {
     return existed;
   }
 
+  /**
+   * At most `limit` entries whose key starts with `prefix`, after `after`, in UTF-8 byte order, the operation's
+   * writes merged in.
+   * @example
+   * const page = await state.scan('agent-1', 'notes/', 100, 'notes/9') // [['notes/10', bytes], ...]
+   */
   async scan(agent: string, prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]> {
     const overlay = this.#open.get(agent);
     const inRange = (k: string) => k.startsWith(prefix) && (after === undefined || compareKeys(k, after) > 0);

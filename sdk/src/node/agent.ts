@@ -5,7 +5,11 @@
 import type { CborValue } from '@mcp0/abi';
 import type { AgentRecord, SnapshotRecord } from './records.js';
 
-/** What an agent handle asks of its node. */
+/**
+ * What an agent handle asks of its node.
+ * @example
+ * const agent = new Agent('agent-1', driver) // how a node hands out handles; applications use node.agents
+ */
 export interface AgentDriver {
   record(id: string): AgentRecord | undefined;
   execute(id: string, intent: string, input: CborValue): Promise<CborValue>;
@@ -17,7 +21,11 @@ export interface AgentDriver {
   stateRoot(id: string): Promise<string>;
 }
 
-/** An agent's lifecycle state as the application sees it. */
+/**
+ * An agent's lifecycle state as the application sees it.
+ * @example
+ * if (agent.state === 'paused') await agent.resume()
+ */
 export type AgentStatus = 'running' | 'paused' | 'terminated';
 
 /**
@@ -37,27 +45,48 @@ export class Agent {
     this.#driver = driver;
   }
 
-  /** The name given at spawn. */
+  /**
+   * The name given at spawn.
+   * @example
+   * agent.name // 'notes'
+   */
   get name(): string {
     return this.#record()?.name ?? '';
   }
 
+  /**
+   * The agent's lifecycle state; `terminated` once the node no longer knows it.
+   * @example
+   * await agent.pause(); agent.state // 'paused'
+   */
   get state(): AgentStatus {
     return this.#record()?.state ?? 'terminated';
   }
 
-  /** The agreement the agent runs under, or null. */
+  /**
+   * The agreement the agent runs under, or null.
+   * @example
+   * agent.agreement // 'agr-1', or null when spawned without one
+   */
   get agreement(): string | null {
     return this.#record()?.agreement ?? null;
   }
 
-  /** The module's manifest name and version. */
+  /**
+   * The module's manifest name and version.
+   * @example
+   * const { name, version } = agent.module
+   */
   get module(): { name: string; version: string } {
     const m = this.#record()?.module;
     return { name: m?.name ?? '', version: m?.version ?? '' };
   }
 
-  /** The snapshots taken through the node, oldest first. */
+  /**
+   * The snapshots taken through the node, oldest first.
+   * @example
+   * const last = agent.snapshots.at(-1)?.id
+   */
   get snapshots(): readonly SnapshotRecord[] {
     return this.#record()?.snapshots ?? [];
   }
@@ -73,31 +102,56 @@ export class Agent {
     return this.#driver.execute(this.id, intent, input);
   }
 
-  /** Stops admitting operations until `resume` (ESTATE meanwhile); survives a node restart. */
+  /**
+   * Stops admitting operations until `resume` (ESTATE meanwhile); survives a node restart.
+   * @example
+   * await agent.pause() // agent.execute(...) now rejects with ESTATE
+   */
   pause(): Promise<void> {
     return this.#driver.pause(this.id);
   }
 
+  /**
+   * Admits operations again after `pause`.
+   * @example
+   * await agent.resume()
+   */
   resume(): Promise<void> {
     return this.#driver.resume(this.id);
   }
 
-  /** Records the current state root as a snapshot; its id is the root (hex). */
+  /**
+   * Records the current state root as a snapshot; its id is the root (hex).
+   * @example
+   * const { id, at } = await agent.snapshot()
+   */
   snapshot(): Promise<SnapshotRecord> {
     return this.#driver.snapshot(this.id);
   }
 
-  /** Moves the agent's state back to a snapshot (a new version: history keeps what came between). */
+  /**
+   * Moves the agent's state back to a snapshot (a new version: history keeps what came between).
+   * @example
+   * await agent.recover(snap.id)
+   */
   recover(snapshotId: string): Promise<void> {
     return this.#driver.recover(this.id, snapshotId);
   }
 
-  /** Unloads the agent and forgets it; its state blocks stay until the storage plugin's gc. */
+  /**
+   * Unloads the agent and forgets it; its state blocks stay until the storage plugin's gc.
+   * @example
+   * await agent.terminate() // agent.state is now 'terminated'
+   */
   terminate(): Promise<void> {
     return this.#driver.terminate(this.id);
   }
 
-  /** The current state root (hex). */
+  /**
+   * The current state root (hex).
+   * @example
+   * (await agent.stateRoot()) === snap.id // true until the next write
+   */
   stateRoot(): Promise<string> {
     return this.#driver.stateRoot(this.id);
   }

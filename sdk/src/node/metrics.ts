@@ -6,7 +6,12 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kernel, ModuleMetrics } from '@mcp0/kernel';
 
-/** `node.metrics()`. */
+/**
+ * `node.metrics()`.
+ * @example
+ * const m: NodeMetricsJson = node.metrics()
+ * console.log(m.operations.ok, m.denials.by['mcp0.agreements'] ?? 0, m.agents.running)
+ */
 export interface NodeMetricsJson {
   operations: { total: number; ok: number; error: number };
   denials: { total: number; by: Record<string, number> };
@@ -68,7 +73,12 @@ export class NodeMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'mcp0_' });
   }
 
-  /** One operation's result: `ok`, `denied` (with the hook that denied) or an error code. */
+  /**
+   * One operation's result: `ok`, `denied` (with the hook that denied) or an error code.
+   * @example
+   * metrics.operation('agent-1', 'denied', 'mcp0.agreements')
+   * metrics.operation('agent-1', 'error', 'ETIMEOUT')
+   */
   operation(agent: string, status: 'ok' | 'denied' | 'error', detail?: string): void {
     this.#ops.total++;
     this.#opsCounter.inc({ agent, status });
@@ -86,11 +96,21 @@ export class NodeMetrics {
     }
   }
 
+  /**
+   * Counts one self-healing of `agent` (its last snapshot restored and its module reloaded).
+   * @example
+   * metrics.heal('agent-1')
+   */
   heal(agent: string): void {
     this.#heals++;
     this.#healCounter.inc({ agent });
   }
 
+  /**
+   * The counters, the agents by state, the per-module metering and process figures: what `node.metrics()` returns.
+   * @example
+   * const { operations, heals, process } = metrics.json()
+   */
   json(): NodeMetricsJson {
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
@@ -105,7 +125,11 @@ export class NodeMetrics {
     };
   }
 
-  /** The Prometheus text exposition format. */
+  /**
+   * The Prometheus text exposition format.
+   * @example
+   * res.end(await metrics.text())
+   */
   text(): Promise<string> {
     return this.registry.metrics();
   }

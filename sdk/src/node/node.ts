@@ -27,7 +27,11 @@ import { AgentRecords, MAX_SNAPSHOTS, type AgentRecord, type SnapshotRecord } fr
  */
 export const ROLES = { storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1' } as const;
 
-/** A distribution as the node runs it: verified plugins in load order, and the pipeline. */
+/**
+ * A distribution as the node runs it: verified plugins in load order, and the pipeline.
+ * @example
+ * const distribution: NodeDistribution = await loadDistribution('dist/standard/build', { trust: [assemblerKey] })
+ */
 export interface NodeDistribution {
   name: string;
   version: string;
@@ -37,7 +41,12 @@ export interface NodeDistribution {
   pipeline: Pipeline;
 }
 
-/** `Node.start` options. */
+/**
+ * `Node.start` options.
+ * @example
+ * const options: NodeOptions = { distribution, store: 'lmdb:./data', trust: [developer.publicKey], restart: { failureThreshold: 3 } }
+ * const node = await Node.start(options)
+ */
 export interface NodeOptions {
   /** A verified distribution (see `loadDistribution`). */
   distribution: NodeDistribution;
@@ -52,7 +61,12 @@ export interface NodeOptions {
   agentGrants?: string[];
 }
 
-/** `node.agents.spawn` options. */
+/**
+ * `node.agents.spawn` options.
+ * @example
+ * const options: SpawnOptions = { module: signedWasm, name: 'notes', agreement: 'agr-1', grants: ['kv', 'clock'] }
+ * const agent = await node.agents.spawn(options)
+ */
 export interface SpawnOptions {
   /** A signed module of kind `agent`. */
   module: Uint8Array;
@@ -64,7 +78,11 @@ export interface SpawnOptions {
   grants?: string[];
 }
 
-/** A lifecycle event of an agent. */
+/**
+ * A lifecycle event of an agent.
+ * @example
+ * node.on('agent', (e: AgentEvent) => console.log(e.type, e.name, e.snapshot ?? e.reason ?? ''))
+ */
 export interface AgentEvent {
   type: 'spawned' | 'paused' | 'resumed' | 'snapshot' | 'recovered' | 'terminated' | 'healed' | 'heal-failed';
   agent: string;
@@ -74,7 +92,11 @@ export interface AgentEvent {
   at: number;
 }
 
-/** One finished operation. */
+/**
+ * One finished operation.
+ * @example
+ * node.on('operation', (e: OperationEvent) => e.status === 'denied' && console.warn(e.agent, e.intent, e.reason))
+ */
 export interface OperationEvent {
   agent: string;
   intent: string;
@@ -83,7 +105,12 @@ export interface OperationEvent {
   reason?: string;
 }
 
-/** The node's events. */
+/**
+ * The node's events.
+ * @example
+ * node.on('transition', (e) => console.log(e.module, e.from, '→', e.to))
+ * node.on('log', (l) => console.error(`[${l.module}] ${l.level}: ${l.msg}`))
+ */
 export interface NodeEvents {
   agent: [AgentEvent];
   operation: [OperationEvent];
@@ -447,17 +474,27 @@ export class Agents {
   /**
    * Loads a signed agent module in the worker tier under a new id, binds it to its agreement and
    * records it, so it survives restarts.
+   * @example
+   * const agent = await node.agents.spawn({ module: signedWasm, name: 'notes', agreement: 'agr-1' })
    */
   spawn(options: SpawnOptions): Promise<Agent> {
     return this.#spawn(options);
   }
 
-  /** Every agent on the node, oldest first. */
+  /**
+   * Every agent on the node, oldest first.
+   * @example
+   * node.agents.list().map((a) => a.name) // ['a', 'b']
+   */
   list(): Agent[] {
     return this.#records().sort((a, b) => a.created - b.created).map((r) => new Agent(r.id, this.#driver));
   }
 
-  /** The agent with this id or name; ENOTFOUND otherwise. */
+  /**
+   * The agent with this id or name; ENOTFOUND otherwise.
+   * @example
+   * const notes = node.agents.get('notes')
+   */
   get(idOrName: string): Agent {
     const r = this.#records().find((x) => x.id === idOrName || x.name === idOrName);
     if (!r) throw new CallError('ENOTFOUND', `no agent ${JSON.stringify(idOrName)} on this node`, { agent: idOrName });

@@ -14,7 +14,11 @@ import type { BlockProvider, KvProvider } from '@mcp0/kernel';
 export const NODE_NAMESPACE = 'mcp0.node';
 const PREFIX = 'agent/';
 
-/** A snapshot the node took of an agent. */
+/**
+ * A snapshot the node took of an agent.
+ * @example
+ * const snap: SnapshotRecord = await agent.snapshot() // { id: '3f9a…', at: 1764000000000 }
+ */
 export interface SnapshotRecord {
   /** The state root, hex: the snapshot id. */
   id: string;
@@ -22,7 +26,11 @@ export interface SnapshotRecord {
   at: number;
 }
 
-/** One agent, as stored. */
+/**
+ * One agent, as stored.
+ * @example
+ * for (const r of await records.list()) console.log(r.id, r.name, r.state, r.module.version, r.snapshots.length)
+ */
 export interface AgentRecord {
   id: string;
   name: string;
@@ -67,6 +75,11 @@ export class AgentRecords {
     this.#blocks = blocks;
   }
 
+  /**
+   * Every stored agent record, paged through the node's kv namespace.
+   * @example
+   * const stored = await new AgentRecords(store.kv, store.blocks).list()
+   */
   async list(): Promise<AgentRecord[]> {
     const out: AgentRecord[] = [];
     let after: string | undefined;
@@ -78,15 +91,29 @@ export class AgentRecords {
     }
   }
 
+  /**
+   * Writes `record`, replacing the stored one of the same id.
+   * @example
+   * record.state = 'paused'; await records.save(record)
+   */
   async save(record: AgentRecord): Promise<void> {
     await this.#kv.put(NODE_NAMESPACE, PREFIX + record.id, encodeCbor(record as unknown as CborValue));
   }
 
+  /**
+   * Deletes the record of agent `id` (its module blocks are left in the store).
+   * @example
+   * await records.remove('agent-1')
+   */
   async remove(id: string): Promise<void> {
     await this.#kv.delete(NODE_NAMESPACE, PREFIX + id);
   }
 
-  /** Stores a module's bytes; returns the block ids (hex) to keep in the record. */
+  /**
+   * Stores a module's bytes; returns the block ids (hex) to keep in the record.
+   * @example
+   * const blocks = await records.putModule(moduleBytes) // ['9f86d0…', ...]
+   */
   async putModule(bytes: Uint8Array): Promise<string[]> {
     const chunks: Uint8Array[] = [];
     for (let at = 0; at < bytes.length; at += LIMITS.blockBytes) chunks.push(bytes.subarray(at, at + LIMITS.blockBytes));
@@ -95,7 +122,11 @@ export class AgentRecords {
     return ids.map(hex);
   }
 
-  /** The module bytes of a record; ENOTFOUND when a block is gone. */
+  /**
+   * The module bytes of a record; ENOTFOUND when a block is gone.
+   * @example
+   * const bytes = await records.module(record)
+   */
   async module(record: AgentRecord): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     for (const id of record.module.blocks) {

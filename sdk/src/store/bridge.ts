@@ -240,13 +240,21 @@ export class MongoSyncStore implements Store, CorruptHook {
     return this.#call<string[]>('listRefs', namespace, prefix, limit, after);
   }
 
-  /** Test hook: writes raw bytes under `id` (and forgets the cached block). */
+  /**
+   * Test hook: writes raw bytes under `id` (and forgets the cached block).
+   * @example
+   * store.__corruptForTest(id, new Uint8Array([0])) // store.blocks.get(id) now throws EINTERNAL
+   */
   __corruptForTest(id: Uint8Array, bytes: Uint8Array): void {
     this.#forget([id]);
     this.#call('__corruptForTest', id, bytes);
   }
 
-  /** Closes the I/O thread's connections and ends it; later calls throw `ESTATE`. Closing twice is a no-op. */
+  /**
+   * Closes the I/O thread's connections and ends it; later calls throw `ESTATE`. Closing twice is a no-op.
+   * @example
+   * await store.close()
+   */
   async close(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;

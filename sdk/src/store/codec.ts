@@ -32,7 +32,11 @@ export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** True when both byte strings are equal. */
+/**
+ * True when both byte strings are equal.
+ * @example
+ * if (!sameBytes(sha256(bytes), id)) throw corrupt(id, sha256(bytes))
+ */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
@@ -51,12 +55,20 @@ export function encodeText(text: string, limit: number, what: string): Uint8Arra
   return bytes;
 }
 
-/** Throws `ETOOBIG` with `{what, limit, got}` when `size` exceeds `limit`. */
+/**
+ * Throws `ETOOBIG` with `{what, limit, got}` when `size` exceeds `limit`.
+ * @example
+ * checkSize(value.length, STORE_LIMITS.kvValueBytes, 'kv value')
+ */
 export function checkSize(size: number, limit: number, what: string): void {
   if (size > limit) throw new CallError('ETOOBIG', `${what}: ${size} bytes is over the limit of ${limit}`, { what, limit, got: size });
 }
 
-/** Throws `EUSAGE` unless `value` is a Uint8Array. */
+/**
+ * Throws `EUSAGE` unless `value` is a Uint8Array.
+ * @example
+ * checkBytes(root, 'root') // root is a Uint8Array from here on
+ */
 export function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new UsageError('EUSAGE', `${what}: expected Uint8Array, got ${value === null ? 'null' : typeof value}`);
 }
@@ -76,7 +88,11 @@ export function namespaceHeader(namespace: string): Uint8Array {
   return out;
 }
 
-/** `header` followed by `key`. */
+/**
+ * `header` followed by `key`.
+ * @example
+ * const key = concat(namespaceHeader('agent-1'), encodeText('notes/1', STORE_LIMITS.kvKeyBytes, 'kv key'))
+ */
 export function concat(header: Uint8Array, key: Uint8Array): Uint8Array {
   const out = new Uint8Array(header.length + key.length);
   out.set(header, 0);
@@ -84,14 +100,22 @@ export function concat(header: Uint8Array, key: Uint8Array): Uint8Array {
   return out;
 }
 
-/** True when `bytes` starts with `prefix`. */
+/**
+ * True when `bytes` starts with `prefix`.
+ * @example
+ * startsWith(key, namespaceHeader('agent-1')) // a key of that namespace
+ */
 export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
   return true;
 }
 
-/** A ref as stored: 8-byte big-endian version, then the root. */
+/**
+ * A ref as stored: 8-byte big-endian version, then the root.
+ * @example
+ * const record = encodeRef(3, root) // 8 + root.length bytes
+ */
 export function encodeRef(version: number, root: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + root.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(version));
@@ -99,23 +123,40 @@ export function encodeRef(version: number, root: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The inverse of `encodeRef`. */
+/**
+ * The inverse of `encodeRef`.
+ * @example
+ * const { root, version } = decodeRef(encodeRef(3, id)) // version 3, root equal to id
+ */
 export function decodeRef(record: Uint8Array): { root: Uint8Array; version: number } {
   const version = Number(new DataView(record.buffer, record.byteOffset, record.byteLength).getBigUint64(0));
   return { root: record.slice(8), version };
 }
 
-/** Throws `EUSAGE` unless `expect` is a version a CAS can name (0 for absent, or a positive integer). */
+/**
+ * Throws `EUSAGE` unless `expect` is a version a CAS can name (0 for absent, or a positive integer).
+ * @example
+ * checkVersion(-1) // throws EUSAGE
+ */
 export function checkVersion(expect: number): void {
   if (!Number.isSafeInteger(expect) || expect < 0) throw new UsageError('EUSAGE', `refCas: expect must be a non-negative integer, got ${String(expect)}`, { expect });
 }
 
-/** The `ECONFLICT` a stale CAS throws, with `{namespace, name, expected, actual}`. */
+/**
+ * The `ECONFLICT` a stale CAS throws, with `{namespace, name, expected, actual}`.
+ * @example
+ * if (actual !== expect) throw conflict(namespace, name, expect, actual)
+ */
 export function conflict(namespace: string, name: string, expected: number, actual: number): CallError {
   return new CallError('ECONFLICT', `ref ${namespace}/${name}: expected version ${expected}, found ${actual}`, { namespace, name, expected, actual });
 }
 
-/** The `EINTERNAL` a block whose bytes do not hash to its id throws, with `{id, got}` in hex. */
+/**
+ * The `EINTERNAL` a block whose bytes do not hash to its id throws, with `{id, got}` in hex.
+ * @example
+ * const got = sha256(bytes)
+ * if (!sameBytes(got, id)) throw corrupt(id, got)
+ */
 export function corrupt(id: Uint8Array, got: Uint8Array): CallError {
   return new CallError('EINTERNAL', `corrupt block ${hex(id)}: hash mismatch`, { id: hex(id), got: hex(got) });
 }

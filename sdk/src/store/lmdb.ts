@@ -41,7 +41,11 @@ export class LmdbStore extends SyncStore {
     super(`lmdb:${dir}`, true, raw);
   }
 
-  /** Opens (or creates) the environment in `dir`. Throws `EUNAVAILABLE` when LMDB cannot open it. */
+  /**
+   * Opens (or creates) the environment in `dir`. Throws `EUNAVAILABLE` when LMDB cannot open it.
+   * @example
+   * const store = LmdbStore.open('./data') // store.uri === 'lmdb:./data'
+   */
   static open(dir: string, options: LmdbOptions = {}): LmdbStore {
     let env: RootDatabase;
     try {

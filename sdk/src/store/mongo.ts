@@ -409,7 +409,11 @@ export class MongoStore implements Store, CorruptHook {
     return names;
   }
 
-  /** Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
+  /**
+   * Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch.
+   * @example
+   * await store.__corruptForTest(id, new Uint8Array([0])) // await store.getBlock(id) now throws EINTERNAL
+   */
   async __corruptForTest(id: Uint8Array, bytes: Uint8Array): Promise<void> {
     this.#cache.delete(hex(id));
     await this.#run('corrupt', 'once', (c) =>
@@ -494,7 +498,11 @@ export class MongoStore implements Store, CorruptHook {
 
   // ---- kv ----------------------------------------------------------------------------------------
 
-  /** The value under `key` in `namespace`, or undefined. */
+  /**
+   * The value under `key` in `namespace`, or undefined.
+   * @example
+   * await store.kvGet('agent-1', 'notes/1') // Uint8Array, or undefined
+   */
   async kvGet(namespace: string, key: string): Promise<Uint8Array | undefined> {
     this.#assertOpen();
     const id = kvId(namespace, key);
@@ -502,7 +510,11 @@ export class MongoStore implements Store, CorruptHook {
     return doc === null ? undefined : bytesOf(doc.v);
   }
 
-  /** Sets `key` in `namespace` to `value` (≤ 1 MiB). Repeating it is harmless, so it is retried. */
+  /**
+   * Sets `key` in `namespace` to `value` (≤ 1 MiB). Repeating it is harmless, so it is retried.
+   * @example
+   * await store.kvPut('agent-1', 'notes/1', new TextEncoder().encode('buy milk'))
+   */
   async kvPut(namespace: string, key: string, value: Uint8Array): Promise<void> {
     this.#assertOpen();
     checkBytes(value, 'value');
@@ -522,7 +534,11 @@ export class MongoStore implements Store, CorruptHook {
     });
   }
 
-  /** Removes `key` from `namespace`; true when it existed. Not retried (a repeat would say false). */
+  /**
+   * Removes `key` from `namespace`; true when it existed. Not retried (a repeat would say false).
+   * @example
+   * await store.kvDelete('agent-1', 'notes/1') // true
+   */
   async kvDelete(namespace: string, key: string): Promise<boolean> {
     this.#assertOpen();
     const id = kvId(namespace, key);
@@ -560,7 +576,11 @@ export class MongoStore implements Store, CorruptHook {
 
   // ---- lifecycle ---------------------------------------------------------------------------------
 
-  /** Closes the connections; later calls throw `ESTATE`. Closing twice is a no-op. */
+  /**
+   * Closes the connections; later calls throw `ESTATE`. Closing twice is a no-op.
+   * @example
+   * await store.close()
+   */
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;

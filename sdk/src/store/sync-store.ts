@@ -185,7 +185,11 @@ export abstract class SyncStore implements Store, CorruptHook {
     return keys.filter((k) => !(skip && sameBytes(k, skip))).slice(0, limit).map((k) => utf8.decode(k.subarray(header.length)));
   }
 
-  /** Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
+  /**
+   * Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch.
+   * @example
+   * store.__corruptForTest(id, new Uint8Array([0])) // store.getBlock(id) now throws EINTERNAL
+   */
   __corruptForTest(id: Uint8Array, bytes: Uint8Array): void {
     this.#spaces.overwriteBlock(id, bytes);
   }
@@ -223,19 +227,31 @@ export abstract class SyncStore implements Store, CorruptHook {
 
   // ---- kv ----------------------------------------------------------------------------------------
 
-  /** The value under `key` in `namespace`, or undefined. */
+  /**
+   * The value under `key` in `namespace`, or undefined.
+   * @example
+   * store.kvGet('agent-1', 'notes/1') // Uint8Array, or undefined
+   */
   kvGet(namespace: string, key: string): Uint8Array | undefined {
     return this.#spaces.kvGet(kvKey(namespace, key));
   }
 
-  /** Sets `key` in `namespace` to `value` (≤ 1 MiB). */
+  /**
+   * Sets `key` in `namespace` to `value` (≤ 1 MiB).
+   * @example
+   * store.kvPut('agent-1', 'notes/1', new TextEncoder().encode('buy milk'))
+   */
   kvPut(namespace: string, key: string, value: Uint8Array): void {
     checkBytes(value, 'value');
     checkSize(value.length, STORE_LIMITS.kvValueBytes, 'kv value');
     this.#spaces.kvPut(kvKey(namespace, key), value);
   }
 
-  /** Removes `key` from `namespace`; true when it existed. */
+  /**
+   * Removes `key` from `namespace`; true when it existed.
+   * @example
+   * store.kvDelete('agent-1', 'notes/1') // true
+   */
   kvDelete(namespace: string, key: string): boolean {
     return this.#spaces.kvDelete(kvKey(namespace, key));
   }
@@ -267,7 +283,11 @@ export abstract class SyncStore implements Store, CorruptHook {
     return out;
   }
 
-  /** Releases the store; later calls throw `ESTATE`. Closing twice is a no-op. */
+  /**
+   * Releases the store; later calls throw `ESTATE`. Closing twice is a no-op.
+   * @example
+   * await store.close()
+   */
   async close(): Promise<void> {
     const raw = this.#raw;
     this.#raw = undefined;

@@ -3,7 +3,12 @@
  * the typed client side of `mcp0.trace@1`, shared by everything that reads a chain.
  */
 
-/** One observed operation, as the trace hashes it. */
+/**
+ * One observed operation, as the trace hashes it.
+ * @example
+ * const { event } = (await node.callRole('trace', 'get', { seq: 0 })) as TraceEntry
+ * console.log(event.agent, event.intent, event.status, event.cost)
+ */
 export interface TraceEvent {
   seq: number;
   agent: string;

@@ -4,14 +4,24 @@
  * main job's summary and by the conformance budgets.
  */
 
-/** One sample: time since the start (ms), CPU time used in the interval before it (µs), RSS (bytes). */
+/**
+ * One sample: time since the start (ms), CPU time used in the interval before it (µs), RSS (bytes).
+ * @example
+ * const samples: readonly UsageSample[] = sampler.samples
+ * for (const { t, cpuUs, rss } of samples) console.log(t, cpuUs, rss)
+ */
 export interface UsageSample {
   t: number;
   cpuUs: number;
   rss: number;
 }
 
-/** What a run used, with CPU as a share of one core here and normalised to the reference core. */
+/**
+ * What a run used, with CPU as a share of one core here and normalised to the reference core.
+ * @example
+ * const u: UsageSummary = sampler.stop()
+ * console.log(`${u.cpuPercentReference}% of the reference core, RSS peak ${u.rssPeakMB} MB`)
+ */
 export interface UsageSummary {
   durationMs: number;
   samples: number;
@@ -66,6 +76,11 @@ export class UsageSampler {
     this.#timer.unref();
   }
 
+  /**
+   * Starts sampling at `hz` (default 10, at most 1000); `coreFactor` defaults to REFERENCE_CORE_FACTOR.
+   * @example
+   * const sampler = UsageSampler.start({ hz: 20, coreFactor: 2 })
+   */
   static start(options: { hz?: number; coreFactor?: number } = {}): UsageSampler {
     const hz = options.hz ?? 10;
     if (!(hz > 0 && hz <= 1000)) throw new RangeError(`hz: expected 0 < hz <= 1000, got ${hz}`);
@@ -74,12 +89,20 @@ export class UsageSampler {
     return new UsageSampler(hz, factor);
   }
 
-  /** The samples so far, the first at t = 0. */
+  /**
+   * The samples so far, the first at t = 0.
+   * @example
+   * sampler.samples[0]!.t // 0
+   */
   get samples(): readonly UsageSample[] {
     return this.#samples;
   }
 
-  /** Takes a last sample, stops, and sums up; later calls return the same summary. */
+  /**
+   * Takes a last sample, stops, and sums up; later calls return the same summary.
+   * @example
+   * const { cpuPercent, rssPeakMB, rssAvgMB } = sampler.stop()
+   */
   stop(): UsageSummary {
     if (this.#stopped) return this.#stopped;
     clearInterval(this.#timer);

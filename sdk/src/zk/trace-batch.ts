@@ -20,19 +20,49 @@ import { fileURLToPath } from 'node:url';
 import { Mcp0Error } from '@mcp0/abi';
 import * as snarkjs from 'snarkjs';
 
-/** The batch size the bundled circuit was compiled for. */
+/**
+ * The batch size the bundled circuit was compiled for.
+ * @example
+ * for (let i = 0; i < events.length; i += TRACE_BATCH_N) batches.push(events.slice(i, i + TRACE_BATCH_N))
+ */
 export const TRACE_BATCH_N = 32;
-/** The names of the public signals, in the order snarkjs returns them and the verifier expects. */
+/**
+ * The names of the public signals, in the order snarkjs returns them and the verifier expects.
+ * @example
+ * TRACE_BATCH_PUBLIC_SIGNALS.map((name, i) => `${name} ${publicSignals[i]}`)
+ */
 export const TRACE_BATCH_PUBLIC_SIGNALS = ['newRoot', 'totalCost', 'count', 'prevRoot', 'costLimit'] as const;
-/** BN254's scalar field: every chain value and event hash is an element of it. */
+/**
+ * BN254's scalar field: every chain value and event hash is an element of it.
+ * @example
+ * const eventHash = BigInt(`0x${createHash('sha256').update(seed).digest('hex')}`) % BN254_FIELD
+ */
 export const BN254_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-/** Costs are range-checked to 32 bits, the limit and the total to 64 bits. */
+/**
+ * Costs are range-checked to 32 bits, the limit and the total to 64 bits.
+ * @example
+ * const chained = cost > MAX_EVENT_COST ? MAX_EVENT_COST : cost // the trace chains larger costs as 2^32 − 1
+ */
 export const MAX_EVENT_COST = 2n ** 32n - 1n;
+/**
+ * The largest `costLimit` (and so batch total) a proof can carry: 2^64 − 1.
+ * @example
+ * await proveBatch({ prevRoot, events, costLimit: MAX_COST_LIMIT }) // no limit in effect
+ */
 export const MAX_COST_LIMIT = 2n ** 64n - 1n;
 
-/** The default artifact folder: `sdk/zk/trace_batch_32/`, from `src/zk/` and from `dist/zk/` alike. */
+/**
+ * The default artifact folder: `sdk/zk/trace_batch_32/`, from `src/zk/` and from `dist/zk/` alike.
+ * @example
+ * const manifest = JSON.parse(readFileSync(join(DEFAULT_ARTIFACTS_DIR, 'manifest.json'), 'utf8'))
+ */
 export const DEFAULT_ARTIFACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../zk/trace_batch_32');
 
+/**
+ * The files of a compiled circuit and its keys, by role.
+ * @example
+ * const { wasm, zkey, vkey }: BatchArtifacts = batchArtifacts('build/trace_batch_32')
+ */
 export interface BatchArtifacts {
   /** The circuit's witness generator (`trace_batch.wasm`). */
   wasm: string;
@@ -42,7 +72,11 @@ export interface BatchArtifacts {
   vkey: string;
 }
 
-/** The artifact paths inside a folder laid out like `sdk/zk/trace_batch_32/`. */
+/**
+ * The artifact paths inside a folder laid out like `sdk/zk/trace_batch_32/`.
+ * @example
+ * const vkey = await loadVerificationKey(batchArtifacts().vkey)
+ */
 export function batchArtifacts(dir: string = DEFAULT_ARTIFACTS_DIR): BatchArtifacts {
   return {
     wasm: join(dir, 'trace_batch.wasm'),
@@ -53,6 +87,11 @@ export function batchArtifacts(dir: string = DEFAULT_ARTIFACTS_DIR): BatchArtifa
 
 type Num = bigint | number | string;
 
+/**
+ * One event of a batch: its hash and its cost, as the trace chains them.
+ * @example
+ * const events: BatchEvent[] = entries.map((e) => ({ eventHash: e.eventHash, cost: e.event.cost }))
+ */
 export interface BatchEvent {
   /** The event's Poseidon hash, a BN254 field element. */
   eventHash: Num;
@@ -60,6 +99,11 @@ export interface BatchEvent {
   cost: Num;
 }
 
+/**
+ * What `proveBatch` proves: a batch of events from `prevRoot` under `costLimit`.
+ * @example
+ * const input: ProveBatchInput = { prevRoot: '0', events, costLimit: 10_000n, singleThread: true }
+ */
 export interface ProveBatchInput {
   /** The chain head before the batch. */
   prevRoot: Num;
@@ -73,11 +117,24 @@ export interface ProveBatchInput {
   singleThread?: boolean;
 }
 
-/** A Groth16 proof as snarkjs writes it (`pi_a`, `pi_b`, `pi_c`, `protocol`, `curve`). */
+/**
+ * A Groth16 proof as snarkjs writes it (`pi_a`, `pi_b`, `pi_c`, `protocol`, `curve`).
+ * @example
+ * const { proof } = JSON.parse(await readFile('batch.proof.json', 'utf8')) as { proof: Groth16Proof }
+ */
 export type Groth16Proof = Record<string, unknown>;
-/** A snarkjs verification key (JSON). */
+/**
+ * A snarkjs verification key (JSON).
+ * @example
+ * const vkey: VerificationKey = await loadVerificationKey('keys/verification_key.json')
+ */
 export type VerificationKey = Record<string, unknown>;
 
+/**
+ * The public signals of a batch proof, by name.
+ * @example
+ * const { newRoot, totalCost, count }: BatchPublic = readPublicSignals(publicSignals)
+ */
 export interface BatchPublic {
   newRoot: bigint;
   totalCost: bigint;
@@ -86,6 +143,12 @@ export interface BatchPublic {
   costLimit: bigint;
 }
 
+/**
+ * A batch proof and the public signals it proves.
+ * @example
+ * const { proof, publicSignals }: BatchProof = await proveBatch(input)
+ * await writeFile('batch.proof.json', JSON.stringify({ proof, publicSignals }))
+ */
 export interface BatchProof {
   proof: Groth16Proof;
   /** Decimal strings: `[newRoot, totalCost, count, prevRoot, costLimit]`. */
@@ -109,7 +172,11 @@ function inRange(v: bigint, max: bigint, what: string, bound: string): bigint {
   return v;
 }
 
-/** Read the named public signals out of a proof's `publicSignals`. */
+/**
+ * Read the named public signals out of a proof's `publicSignals`.
+ * @example
+ * readPublicSignals(publicSignals).newRoot.toString() === lastEntry.head // the proof ends at the stored head
+ */
 export function readPublicSignals(publicSignals: readonly string[]): BatchPublic {
   if (publicSignals.length !== TRACE_BATCH_PUBLIC_SIGNALS.length) {
     throw new Mcp0Error('EINPUT', `expected ${TRACE_BATCH_PUBLIC_SIGNALS.length} public signals, got ${publicSignals.length}`);
@@ -127,6 +194,8 @@ export function readPublicSignals(publicSignals: readonly string[]): BatchPublic
 /**
  * The circuit's input for a batch: checks every bound first, so an over-limit batch fails here with
  * a typed error naming the bound rather than deep in the witness generator.
+ * @example
+ * batchWitnessInput({ prevRoot, events, costLimit }) // EINPUT or ETOOBIG now, not after seconds of proving
  */
 export function batchWitnessInput(input: Pick<ProveBatchInput, 'prevRoot' | 'events' | 'costLimit'>): Record<string, string | string[]> {
   const { events } = input;
@@ -184,6 +253,8 @@ function witnessError(e: unknown): Mcp0Error {
  *
  * snarkjs keeps its worker threads in `globalThis.curve_bn128`: call `releaseZk()` at shutdown, or
  * pass `singleThread: true`.
+ * @example
+ * const { proof, publicSignals, newRoot, totalCost } = await proveBatch({ prevRoot: '0', events, costLimit: 10_000 })
  */
 export async function proveBatch(input: ProveBatchInput): Promise<BatchProof & BatchPublic> {
   const witness = batchWitnessInput(input);
@@ -198,7 +269,11 @@ export async function proveBatch(input: ProveBatchInput): Promise<BatchProof & B
   return { proof: result.proof, publicSignals: result.publicSignals, ...readPublicSignals(result.publicSignals) };
 }
 
-/** Load a verification key from a JSON file (default: the bundled development key). */
+/**
+ * Load a verification key from a JSON file (default: the bundled development key).
+ * @example
+ * const vkey = await loadVerificationKey()
+ */
 export async function loadVerificationKey(path: string = batchArtifacts().vkey): Promise<VerificationKey> {
   return JSON.parse(await readFile(path, 'utf8')) as VerificationKey;
 }
@@ -206,6 +281,8 @@ export async function loadVerificationKey(path: string = batchArtifacts().vkey):
 /**
  * Verify a batch proof with only the verification key. False for any invalid proof or tampered
  * public signal; never throws on malformed input.
+ * @example
+ * const ok = await verifyBatch(proof, publicSignals, vkey)
  */
 export async function verifyBatch(proof: Groth16Proof, publicSignals: readonly string[], vkey?: VerificationKey): Promise<boolean> {
   const key = vkey ?? (await loadVerificationKey());
@@ -220,6 +297,8 @@ export async function verifyBatch(proof: Groth16Proof, publicSignals: readonly s
 /**
  * A Solidity verifier for the batch proofs (snarkjs's Groth16 template, rendered offline). Its
  * `verifyProof(a, b, c, pubSignals)` takes the 5 public signals in the same order.
+ * @example
+ * await writeFile('TraceBatchVerifier.sol', await exportSolidityVerifier())
  */
 export async function exportSolidityVerifier(zkey: string = batchArtifacts().zkey): Promise<string> {
   // snarkjs's package exports only ".", so find its templates next to its resolved entry point.
@@ -228,7 +307,11 @@ export async function exportSolidityVerifier(zkey: string = batchArtifacts().zke
   return snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template });
 }
 
-/** Stop snarkjs's worker threads (held in `globalThis.curve_bn128`) so the process can exit. */
+/**
+ * Stop snarkjs's worker threads (held in `globalThis.curve_bn128`) so the process can exit.
+ * @example
+ * try { await proveBatch(input) } finally { await releaseZk() }
+ */
 export async function releaseZk(): Promise<void> {
   const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
   await g.curve_bn128?.terminate();
