@@ -2,22 +2,12 @@
 // at once, idle or in the middle of a call, and the restart policy brings the module back. The
 // threads are killed here through the Worker objects the kernel created, which the mock records.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Worker } from 'node:worker_threads';
 import { CallError, parseGrant } from '@mcp0/abi';
 import { Kernel, type KvProvider, type TransitionEvent } from '@mcp0/kernel';
 import { signed, trusted } from '../../test/fixtures.js';
+import { workers } from '../../test/worker-recorder.js';
 
-const workers = vi.hoisted(() => [] as Worker[]);
-vi.mock('node:worker_threads', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:worker_threads')>();
-  class RecordedWorker extends actual.Worker {
-    constructor(...args: ConstructorParameters<typeof actual.Worker>) {
-      super(...args);
-      workers.push(this);
-    }
-  }
-  return { ...actual, Worker: RecordedWorker };
-});
+vi.mock('node:worker_threads', async (original) => (await import('../../test/worker-recorder.js')).recording(await original()));
 
 /** A kv whose writes never answer, so a call can be caught in the middle. */
 const hangingKv: KvProvider = {

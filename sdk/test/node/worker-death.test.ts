@@ -2,22 +2,12 @@
 // Worker object the kernel created, which the mock records): the node restores the agent's last
 // snapshot and reloads it by itself, and says so in a `healed` event.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Worker } from 'node:worker_threads';
 import type { AgentEvent, Node } from '@mcp0/sdk';
 import { signed } from '../../../test/fixtures.js';
+import { workers } from '../../../test/worker-recorder.js';
 import { startNode } from './harness.js';
 
-const workers = vi.hoisted(() => [] as Worker[]);
-vi.mock('node:worker_threads', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:worker_threads')>();
-  class RecordedWorker extends actual.Worker {
-    constructor(...args: ConstructorParameters<typeof actual.Worker>) {
-      super(...args);
-      workers.push(this);
-    }
-  }
-  return { ...actual, Worker: RecordedWorker };
-});
+vi.mock('node:worker_threads', async (original) => (await import('../../../test/worker-recorder.js')).recording(await original()));
 
 let node: Node | undefined;
 afterEach(async () => {
