@@ -64,8 +64,8 @@ export function parseCommandArgs(command: Command, argv: string[]): Args {
 
 /**
  * Joins `--name value` into `--name=value` where `name` takes a string and the value starts with
- * "-" without being an option this command knows. Key ids are base64url, so one in 32 starts with
- * "-" or "_", and parseArgs would refuse `--consumer -Xy…` as ambiguous.
+ * "-" without being an option this command knows. Key ids are base64url, so one in 64 starts with
+ * "-", and parseArgs would refuse `--consumer -Xy…` as ambiguous.
  */
 function bindDashValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
   const isOption = (t: string): boolean =>
