@@ -25,9 +25,13 @@ export interface ExecuteRequest {
   time?: number;
 }
 
-/** What observe hooks and the caller learn about an executed operation. */
+/**
+ * What observe hooks and the caller learn about an executed operation. `denied` reaches only the
+ * observe hooks that had admitted an operation a later admit hook denied (ABI v1.1), so a hook
+ * that reserved something for it can give it back; cost, wall time and output are then zero.
+ */
 export interface Outcome {
-  status: 'ok' | 'error';
+  status: 'ok' | 'error' | 'denied';
   code?: string;
   message?: string;
   cost: number;
@@ -55,15 +59,19 @@ export interface PipelineRunner {
 /** Run admit → execute → observe. A denial throws DeniedError (EDENIED); a failed execute rethrows after observe. */
 export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
   const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  const admitted: string[] = [];
   for (const name of pipeline.admit) {
     const verdict = parseVerdict(name, await runner.hook(name, 'admit', encodeCbor({ op: opValue })));
     if (!verdict.allow) {
-      throw new DeniedError('EDENIED', `${name} denied ${op.agent}/${op.intent}: ${verdict.reason}`, {
+      const denial = new DeniedError('EDENIED', `${name} denied ${op.agent}/${op.intent}: ${verdict.reason}`, {
         by: name,
         reason: verdict.reason,
         ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
       });
+      await observe(pipeline.observe.filter((m) => admitted.includes(m)), opValue, deniedOutcome(input, denial), runner);
+      throw denial;
     }
+    admitted.push(name);
   }
   const start = performance.now();
   let output: Uint8Array = new Uint8Array(0);
@@ -87,16 +95,28 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
     inputHash: sha256(input),
     outputHash: sha256(output),
   };
+  await observe(pipeline.observe, opValue, outcome, runner);
+  if (failure) throw failure;
+  return { op, output, outcome };
+}
+
+/** Run observe hooks in order; a failing one is reported and does not stop the others. */
+async function observe(hooks: readonly string[], opValue: CborValue, outcome: Outcome, runner: PipelineRunner): Promise<void> {
+  if (hooks.length === 0) return;
   const observed = encodeCbor({ op: opValue, outcome: outcome as unknown as CborValue });
-  for (const name of pipeline.observe) {
+  for (const name of hooks) {
     try {
       await runner.hook(name, 'observe', observed);
     } catch (e) {
       runner.hookError(name, 'observe', e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message));
     }
   }
-  if (failure) throw failure;
-  return { op, output, outcome };
+}
+
+const EMPTY_HASH = sha256(new Uint8Array(0));
+
+function deniedOutcome(input: Uint8Array, denial: DeniedError): Outcome {
+  return { status: 'denied', code: denial.code, message: denial.message, cost: 0, wallUs: 0, bytesIn: input.length, bytesOut: 0, inputHash: sha256(input), outputHash: EMPTY_HASH };
 }
 
 function parseVerdict(module: string, bytes: Uint8Array): { allow: boolean; reason: string; retryAfterMs?: number } {

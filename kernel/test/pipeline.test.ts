@@ -54,3 +54,26 @@ describe('operation pipeline', () => {
     expect(() => kernel.setPipeline({ admit: ['nobody.here'], observe: [] })).toThrow(/no module named/);
   });
 });
+
+describe('a denial by a later admit hook', () => {
+  it('is observed as denied by the observe hooks that had admitted it, and by no other', async () => {
+    const kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    for (const name of ['gate-a', 'gate-b', 'gate-c']) await kernel.load(await signed('gate'), { name, grants: [{ name: 'kv' }] });
+    await kernel.load(await signed('hostile'), { isolation: 'worker', timeoutMs: 200 });
+    // gate-a admits and observes; gate-b, closed, denies everything; gate-c only observes (it never admitted).
+    await kernel.callValue('gate-b', 'close', {});
+    kernel.setPipeline({ admit: ['gate-a', 'gate-b'], observe: ['gate-a', 'gate-c'] });
+    const seen = (m: string) => kernel.callValue(m, 'seen', {}) as Promise<{ count: number; last: string | null }>;
+
+    const e = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0) }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'EDENIED', details: { by: 'gate-b' } });
+    expect(await seen('gate-a')).toEqual({ count: 1, last: 'denied' });
+    expect(await seen('gate-c')).toEqual({ count: 0, last: null });
+
+    kernel.setPipeline({ admit: ['gate-a'], observe: ['gate-a', 'gate-c'] });
+    await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array([1]) });
+    expect(await seen('gate-a')).toEqual({ count: 2, last: 'ok' });
+    expect(await seen('gate-c')).toEqual({ count: 1, last: 'ok' });
+    await kernel.stop();
+  });
+});

@@ -187,7 +187,10 @@ function record(c: Counter, cost: u64, bytesIn: u64, bytesOut: u64): Err | null 
   return err;
 }
 
-/** {op, outcome: {status, cost, bytesIn, bytesOut, …}} → meters the operation under its agreement. */
+/**
+ * {op, outcome: {status, cost, bytesIn, bytesOut, …}} → meters the operation under its agreement;
+ * status "denied" (another admit hook refused it after this one admitted it) only releases.
+ */
 export function mcp0_observe(): i32 {
   const a = readArgs();
   const opMap = a.map("op");
@@ -199,6 +202,7 @@ export function mcp0_observe(): i32 {
   const time = op.uint("time");
   if (op.error !== null) return fail("EINPUT", "op." + op.error!);
   const out = new Args(outMap);
+  const status = out.text("status");
   const cost = out.uint("cost");
   const bytesIn = out.uint("bytesIn");
   const bytesOut = out.uint("bytesOut");
@@ -206,6 +210,17 @@ export function mcp0_observe(): i32 {
 
   let id = releaseSlot(opId);
   const reservedHere = id != "";
+  if (status == "denied") {
+    // A later admit hook denied what this one admitted (ABI v1.1): give the reservation back,
+    // meter nothing (the operation never ran).
+    if (!reservedHere) return 0;
+    const e = loadEntry(id);
+    if (e === null) return stateErr === null ? 0 : failWith(stateErr!);
+    const w = windowOf(id, time - time % e.ag.windowMs);
+    if (w === null) return failWith(stateErr!);
+    if (w.reserved > 0) w.reserved--;
+    return 0;
+  }
   if (id == "") {
     // Admitted by an earlier instance (before a restart), or agreements is not an admit hook:
     // meter under the agent's agreement all the same.

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryKv } from '@mcp0/kernel';
 import { openStore } from '@mcp0/sdk';
+import { signed as fixture, trusted } from '../../../test/fixtures.js';
 import { doc, HELLO, makeKernel, NAME, op, register, signed, T0 } from './helpers.js';
 
 type Usage = { agreements: { id: string; admitted: number; calls: number; costUnits: number; inFlight: number; bytesIn: number; bytesOut: number }[] };
@@ -108,6 +109,19 @@ describe('quotas', () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + 10 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 3, inFlight: 0 });
+    await kernel.stop();
+  });
+
+  it('gives back the call and the slot it reserved when a later admit hook denies the operation', async () => {
+    const kernel = await makeKernel(new MemoryKv(), 'inline', false);
+    await kernel.load(await fixture('gate'), { trust: [trusted], grants: [{ name: 'kv' }] });
+    kernel.setPipeline({ admit: [NAME, 'test.gate'], observe: [NAME] });
+    await register(kernel, signed(doc({ permissions: { intents: ['*'], exports: [] }, quotas: { windowMs: 60_000, callsPerWindow: 3, maxConcurrent: 1 } })));
+    // test.gate denies the intent "forbidden" after agreements admitted it: ten times over the quota.
+    for (let i = 0; i < 10; i++) expect(await op(kernel, T0 + i, 'forbidden')).toMatchObject({ ok: false, reason: 'intent forbidden by test.gate' });
+    expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 0, calls: 0, inFlight: 0 });
+    for (let i = 0; i < 3; i++) expect((await op(kernel, T0 + 20 + i)).ok).toBe(true);
+    expect(await op(kernel, T0 + 30)).toMatchObject({ ok: false, reason: expect.stringMatching(/^quota-exhausted: 3 of 3 calls/) });
     await kernel.stop();
   });
 
