@@ -210,17 +210,10 @@ export function mcp0_observe(): i32 {
 
   let id = releaseSlot(opId);
   const reservedHere = id != "";
-  if (status == "denied") {
-    // A later admit hook denied what this one admitted (ABI v1.1): give the reservation back,
-    // meter nothing (the operation never ran).
-    if (!reservedHere) return 0;
-    const e = loadEntry(id);
-    if (e === null) return stateErr === null ? 0 : failWith(stateErr!);
-    const w = windowOf(id, time - time % e.ag.windowMs);
-    if (w === null) return failWith(stateErr!);
-    if (w.reserved > 0) w.reserved--;
-    return 0;
-  }
+  // "denied": a later admit hook refused what this one admitted (ABI v1.1). The operation never
+  // ran: give the reservation back and meter nothing.
+  const denied = status == "denied";
+  if (denied && !reservedHere) return 0;
   if (id == "") {
     // Admitted by an earlier instance (before a restart), or agreements is not an admit hook:
     // meter under the agent's agreement all the same.
@@ -240,6 +233,7 @@ export function mcp0_observe(): i32 {
   const w = windowOf(id, start);
   if (w === null) return failWith(stateErr!);
   if (reservedHere && w.reserved > 0) w.reserved--;
+  if (denied) return 0;
   let err = record(w, cost, bytesIn, bytesOut);
   if (err === null && !windowsBill(e.ag.windowMs)) {
     const h = hourOf(id, time - time % LEDGER_MS);
