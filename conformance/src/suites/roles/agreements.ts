@@ -159,6 +159,10 @@ const otherQuotas: Case<AgreementsContext> = {
     for (let i = 0; i < 3; i++) verdicts.push(await operate(b, T0 + 1_000 + i));
     check(verdicts[0]!.admitted && verdicts[1]!.admitted, `2 operations under costUnitsPerWindow 2: expected both admitted, got ${brief(verdicts.slice(0, 2))}`);
     expectDenied(verdicts[2]!, 'quota-exhausted', 'an operation once the window\'s 2 cost units are used');
+    // Operations racing for a fresh window's units: each in flight holds at least its one unit, so exactly 2 run.
+    const racing = await Promise.all(Array.from({ length: 5 }, (_, i) => operate(b, T0 + 180_000 + i)));
+    const raced = racing.filter((v) => v.admitted).length;
+    check(raced === 2, `5 concurrent operations of cost 1 in a fresh window of 2 cost units: expected exactly 2 admitted, got ${raced}`);
     await call('meter', { agent: AGENT, storageBytes: 1000 });
     check((await operate(b, T0 + 60_000)).admitted, 'an operation storing exactly storageBytes (1000): expected it admitted');
     await call('meter', { agent: AGENT, storageBytes: 1001 });
