@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeniedError, generateKeyPair, newAgreement, parseGrant, signAgreement, type CborValue } from '@mcp0/abi';
 import type { Node, OperationEvent } from '@mcp0/sdk';
 import { signed } from '../../../test/fixtures.js';
+import { rejection } from '../rejection.js';
 import { startNode, testDistribution } from './harness.js';
 
 let node: Node | undefined;
@@ -31,8 +32,9 @@ async function nodeWithAgreement(set: Record<string, string>): Promise<Node> {
   return n;
 }
 
-async function denial(p: Promise<unknown>): Promise<DeniedError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+/** The DeniedError an operation is refused with; fails the test on anything else. */
+async function denial(op: () => Promise<unknown>): Promise<DeniedError> {
+  const e = await rejection(op);
   expect(e).toBeInstanceOf(DeniedError);
   return e as DeniedError;
 }
@@ -41,7 +43,7 @@ describe('denials through the SDK', () => {
   it('an agent spawned without an agreement is denied: no-agreement', async () => {
     node = await nodeWithAgreement({});
     const c = await node.agents.spawn({ module: await signed('counter'), name: 'c' });
-    const e = await denial(c.execute('increment', {}));
+    const e = await denial(() => c.execute('increment', {}));
     expect(e.code).toBe('EDENIED');
     expect(e.details).toMatchObject({ by: 'mcp0.agreements' });
     expect(String(e.details.reason)).toMatch(/^no-agreement: /);
@@ -51,7 +53,7 @@ describe('denials through the SDK', () => {
     node = await nodeWithAgreement({});
     const c = await node.agents.spawn({ module: await signed('counter'), name: 'c', agreement: 'agr-sdk' });
     expect(await c.execute('increment', {})).toEqual({ value: 1 });
-    const e = await denial(c.execute('reset', {}));
+    const e = await denial(() => c.execute('reset', {}));
     expect(String(e.details.reason)).toMatch(/^not-permitted: /);
     expect(await c.execute('get')).toEqual({ value: 1 });
   });
@@ -63,7 +65,7 @@ describe('denials through the SDK', () => {
     const c = await node.agents.spawn({ module: await signed('counter'), name: 'c', agreement: 'agr-sdk' });
     for (let i = 1; i <= 3; i++) expect(await c.execute('increment', {})).toEqual({ value: i });
     const root = await c.stateRoot();
-    const e = await denial(c.execute('increment', {}));
+    const e = await denial(() => c.execute('increment', {}));
     expect(String(e.details.reason)).toMatch(/^quota-exhausted: 3 of 3 calls/);
     expect(e.details.retryAfterMs).toBeGreaterThan(0);
     expect(e.details.retryAfterMs).toBeLessThanOrEqual(3_600_000);
