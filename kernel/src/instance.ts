@@ -36,7 +36,7 @@ export interface InstanceOptions {
   config: CborValue;
   onLog(level: LogLevel, msg: string): void;
   /** Called when the instance's guest thread ends by itself (worker tier), whether or not a call was running. */
-  onDeath?(instance: Instance, reason: Error): void;
+  onDeath?(instance: Instance): void;
 }
 
 const GUEST_ERROR_PREFIX = 'Plugin-originated error: ';
@@ -92,7 +92,7 @@ export class Instance {
         if (!instance) return; // still starting: start() rejects by itself
         instance.#dead = true;
         instance.#died = reason;
-        opts.onDeath?.(instance, reason);
+        opts.onDeath?.(instance);
       };
       const thread = await GuestThread.start({ compiled: opts.compiled, functions: opts.functions, hostBytesPerCall: opts.hostBytesPerCall, startTimeoutMs, onLog: opts.onLog, onExit }).catch((e: unknown) => {
         if (e instanceof GuestStartTimeout) throw new CallError('ETIMEOUT', `${opts.name}: did not start within ${startTimeoutMs} ms; the worker was terminated`, { timeoutMs: startTimeoutMs });

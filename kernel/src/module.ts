@@ -119,7 +119,7 @@ export class LoadedModule {
       functions: this.#functions(this),
       config: this.options.config,
       onLog: this.#onLog,
-      onDeath: (dead, reason) => void this.#exclusive(() => this.#died(dead, reason)),
+      onDeath: (dead) => void this.#exclusive(() => this.#died(dead)),
     });
     this.#lifecycle.to('instantiated', reason);
     try {
@@ -164,7 +164,7 @@ export class LoadedModule {
       const wallUs = (performance.now() - start) * 1000;
       const cost = this.meter.record(wallUs, input.length, output?.length ?? 0, error?.code, instance.memoryPages);
       if (error) {
-        if (instance.died) await this.#died(instance, instance.died);
+        if (instance.died) await this.#died(instance);
         else if (REPLACE_ON.has(error.code)) await this.#recover(error);
         throw error;
       }
@@ -215,11 +215,11 @@ export class LoadedModule {
    * once, whether a call was running or not: unlike a trap, nothing says the next thread would
    * fare better, and the embedder (a node healing its agents) must hear of it. Runs exclusively.
    */
-  async #died(instance: Instance, reason: Error): Promise<void> {
+  async #died(instance: Instance): Promise<void> {
     if (this.#instance !== instance || this.state === 'stopping' || this.state === 'stopped') return;
     this.#instance = undefined;
     await instance.close();
-    this.#fail(`the worker thread died: ${reason.message}`);
+    this.#fail(`the worker thread died: ${instance.died?.message}`);
   }
 
   /** Mark the module failed and schedule a restart if the policy allows one. */

@@ -59,8 +59,8 @@ export interface PipelineRunner {
 /** Run admit → execute → observe. A denial throws DeniedError (EDENIED); a failed execute rethrows after observe. */
 export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
   const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
-  const admitted: string[] = [];
-  for (const name of pipeline.admit) {
+  for (let i = 0; i < pipeline.admit.length; i++) {
+    const name = pipeline.admit[i]!;
     const verdict = parseVerdict(name, await runner.hook(name, 'admit', encodeCbor({ op: opValue })));
     if (!verdict.allow) {
       const denial = new DeniedError('EDENIED', `${name} denied ${op.agent}/${op.intent}: ${verdict.reason}`, {
@@ -68,10 +68,10 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
         reason: verdict.reason,
         ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
       });
+      const admitted = pipeline.admit.slice(0, i);
       await observe(pipeline.observe.filter((m) => admitted.includes(m)), opValue, deniedOutcome(input, denial), runner);
       throw denial;
     }
-    admitted.push(name);
   }
   const start = performance.now();
   let output: Uint8Array = new Uint8Array(0);

@@ -29,13 +29,8 @@ function transitions(k: Kernel, name: string): TransitionEvent[] {
   return seen;
 }
 
-const until = async (what: () => boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+/** Waits (polling, up to 10 s) for the module to reach `state`. */
+const reaches = (k: Kernel, name: string, state: string) => vi.waitFor(() => expect(k.module(name).state).toBe(state), { timeout: 10_000, interval: 5 });
 
 describe('a guest thread that dies by itself', () => {
   it('fails its module when it dies idle; the restart policy brings the module back', async () => {
@@ -45,12 +40,11 @@ describe('a guest thread that dies by itself', () => {
     expect(await kernel.callValue('mcp0.hello', 'greet', { name: 'before' })).toBe('hello, before');
 
     await workers.at(-1)!.terminate();
-    await until(() => seen.some((e) => e.to === 'failed'));
+    await reaches(kernel, 'mcp0.hello', 'failed');
     expect(seen.find((e) => e.to === 'failed')!.reason).toMatch(/worker thread died: the guest thread exited/);
-    expect(kernel.module('mcp0.hello').state).toBe('failed');
     await expect(kernel.callValue('mcp0.hello', 'greet', { name: 'x' })).rejects.toMatchObject({ code: 'ESTATE' });
 
-    await until(() => kernel!.module('mcp0.hello').state === 'running');
+    await reaches(kernel, 'mcp0.hello', 'running');
     expect(await kernel.callValue('mcp0.hello', 'greet', { name: 'after' })).toBe('hello, after');
     expect(kernel.module('mcp0.hello').meter.snapshot().restarts).toBe(1);
   });
@@ -68,7 +62,7 @@ describe('a guest thread that dies by itself', () => {
     expect(error).toMatchObject({ code: 'ETRAP', details: { workerDied: true } });
     expect((error as CallError).message).toContain('worker thread died during the call');
     expect(seen.filter((e) => e.to === 'failed')).toHaveLength(1);
-    await until(() => kernel!.module('test.caps').state === 'running');
+    await reaches(kernel, 'test.caps', 'running');
   });
 
   it('is not a death when the kernel itself ends the thread (timeout, unload)', async () => {
