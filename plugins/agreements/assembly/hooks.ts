@@ -153,14 +153,14 @@ export function mcp0_admit(): i32 {
   if (w.admitted >= ag.callsPerWindow) {
     return deny("quota-exhausted: " + w.admitted.toString() + " of " + ag.callsPerWindow.toString() + " calls used in the window from " + start.toString() + " of agreement " + ag.id, true, retry);
   }
-  if (w.costUnits >= ag.costUnitsPerWindow) {
-    return deny("quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id, true, retry);
-  }
   // Cost units are known only at observe, but every operation costs at least one (a failed one
   // exactly one), so each operation in flight holds one unit: operations racing for the last
-  // units are admitted one per unit, never more. The denied one may retry once those are observed.
+  // units are admitted one per unit, never more.
   if (add(w.costUnits, w.reserved) >= ag.costUnitsPerWindow) {
-    return deny("quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id + ", and " + w.reserved.toString() + " held by operations in flight", true, IN_FLIGHT_RETRY_MS < retry ? IN_FLIGHT_RETRY_MS : retry);
+    const used = "quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id;
+    if (w.costUnits >= ag.costUnitsPerWindow) return deny(used, true, retry);
+    // Only held units stand in the way: they are settled when those operations are observed.
+    return deny(used + ", and " + w.reserved.toString() + " held by operations in flight", true, IN_FLIGHT_RETRY_MS < retry ? IN_FLIGHT_RETRY_MS : retry);
   }
   const busy = inFlight(ag.id);
   if (busy >= ag.maxConcurrent) {
