@@ -1,10 +1,10 @@
 // The cost of the inline tier's preemption: hot loops and AssemblyScript workloads, plain and
-// instrumented with deadline checks (kernel/src/preempt), every variant side by side in one process
-// (best of several interleaved rounds). Run with `node --no-warnings bench/preempt.js` after
-// `npm run build`.
+// instrumented with deadline checks (@mcp0/preempt, preempt/src), every variant side by side in one
+// process (best of several interleaved rounds); then how late after a wall-clock deadline an endless
+// loop is stopped. Run with `node --no-warnings bench/preempt.js` after `npm run build`.
 import asc from 'assemblyscript/asc';
 import binaryen from 'binaryen';
-import { DEFAULT_SLICE, instrumentDeadline } from '@mcp0/kernel';
+import { DEFAULT_SLICE, instrumentDeadline } from '@mcp0/preempt';
 
 /** Hand-written hot spots: a 1-cycle loop, a loop calling a leaf, a recursion without loops. */
 const WAT = `(module
@@ -24,6 +24,11 @@ const WAT = `(module
   (func $fib (export "fib") (param $n i32) (result i32)
     (if (result i32) (i32.lt_u (local.get $n) (i32.const 2)) (then (local.get $n))
       (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1))) (call $fib (i32.sub (local.get $n) (i32.const 2))))))))`;
+
+/** Endless loops for the lateness figures: a one-cycle loop, and table.grow charged by entries. */
+const ENDLESS = `(module (table $t 0 funcref)
+  (func (export "spin") (local $x i32) (loop $l (local.set $x (i32.add (local.get $x) (i32.const 1))) (br $l)))
+  (func (export "grow") (param $n i32) (loop $l (drop (table.grow $t (ref.null func) (local.get $n))) (br $l))))`;
 
 /** AssemblyScript workloads, compiled -O3 with the incremental runtime like the plugins. */
 const AS = `
@@ -123,6 +128,58 @@ async function measure(bytes, workloads, rounds) {
   );
 }
 
+/**
+ * How late after a wall-clock deadline each instrumented variant stops an endless call: when the
+ * guest's check noticed it (a host call after the deadline) and when the call had unwound. Fresh
+ * instance per round, so a growing table starts empty. Median and worst of `rounds`, in ms.
+ */
+async function lateness(bytes, calls, rounds, aheadMs = 20) {
+  const rows = [];
+  for (const [name, opts] of VARIANTS.slice(1)) {
+    const wasm = instrumentDeadline(bytes, opts);
+    for (const [fn, args] of Object.entries(calls)) {
+      const noticed = [];
+      const unwound = [];
+      const checks = [];
+      for (let round = 0; round < rounds; round++) {
+        const host = { deadline: 0, noticed: 0, calls: 0 };
+        const { instance } = await WebAssembly.instantiate(wasm, {
+          env: { abort: () => { throw new Error('abort'); } },
+          'mcp0:kernel': {
+            deadline: () => {
+              host.calls++;
+              const now = performance.now();
+              if (now <= host.deadline) return opts.slice ?? DEFAULT_SLICE;
+              host.noticed = now - host.deadline;
+              throw new Error('deadline');
+            },
+          },
+        });
+        host.deadline = performance.now() + aheadMs;
+        try {
+          instance.exports[fn](...args);
+          throw new Error(`${name} ${fn}: returned instead of looping`);
+        } catch (e) {
+          if (e.message !== 'deadline') throw e;
+        }
+        unwound.push(performance.now() - host.deadline);
+        noticed.push(host.noticed);
+        checks.push(host.calls);
+      }
+      const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      rows.push({
+        variant: name,
+        loop: `${fn}(${args.join(', ')})`,
+        'noticed ms (median)': median(noticed).toFixed(3),
+        'noticed ms (worst)': Math.max(...noticed).toFixed(3),
+        'unwound ms (worst)': Math.max(...unwound).toFixed(3),
+        'checks in 20 ms': median(checks),
+      });
+    }
+  }
+  return rows;
+}
+
 const log = (title, rows) => {
   console.log(`\n${title}`);
   console.table(rows);
@@ -131,5 +188,14 @@ const log = (title, rows) => {
 const m = binaryen.parseText(WAT);
 const wat = m.emitBinary();
 m.dispose();
+const e = binaryen.parseText(ENDLESS);
+e.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.BulkMemory | binaryen.Features.ReferenceTypes);
+const endless = e.emitBinary();
+e.dispose();
+const as = await compileAs(AS);
 log('hand-written hot spots', await measure(wat, { sum: [100_000_000], leafCalls: [50_000_000], fib: [32] }, 6));
-log('AssemblyScript workloads (-O3, incremental runtime)', await measure(await compileAs(AS), { fnv: [1 << 20], sort: [1 << 20], strings: [1 << 19], mandel: [600] }, 6));
+log('AssemblyScript workloads (-O3, incremental runtime)', await measure(as, { fnv: [1 << 20], sort: [1 << 20], strings: [1 << 19], mandel: [600] }, 6));
+log('deadline lateness: endless loops stopped 20 ms ahead (10 rounds)', [
+  ...(await lateness(endless, { spin: [], grow: [1000] }, 10)),
+  ...(await lateness(as, { mandel: [1 << 20] }, 10)),
+]);

@@ -2,9 +2,9 @@
  * Preemption for the inline tier: rewrite a verified module so that a guest stuck in a loop (or
  * in a recursion) calls back into the host every so often, where the host checks a wall-clock
  * deadline and throws, which unwinds the guest. Loop headers, entries of functions that make
- * calls, and bulk memory operations charge a slice counter (an exported mutable i32 global) with
- * their static instruction count (or size); when the slice is used up the guest calls the
- * `mcp0:kernel.deadline` import and continues with the slice it returns.
+ * calls, and bulk memory and table operations charge a slice counter (an exported mutable i32
+ * global) with their static instruction count (or size); when the slice is used up the guest
+ * calls the `mcp0:kernel.deadline` import and continues with the slice it returns.
  */
 import { Mcp0Error, UsageError, WASM_HEADER, concatBytes, encodeCustomSection, encodeSection, encodeU32, parseSections, type WasmSection } from '@mcp0/abi';
 import { emitBody, scanBody, type CheckTargets, type ScannedBody } from './code.js';
@@ -24,9 +24,9 @@ export const SLICE_EXPORT = '__mcp0_slice';
 /**
  * The default slice, in cost units: a loop iteration costs the static instruction count of its
  * body (nested loops excluded, leaf callees included), a function entry that of its top level, a
- * bulk memory operation one unit per 16 bytes. Measured on AssemblyScript -O3 code and tight WAT
- * loops, a slice lasts 40-180 µs, so a deadline is noticed well within a millisecond while the
- * host call costs next to nothing.
+ * bulk memory operation one unit per 16 bytes, a table operation (table.grow too) one unit per
+ * entry. Measured on AssemblyScript -O3 code and tight WAT loops, a slice lasts 40-180 µs, so a
+ * deadline is noticed well within a millisecond while the host call costs next to nothing.
  */
 export const DEFAULT_SLICE = 1_000_000;
 

@@ -2,7 +2,8 @@
  * Instrumenting function bodies for preemption. `scanBody` decodes a body and counts the static
  * cost (instructions) of each region: the function's top level and each loop's own body. Then
  * `emitBody` copies the bytes with function indices renumbered and checks inserted: at loop
- * headers, at function entry, and before bulk memory and table operations (charged by size).
+ * headers, at function entry, and before bulk memory and table operations (charged by size,
+ * table.grow included).
  * In functions with loops the slice is cached in an added local, written back to the global
  * before every call and exit and re-read after every call, so a loop iteration touches no memory.
  */
@@ -79,10 +80,22 @@ const MAX_COST = 1 << 24;
 
 /**
  * 0xfc operations whose work grows with their last operand, an i32 count, and how far that count
- * is shifted right to give the charge: memory.init, memory.copy, memory.fill (one unit per 16
- * bytes); table.init, table.copy, table.fill (one unit per element).
+ * is shifted right to give the charge. Memory operations pay one unit per 16 bytes. Table
+ * operations, table.grow included, pay one unit per entry (shift 0), the heaviest charge a right
+ * shift gives: an entry is far heavier than a byte (on Node 20 table.fill and an externref
+ * table.grow take ~15 ns per entry, a funcref table.grow 50-150 ns as V8 also fills its dispatch
+ * table, against ~0.3 ns per 16 bytes of memory.fill). That still undercharges tables, but it
+ * bounds the entries touched between two checks by the slice.
  */
-const SIZED: ReadonlyMap<number, number> = new Map([[8, 4], [10, 4], [11, 4], [12, 0], [14, 0], [17, 0]]);
+const SIZED: ReadonlyMap<number, number> = new Map([
+  [8, 4], // memory.init
+  [10, 4], // memory.copy
+  [11, 4], // memory.fill
+  [12, 0], // table.init
+  [14, 0], // table.copy
+  [15, 0], // table.grow
+  [17, 0], // table.fill
+]);
 
 /**
  * Decode a function body in bytes [start, end): its locals, then instructions up to the `end`
@@ -191,6 +204,20 @@ function constant(cost: number): Uint8Array {
   return concatBytes(Uint8Array.of(OP.i32Const), signedLeb32(Math.min(Math.max(cost, 1), MAX_COST)));
 }
 
+/**
+ * The charge of a bulk operation whose unsigned count is in local `scratch`: count >> shift. A
+ * count of 2^31 or more would read as negative and credit the slice (table.grow of such a count
+ * fails without trapping, so a loop could pay back its own cost and never reach a check): with
+ * shift 0 it is charged 2^31 - 1 instead, a whole slice: engines cap tables far below 2^31
+ * entries, so such an operation fails or traps without doing any work.
+ */
+function sizeCharge(scratch: number, shift: number): Uint8Array {
+  const count = op1(OP.localGet, scratch);
+  if (shift > 0) return concatBytes(count, Uint8Array.of(OP.i32Const, shift, OP.i32ShrU));
+  // select(count, 2^31 - 1, count >= 0)
+  return concatBytes(count, Uint8Array.of(OP.i32Const), signedLeb32(0x7fffffff), count, Uint8Array.of(OP.i32Const, 0, OP.i32GeS, OP.select));
+}
+
 /** The bytes replacing one insertion patch (undefined: nothing to insert under this plan). */
 function insertion(p: Exclude<Patch, { kind: 'func' }>, body: ScannedBody, targets: CheckTargets, plan: BodyPlan): Uint8Array | undefined {
   const { cache, scratch } = plan;
@@ -200,9 +227,8 @@ function insertion(p: Exclude<Patch, { kind: 'func' }>, body: ScannedBody, targe
       if (p.region > 0 || plan.entry) return charge(constant(body.costs[p.region]!), targets, cache, p.region === 0);
       return cache === undefined ? undefined : concatBytes(op1(OP.globalGet, g), op1(OP.localSet, cache));
     case 'bulk': {
-      // The count is on top of the stack: set it aside, charge count >> shift, put it back.
-      const amount = concatBytes(op1(OP.localGet, scratch!), Uint8Array.of(OP.i32Const, p.shift, OP.i32ShrU));
-      return concatBytes(op1(OP.localSet, scratch!), charge(amount, targets, cache, false), op1(OP.localGet, scratch!));
+      // The count is on top of the stack: set it aside, charge it, put it back.
+      return concatBytes(op1(OP.localSet, scratch!), charge(sizeCharge(scratch!, p.shift), targets, cache, false), op1(OP.localGet, scratch!));
     }
     case 'store':
       return cache === undefined ? undefined : concatBytes(op1(OP.localGet, cache), op1(OP.globalSet, g));
