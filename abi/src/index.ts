@@ -15,3 +15,5 @@ export * from './lock.js';
 export * from './keys/index.js';
 export * from './signature/index.js';
 export * from './agreement/index.js';
+export * from './corpus/hostile.js';
+export * from './roles/cost.js';
