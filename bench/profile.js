@@ -6,16 +6,16 @@
  * call — two views of the kernel inline echo call, per payload size (default 16 and 1024 bytes):
  *  - layers: the call measured at each layer of the kernel's path, outermost last, so each
  *    difference is what that layer adds:
- *      bare Extism (call + reset) → + the kernel's alloc wrapper → Instance.call (instance.ts)
+ *      bare Extism (call + reset) → + the kernel's alloc wrapper → Instance.call (sandbox: inline-instance.ts)
  *      → LoadedModule.invoke (module.ts: queue, metering) → Kernel.call (kernel.ts #invoke),
  *    each with its unprofiled GC cost (perf_hooks 'gc' entries) and bytes allocated per call;
  *    plus, aside, bare Extism called as ['main', 'echo'] (skips its per-call export lookup);
  *  - a CPU profile (node:inspector, 100 µs sampling) of bare and kernel loops, self time per call
  *    grouped by where the code lives.
  * worker — bare Extism runInWorker, the same with the kernel's per-call timeout race (a copy of
- *   Instance#withTimeout), and the kernel's worker tier, at 16 B.
+ *   WorkerInstance#withTimeout), and the kernel's worker tier, at 16 B.
  * load — each step of verifyArtifact (kernel/src/verify.ts) timed on its own.
- * It imports kernel/dist/instance.js directly (not a public export) to time the Instance layer.
+ * It creates an inline instance with @mcp0/sandbox's createInstance to time the Instance layer.
  */
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -23,7 +23,7 @@ import createPlugin from '@extism/extism';
 import { checkAbi, checkExports, checkImports, ed25519Sign, ed25519Verify, parseSections, readManifest, verifyModule } from '@mcp0/abi';
 import { capMemory, effectiveCapabilities, verifyArtifact } from '@mcp0/kernel';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { Instance } from '../kernel/dist/instance.js';
+import { createInstance } from '@mcp0/sandbox';
 import { GRANTS, HELLO, assertEcho, barePlugin, kernelWithHello, makeFixtures, payload } from './lib/fixtures.js';
 import { collect, measure } from './lib/measure.js';
 
@@ -52,7 +52,7 @@ async function callSection() {
     return out;
   };
 
-  // Layer 2: bare Extism plus an alloc wrapper like the one Instance.create installs on the inline tier.
+  // Layer 2: bare Extism plus an alloc wrapper like the one the inline instance (InlineInstance.create) installs.
   let allocated = 0;
   const wrapped = await createPlugin(
     { wasm: [{ module: fx.module }] },
@@ -64,11 +64,12 @@ async function callSection() {
     return out;
   };
 
-  // Layer 3: the kernel's Instance on its own (alloc wrapper, exactBytes, bytes(), classify, reset).
-  const instance = await Instance.create({
+  // Layer 3: the sandbox's inline Instance on its own (alloc wrapper, exactBytes, bytes(), classify, reset).
+  const instance = await createInstance({
     name: HELLO,
     compiled: fx.module,
     tier: 'inline',
+    preempt: false,
     memoryPages: 64,
     timeoutMs: 1000,
     hostBytesPerCall: 64 << 20,
@@ -142,7 +143,7 @@ async function callSection() {
 async function workerSection() {
   const input = payload(16);
   const bare = await barePlugin(fx, { worker: true });
-  // The kernel's worker tier races every call against a timer (Instance#withTimeout); same here.
+  // The worker tier races every call against a timer (WorkerInstance#withTimeout); same here.
   const raced = async (input) => {
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -293,6 +294,7 @@ function placeOf(cf) {
   if (url.startsWith('wasm://')) return 'wasm guest';
   if (url.includes('@extism/extism')) return 'extism mod.js';
   if (url.includes('/kernel/dist/')) return `kernel ${url.slice(url.lastIndexOf('/') + 1)}`;
+  if (url.includes('/sandbox/dist/')) return `sandbox ${url.slice(url.indexOf('/sandbox/dist/') + 14)}`;
   if (url.includes('/abi/dist/')) return `abi ${url.slice(url.indexOf('/abi/dist/') + 10)}`;
   if (url.includes('/bench/')) return `bench ${url.slice(url.lastIndexOf('/') + 1)}`;
   if (url.startsWith('node:')) return url;

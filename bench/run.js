@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import createPlugin from '@extism/extism';
 import { verifyModule } from '@mcp0/abi';
-import { Kernel, MemoryKv, verifyArtifact } from '@mcp0/kernel';
+import { Kernel, verifyArtifact } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
 import { GRANTS, HELLO, ROOT, assertEcho, barePlugin, kernelWithHello, makeFixtures, payload } from './lib/fixtures.js';
 import { collect, measure } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable, writeJson } from './lib/report.js';
@@ -98,7 +99,7 @@ if (only.has('worker')) {
 // 3. Loading and verifying the plugin.
 if (only.has('load')) {
   const grants = GRANTS;
-  const kernel = new Kernel({ trust: fx.trust, providers: { kv: new MemoryKv() } });
+  const kernel = new Kernel({ trust: fx.trust, providers: { kv: new MemoryStore().kv } });
   const loadUnload = async () => {
     await kernel.load(fx.signed, { isolation: 'inline', grants });
     await kernel.unload(HELLO);

@@ -3,7 +3,7 @@
  * Side by side in one run, the same guest (hello's `greet`: no host call; `stamp`: two, clock and
  * random) with the same host functions, through two transports:
  *   - before: Extism 1.0.3's own worker mode (`runInWorker: true`), what the worker tier used;
- *   - after: the kernel's guest thread (kernel/src/worker), what it uses now;
+ *   - after: the worker tier's guest thread (sandbox/src/worker), what the kernel uses now;
  * and through the whole kernel in both tiers for context. One host call's cost is
  * (stamp − greet) / 2, on the medians. Target: after ≤ 200 µs per host call, and ≥ 5× cheaper
  * than before. CPU per call (process.cpuUsage, every thread) is measured in a separate loop.
@@ -12,7 +12,7 @@
 import os from 'node:os';
 import createPlugin from '@extism/extism';
 import { encodeCbor } from '@mcp0/abi';
-import { GuestThread } from '../kernel/dist/worker/thread.js';
+import { GuestThread } from '@mcp0/sandbox';
 import { ROOT, kernelWithHello, makeFixtures } from './lib/fixtures.js';
 import { collect, measure } from './lib/measure.js';
 import { figuresTable, writeJson } from './lib/report.js';

@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import createPlugin from '@extism/extism';
 import { generateKeyPair, signModule } from '@mcp0/abi';
-import { Kernel, MemoryKv } from '@mcp0/kernel';
+import { Kernel } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HELLO_WASM = `${ROOT}plugins/hello/build/hello.wasm`;
@@ -76,7 +77,7 @@ export async function barePlugin(fixtures, { worker = false, resetEvery = 256 } 
 
 /** A kernel with hello loaded in `tier`; `call(input)` is `kernel.call('mcp0.hello', 'echo', input)`. */
 export async function kernelWithHello(fixtures, tier) {
-  const kernel = new Kernel({ trust: fixtures.trust, providers: { kv: new MemoryKv() } });
+  const kernel = new Kernel({ trust: fixtures.trust, providers: { kv: new MemoryStore().kv } });
   await kernel.load(fixtures.signed, { isolation: tier, grants: GRANTS });
   return { kernel, call: (input) => kernel.call(HELLO, 'echo', input), close: () => kernel.stop() };
 }

@@ -3,15 +3,13 @@
  * returns a handle to CBOR `{ok: value}` or `{err: {code, message}}`; each checks its capability
  * first. Nothing a guest sends can make one throw into Extism (which would kill a worker).
  */
-import type { CallContext } from '@extism/extism';
 import {
   CallError, HOST_FUNCTIONS, LIMITS, Mcp0Error, decodeCbor, encodeCbor, ed25519Verify, isErrorCode,
   type CborValue, type HostFunctionName,
 } from '@mcp0/abi';
+import { exactBytes, type CallContext, type LogLevel } from '@mcp0/sandbox';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { CapabilitySet } from './capabilities.js';
-import { exactBytes } from './exact-bytes.js';
-import type { LogLevel } from './instance.js';
 import type { KvProvider, MaybePromise, Providers } from './providers.js';
 
 /** A log line from a guest. */
@@ -59,8 +57,13 @@ type Impl = (req: Request) => MaybePromise<CborValue | undefined | void>;
 export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
   const { caps, providers } = env;
   const impls: Record<HostFunctionName, Impl> = {
-    log: (r) => env.log({ module: env.module, level: logLevel(r.level), msg: text(r, 'msg', 64 * 1024) }),
-    panic: (r) => env.panic({ message: text(r, 'message', 4096), file: text(r, 'file', 4096), line: uint(r, 'line'), column: uint(r, 'column') }),
+    // Braces: the answer is null (ABI.md §4), not whatever the listener dispatch returned.
+    log: (r) => {
+      env.log({ module: env.module, level: logLevel(r.level), msg: text(r, 'msg', 64 * 1024) });
+    },
+    panic: (r) => {
+      env.panic({ message: text(r, 'message', 4096), file: text(r, 'file', 4096), line: uint(r, 'line'), column: uint(r, 'column') });
+    },
     clock_now: () => env.now(),
     random_bytes: (r) => env.random(uint(r, 'n', LIMITS.randomBytes)),
     kv_get: (r) => orNull(kvOf(env).get(env.module, key(r, 'key'))),
@@ -80,6 +83,9 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
       const target = text(r, 'target', 64);
       const exportName = text(r, 'export', 64);
       caps.requireCallTarget(target, exportName);
+      // Refused before it starts: the inline tier cannot wait for the callee, and a callee left
+      // running detached would act outside the caller's timeout and operation.
+      if (!env.async) throw new CallError('EUNAVAILABLE', `${env.module}: call needs the worker tier; the inline tier cannot wait for ${target}/${exportName}`, { target, export: exportName });
       return env.call(target, exportName, bytes(r, 'input', Number.MAX_SAFE_INTEGER));
     },
     crypto_sha256: (r) => sha256(bytes(r, 'data', Number.MAX_SAFE_INTEGER)),

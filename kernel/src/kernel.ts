@@ -7,16 +7,16 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { ABI_NAMESPACE, CallError, GUEST_EXPORTS, LIMITS, UsageError, decodeCbor, encodeCbor, type CborValue, type Grant, type PublicKey } from '@mcp0/abi';
+import { instrumentDeadline } from '@mcp0/preempt';
+import { DEFAULT_TABLE_ENTRIES, type Tier } from '@mcp0/sandbox';
 import { hostFunctions, type GuestLog, type GuestPanic } from './host-functions.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import type { ModuleMetrics } from './metering.js';
-import { LoadedModule, type CallState } from './module.js';
-import { OperationRandom } from './operation.js';
+import { LoadedModule, brokeInstance, type CallState } from './module.js';
+import { OperationRandom, type Operation } from './operation.js';
 import { runPipeline, type ExecuteRequest, type ExecuteResult, type Pipeline } from './pipeline.js';
 import { systemClock, systemRandom, type Providers } from './providers.js';
-import { verifyArtifact } from './verify.js';
-import { instrumentDeadline } from './preempt/instrument.js';
-import type { Tier } from './instance.js';
+import { DEFAULT_MEMORY_PAGES, verifyArtifact } from './verify.js';
 
 /** Kernel-wide settings. */
 export interface KernelOptions {
@@ -24,6 +24,16 @@ export interface KernelOptions {
   trust: readonly PublicKey[];
   providers?: Providers;
   restart?: Partial<RestartPolicy>;
+  /** The most any module may get, whatever its manifest asks (default DEFAULT_CEILINGS). */
+  ceilings?: Partial<Ceilings>;
+}
+
+/** Host limits that bound every manifest's own. */
+export interface Ceilings {
+  memoryPages: number;
+  timeoutMs: number;
+  /** Table entries over all of a module's tables (manifests cannot ask: only the host sets it). */
+  tableEntries: number;
 }
 
 /** How one module is loaded. Unset limits come from the manifest, then from the defaults. */
@@ -46,9 +56,10 @@ export interface LoadOptions {
   preempt?: boolean;
   /** Passed to `mcp0_init` as CBOR. */
   config?: CborValue;
-  /** Host ceilings; a manifest may ask for less, never more. */
+  /** Ceilings for this load, in place of the kernel's; a manifest may ask for less, never more. */
   memoryPages?: number;
   timeoutMs?: number;
+  tableEntries?: number;
   maxInputBytes?: number;
   maxOutputBytes?: number;
   hostBytesPerCall?: number;
@@ -69,8 +80,9 @@ const ROOT: CallState = Object.freeze({ chain: [] as string[] });
 /** What an instance name may be: it is a call target and a kv namespace. */
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Defaults for the limits of a call. */
+/** Defaults for the limits of a call: what a module gets when its manifest does not say. */
 export const DEFAULT_LIMITS = {
+  memoryPages: DEFAULT_MEMORY_PAGES,
   timeoutMs: 5_000,
   maxInputBytes: 4 << 20,
   maxOutputBytes: 4 << 20,
@@ -78,9 +90,18 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 /**
+ * What a module gets at most unless the host raises it: 64 MiB and 10 s (the storage plugin asks
+ * for both). A manifest asking more gets these, silently: limits are the host's to set.
+ */
+export const DEFAULT_CEILINGS: Ceilings = { memoryPages: 1024, timeoutMs: 10_000, tableEntries: DEFAULT_TABLE_ENTRIES };
+
+/** Longest operation id and intent, in characters: they reach every hook and the trace. */
+const MAX_OP_ID = 128;
+
+/**
  * The MCP-ZERO kernel.
  * @example
- * const kernel = new Kernel({ trust: [publisher], providers: { kv: new MemoryKv() } })
+ * const kernel = new Kernel({ trust: [publisher], providers: { kv: new MemoryStore().kv } }) // the kernel ships no store: this one is @mcp0/sdk's
  * await kernel.load(bytes, { grants: [parseGrant('kv:hello/')] })
  * const out = await kernel.callValue('mcp0.hello', 'count', { key: 'visits' })
  */
@@ -88,6 +109,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly #trust: readonly PublicKey[];
   readonly #providers: Providers;
   readonly #restart: RestartPolicy;
+  readonly #ceilings: Ceilings;
   readonly #modules = new Map<string, LoadedModule>();
   #pipeline: Pipeline = { admit: [], observe: [] };
 
@@ -96,6 +118,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.#trust = options.trust;
     this.#providers = options.providers ?? {};
     this.#restart = { ...DEFAULT_RESTART_POLICY, ...options.restart };
+    this.#ceilings = { ...DEFAULT_CEILINGS, ...options.ceilings };
   }
 
   /**
@@ -110,7 +133,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const verified = await verifyArtifact(bytes, {
       trust: options.trust ? [...this.#trust, ...options.trust] : this.#trust,
       grants: options.grants ?? [],
-      ...(options.memoryPages === undefined ? {} : { memoryPages: options.memoryPages }),
+      memoryPages: options.memoryPages ?? this.#ceilings.memoryPages,
+      tableEntries: options.tableEntries ?? this.#ceilings.tableEntries,
     });
     const { manifest } = verified;
     const name = options.name ?? manifest.name;
@@ -124,7 +148,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
         tier,
         compiled,
         preempt,
-        timeoutMs: Math.min(options.timeoutMs ?? Infinity, manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs),
+        timeoutMs: Math.min(options.timeoutMs ?? this.#ceilings.timeoutMs, manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs),
         maxInputBytes: options.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes,
         maxOutputBytes: options.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
         hostBytesPerCall: options.hostBytesPerCall ?? DEFAULT_LIMITS.hostBytesPerCall,
@@ -206,12 +230,39 @@ export class Kernel extends EventEmitter<KernelEvents> {
    * const { output, outcome } = await kernel.execute({ agent: 'acme.notes', intent: 'remember', input })
    */
   async execute(request: ExecuteRequest): Promise<ExecuteResult> {
-    const op = { id: request.id ?? randomUUID(), agent: request.agent, intent: request.intent, time: request.time ?? this.#now() };
+    const op = this.#operation(request);
+    // One random stream per module for the whole operation: its admit, export and observe calls
+    // continue it rather than each restarting it.
+    const state: CallState = { op, chain: [], randoms: new Map() };
     return runPipeline(this.#pipeline, op, request.input, {
-      hook: (name, hook, input) => this.#invoke(name, GUEST_EXPORTS[hook], input, { op, chain: [], randoms: new Map() }, true).then((r) => r.output),
-      execute: (input) => this.#invoke(op.agent, op.intent, input, { op, chain: [], randoms: new Map() }),
+      hook: (name, hook, input) => this.#invoke(name, GUEST_EXPORTS[hook], input, state, true).then((r) => r.output),
+      execute: (input) => this.#invoke(op.agent, op.intent, input, state),
       hookError: (module, hook, error) => this.emit('hook-error', { module, hook, error }),
     });
+  }
+
+  /**
+   * The operation a request describes, checked before any hook sees it: the agent is loaded, the
+   * intent is one of its exports, the input within its limit, the id and time well formed. A
+   * replay (an id given) must carry its logical time, or it would not replay.
+   */
+  #operation(request: ExecuteRequest): Operation {
+    const { agent, intent, input, id, time } = request;
+    const module = this.module(agent);
+    if (typeof intent !== 'string' || !module.exportNames.has(intent)) {
+      const shown = typeof intent === 'string' ? JSON.stringify(intent.slice(0, 64)) + (intent.length > 64 ? '…' : '') : typeof intent;
+      throw new CallError('ENOTFOUND', `${agent} has no export ${shown} to serve as an intent`, { module: agent });
+    }
+    if (!(input instanceof Uint8Array)) throw new UsageError('EUSAGE', `input: expected bytes, got ${typeof input}`);
+    if (input.length > module.options.maxInputBytes) {
+      throw new CallError('ETOOBIG', `${agent}/${intent}: input is ${input.length} bytes, the limit is ${module.options.maxInputBytes}`, { limit: module.options.maxInputBytes, got: input.length });
+    }
+    if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > MAX_OP_ID)) {
+      throw new UsageError('EUSAGE', `operation id: expected 1-${MAX_OP_ID} characters, got ${typeof id === 'string' ? `${id.length}` : typeof id}`);
+    }
+    if (id !== undefined && time === undefined) throw new UsageError('EUSAGE', `operation ${id}: a replay needs the operation's logical time`, { id });
+    if (time !== undefined && !(Number.isSafeInteger(time) && time >= 0)) throw new UsageError('EUSAGE', `operation time: expected a non-negative integer of ms, got ${time}`);
+    return { id: id ?? randomUUID(), agent, intent, time: time ?? this.#now() };
   }
 
   /** Metering per module. */
@@ -253,14 +304,38 @@ export class Kernel extends EventEmitter<KernelEvents> {
       log: (entry: GuestLog) => this.emit('log', entry),
       panic: (info: GuestPanic) => this.emit('panic', { ...info, module: module.name }),
       emit: (topic: string, data: CborValue) => this.emit('emit', { module: module.name, topic, data }),
-      call: async (target: string, exportName: string, input: Uint8Array) => {
-        const state = module.current;
-        if (state.chain.includes(target)) {
-          throw new CallError('EBUSY', `${module.name} → ${target}: call cycle (${[...state.chain, target].join(' → ')}); modules are not re-entrant`, { chain: state.chain });
-        }
-        if (state.chain.length >= LIMITS.callDepth) throw new CallError('ETOOBIG', `call depth over ${LIMITS.callDepth}`, { chain: state.chain });
-        return (await this.#invoke(target, exportName, input, state)).output;
-      },
+      call: (target: string, exportName: string, input: Uint8Array) => this.#call(module, target, exportName, input),
     };
+  }
+
+  /**
+   * A module's `call` of another's export. Agents are reached only as operations (their admit
+   * hooks, their state): never this way. A call that would close a cycle of modules waiting on
+   * each other (A → B while B → A, through any number of modules and call trees) is refused with
+   * EBUSY instead of deadlocking. A callee that traps or times out is replaced, and the failure
+   * counts against the caller.
+   */
+  async #call(caller: LoadedModule, target: string, exportName: string, input: Uint8Array): Promise<Uint8Array> {
+    const state = caller.current;
+    const callee = this.module(target);
+    if (callee.manifest.kind === 'agent') {
+      throw new CallError('EPERM', `${caller.name} → ${target}: ${target} is an agent; agents are reached through operations (kernel.execute), not call`, { capability: 'call', target });
+    }
+    if (state.chain.length >= LIMITS.callDepth) throw new CallError('ETOOBIG', `call depth over ${LIMITS.callDepth}`, { chain: state.chain });
+    const cycle = [caller.name];
+    // Bounded: the graph has no cycle (this check refuses every edge that would close one).
+    for (let m: LoadedModule | undefined = callee; m && cycle.length <= this.#modules.size + 1; m = m.waitingFor) {
+      cycle.push(m.name);
+      if (m === caller) throw new CallError('EBUSY', `${caller.name} → ${target}: call cycle (${cycle.join(' → ')}); waiting would deadlock`, { cycle });
+    }
+    caller.waitingFor = callee;
+    try {
+      return (await this.#invoke(target, exportName, input, state)).output;
+    } catch (e) {
+      if (e instanceof CallError && brokeInstance(e)) caller.chargeCalleeFailure();
+      throw e;
+    } finally {
+      caller.waitingFor = undefined;
+    }
   }
 }

@@ -60,7 +60,11 @@ export class Lifecycle {
 
 /** How a failed module is brought back: a bounded number of restarts in a window, with backoff. */
 export interface RestartPolicy {
-  /** Restarts allowed inside `windowMs`; past that the module stays failed. */
+  /**
+   * Restarts inside `windowMs` that back off from `backoffMs`; past that the module keeps being
+   * retried at `maxBackoffMs`, never left failed for good (a shared plugin that callers made fail
+   * must come back once they stop).
+   */
   maxRestarts: number;
   windowMs: number;
   /** First backoff; doubles on each restart inside the window, up to `maxBackoffMs`. */
@@ -73,7 +77,12 @@ export interface RestartPolicy {
 /** The default restart policy. */
 export const DEFAULT_RESTART_POLICY: RestartPolicy = { maxRestarts: 5, windowMs: 60_000, backoffMs: 50, maxBackoffMs: 5_000, failureThreshold: 5 };
 
-/** Tracks restarts against a policy and says how long to wait before the next one. */
+/**
+ * Tracks restarts against a policy and says how long to wait before the next one.
+ * @example
+ * const budget = new RestartBudget(DEFAULT_RESTART_POLICY)
+ * setTimeout(restart, budget.next())
+ */
 export class RestartBudget {
   readonly #policy: RestartPolicy;
   #times: number[] = [];
@@ -82,12 +91,17 @@ export class RestartBudget {
     this.#policy = policy;
   }
 
-  /** The delay before the next restart, or undefined when the budget is spent. */
-  next(now = Date.now()): number | undefined {
+  /** The delay before the next restart: doubling inside the window, `maxBackoffMs` once the budget is spent. */
+  next(now = Date.now()): number {
     this.#times = this.#times.filter((t) => now - t < this.#policy.windowMs);
-    if (this.#times.length >= this.#policy.maxRestarts) return undefined;
+    if (this.spent) return this.#policy.maxBackoffMs;
     const delay = Math.min(this.#policy.maxBackoffMs, this.#policy.backoffMs * 2 ** this.#times.length);
     this.#times.push(now);
     return delay;
+  }
+
+  /** True when the window's restarts are used up (as of the last `next`). */
+  get spent(): boolean {
+    return this.#times.length >= this.#policy.maxRestarts;
   }
 }

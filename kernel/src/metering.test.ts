@@ -1,6 +1,6 @@
-// Metering: the histogram's percentiles and the cost formula.
+// Metering: the histogram's percentiles and the running totals (the cost formula is tested in @mcp0/abi).
 import { describe, expect, it } from 'vitest';
-import { Histogram, Meter, costUnits } from './metering.js';
+import { Histogram, Meter } from './metering.js';
 
 describe('metering', () => {
   it('gives percentiles within a bucket of the truth', () => {
@@ -12,11 +12,6 @@ describe('metering', () => {
     expect(h.quantile(0.99)).toBeLessThanOrEqual(1000);
     expect(h.max).toBe(1000);
     expect(new Histogram().quantile(0.5)).toBe(0);
-  });
-
-  it('counts cost units: 1 per call, per started ms, per started KiB', () => {
-    expect(costUnits(0, 0, 0)).toBe(1);
-    expect(costUnits(1500, 10, 2000)).toBe(5);
   });
 
   it('accumulates calls, errors by code, bytes and memory', () => {

@@ -1,7 +1,9 @@
 /**
  * Per-module metering: calls, errors by code, wall-time percentiles, bytes in and out, memory
- * pages and cost units. Constant memory per module: wall times go into a log-linear histogram.
+ * pages and cost units (priced by the roles' formula, `costUnits` in @mcp0/abi). Constant memory per
+ * module: wall times go into a log-linear histogram.
  */
+import { costUnits } from '@mcp0/abi';
 
 /** Sub-buckets per power of two: percentiles are within about 19% of the true value. */
 const SUB = 4;
@@ -54,16 +56,6 @@ export interface ModuleMetrics {
   costUnits: number;
   memoryPages: number | null;
   restarts: number;
-}
-
-/**
- * Cost units of one call: 1 per call, 1 per started millisecond of wall time, 1 per started KiB
- * moved. Integer and simple, so agreements can price and trace can prove them.
- * @example
- * costUnits(1500, 10, 2000) // 1 + 2 + 2 = 5
- */
-export function costUnits(wallUs: number, bytesIn: number, bytesOut: number): number {
-  return 1 + Math.ceil(wallUs / 1000) + Math.ceil((bytesIn + bytesOut) / 1024);
 }
 
 /** The running meter of one module. */

@@ -5,7 +5,7 @@
  * the restart policy brings it back with backoff.
  */
 import { CallError, GUEST_EXPORTS, type CborValue } from '@mcp0/abi';
-import { Instance, type HostFunctionTable, type LogLevel, type Tier } from './instance.js';
+import { createInstance, type HostFunctionTable, type Instance, type LogLevel, type Tier } from '@mcp0/sandbox';
 import { Lifecycle, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import { Meter } from './metering.js';
 import type { Operation, OperationRandom } from './operation.js';
@@ -43,6 +43,23 @@ const IDLE: CallState = Object.freeze({ chain: [] as string[] });
 /** Failures after which an instance is replaced. */
 const REPLACE_ON = new Set(['ETRAP', 'ETIMEOUT', 'EMEMORY']);
 
+/**
+ * True for a failure the kernel saw (a trap, a timeout, memory exhaustion) that leaves the instance
+ * unfit to serve again; false for the same codes when a guest merely reports them as its error.
+ */
+export function brokeInstance(error: CallError): boolean {
+  return REPLACE_ON.has(error.code) && error.details.byGuest !== true;
+}
+
+/**
+ * The error of a failed call, with the cost units it used: a failed operation is billed what it
+ * consumed, not a flat unit.
+ */
+function withCost(error: CallError, cost: number): CallError {
+  const Same = error.constructor as typeof CallError;
+  return new Same(error.code, error.message, { ...error.details, cost }, { cause: error.cause ?? error });
+}
+
 /** One loaded module. Created by `Kernel.load`. */
 export class LoadedModule {
   readonly name: string;
@@ -59,6 +76,10 @@ export class LoadedModule {
   #busy = false;
   readonly #waiting: (() => void)[] = [];
   #failures = 0;
+  /** Failures of callees reached through `call` during the current call, charged to this module. */
+  #charged = 0;
+  /** The module this one's current call waits on through `call`: an edge of the waits-for graph. */
+  waitingFor: LoadedModule | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   /** The state of a call made straight to this module, from outside any operation: built once. */
   readonly rootState: CallState;
@@ -108,7 +129,7 @@ export class LoadedModule {
 
   /** Create and initialise an instance, walking the lifecycle to running. */
   async #bringUp(reason?: string): Promise<void> {
-    const instance = await Instance.create({
+    const instance = await createInstance({
       name: this.name,
       compiled: this.options.compiled,
       preempt: this.options.preempt,
@@ -119,7 +140,9 @@ export class LoadedModule {
       functions: this.#functions(this),
       config: this.options.config,
       onLog: this.#onLog,
-      onDeath: (dead) => void this.#exclusive(() => this.#died(dead)),
+      onDeath: (dead) => {
+        this.#exclusive(() => this.#died(dead)).catch((e: unknown) => this.#onLog('error', `${this.name}: ${(e as Error).message}`));
+      },
     });
     this.#lifecycle.to('instantiated', reason);
     try {
@@ -163,15 +186,42 @@ export class LoadedModule {
       }
       const wallUs = (performance.now() - start) * 1000;
       const cost = this.meter.record(wallUs, input.length, output?.length ?? 0, error?.code, instance.memoryPages);
-      if (error) {
-        if (instance.died) await this.#died(instance);
-        else if (REPLACE_ON.has(error.code)) await this.#recover(error);
-        throw error;
-      }
-      this.#failures = 0;
+      if (error === undefined && this.#charged === 0) this.#failures = 0;
+      else await this.#account(instance, error, state);
+      if (error) throw withCost(error, cost);
       return { output: output!, cost, wallUs };
     } finally {
       this.#release();
+    }
+  }
+
+  /**
+   * Charge a failure of a call this module made through `call` to this module: the callee's
+   * instance is replaced, but its failure count is not touched, so callers cannot fail a shared
+   * plugin; a caller that keeps breaking its callees fails itself.
+   */
+  chargeCalleeFailure(): void {
+    this.#charged++;
+  }
+
+  /**
+   * After a call: count failures in a row (the callees' charged ones included), replace a trapped
+   * instance, fail the module past the threshold. Runs while the call still holds the module.
+   */
+  async #account(instance: Instance, error: CallError | undefined, state: CallState): Promise<void> {
+    if (error && instance.died) return this.#died(instance);
+    const replace = error !== undefined && brokeInstance(error);
+    // A failure reached through another module's `call` is that module's to pay for.
+    const viaCall = state.chain.length > 1;
+    const charged = this.#charged;
+    this.#charged = 0;
+    this.#failures += charged + (replace && !viaCall ? 1 : 0);
+    if (this.#failures >= this.options.restart.failureThreshold) {
+      this.#instance = undefined;
+      await instance.close();
+      this.#fail(`${this.#failures} failed calls in a row, the last: ${error?.code ?? 'a failure charged from a callee'}`);
+    } else if (replace) {
+      await this.#replace(instance, error);
     }
   }
 
@@ -193,15 +243,10 @@ export class LoadedModule {
     else this.#busy = false;
   }
 
-  /** Replace a trapped or terminated instance; too many failures in a row fail the module. */
-  async #recover(error: CallError): Promise<void> {
-    this.#failures++;
-    await this.#instance?.close();
+  /** Replace a trapped or terminated instance so the next call is served. */
+  async #replace(instance: Instance, error: CallError): Promise<void> {
     this.#instance = undefined;
-    if (this.#failures >= this.options.restart.failureThreshold) {
-      this.#fail(`${this.#failures} failed calls in a row, the last: ${error.code}`);
-      return;
-    }
+    await instance.close();
     try {
       this.meter.restarts++;
       await this.#bringUp(`replacing the instance after ${error.code}`);
@@ -222,28 +267,33 @@ export class LoadedModule {
     this.#fail(`the worker thread died: ${instance.died?.message}`);
   }
 
-  /** Mark the module failed and schedule a restart if the policy allows one. */
+  /**
+   * Mark the module failed (once: a restart that fails finds it failed already) and schedule the
+   * next restart. Restarts never stop: past the policy's budget they come at its longest backoff.
+   */
   #fail(reason: string): void {
-    this.#lifecycle.to('failed', reason);
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.state === 'failed') this.#onLog('warn', `${this.name}: ${reason}`);
+    else this.#lifecycle.to('failed', reason);
     const delay = this.#budget.next();
-    if (delay === undefined) {
-      this.#onLog('error', `${this.name}: restart budget spent; the module stays failed`);
-      return;
-    }
+    if (this.#budget.spent) this.#onLog('warn', `${this.name}: restart budget spent; retrying every ${delay} ms`);
+    clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      void this.#exclusive(async () => {
-        if (this.state !== 'failed') return;
-        this.#failures = 0;
-        try {
-          this.meter.restarts++;
-          await this.#bringUp(`restart after ${delay} ms`);
-        } catch (e) {
-          this.#fail(`restart failed: ${(e as Error).message}`);
-        }
-      });
+      this.#exclusive(() => this.#restart(delay)).catch((e: unknown) => this.#onLog('error', `${this.name}: restart: ${(e as Error).message}`));
     }, delay);
     this.#restartTimer.unref();
+  }
+
+  async #restart(delay: number): Promise<void> {
+    if (this.state !== 'failed') return;
+    this.#failures = 0;
+    try {
+      this.meter.restarts++;
+      await this.#bringUp(`restart after ${delay} ms`);
+    } catch (e) {
+      this.#fail(`restart failed: ${(e as Error).message}`);
+    }
   }
 
   /** running → paused: calls are refused with ESTATE until `resume`. */

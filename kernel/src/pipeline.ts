@@ -56,12 +56,26 @@ export interface PipelineRunner {
   hookError(module: string, hook: string, error: CallError): void;
 }
 
-/** Run admit → execute → observe. A denial throws DeniedError (EDENIED); a failed execute rethrows after observe. */
+/**
+ * Run admit → execute → observe. A denial throws DeniedError (EDENIED); a failed execute rethrows
+ * after observe. An admit hook that fails in any way (a trap, a timeout, an error, no valid
+ * verdict) has denied: the pipeline fails closed, reports the hook's error, and the hooks that had
+ * admitted observe the operation as denied, so they can give back what they reserved.
+ */
 export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
   const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  // Hashed before the export runs, so nothing the export does can change what is recorded.
+  const inputHash = sha256(input);
   for (let i = 0; i < pipeline.admit.length; i++) {
     const name = pipeline.admit[i]!;
-    const verdict = parseVerdict(name, await runner.hook(name, 'admit', encodeCbor({ op: opValue })));
+    let verdict: Verdict;
+    try {
+      verdict = parseVerdict(name, await runner.hook(name, 'admit', encodeCbor({ op: opValue })));
+    } catch (e) {
+      const error = e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message);
+      runner.hookError(name, 'admit', error);
+      verdict = { allow: false, reason: `${name} failed (${error.code}): ${clip(error.message)}` };
+    }
     if (!verdict.allow) {
       const denial = new DeniedError('EDENIED', `${name} denied ${op.agent}/${op.intent}: ${verdict.reason}`, {
         by: name,
@@ -69,7 +83,7 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
         ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
       });
       const admitted = pipeline.admit.slice(0, i);
-      await observe(pipeline.observe.filter((m) => admitted.includes(m)), opValue, deniedOutcome(input, denial), runner);
+      await observe(pipeline.observe.filter((m) => admitted.includes(m)), opValue, deniedOutcome(input, inputHash, denial), runner);
       throw denial;
     }
   }
@@ -83,7 +97,8 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
     cost = r.cost;
   } catch (e) {
     failure = e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message);
-    cost = 1;
+    // What the failed call used, as metered; at least one unit (a call refused before it ran).
+    cost = typeof failure.details.cost === 'number' ? failure.details.cost : 1;
   }
   const outcome: Outcome = {
     status: failure ? 'error' : 'ok',
@@ -92,7 +107,7 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
     wallUs: Math.round((performance.now() - start) * 1000),
     bytesIn: input.length,
     bytesOut: output.length,
-    inputHash: sha256(input),
+    inputHash,
     outputHash: sha256(output),
   };
   await observe(pipeline.observe, opValue, outcome, runner);
@@ -115,11 +130,25 @@ async function observe(hooks: readonly string[], opValue: CborValue, outcome: Ou
 
 const EMPTY_HASH = sha256(new Uint8Array(0));
 
-function deniedOutcome(input: Uint8Array, denial: DeniedError): Outcome {
-  return { status: 'denied', code: denial.code, message: denial.message, cost: 0, wallUs: 0, bytesIn: input.length, bytesOut: 0, inputHash: sha256(input), outputHash: EMPTY_HASH };
+function deniedOutcome(input: Uint8Array, inputHash: Uint8Array, denial: DeniedError): Outcome {
+  return { status: 'denied', code: denial.code, message: denial.message, cost: 0, wallUs: 0, bytesIn: input.length, bytesOut: 0, inputHash, outputHash: EMPTY_HASH };
 }
 
-function parseVerdict(module: string, bytes: Uint8Array): { allow: boolean; reason: string; retryAfterMs?: number } {
+/** An admit hook's answer. */
+interface Verdict {
+  allow: boolean;
+  reason: string;
+  retryAfterMs?: number;
+}
+
+/** Longest reason passed on from a hook, in characters: a denial is read by people and logged. */
+const MAX_REASON = 1024;
+
+function clip(text: string): string {
+  return text.length <= MAX_REASON ? text : `${text.slice(0, MAX_REASON)}… (${text.length - MAX_REASON} more characters cut)`;
+}
+
+function parseVerdict(module: string, bytes: Uint8Array): Verdict {
   const v = bytes.length === 0 ? null : decodeCbor(bytes);
   if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || typeof v.allow !== 'boolean') {
     // A hook that cannot say yes clearly has said no: fail closed.
@@ -127,7 +156,7 @@ function parseVerdict(module: string, bytes: Uint8Array): { allow: boolean; reas
   }
   return {
     allow: v.allow,
-    reason: typeof v.reason === 'string' ? v.reason : v.allow ? 'allowed' : 'denied without a reason',
-    ...(typeof v.retryAfterMs === 'number' ? { retryAfterMs: v.retryAfterMs } : {}),
+    reason: typeof v.reason === 'string' ? clip(v.reason) : v.allow ? 'allowed' : 'denied without a reason',
+    ...(typeof v.retryAfterMs === 'number' && Number.isFinite(v.retryAfterMs) && v.retryAfterMs >= 0 ? { retryAfterMs: v.retryAfterMs } : {}),
   };
 }

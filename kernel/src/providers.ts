@@ -2,6 +2,7 @@
  * Provider interfaces: the host code behind each capability, registered by the embedder. The
  * kernel routes and checks; providers do the work. A provider may answer synchronously or with a
  * promise; inline-tier modules need synchronous answers (DESIGN §3), worker-tier ones take either.
+ * The kernel ships no store: the SDK's (memory, LMDB, MongoDB) implement these.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -64,44 +65,3 @@ export const systemClock: ClockProvider = { now: () => Date.now() };
 
 /** The operating system's CSPRNG. */
 export const systemRandom: RandomProvider = { bytes: (n) => new Uint8Array(randomBytes(n)) };
-
-/**
- * A volatile in-memory kv provider: the default for `mcp0 call` and the fixture for tests. Durable
- * stores (LMDB, MongoDB) live in the SDK.
- * @example
- * const kernel = new Kernel({ trust, providers: { kv: new MemoryKv() } })
- */
-export class MemoryKv implements KvProvider {
-  readonly #spaces = new Map<string, Map<string, Uint8Array>>();
-
-  #space(namespace: string): Map<string, Uint8Array> {
-    let space = this.#spaces.get(namespace);
-    if (!space) this.#spaces.set(namespace, (space = new Map()));
-    return space;
-  }
-
-  get(namespace: string, key: string): Uint8Array | undefined {
-    return this.#spaces.get(namespace)?.get(key);
-  }
-
-  put(namespace: string, key: string, value: Uint8Array): void {
-    this.#space(namespace).set(key, new Uint8Array(value));
-  }
-
-  delete(namespace: string, key: string): boolean {
-    return this.#spaces.get(namespace)?.delete(key) ?? false;
-  }
-
-  scan(namespace: string, prefix: string, limit: number, after?: string): [string, Uint8Array][] {
-    const space = this.#spaces.get(namespace);
-    if (!space) return [];
-    // Keys sort by their UTF-8 bytes, as every store does (JS string order is UTF-16 and differs
-    // past U+FFFF).
-    const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-    return [...space.keys()]
-      .filter((k) => k.startsWith(prefix) && (after === undefined || byBytes(k, after) > 0))
-      .sort(byBytes)
-      .slice(0, limit)
-      .map((k) => [k, space.get(k)!]);
-  }
-}

@@ -9,8 +9,8 @@ import {
   type Grant, type Manifest, type PublicKey,
 } from '@mcp0/abi';
 import { createHash } from 'node:crypto';
+import { DEFAULT_TABLE_ENTRIES, capMemory } from '@mcp0/sandbox';
 import { CapabilitySet, effectiveCapabilities } from './capabilities.js';
-import { capMemory } from './memory-cap.js';
 
 /** What the checks need from the host. */
 export interface VerifyOptions {
@@ -20,9 +20,11 @@ export interface VerifyOptions {
   grants?: readonly Grant[] | 'as-requested';
   /** Host ceiling on memory pages; the module's own limit applies when lower. */
   memoryPages?: number;
+  /** Table entries the module may have, over all its tables (default DEFAULT_TABLE_ENTRIES). */
+  tableEntries?: number;
 }
 
-/** A module that passed every check, compiled with its memory cap. */
+/** A module that passed every check, compiled with its memory and table caps. */
 export interface VerifiedModule {
   manifest: Manifest;
   /** Key ids (RFC 7638 thumbprints) of the trusted keys that signed it. */
@@ -31,7 +33,7 @@ export interface VerifiedModule {
   sha256: string;
   capabilities: CapabilitySet;
   memoryPages: number;
-  /** The artifact with its memory maximum rewritten to the cap: what the kernel runs. */
+  /** The artifact with its memory and table maxima rewritten to the caps: what the kernel runs. */
   capped: Uint8Array;
   compiled: WebAssembly.Module;
 }
@@ -51,7 +53,7 @@ export async function verifyArtifact(bytes: Uint8Array, options: VerifyOptions):
   const manifest = readManifest(bytes);
   checkAbi(manifest);
   const memoryPages = Math.min(options.memoryPages ?? Infinity, manifest.limits?.memoryPages ?? DEFAULT_MEMORY_PAGES);
-  const capped = capMemory(bytes, memoryPages);
+  const capped = capMemory(bytes, memoryPages, options.tableEntries ?? DEFAULT_TABLE_ENTRIES);
   let compiled: WebAssembly.Module;
   try {
     compiled = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>);
@@ -59,7 +61,8 @@ export async function verifyArtifact(bytes: Uint8Array, options: VerifyOptions):
     if (e instanceof LoadError) throw e;
     throw new LoadError('ENOTWASM', `the module does not compile: ${(e as Error).message}`, { check: 'wasm' }, { cause: e });
   }
-  checkImports(compiled);
+  // From the bytes: WebAssembly.Module.imports has no types in Node 20.
+  checkImports(bytes);
   checkExports(compiled, manifest);
   const grants = options.grants === 'as-requested' ? (manifest.capabilities ?? []) : (options.grants ?? []);
   const capabilities = effectiveCapabilities(manifest, grants);

@@ -3,8 +3,9 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, ed25519Sign, encodeCbor, generateKeyPair } from '@mcp0/abi';
-import { Kernel, MemoryKv, type GuestLog } from '@mcp0/kernel';
+import { Kernel, type GuestLog } from '@mcp0/kernel';
 import { signed, trusted } from '../../test/fixtures.js';
+import { TestKv } from './memory-kv.js';
 
 describe('host functions through a guest (worker tier, so calls can wait)', () => {
   let kernel: Kernel;
@@ -13,7 +14,7 @@ describe('host functions through a guest (worker tier, so calls can wait)', () =
   const grants = [{ name: 'call' as const }, { name: 'crypto' as const }, { name: 'emit' as const }, { name: 'kv' as const }];
 
   beforeAll(async () => {
-    kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() } });
     kernel.on('log', (l) => logs.push(l));
     kernel.on('emit', (e) => emitted.push(e));
     await kernel.load(await signed('hostile'), { isolation: 'worker' });

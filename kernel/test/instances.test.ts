@@ -2,14 +2,15 @@
 // with its own kv namespace; agents' kv goes to the agent-state provider, plugins' to the store.
 import { describe, expect, it } from 'vitest';
 import { UsageError, generateKeyPair, parseGrant } from '@mcp0/abi';
-import { Kernel, MemoryKv } from '@mcp0/kernel';
+import { Kernel } from '@mcp0/kernel';
 import { signed, trusted } from '../../test/fixtures.js';
+import { TestKv } from './memory-kv.js';
 
 const HELLO_GRANTS = ['kv:hello/', 'clock', 'random'].map(parseGrant);
 
 describe('named instances', () => {
   it('runs one artifact as two instances with separate kv namespaces', async () => {
-    const kv = new MemoryKv();
+    const kv = new TestKv();
     const kernel = new Kernel({ trust: [trusted], providers: { kv } });
     const bytes = await signed('hello');
     await kernel.load(bytes, { name: 'first', grants: HELLO_GRANTS });
@@ -24,7 +25,7 @@ describe('named instances', () => {
   });
 
   it('refuses a duplicate or malformed instance name', async () => {
-    const kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    const kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() } });
     const bytes = await signed('hello');
     await kernel.load(bytes, { name: 'one', grants: HELLO_GRANTS });
     await expect(kernel.load(bytes, { name: 'one', grants: HELLO_GRANTS })).rejects.toMatchObject({ code: 'EUSAGE' });
@@ -37,8 +38,8 @@ describe('named instances', () => {
   });
 
   it('routes an agent\'s kv to agentKv under the instance name, and a plugin\'s to kv', async () => {
-    const kv = new MemoryKv();
-    const agentKv = new MemoryKv();
+    const kv = new TestKv();
+    const agentKv = new TestKv();
     const kernel = new Kernel({ trust: [trusted], providers: { kv, agentKv } });
     await kernel.load(await signed('counter'), { name: 'agent-a', grants: [parseGrant('kv')] });
     await kernel.load(await signed('hello'), { grants: HELLO_GRANTS });
@@ -53,7 +54,7 @@ describe('named instances', () => {
 
   it('trusts a key given to one load for that load only', async () => {
     const other = generateKeyPair();
-    const kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    const kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() } });
     const bytes = await signed('hello', other);
     await expect(kernel.load(bytes, { name: 'x', grants: HELLO_GRANTS })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
     await kernel.load(bytes, { name: 'y', grants: HELLO_GRANTS, trust: [other.publicKey] });
@@ -62,7 +63,7 @@ describe('named instances', () => {
   });
 
   it('answers EUNAVAILABLE to an agent when no agent-state provider is registered', async () => {
-    const kernel = new Kernel({ trust: [trusted], providers: { kv: new MemoryKv() } });
+    const kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() } });
     await kernel.load(await signed('counter'), { name: 'agent-b', grants: [parseGrant('kv')] });
     await expect(kernel.callValue('agent-b', 'get', {})).rejects.toMatchObject({ code: 'EUNAVAILABLE' });
     await kernel.stop();

@@ -1,9 +1,9 @@
 // The ordered loading checks: every tampering or policy violation is refused with its own code.
-import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
-import { ABI_VERSION, LoadError, appendManifest, generateKeyPair, readManifest, signModule, stripSignatures, parseSections, type Manifest } from '@mcp0/abi';
-import { Kernel, verifyArtifact } from '@mcp0/kernel';
+import { ABI_VERSION, LoadError, generateKeyPair, readManifest, signModule, stripSignatures, parseSections } from '@mcp0/abi';
+import { DEFAULT_CEILINGS, DEFAULT_LIMITS, Kernel, verifyArtifact } from '@mcp0/kernel';
 import { publisher, signed, trusted, unsigned } from '../../test/fixtures.js';
+import { MARKER, fromWat } from './wat.js';
 
 const HELLO_GRANTS = [{ name: 'kv' as const }, { name: 'clock' as const }, { name: 'random' as const }];
 
@@ -27,16 +27,6 @@ function sectionOf(bytes: Uint8Array, pick: (s: ReturnType<typeof parseSections>
   return s;
 }
 
-/** A module from WAT with a manifest, signed by the publisher. */
-function fromWat(wat: string, manifest: Partial<Manifest> = {}): Uint8Array {
-  const mod = binaryen.parseText(wat);
-  const bytes = mod.emitBinary();
-  mod.dispose();
-  const full: Manifest = { name: 'test.wat', version: '1.0.0', abi: '^1.0', kind: 'plugin', exports: [], ...manifest };
-  return signModule(appendManifest(bytes, full), publisher);
-}
-
-const MARKER = '(func (export "mcp0_abi_v1") (result i32) (i32.const 0))';
 
 describe('loading checks', () => {
   it('accepts a signed, trusted, valid module', async () => {
@@ -153,6 +143,29 @@ describe('loading the same module twice', () => {
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'EUSAGE' });
     expect(kernel.modules()).toHaveLength(1);
+    await kernel.stop();
+  });
+});
+
+describe('host limits bound the manifest\'s', () => {
+  const greedy = fromWat(`(module (memory (export "memory") 1) ${MARKER})`, { limits: { memoryPages: 65_536, timeoutMs: 600_000 } });
+  const modest = fromWat(`(module (memory (export "memory") 1) ${MARKER})`, { name: 'test.modest' });
+
+  it('gives a greedy manifest the kernel\'s ceilings, and a silent one the defaults', async () => {
+    const kernel = new Kernel({ trust: [trusted] });
+    const m = await kernel.load(greedy);
+    expect([m.verified.memoryPages, m.options.timeoutMs]).toEqual([DEFAULT_CEILINGS.memoryPages, DEFAULT_CEILINGS.timeoutMs]);
+    const d = await kernel.load(modest);
+    expect([d.verified.memoryPages, d.options.timeoutMs]).toEqual([DEFAULT_LIMITS.memoryPages, DEFAULT_LIMITS.timeoutMs]);
+    await kernel.stop();
+  });
+
+  it('lowers the ceilings for the whole kernel, or for one load', async () => {
+    const kernel = new Kernel({ trust: [trusted], ceilings: { memoryPages: 16, timeoutMs: 100 } });
+    const m = await kernel.load(greedy);
+    expect([m.verified.memoryPages, m.options.timeoutMs]).toEqual([16, 100]);
+    const d = await kernel.load(modest, { memoryPages: 8, timeoutMs: 50 });
+    expect([d.verified.memoryPages, d.options.timeoutMs]).toEqual([8, 50]);
     await kernel.stop();
   });
 });

@@ -1,10 +1,12 @@
 // Deadline instrumentation on the real AssemblyScript builds, run in-process by Extism 1.0.3 as
-// the inline tier runs them: hostile/loop is preempted, echo and greet behave as before.
+// the inline tier runs them: hostile/loop is preempted, echo and greet behave as before. In the
+// sandbox's tests, which own the Extism dependency and the inline tier, not @mcp0/preempt's, which
+// knows no runtime (and building the plugins needs the tools).
 import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { Mcp0Error, encodeCbor, parseSections } from '@mcp0/abi';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { unsigned } from '../../../test/fixtures.js';
-import { DEADLINE_IMPORT, DEFAULT_SLICE, SLICE_EXPORT, instrumentDeadline } from './instrument.js';
+import { DEADLINE_IMPORT, DEFAULT_SLICE, SLICE_EXPORT, instrumentDeadline } from '@mcp0/preempt';
+import { unsigned } from '../../test/fixtures.js';
 
 /** Stand-ins returning 0n for every `mcp0:abi/v1` import (all are i64 -> i64). */
 function abiStandIns(module: WebAssembly.Module): Record<string, () => bigint> {
@@ -12,21 +14,17 @@ function abiStandIns(module: WebAssembly.Module): Record<string, () => bigint> {
   return Object.fromEntries(names.map((n) => [n, () => 0n]));
 }
 
-/** A host whose deadline import throws once `deadline` (performance.now() time) has passed. */
-function deadlineHost() {
+/**
+ * A host whose deadline import throws at call number `throwOn`: a deadline counted in slices, not
+ * read from a clock, so the test does not depend on how busy the machine is.
+ */
+function deadlineHost(throwOn = Infinity) {
   const host = {
-    deadline: Infinity,
+    throwOn,
     calls: 0,
-    /** How long after the deadline the guest called in (ms). */
-    noticed: 0,
     // Extism binds host functions as (callContext, ...args); an i32 result must be a number.
     fn: (): number => {
-      host.calls++;
-      const now = performance.now();
-      if (now > host.deadline) {
-        host.noticed = now - host.deadline;
-        throw new Error('deadline passed');
-      }
+      if (++host.calls >= host.throwOn) throw new Error('deadline passed');
       return DEFAULT_SLICE;
     },
   };
@@ -59,23 +57,21 @@ describe('instrumentDeadline on AssemblyScript plugins', () => {
     }
   });
 
-  it('preempts hostile/loop within a few ms of the deadline; a new instance still echoes', async () => {
+  // How late after a wall-clock deadline the guest is stopped is a speed figure: bench/preempt.js
+  // measures it. Here the behaviour: the loop keeps checking in, and the host's throw ends it.
+  it('preempts hostile/loop when the deadline import throws; a new instance still echoes', async () => {
     const module = await WebAssembly.compile(instrumentDeadline(hostile));
     const host = deadlineHost();
     const plugin = await extism(module, host);
     expect((await plugin.call('ok', 'before'))?.text()).toBe('before');
 
-    host.deadline = performance.now() + 100;
+    host.calls = 0;
+    host.throwOn = 50;
     await expect(plugin.call('loop', 'x')).rejects.toThrow('deadline passed');
-    const late = performance.now() - host.deadline;
-    expect(late).toBeGreaterThanOrEqual(0);
-    expect(late).toBeLessThan(50);
-    expect(host.noticed).toBeLessThan(5);
-    if (process.env.MCP0_BENCH) console.log(`hostile/loop: noticed ${host.noticed.toFixed(3)} ms and rejected ${late.toFixed(2)} ms after the deadline; ${host.calls} deadline calls`);
-    expect(host.calls).toBeGreaterThan(100); // one per slice: every ~0.05-1 ms over 100 ms
+    expect(host.calls).toBe(50);
     await plugin.close();
 
-    host.deadline = Infinity;
+    host.throwOn = Infinity;
     const fresh = await extism(module, host);
     const slice = (await fresh.getInstance('main')).exports[SLICE_EXPORT] as WebAssembly.Global;
     slice.value = DEFAULT_SLICE; // what the kernel does before each call

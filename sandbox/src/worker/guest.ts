@@ -5,8 +5,10 @@
  * memory blocks across threads (Extism 1.0.3's own worker mode does all three per host call).
  * The main thread owns time limits: it terminates this thread when a call runs too long.
  */
-import createPlugin, { type CallContext } from '@extism/extism';
+import type { CallContext } from '@extism/extism';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { LimitError } from '../extism/budget.js';
+import { GuestPlugin, type HostFunctionTable } from '../extism/plugin.js';
 import type { CallMessage, GuestData, GuestMessage, HostReply } from './protocol.js';
 
 const data = workerData as GuestData;
@@ -42,6 +44,7 @@ function proxy(fn: number) {
     // A host function that throws traps the guest's call, as it does in the inline tier.
     if ('error' in reply) throw new Error(reply.error);
     let value = reply.value;
+    // Stored through the allocation budget (GuestPlugin takes over ctx.store).
     for (const [placeholder, bytes] of reply.stored) {
       const handle = ctx.store(bytes);
       if (value === placeholder) value = handle;
@@ -50,66 +53,38 @@ function proxy(fn: number) {
   };
 }
 
-let hostBytes = 0;
-let hostBytesExceeded = false;
-let calling = false;
-
-const functions: Record<string, Record<string, (ctx: CallContext, ...args: bigint[]) => unknown>> = {};
+const functions: HostFunctionTable = {};
 data.functions.forEach(([namespace, name], i) => {
   (functions[namespace] ??= {})[name] = proxy(i);
 });
-// Extism's own alloc would let a guest allocate without bound on this thread's heap.
-functions['extism:host/env'] = {
-  ...functions['extism:host/env'],
-  alloc: (ctx: CallContext, n: bigint) => {
-    if (calling) {
-      hostBytes += Number(n);
-      if (hostBytes > data.hostBytesPerCall) {
-        hostBytesExceeded = true;
-        throw new RangeError(`host memory budget of ${data.hostBytesPerCall} bytes per call exceeded`);
-      }
-    }
-    return ctx.alloc(n);
-  },
-};
 
-const log = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string) => post({ t: 'log', level, msg: String(msg) });
-const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), trace: log('debug') } as unknown as Console;
+let guest: GuestPlugin | undefined;
+const memoryBytes = () => guest?.memoryBytes ?? 0;
 
-function messageOf(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+function failed(e: unknown): GuestMessage {
+  const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+  const error = e instanceof LimitError ? { code: e.code, message: e.message, details: e.details } : undefined;
+  return { t: 'failed', message, memoryBytes: memoryBytes(), ...(error && { error }) };
 }
 
-let memory: WebAssembly.Memory | undefined;
-const memoryBytes = () => memory?.buffer.byteLength ?? 0;
-
 try {
-  const plugin = await createPlugin({ wasm: [{ module: data.compiled, name: 'main' }] }, { useWasi: false, runInWorker: false, functions, logger });
-  memory = (await plugin.getInstance('main')).exports.memory as WebAssembly.Memory | undefined;
-  const targets = new Map<string, [string, string]>();
-  port.on('message', async (m: CallMessage) => {
-    let target = targets.get(m.exportName);
-    if (!target) targets.set(m.exportName, (target = ['main', m.exportName]));
-    hostBytes = 0;
-    hostBytesExceeded = false;
-    calling = true;
+  guest = await GuestPlugin.create({
+    name: data.name, compiled: data.compiled, functions, hostBytesPerCall: data.hostBytesPerCall,
+    onLog: (level, msg) => post({ t: 'log', level, msg }),
+    // From here on the module is instantiated (its start function runs): the main thread times it against the call timeout.
+    onInstantiate: () => post({ t: 'starting' }),
+  });
+  port.on('message', (m: CallMessage) => {
     try {
-      const output = await plugin.call(target, m.input);
-      const bytes = output === null ? null : output.bytes();
-      // The output owns its block's buffer, which the reset below drops: move it instead of copying.
+      const bytes = guest!.call(m.exportName, m.input);
+      // The output's buffer is the caller's alone (GuestPlugin): move it instead of copying.
       const whole = bytes !== null && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
       post({ t: 'done', output: bytes, memoryBytes: memoryBytes() }, whole ? [bytes.buffer as ArrayBuffer] : undefined);
     } catch (e) {
-      post({ t: 'failed', message: messageOf(e), memoryBytes: memoryBytes(), hostBytesExceeded });
-    } finally {
-      calling = false;
-      // In-process a reset is a cheap, synchronous clear of the handle table (which 1.0.3 would
-      // otherwise grow until it overflows): do it after every call.
-      await plugin.reset();
+      post(failed(e));
     }
   });
   post({ t: 'ready', memoryBytes: memoryBytes() });
 } catch (e) {
-  post({ t: 'failed', message: messageOf(e), memoryBytes: memoryBytes(), hostBytesExceeded: false });
+  post(failed(e));
 }

@@ -1,17 +1,20 @@
 /**
- * The messages between the kernel's main thread and a guest thread (kernel/src/worker/guest.ts).
+ * The messages between the host's main thread and a guest thread (worker/guest.ts).
  * Calls and their outcomes travel as ordinary messages; a host call blocks the guest thread, which
  * reads its reply synchronously from a dedicated port once the main thread raises a shared flag.
  * Only request and response bytes cross, never Extism's memory blocks.
  */
+import type { ErrorCode } from '@mcp0/abi';
 import type { MessagePort } from 'node:worker_threads';
 
 /**
  * What a guest thread is started with (its workerData).
  * @example
- * new Worker(url, { workerData: { compiled, functions: [['mcp0:abi/v1', 'kv_get']], hostBytesPerCall, flag, replies: port2 } satisfies GuestData, transferList: [port2] })
+ * new Worker(url, { workerData: { name, compiled, functions: [['mcp0:abi/v1', 'kv_get']], hostBytesPerCall, flag, replies: port2 } satisfies GuestData, transferList: [port2] })
  */
 export interface GuestData {
+  /** The instance's name, for error messages. */
+  name: string;
   /** The module to run, memory cap already written in. */
   compiled: WebAssembly.Module;
   /** [namespace, name] of every host function the main thread serves, by index. */
@@ -38,15 +41,15 @@ export interface CallMessage {
 /**
  * A failed call, or a failed start, as the guest thread saw it.
  * @example
- * const m: FailedMessage = { t: 'failed', message: 'unreachable', memoryBytes: 4 << 20, hostBytesExceeded: false }
+ * const m: FailedMessage = { t: 'failed', message: 'unreachable', memoryBytes: 4 << 20 }
  */
 export interface FailedMessage {
   t: 'failed';
   message: string;
   /** Linear memory after the failure, so a trap at the cap can be told apart from other traps. */
   memoryBytes: number;
-  /** The failure came from the host allocation budget. */
-  hostBytesExceeded: boolean;
+  /** The typed error of a limit the call ran into (host memory budget, Extism handles). */
+  error?: { code: ErrorCode; message: string; details: Record<string, unknown> };
 }
 
 /**
@@ -55,6 +58,8 @@ export interface FailedMessage {
  * worker.on('message', (m: GuestMessage) => { if (m.t === 'host') serve(m.fn, m.args, m.blocks) })
  */
 export type GuestMessage =
+  /** The thread is up and Extism instantiates the module now (its start function runs on the call timeout). */
+  | { t: 'starting' }
   | { t: 'ready'; memoryBytes: number }
   | { t: 'done'; output: Uint8Array | null; memoryBytes: number }
   | FailedMessage

@@ -1,6 +1,6 @@
 /**
  * The main-thread side of one guest thread: starts it, sends it calls, and serves the host calls
- * it makes while it blocks. Host functions run here, on the kernel's thread, with the same
+ * it makes while it blocks. Host functions run here, on the host's (the kernel's) thread, with the same
  * `(ctx, ...args)` shape Extism gives them; they may answer with a promise.
  */
 import type { CallContext } from '@extism/extism';
@@ -16,16 +16,23 @@ import { ProxyContext } from './proxy-context.js';
 export type HostFn = (ctx: CallContext, ...args: bigint[]) => unknown;
 
 /**
- * What a guest thread needs from the kernel.
+ * What a guest thread needs from its host (the worker tier's instance, or a test or benchmark driving it directly).
  * @example
- * const options: GuestThreadOptions = { compiled, functions: { 'mcp0:abi/v1': table }, hostBytesPerCall: 1 << 24, onLog: console.log }
+ * const options: GuestThreadOptions = { name: 'acme.x', compiled, memoryPages: 256, functions: { 'mcp0:abi/v1': table }, hostBytesPerCall: 1 << 24, onLog: console.log }
  */
 export interface GuestThreadOptions {
+  /** The instance's name, for error messages (default `guest`). */
+  name?: string;
   compiled: WebAssembly.Module;
+  /** The module's memory cap, from which the thread's heap limits are derived (default 256 pages, the kernel's). */
+  memoryPages?: number;
   /** Host functions by import namespace. */
   functions: Record<string, Record<string, HostFn>>;
   hostBytesPerCall: number;
-  /** How long instantiation (the module's start function included) may take (default: no limit). */
+  /**
+   * How long instantiation (the module's start function) may take, counted from when the thread is
+   * up (default: no limit). Starting the thread itself has its own bound, THREAD_START_MS.
+   */
   startTimeoutMs?: number;
   onLog(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   /** Called once if the thread ends by itself (it crashed or was killed), not through `terminate`. */
@@ -39,13 +46,14 @@ export interface GuestThreadOptions {
  */
 export class GuestFailure extends Error {
   readonly memoryBytes: number;
-  readonly hostBytesExceeded: boolean;
-  /** @example new GuestFailure({ t: 'failed', message: 'unreachable', memoryBytes: 65536, hostBytesExceeded: false }) */
+  /** The typed error of a limit the call ran into (host memory budget, Extism handles). */
+  readonly error: FailedMessage['error'];
+  /** @example new GuestFailure({ t: 'failed', message: 'unreachable', memoryBytes: 65536 }) */
   constructor(m: Omit<FailedMessage, 't'>) {
     super(m.message);
     this.name = 'GuestFailure';
     this.memoryBytes = m.memoryBytes;
-    this.hostBytesExceeded = m.hostBytesExceeded;
+    this.error = m.error;
   }
 }
 
@@ -55,11 +63,27 @@ export class GuestFailure extends Error {
  * await GuestThread.start({ ...options, startTimeoutMs: 1000 }).catch((e) => e instanceof GuestStartTimeout)
  */
 export class GuestStartTimeout extends Error {
-  /** @example new GuestStartTimeout(5000) */
-  constructor(readonly timeoutMs: number) {
-    super(`the guest thread did not start within ${timeoutMs} ms and was terminated`);
+  /** @example new GuestStartTimeout(5000, 'instantiation') */
+  constructor(readonly timeoutMs: number, readonly phase: 'thread' | 'instantiation') {
+    super(phase === 'thread' ? `the guest thread did not start within ${timeoutMs} ms and was terminated` : `the module's instantiation (its start function) did not finish within ${timeoutMs} ms; the thread was terminated`);
     this.name = 'GuestStartTimeout';
   }
+}
+
+/** Starting a thread (a Node worker, Extism) takes 50-100 ms on a loaded machine: a generous bound. */
+export const THREAD_START_MS = 10_000;
+
+/**
+ * Heap limits of a guest thread, so a guest that fills its heap ends its own thread, never the
+ * process. Outside them are the guest's linear memory and Extism's blocks (ArrayBuffers); inside,
+ * Node's own runtime, Extism's objects, tables (capped at load) and strings decoded from blocks (a
+ * log line, an error, an Extism variable's key). One such string is the largest single allocation
+ * a guest can cause: up to 2 bytes a byte of a block, and Node grants only 16 MB past the limit to
+ * end a thread cleanly, so the headroom covers twice the host memory budget.
+ */
+function resourceLimits(memoryPages: number, hostBytesPerCall: number) {
+  const mb = (bytes: number) => Math.ceil(bytes / (1 << 20));
+  return { maxOldGenerationSizeMb: 48 + mb(memoryPages * 65536) + 2 * mb(hostBytesPerCall), maxYoungGenerationSizeMb: 32, codeRangeSizeMb: 32, stackSizeMb: 4 };
 }
 
 /** The guest thread's compiled file: beside this one in dist/; from the sources (tests), in the built dist/. */
@@ -73,7 +97,7 @@ type Pending = { resolve(m: GuestMessage): void; reject(e: Error): void };
 /**
  * One module instance in a worker thread of ours. Calls must be serialised by the caller.
  * @example
- * const thread = await GuestThread.start({ compiled, functions: { 'mcp0:abi/v1': table }, hostBytesPerCall: 1 << 24, onLog })
+ * const thread = await GuestThread.start({ name: 'acme.x', compiled, memoryPages: 256, functions: { 'mcp0:abi/v1': table }, hostBytesPerCall: 1 << 24, onLog })
  * const out = await thread.call('greet', input)
  * await thread.terminate()
  */
@@ -100,15 +124,15 @@ export class GuestThread {
     worker.on('message', (m: GuestMessage) => this.#onMessage(m));
     worker.on('error', (e: Error) => this.#end(e));
     worker.on('exit', (code) => {
-      const reason = new Error(`the guest thread exited (code ${code})`);
-      this.#end(reason);
-      if (!this.#terminating) onExit?.(reason);
+      this.#end(new Error(`the guest thread exited (code ${code})`));
+      // The first reason is the telling one (an 'error' such as ERR_WORKER_OUT_OF_MEMORY, before the exit).
+      if (!this.#terminating) onExit?.(this.#gone!);
     });
   }
 
   /**
    * Start the thread and instantiate the module in it (which runs its start function). Rejects
-   * with a GuestFailure when instantiation fails, a GuestStartTimeout when it takes too long.
+   * with a GuestFailure when instantiation fails, a GuestStartTimeout when either takes too long.
    * @example
    * const thread = await GuestThread.start(options)
    */
@@ -123,12 +147,16 @@ export class GuestThread {
     }
     const { port1, port2 } = new MessageChannel();
     const flag = new SharedArrayBuffer(4);
-    const data: GuestData = { compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2 };
-    const worker = new Worker(guestUrl(), { workerData: data, transferList: [port2] });
+    const data: GuestData = { name: opts.name ?? 'guest', compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2 };
+    const worker = new Worker(guestUrl(), { workerData: data, transferList: [port2], resourceLimits: resourceLimits(opts.memoryPages ?? 256, opts.hostBytesPerCall) });
     const thread = new GuestThread(worker, port1, new Int32Array(flag), fns, opts.onLog, opts.onExit);
-    // A start function that never returns must not hold the load for ever.
-    const timer = opts.startTimeoutMs === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(opts.startTimeoutMs!)), opts.startTimeoutMs);
+    const bound = (ms: number | undefined, phase: GuestStartTimeout['phase']) => ms === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(ms, phase)), ms);
+    let timer = bound(THREAD_START_MS, 'thread');
     try {
+      await thread.#next(); // 'starting': the thread is up
+      clearTimeout(timer);
+      // A start function that never returns must not hold the load for ever.
+      timer = bound(opts.startTimeoutMs, 'instantiation');
       const ready = await thread.#next();
       thread.memoryBytes = (ready as { memoryBytes: number }).memoryBytes;
     } catch (e) {
