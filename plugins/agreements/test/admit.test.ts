@@ -41,7 +41,8 @@ describe('admit', () => {
   it.each([
     // [intents, exports, intent, allowed]
     [['echo'], [], 'echo', true],
-    [['echo'], [], 'echoes', false],
+    [['echo'], [], 'count', false],
+    [['ech'], [], 'echo', false],
     [['ech?'], [], 'echo', true],
     [['e*'], [], 'echo', true],
     [['*o'], [], 'echo', true],

@@ -1,22 +1,22 @@
 /**
  * Billing through the real kernel: observe accrues billing lines per agreement and hour, and
- * invoice totals match fixtures computed by hand (failed operations cost exactly 1 unit, so the
- * quantities are known in advance). Amounts past 2^53 stay exact; past 2^64 − 1 they are refused.
+ * invoice totals match fixtures computed by hand (operations refused by a paused agent cost exactly
+ * 1 unit, so the quantities are known in advance). Amounts past 2^53 stay exact; past 2^64 − 1 they are refused.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeCbor } from '@mcp0/abi';
-import { doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0 } from './helpers.js';
+import { doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0, whilePaused } from './helpers.js';
 
 const MAX_SAFE = 2 ** 53 - 1;
 type Kernel = Awaited<ReturnType<typeof makeKernel>>;
 const invoice = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'invoice', { consumer: HELLO, from, to });
 
-/** `n` operations of agent hello under agreement `id`, each a failed greet costing exactly 1. */
+/** `n` operations of agent hello under agreement `id`, each refused by the paused agent and costing exactly 1. */
 async function failedCalls(k: Kernel, id: string, n: number, time: number): Promise<void> {
   await k.callValue(NAME, 'bind', { agent: HELLO, agreement: id });
   for (let i = 0; i < n; i++) {
-    const r = await op(k, time + i, 'greet');
-    expect(r).toMatchObject({ ok: false, code: 'EINPUT' }); // admitted, failed in the agent
+    const r = await whilePaused(k, () => op(k, time + i));
+    expect(r).toMatchObject({ ok: false, code: 'ESTATE' }); // admitted, refused before it ran
   }
 }
 

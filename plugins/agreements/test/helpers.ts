@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, signAgreement, signModule, type Agreement, type PrivateKey } from '@mcp0/abi';
 import { buildPlugin } from '@mcp0/tools';
-import { Kernel, MemoryKv, type KvProvider } from '@mcp0/kernel';
+import { Kernel, type KvProvider } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
 
 export const NAME = 'mcp0.agreements';
 export const HELLO = 'mcp0.hello';
@@ -33,7 +34,7 @@ export function plugins(): Promise<{ agreements: Uint8Array; hello: Uint8Array }
 }
 
 /** A kernel with agreements admitting and observing, and hello as the agent (both inline unless told). */
-export async function makeKernel(kv: KvProvider = new MemoryKv(), helloTier: 'inline' | 'worker' = 'inline', hooks = true, agreementsTier: 'inline' | 'worker' = 'inline'): Promise<Kernel> {
+export async function makeKernel(kv: KvProvider = new MemoryStore().kv, helloTier: 'inline' | 'worker' = 'inline', hooks = true, agreementsTier: 'inline' | 'worker' = 'inline'): Promise<Kernel> {
   const { agreements, hello } = await plugins();
   const kernel = new Kernel({ trust: [publisher.publicKey], providers: { kv } });
   await kernel.load(agreements, { isolation: agreementsTier, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
@@ -80,6 +81,21 @@ export async function rejection(p: Promise<unknown>): Promise<{ code: string; me
 }
 
 const input = new TextEncoder().encode('hi');
+
+/**
+ * Runs `work` with the agent paused: its operations are admitted, then refused by the kernel
+ * before they run (ESTATE), so each costs exactly 1 cost unit, the least an operation costs (a
+ * failed operation is billed what it used, which depends on the machine's speed).
+ */
+export async function whilePaused<T>(kernel: Kernel, work: () => Promise<T>): Promise<T> {
+  const agent = kernel.module(HELLO);
+  agent.pause();
+  try {
+    return await work();
+  } finally {
+    agent.resume();
+  }
+}
 
 /** Run echo at logical time `time`; 'ok' or the denial/error. */
 export async function op(kernel: Kernel, time: number, intent = 'echo', agent = HELLO): Promise<{ ok: true; cost: number } | { ok: false; code: string; reason?: string; retryAfterMs?: number; message: string }> {

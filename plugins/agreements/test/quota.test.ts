@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemoryKv } from '@mcp0/kernel';
-import { openStore } from '@mcp0/sdk';
+import { MemoryStore, openStore } from '@mcp0/sdk';
 import { signed as fixture, trusted } from '../../../test/fixtures.js';
-import { doc, HELLO, makeKernel, NAME, op, register, signed, T0 } from './helpers.js';
+import { doc, HELLO, makeKernel, NAME, op, register, signed, T0, whilePaused } from './helpers.js';
 
 type Usage = { agreements: { id: string; admitted: number; calls: number; costUnits: number; inFlight: number; bytesIn: number; bytesOut: number }[] };
 const usage = async (k: Awaited<ReturnType<typeof makeKernel>>, window = T0) => (await k.callValue(NAME, 'usage', { consumer: HELLO, window })) as Usage;
@@ -32,7 +31,7 @@ describe('quotas', () => {
   });
 
   it('never over-admits when many operations race for the last units', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    const kernel = await makeKernel(new MemoryStore().kv, 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 7 } })));
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => op(kernel, T0 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(7);
@@ -42,7 +41,7 @@ describe('quotas', () => {
   });
 
   it('stays exact when racing operations alternate between two windows', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    const kernel = await makeKernel(new MemoryStore().kv, 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
     // Logical times alternate between the windows at T0 and T0 + 60 s, all in flight at once.
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => op(kernel, T0 + (i % 2) * 60_000 + i)));
@@ -54,7 +53,7 @@ describe('quotas', () => {
   });
 
   it('holds maxConcurrent while operations are in flight and gives the slots back', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    const kernel = await makeKernel(new MemoryStore().kv, 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, maxConcurrent: 2 } })));
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => op(kernel, T0 + i)));
     const ran = results.filter((r) => r.ok).length;
@@ -72,13 +71,13 @@ describe('quotas', () => {
   it('counts cost units at observe and denies once used ≥ the limit', async () => {
     const kernel = await makeKernel();
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
-    // A failed operation costs exactly 1 (the pipeline's rule): greet with input that is not CBOR.
-    const first = await op(kernel, T0, 'greet');
-    expect(first).toMatchObject({ ok: false, code: 'EINPUT' });
+    // An operation the paused agent refuses before it runs costs exactly 1, the least there is.
+    const first = await whilePaused(kernel, () => op(kernel, T0));
+    expect(first).toMatchObject({ ok: false, code: 'ESTATE' });
     expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 1, costUnits: 1 });
-    await op(kernel, T0 + 1, 'greet');
-    await op(kernel, T0 + 2, 'greet');
-    const r = await op(kernel, T0 + 3, 'greet');
+    await whilePaused(kernel, () => op(kernel, T0 + 1));
+    await whilePaused(kernel, () => op(kernel, T0 + 2));
+    const r = await whilePaused(kernel, () => op(kernel, T0 + 3));
     expect(r).toMatchObject({ ok: false, code: 'EDENIED', retryAfterMs: 60_000 - 3 });
     expect((r as { reason: string }).reason).toBe(`quota-exhausted: 3 of 3 cost units used in the window from ${T0} of agreement agr-1`);
     expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 3, calls: 3, costUnits: 3 });
@@ -86,10 +85,10 @@ describe('quotas', () => {
   });
 
   it('never over-admits cost units when many operations race for the last ones: each in flight holds one', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    const kernel = await makeKernel(new MemoryStore().kv, 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 5 } })));
-    // Failed greets cost exactly 1 each, so exactly 5 fit, however the 30 interleave.
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => op(kernel, T0 + i, 'greet')));
+    // Operations refused by the paused agent cost exactly 1 each, so exactly 5 fit, however the 30 interleave.
+    const results = await whilePaused(kernel, () => Promise.all(Array.from({ length: 30 }, (_, i) => op(kernel, T0 + i))));
     const ran = results.filter((r) => r.ok || r.code !== 'EDENIED');
     expect(ran).toHaveLength(5);
     const refused = results.filter((r) => !r.ok && r.code === 'EDENIED') as { reason: string; retryAfterMs: number }[];
@@ -103,9 +102,9 @@ describe('quotas', () => {
   });
 
   it('admits one of many operations racing for the very last cost unit', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'worker');
+    const kernel = await makeKernel(new MemoryStore().kv, 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
-    for (let i = 0; i < 2; i++) await op(kernel, T0 + i, 'greet');
+    for (let i = 0; i < 2; i++) await whilePaused(kernel, () => op(kernel, T0 + i));
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + 10 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect((await usage(kernel)).agreements[0]).toMatchObject({ calls: 3, inFlight: 0 });
@@ -113,12 +112,12 @@ describe('quotas', () => {
   });
 
   it('gives back the call and the slot it reserved when a later admit hook denies the operation', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'inline', false);
+    const kernel = await makeKernel(new MemoryStore().kv, 'inline', false);
     await kernel.load(await fixture('gate'), { trust: [trusted], grants: [{ name: 'kv' }] });
     kernel.setPipeline({ admit: [NAME, 'test.gate'], observe: [NAME] });
     await register(kernel, signed(doc({ permissions: { intents: ['*'], exports: [] }, quotas: { windowMs: 60_000, callsPerWindow: 3, maxConcurrent: 1 } })));
-    // test.gate denies the intent "forbidden" after agreements admitted it: ten times over the quota.
-    for (let i = 0; i < 10; i++) expect(await op(kernel, T0 + i, 'forbidden')).toMatchObject({ ok: false, reason: 'intent forbidden by test.gate' });
+    // test.gate denies the intent "stamp" after agreements admitted it: ten times over the quota.
+    for (let i = 0; i < 10; i++) expect(await op(kernel, T0 + i, 'stamp')).toMatchObject({ ok: false, reason: 'intent forbidden by test.gate' });
     expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 0, calls: 0, inFlight: 0 });
     for (let i = 0; i < 3; i++) expect((await op(kernel, T0 + 20 + i)).ok).toBe(true);
     expect(await op(kernel, T0 + 30)).toMatchObject({ ok: false, reason: expect.stringMatching(/^quota-exhausted: 3 of 3 calls/) });
@@ -140,7 +139,7 @@ describe('quotas', () => {
   });
 
   it('enforces the same in the worker tier, where kv may answer asynchronously', async () => {
-    const kernel = await makeKernel(new MemoryKv(), 'worker', true, 'worker');
+    const kernel = await makeKernel(new MemoryStore().kv, 'worker', true, 'worker');
     await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 4 } })));
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(4);
@@ -151,7 +150,7 @@ describe('quotas', () => {
   it.each(['memory', 'lmdb'])('keeps counters across a restart over the same %s store', async (kind) => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp0-agreements-restart-'));
     const store = kind === 'lmdb' ? await openStore(`lmdb:${dir}`) : undefined;
-    const kv = store ? store.kv : new MemoryKv();
+    const kv = store ? store.kv : new MemoryStore().kv;
     try {
       const first = await makeKernel(kv);
       await register(first, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 5 } })));

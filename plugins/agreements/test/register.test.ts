@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agreementSigningBytes, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement } from '@mcp0/abi';
-import { MemoryKv } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
 import { consumerKey, doc, HELLO, makeKernel, NAME, op, providerKey, register, rejection, signed, T0 } from './helpers.js';
 
 describe('register', () => {
@@ -132,7 +132,7 @@ describe('hostile documents', () => {
 
 describe('a register that did not finish', () => {
   it('leaves an index entry that readers skip and a retried register completes', async () => {
-    const kv = new MemoryKv();
+    const kv = new MemoryStore().kv;
     // What a crash between the two writes of register leaves: the consumer index entry alone.
     kv.put(NAME, `agreements/c/${HELLO}/agr-1`, new Uint8Array(0));
     const kernel = await makeKernel(kv);

@@ -2,14 +2,15 @@
 // deterministic inside an operation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor } from '@mcp0/abi';
-import { Kernel, MemoryKv, type Tier } from '@mcp0/kernel';
+import { Kernel, type Tier } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
 import { signed, trusted } from '../../../test/fixtures.js';
 
 const GRANTS = [{ name: 'kv' as const }, { name: 'clock' as const }, { name: 'random' as const }];
 
 describe.each<Tier>(['inline', 'worker'])('mcp0.hello in the %s tier', (tier) => {
   let kernel: Kernel;
-  const kv = new MemoryKv();
+  const kv = new MemoryStore().kv;
 
   beforeAll(async () => {
     kernel = new Kernel({ trust: [trusted], providers: { kv } });

@@ -12,7 +12,7 @@ import {
   type CborValue, type Grant, type PublicKey,
 } from '@mcp0/abi';
 import {
-  Kernel, type ClockProvider, type GuestLog, type LoadedModule, type Pipeline, type RestartPolicy, type Tier, type TransitionEvent,
+  DEFAULT_CEILINGS, Kernel, type Ceilings, type ClockProvider, type GuestLog, type LoadedModule, type Pipeline, type RestartPolicy, type Tier, type TransitionEvent,
 } from '@mcp0/kernel';
 import { openStore, type Store } from '../store/index.js';
 import { Agent, type AgentDriver } from './agent.js';
@@ -59,7 +59,12 @@ export interface NodeOptions {
   restart?: Partial<RestartPolicy>;
   /** Grants an agent gets when `spawn` names none (default: kv, clock, random). */
   agentGrants?: string[];
+  /** The most memory and time an agent's calls get, whatever its manifest asks (default DEFAULT_AGENT_CEILINGS). */
+  agentCeilings?: Partial<Ceilings>;
 }
+
+/** An agent's ceilings unless the node is told otherwise: 16 MiB of memory, 5 s per call, the kernel's table cap. */
+export const DEFAULT_AGENT_CEILINGS: Ceilings = { ...DEFAULT_CEILINGS, memoryPages: 256, timeoutMs: 5_000 };
 
 /**
  * `node.agents.spawn` options.
@@ -143,6 +148,7 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #metrics: NodeMetrics;
   readonly #agentGrants: string[];
+  readonly #agentCeilings: Ceilings;
   /** Keys trusted to sign modules: the distribution's publishers and the embedder's. */
   readonly #trust: PublicKey[];
   #stopped = false;
@@ -153,6 +159,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#ownsStore = ownsStore;
     this.distribution = options.distribution;
     this.#agentGrants = options.agentGrants ?? DEFAULT_AGENT_GRANTS;
+    this.#agentCeilings = { ...DEFAULT_AGENT_CEILINGS, ...options.agentCeilings };
     this.#trust = [...options.distribution.publishers, ...(options.trust ?? [])];
     this.#state = new AgentStateKv((exp, value) => this.kernel.callValue(this.#role('storage').name, exp, value));
     this.kernel = new Kernel({
@@ -295,7 +302,7 @@ export class Node extends EventEmitter<NodeEvents> {
     }
     const id = `agent-${randomBytes(8).toString('hex')}`;
     const grants = options.grants ?? this.#agentGrants;
-    const module = await this.kernel.load(options.module, { name: id, grants: grants.map(parseGrant), isolation: 'worker', config: options.config ?? {} });
+    const module = await this.kernel.load(options.module, { name: id, grants: grants.map(parseGrant), isolation: 'worker', config: options.config ?? {}, ...this.#agentCeilings });
     try {
       if (module.manifest.kind !== 'agent') {
         throw new UsageError('EUSAGE', `${module.manifest.name} is a module of kind ${module.manifest.kind}, expected kind "agent"`, { kind: module.manifest.kind });
@@ -338,6 +345,7 @@ export class Node extends EventEmitter<NodeEvents> {
   async #load(record: AgentRecord): Promise<void> {
     const module = await this.kernel.load(await this.#records.module(record), {
       name: record.id, trust: [parsePublicJwk(JSON.parse(record.publisher))], grants: record.grants.map(parseGrant), isolation: 'worker', config: record.config,
+      ...this.#agentCeilings,
     });
     if (record.state === 'paused') module.pause();
   }

@@ -1,9 +1,9 @@
 // End to end through the SDK: spawn, execute through the pipeline, snapshot, recover, pause,
 // terminate, atomic operations, typed errors, events and metrics, on the memory store.
 import { afterEach, describe, expect, it } from 'vitest';
-import { CallError } from '@mcp0/abi';
-import type { AgentEvent, Node } from '@mcp0/sdk';
-import { signed } from '../../../test/fixtures.js';
+import { CallError, WASM_HEADER, appendManifest, concatBytes, parseSections, readManifest, signModule } from '@mcp0/abi';
+import { DEFAULT_AGENT_CEILINGS, type AgentEvent, type Node } from '@mcp0/sdk';
+import { publisher, signed, unsigned } from '../../../test/fixtures.js';
 import { startNode } from './harness.js';
 
 let node: Node | undefined;
@@ -159,5 +159,18 @@ describe('agents on a node', () => {
     expect(text).toContain(`mcp0_operation_errors_total{agent="${c.id}",code="EINPUT"} 1`);
     expect(text).toContain('mcp0_agents{state="running"} 1');
     expect(text).toMatch(/mcp0_process_resident_memory_bytes \d+/);
+  });
+});
+
+describe('an agent\'s limits', () => {
+  it('are the node\'s ceilings when its manifest asks for more (64k pages, 600 s)', async () => {
+    node = await startNode('memory:');
+    const plain = await unsigned('counter');
+    const bare = concatBytes(WASM_HEADER, ...parseSections(plain).filter((s) => s.name !== 'mcp0.manifest').map((s) => plain.subarray(s.start, s.end)));
+    const greedy = signModule(appendManifest(bare, { ...readManifest(plain), limits: { memoryPages: 65_536, timeoutMs: 600_000 } }), publisher);
+    const agent = await node.agents.spawn({ module: greedy, name: 'greedy' });
+    const module = node.kernel.module(agent.id);
+    expect([module.verified.memoryPages, module.options.timeoutMs]).toEqual([DEFAULT_AGENT_CEILINGS.memoryPages, DEFAULT_AGENT_CEILINGS.timeoutMs]);
+    expect(await agent.execute('increment', { by: 2 })).toEqual({ value: 2 });
   });
 });

@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { CallError, Mcp0Error, parseGrant, UsageError, type CborValue } from '@mcp0/abi';
-import { Kernel, MemoryKv, type Tier } from '@mcp0/kernel';
+import { Kernel, type Tier } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
 import { type Command, intOption, listOption, stringOption } from '../command.js';
 import { resolveTrust } from '../keyring.js';
 import { cborToJson, jsonToCbor } from '../json-cbor.js';
@@ -18,8 +19,8 @@ export const call: Command = {
     keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up' },
     grant: { type: 'string', multiple: true, arg: '<cap>', description: 'grant a capability: kv, kv:<prefix>, clock, random, crypto, call:<module>[/<export>], ...' },
     isolation: { type: 'string', arg: 'inline|worker', description: 'isolation tier (default: inline for plugins, worker for agents)' },
-    'timeout-ms': { type: 'string', arg: '<n>', description: 'per-call time limit (enforced in the worker tier)' },
-    'memory-pages': { type: 'string', arg: '<n>', description: 'memory cap in 64 KiB pages' },
+    'timeout-ms': { type: 'string', arg: '<n>', description: "per-call time limit, a ceiling on the manifest's (both tiers: inline checks it in loops and host calls, worker terminates the thread)" },
+    'memory-pages': { type: 'string', arg: '<n>', description: "memory cap in 64 KiB pages, a ceiling on the manifest's" },
     config: { type: 'string', arg: '<json>', description: 'config passed to mcp0_init' },
   },
   details: [
@@ -50,7 +51,7 @@ export const call: Command = {
     const timeoutMs = intOption(args, 'timeout-ms', 1, 600_000);
     const memoryPages = intOption(args, 'memory-pages', 1, 65_536);
     // An agent's kv is normally its tree in the storage plugin; for a one-off call a volatile map does.
-    const kernel = new Kernel({ trust, providers: { kv: new MemoryKv(), agentKv: new MemoryKv() } });
+    const kernel = new Kernel({ trust, providers: { kv: new MemoryStore().kv, agentKv: new MemoryStore().kv } });
     kernel.on('log', (l) => io.err(`[${l.module}] ${l.level}: ${l.msg}\n`));
     const bytes = new Uint8Array(await readFile(file));
     let name: string;
