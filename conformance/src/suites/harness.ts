@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Mcp0Error, encodeCbor, type CborValue, type Grant, type Manifest } from '@mcp0/abi';
-import { Kernel, MemoryKv, type KvProvider, type LoadedModule, type LoadOptions, type Providers } from '@mcp0/kernel';
+import { Kernel, type KvProvider, type LoadedModule, type LoadOptions, type Providers } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
 import type { PluginSubject } from '../runner/subject.js';
 
@@ -22,7 +22,7 @@ export const BENCH_TIME = 1_800_000_000_000;
  * const kv = new RecordingKv(); kv.put('mcp0.hello', 'hello/a', bytes); kv.writes // ['put mcp0.hello "hello/a" 9f…']
  */
 export class RecordingKv implements KvProvider {
-  readonly #inner = new MemoryKv();
+  readonly #inner = new MemoryStore().kv;
   /** Writes as `put ns key <sha256 of value>` / `delete ns key`, in call order. */
   readonly writes: string[] = [];
   readonly #namespaces = new Set<string>();

@@ -6,6 +6,7 @@ import type { Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 import { importsCase, manifestCase, signatureCase } from './artifact.js';
 import { abiContext, type AbiContext } from './context.js';
+import { corpusCase } from './corpus.js';
 import { deniedCase } from './denied.js';
 import { determinismCase } from './determinism.js';
 import { hostileCase, hugePayloadCase } from './hostile.js';
@@ -37,6 +38,8 @@ export const abiSuite: Suite<PluginSubject, AbiContext> = {
     memoryCapCase('worker', true),
     timeoutCase('inline'),
     timeoutCase('worker', true),
+    corpusCase('inline'),
+    corpusCase('worker', true),
   ],
 };
 

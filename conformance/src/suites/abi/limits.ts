@@ -6,7 +6,7 @@
  * answers afterwards.
  */
 import { GUEST_EXPORTS, Mcp0Error, decodeU32, isErrorCode, parseSections } from '@mcp0/abi';
-import { DEFAULT_LIMITS, DEFAULT_MEMORY_PAGES, type Tier } from '@mcp0/kernel';
+import { DEFAULT_CEILINGS, DEFAULT_LIMITS, DEFAULT_MEMORY_PAGES, type Tier } from '@mcp0/kernel';
 import { CaseFailure, check, type Case } from '../../runner/case.js';
 import { bench, callableExports, describeOutcome, invoke, outcome } from '../harness.js';
 import type { AbiContext } from './context.js';
@@ -46,7 +46,8 @@ export function memoryCapCase(tier: Tier, slow = false): Case<AbiContext> {
     slow,
     async run({ subject }) {
       const initial = initialPages(subject.bytes);
-      const manifestCap = subject.manifest.limits?.memoryPages ?? DEFAULT_MEMORY_PAGES;
+      // The manifest's own limit (or the default), within the host's ceiling.
+      const manifestCap = Math.min(subject.manifest.limits?.memoryPages ?? DEFAULT_MEMORY_PAGES, DEFAULT_CEILINGS.memoryPages);
       const cap = Math.max(initial, Math.min(manifestCap, initial + 8));
       // With no host cap, the manifest's own limit (or the default) is what the module runs under.
       const plain = await bench(subject, { isolation: tier });
@@ -91,7 +92,7 @@ export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
       const plain = await bench(subject, { isolation: tier });
       const own = plain.module.options.timeoutMs;
       await plain.close();
-      const manifestTimeout = subject.manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
+      const manifestTimeout = Math.min(subject.manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs, DEFAULT_CEILINGS.timeoutMs);
       check(own === manifestTimeout, `timeout: expected the module to run with the manifest's ${manifestTimeout} ms when the host sets no limit, got ${own}`);
       const b = await bench(subject, { isolation: tier, timeoutMs });
       try {

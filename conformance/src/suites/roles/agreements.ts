@@ -2,8 +2,9 @@
  * The mcp0.agreements@1 role suite: the contract of plugins/agreements/README.md, run against the
  * plugin under test as the admit and observe hook of a real kernel. The agent whose operations are
  * admitted is a second instance of the same artifact (`conformance.agent`), so the suite needs no
- * other module: its `get` of an unknown id fails in the agent, which makes every admitted
- * operation cost exactly 1 unit and the bills computable by hand. Documents are made and signed
+ * other module. The agent is paused: every admitted operation is refused by the kernel before it
+ * runs (ESTATE), which makes it cost exactly 1 unit, the least there is, and the bills computable
+ * by hand (an operation that runs is billed what it used, which depends on the machine). Documents are made and signed
  * with the host library in @mcp0/abi.
  */
 import { DeniedError, Mcp0Error, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
@@ -30,7 +31,7 @@ interface AgreementsContext {
 const T0 = 1_800_000_000_000;
 const HOUR = 3_600_000;
 const AGENT = 'conformance.agent';
-/** The agent's intent: `get` of an unknown id, which fails in the agent and costs exactly 1. */
+/** The agent's intent (an export of the plugin under test: the kernel refuses any other). */
 const INTENT = 'get';
 
 /** An unsigned agreement for the agent, valid for [T0, T0 + 30 days), with overrides. */
@@ -57,7 +58,8 @@ function signedBy(ctx: AgreementsContext, d: Agreement): Agreement {
 async function withAgreements<T>(ctx: AgreementsContext, work: (call: Caller, b: Bench) => Promise<T>): Promise<T> {
   const b = await bench(ctx.subject);
   try {
-    await b.kernel.load(ctx.subject.bytes, { name: AGENT, grants: grantsAsRequested(ctx.subject.manifest) });
+    const agent = await b.kernel.load(ctx.subject.bytes, { name: AGENT, grants: grantsAsRequested(ctx.subject.manifest) });
+    agent.pause();
     b.kernel.setPipeline({ admit: [b.module.name], observe: [b.module.name] });
     return await work(caller(b.kernel, b.module.name), b);
   } finally {
@@ -77,7 +79,7 @@ async function operate(b: Bench, time: number): Promise<Verdict> {
       const d = (e as Mcp0Error).details as { reason?: unknown; retryAfterMs?: unknown } | undefined;
       return { admitted: false, reason: String(d?.reason ?? e.message), ...(typeof d?.retryAfterMs === 'number' ? { retryAfterMs: d.retryAfterMs } : {}) };
     }
-    if (e instanceof Mcp0Error) return { admitted: true }; // admitted; failed in the agent
+    if (e instanceof Mcp0Error) return { admitted: true }; // admitted; refused by the paused agent
     throw new CaseFailure(`execute at ${time}: expected an admission or a typed denial, got ${String(e)}`);
   }
 }
@@ -193,7 +195,7 @@ const billing: Case<AgreementsContext> = {
     const u = await call('usage', { consumer: AGENT, window: T0 + HOUR });
     const line = Array.isArray(u?.agreements) ? u.agreements.find((a: { id: string }) => a.id === 'agr-1') : undefined;
     check(line !== undefined, `usage: expected a line for agr-1, got ${brief(u)}`);
-    check(Number(line.calls) === 5 && Number(line.costUnits) === 5, `usage: expected 5 calls and 5 cost units (each failed operation costs 1), got calls ${brief(line.calls)}, costUnits ${brief(line.costUnits)}`);
+    check(Number(line.calls) === 5 && Number(line.costUnits) === 5, `usage: expected 5 calls and 5 cost units (each refused operation costs 1), got calls ${brief(line.calls)}, costUnits ${brief(line.costUnits)}`);
     const inv = await call('invoice', { consumer: AGENT, from: T0, to: T0 + 24 * HOUR });
     const want = [
       { agreement: 'agr-1', item: 'base', quantity: 1, unitPrice: 1000, amount: 1000, currency: 'EUR' },
