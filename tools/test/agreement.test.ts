@@ -110,7 +110,9 @@ describe('mcp0 agreement usage / invoice', () => {
     await kernel.load(hello, { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
     kernel.setPipeline({ admit: ['mcp0.agreements'], observe: ['mcp0.agreements'] });
     await kernel.callValue('mcp0.agreements', 'register', { document: JSON.parse(readFileSync(file, 'utf8')) });
-    // Four failed operations (cost exactly 1 each: greet's input is not CBOR) in the first hour.
+    // Four operations in the first hour, refused by the paused agent before they run: each costs
+    // exactly 1 (one that runs is billed what it used, which depends on the machine).
+    kernel.module('mcp0.hello').pause();
     for (let i = 0; i < 4; i++) await kernel.execute({ agent: 'mcp0.hello', intent: 'greet', input: new Uint8Array([0xff]), time: T0 + 1000 + i }).catch(() => undefined);
     await kernel.stop();
     await store.close();

@@ -80,9 +80,9 @@ async function run(kernel: Kernel, intent: string, input: Uint8Array, log: Expec
   try {
     const r = await kernel.execute({ agent: HELLO, intent, input, time });
     log.push({ agent: HELLO, intent, input, output: r.output, status: 'ok', cost: r.outcome.cost, time });
-  } catch {
-    // A failed execute costs 1 (pipeline.ts) and has empty output.
-    log.push({ agent: HELLO, intent, input, output: new Uint8Array(0), status: 'error', cost: 1, time });
+  } catch (e) {
+    // A failed execute is observed with what it used (its metered cost) and an empty output.
+    log.push({ agent: HELLO, intent, input, output: new Uint8Array(0), status: 'error', cost: (e as { details: { cost: number } }).details.cost, time });
   }
 }
 
@@ -165,10 +165,11 @@ describe('mcp0.trace chain', () => {
       await run(kernel, 'greet', encodeCbor({ name: 'Zoë 🌍' }), log);
       await run(kernel, 'greet', encodeCbor({ name: 7 }), log); // EINPUT: failed, still observed
       await run(kernel, 'echo', new Uint8Array(5000).fill(9), log);
-      await run(kernel, 'no-such-intent-with-a-name-longer-than-31-bytes-é', new Uint8Array(0), log); // ENOTFOUND
+      // An intent the agent does not export is refused before any hook runs: never traced.
+      await expect(kernel.execute({ agent: HELLO, intent: 'no-such-intent', input: new Uint8Array(0), time: nextTime++ })).rejects.toMatchObject({ code: 'ENOTFOUND' });
       await run(kernel, 'echo', new Uint8Array(0), log);
       await run(kernel, 'count', encodeCbor({ key: 'k' }), log);
-      expect(log.map((l) => l.status)).toEqual(['ok', 'ok', 'error', 'ok', 'error', 'ok', 'ok']);
+      expect(log.map((l) => l.status)).toEqual(['ok', 'ok', 'error', 'ok', 'ok', 'ok']);
 
       const entries = await range(kernel, 0, 999);
       expect(entries).toHaveLength(log.length);
