@@ -12,7 +12,7 @@
  */
 export { createInstance, type Instance, type InstanceOptions, type Tier } from './instance.js';
 export { InlineInstance } from './inline-instance.js';
-export { WorkerInstance } from './worker-instance.js';
+export { WorkerInstance, INSTANTIATION_SLACK_MS } from './worker-instance.js';
 export type { CallContext } from '@extism/extism';
 export type { HostFunctionTable, LogLevel } from './extism/plugin.js';
 export { AllocationBudget, LimitError } from './extism/budget.js';

@@ -11,6 +11,14 @@ import type { Instance, InstanceOptions } from './instance.js';
 import { GuestFailure, GuestThread } from './worker/thread.js';
 
 /**
+ * What instantiation gets beyond the call timeout: the thread must be scheduled, and Extism builds
+ * the instance around the start function. On a loaded 2-core machine that alone passed 5 ms (a
+ * module with a 5 ms timeout then failed every restart), so a bound of the call timeout alone would
+ * fail sound modules; a looping start function is still stopped within the timeout plus this.
+ */
+export const INSTANTIATION_SLACK_MS = 1_000;
+
+/**
  * An instance in its own thread. Made by `createInstance` for the worker tier.
  * @example
  * const instance = await WorkerInstance.create({ ...options, tier: 'worker', preempt: false })
@@ -30,7 +38,7 @@ export class WorkerInstance implements Instance {
 
   /**
    * Start the guest thread and instantiate the module in it (its start function gets the call
-   * timeout, counted once the thread is up).
+   * timeout plus INSTANTIATION_SLACK_MS, counted once the thread is up).
    * @example
    * const instance = await WorkerInstance.create(options)
    */
@@ -43,7 +51,8 @@ export class WorkerInstance implements Instance {
       instance.#died = reason;
       opts.onDeath?.(instance);
     };
-    const thread = await GuestThread.start({ name, compiled, memoryPages, functions, hostBytesPerCall, onLog, startTimeoutMs: timeoutMs, onExit }).catch((e: unknown) => {
+    const startTimeoutMs = timeoutMs + INSTANTIATION_SLACK_MS;
+    const thread = await GuestThread.start({ name, compiled, memoryPages, functions, hostBytesPerCall, onLog, startTimeoutMs, onExit }).catch((e: unknown) => {
       throw startError(name, e);
     });
     return (instance = new WorkerInstance(opts, thread));
