@@ -6,6 +6,7 @@
 export * from './abi-v1.js';
 export * from './errors/index.js';
 export * from './cbor/index.js';
+export * from './json/index.js';
 export * from './wasm/leb128.js';
 export * from './wasm/sections.js';
 export * from './manifest/index.js';

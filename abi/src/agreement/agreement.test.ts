@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import canonicalize from 'canonicalize';
 import { generateKeyPair } from '../keys/index.js';
 import {
-  agreementSigningBytes, agreementTemplates, MAX_AGREEMENT_BYTES, newAgreement, parseAgreement, readAgreementTemplate, signAgreement, validateAgreement, verifyAgreement,
+  AgreementError, agreementSigningBytes, agreementTemplates, MAX_AGREEMENT_BYTES, newAgreement, parseAgreement, readAgreementTemplate, signAgreement, validateAgreement, verifyAgreement,
   type Agreement,
 } from './index.js';
 
@@ -61,6 +61,28 @@ describe('agreement documents', () => {
     expect(thrown(() => validateAgreement({ ...base(), validity: { notBefore: T, notAfter: T } })).message).toContain('notBefore < notAfter');
     expect(thrown(() => validateAgreement({ ...base(), consumer: 'a/b' })).message).toContain('/consumer must match pattern');
     expect(thrown(() => validateAgreement({ ...base(), quotas: { windowMs: 2 ** 60 } })).message).toContain('must be <= 9007199254740991');
+  });
+});
+
+describe('strict JSON text', () => {
+  it('refuses an agreement naming "perCall" twice in pricing, though the last value is the signed one', () => {
+    const d = both(newAgreement('business', { consumer: 'acme.notes', provider: 'mcp0.node', id: 'agr-dup', notBefore: T, set: { 'pricing.perCall': '7' } }));
+    const text = JSON.stringify(d, null, 2);
+    expect(parseAgreement(text)).toEqual(d);
+    // A reader (or a viewer that keeps the first) sees a price of 0; JSON.parse keeps the signed 7.
+    const twice = text.replace('"perCall": 7', '"perCall": 0,\n    "perCall": 7');
+    expect(verifyAgreement(JSON.parse(twice)).consumerKey).toBe(consumer.kid);
+    const e = thrown(() => parseAgreement(twice)) as { code: string; message: string; details: Record<string, unknown> };
+    expect(e).toBeInstanceOf(AgreementError);
+    expect(e.code).toBe('EINPUT');
+    expect(e.details).toMatchObject({ key: 'perCall', path: '/pricing/perCall' });
+    expect(e.message).toMatch(/^invalid agreement: duplicate member "perCall" at \/pricing\/perCall \(offset \d+\)/);
+  });
+
+  it('refuses a duplicate at any depth, and at the top', () => {
+    const text = JSON.stringify(both(base()));
+    expect(thrown(() => parseAgreement(text.replace('{"type":', '{"id":"agr-other","type":'))).message).toContain('duplicate member "id" at /id');
+    expect(thrown(() => parseAgreement(text.replace('"intents":[', '"intents":["*"],"intents":['))).message).toContain('duplicate member "intents" at /permissions/intents');
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * Checking agreement documents on the host: the size and nesting limits a hostile document meets
- * first, then the JSON Schema (ajv), then the rules a schema cannot say. Every problem is an
- * `EINPUT` (or `ETOOBIG`) error listing what was expected and what came.
+ * first, then strict JSON (no member named twice), then the JSON Schema (ajv), then the rules a
+ * schema cannot say. Every problem is an `EINPUT` (or `ETOOBIG`) error listing what was expected
+ * and what came.
  */
 import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { describe, Mcp0Error } from '../errors/index.js';
+import { JsonError, parseJson } from '../json/index.js';
 import type { Agreement, AgreementTemplate } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -92,7 +94,8 @@ export function validateAgreement(value: unknown): Agreement {
 }
 
 /**
- * Parse and validate agreement JSON text, refusing oversized text before parsing it.
+ * Parse and validate agreement JSON text, refusing oversized text before parsing it, and a member
+ * named twice in one object (`EINPUT` with `details.key` and `details.path`, e.g. '/pricing/perCall').
  * @example
  * const doc = parseAgreement(readFileSync('agreement.json', 'utf8'))
  */
@@ -101,9 +104,13 @@ export function parseAgreement(text: string): Agreement {
   if (size > MAX_AGREEMENT_BYTES) throw new AgreementError('ETOOBIG', `agreement: expected at most ${MAX_AGREEMENT_BYTES} bytes of JSON, got ${size}`, { size, limit: MAX_AGREEMENT_BYTES });
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Strict: a member named twice would let a reader see one set of terms and the signer another.
+    value = parseJson(text);
   } catch (e) {
-    invalid('agreement', [`expected JSON text, got a parse error (${(e as Error).message})`]);
+    if (!(e instanceof JsonError)) throw e;
+    if (e.details.reason !== 'duplicate') invalid('agreement', [e.message]);
+    const { key, path, offset } = e.details;
+    throw new AgreementError('EINPUT', `invalid agreement: ${e.message}`, { problems: [e.message], key, path, offset }, { cause: e });
   }
   return validateAgreement(value);
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, UsageError } from '../errors/index.js';
+import { parseJson } from '../json/index.js';
 import { hex } from '../keys/bytes.js';
 import { AgreementError, validateAgreement, validateTemplate } from './document.js';
 import type { Agreement, AgreementTemplate } from './types.js';
@@ -29,7 +30,7 @@ export function agreementTemplates(): string[] {
 export function readAgreementTemplate(name: string): AgreementTemplate {
   const names = agreementTemplates();
   if (!names.includes(name)) throw new UsageError('EUSAGE', `unknown agreement template ${JSON.stringify(name)}: expected one of ${names.join(', ')}`, { expected: names, got: name });
-  return validateTemplate(JSON.parse(readFileSync(`${TEMPLATE_DIR}${name}.json`, 'utf8')));
+  return validateTemplate(parseJson(readFileSync(`${TEMPLATE_DIR}${name}.json`, 'utf8')));
 }
 
 /**

@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
 import { LoadError, Mcp0Error } from '../errors/index.js';
 import { MANIFEST_SECTION } from '../abi-v1.js';
+import { JsonError, parseJson } from '../json/index.js';
 import { appendCustomSection, customSections, removeCustomSections } from '../wasm/sections.js';
 import type { Manifest } from './types.js';
 
@@ -63,7 +64,8 @@ export function appendManifest(module: Uint8Array, manifest: unknown): Uint8Arra
 
 /**
  * Read and validate the manifest section of a module. Throws `EMANIFEST` when it is missing,
- * repeated, too large, not UTF-8 JSON, not canonical, or fails the schema.
+ * repeated, too large, not UTF-8 JSON, names a member twice (`details.key`, `details.path`), not
+ * canonical, or fails the schema.
  */
 export function readManifest(module: Uint8Array): Manifest {
   const found = customSections(module, MANIFEST_SECTION);
@@ -78,9 +80,15 @@ export function readManifest(module: Uint8Array): Manifest {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch (e) {
-    throw new LoadError('EMANIFEST', `manifest section is not UTF-8 JSON: ${(e as Error).message}`, { check: 'manifest' }, { cause: e });
+    if (e instanceof JsonError && e.details.reason === 'duplicate') {
+      // A member named twice is never canonical either; naming it says what is wrong.
+      const { key, path, offset } = e.details;
+      throw new LoadError('EMANIFEST', `invalid manifest: ${e.message}`, { check: 'manifest', key, path, offset }, { cause: e });
+    }
+    const cause = e instanceof JsonError ? e.cause : e;
+    throw new LoadError('EMANIFEST', `manifest section is not UTF-8 JSON: ${(cause as Error).message}`, { check: 'manifest' }, { cause });
   }
   const manifest = validateManifest(value);
   if (canonicalize(value) !== text) {

@@ -2,9 +2,10 @@
  * A bounds-checked reader over the signature payload. Every overrun, oversize count or stray byte
  * becomes an `ESIGNATURE` LoadError naming the field and its offset in the module, never a
  * RangeError, and counts are checked against what the bytes left could hold before any loop runs.
+ * A nested cursor is a window on the same bytes, not a copy or a view: a section may hold 16,384
+ * signatures, and a typed-array view per record is most of what reading them would cost.
  */
-import { LoadError, Mcp0Error } from '../errors/index.js';
-import { decodeU32 } from '../wasm/leb128.js';
+import { LoadError } from '../errors/index.js';
 
 /**
  * An `ESIGNATURE` error for a malformed signature section.
@@ -21,18 +22,23 @@ export function malformed(message: string, offset: number): LoadError {
  * const c = new Cursor(payload, 0); const version = c.byte('spec_version')
  */
 export class Cursor {
-  private pos = 0;
+  private pos: number;
+  private readonly limit: number;
   private readonly bytes: Uint8Array;
   private readonly base: number;
   /**
    * @param bytes the bytes to read
    * @param base offset of `bytes[0]` in the module, for messages
+   * @param start first byte of the window read (default 0)
+   * @param limit end of the window read, exclusive (default the end of `bytes`)
    * @example
    * const c = new Cursor(section.payload, section.end - section.payload.length)
    */
-  constructor(bytes: Uint8Array, base: number) {
+  constructor(bytes: Uint8Array, base: number, start = 0, limit = bytes.length) {
     this.bytes = bytes;
     this.base = base;
+    this.pos = start;
+    this.limit = limit;
   }
 
   /** Offset of the next byte, in the module. */
@@ -42,7 +48,7 @@ export class Cursor {
 
   /** Bytes not read yet. */
   get remaining(): number {
-    return this.bytes.length - this.pos;
+    return this.limit - this.pos;
   }
 
   /**
@@ -61,14 +67,20 @@ export class Cursor {
    * const n = c.u32('key_id_len')
    */
   u32(field: string): number {
-    try {
-      const [value, next] = decodeU32(this.bytes, this.pos);
-      this.pos = next;
-      return value;
-    } catch (e) {
-      if (e instanceof Mcp0Error) throw malformed(`${field}: ${e.message}`, this.offset);
-      throw e;
+    // decodeU32's rules (at most 5 bytes, at most 2^32 − 1), read within this window only.
+    const at = this.pos;
+    let value = 0;
+    for (let i = 0; i < 5; i++) {
+      if (at + i >= this.limit) throw malformed(`${field}: LEB128: truncated after ${i} bytes`, this.offset);
+      const byte = this.bytes[at + i]!;
+      value += (byte & 0x7f) * 2 ** (7 * i);
+      if ((byte & 0x80) === 0) {
+        if (value > 0xffffffff) throw malformed(`${field}: LEB128: value over u32`, this.offset);
+        this.pos = at + i + 1;
+        return value;
+      }
     }
+    throw malformed(`${field}: LEB128: more than 5 bytes`, this.offset);
   }
 
   /**
@@ -91,10 +103,18 @@ export class Cursor {
    * const hash = c.take(32, 'hash')
    */
   take(length: number, field: string): Uint8Array {
+    this.skip(length, field);
+    return this.bytes.subarray(this.pos - length, this.pos);
+  }
+
+  /**
+   * Step over the next `length` bytes.
+   * @example
+   * c.skip(32, 'hash')
+   */
+  skip(length: number, field: string): void {
     if (length > this.remaining) throw malformed(`${field}: expected ${length} bytes, only ${this.remaining} remain`, this.offset);
-    const out = this.bytes.subarray(this.pos, this.pos + length);
     this.pos += length;
-    return out;
   }
 
   /**
@@ -104,8 +124,9 @@ export class Cursor {
    */
   nested(field: string): Cursor {
     const length = this.u32(`${field} length`);
-    const start = this.offset;
-    return new Cursor(this.take(length, field), start);
+    const start = this.pos;
+    this.skip(length, field);
+    return new Cursor(this.bytes, this.base, start, start + length);
   }
 
   /**

@@ -26,7 +26,7 @@ function expectByte(c: Cursor, field: string, expected: number, meaning: string)
 
 function decodeSignature(c: Cursor): SignatureEntry {
   const keyIdLength = c.u32('key_id_len');
-  const keyId = c.take(keyIdLength, 'key_id');
+  const keyId = keyIdLength === 0 ? undefined : c.take(keyIdLength, 'key_id');
   const algorithm = c.byte('signature_id');
   const at = c.offset;
   const signature = c.take(c.u32('signature_len'), 'signature');
@@ -34,7 +34,7 @@ function decodeSignature(c: Cursor): SignatureEntry {
     throw malformed(`Ed25519 signature: expected ${ED25519_SIGNATURE_LENGTH} bytes, got ${signature.length}`, at);
   }
   c.end('signature');
-  return keyIdLength === 0 ? { algorithm, signature } : { keyId, algorithm, signature };
+  return keyId ? { keyId, algorithm, signature } : { algorithm, signature };
 }
 
 function decodeSet(c: Cursor): SignedHashSet {

@@ -2,7 +2,8 @@
  * The rolling SHA-256 of the signed content (Signatures.md "Parts and delimiters"): one hash at
  * each `signature_delimiter`, accumulated from the first section after the signature, and a final
  * one when the module does not end with a delimiter — the same list wasmsign2 signs. The last hash
- * always covers the whole content; it is the one that decides whether a set covers the module.
+ * covers the whole content, but a set covers the module only when it holds this whole list
+ * (cover.ts): an inner hash is the last hash of the module cut off at that delimiter.
  * Hashed are the sections' bytes as they are, not the 8-byte module header.
  */
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -1,6 +1,7 @@
 /** Module signatures in the WebAssembly tool-conventions Signatures.md format (wasmsign2-compatible). */
 export { signModule } from './sign.js';
-export { verifyModule, type Verified } from './verify.js';
+export { MAX_ANONYMOUS_SIGNATURES, MAX_ED25519_VERIFICATIONS, verifyModule, type Verified, type VerifyModuleOptions } from './verify.js';
+export { coversModule, uncovered } from './cover.js';
 export { readSignatures, type SignatureSet } from './read.js';
 export { stripSignatures } from './strip.js';
 export { decodeSignatureData } from './decode.js';

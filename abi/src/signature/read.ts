@@ -1,5 +1,6 @@
 /** Reading the signatures of a module without verifying them, for `mcp0 inspect`. */
-import { equalBytes, hex } from '../keys/bytes.js';
+import { hex } from '../keys/bytes.js';
+import { coversModule } from './cover.js';
 import { decodeSignatureData } from './decode.js';
 import { contentHashes } from './hash.js';
 import { payloadOffset, signatureLayout } from './layout.js';
@@ -8,7 +9,10 @@ import { payloadOffset, signatureLayout } from './layout.js';
 export interface SignatureSet {
   /** The rolling content hashes this set signs (32 bytes each). */
   readonly hashes: Uint8Array[];
-  /** True when the set covers the module as it is now (its content hash is among `hashes`). */
+  /**
+   * True when the set covers the module as it is now: one hash per part, each matching, in order
+   * (the whole-module rule of cover.ts, which verifyModule requires).
+   */
   readonly current: boolean;
   readonly signatures: {
     /** The key id in hex (wasmsign2's 12-byte id for keys we sign with), absent when none was given. */
@@ -30,10 +34,9 @@ export function readSignatures(module: Uint8Array): SignatureSet[] {
   if (!layout.signature) return [];
   const { sets } = decodeSignatureData(layout.signature.payload, payloadOffset(layout.signature));
   const hashes = contentHashes(module, layout.content);
-  const whole = hashes[hashes.length - 1]!;
   return sets.map((set) => ({
     hashes: set.hashes.map((h) => h.slice()),
-    current: set.hashes.some((h) => equalBytes(h, whole)),
+    current: coversModule(set.hashes, hashes),
     signatures: set.signatures.map((s) => ({ ...(s.keyId ? { keyId: hex(s.keyId) } : {}), algorithm: s.algorithm, signature: s.signature.slice() })),
   }));
 }

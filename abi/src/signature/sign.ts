@@ -9,6 +9,7 @@ import type { PrivateKey } from '../keys/types.js';
 import { wasmsign2KeyId } from '../keys/wasmsign2.js';
 import { concatBytes, encodeCustomSection, WASM_HEADER } from '../wasm/sections.js';
 import { canonicalModule } from './canonical.js';
+import { coversModule, uncovered } from './cover.js';
 import { decodeSignatureData } from './decode.js';
 import { encodeSignatureData } from './encode.js';
 import { ALG_ED25519, SIGNATURE_SECTION, type SignatureEntry, type SignedHashSet } from './format.js';
@@ -37,7 +38,7 @@ function addSignature(sets: readonly SignedHashSet[], hashes: Uint8Array[], entr
  * (the manifest included) and embeds wasmsign2's key id for the key, so `wasmsign2 verify` and
  * {@link verifyModule} both find it. An unsigned module also gets minimal section headers, as
  * wasmsign2 writes them. A module signed already keeps its bytes and its signers, and the new
- * signature joins them; if it changed since (no set covers its content) this throws `ESIGNATURE`
+ * signature joins them; if it changed since (no set covers the whole module, cover.ts) this throws `ESIGNATURE`
  * rather than dropping the old signers — strip them first to re-sign.
  * @example
  * const signed = signModule(await readFile('plugin.wasm'), parsePrivateJwk(jwkText))
@@ -52,11 +53,11 @@ export function signModule(module: Uint8Array, key: PrivateKey): Uint8Array {
   const content = existing.length > 0 ? layout.content : signatureLayout(body).content;
   const hashes = contentHashes(body, content);
   const whole = hashes[hashes.length - 1]!;
-  if (existing.length > 0 && !existing.some((set) => set.hashes.some((h) => equalBytes(h, whole)))) {
+  if (existing.length > 0 && !existing.some((set) => coversModule(set.hashes, hashes))) {
     const covered = existing.map((set) => hex(set.hashes[set.hashes.length - 1] ?? new Uint8Array(0)));
     throw new LoadError(
       'ESIGNATURE',
-      `module changed since it was signed: its signatures cover content hash ${covered.join(', ')}, got ${hex(whole)}; strip the old signatures to re-sign`,
+      `module changed since it was signed: its signatures cover content hash ${covered.join(', ')}, got ${hex(whole)} (${uncovered(existing[0]!.hashes, hashes)}); strip the old signatures to re-sign`,
       { check: 'signature', expected: covered, got: hex(whole) },
     );
   }

@@ -3,9 +3,13 @@
  * (Only tests import this file.)
  */
 import { type ErrorCode, LoadError } from '../errors/index.js';
+import { ed25519Sign } from '../keys/ed25519.js';
 import { concatBytes, encodeCustomSection, encodeSection, WASM_HEADER } from '../wasm/sections.js';
-import { SIGNATURE_SECTION } from './format.js';
+import { encodeSignatureData } from './encode.js';
+import { ALG_ED25519, SIGNATURE_SECTION, type SignatureEntry } from './format.js';
+import { contentHashes } from './hash.js';
 import { signatureLayout } from './layout.js';
+import { signedMessage } from './message.js';
 
 const utf8 = new TextEncoder();
 
@@ -75,4 +79,45 @@ export function loadError(fn: () => unknown, code: ErrorCode, check?: string): L
     return e;
   }
   throw new Error(`expected LoadError ${code}, nothing was thrown`);
+}
+
+/**
+ * `count` distinct Ed25519 signatures that are well formed and verify under no key, yet cost a full
+ * verification each: R is a real curve point (taken from a real signature) and s = 1, 2, 3… is
+ * canonical, so a verifier only finds out at the final equation. `keyId(n)` names the n-th
+ * signature's key (undefined: no key id).
+ * @example
+ * const junk = junkSignatures(256, () => undefined)
+ */
+export function junkSignatures(count: number, keyId: (n: number) => Uint8Array | undefined, first = 0): SignatureEntry[] {
+  const r = ed25519Sign(Uint8Array.of(1), new Uint8Array(32).fill(99)).subarray(0, 32);
+  return Array.from({ length: count }, (_, i) => {
+    const n = first + i;
+    const signature = new Uint8Array(64);
+    signature.set(r);
+    new DataView(signature.buffer).setUint32(32, n + 1, true); // s = n + 1, little-endian
+    const id = keyId(n);
+    return id ? { keyId: id, algorithm: ALG_ED25519, signature } : { algorithm: ALG_ED25519, signature };
+  });
+}
+
+/**
+ * `unsigned`'s content behind a signature section of `sets.length` signed hash sets, each covering
+ * the whole module (its hash list is the module's) and holding the given signatures.
+ * @example
+ * const hostile = withCoveringSets(answerModule(), [junkSignatures(256, () => undefined)])
+ */
+export function withCoveringSets(unsigned: Uint8Array, sets: readonly SignatureEntry[][]): Uint8Array {
+  const hashes = contentHashes(unsigned, signatureLayout(unsigned).content);
+  return withSignaturePayload(unsigned, encodeSignatureData({ sets: sets.map((signatures) => ({ hashes, signatures })) }));
+}
+
+/**
+ * A genuine signature by `seed`'s key over `unsigned`'s whole content, with or without a key id.
+ * @example
+ * const good = genuineSignature(answerModule(), key.seed, wasmsign2KeyId(key))
+ */
+export function genuineSignature(unsigned: Uint8Array, seed: Uint8Array, keyId?: Uint8Array): SignatureEntry {
+  const signature = ed25519Sign(signedMessage(contentHashes(unsigned, signatureLayout(unsigned).content)), seed);
+  return keyId ? { keyId, algorithm: ALG_ED25519, signature } : { algorithm: ALG_ED25519, signature };
 }

@@ -310,6 +310,27 @@ describe('hostile documents and paths', () => {
     expect(report.problems[0]!.message).toMatch(/no distribution in .*nope/);
   });
 
+  it('refuses a member named twice, nested ("perCall" in a plugin\'s config), though the last value is the signed one', async () => {
+    const d = copy();
+    editJson(d, (doc) => {
+      doc.plugins.find((p) => p.name === 'test.gate')!.config = { limit: 3, pricing: { currency: 'EUR', perCall: 5 } };
+    });
+    await lockDistribution(d, assembler);
+    const path = join(d, DISTRIBUTION_FILE);
+    const text = readFileSync(path, 'utf8');
+    expect(await messages(d)).toEqual([]);
+    // A reader that keeps the first sees 0; JSON.parse keeps the 5 that was signed.
+    writeFileSync(path, text.replace('"perCall": 5', '"perCall": 0,\n          "perCall": 5'));
+    const index = (JSON.parse(text) as DistributionDocument).plugins.findIndex((p) => p.name === 'test.gate');
+    const e = await rejection(readDistribution(d));
+    expect(e).toBeInstanceOf(LoadError);
+    expect(e.code).toBe('EINPUT');
+    expect(e.details).toMatchObject({ check: 'schema', key: 'perCall', path: `/plugins/${index}/config/pricing/perCall` });
+    expect(e.message).toMatch(new RegExp(`^distribution\\.json: duplicate member "perCall" at /plugins/${index}/config/pricing/perCall \\(offset \\d+\\)`));
+    const report = await checkDistribution(d, { trust });
+    expect(report.problems).toEqual([expect.objectContaining({ code: 'EINPUT', check: 'schema', message: e.message })]);
+  });
+
   it('refuses a publisher key whose kid is not its thumbprint', async () => {
     const d = copy();
     const other = generateKeyPair();

@@ -7,7 +7,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
-import { LoadError, describe } from '@mcp0/abi';
+import { JsonError, LoadError, describe, parseJson } from '@mcp0/abi';
 import { DISTRIBUTION_FILE, type DistributionDocument } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -51,16 +51,25 @@ export function validateDistribution(value: unknown): DistributionDocument {
 }
 
 /**
- * Parse `distribution.json` text: JSON, then the schema. Throws `EINPUT`.
+ * Parse `distribution.json` text: strict JSON (a member named twice in one object is refused, with
+ * `details.key` and `details.path`), then the schema. Throws `EINPUT`.
  * @example
  * const doc = parseDistribution(await readFile('dist/standard/build/distribution.json', 'utf8'))
  */
 export function parseDistribution(text: string): DistributionDocument {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Strict: a member named twice would let a reader (or `mcp0 dist verify`'s diff) see one
+    // document while the lock and the node act on another.
+    value = parseJson(text);
   } catch (e) {
-    throw new LoadError('EINPUT', `distribution.json is not JSON: ${(e as Error).message}`, { check: 'schema' }, { cause: e });
+    if (!(e instanceof JsonError)) throw e;
+    if (e.details.reason === 'duplicate') {
+      const { key, path, offset } = e.details;
+      throw new LoadError('EINPUT', `distribution.json: ${e.message}`, { check: 'schema', key, path, offset }, { cause: e });
+    }
+    const cause = e.cause as Error;
+    throw new LoadError('EINPUT', `distribution.json is not JSON: ${cause.message}`, { check: 'schema' }, { cause });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new LoadError('EINPUT', `distribution.json: expected a JSON object, got ${describe(value)}`, { check: 'schema' });

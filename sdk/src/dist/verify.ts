@@ -7,7 +7,7 @@
  * covering the required capabilities → the pipeline names plugins that declare the hook.
  */
 import {
-  ABI_VERSION, LoadError, Mcp0Error, UsageError, checkAbi, readManifest, verifyModule,
+  ABI_VERSION, LoadError, Mcp0Error, UsageError, checkAbi, parseJson, readManifest, verifyModule,
   type ErrorCode, type Grant, type Manifest, type PublicKey,
 } from '@mcp0/abi';
 import { effectiveCapabilities } from '@mcp0/kernel';
@@ -200,7 +200,7 @@ function checkSignature(doc: DistributionDocument, trust: PublicKey[], problems:
   if (canonicalDistribution(doc) === sig.signed) return signer.kid;
   let changes: string[];
   try {
-    changes = diffDistributions(unsignedPart(validateDistribution(JSON.parse(sig.signed))), unsignedPart(doc));
+    changes = diffDistributions(unsignedPart(validateDistribution(parseJson(sig.signed))), unsignedPart(doc));
   } catch {
     changes = ['the signed copy cannot be read back, so the changes cannot be named'];
   }

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { appendManifest, checkExports, checkImports, validateManifest, type Manifest } from '@mcp0/abi';
+import { appendManifest, checkExports, checkImports, parseJson, validateManifest, type Manifest } from '@mcp0/abi';
 import { compileAssembly } from './asc.js';
 
 /** What a build gives. */
@@ -42,7 +42,8 @@ export async function buildPlugin(dir: string, opts: BuildOptions = {}): Promise
   const manifestFile = join(root, 'plugin.json');
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(manifestFile, 'utf8'));
+    // Strict JSON: a member named twice would put the last into the artifact, unseen by its author.
+    json = parseJson(await readFile(manifestFile, 'utf8'));
   } catch (e) {
     throw new Error(`build: cannot read ${manifestFile}: ${(e as Error).message}`, { cause: e });
   }
