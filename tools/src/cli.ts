@@ -4,7 +4,7 @@
  * a module that would not load; 1 is a failed check or call; 0 is success.
  */
 import { LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
-import { type Command, type Io, helpText, parseCommandArgs } from './command.js';
+import { type Args, type Command, type Io, helpText, parseCommandArgs, stringOption } from './command.js';
 import { agreement } from './commands/agreement.js';
 import { agent } from './commands/agent.js';
 import { build } from './commands/build.js';
@@ -13,6 +13,7 @@ import { conformanceCommand } from './commands/conformance.js';
 import { dist } from './commands/dist.js';
 import { inspect } from './commands/inspect.js';
 import { keygen } from './commands/keygen.js';
+import { keyring } from './commands/keyring.js';
 import { scaffold } from './commands/new.js';
 import { pack } from './commands/pack.js';
 import { sign } from './commands/sign.js';
@@ -20,9 +21,10 @@ import { start } from './commands/start.js';
 import { store } from './commands/store.js';
 import { trace } from './commands/trace.js';
 import { verify } from './commands/verify.js';
+import { thumbprints } from './trust.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, scaffold, build, pack, sign, verify, inspect, call, start, agent, trace, store, dist, agreement, conformanceCommand];
+export const COMMANDS: readonly Command[] = [keygen, keyring, scaffold, build, pack, sign, verify, inspect, call, start, agent, trace, store, dist, agreement, conformanceCommand];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
@@ -47,15 +49,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 2;
   }
   const debug = rest.includes('--debug');
+  let args: Args | undefined;
   try {
-    const args = parseCommandArgs(command, rest);
+    args = parseCommandArgs(command, rest);
     if (args.values.help) {
       io.out(helpText(command));
       return 0;
     }
     return await command.run(args, io);
   } catch (e) {
-    io.err(`mcp0 ${command.name}: ${describeError(e)}\n`);
+    // Trust failures name signers by wasmsign2 hex ids; show the thumbprints the keyring knows.
+    const text = await thumbprints(describeError(e), args ? stringOption(args, 'keyring') : undefined);
+    io.err(`mcp0 ${command.name}: ${text}\n`);
     if (debug && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
     return e instanceof UsageError || e instanceof LoadError || (e instanceof Mcp0Error && e.code === 'EUSAGE') ? 2 : 1;
   }

@@ -2,4 +2,5 @@
 export { main, COMMANDS } from './cli.js';
 export * from './build/index.js';
 export { jsonToCbor, cborToJson } from './json-cbor.js';
-export { resolveTrust, keyringDir, addToKeyring } from './keyring.js';
+export { keyringDir, addToKeyring, findInKeyring, keyringEntries, removeFromKeyring, isKeyId } from './keyring.js';
+export { resolveTrust, trustedKeys, isKeyPath, readKey, readPrivateKey, type TrustedKey } from './trust.js';

@@ -11,11 +11,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DeniedError, generateKeyPair, newAgreement, readKeyFile, signAgreement, signModule, writeKeyFile,
+  DeniedError, generateKeyPair, newAgreement, signAgreement, signModule, writeKeyFile,
   type Agreement, type CborValue, type PrivateKey,
 } from '@mcp0/abi';
 import { Node, UsageSampler, checkBudgets, loadDistribution, type Agent } from '@mcp0/sdk';
 import { buildPlugin } from './build/index.js';
+import { readPrivateKey } from './trust.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const DATA = resolve(process.env.MCP0_DATA ?? 'data');
@@ -48,9 +49,7 @@ async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
 async function devKey(file: string): Promise<PrivateKey> {
   const path = join(DATA, file);
   if (!existsSync(path)) await writeKeyFile(path, generateKeyPair());
-  const key = await readKeyFile(path);
-  if (key.type !== 'private') throw new Error(`${path} holds a public key; delete it to make a new development key`);
-  return key;
+  return readPrivateKey(path, 'the development key');
 }
 
 /** The agreement between the application (consumer) and the node's operator (provider), signed by both. */
@@ -88,9 +87,11 @@ async function paced(ops: (() => Promise<unknown>)[]): Promise<void> {
 async function main(): Promise<void> {
   await mkdir(DATA, { recursive: true });
   if (!existsSync(join(DIST, 'distribution.json'))) throw new Error(`${DIST} is missing: run npm run build (npm start does) first`);
-  const operator = await readKeyFile(join(DIST, 'dev-key.jwk'));
-  if (operator.type !== 'private') throw new Error(`${join(DIST, 'dev-key.jwk')}: expected the development private key`);
+  // The distribution was just built by `npm run build` with this development key: the job trusts
+  // the key it made, by its private half (refused if others can read it), never a file beside it.
+  const operator = await readPrivateKey(join(DIST, 'dev-key.jwk'), 'the development key of dist/standard');
   const developer = await devKey('dev-key.jwk');
+  process.stderr.write(`trust: assembler ${operator.kid} from the development key npm run build made (dist/standard/build/dev-key.jwk); agent signer ${developer.kid} from ${join(DATA, 'dev-key.jwk')}\n`);
 
   const distribution = await step('verifying dist/standard', () => loadDistribution(DIST, { trust: [operator.publicKey] }));
   const node = await step('starting the node on lmdb:./data', () => Node.start({ distribution, store: `lmdb:${DATA}`, trust: [developer.publicKey] }));

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@mcp0/abi';
+import { publisher } from '../../test/fixtures.js';
 import { signedFile, run, tempDir, unsignedFile, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
@@ -27,10 +28,12 @@ const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 describe('mcp0 agent', () => {
   it('spawns, executes, snapshots, recovers, pauses, resumes and terminates across invocations', async () => {
     const store = `lmdb:${tempDir('mcp0-agent-store-')}`;
-    const at = ['--dist', dist, '--store', store];
+    // nodeDist is a local build: its development key beside it, trusted only with an explicit --dev.
+    const at = ['--dist', dist, '--store', store, '--dev'];
     const spawned = await run('agent', 'spawn', memory.file, '--name', 'notes', '--trust-agent', memory.pub, ...at, '--json');
     expect(spawned.code, spawned.err).toBe(0);
-    expect(spawned.err).toContain('trusting the development key');
+    expect(spawned.err).toContain('WARNING: --dev: trusting the DEVELOPMENT key');
+    expect(spawned.err).toContain(`trust: agent signer ${publisher.kid} from --trust-agent ${memory.pub}`);
     const id = json(spawned.out).id as string;
     expect(json(spawned.out)).toMatchObject({ name: 'notes', state: 'running', module: 'mcp0.example.memory@0.1.0' });
 
@@ -61,7 +64,7 @@ describe('mcp0 agent', () => {
   });
 
   it('reports failures with their code (exit 1) and misuse as usage errors (exit 2)', async () => {
-    const at = ['--dist', dist, '--store', `lmdb:${tempDir('mcp0-agent-store-')}`];
+    const at = ['--dist', dist, '--store', `lmdb:${tempDir('mcp0-agent-store-')}`, '--dev'];
     const untrusted = await run('agent', 'spawn', stranger.file, '--name', 'c', ...at);
     expect(untrusted.code).toBe(2);
     expect(untrusted.err).toContain('EUNTRUSTED');
@@ -79,7 +82,7 @@ describe('mcp0 agent', () => {
 describe('mcp0 agent on the standard distribution', () => {
   it('registers a signed agreement file at spawn and runs under it; without one the agent is denied', async () => {
     const standard = resolve(import.meta.dirname, '..', '..', 'dist', 'standard', 'build');
-    const at = ['--dist', standard, '--store', `lmdb:${tempDir('mcp0-agent-std-')}`];
+    const at = ['--dist', standard, '--store', `lmdb:${tempDir('mcp0-agent-std-')}`, '--dev'];
     const dir = tempDir();
     const keys = writeKeys(dir, generateKeyPair(), 'me');
     const doc = join(dir, 'agr.json');
@@ -108,7 +111,7 @@ describe('mcp0 start', () => {
 
   it.each(['SIGTERM', 'SIGINT'] as const)('runs until %s and stops cleanly, with the state kept', async (signal) => {
     const store = `lmdb:${tempDir('mcp0-start-store-')}`;
-    const at = ['--dist', dist, '--store', store];
+    const at = ['--dist', dist, '--store', store, '--dev'];
     expect((await run('agent', 'spawn', memory.file, '--name', 'notes', '--trust-agent', memory.pub, ...at)).code).toBe(0);
     expect((await run('agent', 'execute', 'notes', 'remember', '{"text":"kept"}', ...at)).code).toBe(0);
 

@@ -76,6 +76,14 @@ describe('mcp0 agreement new / sign / verify', () => {
     expect(r.err).toContain("consumer's signature does not verify");
     writeFileSync(file, '{"type": 1}');
     expect((await run('agreement', 'verify', file)).err).toContain('EINPUT: invalid agreement');
+
+    // "perCall" twice: JSON.parse keeps the signed value, a reader may see the other; refused.
+    const twice = JSON.stringify(doc, null, 2).replace(/"perCall": (\d+)/, '"perCall": 0,\n    "perCall": $1');
+    expect(twice).toMatch(/"perCall": 0,\n {4}"perCall": \d+/);
+    writeFileSync(file, twice);
+    r = await run('agreement', 'verify', file);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('EINPUT: invalid agreement: duplicate member "perCall" at /pricing/perCall');
   });
 });
 

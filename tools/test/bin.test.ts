@@ -64,7 +64,7 @@ describe('tools/bin/mcp0.js', () => {
     const ok = await mcp0('verify', f.file, '--trust', f.pub);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^ok: mcp0\.hello/);
-    expect(ok.stderr).toBe('');
+    expect(ok.stderr).toBe(`trust: publisher ${f.kid} from --trust ${f.pub}\n`);
 
     const bytes = readFileSync(f.file);
     bytes[bytes.length - 3]! ^= 0xff;

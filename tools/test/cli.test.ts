@@ -21,7 +21,7 @@ describe('mcp0', () => {
   });
 
   it('lists the commands the spec names', () => {
-    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['agent', 'agreement', 'build', 'call', 'dist', 'inspect', 'keygen', 'new', 'pack', 'sign', 'conformance', 'start', 'store', 'trace', 'verify'].sort());
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['agent', 'agreement', 'build', 'call', 'dist', 'inspect', 'keygen', 'keyring', 'new', 'pack', 'sign', 'conformance', 'start', 'store', 'trace', 'verify'].sort());
   });
 
   it.each(['frobnicate', 'KEYGEN', '--version-of-nothing', '', 'verify;rm'])('exits 2 for the unknown command %j, on stderr', async (name) => {

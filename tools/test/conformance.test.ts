@@ -44,10 +44,11 @@ describe('mcp0 conformance', () => {
     expect(r.out).toMatch(/signature verifies against the trusted keys\s+FAIL/);
   });
 
-  it('passes the standard distribution (--quick) and writes an HTML report', async () => {
+  it('passes the standard distribution (--quick, --dev: the local build) and writes an HTML report', async () => {
     const html = join(tempDir(), 'report.html');
-    const r = await run('conformance', STANDARD, '--quick', '--html', html);
+    const r = await run('conformance', STANDARD, '--quick', '--dev', '--html', html);
     expect(r.code, r.out).toBe(0);
+    expect(r.err).toMatch(/WARNING: --dev/);
     for (const plugin of ['mcp0.agreements', 'mcp0.trace', 'mcp0.storage']) expect(r.out).toContain(plugin);
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/^<!doctype html>/i);

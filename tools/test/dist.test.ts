@@ -143,6 +143,18 @@ describe('mcp0 dist verify names what changed', () => {
     expect(w.err).toContain(`[trust] EUNTRUSTED: signed by assembler ${asm.kid}, which is not trusted: expected one of ${stranger.kid}`);
   });
 
+  it('a member named twice in distribution.json (exit 1), naming it, though the last value is the signed one', async () => {
+    const d = copy();
+    const file = join(d, 'distribution.json');
+    const text = readFileSync(file, 'utf8');
+    const index = docOf(d).plugins.findIndex((p) => p.name === 'test.gate');
+    writeFileSync(file, text.replace('"limit": 3', '"limit": 1000,\n        "limit": 3'));
+    const r = await run('dist', 'verify', d, '--trust', asm.pub);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`[schema] EINPUT: distribution.json: duplicate member "limit" at /plugins/${index}/config/limit`);
+    expect(r.err).not.toMatch(STACK);
+  });
+
   it('verify of a directory without a distribution fails (exit 1), naming it', async () => {
     const r = await run('dist', 'verify', join(tempDir(), 'empty'));
     expect(r.code).toBe(1);

@@ -26,7 +26,8 @@ describe('mcp0 verify', () => {
     const f = await signedFile('hello');
     const r = await run('verify', f.file, '--trust', f.pub);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toBe('');
+    // stderr says only which key was trusted and where it came from.
+    expect(r.err).toBe(`trust: publisher ${f.kid} from --trust ${f.pub}\n`);
     expect(r.out).toContain(f.kid);
     expect(r.out).toMatch(/signature.*trust/);
 

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  agreementTemplates, generateKeyPair, isKeyId, newAgreement, parseAgreement, readKeyFile, signAgreement, signModule, UsageError, verifyAgreement,
+  agreementTemplates, generateKeyPair, isKeyId, newAgreement, parseAgreement, signAgreement, signModule, UsageError, verifyAgreement,
   type AgreementParty, type CborValue, type PublicKey,
 } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import type { Store } from '@mcp0/sdk';
 import { buildPlugin } from '../build/index.js';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { resolveTrust } from '../keyring.js';
+import { announce, readPrivateKey, trustedKeys } from '../trust.js';
 import { assertStoreExists } from './trace/chain.js';
 
 /**
@@ -52,13 +52,14 @@ export const agreement: Command = {
     id: { type: 'string', arg: '<id>', description: 'new: the agreement id (default agr-<random>)' },
     set: { type: 'string', multiple: true, arg: '<key=value>', description: 'new: override a member by dotted path, e.g. quotas.callsPerWindow=50, validity.notAfter=2027-01-01' },
     out: { type: 'string', arg: '<file>', description: 'new: write here instead of stdout; sign: write here instead of in place' },
-    key: { type: 'string', arg: '<jwk>', description: 'sign: the signing key (private JWK)' },
+    key: { type: 'string', arg: '<jwk>', description: 'sign: the signing key (private JWK, mode 0600)' },
     party: { type: 'string', arg: '<consumer|provider>', description: "sign: which party signs (default: the party whose key id is the key's)" },
     store: { type: 'string', arg: '<uri>', description: `usage, invoice: the node's store (default ${DEFAULT_STORE}; also memory:, mongodb://host/db)` },
     window: { type: 'string', arg: '<time>', description: 'usage: a time inside the window to report (ms or ISO 8601; default now)' },
     period: { type: 'string', arg: '<from>..<to>', description: 'invoice: whole UTC hours, ms or ISO 8601, e.g. 2026-11-01..2026-12-01' },
     plugin: { type: 'string', arg: '<file.wasm>', description: 'usage, invoice: a signed mcp0.agreements artifact (default: built from plugins/agreements)' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'usage, invoice: a key trusted to have signed --plugin (file or key id)' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: 'usage, invoice: a key trusted to have signed --plugin (a file path, or a key id in the keyring)' },
+    keyring: { type: 'string', arg: '<dir>', description: 'usage, invoice: where --trust key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     json: { type: 'boolean', description: 'verify, usage, invoice: print the result as JSON' },
   },
   details: [
@@ -137,8 +138,7 @@ async function readDoc(file: string) {
 
 async function sign(args: Args, self: Command, io: Io): Promise<number> {
   const [file] = positionals(args, self, 1);
-  const key = await readKeyFile(stringOption(args, 'key', true));
-  if (key.type !== 'private') throw new UsageError('EUSAGE', '--key: expected a private key (with "d"), got a public key');
+  const key = await readPrivateKey(stringOption(args, 'key', true), '--key');
   const doc = await readDoc(file!);
   let party = stringOption(args, 'party') as AgreementParty | undefined;
   if (party !== undefined && party !== 'consumer' && party !== 'provider') throw new UsageError('EUSAGE', `--party: expected consumer or provider, got ${JSON.stringify(party)}`);
@@ -178,12 +178,13 @@ export function parseTime(text: string, what: string): number {
 }
 
 /** The plugin artifact and the keys to trust for it: --plugin/--trust, or built from source and signed here. */
-async function pluginArtifact(args: Args): Promise<{ bytes: Uint8Array; trust: PublicKey[] }> {
+async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; trust: PublicKey[] }> {
   const file = stringOption(args, 'plugin');
   if (file !== undefined) {
-    const trust = await resolveTrust(listOption(args, 'trust'));
-    if (trust.length === 0) throw new UsageError('EUSAGE', '--plugin needs --trust: the key its publisher signed it with');
-    return { bytes: new Uint8Array(await readFile(file)), trust };
+    const trusted = await trustedKeys(listOption(args, 'trust'), '--trust', stringOption(args, 'keyring'));
+    if (trusted.length === 0) throw new UsageError('EUSAGE', '--plugin needs --trust: the key its publisher signed it with');
+    announce(io, 'publisher of --plugin', trusted);
+    return { bytes: new Uint8Array(await readFile(file)), trust: trusted.map((t) => t.key) };
   }
   // Built from this checkout's source and signed with a one-off key: the code is the user's own.
   const dir = mkdtempSync(join(tmpdir(), 'mcp0-agreement-'));
@@ -197,10 +198,10 @@ async function pluginArtifact(args: Args): Promise<{ bytes: Uint8Array; trust: P
 }
 
 /** Call one export of the plugin running over the store's kv. */
-async function callPlugin(args: Args, exportName: string, input: CborValue): Promise<CborValue> {
+async function callPlugin(args: Args, io: Io, exportName: string, input: CborValue): Promise<CborValue> {
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
   assertStoreExists(uri);
-  const { bytes, trust } = await pluginArtifact(args);
+  const { bytes, trust } = await pluginArtifact(args, io);
   const store: Store = await (await import('@mcp0/sdk')).openStore(uri);
   const kernel = new Kernel({ trust, providers: { kv: store.kv } });
   try {
@@ -223,7 +224,7 @@ interface UsageView {
 async function usage(args: Args, self: Command, io: Io): Promise<number> {
   const [consumer] = positionals(args, self, 1);
   const window = stringOption(args, 'window');
-  const u = (await callPlugin(args, 'usage', { consumer: consumer!, ...(window === undefined ? {} : { window: parseTime(window, '--window') }) })) as unknown as UsageView;
+  const u = (await callPlugin(args, io, 'usage', { consumer: consumer!, ...(window === undefined ? {} : { window: parseTime(window, '--window') }) })) as unknown as UsageView;
   if (args.values.json) {
     io.out(`${JSON.stringify(u, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`);
     return 0;
@@ -253,7 +254,7 @@ async function invoice(args: Args, self: Command, io: Io): Promise<number> {
   if (parts.length !== 2) throw new UsageError('EUSAGE', `--period: expected <from>..<to>, got ${JSON.stringify(period)}`);
   const from = parseTime(parts[0]!, '--period from');
   const to = parseTime(parts[1]!, '--period to');
-  const inv = (await callPlugin(args, 'invoice', { consumer: consumer!, from, to })) as unknown as InvoiceView;
+  const inv = (await callPlugin(args, io, 'invoice', { consumer: consumer!, from, to })) as unknown as InvoiceView;
   if (args.values.json) {
     // Amounts past 2^53 come back as bigint: printed as JSON numbers, digits exact.
     io.out(`${JSON.stringify(inv, (_k, x) => (typeof x === 'bigint' ? `__big${x}` : x)).replace(/"__big(\d+)"/g, '$1')}\n`);

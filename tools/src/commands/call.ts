@@ -7,7 +7,7 @@ import { CallError, Mcp0Error, parseGrant, UsageError, type CborValue } from '@m
 import { Kernel, type Tier } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
 import { type Command, intOption, listOption, stringOption } from '../command.js';
-import { resolveTrust } from '../keyring.js';
+import { announce, thumbprints, trustedKeys } from '../trust.js';
 import { cborToJson, jsonToCbor } from '../json-cbor.js';
 
 export const call: Command = {
@@ -15,8 +15,8 @@ export const call: Command = {
   summary: 'load a module into a kernel and call its exports (JSON in and out, CBOR inside)',
   usage: '<file.wasm> --trust <key>... [--grant <cap>]... [--isolation inline|worker] [--timeout-ms N] [--memory-pages N] <export>[=<json>]...',
   options: {
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'a trusted public key file or key id' },
-    keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: 'a trusted public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring' },
+    keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     grant: { type: 'string', multiple: true, arg: '<cap>', description: 'grant a capability: kv, kv:<prefix>, clock, random, crypto, call:<module>[/<export>], ...' },
     isolation: { type: 'string', arg: 'inline|worker', description: 'isolation tier (default: inline for plugins, worker for agents)' },
     'timeout-ms': { type: 'string', arg: '<n>', description: "per-call time limit, a ceiling on the manifest's (both tiers: inline checks it in loops and host calls, worker terminates the thread)" },
@@ -40,7 +40,10 @@ export const call: Command = {
     if (isolation !== undefined && isolation !== 'inline' && isolation !== 'worker') {
       throw new UsageError('EUSAGE', `--isolation: expected inline or worker, got ${JSON.stringify(isolation)}`);
     }
-    const trust = await resolveTrust(listOption(args, 'trust'), stringOption(args, 'keyring'));
+    const keyring = stringOption(args, 'keyring');
+    const trusted = await trustedKeys(listOption(args, 'trust'), '--trust', keyring);
+    announce(io, 'publisher', trusted);
+    const trust = trusted.map((t) => t.key);
     const configText = stringOption(args, 'config');
     let config: unknown;
     try {
@@ -65,7 +68,7 @@ export const call: Command = {
       });
       name = module.name;
     } catch (e) {
-      if (e instanceof Mcp0Error) throw new UsageError(e.code, `${file} did not load: ${e.message}`, e.details);
+      if (e instanceof Mcp0Error) throw new UsageError(e.code, `${file} did not load: ${await thumbprints(e.message, keyring, trust)}`, e.details);
       throw e;
     }
     let failed = 0;

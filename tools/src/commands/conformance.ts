@@ -5,14 +5,14 @@
  * reference workload.
  */
 import { existsSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, generateKeyPair, signModule } from '@mcp0/abi';
+import { UsageError, generateKeyPair, hex, readSignatures, signModule, wasmsign2KeyId, type PublicKey } from '@mcp0/abi';
 import { buildPlugin } from '../build/index.js';
-import { type Command, listOption, positionals, stringOption } from '../command.js';
-import { keyringKeys, resolveTrust } from '../keyring.js';
-import { assemblerTrust } from './node/open.js';
+import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
+import { keyringEntries } from '../keyring.js';
+import { DIST_TRUST_OPTIONS, announce, assemblerTrust, trustedKeys, type TrustedKey } from '../trust.js';
 
 const conformance = () => import('@mcp0/conformance');
 
@@ -28,6 +28,30 @@ async function referenceAgents() {
   return { agents, trust: [key.publicKey] };
 }
 
+/**
+ * A plugin's publisher keys: --trust, else the keyring's keys that signed it (matched by their
+ * wasmsign2 key ids). Never a key from beside the artifact.
+ */
+async function publisherTrust(args: Args, file: string, io: Io): Promise<PublicKey[]> {
+  if (args.values.dev === true) throw new UsageError('EUSAGE', '--dev trusts a development build\'s assembler key: it is for a distribution directory; for a plugin pass --trust <publisher key>');
+  const given = listOption(args, 'trust');
+  const keyring = stringOption(args, 'keyring');
+  let keys: TrustedKey[];
+  if (given.length > 0) keys = await trustedKeys(given, '--trust', keyring);
+  else {
+    let ids = new Set<string>();
+    try {
+      ids = new Set(readSignatures(new Uint8Array(await readFile(file))).flatMap((set) => set.signatures.map((sig) => sig.keyId ?? '')));
+    } catch {
+      // A malformed signature section: the signature case reports it, with nothing trusted.
+    }
+    keys = (await keyringEntries(keyring)).entries.filter((e) => ids.has(hex(wasmsign2KeyId(e.key)))).map((e) => ({ key: e.key, source: `keyring entry ${e.id} (${e.file})` }));
+    if (keys.length === 0) io.err('trust: no publisher key: none of the module\'s signers is in your keyring; pass --trust <publisher key>\n');
+  }
+  announce(io, 'publisher', keys);
+  return keys.map((k) => k.key);
+}
+
 function coreFactor(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const x = Number(text);
@@ -38,14 +62,15 @@ function coreFactor(text: string | undefined): number | undefined {
 export const conformanceCommand: Command = {
   name: 'conformance',
   summary: 'run the ABI, role and budget suites against a plugin or a distribution',
-  usage: '<plugin.wasm | distribution-dir> [--json <file>] [--html <file>] [--budgets] [--quick] [--core-factor <x>]',
+  usage: '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json <file>] [--html <file>] [--budgets] [--quick] [--core-factor <x>]',
   options: {
     json: { type: 'string', arg: '<file>', description: 'write the JSON report here (schema: conformance/report.schema.json)' },
     html: { type: 'string', arg: '<file>', description: 'write a self-contained HTML report here' },
     budgets: { type: 'boolean', description: 'distributions: run the reference workload against the hardware gates' },
     quick: { type: 'boolean', description: 'leave slow cases out and run a short workload (for tests and CI)' },
     'core-factor': { type: 'string', arg: '<x>', description: 'how much slower the reference core (2.4 GHz i3) is than one core here (default 1.8)' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: "a plugin's publisher key, or a distribution's assembler key (file or key id); default: the keyring, or a local build's development key" },
+    ...DIST_TRUST_OPTIONS,
+    trust: { type: 'string', multiple: true, arg: '<key>', description: "a plugin's publisher key, or a distribution's assembler key: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the keyring" },
   },
   details: [
     'A plugin gets the ABI suite (signature, manifest, imports, version marker, init and stop, determinism,',
@@ -54,6 +79,9 @@ export const conformanceCommand: Command = {
     'reference workload (conformance/README.md) against CPU < 27% of the reference core, RSS peak < 827 MB',
     'and RSS average < 640 MB.',
     '',
+    'Trust: --trust, else the keyring (a plugin\'s signers; a distribution\'s named assembler), or --dev for the',
+    'development key a local build left in the distribution folder. The keys trusted, and from where, go to stderr.',
+    '',
     'Exit codes: 0 every case passed and every gate held; 1 something failed (the table names it);',
     '2 usage error.',
   ].join('\n'),
@@ -61,7 +89,6 @@ export const conformanceCommand: Command = {
     const [target] = positionals(args, this, 1);
     if (!existsSync(target!)) throw new UsageError('EUSAGE', `${target}: no such file or directory`);
     const isDist = statSync(target!).isDirectory();
-    const given = listOption(args, 'trust');
     const quick = args.values.quick === true;
     const factor = coreFactor(stringOption(args, 'core-factor'));
     if (args.values.budgets === true && !isDist) throw new UsageError('EUSAGE', '--budgets runs a workload on a distribution: give a distribution directory');
@@ -73,7 +100,7 @@ export const conformanceCommand: Command = {
           onProgress: progress,
           ...(args.values.budgets === true ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}) } } : {}),
         })
-      : await c.runConformance({ kind: 'plugin', file: target!, trust: given.length > 0 ? await resolveTrust(given) : await keyringKeys() }, { quick, onProgress: progress });
+      : await c.runConformance({ kind: 'plugin', file: target!, trust: await publisherTrust(args, target!, io) }, { quick, onProgress: progress });
     io.out(c.renderTable(report));
     const json = stringOption(args, 'json');
     if (json) await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);

@@ -20,7 +20,7 @@ const OPTIONS_OF: Record<Sub, readonly string[]> = {
   grant: ['grant', 'revoke'],
   pipeline: ['admit', 'observe'],
   lock: ['key'],
-  verify: ['trust', 'keyring', 'json'],
+  verify: ['trust', 'dev', 'keyring', 'json'],
   build: ['out', 'key', 'publisher-key', 'quiet'],
 };
 const COMMON = ['help', 'debug'];
@@ -28,7 +28,7 @@ const COMMON = ['help', 'debug'];
 /**
  * The `mcp0 dist` command, registered in cli.ts.
  * @example
- * await main(['dist', 'verify', 'dist/standard/build', '--trust', 'dist/standard/build/dev-key.pub.jwk'])
+ * await main(['dist', 'verify', 'dist/standard/build', '--dev'])
  */
 export const dist: Command = {
   name: 'dist',
@@ -37,17 +37,18 @@ export const dist: Command = {
   options: {
     name: { type: 'string', arg: '<name>', description: 'new: the distribution\'s name (e.g. acme.edge)' },
     version: { type: 'string', arg: '<semver>', description: 'new: its version (default 0.1.0)' },
-    key: { type: 'string', arg: '<key>', description: 'new: the assembler\'s key (file or key id); lock, build: its private key file' },
+    key: { type: 'string', arg: '<key>', description: 'new: the assembler\'s key (a file path, or a key id in the keyring); lock, build: its private key file (mode 0600)' },
     grant: { type: 'string', multiple: true, arg: '<grant>', description: 'add, grant: a capability to grant (kv, kv:prefix/, blocks, call:mod[/export], crypto, net:peer, emit:topic, clock, random)' },
     revoke: { type: 'string', multiple: true, arg: '<grant>', description: 'grant: a grant to take back, by its text or capability name' },
     isolation: { type: 'string', arg: '<tier>', description: 'add: inline (default) or worker' },
     config: { type: 'string', arg: '<json>', description: 'add: the plugin\'s config, a JSON object (default {})' },
     'no-preempt': { type: 'boolean', description: 'add: turn off the inline tier\'s deadline checks for this trusted plugin' },
-    publisher: { type: 'string', multiple: true, arg: '<key>', description: 'add: a publisher public key (file or key id) to trust for this distribution\'s plugins' },
+    publisher: { type: 'string', multiple: true, arg: '<key>', description: 'add: a publisher public key (a file path, or a key id in the keyring) to trust for this distribution\'s plugins' },
     admit: { type: 'string', arg: '<a,b>', description: 'pipeline: the admit hooks in order (plugin names; "" for none)' },
     observe: { type: 'string', arg: '<a,b>', description: 'pipeline: the observe hooks in order' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'verify: a trusted assembler public key (file or key id; default: the document\'s assembler, looked up in the keyring)' },
-    keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: 'verify: a trusted assembler public key (a file path, or a key id in the keyring; default: the assembler the document names, looked up in the keyring only)' },
+    dev: { type: 'boolean', description: 'verify: trust the DEVELOPMENT key (dev-key.pub.jwk) a local build left in <dir>: only for a build made on this machine' },
+    keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     json: { type: 'boolean', description: 'verify: print the verdict as JSON' },
     out: { type: 'string', arg: '<dir>', description: 'build: the output directory (default <spec-dir>/build)' },
     'publisher-key': { type: 'string', arg: '<file>', description: 'build: the key that signs the plugins (default: the assembler key)' },
@@ -65,11 +66,14 @@ export const dist: Command = {
     '  mcp0 dist pipeline <dir> [--admit a,b] [--observe c,d]',
     '      the order of the admit hooks (before execute) and observe hooks (after)',
     '  mcp0 dist lock <dir> --key <assembler.jwk>     pin each plugin\'s sha256, check everything, sign',
-    '  mcp0 dist verify <dir> [--trust <key>]... [--json]',
-    '      every check; names each failure and what changed since the assembler signed',
+    '  mcp0 dist verify <dir> [--trust <key>... | --dev] [--json]',
+    '      every check; names each failure and what changed since the assembler signed. The assembler is trusted',
+    '      from --trust, else from your keyring by the id the document names (never from a file in <dir> or the',
+    '      current folder), or with --dev the development key a local build left in <dir>',
     '  mcp0 dist build <spec-dir> [--out <dir>] [--key <assembler.jwk>] [--publisher-key <key.jwk>]',
     '      compile each plugin source of <spec-dir>/dist.json, sign it, assemble, lock. Without --key a',
-    '      DEVELOPMENT key is made (or reused) at <out>/dev-key.jwk: never ship a distribution signed by it.',
+    '      DEVELOPMENT key is made (or reused, if only you can read it) at <out>/dev-key.jwk, 0600: never ship a',
+    '      distribution signed by it; run or verify the build with --dev.',
     '',
     'Edits keep the old signature: until the next lock, verify fails and lists what changed.',
     'Exit codes: 0 success (verify: every check passed); 1 a failed check; 2 usage error or refused edit.',

@@ -1,19 +1,30 @@
-/** `mcp0 keygen`: a new Ed25519 signing key as a JWK file (mode 0600), its public half beside it and in the keyring. */
+/**
+ * `mcp0 keygen`: a new Ed25519 signing key as a JWK file (mode 0600), its public half beside it
+ * (0644), and, unless --no-keyring, the public half in the keyring so key ids find it. Adding to
+ * the keyring means trusting the key by id, so the output says so and how to undo it.
+ */
 import { formatJwk, generateKeyPair, publicKeyOf, UsageError, writeKeyFile } from '@mcp0/abi';
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { type Command, positionals, stringOption } from '../command.js';
 import { addToKeyring } from '../keyring.js';
 
 export const keygen: Command = {
   name: 'keygen',
   summary: 'generate an Ed25519 signing key (JWK)',
-  usage: '--out <key.jwk> [--force]',
+  usage: '--out <key.jwk> [--force] [--label <text>] [--no-keyring]',
   options: {
     out: { type: 'string', arg: '<file>', description: 'where to write the private key (mode 0600); the public key goes to <file without .jwk>.pub.jwk' },
     force: { type: 'boolean', description: 'overwrite existing files' },
     keyring: { type: 'string', arg: '<dir>', description: 'keyring to add the public key to (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
+    label: { type: 'string', arg: '<text>', description: 'the key\'s label in the keyring (default: the file name)' },
+    'no-keyring': { type: 'boolean', description: 'do not add the public key to the keyring' },
   },
+  details: [
+    'The public half is added to the keyring, so `--trust <key id>` and `mcp0 dist verify` find it: every key',
+    'in the keyring is one you trust by id. `mcp0 keyring list` shows them; `mcp0 keyring remove <id>` takes one out.',
+  ].join('\n'),
   async run(args, io) {
     positionals(args, this, 0);
     const out = stringOption(args, 'out', true);
@@ -25,9 +36,17 @@ export const keygen: Command = {
     // Overwriting keeps an old file's mode; remove it so the new private key is created 0600.
     if (args.values.force === true) await rm(out, { force: true });
     await writeKeyFile(out, key);
-    await writeFile(pubPath, formatJwk(publicKeyOf(key)), { flag: args.values.force === true ? 'w' : 'wx' });
-    const ring = await addToKeyring(key, stringOption(args, 'keyring'));
-    io.out(`key id:     ${key.kid}\nprivate key: ${out} (mode 0600)\npublic key:  ${pubPath}\nkeyring:     ${ring}\n`);
+    // 0644 whatever the umask: a public key others could rewrite could be swapped for theirs.
+    await writeFile(pubPath, formatJwk(publicKeyOf(key)), { flag: args.values.force === true ? 'w' : 'wx', mode: 0o644 });
+    await chmod(pubPath, 0o644);
+    const lines = [`key id:      ${key.kid}`, `private key: ${out} (mode 0600)`, `public key:  ${pubPath}`];
+    if (args.values['no-keyring'] === true) lines.push('keyring:     not added to the keyring (--no-keyring); add it later with: mcp0 keyring add ' + pubPath);
+    else {
+      const label = stringOption(args, 'label') ?? basename(out).replace(/\.jwk$/, '');
+      const ring = await addToKeyring(key, stringOption(args, 'keyring'), label);
+      lines.push(`keyring:     ${ring}`, `             added: --trust ${key.kid} and dist verify now trust this key; take it out with: mcp0 keyring remove ${key.kid}`);
+    }
+    io.out(`${lines.join('\n')}\n`);
     return 0;
   },
 };

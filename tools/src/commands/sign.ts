@@ -1,20 +1,20 @@
 /** `mcp0 sign`: add a signature (Signatures.md format); earlier signers are kept. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { readKeyFile, readManifest, readSignatures, signModule, UsageError } from '@mcp0/abi';
+import { readManifest, readSignatures, signModule } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
+import { readPrivateKey } from '../trust.js';
 
 export const sign: Command = {
   name: 'sign',
   summary: 'sign a module with an Ed25519 JWK key; a second signer keeps the first',
   usage: '<file.wasm> --key <key.jwk> [--out <file>]',
   options: {
-    key: { type: 'string', arg: '<file>', description: 'the private key (JWK)' },
+    key: { type: 'string', arg: '<file>', description: 'the private key (JWK; refused when group or others can read it: chmod 600)' },
     out: { type: 'string', arg: '<file>', description: 'where to write (default: in place)' },
   },
   async run(args, io) {
     const [file] = positionals(args, this, 1);
-    const key = await readKeyFile(stringOption(args, 'key', true));
-    if (key.type !== 'private') throw new UsageError('EUSAGE', '--key: expected a private key (with "d"), got a public key');
+    const key = await readPrivateKey(stringOption(args, 'key', true), '--key');
     const bytes = new Uint8Array(await readFile(file!));
     const manifest = readManifest(bytes);
     const signed = signModule(bytes, key);

@@ -8,12 +8,18 @@ import { NODE_OPTIONS, openNode } from './node/open.js';
 export const start: Command = {
   name: 'start',
   summary: 'run a node on a distribution and a store until interrupted',
-  usage: '[--dist <dir>] [--store <uri>] [--trust <key>]... [--json]',
+  usage: '[--dist <dir>] [--store <uri>] [--trust <key>... | --dev] [--json]',
   options: {
     ...NODE_OPTIONS,
     json: { type: 'boolean', description: 'print the ready and stopped lines as JSON' },
   },
-  details: 'SIGINT (Ctrl-C) or SIGTERM stops the node cleanly and exits 0.',
+  details: [
+    'The distribution is verified against --trust, else its assembler found in your keyring; --dev trusts the',
+    'development key a local build (npm run build) left in the distribution folder, for that build only.',
+    'The keys trusted, and from where, go to stderr.',
+    '',
+    'SIGINT (Ctrl-C) or SIGTERM stops the node cleanly and exits 0.',
+  ].join('\n'),
   async run(args, io) {
     const node = await openNode(args, io);
     const json = args.values.json === true;

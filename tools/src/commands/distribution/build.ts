@@ -5,38 +5,39 @@
  * <out>/dev-key.jwk (and reused by later builds, so the output stays byte-for-byte the same).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { UsageError, formatJwk, generateKeyPair, readKeyFile, signModule, toJwk, type PrivateKey } from '@mcp0/abi';
+import { UsageError, formatJwk, generateKeyPair, signModule, toJwk, type PrivateKey } from '@mcp0/abi';
 import { buildPlugin } from '../../build/index.js';
 import { type Args, type Command, type Io, positionals, stringOption } from '../../command.js';
+import { DEV_KEY_FILE, DEV_PUBLIC_KEY_FILE, readPrivateKey } from '../../trust.js';
 import { readSpec } from './spec.js';
 
 const sdk = () => import('@mcp0/sdk');
 
-/**
- * The file name of the development key inside the output directory.
- * @example
- * join('dist/standard/build', DEV_KEY_FILE)
- */
-export const DEV_KEY_FILE = 'dev-key.jwk';
 const DEV_NOTE = 'DEVELOPMENT KEY made by mcp0 dist build: it signs the plugins and the distribution of a local build. Never sign anything you ship with it.';
 
-async function privateKey(path: string, what: string): Promise<PrivateKey> {
-  const key = await readKeyFile(path);
-  if (key.type !== 'private') throw new UsageError('EUSAGE', `${what} ${path}: expected a private key (with "d"), got public key ${key.kid}`);
-  return key;
-}
-
-/** The development key in `out`: the existing one, or a new one marked as such, with its public half beside it. */
+/**
+ * The development key in `out`: the existing one (refused when others can read it), or a new one
+ * marked as such. Its public half is (re)written beside it each time, so what `--dev` trusts is
+ * always the key this build signed with.
+ */
 async function devKey(out: string): Promise<{ key: PrivateKey; created: boolean }> {
   const path = join(out, DEV_KEY_FILE);
-  if (existsSync(path)) return { key: await privateKey(path, 'the development key'), created: false };
-  const key = generateKeyPair();
-  await writeFile(path, `${JSON.stringify({ ...toJwk(key), 'mcp0:note': DEV_NOTE }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  await writeFile(join(out, 'dev-key.pub.jwk'), `${JSON.stringify({ ...JSON.parse(formatJwk(key.publicKey)), 'mcp0:note': DEV_NOTE }, null, 2)}\n`);
-  return { key, created: true };
+  const created = !existsSync(path);
+  let key: PrivateKey;
+  if (created) {
+    key = generateKeyPair();
+    // Created 0600 ('wx': a new file, so the mode applies; a umask can only narrow it).
+    await writeFile(path, `${JSON.stringify({ ...toJwk(key), 'mcp0:note': DEV_NOTE }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } else key = await readPrivateKey(path, 'the development key');
+  const pub = join(out, DEV_PUBLIC_KEY_FILE);
+  const text = `${JSON.stringify({ ...JSON.parse(formatJwk(key.publicKey)), 'mcp0:note': DEV_NOTE }, null, 2)}\n`;
+  if (!existsSync(pub) || (await readFile(pub, 'utf8')) !== text) await writeFile(pub, text, { mode: 0o644 });
+  // A public key others could rewrite is a planted-key risk: 0644 whatever the umask or the old mode.
+  await chmod(pub, 0o644);
+  return { key, created };
 }
 
 /**
@@ -51,9 +52,9 @@ export async function build(args: Args, self: Command, io: Io): Promise<number> 
   await mkdir(out, { recursive: true });
   const keyPath = stringOption(args, 'key');
   const dev = keyPath === undefined ? await devKey(out) : undefined;
-  const assembler = dev?.key ?? (await privateKey(keyPath!, '--key'));
+  const assembler = dev?.key ?? (await readPrivateKey(keyPath!, '--key'));
   const publisherPath = stringOption(args, 'publisher-key');
-  const publisher = publisherPath === undefined ? assembler : await privateKey(publisherPath, '--publisher-key');
+  const publisher = publisherPath === undefined ? assembler : await readPrivateKey(publisherPath, '--publisher-key');
   const say = (text: string) => {
     if (args.values.quiet !== true) io.out(text);
   };
@@ -85,6 +86,6 @@ export async function build(args: Args, self: Command, io: Io): Promise<number> 
   await dist.setPipeline(out, spec.pipeline);
   const doc = await dist.lockDistribution(out, assembler);
   say(`locked ${doc.name}@${doc.version} in ${out}/ (pipeline: admit [${doc.pipeline.admit.join(', ')}] → execute → observe [${doc.pipeline.observe.join(', ')}]), signed by ${assembler.kid}\n`);
-  if (dev) say(`${dev.created ? 'made' : 'used'} the DEVELOPMENT key ${join(out, DEV_KEY_FILE)}: not for a distribution you ship; verify with --trust ${join(out, 'dev-key.pub.jwk')}\n`);
+  if (dev) say(`${dev.created ? 'made' : 'used'} the DEVELOPMENT key ${join(out, DEV_KEY_FILE)}: not for a distribution you ship; run or verify this build with --dev (or --trust ${join(out, DEV_PUBLIC_KEY_FILE)})\n`);
   return 0;
 }

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '@mcp0/abi';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../../command.js';
-import { resolveTrust } from '../../keyring.js';
+import { announce, trustedKeys } from '../../trust.js';
 
 const sdk = () => import('@mcp0/sdk');
 
@@ -14,9 +14,11 @@ const sdk = () => import('@mcp0/sdk');
 export async function create(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
   const name = stringOption(args, 'name', true);
-  const [assembler] = await resolveTrust([stringOption(args, 'key', true)], stringOption(args, 'keyring'));
+  const [assemblerKey] = await trustedKeys([stringOption(args, 'key', true)], '--key', stringOption(args, 'keyring'));
+  announce(io, 'assembler', [assemblerKey!]);
+  const assembler = assemblerKey!.key;
   const version = stringOption(args, 'version');
-  const doc = await (await sdk()).createDistribution(dir!, { name, assembler: assembler!, ...(version !== undefined ? { version } : {}) });
+  const doc = await (await sdk()).createDistribution(dir!, { name, assembler, ...(version !== undefined ? { version } : {}) });
   io.out(`created distribution ${doc.name}@${doc.version} in ${dir}/ (assembler ${doc.assembler.kid})\nnext: mcp0 dist add ${dir} <plugin.wasm> --grant … --publisher <its public key>\n`);
   return 0;
 }
@@ -47,7 +49,9 @@ function configOption(args: Args): Record<string, unknown> | undefined {
  */
 export async function add(args: Args, self: Command, io: Io): Promise<number> {
   const [dir, file] = positionals(args, self, 2);
-  const publishers = await resolveTrust(listOption(args, 'publisher'), stringOption(args, 'keyring'));
+  const trusted = await trustedKeys(listOption(args, 'publisher'), '--publisher', stringOption(args, 'keyring'));
+  announce(io, 'publisher', trusted);
+  const publishers = trusted.map((t) => t.key);
   const isolation = isolationOption(args);
   const config = configOption(args);
   const bytes = new Uint8Array(await readFile(file!));

@@ -1,8 +1,7 @@
 /** `mcp0 dist lock|verify`: pin and sign a distribution, and check one (the exit code is the verdict). */
-import { UsageError, readKeyFile, type PublicKey } from '@mcp0/abi';
 import type { DistributionReport } from '@mcp0/sdk';
-import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../../command.js';
-import { resolveTrust } from '../../keyring.js';
+import { type Args, type Command, type Io, positionals, stringOption } from '../../command.js';
+import { assemblerTrust, readPrivateKey, thumbprints } from '../../trust.js';
 
 const sdk = () => import('@mcp0/sdk');
 
@@ -13,30 +12,10 @@ const sdk = () => import('@mcp0/sdk');
  */
 export async function lock(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
-  const key = await readKeyFile(stringOption(args, 'key', true));
-  if (key.type !== 'private') throw new UsageError('EUSAGE', `--key: expected the assembler's private key (with "d"), got public key ${key.kid}`);
+  const key = await readPrivateKey(stringOption(args, 'key', true), '--key (the assembler\'s private key)');
   const doc = await (await sdk()).lockDistribution(dir!, key);
   io.out(`locked ${doc.name}@${doc.version}: ${doc.plugins.length} plugin${doc.plugins.length === 1 ? '' : 's'} pinned, signed by ${key.kid}\n`);
   return 0;
-}
-
-/** --trust, or else the document's own assembler key id looked up in the keyring. */
-async function trustFor(args: Args, dir: string): Promise<PublicKey[] | undefined> {
-  const values = listOption(args, 'trust');
-  const keyring = stringOption(args, 'keyring');
-  if (values.length > 0) return resolveTrust(values, keyring);
-  let kid: string;
-  try {
-    kid = (await (await sdk()).readDistribution(dir)).assembler.kid;
-  } catch {
-    // Unreadable: verify reports why; trust does not matter then.
-    return undefined;
-  }
-  try {
-    return await resolveTrust([kid], keyring);
-  } catch (e) {
-    throw new UsageError('EUSAGE', `the assembler ${kid} is not in your keyring: pass --trust <its public key file> (trust comes from you, never from the distribution)`, { kid }, { cause: e });
-  }
 }
 
 function summary(report: DistributionReport): string {
@@ -52,16 +31,16 @@ function summary(report: DistributionReport): string {
 }
 
 /**
- * `mcp0 dist verify <dir> [--trust k]... [--json]`: exit 0 when every check passes, 1 listing each failure.
+ * `mcp0 dist verify <dir> [--trust k... | --dev] [--json]`: exit 0 when every check passes, 1 listing each failure.
  * @example
  * const code = await verify({ positionals: ['my-dist'], values: { trust: ['me.pub.jwk'] } }, dist, io)
  */
 export async function verify(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
-  const trust = await trustFor(args, dir!);
+  // --trust, --dev, or the assembler the document names found in the keyring (never on disk beside it).
+  const trust = await assemblerTrust(args, dir!, io);
   const { checkDistribution } = await sdk();
-  // With no readable document there is nothing to trust; any key lets the checks report why.
-  const report = await checkDistribution(dir!, trust ? { trust } : { trustEmbeddedDevKey: true });
+  const report = await checkDistribution(dir!, { trust });
   if (args.values.json) {
     const plugins = report.plugins.map((p) => ({ name: p.entry.name, version: p.entry.version, sha256: p.entry.sha256, signers: p.signers }));
     io.out(`${JSON.stringify({ ok: report.ok, ...(report.document ? { name: report.document.name, version: report.document.version } : {}), ...(report.assembler ? { assembler: report.assembler } : {}), plugins, problems: report.problems })}\n`);
@@ -71,6 +50,8 @@ export async function verify(args: Args, self: Command, io: Io): Promise<number>
     return 0;
   }
   const n = report.problems.length;
-  io.err([`verify failed: ${n} problem${n === 1 ? '' : 's'} in ${dir}`, ...report.problems.map((p) => `  [${p.check}] ${p.code}: ${p.message}`), ''].join('\n'));
+  const keyring = stringOption(args, 'keyring');
+  const rows = await Promise.all(report.problems.map(async (p) => `  [${p.check}] ${p.code}: ${await thumbprints(p.message, keyring, trust)}`));
+  io.err([`verify failed: ${n} problem${n === 1 ? '' : 's'} in ${dir}`, ...rows, ''].join('\n'));
   return 1;
 }
