@@ -38,11 +38,10 @@ describe('guest thread driven directly', () => {
     const spin = new WebAssembly.Module(new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 8, 1, 0, 10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b,
     ]));
-    const started = performance.now();
     const e = await GuestThread.start({ name: 'test.spin', compiled: spin, memoryPages: 1, functions: {}, hostBytesPerCall: 1 << 20, startTimeoutMs: 1000, onLog: () => undefined }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(GuestStartTimeout);
+    // The instantiation bound ended it, not the thread's own start-up bound (10 s).
     expect(e).toMatchObject({ timeoutMs: 1000, phase: 'instantiation' });
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('traps only the call whose host function throws, then serves the next one', async () => {
@@ -95,12 +94,11 @@ describe('guest thread driven directly', () => {
     const thread = await start(() => new Promise(() => undefined));
     const pending = thread.call('denied', new Uint8Array(0)).catch((x: unknown) => x);
     await sleep(50);
-    const started = performance.now();
     await thread.terminate();
+    // The pending call settles (with the termination) instead of waiting for the host for ever.
     const e = await pending;
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toMatch(/terminated/);
-    expect(performance.now() - started).toBeLessThan(2000);
     await expect(thread.call('ok', new Uint8Array(1))).rejects.toThrow(/terminated/);
   });
 });
