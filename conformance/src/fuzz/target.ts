@@ -8,19 +8,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '@mcp0/abi';
-import type { Tier } from '@mcp0/kernel';
-import type { CrashMessage, DoneMessage, FromChild, InitMessage, ModuleMessage, Phase, PhaseMessage, RssMessage, SampleMessage } from './protocol.js';
+import type { CrashMessage, DoneMessage, FromChild, InitMessage, ModuleMessage, PhaseMessage, RssMessage, SampleMessage } from './protocol.js';
 
-/** A host crash, as the campaign records it. */
-export interface Crash {
-  seed: number;
+/**
+ * A host crash, as the campaign records it: what the child reported (without the wire fields), or
+ * what the parent saw of a child that died, hung or grew too big.
+ */
+export interface Crash extends Omit<CrashMessage, 't' | 'kind' | 'fatal'> {
   kind: CrashMessage['kind'] | 'exit' | 'hang' | 'memory';
-  tier?: Tier;
-  phase?: Phase;
-  export?: string;
-  input?: string;
-  message: string;
-  stack?: string;
   /** The end of the child's stderr and stdout, when it died. */
   output?: string;
 }
