@@ -18,3 +18,4 @@ export * from './signature/index.js';
 export * from './agreement/index.js';
 export * from './corpus/hostile.js';
 export * from './roles/cost.js';
+export * from './statement/index.js';
