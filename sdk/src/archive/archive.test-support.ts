@@ -1,9 +1,10 @@
 // Shared by the archive tests (sdk) and the `mcp0 store` CLI tests (tools): the real storage plugin,
 // built from plugins/storage and signed with a throwaway key once per process, loaded into a kernel
-// over a store's block provider, and a few hundred keys of agent state written through it.
+// over a store's block provider, a few hundred keys of agent state written through it, and the
+// tools of the hostile archive cases (taking an archive apart, finding the agent's name in it).
 import { resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { generateKeyPair, signModule } from '@mcp0/abi';
+import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel, type BlockProvider, type Tier } from '@mcp0/kernel';
 import { buildPlugin } from '@mcp0/tools';
 
@@ -67,4 +68,36 @@ export async function listAll(kernel: Kernel, agent: string): Promise<[string, U
     cursor = page.cursor;
   } while (cursor !== null);
   return all;
+}
+
+/** An archive's members, decoded: the seal as the signed statement it is. */
+export interface ArchiveFields {
+  format: string;
+  agent: string;
+  head: Uint8Array;
+  blocks: Uint8Array[];
+  seal: { type: string; signer: string; sig: string; format: string; agent: string; head: string; history: boolean; blocks: number };
+}
+
+/** The archive's members, decoded (a fresh copy each call, free to edit). */
+export const archiveFields = (bytes: Uint8Array): ArchiveFields => decodeCbor(bytes) as unknown as ArchiveFields;
+
+/** A copy of `bytes` with the byte at `at` XORed with `mask`. */
+export function flipByte(bytes: Uint8Array, at: number, mask = 0x01): Uint8Array {
+  const b = new Uint8Array(bytes);
+  b[at]! ^= mask;
+  return b;
+}
+
+/**
+ * Where the agent's name lies in archive bytes: the offset of its last byte inside the seal, and
+ * inside the archive's own `agent` member. Both are the CBOR pair `"agent": "<name>"`; canonical
+ * CBOR orders the top-level keys head, seal, agent, blocks, format, so the seal's comes first.
+ */
+export function agentNameBytes(bytes: Uint8Array, agent: string): { seal: number; archive: number } {
+  const pair = Buffer.concat([encodeCbor('agent'), encodeCbor(agent)]);
+  const found: number[] = [];
+  for (let at = Buffer.from(bytes).indexOf(pair); at >= 0; at = Buffer.from(bytes).indexOf(pair, at + 1)) found.push(at + pair.length - 1);
+  if (found.length !== 2) throw new Error(`expected the agent's name twice in the archive (seal, member), found it ${found.length} times`);
+  return { seal: found[0]!, archive: found[1]! };
 }
