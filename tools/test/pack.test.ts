@@ -131,6 +131,14 @@ describe('mcp0 pack', () => {
     expect(existsSync(q.out)).toBe(false);
   });
 
+  it('refuses a manifest that names a member twice (JSON.parse would keep the last)', async () => {
+    const p = inputs('{"name": "a.b", "name": "c.d"}');
+    const r = await run('pack', p.module, '--manifest', p.manifest, '--out', p.out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('duplicate member "name" at /name');
+    expect(existsSync(p.out)).toBe(false);
+  });
+
   it('needs --manifest, --out and one module', async () => {
     const p = inputs();
     expect((await run('pack', p.module, '--out', p.out)).code).toBe(2);

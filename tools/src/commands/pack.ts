@@ -1,6 +1,6 @@
 /** `mcp0 pack`: wrap a module compiled from any language with a manifest. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { appendManifest, checkExports, checkImports, readManifest, UsageError } from '@mcp0/abi';
+import { appendManifest, checkExports, checkImports, parseJson, readManifest, UsageError } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
 
 export const pack: Command = {
@@ -17,9 +17,10 @@ export const pack: Command = {
     const out = stringOption(args, 'out', true);
     let manifestJson: unknown;
     try {
-      manifestJson = JSON.parse(await readFile(manifestPath, 'utf8'));
+      // Strict: a manifest naming a member twice could show a reader one capability and grant another.
+      manifestJson = parseJson(await readFile(manifestPath, 'utf8'));
     } catch (e) {
-      throw new UsageError('EUSAGE', `${manifestPath}: not a readable JSON file (${(e as Error).message})`);
+      throw new UsageError('EUSAGE', `${manifestPath}: not a readable JSON file (${(e as Error).message})`, {}, { cause: e });
     }
     const wasm = appendManifest(new Uint8Array(await readFile(input!)), manifestJson);
     const manifest = readManifest(wasm);
