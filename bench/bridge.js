@@ -47,7 +47,7 @@ const keyOf = (i) => `/memory/notes/${i}`;
 
 async function setUp(label, blocks, tier) {
   const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks } });
-  await kernel.load(wasm, { isolation: tier, grants: [{ name: 'blocks' }] });
+  await kernel.load(wasm, { isolation: tier, grants: [{ name: 'blocks' }, { name: 'random' }] });
   const call = (exp, input) => kernel.callValue(NAME, exp, input);
   log(`[${label}] building ${N} keys × 1 KiB …`);
   for (let i = 0; i < N; i += 500) {

@@ -4,7 +4,10 @@
  * MongoDB (FerretDB 1.24.2 over SQLite; inline tier through MongoSyncStore, the synchronous bridge,
  * or with --mongo=worker the worker tier over the asynchronous MongoStore),
  * side by side in one run:
- *  1. `put` and `get` ops/s on random keys of a 10,000-key agent state (1 KiB values);
+ *  1. `put` and `get` on random keys of a 10,000-key agent state (1 KiB values): wall time, and CPU
+ *     per operation (process.cpuUsage, every thread) beside the floor: the store's own put of the
+ *     same blocks (as many, as large, new) and ref CAS, and its own ref read and get of a 1 KiB
+ *     value, measured in the same rounds. The same on the in-memory store (MemoryStore);
  *  2. write amplification: bytes of NEW blocks a 1% random change writes, against a full snapshot
  *     (every block reachable from the root), for 1 KiB and 64 B values, as one `apply` and as
  *     separate `put`s;
@@ -13,15 +16,17 @@
  *     blocks (≤ 1 MiB each, the store's block limit), read back and decoded for a restore.
  * The MongoDB column is skipped, with a note, when the FerretDB binary is missing (MCP0_FERRETDB,
  * or ${MCP0_CACHE:-~/.cache/mcp0}/ferretdb-1.24.2/ferretdb-test; see scripts/ferretdb/build.sh).
- * Flags: --quick (a quarter of the timed budgets), --only=lmdb|mongo, --mongo=bridge|worker (default bridge).
+ * Flags: --quick (a quarter of the timed budgets), --only=lmdb|mongo|memory (or a comma-separated list), --mongo=bridge|worker
+ * (default bridge), --wasm=<unsigned build> (measure that build of the plugin instead of building
+ * plugins/storage: for before/after comparisons, e.g. a build of 0.2.0).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import os from 'node:os';
 import { join } from 'node:path';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
-import { Kernel, MongoSyncStore, openStore } from '@mcp0/sdk';
+import { Kernel, MemoryStore, MongoSyncStore, openStore } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/tools';
 import { collect, measure, summarise } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
@@ -36,8 +41,10 @@ const BLOCK_MAX = 1 << 20; // the store's block limit (LIMITS.blockBytes)
 
 const args = process.argv.slice(2);
 const scale = args.includes('--quick') ? 0.25 : 1;
-const only = args.find((a) => a.startsWith('--only='))?.slice(7);
+const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7);
+const only = onlyArg === undefined ? undefined : new Set(onlyArg.split(','));
 const mongoTier = args.find((a) => a.startsWith('--mongo='))?.slice(8) ?? 'bridge';
+const wasmArg = args.find((a) => a.startsWith('--wasm='))?.slice(7);
 if (!['bridge', 'worker'].includes(mongoTier)) throw new Error(`--mongo must be bridge or worker, got ${mongoTier}`);
 const ms = (n) => Math.max(100, Math.round(n * scale));
 const log = (msg) => process.stderr.write(`${msg}\n`);
@@ -83,8 +90,32 @@ function valueOf(size, i, gen, salt) {
 
 // ── The plugin, built from source and signed with a throwaway key ───────────────────────────────
 const key = generateKeyPair();
-log('building plugins/storage …');
-const wasm = signModule((await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp('mcp0-bench-storage-'), 'storage.wasm') })).wasm, key);
+log(wasmArg ? `plugin: ${wasmArg}` : 'building plugins/storage …');
+const wasm = signModule(wasmArg ? new Uint8Array(readFileSync(wasmArg)) : (await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp('mcp0-bench-storage-'), 'storage.wasm') })).wasm, key);
+// What the plugin asks for (0.3 adds random, for its salts); granting more than a build asks is harmless.
+const GRANTS = [{ name: 'blocks' }, { name: 'random' }];
+
+/**
+ * CPU per operation of each task (process.cpuUsage: user + system, every thread, so V8's
+ * background garbage collection and compilation are counted), in `rounds` rounds of `n` calls,
+ * alternating the order; the median over rounds, in µs.
+ */
+async function cpuPerOp(tasks, { rounds, n }) {
+  const per = new Map(tasks.map((t) => [t.id, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of r % 2 ? [...tasks].reverse() : tasks) {
+      // No forced collection here: after a full collection V8 runs the next thousand calls slower
+      // (the heap is regrown, scavenges come more often), which would bill that to whichever task
+      // follows. Alternating the order and taking the median spreads what garbage remains.
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) await t.fn();
+      const c = process.cpuUsage(c0);
+      per.get(t.id).push((c.user + c.system) / n);
+    }
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  return new Map([...per].map(([id, a]) => [id, med(a)]));
+}
 
 // ── Counting new block bytes ─────────────────────────────────────────────────────────────────────
 /**
@@ -93,10 +124,11 @@ const wasm = signModule((await buildPlugin(`${ROOT}plugins/storage`, { out: join
  * tier needs that); asynchronous ones stay asynchronous. While off, calls pass straight through.
  */
 function counting(inner) {
-  const c = { on: false, bytes: 0, blocks: 0 };
+  const c = { on: false, bytes: 0, blocks: 0, captured: null };
   const add = (list, had) => list.forEach((b, i) => { if (!had[i]) { c.bytes += b.length; c.blocks++; } });
   c.provider = {
     put: (list) => {
+      c.captured?.push(list.map((b) => b.slice()));
       if (!c.on) return inner.put(list);
       const had = inner.has(list.map(sha));
       if (had instanceof Promise) return had.then((h) => (add(list, h), inner.put(list)));
@@ -140,14 +172,20 @@ async function fullSnapshot(blocks, root) {
     seen.add(hex(id));
     bytes += b.length;
     nodes++;
-    const [level, items] = decodeCbor(b);
-    for (const it of items) {
-      if (level > 0) await visit(it[1]);
+    // Version 2 `[2, level, [[shared, suffix, ...rest], ...]]`, or version 1 `[level, [[key, ...rest], ...]]`:
+    // either way, the item's last fields are what it refers to.
+    const node = decodeCbor(b);
+    const v2 = node.length === 3;
+    const level = v2 ? node[1] : node[0];
+    const skip = v2 ? 2 : 1;
+    for (const it of v2 ? node[2] : node[1]) {
+      const rest = it.slice(skip);
+      if (level > 0) await visit(rest[0]);
       else {
         entries++;
-        if (it.length === 3 && !seen.has(hex(it[1]))) {
-          seen.add(hex(it[1]));
-          bytes += Number(it[2]);
+        if (rest.length === 2 && !seen.has(hex(rest[0]))) {
+          seen.add(hex(rest[0]));
+          bytes += Number(rest[1]);
           values++;
         }
       }
@@ -174,10 +212,10 @@ async function naiveRestore(blocks, ids) {
 }
 
 // ── One backend ──────────────────────────────────────────────────────────────────────────────────
-async function runBackend(backend, store, tier) {
+async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
   const c = counting(store.blocks);
   const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks: c.provider } });
-  await kernel.load(wasm, { isolation: tier, grants: [{ name: 'blocks' }], timeoutMs: 60_000 });
+  await kernel.load(wasm, { isolation: tier, grants: GRANTS, timeoutMs: 60_000 });
   const call = (exp, input) => kernel.callValue(NAME, exp, input);
   const rows = [];
   const bytes = {};
@@ -198,7 +236,7 @@ async function runBackend(backend, store, tier) {
     return state;
   }
 
-  for (const [size, salt] of [[1024, 1], [64, 2]]) {
+  for (const [size, salt] of opsOnly ? [[1024, 1]] : [[1024, 1], [64, 2]]) {
     const agent = `amp-${size}`;
     log(`[${backend}] building ${N.toLocaleString('en-US')} keys × ${size} B …`);
     const tb = performance.now();
@@ -239,17 +277,64 @@ async function runBackend(backend, store, tier) {
     bytes[size] = { full, batch, single, naive, buildMs, tApply, tPuts, before, after, state, agent, salt };
   }
 
-  // 1. put and get on random keys of the 10,000 × 1 KiB state.
+  // 1. put and get on random keys of the 10,000 × 1 KiB state, beside the store's own put and get
+  //    of the same bytes (the floor).
+  let cpu;
   {
     const { agent, salt } = bytes[1024];
     const rand = rng(42);
     let gen = 10;
-    const puts = { id: `${backend}.put`, fn: () => { const i = Math.floor(rand() * N); return call('put', { agent, key: keyOf(i), value: valueOf(1024, i, gen++, salt) }); } };
-    const gets = { id: `${backend}.get`, fn: async () => { const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)) }); if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get: wrong value'); } };
-    log(`[${backend}] put / get on random keys …`);
-    const stats = await measure([puts, gets], { timeMs: ms(tier === 'worker' ? 3000 : 2400), rounds: 2, minIterations: 16 });
+    const putOnce = () => { const i = Math.floor(rand() * N); return call('put', { agent, key: keyOf(i), value: valueOf(1024, i, gen++, salt) }); };
+    const getOnce = async () => { const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)) }); if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get: wrong value'); };
+    // The blocks of 200 puts, as the plugin handed them to blocks_put: the floor writes lists like
+    // these (the same number of blocks, of the same sizes, made new by a counter in their first
+    // bytes) and moves a ref of its own by CAS, the two synchronous steps a put takes.
+    c.captured = [];
+    for (let i = 0; i < 200; i++) await putOnce();
+    const templates = c.captured;
+    c.captured = null;
+    const perPut = templates.reduce((s, l) => s + l.reduce((t, b) => t + b.length, 0), 0) / templates.length;
+    const blocksPerPut = templates.reduce((s, l) => s + l.length, 0) / templates.length;
+    let fi = 0;
+    let version = 0;
+    const floorPut = async () => {
+      const n = fi++;
+      const list = templates[n % templates.length].map((b, j) => { const x = b.slice(); new DataView(x.buffer).setUint32(0, n); x[4] = j; x[5] = 0xfe; return x; });
+      const ids = await store.blocks.put(list);
+      version = await store.blocks.refCas('bench.floor', 'head', version, ids[ids.length - 1]);
+    };
+    // The floor of a get: the head ref, and a 1 KiB value block (one of the state's first values).
+    const valueIds = Array.from({ length: 1000 }, (_, i) => sha(valueOf(1024, i * 10, 0, salt)));
+    const floorGet = async () => {
+      await store.blocks.refGet(NAME, `head/${agent}`);
+      const v = await store.blocks.get(valueIds[Math.floor(rand() * valueIds.length)]);
+      if (!v || v.length !== 1024) throw new Error('floor get: wrong value');
+    };
+    // A read at a root (an operation reading the version it started from): no head read.
+    const { root } = await call('snapshot', { agent });
+    const getAtRoot = async () => { const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)), root }); if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get at root: wrong value'); };
+    const puts = { id: `${backend}.put`, fn: putOnce };
+    const gets = { id: `${backend}.get`, fn: getOnce };
+    const rgets = { id: `${backend}.get.root`, fn: getAtRoot };
+    const fputs = { id: `${backend}.floor.put`, fn: floorPut };
+    const fgets = { id: `${backend}.floor.get`, fn: floorGet };
+    log(`[${backend}] put / get on random keys, and the store's own (the floor) …`);
+    const stats = await measure([puts, gets, rgets, fputs, fgets], { timeMs: ms(tier === 'worker' ? 3000 : 2400), rounds: 2, minIterations: 16 });
     rows.push({ id: puts.id, group: backend, label: 'put 1 KiB, random key of 10k', stats: stats.get(puts.id) });
     rows.push({ id: gets.id, group: backend, label: 'get 1 KiB, random key of 10k', stats: stats.get(gets.id) });
+    rows.push({ id: rgets.id, group: backend, label: 'get 1 KiB at a snapshot root (no head read)', stats: stats.get(rgets.id) });
+    rows.push({ id: fputs.id, group: backend, label: `floor: store put of the same ${blocksPerPut.toFixed(1)} blocks + ref CAS`, stats: stats.get(fputs.id) });
+    rows.push({ id: fgets.id, group: backend, label: 'floor: store ref read + get of 1 KiB', stats: stats.get(fgets.id) });
+    log(`[${backend}] CPU per operation …`);
+    const perOp = await cpuPerOp([puts, fputs, gets, rgets, fgets], { rounds: Math.max(3, Math.round(8 * scale)), n: tier === 'worker' ? 200 : 500 });
+    cpu = { put: perOp.get(puts.id), floorPut: perOp.get(fputs.id), get: perOp.get(gets.id), getAtRoot: perOp.get(rgets.id), floorGet: perOp.get(fgets.id), bytesPerPut: perPut, blocksPerPut };
+  }
+
+  if (opsOnly) {
+    await kernel.stop();
+    log(`[${backend}] done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    for (const b of Object.values(bytes)) { delete b.state; delete b.before; delete b.after; }
+    return { rows, bytes, cpu };
   }
 
   // 3. snapshot and restore (alternating between two roots, so every restore moves the head to a
@@ -306,13 +391,23 @@ async function runBackend(backend, store, tier) {
   await kernel.stop();
   log(`[${backend}] done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const b of Object.values(bytes)) { delete b.state; delete b.before; delete b.after; }
-  return { rows, bytes };
+  return { rows, bytes, cpu };
 }
 
 // ── Run ──────────────────────────────────────────────────────────────────────────────────────────
 log(`mcp0 storage bench: node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${typeof globalThis.gc === 'function' ? '' : ' (no --expose-gc)'}`);
 const results = {};
-if (!only || only === 'lmdb') {
+const loadAtStart = os.loadavg();
+if (!only || only.has('memory')) {
+  // The in-memory store: put and get only (the plugin's cost with a store that does little).
+  const store = new MemoryStore();
+  try {
+    results.memory = await runBackend('memory', store, 'inline', { opsOnly: true });
+  } finally {
+    await store.close();
+  }
+}
+if (!only || only.has('lmdb')) {
   const store = await openStore(`lmdb:${tmp('mcp0-bench-lmdb-')}`);
   try {
     results.lmdb = await runBackend('lmdb', store, 'inline');
@@ -321,7 +416,7 @@ if (!only || only === 'lmdb') {
   }
 }
 let mongoNote;
-if (!only || only === 'mongo') {
+if (!only || only.has('mongo')) {
   const bin = ferretdbPath();
   if (!bin) {
     mongoNote = 'MongoDB column skipped: no FerretDB binary (set MCP0_FERRETDB or run bash scripts/ferretdb/build.sh)';
@@ -341,8 +436,8 @@ if (!only || only === 'mongo') {
 for (const d of tmps) rmSync(d, { recursive: true, force: true });
 
 // ── Report ───────────────────────────────────────────────────────────────────────────────────────
-const backends = Object.keys(results);
-const allRows = backends.flatMap((b) => results[b].rows);
+const backends = Object.keys(results).filter((b) => b !== 'memory');
+const allRows = Object.keys(results).flatMap((b) => results[b].rows);
 const row = (id) => allRows.find((r) => r.id === id);
 console.log(`\n${figuresTable(allRows)}\n`);
 
@@ -384,6 +479,32 @@ for (const b of backends) {
   }
   ratios.push(ratio(`${b}: put / get`, row(`${b}.put`), row(`${b}.get`)));
 }
+for (const b of Object.keys(results)) {
+  ratios.push(ratio(`${b}: put / floor put (wall)`, row(`${b}.put`), row(`${b}.floor.put`)));
+  ratios.push(ratio(`${b}: get / floor get (wall)`, row(`${b}.get`), row(`${b}.floor.get`)));
+}
 console.log(`\n${ratiosTable(ratios)}`);
+
+// CPU per operation against the floor, and the targets: what the plugin adds to the store's own
+// work, ≤ 250 µs a put and ≤ 50 µs a get at 10,000 keys; a 1% random change ≤ 5% of a full snapshot.
+const us = (n) => `${n.toFixed(0)} µs`;
+const cHead = ['backend', 'put CPU', 'floor', 'put − floor', 'put / floor', 'get CPU', 'floor', 'get − floor', 'get / floor', 'get at root', 'bytes per put'];
+const cLines = Object.keys(results).filter((b) => results[b].cpu).map((b) => {
+  const x = results[b].cpu;
+  return [b, us(x.put), us(x.floorPut), us(x.put - x.floorPut), `${(x.put / x.floorPut).toFixed(2)}×`, us(x.get), us(x.floorGet), us(x.get - x.floorGet), `${(x.get / x.floorGet).toFixed(2)}×`, us(x.getAtRoot), `${(x.bytesPerPut / 1000).toFixed(1)} KB in ${x.blocksPerPut.toFixed(1)} blocks`];
+});
+const cWidths = cHead.map((h, i) => Math.max(h.length, ...cLines.map((l) => l[i].length)));
+const cRender = (cells) => cells.map((c, i) => (i >= 1 ? c.padStart(cWidths[i]) : c.padEnd(cWidths[i]))).join('  ');
+console.log('\nCPU per operation (user + system, every thread; median of rounds), beside the store\'s own put and get of the same bytes');
+console.log([cRender(cHead), cWidths.map((w) => '─'.repeat(w)).join('  '), ...cLines.map(cRender)].join('\n'));
+for (const b of Object.keys(results).filter((k) => results[k].cpu)) {
+  const x = results[b].cpu;
+  console.log(`[${b}] targets: put − floor ${us(x.put - x.floorPut)} ≤ 250 µs: ${x.put - x.floorPut <= 250 ? 'PASS' : 'FAIL'}; get − floor ${us(x.get - x.floorGet)} ≤ 50 µs: ${x.get - x.floorGet <= 50 ? 'PASS' : 'FAIL'}`);
+}
+for (const b of backends) {
+  const x = results[b].bytes[1024];
+  console.log(`[${b}] 1% random change as one apply: ${pct(x.batch.bytes, x.full.bytes)} of a full snapshot, target ≤ 5%: ${x.batch.bytes <= 0.05 * x.full.bytes ? 'PASS' : 'FAIL'}`);
+}
+console.log(`load average at the start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
 if (mongoNote) console.log(`\n${mongoNote}`);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -26,6 +26,7 @@ export const PLUGIN_DIRS = {
   'broken-trace': 'conformance/test/fixtures/broken-trace',
   'broken-chain': 'conformance/test/fixtures/broken-chain',
   'broken-agreements': 'conformance/test/fixtures/broken-agreements',
+  'careless-agreements': 'conformance/test/fixtures/careless-agreements',
   nondeterministic: 'conformance/test/fixtures/nondeterministic',
   'masks-denial': 'conformance/test/fixtures/masks-denial',
 } as const;

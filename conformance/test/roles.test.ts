@@ -55,6 +55,12 @@ describe('role suites, broken plugins', () => {
     expect(failing(results)[0]!.message).toBe('get after revoke: expected revoked: true, got false');
   }, 120_000);
 
+  it('careless-agreements (bind for whoever asks) fails the parties case only, naming the bind it should have refused', async () => {
+    const results = await roleResults('careless-agreements');
+    expect(failing(results).map((r) => r.case)).toEqual(['parties: two key ids, a provider the operator accepts, the bound consumer']);
+    expect(failing(results)[0]!.message).toMatch(/^bind for a key that is not the consumer: expected a typed error, got a result: /);
+  }, 120_000);
+
   it('--quick leaves the slow concurrency case out', async () => {
     const results = await runSuite(storageSuite, await subject('storage'), { quick: true });
     expect(results.filter((r) => r.status === 'skip').map((r) => r.case)).toEqual(['concurrent writers: ECONFLICT or serialised, nothing lost']);

@@ -14,7 +14,7 @@ export async function nodeDist(): Promise<string> {
   const dir = join(tempDir('mcp0-node-dist-'), 'dist');
   const assembler = generateKeyPair();
   await createDistribution(dir, { name: 'test', assembler: assembler.publicKey });
-  await addPlugin(dir, await signed('storage'), { grants: ['blocks'], publishers: [publisher.publicKey] });
+  await addPlugin(dir, await signed('storage'), { grants: ['blocks', 'random'], publishers: [publisher.publicKey] });
   await addPlugin(dir, await signed('trace'), { grants: ['kv:trace/'] });
   await setPipeline(dir, { admit: [], observe: ['mcp0.trace'] });
   await lockDistribution(dir, assembler);

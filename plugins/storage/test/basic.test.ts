@@ -79,9 +79,13 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     const expected = [...model.entries()].sort(([x], [y]) => (Buffer.from(x) < Buffer.from(y) ? -1 : 1));
     expect(all.map(([k]) => k)).toEqual(expected.map(([k]) => k));
     expect(all).toEqual(expected);
-    // Same content built fresh in one apply gives the same root (history independence).
-    const fresh: Root = await call('apply', { agent: 'agent-many-fresh', delta: { puts: expected, deletes: [] } });
-    expect((await call('snapshot', { agent: a })).root).toEqual(fresh.root);
+    // Same content built again in one apply gives the same root (history independence, for the
+    // agent's salt): empty the agent, then write it all at once.
+    const built = (await call('snapshot', { agent: a })).root;
+    const emptied: Root = await call('apply', { agent: a, delta: { deletes: expected.map(([k]) => k) } });
+    expect(emptied.root).toEqual((await call('snapshot', { agent: 'never-written' })).root);
+    const fresh: Root = await call('apply', { agent: a, delta: { puts: expected, deletes: [] } });
+    expect(fresh.root).toEqual(built);
   });
 
   it('lists by prefix with pagination', async () => {
@@ -145,24 +149,30 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     expect((await call('snapshot', { agent: a })).root).toEqual(s2.root);
   });
 
-  it('is history-independent: same content in any order gives the same root', async () => {
+  it('is history-independent: same content in any order gives the same root (per agent: its salt)', async () => {
     const keys = Array.from({ length: 400 }, (_, i) => `/h/${i}`);
     const val = (k: string) => (k.endsWith('7') ? new Uint8Array(200).fill(k.length) : bytes(k));
-    for (const k of keys) await call('put', { agent: 'hi-1', key: k, value: val(k) });
-    const shuffled = [...keys].sort((x, y) => ((x.length * 31 + x.charCodeAt(x.length - 1)) % 17) - ((y.length * 31 + y.charCodeAt(y.length - 1)) % 17) || y.localeCompare(x));
-    for (const k of shuffled) await call('put', { agent: 'hi-2', key: k, value: val(k) });
-    // Extra keys added then removed, and values overwritten back.
-    for (let i = 0; i < 50; i++) await call('put', { agent: 'hi-2', key: `/extra/${i}`, value: bytes('e') });
-    for (let i = 0; i < 50; i++) await call('put', { agent: 'hi-2', key: keys[i * 3], value: bytes('tmp') });
-    for (let i = 0; i < 50; i++) await call('delete', { agent: 'hi-2', key: `/extra/${i}` });
-    for (let i = 0; i < 50; i++) await call('put', { agent: 'hi-2', key: keys[i * 3], value: val(keys[i * 3]) });
-    const batch = await call('apply', { agent: 'hi-3', delta: { puts: keys.map((k) => [k, val(k)]) } });
-    const r1 = (await call('snapshot', { agent: 'hi-1' })).root;
-    expect((await call('snapshot', { agent: 'hi-2' })).root).toEqual(r1);
-    expect(batch.root).toEqual(r1);
+    const a = 'hi-1';
+    const empty = (await call('snapshot', { agent: 'never-written' })).root;
+    for (const k of keys) await call('put', { agent: a, key: k, value: val(k) });
+    const r1 = (await call('snapshot', { agent: a })).root;
     // Deleting everything gives the empty root.
-    await call('apply', { agent: 'hi-3', delta: { deletes: keys } });
-    expect((await call('snapshot', { agent: 'hi-3' })).root).toEqual((await call('snapshot', { agent: 'never-written' })).root);
+    expect((await call('apply', { agent: a, delta: { deletes: keys } })).root).toEqual(empty);
+    const shuffled = [...keys].sort((x, y) => ((x.length * 31 + x.charCodeAt(x.length - 1)) % 17) - ((y.length * 31 + y.charCodeAt(y.length - 1)) % 17) || y.localeCompare(x));
+    for (const k of shuffled) await call('put', { agent: a, key: k, value: val(k) });
+    // Extra keys added then removed, and values overwritten back.
+    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: `/extra/${i}`, value: bytes('e') });
+    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: keys[i * 3], value: bytes('tmp') });
+    for (let i = 0; i < 50; i++) await call('delete', { agent: a, key: `/extra/${i}` });
+    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: keys[i * 3], value: val(keys[i * 3]) });
+    expect((await call('snapshot', { agent: a })).root).toEqual(r1);
+    await call('apply', { agent: a, delta: { deletes: keys } });
+    const batch = await call('apply', { agent: a, delta: { puts: keys.map((k) => [k, val(k)]) } });
+    expect(batch.root).toEqual(r1);
+    // Another agent with the same content has another salt, so (almost surely) another tree.
+    const other = await call('apply', { agent: 'hi-2', delta: { puts: keys.map((k) => [k, val(k)]) } });
+    expect(other.root).not.toEqual(r1);
+    expect(await call('diff', { rootA: r1, rootB: other.root })).toEqual({ puts: [], deletes: [] });
   });
 
   it('diff/apply round trip: apply(diff(a, b)) onto a gives b', async () => {
@@ -180,9 +190,10 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     const back = await call('diff', { rootA: b.root, rootB: a.root });
     expect(back.puts.length).toBe(removed.length + changed.length);
     const applied = await call('apply', { agent: 'diff-a', delta: d });
-    expect(applied.root).toEqual(b.root);
+    // diff-a now holds diff-b's content (its tree differs: each agent has its own salt).
+    expect(await call('diff', { rootA: applied.root, rootB: b.root })).toEqual({ puts: [], deletes: [] });
     const reverted = await call('apply', { agent: 'diff-a', delta: back });
-    expect(reverted.root).toEqual(a.root);
+    expect(reverted.root).toEqual(a.root); // the same content under the same salt: the same root
   });
 
   it('isolates agents', async () => {

@@ -14,7 +14,7 @@ const key = generateKeyPair();
 // Inline tier on MongoDB goes through the synchronous bridge, as in the parent test.
 const store = tier === 'inline' && uri.startsWith('mongodb') ? await MongoSyncStore.open(uri) : await openStore(uri);
 const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks: store.blocks } });
-await kernel.load(signModule(new Uint8Array(readFileSync(wasmPath)), key), { isolation: tier, grants: [{ name: 'blocks' }] });
+await kernel.load(signModule(new Uint8Array(readFileSync(wasmPath)), key), { isolation: tier, grants: [{ name: 'blocks' }, { name: 'random' }] });
 const call = (exp, input) => kernel.callValue('mcp0.storage', exp, input);
 writeSync(1, 'ready\n');
 

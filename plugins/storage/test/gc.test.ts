@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCbor, encodeCbor } from '@mcp0/abi';
+import { encodeCbor } from '@mcp0/abi';
 import { LmdbStore, MemoryStore, collectGarbage, type Store } from '@mcp0/sdk';
 import type { Kernel } from '@mcp0/kernel';
+import { decodeNode } from './format.js';
 import { NAME, boot, bytes, reachable } from './harness.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -185,8 +186,8 @@ describe.each(stores)('gc over %s', (_name, open) => {
 
   it('reports a tree block missing from the store and deletes nothing', async () => {
     const { roots } = await writeHistory('broken', 1);
-    const [level, items] = decodeCbor((await store.blocks.get(roots[0]!))!) as [number, Uint8Array[][]];
-    const victim = level > 0 ? items[0]![1]! : roots[0]!;
+    const root = decodeNode((await store.blocks.get(roots[0]!))!);
+    const victim = root.level > 0 ? root.items[0]!.child! : roots[0]!;
     const victimBytes = (await store.blocks.get(victim))!;
     await store.blocks.put([new Uint8Array(randomBytes(64))]); // garbage a sweep would take
     await sleep(5);

@@ -2,10 +2,11 @@
 // once per process, loaded into a real kernel over a host block store.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { decodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
+import { generateKeyPair, signModule } from '@mcp0/abi';
 import { buildPlugin } from '@mcp0/tools';
 import { Kernel, type Tier } from '@mcp0/kernel';
-import type { BlockProvider } from '@mcp0/kernel';
+import type { BlockProvider, RandomProvider } from '@mcp0/kernel';
+import { decodeCommit, decodeNode, nodeRefs } from './format.js';
 
 export const key = generateKeyPair();
 let built: Promise<Uint8Array> | undefined;
@@ -20,10 +21,10 @@ export function storageWasm(): Promise<Uint8Array> {
 
 export const NAME = 'mcp0.storage';
 
-/** A kernel serving `blocks` from the given provider, with the storage plugin loaded. */
-export async function boot(blocks: BlockProvider, tier: Tier = 'inline'): Promise<Kernel> {
-  const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks } });
-  await kernel.load(await storageWasm(), { isolation: tier, grants: [{ name: 'blocks' }] });
+/** A kernel serving `blocks` from the given provider, with the storage plugin loaded (`random`: its entropy, e.g. a fixed salt). */
+export async function boot(blocks: BlockProvider, tier: Tier = 'inline', random?: RandomProvider): Promise<Kernel> {
+  const kernel = new Kernel({ trust: [key.publicKey], providers: random ? { blocks, random } : { blocks } });
+  await kernel.load(await storageWasm(), { isolation: tier, grants: [{ name: 'blocks' }, { name: 'random' }] });
   return kernel;
 }
 
@@ -54,7 +55,7 @@ const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**
  * Every block an agent's head reaches (commits, tree nodes, out-of-line values), walked by the
- * README's format independently of the plugin: the expected live set of gc tests. Throws when a
+ * README's format (test/format.ts) independently of the plugin: the expected live set of gc tests. Throws when a
  * reachable block is missing.
  */
 export async function reachable(blocks: BlockProvider, agent: string, out = new Set<string>()): Promise<Set<string>> {
@@ -68,18 +69,18 @@ export async function reachable(blocks: BlockProvider, agent: string, out = new 
   const tree = async (id: Uint8Array): Promise<void> => {
     if (out.has(hexOf(id))) return;
     out.add(hexOf(id));
-    const [level, items] = decodeCbor(await need(id)) as [number, Uint8Array[][]];
-    for (const it of items) {
-      if (level > 0) await tree(it[1]!);
-      else if (it.length === 3) {
-        await need(it[1]!);
-        out.add(hexOf(it[1]!));
+    const node = decodeNode(await need(id));
+    for (const ref of nodeRefs(node)) {
+      if (node.level > 0) await tree(ref);
+      else {
+        await need(ref);
+        out.add(hexOf(ref));
       }
     }
   };
   while (commit) {
     out.add(hexOf(commit));
-    const c = decodeCbor(await need(commit)) as { tree: Uint8Array; parent: Uint8Array | null };
+    const c = decodeCommit(await need(commit));
     await tree(c.tree);
     commit = c.parent;
   }

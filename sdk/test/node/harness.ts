@@ -13,7 +13,7 @@ export async function testDistribution(extra: Partial<NodeDistribution> = {}): P
     version: '0.0.0',
     publishers: [trusted],
     plugins: [
-      { name: 'mcp0.storage', bytes: await signed('storage'), grants: [parseGrant('blocks')], isolation: 'inline' },
+      { name: 'mcp0.storage', bytes: await signed('storage'), grants: [parseGrant('blocks'), parseGrant('random')], isolation: 'inline' },
       { name: 'mcp0.trace', bytes: await signed('trace'), grants: [parseGrant('kv:trace/')], isolation: 'inline' },
     ],
     pipeline: { admit: [], observe: ['mcp0.trace'] },

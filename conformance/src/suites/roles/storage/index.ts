@@ -8,7 +8,7 @@ import type { PluginSubject } from '../../../runner/subject.js';
 import type { StorageContext } from './common.js';
 import { corrupted, concurrent } from './integrity.js';
 import { isolation, limits, listing, roundTrip } from './keyspace.js';
-import { diffApply, gc, history, snapshots } from './versions.js';
+import { diffApply, expectAndRoots, gc, history, snapshots } from './versions.js';
 
 /**
  * The role id.
@@ -25,5 +25,5 @@ export const STORAGE_ROLE = 'mcp0.storage@1';
 export const storageSuite: Suite<PluginSubject, StorageContext> = {
   name: `role ${STORAGE_ROLE}`,
   setup: async (subject) => ({ subject }),
-  cases: [roundTrip, listing, snapshots, diffApply, history, gc, limits, corrupted, concurrent, isolation],
+  cases: [roundTrip, listing, snapshots, diffApply, expectAndRoots, history, gc, limits, corrupted, concurrent, isolation],
 };

@@ -46,12 +46,38 @@ export const diffApply: Case<StorageContext> = {
     check(JSON.stringify(putKeys) === JSON.stringify(['/d/3', '/d/new']), `diff: expected puts of /d/3 and /d/new, got ${brief(putKeys)}`);
     check(JSON.stringify([...(d?.deletes ?? [])].sort(byBytes)) === JSON.stringify(['/d/7', '/d/8']), `diff: expected deletes of /d/7 and /d/8, got ${brief(d?.deletes)}`);
     const applied: Root = await call('apply', { agent: 'diff-a', delta: d });
-    check(sameBytes(applied.root, b.root), 'apply(diff(a, b)) onto a: expected the root of b (the same content gives the same root), got another root');
+    // Each agent's tree is cut under its own secret salt, so equal content in two agents may have
+    // two roots; diff compares content.
+    const left = await call('diff', { rootA: applied.root, rootB: b.root });
+    check(left?.puts?.length === 0 && left?.deletes?.length === 0, `apply(diff(a, b)) onto a: expected the content of b (diff with b empty), got ${brief(left)}`);
     const model = new Map(base);
     model.set('/d/3', bytes('changed')).set('/d/new', new Uint8Array(3000).fill(5));
     model.delete('/d/7');
     model.delete('/d/8');
     sameEntries('list after apply(diff)', await listAll(call, 'diff-a', '', 1000), model);
+    const back: Root = await call('apply', { agent: 'diff-a', delta: await call('diff', { rootA: applied.root, rootB: a.root }) });
+    check(sameBytes(back.root, a.root), 'apply(diff(b, a)) back onto a: expected the root a had (the same content in the same agent gives the same root), got another root');
+  }),
+};
+
+export const expectAndRoots: Case<StorageContext> = {
+  name: 'apply with expect, and get and list at a root',
+  run: ({ subject }) => withPlugin(subject, async (call, b) => {
+    const a = 'agent-expect';
+    const v0 = await call('snapshot', { agent: a });
+    check(v0?.version === 0, `snapshot of an agent never written: expected version 0, got ${brief(v0)}`);
+    await call('apply', { agent: a, delta: { puts: [['/x', bytes('1')], ['/m/1', bytes('a')]] }, expect: 0 });
+    const v1 = await call('snapshot', { agent: a });
+    await call('apply', { agent: a, delta: { puts: [['/x', bytes('2')]], deletes: ['/m/1'] }, expect: v1.version });
+    const stale = await failure(b.kernel.callValue(b.module.name, 'apply', { agent: a, delta: { puts: [['/x', bytes('3')]] }, expect: v1.version }), 'apply with a stale expect');
+    check(stale.code === 'ECONFLICT', `apply with a stale expect: expected ECONFLICT, got ${stale.code}: ${stale.message}`);
+    await expectGet(call, a, '/x', bytes('2'), 'after an apply refused for a stale expect');
+    const at = await call('get', { agent: a, key: '/x', root: v1.root });
+    check(sameBytes(at, bytes('1')), `get at an older root: expected the value it held, got ${brief(at)}`);
+    const page = await call('list', { agent: a, root: v1.root });
+    check(page?.entries?.length === 2, `list at an older root: expected its 2 entries, got ${brief(page)}`);
+    const missing = await failure(b.kernel.callValue(b.module.name, 'get', { agent: a, key: '/x', root: new Uint8Array(32).fill(9) }), 'get at a root that does not exist');
+    check(missing.code === 'ENOTFOUND', `get at a root that does not exist: expected ENOTFOUND, got ${missing.code}: ${missing.message}`);
   }),
 };
 
