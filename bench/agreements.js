@@ -31,12 +31,14 @@ const nullHooks = signModule((await buildPlugin(`${ROOT}plugins/agreements/bench
 rmSync(tmp, { recursive: true, force: true });
 const consumer = generateKeyPair();
 const provider = generateKeyPair();
+// The node's operator accepts the provider's agreements (the plugin's config).
+const config = { providers: [provider.kid] };
 
 // Every kind of limit present (so every check runs), none reachable during the run.
 const doc = signAgreement(
   signAgreement(
     {
-      type: 'mcp0.agreement/1', id: 'bench', consumer: HELLO, provider: 'mcp0.node',
+      type: 'mcp0.agreement/1', id: 'bench', consumer: consumer.kid, provider: provider.kid,
       permissions: { intents: ['get*', 'list*', 'ech?'], exports: ['mcp0.hello/*'] },
       quotas: { windowMs: 60_000, callsPerWindow: 1e12, costUnitsPerWindow: 1e13, storageBytes: 1e9, maxConcurrent: 64 },
       pricing: { currency: 'EUR', baseFee: 100, perCall: 1, perCostUnit: 1 },
@@ -61,8 +63,10 @@ async function node(hooks) {
     kernel.setPipeline({ admit: ['bench.null-hooks'], observe: ['bench.null-hooks'] });
   }
   if (hooks === 'agreements' || hooks === 'agreements-trusted') {
-    await kernel.load(agreements, { isolation: 'inline', preempt: hooks === 'agreements', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+    await kernel.load(agreements, { isolation: 'inline', preempt: hooks === 'agreements', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], config });
     await kernel.callValue('mcp0.agreements', 'register', { document: doc });
+    // Operations run only under the agreement bound to their agent, as a node binds it at spawn.
+    await kernel.callValue('mcp0.agreements', 'bind', { agent: HELLO, agreement: 'bench', consumer: consumer.kid });
     await kernel.callValue('mcp0.agreements', 'meter', { agent: HELLO, storageBytes: 4096 });
     kernel.setPipeline({ admit: ['mcp0.agreements'], observe: ['mcp0.agreements'] });
   }
@@ -106,11 +110,13 @@ const counterTmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-counter-'));
 const counter = signModule((await buildPlugin(`${ROOT}agents/counter`, { out: join(counterTmp, 'counter.wasm') })).wasm, key);
 rmSync(counterTmp, { recursive: true, force: true });
 async function agentNode(withAgreements) {
-  const plugins = [{ name: 'mcp0.storage', bytes: storage, grants: [{ name: 'blocks' }], isolation: 'inline' }];
-  if (withAgreements) plugins.push({ name: 'mcp0.agreements', bytes: agreements, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], isolation: 'inline' });
+  const plugins = [{ name: 'mcp0.storage', bytes: storage, grants: [{ name: 'blocks' }, { name: 'random' }], isolation: 'inline' }];
+  if (withAgreements) plugins.push({ name: 'mcp0.agreements', bytes: agreements, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], isolation: 'inline', config });
   const hooks = withAgreements ? ['mcp0.agreements'] : [];
   const n = await Node.start({ distribution: { name: 'bench', version: '0', publishers: [key.publicKey], plugins, pipeline: { admit: hooks, observe: hooks } }, store: 'memory:' });
-  const agentDoc = signAgreement(signAgreement({ ...doc, id: 'bench-agent', consumer: consumer.kid, permissions: { intents: ['increment'], exports: [] } }, consumer, 'consumer'), provider, 'provider');
+  // The consumer is the key that signed the counter module: the node binds the agent for it.
+  const { signatures: _, ...terms } = doc;
+  const agentDoc = signAgreement(signAgreement({ ...terms, id: 'bench-agent', consumer: key.kid, permissions: { intents: ['increment'], exports: [] } }, key, 'consumer'), provider, 'provider');
   if (withAgreements) await n.callRole('agreements', 'register', { document: agentDoc });
   const agent = await n.agents.spawn({ module: counter, name: 'counter', ...(withAgreements ? { agreement: 'bench-agent' } : {}) });
   await agent.execute('increment', {});

@@ -225,7 +225,7 @@ describe('mcp0 dist build', () => {
       plugins: [
         { source: plugin('hello'), grants: ['kv:hello/', 'clock', 'random'] },
         { source: plugin('trace'), grants: ['kv:trace/'], isolation: 'inline' },
-        { source: plugin('storage'), grants: ['blocks'], isolation: 'worker', config: { fanout: 32 } },
+        { source: plugin('storage'), grants: ['blocks', 'random'], isolation: 'worker', config: { fanout: 32 } },
       ],
       pipeline: { observe: ['mcp0.trace'] },
       budgets: { cpuPercent: 10, rssPeakMB: 200, rssAvgMB: 100 },
@@ -250,15 +250,18 @@ describe('mcp0 dist build', () => {
     expect(docOf(out)).toEqual(doc);
   });
 
-  it('signs with --key and --publisher-key instead of a development key', async () => {
+  it('signs with --key and --publisher-key instead of a development key, and puts the assembler\'s id for "$assembler" in config', async () => {
     const spec = tempDir();
-    writeFileSync(join(spec, 'dist.json'), JSON.stringify({ name: 'test.keyed', version: '0.1.0', plugins: [{ source: plugin('hello'), grants: ['kv', 'clock', 'random'] }], pipeline: {} }));
+    const config = { providers: ['$assembler'], nested: { keys: [['$assembler', 'x']], note: 'a $assembler in text stays', other: '$publisher', n: 1 } };
+    writeFileSync(join(spec, 'dist.json'), JSON.stringify({ name: 'test.keyed', version: '0.1.0', plugins: [{ source: plugin('hello'), grants: ['kv', 'clock', 'random'], config }], pipeline: {} }));
     const out = join(tempDir(), 'out');
     const r = await run('dist', 'build', spec, '--out', out, '--key', asm.priv, '--publisher-key', pub.priv);
     expect(r.code, r.err).toBe(0);
     expect(existsSync(join(out, 'dev-key.jwk'))).toBe(false);
     const doc = docOf(out);
     expect([doc.assembler.kid, doc.publishers.map((k) => k.kid)]).toEqual([asm.kid, [pub.kid]]);
+    // Exactly "$assembler", at any depth, becomes the assembler key's id (not the publisher's); nothing else changes.
+    expect(doc.plugins[0]!.config).toEqual({ providers: [asm.kid], nested: { keys: [[asm.kid, 'x']], note: 'a $assembler in text stays', other: '$publisher', n: 1 } });
     expect((await run('dist', 'verify', out, '--trust', asm.pub)).code).toBe(0);
   });
 
@@ -273,6 +276,14 @@ describe('mcp0 dist build', () => {
     const r = await run('dist', 'build', dir);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(pattern);
+  });
+
+  it('refuses a spec that names a member twice (JSON.parse would keep the last)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'dist.json'), '{"name": "x", "version": "0.1.0", "plugins": [{"source": ".", "grants": ["kv"], "grants": ["kv", "net:*"]}], "pipeline": {}}');
+    const r = await run('dist', 'build', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('duplicate member "grants" at /plugins/0/grants');
   });
 });
 
@@ -290,6 +301,8 @@ describe('dist/standard', () => {
     expect(dist.pipeline.admit).toEqual(['mcp0.agreements']);
     expect(dist.pipeline.observe).toContain('mcp0.trace');
     expect(dist.budgets).toEqual({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
+    // The agreements plugin accepts the assembler (here the development key) as provider.
+    expect(dist.plugins[0]!.config).toEqual({ providers: [devPub.kid] });
 
     const store = new MemoryStore();
     const kernel = new Kernel({ trust: dist.publishers, providers: { kv: store.kv, blocks: store.blocks } });

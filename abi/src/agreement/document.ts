@@ -74,17 +74,32 @@ function checkShape(value: unknown, what: string): void {
   if (depth > MAX_AGREEMENT_DEPTH) invalid(what, [`nesting deeper than ${MAX_AGREEMENT_DEPTH} levels`]);
 }
 
+/** What the schema says of a party, in words a person can act on (ajv would only print the pattern). */
+function partyProblem(path: string, value: unknown): string {
+  return `${path}: expected a key id (the RFC 7638 thumbprint of the party's Ed25519 key, 43 base64url characters), got ${describe(value)}`;
+}
+
+/** One ajv error as "path what (extra)"; a party that is not a key id says so plainly. */
+function schemaProblem(e: NonNullable<typeof validateDoc.errors>[number], value: Record<string, unknown>): string {
+  const party = /^\/(consumer|provider)$/.exec(e.instancePath)?.[1];
+  if (party !== undefined && e.keyword === 'pattern') return partyProblem(e.instancePath, value[party]);
+  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
+}
+
 /**
- * Validate an agreement value (signed or not): schema, then notBefore < notAfter and at most one
- * signature per party. Returns it typed.
+ * Validate an agreement value (signed or not): schema (parties are key ids), then consumer ≠
+ * provider, notBefore < notAfter and at most one signature per party. Returns it typed.
  * @example
  * const doc = validateAgreement(JSON.parse(text))
  */
 export function validateAgreement(value: unknown): Agreement {
   checkShape(value, 'agreement');
   if (!validateDoc(value)) {
-    invalid('agreement', (validateDoc.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`));
+    invalid('agreement', (validateDoc.errors ?? []).map((e) => schemaProblem(e, value as Record<string, unknown>)));
   }
+  // One key on both sides would let a single holder set any terms (a free enterprise plan) and
+  // have them look agreed: an agreement is between two keys.
+  if (value.consumer === value.provider) invalid('agreement', [`/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${value.consumer}`]);
   const { notBefore, notAfter } = value.validity;
   if (notBefore >= notAfter) invalid('agreement', [`/validity: expected notBefore < notAfter, got ${notBefore} ≥ ${notAfter}`]);
   const parties = (value.signatures ?? []).map((s) => s.party);

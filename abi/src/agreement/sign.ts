@@ -1,7 +1,9 @@
 /**
  * Signing and verifying agreements on the host: Ed25519 over the RFC 8785 canonical JSON of the
- * document without its `signatures` member. The plugin verifies the same bytes itself (it
- * recomputes them; it never takes them from the host); this side is for the CLI and clients.
+ * document without its `signatures` member. Each party is a key id and must sign with that key,
+ * and the two are different keys, so a verified agreement says which two key holders agreed. The
+ * plugin verifies the same bytes itself (it recomputes them; it never takes them from the host);
+ * this side is for the CLI and clients.
  */
 import canonicalize from 'canonicalize';
 import { ed25519Sign, ed25519Verify } from '../keys/ed25519.js';
@@ -15,7 +17,7 @@ import type { Agreement, AgreementParty } from './types.js';
 const KEY_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /**
- * True when a consumer or provider id is a key id (and so must be the thumbprint of its signer).
+ * True when a text has the form of a key id (every consumer and provider must).
  * @example
  * isKeyId('kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k') // true; isKeyId('acme.notes') // false
  */
@@ -35,13 +37,14 @@ export function agreementSigningBytes(doc: Agreement): Uint8Array {
 
 /**
  * The document with `party`'s signature by `key` added (replacing an earlier one by that party).
- * Refuses a key that cannot be the party when the party's id is a key id.
+ * Refuses a key that is not the party's key id.
  * @example
  * const signed = signAgreement(signAgreement(doc, consumerKey, 'consumer'), providerKey, 'provider')
  */
 export function signAgreement(doc: Agreement, key: PrivateKey, party: AgreementParty): Agreement {
-  const id = doc[party];
-  if (isKeyId(id) && id !== key.kid) {
+  // Validated first, so a party that is not a key id is reported as that, not as a wrong key.
+  const id = validateAgreement(doc)[party];
+  if (id !== key.kid) {
     throw new AgreementError('ESIGNATURE', `agreement ${party} is the key ${id}, but the signing key is ${key.kid}`, { party, expected: id, got: key.kid });
   }
   const sig = ed25519Sign(agreementSigningBytes(doc), key.seed);
@@ -63,7 +66,8 @@ export interface VerifiedAgreement {
 
 /**
  * Verify both signatures; throws `ESIGNATURE` naming the first party whose signature is missing,
- * invalid, by an unusable key, or by a key other than the party's key id.
+ * invalid, by an unusable key, or by a key other than the party's key id (and `EINPUT` for a
+ * document that breaks the schema, or names one key as both parties).
  * @example
  * const { consumerKey, providerKey } = verifyAgreement(JSON.parse(text))
  */
@@ -84,8 +88,13 @@ export function verifyAgreement(value: unknown): VerifiedAgreement {
       throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party}'s signature does not verify (tampered, or signed by another key)`, { party });
     }
     const id = agreement[party];
-    if (isKeyId(id) && id !== kid) throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party} is the key ${id}, but its signature is by ${kid}`, { party, expected: id, got: kid });
+    if (id !== kid) throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party} is the key ${id}, but its signature is by ${kid}`, { party, expected: id, got: kid });
     kids[party] = kid;
+  }
+  // Unreachable while the parties differ and each signed with its own key; kept so that no change
+  // to those rules can let one key stand on both sides unnoticed.
+  if (kids.consumer === kids.provider) {
+    throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: expected the consumer and the provider to sign with two different keys, got ${kids.consumer!} for both`, { expected: 'two keys', got: kids.consumer });
   }
   return { agreement, consumerKey: kids.consumer!, providerKey: kids.provider! };
 }

@@ -36,10 +36,12 @@ export function readAgreementTemplate(name: string): AgreementTemplate {
 /**
  * What a new agreement needs besides its template.
  * @example
- * const opts: NewAgreementOptions = { consumer: 'acme.notes', provider: 'mcp0.node', set: { 'quotas.maxConcurrent': '8' } }
+ * const opts: NewAgreementOptions = { consumer: alice.kid, provider: operator.kid, set: { 'quotas.maxConcurrent': '8' } }
  */
 export interface NewAgreementOptions {
+  /** The consumer's key id. */
   consumer: string;
+  /** The provider's key id (not the consumer's). */
   provider: string;
   /** Default: `agr-` and 16 random hex digits. */
   id?: string;
@@ -86,7 +88,7 @@ function setPath(doc: Record<string, unknown>, path: string, value: unknown): vo
 /**
  * A new unsigned agreement from a template, validated against the schema.
  * @example
- * const doc = newAgreement('business', { consumer: 'acme.notes', provider: 'mcp0.node', set: { 'quotas.maxConcurrent': '8' } })
+ * const doc = newAgreement('business', { consumer: alice.kid, provider: operator.kid, set: { 'quotas.maxConcurrent': '8' } })
  */
 export function newAgreement(template: string, options: NewAgreementOptions): Agreement {
   const t = readAgreementTemplate(template);

@@ -54,7 +54,9 @@ export interface Agreement {
   type: 'mcp0.agreement/1';
   id: string;
   plan?: string;
+  /** The consumer's key id (RFC 7638 thumbprint): who uses the service and is billed. */
   consumer: string;
+  /** The provider's key id, another key than the consumer's: who runs the service (a node accepts the providers its operator lists). */
   provider: string;
   permissions: { intents: string[]; exports: string[] };
   quotas: AgreementQuotas;

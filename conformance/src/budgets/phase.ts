@@ -3,11 +3,17 @@
  * agreement when the distribution provides agreements), the paced reference workload, and what
  * the sampler and the kernel's metering saw while it ran. The store is a temporary LMDB directory
  * unless the caller names one, and is deleted after.
+ *
+ * The workload plays both sides of its agreement, as an application and an operator would: a
+ * fresh consumer key signs the agents (the node binds an agent only to an agreement of the key
+ * that signed it) and a fresh provider key is added to the agreements plugin's `config.providers`
+ * (a node registers agreements only with providers its operator accepts). The agent modules are
+ * verified against the caller's trust before they are re-signed with the consumer key.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeniedError, generateKeyPair, newAgreement, signAgreement, type CborValue, type PublicKey } from '@mcp0/abi';
+import { DeniedError, generateKeyPair, newAgreement, readManifest, signAgreement, signModule, stripSignatures, verifyModule, type CborValue, type PrivateKey, type PublicKey } from '@mcp0/abi';
 import { Node, UsageSampler, type Agent, type LoadedDistribution, type UsageSample, type UsageSummary } from '@mcp0/sdk';
 import type { BudgetReport } from '../report/types.js';
 import { paced } from './pace.js';
@@ -61,10 +67,34 @@ function meteringDelta(before: ReturnType<Node['metrics']>['modules'], after: Re
   return out;
 }
 
+/** The workload's two parties: the application (consumer, agent signer) and the operator (provider). */
+interface Parties {
+  consumer: PrivateKey;
+  provider: PrivateKey;
+}
+
+/** The agent modules, checked against the caller's trust, then signed by the consumer alone. */
+function signedByConsumer(modules: Record<Kind, Uint8Array>, trust: readonly PublicKey[], consumer: PrivateKey): Record<Kind, Uint8Array> {
+  const resign = (bytes: Uint8Array) => {
+    verifyModule(bytes, trust);
+    return signModule(stripSignatures(bytes), consumer);
+  };
+  return { memory: resign(modules.memory), counter: resign(modules.counter) };
+}
+
+/** The distribution with `provider` added to the `config.providers` of every plugin providing mcp0.agreements@1. */
+function acceptingProvider(distribution: LoadedDistribution, provider: string): LoadedDistribution {
+  const plugins = distribution.plugins.map((p) => {
+    if (!(readManifest(p.bytes).provides ?? []).includes('mcp0.agreements@1')) return p;
+    const config = (p.config !== null && typeof p.config === 'object' && !Array.isArray(p.config) && !(p.config instanceof Uint8Array) ? p.config : {}) as Record<string, CborValue>;
+    const listed = Array.isArray(config.providers) ? config.providers : [];
+    return { ...p, config: { ...config, providers: [...listed, provider] } };
+  });
+  return { ...distribution, plugins };
+}
+
 /** Registers the workload's agreement: every listed intent permitted, nothing else (so `reset` is denied). */
-async function registerAgreement(node: Node): Promise<void> {
-  const consumer = generateKeyPair();
-  const provider = generateKeyPair();
+async function registerAgreement(node: Node, { consumer, provider }: Parties): Promise<void> {
   const doc = newAgreement('business', {
     id: AGREEMENT_ID, consumer: consumer.kid, provider: provider.kid,
     // The template's export globs would permit `reset` too: only the listed intents are allowed.
@@ -84,13 +114,15 @@ export async function runPhase(distribution: LoadedDistribution, o: PhaseOptions
   const store = o.store ?? `lmdb:${temp}`;
   let node: Node | undefined;
   try {
-    node = await Node.start({ distribution, store, trust: o.trust });
+    const parties: Parties = { consumer: generateKeyPair(), provider: generateKeyPair() };
+    const modules = signedByConsumer(o.modules, o.trust, parties.consumer);
+    node = await Node.start({ distribution: acceptingProvider(distribution, parties.provider.kid), store, trust: [parties.consumer.publicKey] });
     const withAgreement = node.hasRole('agreements');
-    if (withAgreement) await registerAgreement(node);
+    if (withAgreement) await registerAgreement(node, parties);
     const agents: Record<Kind, Agent[]> = { memory: [], counter: [] };
     for (const kind of w.agents) {
       for (let k = 0; k < kind.count; k++) {
-        agents[kind.module].push(await node.agents.spawn({ module: o.modules[kind.module], name: `${kind.module}-${k + 1}`, ...(withAgreement ? { agreement: AGREEMENT_ID } : {}) }));
+        agents[kind.module].push(await node.agents.spawn({ module: modules[kind.module], name: `${kind.module}-${k + 1}`, ...(withAgreement ? { agreement: AGREEMENT_ID } : {}) }));
       }
     }
     const names = new Map([...agents.memory, ...agents.counter].map((a) => [a.id, a.name]));

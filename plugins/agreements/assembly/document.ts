@@ -2,7 +2,8 @@
  * Reading an agreement document (abi/schema/agreement.schema.json) from its CBOR form, strictly:
  * the same members, types, ranges and character sets as the schema, so a document the host
  * accepts is accepted here and a hostile one is refused before anything is stored. The plugin
- * checks for itself; it does not rely on the host having run ajv.
+ * checks for itself; it does not rely on the host having run ajv. Parties are key ids, and two
+ * different ones: signatures.ts then holds each party to signing with its own key.
  */
 import { CborMap, CborText, Kind, Value } from "@mcp0/abi/as";
 
@@ -184,6 +185,11 @@ export function readAgreement(v: Value): Agreement | null {
   const validity = r.map("validity", VALIDITY);
   if (r.problem !== null) return problem(r.problem!);
   a.id = id!;
+  // A party that is not a key id could be signed for by any key (issue 12, defect 4).
+  if (!isKeyId(consumer!)) return bad("/consumer", KEY_ID_EXPECTED + ', got "' + consumer! + '"');
+  if (!isKeyId(provider!)) return bad("/provider", KEY_ID_EXPECTED + ', got "' + provider! + '"');
+  // One key on both sides could set any terms and have them look agreed.
+  if (consumer! == provider!) return bad("/provider", "expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id " + consumer!);
   a.consumer = consumer!;
   a.provider = provider!;
 
@@ -252,8 +258,11 @@ export function unsignedBody(doc: CborMap): CborMap {
   return out;
 }
 
-/** True when the party id is a key id (an RFC 7638 thumbprint: 43 base64url characters). */
+/** True when the text is a key id (an RFC 7638 thumbprint: 43 base64url characters): every party is one. */
 export function isKeyId(s: string): bool {
   return isB64(s, 43);
 }
+
+/** What a party, a provider in the config and a bind's consumer must be, for error messages. */
+export const KEY_ID_EXPECTED = "expected a key id (the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters)";
 

@@ -1,18 +1,19 @@
 /**
  * The pipeline hooks. `admit` finds the agreement an operation runs under (the one bound to its
- * agent, else one whose consumer is the agent), checks it (revoked, validity, permissions,
+ * agent, and only that), checks it (revoked, provider still accepted, validity, permissions,
  * storage, calls, cost units, concurrency) and, when it allows, RESERVES: the call is counted and
  * a concurrency slot taken before the verdict leaves, so operations racing for a quota's last unit
  * cannot all get it (hook calls of one module are serialised). `observe` gives the slot back and
  * meters what really happened: calls, cost units and bytes, into the quota window and the billing
- * hour. Denial reasons start with a stable token: no-agreement, revoked, not-yet-valid, expired,
- * not-permitted, quota-exhausted.
+ * hour. Denial reasons start with a stable token: no-agreement, revoked, provider-not-accepted,
+ * not-yet-valid, expired, not-permitted, quota-exhausted.
  */
 import { Args, Err, Value, encode, fail, failWith, readArgs, respond, respondBytes } from "@mcp0/abi/as";
+import { providerDenial } from "./config";
 import { Agreement } from "./document";
 import { globMatch } from "./glob";
 import {
-  Counter, Entry, LEDGER_MS, bindingOf, consumerIds, hourOf, inFlight, loadEntry, releaseSlot, saveCounter,
+  Counter, Entry, LEDGER_MS, bindingOf, hourOf, inFlight, loadEntry, releaseSlot, saveCounter,
   stateErr, storageOf, takeSlot, windowOf, windowsBill,
 } from "./state";
 
@@ -42,6 +43,9 @@ class Choice {
 function refusal(e: Entry, agent: string, intent: string, time: u64, c: Choice): string {
   const a = e.ag;
   if (e.revoked) return "revoked: agreement " + a.id + " was revoked at " + e.revokedAt.toString();
+  // The operator may have stopped accepting the provider since the agreement was registered.
+  const provider = providerDenial(a.id, a.provider);
+  if (provider != "") return provider;
   if (time < a.notBefore) {
     c.retryAfterMs = a.notBefore - time;
     c.hasRetry = true;
@@ -52,55 +56,32 @@ function refusal(e: Entry, agent: string, intent: string, time: u64, c: Choice):
   return "";
 }
 
-/** Resolve the agreement of an operation (null entry: denied with `reason`; check stateErr). */
+/**
+ * Resolve the agreement of an operation (null entry: denied with `reason`; check stateErr): the
+ * one bound to its agent, and only that. A module's name is whatever its loader chose, so an
+ * agreement found by matching the name against consumers could be reached by naming a module
+ * after someone's key id; a binding is made by the node, which checks the consumer (bind).
+ */
 function choose(agent: string, intent: string, time: u64): Choice {
   const c = new Choice();
   const bound = bindingOf(agent);
   if (stateErr !== null) return c;
-  let ids: Array<string>;
-  if (bound != "") {
-    ids = [bound];
-  } else {
-    ids = consumerIds(agent);
-    if (stateErr !== null) return c;
-  }
-  if (ids.length == 0) {
-    c.reason = "no-agreement: no agreement is bound to or registered for " + agent;
+  if (bound == "") {
+    c.reason = "no-agreement: no agreement is bound to " + agent;
     return c;
   }
-  let first = "";
-  let firstRetry: u64 = 0;
-  let firstHasRetry = false;
-  for (let i = 0, n = ids.length; i < n; i++) {
-    const id = unchecked(ids[i]);
-    const e = loadEntry(id);
-    if (stateErr !== null) return c;
-    let why: string;
-    c.hasRetry = false;
-    if (e === null) {
-      // Indexed but never stored (a register that did not finish) is no agreement at all.
-      if (bound == "") continue;
-      why = "no-agreement: " + agent + " is bound to " + id + ", which is not registered";
-    } else {
-      why = refusal(e, agent, intent, time, c);
-    }
-    if (why == "") {
-      c.entry = e;
-      return c;
-    }
-    if (first == "") {
-      first = why;
-      firstRetry = c.retryAfterMs;
-      firstHasRetry = c.hasRetry;
-    }
-  }
-  if (first == "") {
-    c.reason = "no-agreement: no agreement is bound to or registered for " + agent;
+  const e = loadEntry(bound);
+  if (stateErr !== null) return c;
+  if (e === null) {
+    c.reason = "no-agreement: " + agent + " is bound to " + bound + ", which is not registered";
     return c;
   }
-  c.reason = ids.length > 1 ? first + " (and " + (ids.length - 1).toString() + " other agreement(s) of " + agent + " do not admit it either)" : first;
-  c.retryAfterMs = firstRetry;
-  c.hasRetry = firstHasRetry;
+  const why = refusal(e, agent, intent, time, c);
+  if (why != "") {
+    c.reason = why;
+    return c;
+  }
+  c.entry = e;
   return c;
 }
 
@@ -216,16 +197,11 @@ export function mcp0_observe(): i32 {
   if (denied && !reservedHere) return 0;
   if (id == "") {
     // Admitted by an earlier instance (before a restart), or agreements is not an admit hook:
-    // meter under the agent's agreement all the same.
+    // meter under the agent's bound agreement all the same (admit would use no other).
     const bound = bindingOf(agent);
     if (stateErr !== null) return failWith(stateErr!);
-    if (bound != "") id = bound;
-    else {
-      const ids = consumerIds(agent);
-      if (stateErr !== null) return failWith(stateErr!);
-      if (ids.length == 0) return 0;
-      id = unchecked(ids[0]);
-    }
+    if (bound == "") return 0;
+    id = bound;
   }
   const e = loadEntry(id);
   if (e === null) return stateErr === null ? 0 : failWith(stateErr!);

@@ -1,11 +1,12 @@
 /**
- * The service exports: register (both signatures verified here, through `crypto`), revoke, get,
- * bind/unbind (the node puts an agent under an agreement), meter (the node reports stored bytes),
- * usage and invoice. Every input is checked before anything is written, so a refused call leaves
- * the stored state as it was.
+ * The service exports: register (both signatures verified here, through `crypto`, and the provider
+ * one the operator accepts), revoke, get, bind/unbind (the node puts an agent under an agreement
+ * of the key the agent acts for), meter (the node reports stored bytes), usage and invoice. Every
+ * input is checked before anything is written, so a refused call leaves the stored state as it was.
  */
 import { CborMap, Value, clockNow, decode, encode, fail, failWith, kvScan, readArgs, readInput, respond } from "@mcp0/abi/as";
-import { Agreement, checkId, docError, readAgreement } from "./document";
+import { providerRefusal, shown } from "./config";
+import { Agreement, KEY_ID_EXPECTED, checkId, docError, isKeyId, readAgreement } from "./document";
 import { verifyAgreement } from "./signatures";
 import {
   Counter, Entry, LEDGER_MS, LEDGER_PREFIX, WINDOW_PREFIX, windowsBill, bindingOf, consumerIds, deleteBinding, inFlight, loadEntry, pad20, parseCounter,
@@ -35,6 +36,9 @@ export function register(): i32 {
   if (ag === null) return fail("EINPUT", "invalid agreement: " + docError);
   const v = verifyAgreement(ag);
   if (v.error !== null) return failWith(v.error!);
+  // Two valid signatures say only that two keys agreed: the node's operator says which providers count.
+  const refused = providerRefusal(ag.id, ag.provider);
+  if (refused !== null) return failWith(refused);
 
   const old = loadEntry(ag.id);
   if (stateErr !== null) return failWith(stateErr!);
@@ -89,18 +93,31 @@ export function get(): i32 {
   return respond(e.toValue());
 }
 
-/** {agent, agreement} → {agent, agreement}: operations of `agent` run under that agreement. */
+/**
+ * {agent, agreement, consumer} → {agent, agreement}: operations of `agent` run under that
+ * agreement. `consumer` is the key id the agent acts for (the node passes the key that signed the
+ * agent's module); it must be the agreement's consumer, or anyone's agent could run on anyone's
+ * agreement and be billed to them.
+ */
 export function bind(): i32 {
   const a = readArgs();
   const agent = a.text("agent");
   const id = a.text("agreement");
+  const consumer = a.text("consumer");
   if (a.error !== null) return a.fail();
   const p = nameProblem("agent", agent);
   if (p !== null) return fail("EINPUT", p);
+  if (!isKeyId(consumer)) return fail("EINPUT", '"consumer" ' + KEY_ID_EXPECTED + ", got " + shown(consumer));
   const e = loadEntry(id);
   if (stateErr !== null) return failWith(stateErr!);
   if (e === null) return fail("ENOTFOUND", "no agreement " + id + " is registered");
   if (e.revoked) return fail("ESTATE", "agreement " + id + " was revoked");
+  if (e.ag.consumer != consumer) {
+    return fail("EPERM", "agreement " + id + ": expected the agent " + agent + " to act for the agreement's consumer " + e.ag.consumer + ", got " + consumer + " (the key the agent acts for: a node passes the key that signed its module)");
+  }
+  // The operator may have stopped accepting the provider since the agreement was registered.
+  const refused = providerRefusal(id, e.ag.provider);
+  if (refused !== null) return failWith(refused);
   const err = saveBinding(agent, id);
   if (err !== null) return failWith(err);
   return respond(Value.map().set("agent", Value.text(agent)).set("agreement", Value.text(id)));

@@ -1,12 +1,12 @@
 /**
  * Verifying both parties' signatures inside the plugin, through the `crypto` capability:
  * Ed25519 over the canonical JSON (jcs.ts) of the document without `signatures`, computed here
- * from the document itself. A party whose id is a key id must have signed with that very key
- * (its RFC 7638 thumbprint, computed with the host's SHA-256).
+ * from the document itself. Each party is a key id and must have signed with that very key (its
+ * RFC 7638 thumbprint, computed with the host's SHA-256), so the two signers are two keys.
  */
 import { Err, ed25519Verify, sha256 } from "@mcp0/abi/as";
 import { base64urlDecode, base64urlEncode } from "./base64url";
-import { Agreement, Signature, isKeyId, unsignedBody } from "./document";
+import { Agreement, Signature, unsignedBody } from "./document";
 import { canonicalJson, jcsError, utf8 } from "./jcs";
 
 /** The outcome of verification: the signers' key ids, or an error (ESIGNATURE, or the host's code). */
@@ -46,7 +46,7 @@ function verifyOne(a: Agreement, party: string, msg: Uint8Array, out: Verified):
   const kid = thumbprint(s.key);
   if (kid === null) { out.error = new Err("EUNAVAILABLE", "crypto_sha256 failed while computing the " + party + "'s key id"); return null; }
   const id = party == "consumer" ? a.consumer : a.provider;
-  if (isKeyId(id) && id != kid) {
+  if (id != kid) {
     out.error = new Err("ESIGNATURE", "agreement " + a.id + ": the " + party + " is the key " + id + ", but its signature is by " + kid);
     return null;
   }
@@ -63,6 +63,9 @@ export function verifyAgreement(a: Agreement): Verified {
   if (c === null) return out;
   const p = verifyOne(a, "provider", msg, out);
   if (p === null) return out;
+  // Unreachable while readAgreement refuses consumer == provider; kept so that no change to those
+  // rules can let one key stand on both sides unnoticed.
+  if (c == p) { out.error = new Err("ESIGNATURE", "agreement " + a.id + ": expected the consumer and the provider to sign with two different keys, got " + c + " for both"); return out; }
   out.consumerKey = c;
   out.providerKey = p;
   return out;

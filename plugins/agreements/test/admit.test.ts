@@ -1,10 +1,11 @@
 /**
- * The admit hook through the real kernel pipeline: which agreement an operation runs under
- * (binding, then consumer), the validity window at its exact boundaries, permission globs, the
+ * The admit hook through the real kernel pipeline: which agreement an operation runs under (the
+ * bound one, and only that), the validity window at its exact boundaries, permission globs, the
  * storage quota reported through meter, and a specific reason for every denial.
  */
 import { describe, expect, it } from 'vitest';
-import { doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0 } from './helpers.js';
+import { generateKeyPair } from '@mcp0/abi';
+import { agree, bind, CONSUMER, doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0 } from './helpers.js';
 
 const denied = (r: Awaited<ReturnType<typeof op>>) => {
   if (r.ok) throw new Error('expected a denial, the operation ran');
@@ -16,7 +17,7 @@ describe('admit', () => {
   it('denies an agent with no agreement, naming it', async () => {
     const kernel = await makeKernel();
     const r = denied(await op(kernel, T0));
-    expect(r.reason).toBe(`no-agreement: no agreement is bound to or registered for ${HELLO}`);
+    expect(r.reason).toBe(`no-agreement: no agreement is bound to ${HELLO}`);
     expect(r.message).toContain(`${NAME} denied ${HELLO}/echo`);
     await kernel.stop();
   });
@@ -25,7 +26,7 @@ describe('admit', () => {
     const kernel = await makeKernel();
     const notBefore = T0 + 5_000;
     const notAfter = T0 + 9_000;
-    await register(kernel, signed(doc({ validity: { notBefore, notAfter } })));
+    await agree(kernel, signed(doc({ validity: { notBefore, notAfter } })));
     const early = denied(await op(kernel, notBefore - 1));
     expect(early.reason).toBe(`not-yet-valid: agreement agr-1 is valid from ${notBefore}, the operation's time is ${notBefore - 1}`);
     expect(early.retryAfterMs).toBe(1);
@@ -58,7 +59,7 @@ describe('admit', () => {
     [['a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b'], [], 'echo', false],
   ] as [string[], string[], string, boolean][])('intents %j, exports %j: %s allowed = %s', async (intents, exportGlobs, intent, allowed) => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc({ permissions: { intents, exports: exportGlobs } })));
+    await agree(kernel, signed(doc({ permissions: { intents, exports: exportGlobs } })));
     const r = await op(kernel, T0, intent);
     if (allowed) {
       // greet with bad input fails in the agent, after admit allowed it.
@@ -69,44 +70,47 @@ describe('admit', () => {
     await kernel.stop();
   });
 
-  it('a bound agreement wins over agreements by consumer; unbind falls back', async () => {
+  it('runs an operation only under the bound agreement: a registered one of the consumer is not enough, and unbind leaves none', async () => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc({ id: 'by-consumer', permissions: { intents: ['greet'], exports: [] } })));
-    await register(kernel, signed(doc({ id: 'for-keys', consumer: 'someone-else', permissions: { intents: ['echo'], exports: [] } })));
-    expect(denied(await op(kernel, T0)).reason).toBe(`not-permitted: agreement by-consumer does not permit ${HELLO}/echo`);
-    expect(await kernel.callValue(NAME, 'bind', { agent: HELLO, agreement: 'for-keys' })).toEqual({ agent: HELLO, agreement: 'for-keys' });
+    await register(kernel, signed(doc({ id: 'by-consumer', permissions: { intents: ['echo'], exports: [] } })));
+    // 0.1.0 picked agreements whose consumer equalled the agent; now nothing but a binding counts.
+    expect(denied(await op(kernel, T0)).reason).toBe(`no-agreement: no agreement is bound to ${HELLO}`);
+    const other = generateKeyPair();
+    await register(kernel, signed(doc({ id: 'for-keys', consumer: other.kid, permissions: { intents: ['echo'], exports: [] } }), other));
+    expect(await bind(kernel, 'for-keys', HELLO, other.kid)).toEqual({ agent: HELLO, agreement: 'for-keys' });
     expect((await op(kernel, T0)).ok).toBe(true);
-    const usage = (await kernel.callValue(NAME, 'usage', { consumer: 'someone-else', window: T0 })) as { agreements: { id: string; admitted: number; calls: number }[] };
+    const usage = (await kernel.callValue(NAME, 'usage', { consumer: other.kid, window: T0 })) as { agreements: { id: string; admitted: number; calls: number }[] };
     expect(usage.agreements).toMatchObject([{ id: 'for-keys', admitted: 1, calls: 1 }]);
     expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: true });
     expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: false });
-    expect(denied(await op(kernel, T0)).reason).toMatch(/^not-permitted: agreement by-consumer/);
-    expect((await rejection(kernel.callValue(NAME, 'bind', { agent: HELLO, agreement: 'missing' }))).code).toBe('ENOTFOUND');
-    expect((await rejection(kernel.callValue(NAME, 'bind', { agent: 'a/b', agreement: 'for-keys' }))).code).toBe('EINPUT');
+    expect(denied(await op(kernel, T0)).reason).toBe(`no-agreement: no agreement is bound to ${HELLO}`);
+    expect((await rejection(bind(kernel, 'missing'))).code).toBe('ENOTFOUND');
+    expect((await rejection(bind(kernel, 'for-keys', 'a/b', other.kid))).code).toBe('EINPUT');
     await kernel.stop();
   });
 
-  it('picks the first of several agreements that admits, in id order, and says why none did', async () => {
+  it('decides by the bound agreement alone, even when another agreement of the consumer would admit', async () => {
     const kernel = await makeKernel();
     await register(kernel, signed(doc({ id: 'a-old', validity: { notBefore: T0 - 2 * HOUR, notAfter: T0 - HOUR } })));
     await register(kernel, signed(doc({ id: 'b-new', validity: { notBefore: T0, notAfter: T0 + HOUR } })));
+    await bind(kernel, 'a-old');
+    expect(denied(await op(kernel, T0)).reason).toBe(`expired: agreement a-old expired at ${T0 - HOUR}, the operation's time is ${T0}`);
+    await bind(kernel, 'b-new');
     expect((await op(kernel, T0)).ok).toBe(true);
-    const usage = (await kernel.callValue(NAME, 'usage', { consumer: HELLO, window: T0 })) as { agreements: { id: string; admitted: number }[] };
+    const usage = (await kernel.callValue(NAME, 'usage', { consumer: CONSUMER, window: T0 })) as { agreements: { id: string; admitted: number }[] };
     expect(usage.agreements.map((a) => [a.id, a.admitted])).toEqual([['a-old', 0], ['b-new', 1]]);
-    const r = denied(await op(kernel, T0 + HOUR));
-    expect(r.reason).toBe(`expired: agreement a-old expired at ${T0 - HOUR}, the operation's time is ${T0 + HOUR} (and 1 other agreement(s) of ${HELLO} do not admit it either)`);
     await kernel.stop();
   });
 
   it('denies once the stored bytes reported through meter exceed the storage quota', async () => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, storageBytes: 1000 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, storageBytes: 1000 } })));
     await kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: 1000 });
     expect((await op(kernel, T0)).ok).toBe(true);
     await kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: 1001 });
     const r = denied(await op(kernel, T0 + 1));
     expect(r.reason).toBe(`quota-exhausted: ${HELLO} stores 1001 bytes, agreement agr-1 allows 1000`);
-    await kernel.callValue(NAME, 'meter', { consumer: HELLO, storageBytes: 10 });
+    await kernel.callValue(NAME, 'meter', { consumer: CONSUMER, storageBytes: 10 });
     await kernel.callValue(NAME, 'meter', { agent: HELLO, storageBytes: 10 });
     expect((await op(kernel, T0 + 2)).ok).toBe(true);
     expect((await rejection(kernel.callValue(NAME, 'meter', { agent: HELLO, consumer: HELLO, storageBytes: 1 }))).message).toContain('exactly one of');

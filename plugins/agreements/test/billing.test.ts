@@ -5,15 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeCbor } from '@mcp0/abi';
-import { doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0, whilePaused } from './helpers.js';
+import { bind, CONSUMER, doc, HOUR, makeKernel, NAME, op, register, rejection, signed, T0, whilePaused } from './helpers.js';
 
 const MAX_SAFE = 2 ** 53 - 1;
 type Kernel = Awaited<ReturnType<typeof makeKernel>>;
-const invoice = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'invoice', { consumer: HELLO, from, to });
+const invoice = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'invoice', { consumer: CONSUMER, from, to });
 
 /** `n` operations of agent hello under agreement `id`, each refused by the paused agent and costing exactly 1. */
 async function failedCalls(k: Kernel, id: string, n: number, time: number): Promise<void> {
-  await k.callValue(NAME, 'bind', { agent: HELLO, agreement: id });
+  await bind(k, id);
   for (let i = 0; i < n; i++) {
     const r = await whilePaused(k, () => op(k, time + i));
     expect(r).toMatchObject({ ok: false, code: 'ESTATE' }); // admitted, refused before it ran
@@ -39,7 +39,7 @@ describe('invoice', () => {
   it.each(WINDOWS)('first day: agreement a only (b starts at its end); windows of %i ms', async (windowMs) => {
     const k = await fixture(windowMs);
     expect(await invoice(k, T0, T0 + 24 * HOUR)).toEqual({
-      consumer: HELLO,
+      consumer: CONSUMER,
       from: T0,
       to: T0 + 24 * HOUR,
       // base 1000 + 5 calls × 7 + 5 units × 3 = 1050
@@ -59,7 +59,7 @@ describe('invoice', () => {
     ]);
     expect(inv.totals).toEqual([{ currency: 'EUR', amount: 1050 }, { currency: 'USD', amount: 256 }]);
     // The same question gives the same bytes.
-    const q = encodeCbor({ consumer: HELLO, from: T0, to: T0 + 48 * HOUR });
+    const q = encodeCbor({ consumer: CONSUMER, from: T0, to: T0 + 48 * HOUR });
     expect(await k.call(NAME, 'invoice', q)).toEqual(await k.call(NAME, 'invoice', q));
     await k.stop();
   });

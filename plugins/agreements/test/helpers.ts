@@ -1,13 +1,14 @@
 /**
  * What the agreements tests share: the plugin and hello built from source and signed with a
- * throwaway key, a kernel wiring agreements as the admit and observe hook with hello as the agent,
- * and signed agreement documents made with the host library (@mcp0/abi).
+ * throwaway key, a kernel wiring agreements as the admit and observe hook with hello as the agent
+ * (the plugin configured to accept `providerKey`), and signed agreement documents between
+ * `consumerKey` and `providerKey` made with the host library (@mcp0/abi).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateKeyPair, signAgreement, signModule, type Agreement, type PrivateKey } from '@mcp0/abi';
+import { generateKeyPair, signAgreement, signModule, type Agreement, type CborValue, type PrivateKey } from '@mcp0/abi';
 import { buildPlugin } from '@mcp0/tools';
 import { Kernel, type KvProvider } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
@@ -33,26 +34,48 @@ export function plugins(): Promise<{ agreements: Uint8Array; hello: Uint8Array }
   return built;
 }
 
-/** A kernel with agreements admitting and observing, and hello as the agent (both inline unless told). */
-export async function makeKernel(kv: KvProvider = new MemoryStore().kv, helloTier: 'inline' | 'worker' = 'inline', hooks = true, agreementsTier: 'inline' | 'worker' = 'inline'): Promise<Kernel> {
+/** The error loading the plugin alone with `config` gives (mcp0_init refusing it), or null when it loads. */
+export async function loadError(config: CborValue): Promise<{ code: string; message: string } | null> {
+  const { agreements } = await plugins();
+  const kernel = new Kernel({ trust: [publisher.publicKey], providers: { kv: new MemoryStore().kv } });
+  try {
+    await kernel.load(agreements, { grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], config });
+    return null;
+  } catch (e) {
+    return e as { code: string; message: string };
+  } finally {
+    await kernel.stop();
+  }
+}
+
+export const consumerKey: PrivateKey = generateKeyPair();
+export const providerKey: PrivateKey = generateKeyPair();
+/** The consumer's key id: what usage and invoice are asked about. */
+export const CONSUMER = consumerKey.kid;
+
+/** The plugin's config in these tests: the one provider the node's operator accepts. */
+export const CONFIG = { providers: [providerKey.kid] };
+
+/**
+ * A kernel with agreements admitting and observing, and hello as the agent (both inline unless
+ * told); the plugin gets `config` (default: it accepts `providerKey`).
+ */
+export async function makeKernel(kv: KvProvider = new MemoryStore().kv, helloTier: 'inline' | 'worker' = 'inline', hooks = true, agreementsTier: 'inline' | 'worker' = 'inline', config: CborValue = CONFIG): Promise<Kernel> {
   const { agreements, hello } = await plugins();
   const kernel = new Kernel({ trust: [publisher.publicKey], providers: { kv } });
-  await kernel.load(agreements, { isolation: agreementsTier, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+  await kernel.load(agreements, { isolation: agreementsTier, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], config });
   await kernel.load(hello, { isolation: helloTier, grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
   if (hooks) kernel.setPipeline({ admit: [NAME], observe: [NAME] });
   return kernel;
 }
 
-export const consumerKey: PrivateKey = generateKeyPair();
-export const providerKey: PrivateKey = generateKeyPair();
-
-/** An unsigned agreement for hello, valid for [T0, T0 + 30 days), with overrides merged one level deep. */
+/** An unsigned agreement between consumerKey and providerKey, valid for [T0, T0 + 30 days), with overrides merged one level deep. */
 export function doc(over: Partial<Agreement> & Record<string, unknown> = {}): Agreement {
   const base: Agreement = {
     type: 'mcp0.agreement/1',
     id: 'agr-1',
-    consumer: HELLO,
-    provider: 'mcp0.node',
+    consumer: consumerKey.kid,
+    provider: providerKey.kid,
     permissions: { intents: ['echo', 'greet'], exports: [] },
     quotas: { windowMs: 60_000 },
     pricing: { currency: 'EUR', baseFee: 0, perCall: 0, perCostUnit: 0 },
@@ -68,6 +91,18 @@ export function signed(d: Agreement, c: PrivateKey = consumerKey, p: PrivateKey 
 
 export async function register(kernel: Kernel, d: unknown): Promise<Record<string, unknown>> {
   return (await kernel.callValue(NAME, 'register', { document: d as never })) as Record<string, unknown>;
+}
+
+/** Bind `agent` to agreement `id`, acting for `consumer` (default: the consumer of the tests' documents). */
+export async function bind(kernel: Kernel, id: string, agent = HELLO, consumer = consumerKey.kid): Promise<unknown> {
+  return kernel.callValue(NAME, 'bind', { agent, agreement: id, consumer });
+}
+
+/** Register a signed document and bind `agent` (default hello) to it for its consumer: what a node does at spawn. */
+export async function agree(kernel: Kernel, d: Agreement, agent = HELLO): Promise<Record<string, unknown>> {
+  const r = await register(kernel, d);
+  await bind(kernel, d.id, agent, d.consumer);
+  return r;
 }
 
 /** The error a promise rejects with (fails the test when it resolves). */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '@mcp0/sdk';
 import { startMongo } from '../../../sdk/test/mongo/server.js';
-import { doc, HELLO, makeKernel, NAME, op, register, signed, T0 } from './helpers.js';
+import { agree, CONSUMER, doc, makeKernel, NAME, op, signed, T0 } from './helpers.js';
 
 const mongo = await startMongo();
 afterAll(async () => mongo?.stop());
@@ -24,11 +24,11 @@ describe.skipIf(!mongo)('agreements over MongoDB', () => {
   it('admits exactly the quota under racing operations and keeps every count across a restart', async () => {
     const uri = freshUri(mongo!.uri);
     const usage = async (k: Awaited<ReturnType<typeof makeKernel>>) =>
-      ((await k.callValue(NAME, 'usage', { consumer: HELLO, window: T0 })) as { agreements: { admitted: number; calls: number }[] }).agreements[0];
+      ((await k.callValue(NAME, 'usage', { consumer: CONSUMER, window: T0 })) as { agreements: { admitted: number; calls: number }[] }).agreements[0];
 
     let store = await openStore(uri);
     const first = await makeKernel(store.kv, 'worker', true, 'worker');
-    await register(first, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 5 } })));
+    await agree(first, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 5 } })));
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => op(first, T0 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(5);
     expect(await usage(first)).toMatchObject({ admitted: 5, calls: 5 });

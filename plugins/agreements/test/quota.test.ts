@@ -10,15 +10,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, openStore } from '@mcp0/sdk';
 import { signed as fixture, trusted } from '../../../test/fixtures.js';
-import { doc, HELLO, makeKernel, NAME, op, register, signed, T0, whilePaused } from './helpers.js';
+import { agree, CONSUMER, doc, makeKernel, NAME, op, signed, T0, whilePaused } from './helpers.js';
 
 type Usage = { agreements: { id: string; admitted: number; calls: number; costUnits: number; inFlight: number; bytesIn: number; bytesOut: number }[] };
-const usage = async (k: Awaited<ReturnType<typeof makeKernel>>, window = T0) => (await k.callValue(NAME, 'usage', { consumer: HELLO, window })) as Usage;
+const usage = async (k: Awaited<ReturnType<typeof makeKernel>>, window = T0) => (await k.callValue(NAME, 'usage', { consumer: CONSUMER, window })) as Usage;
 
 describe('quotas', () => {
   it('admits exactly callsPerWindow calls, then denies with the time to the next window', async () => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
     for (let i = 0; i < 3; i++) expect((await op(kernel, T0 + 10_000 + i)).ok).toBe(true);
     const r = await op(kernel, T0 + 10_003);
     expect(r).toMatchObject({ ok: false, code: 'EDENIED', retryAfterMs: 60_000 - 10_003 });
@@ -32,7 +32,7 @@ describe('quotas', () => {
 
   it('never over-admits when many operations race for the last units', async () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'worker');
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 7 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 7 } })));
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => op(kernel, T0 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(7);
     expect(results.filter((r) => !r.ok).every((r) => (r as { reason: string }).reason.startsWith('quota-exhausted: 7 of 7 calls'))).toBe(true);
@@ -42,7 +42,7 @@ describe('quotas', () => {
 
   it('stays exact when racing operations alternate between two windows', async () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'worker');
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
     // Logical times alternate between the windows at T0 and T0 + 60 s, all in flight at once.
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => op(kernel, T0 + (i % 2) * 60_000 + i)));
     const ran = (w: number) => results.filter((r, i) => r.ok && i % 2 === w).length;
@@ -54,7 +54,7 @@ describe('quotas', () => {
 
   it('holds maxConcurrent while operations are in flight and gives the slots back', async () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'worker');
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, maxConcurrent: 2 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, maxConcurrent: 2 } })));
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => op(kernel, T0 + i)));
     const ran = results.filter((r) => r.ok).length;
     // A worker-tier agent runs each call off the main thread, so admits overlap executions.
@@ -70,7 +70,7 @@ describe('quotas', () => {
 
   it('counts cost units at observe and denies once used ≥ the limit', async () => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
     // An operation the paused agent refuses before it runs costs exactly 1, the least there is.
     const first = await whilePaused(kernel, () => op(kernel, T0));
     expect(first).toMatchObject({ ok: false, code: 'ESTATE' });
@@ -86,7 +86,7 @@ describe('quotas', () => {
 
   it('never over-admits cost units when many operations race for the last ones: each in flight holds one', async () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'worker');
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 5 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 5 } })));
     // Operations refused by the paused agent cost exactly 1 each, so exactly 5 fit, however the 30 interleave.
     const results = await whilePaused(kernel, () => Promise.all(Array.from({ length: 30 }, (_, i) => op(kernel, T0 + i))));
     const ran = results.filter((r) => r.ok || r.code !== 'EDENIED');
@@ -103,7 +103,7 @@ describe('quotas', () => {
 
   it('admits one of many operations racing for the very last cost unit', async () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'worker');
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 3 } })));
     for (let i = 0; i < 2; i++) await whilePaused(kernel, () => op(kernel, T0 + i));
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + 10 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
@@ -115,7 +115,7 @@ describe('quotas', () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'inline', false);
     await kernel.load(await fixture('gate'), { trust: [trusted], grants: [{ name: 'kv' }] });
     kernel.setPipeline({ admit: [NAME, 'test.gate'], observe: [NAME] });
-    await register(kernel, signed(doc({ permissions: { intents: ['*'], exports: [] }, quotas: { windowMs: 60_000, callsPerWindow: 3, maxConcurrent: 1 } })));
+    await agree(kernel, signed(doc({ permissions: { intents: ['*'], exports: [] }, quotas: { windowMs: 60_000, callsPerWindow: 3, maxConcurrent: 1 } })));
     // test.gate denies the intent "stamp" after agreements admitted it: ten times over the quota.
     for (let i = 0; i < 10; i++) expect(await op(kernel, T0 + i, 'stamp')).toMatchObject({ ok: false, reason: 'intent forbidden by test.gate' });
     expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 0, calls: 0, inFlight: 0 });
@@ -126,7 +126,7 @@ describe('quotas', () => {
 
   it('meters bytes in and out and the real cost of successful operations', async () => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc()));
+    await agree(kernel, signed(doc()));
     let cost = 0;
     for (let i = 0; i < 4; i++) {
       const r = await op(kernel, T0 + i);
@@ -140,7 +140,7 @@ describe('quotas', () => {
 
   it('enforces the same in the worker tier, where kv may answer asynchronously', async () => {
     const kernel = await makeKernel(new MemoryStore().kv, 'worker', true, 'worker');
-    await register(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 4 } })));
+    await agree(kernel, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 4 } })));
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => op(kernel, T0 + i)));
     expect(results.filter((r) => r.ok)).toHaveLength(4);
     expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 4, calls: 4, inFlight: 0 });
@@ -153,7 +153,7 @@ describe('quotas', () => {
     const kv = store ? store.kv : new MemoryStore().kv;
     try {
       const first = await makeKernel(kv);
-      await register(first, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 5 } })));
+      await agree(first, signed(doc({ quotas: { windowMs: 60_000, callsPerWindow: 5 } })));
       for (let i = 0; i < 3; i++) expect((await op(first, T0 + i)).ok).toBe(true);
       await first.stop();
 

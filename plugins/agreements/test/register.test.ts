@@ -7,13 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { agreementSigningBytes, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement } from '@mcp0/abi';
 import { MemoryStore } from '@mcp0/sdk';
-import { consumerKey, doc, HELLO, makeKernel, NAME, op, providerKey, register, rejection, signed, T0 } from './helpers.js';
+import { agree, CONSUMER, consumerKey, doc, HELLO, makeKernel, NAME, op, providerKey, register, rejection, signed, T0 } from './helpers.js';
 
 describe('register', () => {
   it('registers a document signed by both parties and returns it from get', async () => {
     const kernel = await makeKernel();
     const d = signed(doc());
-    expect(await register(kernel, d)).toEqual({ id: 'agr-1', consumer: HELLO, provider: 'mcp0.node', consumerKey: consumerKey.kid, providerKey: providerKey.kid });
+    expect(await register(kernel, d)).toEqual({ id: 'agr-1', consumer: consumerKey.kid, provider: providerKey.kid, consumerKey: consumerKey.kid, providerKey: providerKey.kid });
     const got = (await kernel.callValue(NAME, 'get', { id: 'agr-1' })) as Record<string, unknown>;
     expect(got.document).toEqual(d);
     expect(got).toMatchObject({ revoked: false, revokedAt: null, consumerKey: consumerKey.kid, providerKey: providerKey.kid });
@@ -38,7 +38,7 @@ describe('register', () => {
     const kernel = await makeKernel();
     // The consumer is a key id, but the consumer signature is made by another key.
     const intruder = generateKeyPair();
-    const d = doc({ consumer: consumerKey.kid });
+    const d = doc();
     const body = signAgreement(signAgreement(d, providerKey, 'provider'), consumerKey, 'consumer');
     const forged = { party: 'consumer' as const, key: Buffer.from(intruder.publicKey.bytes).toString('base64url'), sig: Buffer.from(ed25519Sign(agreementSigningBytes(d), intruder.seed)).toString('base64url') };
     const swapped: Agreement = { ...body, signatures: body.signatures!.map((s) => (s.party === 'consumer' ? forged : s)) };
@@ -54,8 +54,11 @@ describe('register', () => {
     const kernel = await makeKernel();
     const d = signed(doc());
     const swappedParties = { ...d, signatures: d.signatures!.map((s) => ({ ...s, party: s.party === 'consumer' ? 'provider' : 'consumer' })) };
-    // Both signatures still verify (they are over the same bytes), so this is fine unless ids are keys:
-    expect(await register(kernel, swappedParties)).toMatchObject({ consumerKey: providerKey.kid, providerKey: consumerKey.kid });
+    // Both signatures still verify (they are over the same bytes), but each party is a key id and
+    // must sign with that key.
+    const swapped = await rejection(register(kernel, swappedParties));
+    expect(swapped.code).toBe('ESIGNATURE');
+    expect(swapped.message).toContain(`the consumer is the key ${consumerKey.kid}, but its signature is by ${providerKey.kid}`);
     const elsewhere = signed(doc({ id: 'agr-2' }));
     const replayed = { ...doc({ id: 'agr-3' }), signatures: elsewhere.signatures };
     expect((await rejection(register(kernel, replayed))).code).toBe('ESIGNATURE');
@@ -93,6 +96,9 @@ describe('hostile documents', () => {
     ['an unknown member', { ...good, admin: true }, 'EINPUT', /unexpected member "admin"/],
     ['a wrong type tag', { ...good, type: 'mcp0.agreement/2' }, 'EINPUT', /type: expected "mcp0.agreement\/1"/],
     ['a slash in the consumer', { ...good, consumer: 'a/b' }, 'EINPUT', /consumer: character 1/],
+    ['an agent id as the consumer', { ...good, consumer: 'acme.notes' }, 'EINPUT', /^invalid agreement: \/consumer: expected a key id \(the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters\), got "acme\.notes"$/],
+    ['an agent id as the provider', { ...good, provider: 'mcp0.node' }, 'EINPUT', /\/provider: expected a key id .*, got "mcp0\.node"$/],
+    ['one key as both parties', { ...good, provider: good.consumer }, 'EINPUT', /\/provider: expected a key other than the consumer's \(an agreement is between two parties\), got the consumer's key id/],
     ['an empty id', { ...good, id: '' }, 'EINPUT', /id: expected 1 to 128 characters/],
     ['a nested array as a glob', { ...good, permissions: { intents: [[[['x']]]], exports: [] } }, 'EINPUT', /intents\/0: expected text, got array/],
     ['too many globs', { ...good, permissions: { intents: Array(65).fill('x'), exports: [] } }, 'EINPUT', /at most 64 patterns/],
@@ -105,15 +111,15 @@ describe('hostile documents', () => {
 
   it.each(cases)('refuses %s with a clear error, and the stored state stays intact', async (_name, value, code, message) => {
     const kernel = await makeKernel();
-    await register(kernel, good);
+    await agree(kernel, good);
     expect((await op(kernel, T0)).ok).toBe(true);
     const before = await kernel.callValue(NAME, 'get', { id: 'agr-1' });
-    const usageBefore = await kernel.callValue(NAME, 'usage', { consumer: HELLO, window: T0 });
+    const usageBefore = await kernel.callValue(NAME, 'usage', { consumer: CONSUMER, window: T0 });
     const e = await rejection(register(kernel, value));
     expect(e.code).toBe(code);
     expect(e.message).toMatch(message);
     expect(await kernel.callValue(NAME, 'get', { id: 'agr-1' })).toEqual(before);
-    expect(await kernel.callValue(NAME, 'usage', { consumer: HELLO, window: T0 })).toEqual(usageBefore);
+    expect(await kernel.callValue(NAME, 'usage', { consumer: CONSUMER, window: T0 })).toEqual(usageBefore);
     expect((await op(kernel, T0 + 1)).ok).toBe(true);
     await kernel.stop();
   });
@@ -134,12 +140,12 @@ describe('a register that did not finish', () => {
   it('leaves an index entry that readers skip and a retried register completes', async () => {
     const kv = new MemoryStore().kv;
     // What a crash between the two writes of register leaves: the consumer index entry alone.
-    kv.put(NAME, `agreements/c/${HELLO}/agr-1`, new Uint8Array(0));
+    kv.put(NAME, `agreements/c/${CONSUMER}/agr-1`, new Uint8Array(0));
     const kernel = await makeKernel(kv);
-    expect(((await op(kernel, T0)) as { reason: string }).reason).toBe(`no-agreement: no agreement is bound to or registered for ${HELLO}`);
-    expect(((await kernel.callValue(NAME, 'usage', { consumer: HELLO, window: T0 })) as { agreements: unknown[] }).agreements).toEqual([]);
-    expect(((await kernel.callValue(NAME, 'invoice', { consumer: HELLO, from: T0, to: T0 + 3_600_000 })) as { lines: unknown[] }).lines).toEqual([]);
-    await register(kernel, signed(doc()));
+    expect(((await op(kernel, T0)) as { reason: string }).reason).toBe(`no-agreement: no agreement is bound to ${HELLO}`);
+    expect(((await kernel.callValue(NAME, 'usage', { consumer: CONSUMER, window: T0 })) as { agreements: unknown[] }).agreements).toEqual([]);
+    expect(((await kernel.callValue(NAME, 'invoice', { consumer: CONSUMER, from: T0, to: T0 + 3_600_000 })) as { lines: unknown[] }).lines).toEqual([]);
+    await agree(kernel, signed(doc()));
     expect((await op(kernel, T0)).ok).toBe(true);
     await kernel.stop();
   });
@@ -148,7 +154,7 @@ describe('a register that did not finish', () => {
 describe('revoke', () => {
   it('denies from the next operation on, and the id is never reused', async () => {
     const kernel = await makeKernel();
-    await register(kernel, signed(doc()));
+    await agree(kernel, signed(doc()));
     expect((await op(kernel, T0)).ok).toBe(true);
     const r = (await kernel.callValue(NAME, 'revoke', { id: 'agr-1' })) as { revoked: boolean; revokedAt: number };
     expect(r.revoked).toBe(true);

@@ -1,10 +1,12 @@
-// Denials through the SDK: a node whose pipeline has the agreements plugin admitting and metering.
-// Each denial reaches the caller of `agent.execute` as the DeniedError the plugin gave (code EDENIED,
-// the reason, retryAfterMs where there is one), is counted in the metrics and emitted as an event.
+// Denials through the SDK: a node whose pipeline has the agreements plugin admitting and metering,
+// configured to accept one provider key. Each denial reaches the caller of `agent.execute` as the
+// DeniedError the plugin gave (code EDENIED, the reason, retryAfterMs where there is one), is
+// counted in the metrics and emitted as an event. The agreement's consumer is the key that signs
+// the agents (the fixture publisher): spawn binds an agent only to an agreement of its signer.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeniedError, generateKeyPair, newAgreement, parseGrant, signAgreement, type CborValue } from '@mcp0/abi';
+import { CallError, DeniedError, generateKeyPair, newAgreement, parseGrant, signAgreement, type CborValue, type PrivateKey } from '@mcp0/abi';
 import type { Node, OperationEvent } from '@mcp0/sdk';
-import { signed } from '../../../test/fixtures.js';
+import { publisher, signed } from '../../../test/fixtures.js';
 import { rejection } from '../rejection.js';
 import { startNode, testDistribution } from './harness.js';
 
@@ -14,21 +16,29 @@ afterEach(async () => {
   node = undefined;
 });
 
-const consumer = generateKeyPair();
+/** The agents' signer, and so the consumer of their agreements. */
+const consumer = publisher;
+/** The node operator's key: the one provider its agreements plugin accepts. */
 const provider = generateKeyPair();
 
-/** A node with agreements admitting and observing before trace, and one agreement registered. */
-async function nodeWithAgreement(set: Record<string, string>): Promise<Node> {
+/** Registers a signed agreement `id` between `by` and the provider. */
+async function registerAgreement(n: Node, id: string, by: PrivateKey, set: Record<string, string> = {}): Promise<void> {
+  const doc = newAgreement('personal', { id, consumer: by.kid, provider: provider.kid, set: { 'permissions.intents': '["increment","get"]', ...set } });
+  await n.callRole('agreements', 'register', { document: signAgreement(signAgreement(doc, by, 'consumer'), provider, 'provider') as unknown as CborValue });
+}
+
+/** A node with agreements admitting and observing before trace (trusting `agentKeys` as agent signers), and one agreement registered. */
+async function nodeWithAgreement(set: Record<string, string>, agentKeys: PrivateKey[] = []): Promise<Node> {
   const base = await testDistribution();
   const n = await startNode('memory:', {
     distribution: {
       ...base,
-      plugins: [{ name: 'mcp0.agreements', bytes: await signed('agreements'), grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant), isolation: 'inline' }, ...base.plugins],
+      plugins: [{ name: 'mcp0.agreements', bytes: await signed('agreements'), grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant), isolation: 'inline', config: { providers: [provider.kid] } }, ...base.plugins],
       pipeline: { admit: ['mcp0.agreements'], observe: ['mcp0.agreements', 'mcp0.trace'] },
     },
+    trust: agentKeys.map((k) => k.publicKey),
   });
-  const doc = newAgreement('personal', { id: 'agr-sdk', consumer: consumer.kid, provider: provider.kid, set: { 'permissions.intents': '["increment","get"]', ...set } });
-  await n.callRole('agreements', 'register', { document: signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider') as unknown as CborValue });
+  await registerAgreement(n, 'agr-sdk', consumer, set);
   return n;
 }
 
@@ -83,5 +93,26 @@ describe('denials through the SDK', () => {
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as DeniedError);
     expect(refused).toHaveLength(7);
     expect(refused.every((e) => e instanceof DeniedError && String(e.details.reason).startsWith('quota-exhausted'))).toBe(true);
+  });
+
+  it("refuses to spawn an agent signed by Bob under Alice's agreement: EPERM, no record left, nothing billed to Alice (issue 12, defect 4)", async () => {
+    const alice = generateKeyPair();
+    const bob = generateKeyPair();
+    node = await nodeWithAgreement({}, [bob]);
+    await registerAgreement(node, 'agr-alice', alice);
+    const e = await rejection(async () => node!.agents.spawn({ module: await signed('counter', bob), name: 'bobs', agreement: 'agr-alice' }));
+    expect(e).toBeInstanceOf(CallError);
+    expect(e).toMatchObject({ code: 'EPERM' });
+    expect((e as Error).message).toMatch(new RegExp(`^agreement agr-alice: expected the agent agent-[0-9a-f]{16} to act for the agreement's consumer ${alice.kid}, got ${bob.kid} `));
+    // No agent, no record, no module left loaded, and not one operation billed to Alice.
+    expect(node.agents.list()).toEqual([]);
+    expect(node.kernel.modules().filter((m) => m.manifest.kind === 'agent')).toEqual([]);
+    const usage = (await node.callRole('agreements', 'usage', { consumer: alice.kid })) as { agreements: { id: string; admitted: number; calls: number; costUnits: number }[] };
+    expect(usage.agreements).toMatchObject([{ id: 'agr-alice', admitted: 0, calls: 0, costUnits: 0 }]);
+    expect(node.metrics().operations.total).toBe(0);
+    // Bob's agent runs under an agreement of Bob's own.
+    await registerAgreement(node, 'agr-bob', bob);
+    const mine = await node.agents.spawn({ module: await signed('counter', bob), name: 'bobs', agreement: 'agr-bob' });
+    expect(await mine.execute('increment', {})).toEqual({ value: 1 });
   });
 });

@@ -1,23 +1,25 @@
 /**
  * `mcp0 agreement`: make an agreement from a template, sign it (each party in turn), verify it, and
- * read the usage and invoices that `mcp0.agreements` keeps in a node's store. usage and invoice run
- * the plugin itself over the store's kv (its own exports compute the figures), so the CLI never
+ * read the usage and invoices that `mcp0.agreements` keeps in a node's store. The parties are keys:
+ * `new` takes each as a key id or a key file, and `verify --trust` checks that the provider is a
+ * key you accept, as a node checks it against its operator's list. usage and invoice run the
+ * plugin itself over the store's kv (its own exports compute the figures), so the CLI never
  * re-implements the plugin's arithmetic; they only read.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  agreementTemplates, generateKeyPair, isKeyId, newAgreement, parseAgreement, signAgreement, signModule, UsageError, verifyAgreement,
+  AgreementError, agreementTemplates, generateKeyPair, isKeyId, newAgreement, parseAgreement, publicKeyOf, signAgreement, signModule, UsageError, verifyAgreement,
   type AgreementParty, type CborValue, type PublicKey,
 } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import type { Store } from '@mcp0/sdk';
 import { buildPlugin } from '../build/index.js';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { announce, readPrivateKey, trustedKeys } from '../trust.js';
+import { announce, isKeyPath, readKey, readPrivateKey, trustedKeys } from '../trust.js';
 import { assertStoreExists } from './trace/chain.js';
 
 /**
@@ -25,7 +27,7 @@ import { assertStoreExists } from './trace/chain.js';
  * @example
  * openStore(DEFAULT_STORE)
  */
-export const DEFAULT_STORE = 'lmdb:./data';
+import { DEFAULT_STORE } from '../defaults.js';
 /**
  * The plugin's module name, which is also its kv namespace in the store.
  * @example
@@ -47,8 +49,8 @@ export const agreement: Command = {
   usage: '<new|sign|verify|usage|invoice> [options]',
   options: {
     template: { type: 'string', arg: '<name>', description: `new: the template (${agreementTemplates().join(', ')})` },
-    consumer: { type: 'string', arg: '<id>', description: 'new: the consumer (an agent id or a key id)' },
-    provider: { type: 'string', arg: '<id>', description: 'new: the provider (an agent id or a key id)' },
+    consumer: { type: 'string', arg: '<key>', description: "new: the consumer's key: its key id, or a key file (public or private) whose id is used" },
+    provider: { type: 'string', arg: '<key>', description: "new: the provider's key (another key than the consumer's): the key of the node's operator, as an id or a key file" },
     id: { type: 'string', arg: '<id>', description: 'new: the agreement id (default agr-<random>)' },
     set: { type: 'string', multiple: true, arg: '<key=value>', description: 'new: override a member by dotted path, e.g. quotas.callsPerWindow=50, validity.notAfter=2027-01-01' },
     out: { type: 'string', arg: '<file>', description: 'new: write here instead of stdout; sign: write here instead of in place' },
@@ -58,20 +60,27 @@ export const agreement: Command = {
     window: { type: 'string', arg: '<time>', description: 'usage: a time inside the window to report (ms or ISO 8601; default now)' },
     period: { type: 'string', arg: '<from>..<to>', description: 'invoice: whole UTC hours, ms or ISO 8601, e.g. 2026-11-01..2026-12-01' },
     plugin: { type: 'string', arg: '<file.wasm>', description: 'usage, invoice: a signed mcp0.agreements artifact (default: built from plugins/agreements)' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'usage, invoice: a key trusted to have signed --plugin (a file path, or a key id in the keyring)' },
-    keyring: { type: 'string', arg: '<dir>', description: 'usage, invoice: where --trust key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: 'verify: a provider key you accept; usage, invoice: a key trusted to have signed --plugin (a file path, or a key id in the keyring)' },
+    keyring: { type: 'string', arg: '<dir>', description: 'verify, usage, invoice: where --trust key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     json: { type: 'boolean', description: 'verify, usage, invoice: print the result as JSON' },
   },
   details: [
     'subcommands:',
-    '  mcp0 agreement new --template <name> --consumer <id> --provider <id> [--id <id>] [--set key=value]… [--out <file>]',
-    '      an unsigned agreement from a template, valid from now for the template\'s duration (stdout without --out)',
+    '  mcp0 agreement new --template <name> --consumer <key> --provider <key> [--id <id>] [--set key=value]… [--out <file>]',
+    '      an unsigned agreement from a template, valid from now for the template\'s duration (stdout without --out).',
+    '      Each party is a key, given by its id or a key file, and they are two different keys: the consumer is the',
+    '      key that signs your agent modules (a node binds an agent only to an agreement of its signer), the',
+    '      provider the key of the node\'s operator (a node registers only agreements with providers it accepts:',
+    '      config.providers of mcp0.agreements; for a local build of dist/standard, dist/standard/build/dev-key.pub.jwk)',
     '  mcp0 agreement sign <file> --key <jwk> [--party consumer|provider] [--out <file>]',
-    "      add one party's signature (Ed25519 over the RFC 8785 canonical JSON without signatures); run once per party",
-    '  mcp0 agreement verify <file> [--json]',
-    '      check the schema and both signatures; exit 1 when it fails',
-    '  mcp0 agreement usage <consumer> [--window <time>] [--store <uri>] [--json]',
-    "  mcp0 agreement invoice <consumer> --period <from>..<to> [--store <uri>] [--json]",
+    "      add one party's signature (Ed25519 over the RFC 8785 canonical JSON without signatures); run once per",
+    "      party, each with its own key (the party is the one whose key id is the key's)",
+    '  mcp0 agreement verify <file> [--trust <provider key>]... [--json]',
+    '      check the schema, that the parties are two keys, and both signatures; with --trust, also that the',
+    '      provider is one of those keys (EUNTRUSTED otherwise). Exit 1 when it fails',
+    '  mcp0 agreement usage <consumer key id> [--window <time>] [--store <uri>] [--json]',
+    "  mcp0 agreement invoice <consumer key id> --period <from>..<to> [--store <uri>] [--json]",
+    '      (a key id that starts with "-" goes last, after --: mcp0 agreement usage --json -- -Xy…)',
     '      run the mcp0.agreements plugin over the store\'s kv (read only) and print its usage or invoice',
     '',
     'Amounts are integer minor units of the agreement\'s currency.',
@@ -112,12 +121,34 @@ function overrides(args: Args): Record<string, string> {
 
 const pretty = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x), 2)}\n`;
 
+/**
+ * A party of `new`: a key id as it is, or a key file (the rule of trust.ts: a path has a "/" or
+ * ends in .jwk/.json) whose key's id is used. The id only names the party: the party's signature
+ * proves it later, so it is not looked up in the keyring. Anything else, an agent id such as
+ * acme.notes above all, is refused: any key could sign for a party that is not a key.
+ */
+async function partyId(args: Args, party: AgreementParty, io: Io): Promise<string> {
+  const value = stringOption(args, party, true);
+  if (isKeyPath(value)) {
+    if (!existsSync(value)) throw new UsageError('EUSAGE', `--${party} ${value}: no such file`, { reason: 'no-such-file', path: value });
+    const kid = publicKeyOf(await readKey(value)).kid;
+    io.err(`party: ${party} ${kid} from --${party} ${value}\n`);
+    return kid;
+  }
+  if (isKeyId(value)) return value;
+  throw new UsageError(
+    'EUSAGE',
+    `--${party}: expected the ${party}'s key id (43 base64url characters) or a key file path (containing "/" or ending in .jwk or .json), got ${JSON.stringify(value)}: the parties of an agreement are keys, never agent ids`,
+    { reason: 'not-a-key-reference', party, expected: 'a key id or a key file', got: value },
+  );
+}
+
 async function create(args: Args, self: Command, io: Io): Promise<number> {
   positionals(args, self, 0);
   const id = stringOption(args, 'id');
   const doc = newAgreement(stringOption(args, 'template', true), {
-    consumer: stringOption(args, 'consumer', true),
-    provider: stringOption(args, 'provider', true),
+    consumer: await partyId(args, 'consumer', io),
+    provider: await partyId(args, 'provider', io),
     ...(id === undefined ? {} : { id }),
     set: overrides(args),
   });
@@ -143,11 +174,12 @@ async function sign(args: Args, self: Command, io: Io): Promise<number> {
   let party = stringOption(args, 'party') as AgreementParty | undefined;
   if (party !== undefined && party !== 'consumer' && party !== 'provider') throw new UsageError('EUSAGE', `--party: expected consumer or provider, got ${JSON.stringify(party)}`);
   if (party === undefined) {
-    const matches = (['consumer', 'provider'] as const).filter((p) => isKeyId(doc[p]) && doc[p] === key.kid);
-    if (matches.length !== 1) {
-      throw new UsageError('EUSAGE', `--party is needed: the key ${key.kid} is ${matches.length === 0 ? "neither party's key id" : 'both parties\' key id'} (consumer ${doc.consumer}, provider ${doc.provider})`);
+    // The parties are two different keys, so a key is at most one of them.
+    const match = (['consumer', 'provider'] as const).find((p) => doc[p] === key.kid);
+    if (match === undefined) {
+      throw new UsageError('EUSAGE', `--key: expected the consumer's or the provider's key, got ${key.kid} (consumer ${doc.consumer}, provider ${doc.provider}): each party signs with its own key`, { reason: 'not-a-party', expected: [doc.consumer, doc.provider], got: key.kid });
     }
-    party = matches[0]!;
+    party = match;
   }
   const signed = signAgreement(doc, key, party);
   const out = stringOption(args, 'out') ?? file!;
@@ -157,12 +189,33 @@ async function sign(args: Args, self: Command, io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * With --trust, refuses an agreement whose provider is none of the keys given (EUNTRUSTED naming
+ * the provider and the keys): what a node's `config.providers` does, checked before registering.
+ * Returns whether the provider was checked.
+ */
+async function checkProvider(args: Args, io: Io, id: string, providerKey: string): Promise<boolean> {
+  const given = listOption(args, 'trust');
+  if (given.length === 0) {
+    io.err('note: no --trust: the signatures verify, but whether the provider is a key you accept was not checked\n');
+    return false;
+  }
+  const trusted = await trustedKeys(given, '--trust', stringOption(args, 'keyring'));
+  announce(io, 'provider', trusted);
+  if (!trusted.some((t) => t.key.kid === providerKey)) {
+    const list = trusted.map((t) => `${t.key.kid} (${t.source})`).join(', ');
+    throw new AgreementError('EUNTRUSTED', `agreement ${id}: expected a provider you trust (${list}), got ${providerKey}`, { expected: trusted.map((t) => t.key.kid), got: providerKey });
+  }
+  return true;
+}
+
 async function verify(args: Args, self: Command, io: Io): Promise<number> {
   const [file] = positionals(args, self, 1);
   const { agreement: doc, consumerKey, providerKey } = verifyAgreement(await readDoc(file!));
-  const result = { ok: true, id: doc.id, consumer: doc.consumer, provider: doc.provider, consumerKey, providerKey, validity: doc.validity };
+  const providerTrusted = await checkProvider(args, io, doc.id, providerKey);
+  const result = { ok: true, id: doc.id, consumer: doc.consumer, provider: doc.provider, consumerKey, providerKey, providerTrusted, validity: doc.validity };
   if (args.values.json) io.out(`${JSON.stringify(result)}\n`);
-  else io.out(`agreement ${doc.id}: both signatures verify\n  consumer ${doc.consumer} signed by ${consumerKey}\n  provider ${doc.provider} signed by ${providerKey}\n  valid ${new Date(doc.validity.notBefore).toISOString()} to ${new Date(doc.validity.notAfter).toISOString()}\n`);
+  else io.out(`agreement ${doc.id}: both signatures verify\n  consumer ${doc.consumer} signed by ${consumerKey}\n  provider ${doc.provider} signed by ${providerKey}${providerTrusted ? ', a key you trust' : ''}\n  valid ${new Date(doc.validity.notBefore).toISOString()} to ${new Date(doc.validity.notAfter).toISOString()}\n`);
   return 0;
 }
 

@@ -1,13 +1,15 @@
 /**
  * The mcp0.agreements@1 role suite: the contract of plugins/agreements/README.md, run against the
- * plugin under test as the admit and observe hook of a real kernel. The agent whose operations are
- * admitted is a second instance of the same artifact (`conformance.agent`), so the suite needs no
- * other module. The agent is paused: every admitted operation is refused by the kernel before it
- * runs (ESTATE), which makes it cost exactly 1 unit, the least there is, and the bills computable
- * by hand (an operation that runs is billed what it used, which depends on the machine). Documents are made and signed
- * with the host library in @mcp0/abi.
+ * plugin under test as the admit and observe hook of a real kernel, configured to accept the
+ * suite's provider key (`config.providers`). The agent whose operations are admitted is a second
+ * instance of the same artifact (`conformance.agent`), bound to each agreement for its consumer,
+ * so the suite needs no other module. The agent is paused: every admitted operation is refused by
+ * the kernel before it runs (ESTATE), which makes it cost exactly 1 unit, the least there is, and
+ * the bills computable by hand (an operation that runs is billed what it used, which depends on
+ * the machine). Documents are made and signed with the host library in @mcp0/abi; the hostile
+ * ones a signer could make without its checks are signed here directly.
  */
-import { DeniedError, Mcp0Error, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
+import { DeniedError, Mcp0Error, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
 import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 import { bench, grantsAsRequested, type Bench } from '../harness.js';
@@ -34,13 +36,20 @@ const AGENT = 'conformance.agent';
 /** The agent's intent (an export of the plugin under test: the kernel refuses any other). */
 const INTENT = 'get';
 
-/** An unsigned agreement for the agent, valid for [T0, T0 + 30 days), with overrides. */
-function doc(over: Partial<Agreement> = {}): Agreement {
+/** A key whose id can also name a module instance (which must start with a letter or digit). */
+function nameableKey(): PrivateKey {
+  let k = generateKeyPair();
+  while (!/^[A-Za-z0-9]/.test(k.kid)) k = generateKeyPair();
+  return k;
+}
+
+/** An unsigned agreement between the suite's consumer and provider, valid for [T0, T0 + 30 days), with overrides. */
+function doc(ctx: AgreementsContext, over: Partial<Agreement> = {}): Agreement {
   return {
     type: 'mcp0.agreement/1',
     id: 'agr-1',
-    consumer: AGENT,
-    provider: 'mcp0.node',
+    consumer: ctx.consumer.kid,
+    provider: ctx.provider.kid,
     permissions: { intents: [INTENT], exports: [] },
     quotas: { windowMs: 60_000 },
     pricing: { currency: 'EUR', baseFee: 0, perCall: 0, perCostUnit: 0 },
@@ -54,9 +63,29 @@ function signedBy(ctx: AgreementsContext, d: Agreement): Agreement {
   return signAgreement(signAgreement(d, ctx.consumer, 'consumer'), ctx.provider, 'provider');
 }
 
-/** A kernel with the plugin as admit and observe hook and a second instance as the agent. */
-async function withAgreements<T>(ctx: AgreementsContext, work: (call: Caller, b: Bench) => Promise<T>): Promise<T> {
-  const b = await bench(ctx.subject);
+/**
+ * A signature made without the host library's checks, as a hostile signer can always make one:
+ * Ed25519 over the canonical JSON of any document (`canonical` sorts members by UTF-16 code units
+ * and the documents here hold only ASCII text and safe integers, so it is RFC 8785's form).
+ */
+function forceSign(d: Agreement, key: PrivateKey, party: 'consumer' | 'provider'): Agreement {
+  const { signatures, ...body } = d;
+  const sig = ed25519Sign(new TextEncoder().encode(canonical(body)), key.seed);
+  return { ...d, signatures: [...(signatures ?? []), { party, key: Buffer.from(key.publicKey.bytes).toString('base64url'), sig: Buffer.from(sig).toString('base64url') }] };
+}
+
+/** Register a signed document and bind the agent to it for its consumer, as a node does at spawn. */
+async function agree(ctx: AgreementsContext, call: Caller, d: Agreement): Promise<void> {
+  await call('register', { document: d });
+  await call('bind', { agent: AGENT, agreement: d.id, consumer: ctx.consumer.kid });
+}
+
+/**
+ * A kernel with the plugin as admit and observe hook (accepting the suite's provider, unless
+ * `config` says otherwise) and a second instance as the agent.
+ */
+async function withAgreements<T>(ctx: AgreementsContext, work: (call: Caller, b: Bench) => Promise<T>, config: Record<string, unknown> = { providers: [ctx.provider.kid] }): Promise<T> {
+  const b = await bench(ctx.subject, { config: config as never });
   try {
     const agent = await b.kernel.load(ctx.subject.bytes, { name: AGENT, grants: grantsAsRequested(ctx.subject.manifest) });
     agent.pause();
@@ -70,9 +99,9 @@ async function withAgreements<T>(ctx: AgreementsContext, work: (call: Caller, b:
 /** One operation of the agent at logical time `time`: admitted (it ran, whatever its result), or denied. */
 type Verdict = { admitted: true } | { admitted: false; reason: string; retryAfterMs?: number };
 
-async function operate(b: Bench, time: number): Promise<Verdict> {
+async function operate(b: Bench, time: number, agent = AGENT): Promise<Verdict> {
   try {
-    await b.kernel.execute({ agent: AGENT, intent: INTENT, input: encodeCbor({ id: 'no-such-agreement' }), time });
+    await b.kernel.execute({ agent, intent: INTENT, input: encodeCbor({ id: 'no-such-agreement' }), time });
     return { admitted: true };
   } catch (e) {
     if (e instanceof DeniedError || (e instanceof Mcp0Error && e.code === 'EDENIED')) {
@@ -95,21 +124,21 @@ const register: Case<AgreementsContext> = {
   name: 'register verifies both signatures',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
     const name = b.module.name;
-    const good = signedBy(ctx, doc());
+    const good = signedBy(ctx, doc(ctx));
     const r = await call('register', { document: good });
-    check(r?.id === 'agr-1' && r?.consumer === AGENT, `register of a document signed by both: expected {id: "agr-1", consumer: "${AGENT}", …}, got ${brief(r)}`);
+    check(r?.id === 'agr-1' && r?.consumer === ctx.consumer.kid, `register of a document signed by both: expected {id: "agr-1", consumer: "${ctx.consumer.kid}", …}, got ${brief(r)}`);
     await call('register', { document: good }); // the same document again: a no-op
-    const tampered = { ...signedBy(ctx, doc({ id: 'agr-2' })), quotas: { windowMs: 60_000, callsPerWindow: 1_000_000 } };
+    const tampered = { ...signedBy(ctx, doc(ctx, { id: 'agr-2' })), quotas: { windowMs: 60_000, callsPerWindow: 1_000_000 } };
     const t = await failure(b.kernel.callValue(name, 'register', { document: tampered as never }), 'register of a document changed after signing');
     check(t.code === 'ESIGNATURE', `register of a document changed after signing: expected ESIGNATURE, got ${t.code}: ${t.message}`);
-    const single = signAgreement(doc({ id: 'agr-3' }), ctx.consumer, 'consumer');
+    const single = signAgreement(doc(ctx, { id: 'agr-3' }), ctx.consumer, 'consumer');
     const s = await failure(b.kernel.callValue(name, 'register', { document: single as never }), 'register of a document signed by the consumer only');
     check(s.code === 'ESIGNATURE' || s.code === 'EINPUT', `register of a document signed by the consumer only: expected ESIGNATURE (both parties must sign), got ${s.code}: ${s.message}`);
-    const forged = signAgreement(signAgreement(doc({ id: 'agr-4' }), ctx.consumer, 'consumer'), ctx.consumer, 'provider');
+    const forged = signedBy(ctx, doc(ctx, { id: 'agr-4' }));
     const withProviderKey = { ...forged, signatures: forged.signatures!.map((x) => (x.party === 'provider' ? { ...x, sig: good.signatures!.find((g) => g.party === 'provider')!.sig } : x)) };
     const f = await failure(b.kernel.callValue(name, 'register', { document: withProviderKey as never }), 'register with a signature copied from another document');
     check(f.code === 'ESIGNATURE', `register with a provider signature copied from another document: expected ESIGNATURE, got ${f.code}: ${f.message}`);
-    const conflict = await failure(b.kernel.callValue(name, 'register', { document: signedBy(ctx, doc({ provider: 'other.node' })) as never }), 'register of another document under a registered id');
+    const conflict = await failure(b.kernel.callValue(name, 'register', { document: signedBy(ctx, doc(ctx, { quotas: { windowMs: 1_000 } })) as never }), 'register of another document under a registered id');
     check(conflict.code === 'ECONFLICT', `register of another document under a registered id: expected ECONFLICT, got ${conflict.code}: ${conflict.message}`);
     for (const id of ['agr-2', 'agr-3', 'agr-4']) {
       const g = await failure(b.kernel.callValue(name, 'get', { id }), `get of refused ${id}`);
@@ -122,14 +151,13 @@ const reasons: Case<AgreementsContext> = {
   name: 'admit denies with a reason',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
     expectDenied(await operate(b, T0), 'no-agreement', 'an operation with no agreement');
-    const d = doc({ validity: { notBefore: T0 + 5_000, notAfter: T0 + HOUR } });
-    await call('register', { document: signedBy(ctx, d) });
+    const d = doc(ctx, { validity: { notBefore: T0 + 5_000, notAfter: T0 + HOUR } });
+    await agree(ctx, call, signedBy(ctx, d));
     const early = expectDenied(await operate(b, T0), 'not-yet-valid', 'an operation before notBefore');
     check(early.retryAfterMs === 5_000, `an operation 5,000 ms before notBefore: expected retryAfterMs 5000, got ${brief(early.retryAfterMs)}`);
     check((await operate(b, T0 + 5_000)).admitted, 'an operation at notBefore: expected it admitted');
     expectDenied(await operate(b, T0 + HOUR), 'expired', 'an operation at notAfter');
-    await call('register', { document: signedBy(ctx, doc({ id: 'agr-0', permissions: { intents: ['other'], exports: [] } })) });
-    await call('bind', { agent: AGENT, agreement: 'agr-0' });
+    await agree(ctx, call, signedBy(ctx, doc(ctx, { id: 'agr-0', permissions: { intents: ['other'], exports: [] } })));
     expectDenied(await operate(b, T0 + 10_000), 'not-permitted', `an operation whose intent ${INTENT} the bound agreement does not permit`);
   }),
 };
@@ -137,7 +165,7 @@ const reasons: Case<AgreementsContext> = {
 const quota: Case<AgreementsContext> = {
   name: 'quota: exactly callsPerWindow admitted, then quota-exhausted',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
-    await call('register', { document: signedBy(ctx, doc({ quotas: { windowMs: 60_000, callsPerWindow: 3 } })) });
+    await agree(ctx, call, signedBy(ctx, doc(ctx, { quotas: { windowMs: 60_000, callsPerWindow: 3 } })));
     const verdicts: Verdict[] = [];
     for (let i = 0; i < 5; i++) verdicts.push(await operate(b, T0 + 1_000 + i));
     const admitted = verdicts.filter((v) => v.admitted).length;
@@ -155,7 +183,7 @@ const quota: Case<AgreementsContext> = {
 const otherQuotas: Case<AgreementsContext> = {
   name: 'quota: cost units and stored bytes',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
-    await call('register', { document: signedBy(ctx, doc({ quotas: { windowMs: 60_000, costUnitsPerWindow: 2, storageBytes: 1000 } })) });
+    await agree(ctx, call, signedBy(ctx, doc(ctx, { quotas: { windowMs: 60_000, costUnitsPerWindow: 2, storageBytes: 1000 } })));
     // Each operation costs 1 unit, known only afterwards: the two that use the units run, the next is denied.
     const verdicts: Verdict[] = [];
     for (let i = 0; i < 3; i++) verdicts.push(await operate(b, T0 + 1_000 + i));
@@ -175,14 +203,14 @@ const otherQuotas: Case<AgreementsContext> = {
 const revoke: Case<AgreementsContext> = {
   name: 'revoke: later operations are denied',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
-    await call('register', { document: signedBy(ctx, doc()) });
+    await agree(ctx, call, signedBy(ctx, doc(ctx)));
     check((await operate(b, T0 + 1_000)).admitted, 'an operation under a registered agreement: expected it admitted');
     const r = await call('revoke', { id: 'agr-1' });
     check(r?.revoked === true, `revoke: expected {revoked: true}, got ${brief(r)}`);
     const g = await call('get', { id: 'agr-1' });
     check(g?.revoked === true, `get after revoke: expected revoked: true, got ${brief(g?.revoked)}`);
     expectDenied(await operate(b, T0 + 2_000), 'revoked', 'an operation after revoke');
-    const again = await failure(b.kernel.callValue(b.module.name, 'register', { document: signedBy(ctx, doc()) as never }), 'register of a revoked id');
+    const again = await failure(b.kernel.callValue(b.module.name, 'register', { document: signedBy(ctx, doc(ctx)) as never }), 'register of a revoked id');
     check(again.code === 'ESTATE', `register of a revoked id: expected ESTATE, got ${again.code}: ${again.message}`);
   }),
 };
@@ -190,13 +218,13 @@ const revoke: Case<AgreementsContext> = {
 const billing: Case<AgreementsContext> = {
   name: 'usage and invoice: integer totals',
   run: (ctx) => withAgreements(ctx, async (call, b) => {
-    await call('register', { document: signedBy(ctx, doc({ pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 } })) });
+    await agree(ctx, call, signedBy(ctx, doc(ctx, { pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 } })));
     for (let i = 0; i < 5; i++) check((await operate(b, T0 + HOUR + i)).admitted, `operation ${i}: expected it admitted`);
-    const u = await call('usage', { consumer: AGENT, window: T0 + HOUR });
+    const u = await call('usage', { consumer: ctx.consumer.kid, window: T0 + HOUR });
     const line = Array.isArray(u?.agreements) ? u.agreements.find((a: { id: string }) => a.id === 'agr-1') : undefined;
     check(line !== undefined, `usage: expected a line for agr-1, got ${brief(u)}`);
     check(Number(line.calls) === 5 && Number(line.costUnits) === 5, `usage: expected 5 calls and 5 cost units (each refused operation costs 1), got calls ${brief(line.calls)}, costUnits ${brief(line.costUnits)}`);
-    const inv = await call('invoice', { consumer: AGENT, from: T0, to: T0 + 24 * HOUR });
+    const inv = await call('invoice', { consumer: ctx.consumer.kid, from: T0, to: T0 + 24 * HOUR });
     const want = [
       { agreement: 'agr-1', item: 'base', quantity: 1, unitPrice: 1000, amount: 1000, currency: 'EUR' },
       { agreement: 'agr-1', item: 'calls', quantity: 5, unitPrice: 7, amount: 35, currency: 'EUR' },
@@ -209,6 +237,52 @@ const billing: Case<AgreementsContext> = {
   }),
 };
 
+const parties: Case<AgreementsContext> = {
+  name: 'parties: two key ids, a provider the operator accepts, the bound consumer',
+  run: (ctx) => withAgreements(ctx, async (call, b) => {
+    const name = b.module.name;
+    const refused = async (d: unknown, what: string, code: string) => {
+      const e = await failure(b.kernel.callValue(name, 'register', { document: d as never }), what);
+      check(e.code === code, `${what}: expected ${code}, got ${e.code}: ${e.message}`);
+      return e;
+    };
+    // A provider the node's operator does not list (config.providers), though both signatures verify.
+    const stranger = generateKeyPair();
+    const other = signAgreement(signAgreement(doc(ctx, { id: 'agr-s', provider: stranger.kid }), ctx.consumer, 'consumer'), stranger, 'provider');
+    const e = await refused(other, 'register of a document whose provider is not in config.providers', 'EPERM');
+    check(e.message.includes(stranger.kid), `register with an unlisted provider: expected the message to name it (${stranger.kid}), got ${e.message}`);
+    // A party that is not a key id: any key could sign for it.
+    const named = forceSign(forceSign(doc(ctx, { id: 'agr-n', consumer: 'acme.notes' }), generateKeyPair(), 'consumer'), ctx.provider, 'provider');
+    await refused(named, 'register of a document whose consumer is an agent id (acme.notes)', 'EINPUT');
+    // One key on both sides: the accepted provider agreeing with itself to a free plan.
+    const self = forceSign(forceSign(doc(ctx, { id: 'agr-x', consumer: ctx.provider.kid, pricing: { currency: 'EUR', baseFee: 0, perCall: 0, perCostUnit: 0 } }), ctx.provider, 'consumer'), ctx.provider, 'provider');
+    await refused(self, 'register of a document whose consumer and provider are the same key', 'EINPUT');
+    for (const id of ['agr-s', 'agr-n', 'agr-x']) {
+      const g = await failure(b.kernel.callValue(name, 'get', { id }), `get of refused ${id}`);
+      check(g.code === 'ENOTFOUND', `get of ${id}, whose registration was refused: expected ENOTFOUND, got ${g.code}`);
+    }
+    // Bind only for the agreement's consumer: an agent acting for another key is refused, and nothing runs.
+    await call('register', { document: signedBy(ctx, doc(ctx)) });
+    const bob = generateKeyPair();
+    const bound = await failure(b.kernel.callValue(name, 'bind', { agent: AGENT, agreement: 'agr-1', consumer: bob.kid }), 'bind for a key that is not the consumer');
+    check(bound.code === 'EPERM', `bind of an agent acting for ${bob.kid} to an agreement of ${ctx.consumer.kid}: expected EPERM, got ${bound.code}: ${bound.message}`);
+    expectDenied(await operate(b, T0 + 1_000), 'no-agreement', 'an operation of an agent whose bind was refused');
+    // A module named after the consumer's key id gets no agreement by its name alone.
+    const namesake = await b.kernel.load(ctx.subject.bytes, { name: ctx.consumer.kid, grants: grantsAsRequested(ctx.subject.manifest) });
+    namesake.pause();
+    expectDenied(await operate(b, T0 + 2_000, ctx.consumer.kid), 'no-agreement', `an operation of a module named ${ctx.consumer.kid} (the consumer's key id), never bound`);
+  }),
+};
+
+const unconfigured: Case<AgreementsContext> = {
+  name: 'parties: with no providers configured, register refuses every document',
+  run: (ctx) => withAgreements(ctx, async (_call, b) => {
+    const e = await failure(b.kernel.callValue(b.module.name, 'register', { document: signedBy(ctx, doc(ctx)) as never }), 'register with config {}');
+    check(e.code === 'EPERM', `register on a plugin configured with {} (no providers): expected EPERM, got ${e.code}: ${e.message}`);
+    check(e.message.includes('config.providers'), `register with no providers configured: expected the message to say how to configure them (config.providers), got ${e.message}`);
+  }, {}),
+};
+
 /**
  * The agreements role suite.
  * @example
@@ -216,6 +290,6 @@ const billing: Case<AgreementsContext> = {
  */
 export const agreementsSuite: Suite<PluginSubject, AgreementsContext> = {
   name: `role ${AGREEMENTS_ROLE}`,
-  setup: async (subject) => ({ subject, consumer: generateKeyPair(), provider: generateKeyPair() }),
-  cases: [register, reasons, quota, otherQuotas, revoke, billing],
+  setup: async (subject) => ({ subject, consumer: nameableKey(), provider: generateKeyPair() }),
+  cases: [register, parties, unconfigured, reasons, quota, otherQuotas, revoke, billing],
 };

@@ -1,8 +1,9 @@
 /**
  * `mcp0 dist build`: a distribution from a source spec. Each plugin is compiled with the plugin
- * build, signed by the publisher key and added with its grants; then the pipeline is set and the
- * distribution locked and signed by the assembler key. Without --key a DEVELOPMENT key is made at
- * <out>/dev-key.jwk (and reused by later builds, so the output stays byte-for-byte the same).
+ * build, signed by the publisher key and added with its grants and its config (where `"$assembler"`
+ * becomes the assembler key's id); then the pipeline is set and the distribution locked and signed
+ * by the assembler key. Without --key a DEVELOPMENT key is made at <out>/dev-key.jwk (and reused
+ * by later builds, so the output stays byte-for-byte the same).
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { UsageError, formatJwk, generateKeyPair, signModule, toJwk, type Private
 import { buildPlugin } from '../../build/index.js';
 import { type Args, type Command, type Io, positionals, stringOption } from '../../command.js';
 import { DEV_KEY_FILE, DEV_PUBLIC_KEY_FILE, readPrivateKey } from '../../trust.js';
-import { readSpec } from './spec.js';
+import { readSpec, resolveConfig } from './spec.js';
 
 const sdk = () => import('@mcp0/sdk');
 
@@ -75,7 +76,8 @@ export async function build(args: Args, self: Command, io: Io): Promise<number> 
         grants: plugin.grants,
         publishers: [publisher.publicKey],
         ...(plugin.isolation ? { isolation: plugin.isolation } : {}),
-        ...(plugin.config ? { config: plugin.config } : {}),
+        // The assembler is the node's operator: "$assembler" names its key (e.g. the provider mcp0.agreements accepts).
+        ...(plugin.config ? { config: resolveConfig(plugin.config, { assembler: assembler.kid }) } : {}),
         ...(plugin.preempt !== undefined ? { preempt: plugin.preempt } : {}),
       });
       say(`built ${entry.name}@${entry.version} → ${join(out, entry.file)} (${entry.isolation}, grants: ${entry.grants.join(', ') || 'none'})\n`);

@@ -1,11 +1,12 @@
 /**
  * The source spec of a distribution (`<spec-dir>/dist.json`): what `mcp0 dist build` assembles.
  * Plugins are named by their source directories (relative to the spec), not by artifacts, so a
- * committed spec rebuilds from the repository. Parsed strictly: every problem names the field.
+ * committed spec rebuilds from the repository. Parsed strictly: every problem names the field. A
+ * config may say `"$assembler"` for the key the build signs with (`resolveConfig`).
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError, describe } from '@mcp0/abi';
+import { Mcp0Error, UsageError, describe, parseJson } from '@mcp0/abi';
 
 /**
  * The spec file's name inside a spec directory.
@@ -56,6 +57,29 @@ function parsePlugin(file: string, dir: string, value: unknown, i: number): Spec
 }
 
 /**
+ * The config placeholder `mcp0 dist build` replaces with the assembler key's id: a string that is
+ * exactly this, anywhere in a plugin's config. A committed spec cannot name the key a build will
+ * be signed with (a development build makes its own), yet a plugin may need it, as mcp0.agreements
+ * needs the provider keys its operator accepts: `"config": {"providers": ["$assembler"]}`.
+ * @example
+ * resolveConfig({ providers: [ASSEMBLER_PLACEHOLDER] }, { assembler: key.kid }) // { providers: [key.kid] }
+ */
+export const ASSEMBLER_PLACEHOLDER = '$assembler';
+
+/**
+ * A copy of a plugin's config with every string that is exactly `$assembler`, at any depth in
+ * arrays and objects, replaced by the assembler key's id; everything else is kept as it is.
+ * @example
+ * resolveConfig({ providers: ['$assembler'], note: 'a $assembler in text stays' }, { assembler: 'kPrK…' })
+ */
+export function resolveConfig<T>(value: T, keys: { assembler: string }): T {
+  if (value === ASSEMBLER_PLACEHOLDER) return keys.assembler as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => resolveConfig(v, keys)) as T;
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveConfig(v, keys)])) as T;
+  return value;
+}
+
+/**
  * Read and check `<dir>/dist.json`.
  * @example
  * const spec = await readSpec('dist/standard')
@@ -64,9 +88,10 @@ export async function readSpec(dir: string): Promise<DistSpec> {
   const file = join(dir, SPEC_FILE);
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    // Strict: a spec naming a member twice could show a reader one grant and build with another.
+    value = parseJson(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new UsageError('EUSAGE', `cannot read the distribution spec ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file }, { cause: e });
+    throw new UsageError('EUSAGE', `cannot read the distribution spec ${file}: ${e instanceof Mcp0Error ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)}`, { file }, { cause: e });
   }
   if (!isObject(value)) throw new UsageError('EUSAGE', `${file}: expected a JSON object, got ${describe(value)}`);
   only(file, value, ['name', 'version', 'description', 'plugins', 'pipeline', 'budgets']);
