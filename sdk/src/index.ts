@@ -11,8 +11,9 @@ export * from './node/index.js';
 export * from './dist/index.js';
 export * from './usage/index.js';
 /**
- * The trace role's entry and event shapes, for reading a chain through `node.callRole('trace', …)`.
+ * The trace chain from the client's side: entry shapes, reading a chain, signed checkpoints and
+ * batch proofs bound to a chain (`verifyTraceProof`).
  * @example
  * const { event, head } = (await node.callRole('trace', 'get', { seq: 0 })) as TraceEntry
  */
-export type { TraceEvent, TraceEntry } from './trace/entry.js';
+export * from './trace/index.js';

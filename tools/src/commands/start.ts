@@ -1,16 +1,21 @@
 /**
  * `mcp0 start`: run a node until SIGINT or SIGTERM, then stop it cleanly (operations in progress
- * finish, modules stop, the store is flushed and closed). Agents stored by earlier runs come back.
+ * finish, modules stop, a last trace checkpoint is signed, the store is flushed and closed).
+ * Agents stored by earlier runs come back. With `--operator-key` the node signs its trace head
+ * (`mcp0 trace checkpoint` exports them).
  */
-import type { Command } from '../command.js';
+import type { TraceCheckpoint } from '@mcp0/sdk';
+import { type Command, stringOption } from '../command.js';
+import { readPrivateKey } from '../trust.js';
 import { NODE_OPTIONS, openNode } from './node/open.js';
 
 export const start: Command = {
   name: 'start',
   summary: 'run a node on a distribution and a store until interrupted',
-  usage: '[--dist <dir>] [--store <uri>] [--trust <key>... | --dev] [--json]',
+  usage: '[--dist <dir>] [--store <uri>] [--trust <key>... | --dev] [--operator-key <file>] [--json]',
   options: {
     ...NODE_OPTIONS,
+    'operator-key': { type: 'string', arg: '<file>', description: "the operator's private key (JWK, mode 0600): the node signs its trace head with it every minute the head moved, and at stop (trace checkpoints)" },
     json: { type: 'boolean', description: 'print the ready and stopped lines as JSON' },
   },
   details: [
@@ -18,10 +23,20 @@ export const start: Command = {
     'development key a local build (npm run build) left in the distribution folder, for that build only.',
     'The keys trusted, and from where, go to stderr.',
     '',
+    'With --operator-key the node signs a trace checkpoint {seq, head, time} every minute when the trace head moved,',
+    'and once more when it stops, and keeps them in the store (mcp0.node checkpoint/<seq>): export one with',
+    'mcp0 trace checkpoint, and check a proof against it with mcp0 trace verify --checkpoint <file> --trust <key>.',
+    '',
     'SIGINT (Ctrl-C) or SIGTERM stops the node cleanly and exits 0.',
   ].join('\n'),
   async run(args, io) {
-    const node = await openNode(args, io);
+    const keyFile = stringOption(args, 'operator-key');
+    const operatorKey = keyFile === undefined ? undefined : await readPrivateKey(keyFile, '--operator-key');
+    if (operatorKey) io.err(`operator: ${operatorKey.kid} from --operator-key ${keyFile}: signs trace checkpoints\n`);
+    const node = await openNode(args, io, operatorKey ? { operatorKey } : {});
+    let last: TraceCheckpoint | undefined;
+    node.on('checkpoint', (cp) => (last = cp));
+    node.on('checkpoint-error', (e) => io.err(`checkpoint failed: ${e.message}\n`));
     const json = args.values.json === true;
     // Listen before saying ready, so a signal sent on seeing "ready" is never missed. Signal
     // listeners do not keep the event loop alive; the timer does, until a signal comes.
@@ -37,8 +52,9 @@ export const start: Command = {
     clearInterval(alive);
     const m = node.metrics();
     await node.stop();
-    const stopped = { event: 'stopped', signal, operations: m.operations.total };
-    io.out(json ? `${JSON.stringify(stopped)}\n` : `${signal}: node stopped cleanly after ${m.operations.total} operations; state flushed\n`);
+    const stopped = { event: 'stopped', signal, operations: m.operations.total, ...(last ? { checkpoint: { seq: last.seq, head: last.head, signer: last.signer } } : {}) };
+    const signed = last ? `; last trace checkpoint seq ${last.seq}, signed by ${last.signer}` : '';
+    io.out(json ? `${JSON.stringify(stopped)}\n` : `${signal}: node stopped cleanly after ${m.operations.total} operations; state flushed${signed}\n`);
     return 0;
   },
 };
