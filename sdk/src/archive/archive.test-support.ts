@@ -23,7 +23,7 @@ export function storageWasm(): Promise<Uint8Array> {
 /** A kernel serving `blocks`, with the storage plugin loaded in `tier`. */
 export async function bootStorage(blocks: BlockProvider, tier: Tier = 'inline'): Promise<Kernel> {
   const kernel = new Kernel({ trust: [key.publicKey], providers: { blocks } });
-  await kernel.load(await storageWasm(), { isolation: tier, grants: [{ name: 'blocks' }] });
+  await kernel.load(await storageWasm(), { isolation: tier, grants: [{ name: 'blocks' }, { name: 'random' }] });
   return kernel;
 }
 

@@ -12,9 +12,11 @@ import { decodeCbor, encodeCbor, generateKeyPair, Mcp0Error, signStatement } fro
 import type { Kernel } from '@mcp0/kernel';
 import { rejection } from '../../test/rejection.js';
 import { startMongo } from '../../test/mongo/server.js';
-import { LmdbStore, MemoryStore, openStore, type Store } from '../store/index.js';
+import { LmdbStore, MemoryStore, collectGarbage, openStore, type Store } from '../store/index.js';
 import { sha256 } from '../store/codec.js';
 import { ARCHIVE_FORMAT, SEAL_TYPE, archiveSigner, exportAgent, importAgent, readArchive, STORAGE_MODULE, headRef } from './index.js';
+import { walk } from './format.js';
+import { sealArchive } from './seal.js';
 import { agentNameBytes, archiveFields, bootStorage, flipByte, listAll, storage, writeState, type ArchiveFields } from './archive.test-support.js';
 
 const mongo = await startMongo();
@@ -66,16 +68,22 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** Imports `archive` into `dest`, loads the plugin there, and checks head, root and every value. */
+/** The commit fields of a commit block. */
+const commitOf = (bytes: Uint8Array) => decodeCbor(bytes) as { tree: Uint8Array; parent: Uint8Array | null; seq: number };
+
+/**
+ * Imports `archive` into `dest`, loads the plugin there, and checks head, root and every value. The
+ * head is the archive's: the source's head with history, the root commit of its state without.
+ */
 async function roundTrip(dest: Store, archive: Uint8Array, tier: 'inline' | 'worker' = 'inline'): Promise<Kernel> {
   const r = await importAgent(dest, archive, { trust });
   expect(r.agent).toBe(AGENT);
   expect(r.signer).toBe(operator.kid);
   expect(hex(r.root)).toBe(hex(state.second.root));
-  expect(hex(r.head)).toBe(hex(sourceHead.root));
+  expect(hex(r.head)).toBe(hex(fields(archive).head));
   expect(r.version).toBe(1);
   const ref = (await dest.blocks.refGet(STORAGE_MODULE, headRef(AGENT)))!;
-  expect(hex(ref.root)).toBe(hex(sourceHead.root));
+  expect(hex(ref.root)).toBe(hex(fields(archive).head));
   const k = await bootStorage(dest.blocks, tier);
   const snap = await storage(k, 'snapshot', { agent: AGENT });
   expect(hex(snap.root)).toBe(hex(state.second.root));
@@ -95,11 +103,14 @@ describe('exportAgent', () => {
     expect(a.format).toBe(ARCHIVE_FORMAT);
     expect(ARCHIVE_FORMAT).toBe('mcp0.archive/2');
     expect(a.agent).toBe(AGENT);
-    expect(hex(a.head)).toBe(hex(sourceHead.root));
     expect(hex(sha256(a.blocks[0]!))).toBe(hex(a.head)); // the head commit first
+    // Self-contained: the head is a root commit of the current state, not the stored head (which has a parent).
+    expect(commitOf(a.blocks[0]!)).toEqual({ ...commitOf((await source.blocks.get(sourceHead.root))!), parent: null, seq: 1 });
+    expect(commitOf((await source.blocks.get(sourceHead.root))!).parent).not.toBeNull();
+    expect(hex(commitOf(a.blocks[0]!).tree)).toBe(hex(state.second.root));
     // The seal: the operator's signed statement over every member the block hashes do not cover.
     const { sig, ...seal } = a.seal;
-    expect(seal).toEqual({ type: SEAL_TYPE, signer: operator.kid, format: ARCHIVE_FORMAT, agent: AGENT, head: hex(sourceHead.root), history: false, blocks: a.blocks.length });
+    expect(seal).toEqual({ type: SEAL_TYPE, signer: operator.kid, format: ARCHIVE_FORMAT, agent: AGENT, head: hex(a.head), history: false, blocks: a.blocks.length });
     expect(sig).toMatch(/^[A-Za-z0-9_-]{86}$/);
     expect(archiveSigner(current)).toBe(operator.kid);
     expect(hex(encodeCbor(a))).toBe(hex(current)); // deterministic
@@ -112,8 +123,8 @@ describe('exportAgent', () => {
     const outOfLine = state.entries.filter(([, v]) => v.length > 64).length;
     expect(a.blocks.filter((b) => b.length > 64 && b.length <= 200 && b[0] === 0).length).toBeGreaterThan(0);
     expect(a.blocks.length).toBeGreaterThan(outOfLine + 1);
-    // Every block is stored in the source under its hash.
-    expect(await source.blocks.has(a.blocks.map(sha256))).toEqual(a.blocks.map(() => true));
+    // Every block but the root commit (made by the export) is stored in the source under its hash.
+    expect(await source.blocks.has(a.blocks.map(sha256))).toEqual(a.blocks.map((_, i) => i > 0));
   });
 
   it('with history, also holds every parent commit and its tree', async () => {
@@ -225,6 +236,50 @@ describe('importAgent', () => {
   });
 });
 
+describe('an archive without history is self-contained (issue 13, defect 5)', () => {
+  it('imports as a root commit: history starts there, gc marks it, restore and history work, and export → import → export is byte-identical', async () => {
+    const dest = new MemoryStore();
+    const r = await importAgent(dest, current, { trust });
+    const k = await bootStorage(dest.blocks);
+    const call = (e: string, i: unknown) => storage(k, e, i);
+    const h = await call('history', { agent: AGENT, limit: 100 });
+    expect(h.roots.map(hex)).toEqual([hex(state.second.root)]);
+    // Every block the head names is there: gc marks it (an unmarkable head used to abort every gc).
+    await dest.blocks.put([new Uint8Array([1, 2, 3])]); // garbage
+    const report = await collectGarbage({ store: dest, call, now: () => Date.now() + 2 * 3_600_000 });
+    expect(report).toMatchObject({ agents: 1, commits: 1, swept: 1, failed: [] });
+    // The agent goes on from there: a write, then a restore of the imported root.
+    await call('put', { agent: AGENT, key: '/after', value: new Uint8Array([9]) });
+    expect((await call('history', { agent: AGENT, limit: 100 })).roots.length).toBe(2);
+    await call('restore', { agent: AGENT, root: state.second.root });
+    expect((await listAll(k, AGENT)).length).toBe(state.entries.length);
+    await k.stop();
+    // Exported again from a store that holds just the import, it is the same archive.
+    const again = new MemoryStore();
+    expect(hex((await importAgent(again, current, { trust })).head)).toBe(hex(r.head));
+    expect(hex(await exportAgent(again, AGENT, { key: operator }))).toBe(hex(current));
+    expect(hex(await exportAgent(again, AGENT, { key: operator, history: true }))).toBe(hex(current)); // a root commit has no chain to add
+    await again.close();
+    await dest.close();
+  });
+
+  it('imports an archive sealed before exports were self-contained (its head names a parent it lacks) under the root commit of that state', async () => {
+    const blocks = await walk(sourceHead.root, false, async (id) => (await source.blocks.get(id))!);
+    const seal = sealArchive({ format: ARCHIVE_FORMAT, agent: AGENT, head: hex(sourceHead.root), history: false, blocks: blocks.size }, operator);
+    const legacy = encodeCbor({ format: ARCHIVE_FORMAT, agent: AGENT, head: sourceHead.root, blocks: [...blocks.values()], seal });
+    expect((await readArchive(legacy, { trust })).history).toBe(false);
+    const dest = new MemoryStore();
+    const r = await importAgent(dest, legacy, { trust });
+    expect(hex(r.head)).toBe(hex(fields(current).head)); // the same root commit a current export names
+    expect(hex((await dest.blocks.refGet(STORAGE_MODULE, headRef(AGENT)))!.root)).toBe(hex(r.head));
+    const k = await bootStorage(dest.blocks);
+    expect((await storage(k, 'history', { agent: AGENT, limit: 100 })).roots.map(hex)).toEqual([hex(state.second.root)]);
+    await k.stop();
+    expect(hex(await exportAgent(dest, AGENT, { key: operator }))).toBe(hex(current));
+    await dest.close();
+  });
+});
+
 /** `f` encoded, re-sealed by the trusted operator as if it had exported it: the block checks must still refuse it. */
 function resealed(f: ArchiveFields, history = f.seal.history): Uint8Array {
   const { type: _t, signer: _s, sig: _g, ...body } = f.seal;
@@ -279,7 +334,7 @@ describe('edited, grafted, untrusted and unsealed archives are refused (ESIGNATU
     ['renamed and re-sealed by an untrusted key', () => { const f = fields(current); f.agent = OTHER; return sealedBy(f, stranger, { agent: OTHER }); }, new RegExp(`signed by ${stranger.kid}, which is not a trusted key`)],
     ["another agent's seal grafted on", () => { const f = fields(current); f.seal = fields(otherArchive).seal; return encodeCbor(f); }, /the seal says agent "agent-archive-0", the archive has "agent-archive-1"/],
     ["another agent's seal grafted on, the name changed to match", () => { const f = fields(current); f.seal = fields(otherArchive).seal; f.agent = OTHER; return encodeCbor(f); }, /the seal says head/],
-    ["the seal of this agent's history archive grafted onto the current-state one", () => { const f = fields(current); f.seal = fields(full).seal; return encodeCbor(f); }, /the seal says blocks \d+, the archive has \d+/],
+    ["the seal of this agent's history archive grafted onto the current-state one", () => { const f = fields(current); f.seal = fields(full).seal; return encodeCbor(f); }, /the seal says head "[0-9a-f]{64}", the archive has "[0-9a-f]{64}"/],
     ['a statement of another type, signed by the trusted key, as the seal', () => sealedBy(fields(current), operator, {}, 'mcp0.trace-checkpoint/1'), /expected a statement of type mcp0\.archive-seal\/1/],
     ['a seal whose signer is not a key id', () => { const f = fields(current); f.seal.signer = '\u001b[31mevil'; return encodeCbor(f); }, /signer: expected a key id .*\\u001b/],
     ['a version 1 archive: it predates seals', () => { const { seal: _s, ...f } = fields(current); return encodeCbor({ ...f, format: 'mcp0.archive/1' }); }, /format mcp0\.archive\/1 predates seals: .*agent "agent-archive-1".*Re-export .*--key/],

@@ -7,6 +7,11 @@
  * flag and the block count. Import checks the seal against keys the caller trusts, then re-hashes
  * every block and walks the structure from the head, before writing anything: an accepted archive
  * is, byte for byte, the one the sealing key exported, under the name it exported it.
+ *
+ * An archive without history is self-contained: its head is a root commit of the current state
+ * (the head commit with no parent and seq 1; every other field, the tree included, as stored), so
+ * the imported agent's history starts there and names no block the archive lacks, and exporting the
+ * imported agent again gives the same bytes.
  */
 import { LIMITS, Mcp0Error, UsageError, decodeCbor, encodeCbor, type CborValue, type PrivateKey, type PublicKey } from '@mcp0/abi';
 import type { BlockProvider } from '@mcp0/kernel';
@@ -120,9 +125,11 @@ function checkAgent(agent: unknown): string {
 
 /**
  * Exports `agent`'s state (the head commit and everything reachable from it) as archive bytes,
- * sealed with `options.key`. Every block read is checked against its id and decoded per the storage
- * plugin's format. An agent without a head is `ENOTFOUND`; a missing or malformed block is
- * `ENOTFOUND` / `EINPUT` naming it; no key is `EUSAGE`. The same state and key give the same bytes.
+ * sealed with `options.key`. Without `history` the archive's head is the root commit of the current
+ * state (see the header), not the stored head, which names its parent. Every block read is checked
+ * against its id and decoded per the storage plugin's format. An agent without a head is
+ * `ENOTFOUND`; a missing or malformed block is `ENOTFOUND` / `EINPUT` naming it; no key is `EUSAGE`.
+ * The same state and key give the same bytes.
  * @example
  * const bytes = await exportAgent(store, 'agent-1', { key: operatorKey, history: true })
  * writeFileSync('agent-1.mcp0a', bytes)
@@ -134,7 +141,7 @@ export async function exportAgent(store: ArchiveStore, agent: string, options: E
   const ref = await store.blocks.refGet(STORAGE_MODULE, headRef(name));
   if (!ref) throw new Mcp0Error('ENOTFOUND', `agent ${JSON.stringify(name)} has no state: no ref ${headRef(name)} in ${STORAGE_MODULE}`, { agent: name });
   if (ref.root.length !== 32) throw new Mcp0Error('EINPUT', `ref ${headRef(name)} names a ${ref.root.length}-byte root, expected a 32-byte commit id`, { agent: name });
-  const blocks = await walk(ref.root, history, async (id, from) => {
+  const get = async (id: Uint8Array, from: string | null): Promise<Uint8Array> => {
     const bytes = await store.blocks.get(id);
     if (bytes === undefined) {
       if (hex(id) === hex(EMPTY_TREE_ID)) return EMPTY_TREE;
@@ -142,11 +149,40 @@ export async function exportAgent(store: ArchiveStore, agent: string, options: E
     }
     if (hex(sha256(bytes)) !== hex(id)) throw new Mcp0Error('EINTERNAL', `block ${hex(id)}: the store answered bytes with another hash`, { block: hex(id) });
     return bytes;
-  });
+  };
+  let head = ref.root;
+  let blocks: Map<string, Uint8Array>;
+  if (history) blocks = await walk(head, true, get);
+  else {
+    // Self-contained: the current state under a root commit, so nothing names a block left behind.
+    const root = rootCommit(await get(ref.root, null), ref.root);
+    head = root.id;
+    blocks = await walk(head, false, (id, from) => (hex(id) === hex(root.id) ? root.bytes : get(id, from)));
+  }
   // Sealed as a reader will find it: a first commit has no parent chain to hold.
-  const chain = history && readCommit(blocks.get(hex(ref.root))!, ref.root).parent !== null;
-  const seal = sealArchive({ format: ARCHIVE_FORMAT, agent: name, head: hex(ref.root), history: chain, blocks: blocks.size }, key);
-  return encodeCbor({ format: ARCHIVE_FORMAT, agent: name, head: ref.root, blocks: [...blocks.values()], seal });
+  const chain = history && readCommit(blocks.get(hex(head))!, head).parent !== null;
+  const seal = sealArchive({ format: ARCHIVE_FORMAT, agent: name, head: hex(head), history: chain, blocks: blocks.size }, key);
+  return encodeCbor({ format: ARCHIVE_FORMAT, agent: name, head, blocks: [...blocks.values()], seal });
+}
+
+/**
+ * The root commit of the state a commit block holds: the same commit with no parent and seq 1 (any
+ * other field kept as it is, so the tree and whatever else the format carries are unchanged). A
+ * commit that is already a root comes back as it is. EINPUT when the block is not a commit.
+ */
+function rootCommit(bytes: Uint8Array, id: Uint8Array): { id: Uint8Array; bytes: Uint8Array } {
+  let v: CborValue;
+  try {
+    v = decodeCbor(bytes);
+  } catch (e) {
+    throw new Mcp0Error('EINPUT', `block ${hex(id)}: expected a commit (deterministic CBOR), ${(e as Error).message}`, { block: hex(id) });
+  }
+  if (!isMap(v) || !('parent' in v) || !('seq' in v)) throw new Mcp0Error('EINPUT', `block ${hex(id)}: expected a commit map {tree, parent, seq}`, { block: hex(id) });
+  if (v.parent === null && v.seq === 1) return { id, bytes };
+  const rooted = encodeCbor({ ...v, parent: null, seq: 1 });
+  const rootId = sha256(rooted);
+  readCommit(rooted, rootId); // what is archived reads as a commit of the storage format
+  return { id: rootId, bytes: rooted };
 }
 
 function checkKey(key: unknown): PrivateKey {
@@ -313,35 +349,46 @@ async function wrapAsync<T>(f: () => Promise<T>): Promise<T> {
  * (put-if-absent) and moves the head ref `head/<agent>` of `mcp0.storage` to the archived commit
  * with a compare-and-swap from its current version; `<agent>` is the name the seal vouches for.
  * Nothing is written unless the whole archive verifies. When the agent already has a different
- * head, it is `ECONFLICT` unless `force`; the same head is a no-op.
+ * head, it is `ECONFLICT` unless `force`; the same head is a no-op. An archive without history whose
+ * head still names a parent (exported before archives were self-contained) is imported under the
+ * root commit of that state instead, so the store never holds a head whose parent is missing;
+ * `head` in the result is the commit written.
  * @example
  * const { agent, signer, root, version } = await importAgent(store, readFileSync('agent-1.mcp0a'), { trust: [operatorPublicKey] })
  */
 export async function importAgent(store: ArchiveStore, archive: Uint8Array, options: ImportOptions): Promise<ImportResult> {
   const a = await readArchive(archive, options);
   const name = headRef(a.agent);
+  // The head commit comes first (walk order); without history it must not name a parent.
+  let head = a.head;
+  let blocks = a.blocks;
+  if (!a.history) {
+    const root = rootCommit(a.blocks[0]!, a.head);
+    head = root.id;
+    blocks = [root.bytes, ...a.blocks.slice(1)];
+  }
   const current = await store.blocks.refGet(STORAGE_MODULE, name);
   const result = (version: number): ImportResult => ({
     agent: a.agent,
     signer: a.signer,
     root: a.root,
-    head: a.head,
+    head,
     version,
     blocks: a.blocks.length,
     bytes: a.blocks.reduce((n, b) => n + b.length, 0),
   });
-  const same = current !== undefined && hex(current.root) === hex(a.head);
+  const same = current !== undefined && hex(current.root) === hex(head);
   if (current && !same && options.force !== true) {
     throw new Mcp0Error('ECONFLICT', `agent ${JSON.stringify(a.agent)} already has another head (${hex(current.root)}, version ${current.version}); import with force to replace it`, {
       agent: a.agent,
       current: hex(current.root),
-      archived: hex(a.head),
+      archived: hex(head),
     });
   }
   // Children before parents, like the plugin: a crash in between leaves only unreferenced blocks.
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
-  for (const b of [...a.blocks].reverse()) {
+  for (const b of [...blocks].reverse()) {
     // At most 1,024 blocks and 16 MiB per put.
     if (batch.length === LIMITS.blocksPerCall || (batch.length > 0 && batchBytes + b.length > 16 << 20)) {
       await store.blocks.put(batch);
@@ -353,6 +400,6 @@ export async function importAgent(store: ArchiveStore, archive: Uint8Array, opti
   }
   if (batch.length > 0) await store.blocks.put(batch);
   if (same) return result(current.version);
-  const version = await store.blocks.refCas(STORAGE_MODULE, name, current?.version ?? 0, a.head);
+  const version = await store.blocks.refCas(STORAGE_MODULE, name, current?.version ?? 0, head);
   return result(version);
 }
