@@ -132,15 +132,67 @@ export function announce(io: Io, role: string, keys: readonly TrustedKey[]): voi
   for (const k of keys) io.err(`trust: ${role} ${k.key.kid} from ${k.source}\n`);
 }
 
-/** The development key of a local build in `dir`, for an explicit --dev. */
-async function devTrust(dir: string, io: Io): Promise<TrustedKey> {
+/** The development key of a local build in `dir`, for an explicit --dev; `use` says what it may vouch for. */
+async function devTrust(dir: string, io: Io, use = 'a distribution built on this machine'): Promise<TrustedKey> {
   const file = join(dir, DEV_PUBLIC_KEY_FILE);
   if (!existsSync(file)) {
-    throw new UsageError('EUSAGE', `--dev: ${dir} has no ${DEV_PUBLIC_KEY_FILE}: --dev trusts only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; for any other distribution pass --trust <the assembler's public key>`, { reason: 'no-dev-key', dir });
+    throw new UsageError('EUSAGE', `--dev: ${dir} has no ${DEV_PUBLIC_KEY_FILE}: --dev trusts only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise pass --trust <the signer's public key>`, { reason: 'no-dev-key', dir });
   }
   const key = publicKeyOf(await readKey(file));
-  io.err(`WARNING: --dev: trusting the DEVELOPMENT key ${key.kid} found in ${file}, as a local build left it. Use --dev only for a distribution built on this machine; anyone who can write that folder can put their own key there.\n`);
+  io.err(`WARNING: --dev: trusting the DEVELOPMENT key ${key.kid} found in ${file}, as a local build left it. Use --dev only for ${use}; anyone who can write that folder can put their own key there.\n`);
   return { key, source: `--dev (the development key ${file})` };
+}
+
+/**
+ * Who a signed statement (a trace checkpoint, an archive seal) is trusted from, announced on
+ * stderr as `role`: `--trust`; else, with `--dev`, the development key a local build left in
+ * `devDir`; else the key the statement names as its signer, looked up in the keyring only (the
+ * statement is untrusted: its id is never resolved against the filesystem). When none is found the
+ * list is empty, and the verification that follows refuses, naming the signer.
+ * @example
+ * const trust = await signerTrust(args, io, { role: 'operator', named: checkpoint.signer, devDir: 'dist/standard/build', what: 'checkpoints', statement: 'the checkpoint' })
+ */
+export async function signerTrust(args: Args, io: Io, o: { role: string; named: unknown; devDir: string; what: string; statement: string }): Promise<PublicKey[]> {
+  const given = listOption(args, 'trust');
+  const keyring = stringOption(args, 'keyring');
+  const dev = args.values.dev === true;
+  if (dev && given.length > 0) throw new UsageError('EUSAGE', `--dev and --trust both say which ${o.role} key to trust: give one of them`, { reason: 'conflicting-trust' });
+  let keys: TrustedKey[] = [];
+  if (given.length > 0) keys = await trustedKeys(given, '--trust', keyring);
+  else if (dev) keys = [await devTrust(o.devDir, io, `${o.what} signed on this machine`)];
+  else if (typeof o.named === 'string' && isKeyId(o.named)) {
+    // No signer, or one that is no key id: the verification says what is wrong, with nothing trusted.
+    try {
+      const entry = await findInKeyring(o.named, keyring);
+      keys = [{ key: entry.key, source: `keyring entry ${entry.id} (${entry.file})` }];
+    } catch (e) {
+      if (!(e instanceof UsageError) || e.details.reason !== 'not-in-keyring') throw e;
+      io.err(`trust: no ${o.role} key: ${o.statement} names ${o.named}, which is not in your keyring (${keyringDir(keyring)}); pass --trust <its public key file>, or add it with mcp0 keyring add <file>\n`);
+    }
+  }
+  announce(io, o.role, keys);
+  return keys.map((k) => k.key);
+}
+
+/**
+ * The private key that signs a statement now: `--key` (a file others cannot read), or with `--dev`
+ * the development key a local build left in `devDir`, with a warning; undefined when neither is given.
+ * @example
+ * const key = await signingKey(args, io, { devDir: 'dist/standard/build', what: 'the archive' })
+ */
+export async function signingKey(args: Args, io: Io, o: { devDir: string; what: string }): Promise<PrivateKey | undefined> {
+  const file = stringOption(args, 'key');
+  const dev = args.values.dev === true;
+  if (file !== undefined && dev) throw new UsageError('EUSAGE', `--key and --dev both say which key signs ${o.what}: give one of them`, { reason: 'conflicting-key' });
+  if (file !== undefined) return readPrivateKey(file, '--key');
+  if (!dev) return undefined;
+  const path = join(o.devDir, DEV_KEY_FILE);
+  if (!existsSync(path)) {
+    throw new UsageError('EUSAGE', `--dev: ${o.devDir} has no ${DEV_KEY_FILE}: --dev uses only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise sign with --key <operator key>`, { reason: 'no-dev-key', dir: o.devDir });
+  }
+  const key = await readPrivateKey(path, '--dev (the development key)');
+  io.err(`WARNING: --dev: signing ${o.what} with the DEVELOPMENT key ${key.kid} from ${path}. Only a verifier that trusts this development key (--dev on this machine) accepts it; an operator signs with --key <operator key>.\n`);
+  return key;
 }
 
 /**

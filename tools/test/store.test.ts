@@ -172,7 +172,7 @@ describe('mcp0 store', () => {
       [['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', operator.priv, '--dev'], /--key and --dev/],
       [['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', operator.priv, '--trust', operator.pub], /--trust is not an option of store export/],
       [['store', 'import', 'memory:'], /--in/],
-      [['store', 'copy', 'memory:'], /expected export or import/],
+      [['store', 'copy', 'memory:'], /expected export, import or gc/],
       [['store', 'import', 'memory:', '--in', archive, '--history'], /--history is not an option of store import/],
       [['store', 'import', 'memory:', '--in', archive, '--key', operator.priv], /--key is not an option of store import/],
       [['store', 'import', 'memory:', '--in', archive, '--trust', operator.pub, '--dev'], /--dev and --trust/],
@@ -222,7 +222,7 @@ describe('mcp0 store import: sealed archives (issue 12, defect 10)', () => {
     expect(given.err).toMatch(new RegExp(`ESIGNATURE: archive: seal: the mcp0\\.archive-seal/1 statement is signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`));
     const keyring = await run('store', 'import', `lmdb:${dir}`, '--in', file, '--force');
     expect(keyring.code, keyring.err).toBe(1);
-    expect(keyring.err).toMatch(new RegExp(`trust: no archive sealer: the seal names ${stranger.kid}, which is not in your keyring`));
+    expect(keyring.err).toMatch(new RegExp(`trust: no archive sealer key: the seal names ${stranger.kid}, which is not in your keyring`));
     expect(keyring.err).toMatch(new RegExp(`signed by ${stranger.kid}, which is not a trusted key \\(trusted: none\\)`));
     expect(await heads()).toEqual(before);
   });
@@ -261,7 +261,7 @@ describe('mcp0 store import: sealed archives (issue 12, defect 10)', () => {
     const file = join(tempDir('mcp0-store-'), 'dev.mcp0a');
     const ex = await run('store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', file, '--dev', '--dist', build, '--json');
     expect(ex.code, ex.err).toBe(0);
-    expect(ex.err).toMatch(new RegExp(`^WARNING: --dev: sealing with the DEVELOPMENT key ${dev.kid}`));
+    expect(ex.err).toMatch(new RegExp(`^WARNING: --dev: signing the archive with the DEVELOPMENT key ${dev.kid}`));
     expect(JSON.parse(ex.out).signer).toBe(dev.kid);
     const dest = join(tempDir('mcp0-store-'), 'dest');
     const im = await run('store', 'import', `lmdb:${dest}`, '--in', file, '--dev', '--dist', build);

@@ -216,7 +216,7 @@ describe('private keys others can read are refused (defect 9)', () => {
     const keys = writeKeys(dir, generateKeyPair(), 'group');
     chmodSync(keys.priv, 0o640);
     const doc = join(dir, 'agr.json');
-    expect((await run('agreement', 'new', '--template', 'free', '--consumer', keys.kid, '--provider', keys.kid, '--out', doc)).code).toBe(0);
+    expect((await run('agreement', 'new', '--template', 'free', '--consumer', keys.kid, '--provider', generateKeyPair().kid, '--out', doc)).code).toBe(0);
     const d = join(dir, 'd');
     expect((await run('dist', 'new', d, '--name', 'x', '--key', keys.pub)).code).toBe(0);
     for (const argv of [

@@ -1,34 +1,39 @@
 /**
  * `mcp0 store`: back up and restore an agent's `mcp0.storage` state as a sealed, self-verifying
- * archive (`mcp0.archive/2`, see @mcp0/sdk `exportAgent` / `importAgent`). Export seals the archive
- * with the exporting operator's private key; import trusts sealing keys the way every command
- * trusts keys (../trust.ts): `--trust`, else the keyring entry of the key the seal names, else an
- * explicit `--dev`, and says on stderr which key it trusts and from where.
+ * archive (`mcp0.archive/2`, see @mcp0/sdk `exportAgent` / `importAgent`), and collect a store's
+ * garbage (./store/gc.ts). Export seals the archive with the exporting operator's private key;
+ * import trusts sealing keys the way every command trusts keys (../trust.ts): `--trust`, else the
+ * keyring entry of the key the seal names, else an explicit `--dev`, and says on stderr which key it
+ * trusts and from where. gc runs the distribution's storage plugin, verified the way `mcp0 start`
+ * verifies it (`--dist`, `--trust`/keyring/`--dev` for its assembler).
  *
  *   mcp0 store export <uri> --agent <id> --out <file> --key <operator.jwk> [--history]
  *   mcp0 store import <uri> --in <file> [--trust <key>...] [--force]
+ *   mcp0 store gc <uri> [--keep <n>] [--grace <duration>] [--dry-run]
  */
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UsageError, publicKeyOf, type PrivateKey, type PublicKey } from '@mcp0/abi';
-import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { findInKeyring, isKeyId, keyringDir } from '../keyring.js';
-import { DEV_KEY_FILE, DEV_PUBLIC_KEY_FILE, announce, readKey, readPrivateKey, trustedKeys, type TrustedKey } from '../trust.js';
-import { DEFAULT_DIST } from './node/open.js';
+import { UsageError, type PrivateKey, type PublicKey } from '@mcp0/abi';
+import { type Args, type Command, type Io, positionals, stringOption } from '../command.js';
+import { DEV_KEY_FILE, DEV_PUBLIC_KEY_FILE, signerTrust, signingKey } from '../trust.js';
+import { DEFAULT_DIST } from '../defaults.js';
+import { gcCommand } from './store/gc.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The options each subcommand takes (besides --json); any other is a usage error. */
-const ONLY: Record<'export' | 'import', string[]> = {
+const ONLY: Record<'export' | 'import' | 'gc', string[]> = {
   export: ['agent', 'out', 'history', 'key', 'dev', 'dist'],
   import: ['in', 'force', 'trust', 'keyring', 'dev', 'dist'],
+  gc: ['keep', 'grace', 'dry-run', 'trust', 'keyring', 'dev', 'dist'],
 };
 
 export const store: Command = {
   name: 'store',
-  summary: "back up (export) and restore (import) an agent's storage state as a sealed, verified archive",
-  usage: 'export <store-uri> --agent <id> --out <file> (--key <file> | --dev) [--history] [--json]\n       mcp0 store import <store-uri> --in <file> [--trust <key>... | --dev] [--force] [--json]',
+  summary: "back up (export) and restore (import) an agent's storage state as a sealed, verified archive; collect a store's garbage (gc)",
+  usage:
+    'export <store-uri> --agent <id> --out <file> (--key <file> | --dev) [--history] [--json]\n' +
+    '       mcp0 store import <store-uri> --in <file> [--trust <key>... | --dev] [--force] [--json]\n' +
+    '       mcp0 store gc <store-uri> [--keep <n>] [--grace <duration>] [--dry-run] [--dist <dir>] [--trust <key>... | --dev] [--json]',
   options: {
     agent: { type: 'string', arg: '<id>', description: 'export: the agent whose state is archived' },
     out: { type: 'string', arg: '<file>', description: 'export: the archive file to write' },
@@ -36,11 +41,14 @@ export const store: Command = {
     key: { type: 'string', arg: '<file>', description: "export: the exporting operator's private key (JWK, mode 0600): it seals the archive" },
     in: { type: 'string', arg: '<file>', description: 'import: the archive file to read' },
     force: { type: 'boolean', description: 'import: replace the agent\'s head even when it names other state' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: "import: a key trusted to seal archives: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the key the seal names, if it is in your keyring" },
-    keyring: { type: 'string', arg: '<dir>', description: 'import: where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
-    dev: { type: 'boolean', description: `seal with (export) or trust (import) the DEVELOPMENT key a local build left in --dist (${DEV_KEY_FILE}, ${DEV_PUBLIC_KEY_FILE}): only for archives made and restored on this machine` },
-    dist: { type: 'string', arg: '<dir>', description: `with --dev: the local build holding the development key (default ${DEFAULT_DIST})` },
-    json: { type: 'boolean', description: 'print {agent, signer, root, head, blocks, bytes[, version]} as JSON (root and head in hex)' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: "import: a key trusted to seal archives; gc: the distribution assembler's key. A file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the key the seal (the distribution) names, if it is in your keyring" },
+    keyring: { type: 'string', arg: '<dir>', description: 'import, gc: where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
+    dev: { type: 'boolean', description: `seal with (export) or trust (import) the DEVELOPMENT key a local build left in --dist (${DEV_KEY_FILE}, ${DEV_PUBLIC_KEY_FILE}): only for archives made and restored on this machine; gc: trust it to verify --dist` },
+    dist: { type: 'string', arg: '<dir>', description: `export, import with --dev: the local build holding the development key; gc: the distribution whose storage plugin marks (default ${DEFAULT_DIST})` },
+    keep: { type: 'string', arg: '<n>', description: 'gc: keep the newest n commits of each agent and drop the history past them (default: all history is kept)' },
+    grace: { type: 'string', arg: '<duration>', description: 'gc: delete only blocks last written longer ago than this, e.g. 1h, 30m, 45s, 0 (default 1h); 0 only when nothing else writes to the store' },
+    'dry-run': { type: 'boolean', description: 'gc: mark and count what would be swept; delete nothing, cut no history' },
+    json: { type: 'boolean', description: 'export, import: print {agent, signer, root, head, blocks, bytes[, version]} as JSON (root and head in hex); gc: the report as JSON' },
   },
   details: [
     'Store URIs: lmdb:<dir>, memory:, mongodb://host[:port]/database.',
@@ -55,15 +63,30 @@ export const store: Command = {
     'Import trusts --trust <key> (a file path, or a key id looked up in the keyring only); else the key the seal',
     'names, if it is in your keyring; else --dev. The key trusted, and from where, goes to stderr.',
     '`root` is the head commit\'s tree root; `bytes` the archive size; `signer` the id of the key that sealed it.',
+    'An archive without --history holds the current state under a root commit (no parent): the imported agent\'s',
+    'history starts there, and exporting it again gives the same bytes.',
+    '',
+    'gc frees the blocks nothing needs any more: it runs the storage plugin of the distribution (--dist, verified',
+    'like mcp0 start verifies it) on a node opened on the store, marks every block each agent\'s head and history',
+    'reach (with --keep n, after dropping the history past the newest n commits), every block the node keeps',
+    '(each agent\'s module, the trees of its recorded snapshots, whether or not the node brings the agent back), and',
+    'deletes the other blocks last written before the run began minus --grace. A node record that is malformed is',
+    'kept whole: every block id in it is marked. A block missing under a recorded snapshot or module is reported',
+    '(warning) and the rest is kept; a mark of an agent\'s head that fails (a missing block) stops the sweep: nothing',
+    'is deleted, since any unmarked block could be that agent\'s, and the agents that failed are named (exit 1).',
+    'Progress goes to stderr; the report to stdout: agents, commits kept, blocks live (pinned: kept for the node\'s',
+    'records), young (unmarked, within the grace period), scanned, swept, and damaged/malformed/failed with --json.',
+    '',
     'Exit codes: 0 done; 1 refused (a damaged, unsealed or untrusted archive, an agent without state, another head',
-    'without --force); 2 usage error.',
+    'without --force; a gc whose mark failed); 2 usage error, or a distribution that does not verify.',
   ].join('\n'),
   async run(args, io) {
     const [sub, uri] = positionals(args, this, 2);
-    if (sub !== 'export' && sub !== 'import') throw new UsageError('EUSAGE', `expected export or import, got ${JSON.stringify(sub)}\nusage: mcp0 store ${this.usage}`);
-    for (const o of new Set([...ONLY.export, ...ONLY.import])) {
+    if (sub !== 'export' && sub !== 'import' && sub !== 'gc') throw new UsageError('EUSAGE', `expected export, import or gc, got ${JSON.stringify(sub)}\nusage: mcp0 store ${this.usage}`);
+    for (const o of new Set([...ONLY.export, ...ONLY.import, ...ONLY.gc])) {
       if (args.values[o] !== undefined && !ONLY[sub].includes(o)) throw new UsageError('EUSAGE', `--${o} is not an option of store ${sub}`);
     }
+    if (sub === 'gc') return gcCommand(args, uri!, io);
     if (args.values.dist !== undefined && args.values.dev !== true) throw new UsageError('EUSAGE', '--dist says where --dev finds the development key: give --dev with it');
     return sub === 'export' ? exportCommand(args, uri!, io) : importCommand(args, uri!, io);
   },
@@ -109,61 +132,13 @@ async function importCommand(args: Args, uri: string, io: Io): Promise<number> {
 
 /** The private key that seals an export: --key, or with --dev the local build's development key. */
 async function sealingKey(args: Args, io: Io): Promise<PrivateKey> {
-  const file = stringOption(args, 'key');
-  const dev = args.values.dev === true;
-  if (file !== undefined && dev) throw new UsageError('EUSAGE', '--key and --dev both say which key seals the archive: give one of them', { reason: 'conflicting-key' });
-  if (file !== undefined) return readPrivateKey(file, "--key (the exporting operator's private key)");
-  if (!dev) {
-    throw new UsageError('EUSAGE', `--key is required: the exporting operator's private key seals the archive, so that an import can check who exported it and under which agent's name (or --dev: the development key a local build left in ${DEFAULT_DIST})`, { reason: 'no-key' });
-  }
-  const path = join(devDir(args), DEV_KEY_FILE);
-  if (!existsSync(path)) throw noDevKey(devDir(args), DEV_KEY_FILE);
-  const key = await readPrivateKey(path, '--dev (the development key)');
-  io.err(`WARNING: --dev: sealing with the DEVELOPMENT key ${key.kid} from ${path}. Only an import that trusts this development key (--dev on this machine) accepts the archive; for anything else seal with --key <operator key>.\n`);
-  return key;
+  const key = await signingKey(args, io, { devDir: devDir(args), what: 'the archive' });
+  if (key) return key;
+  throw new UsageError('EUSAGE', `--key is required: the exporting operator's private key seals the archive, so that an import can check who exported it and under which agent's name (or --dev: the development key a local build left in ${DEFAULT_DIST})`, { reason: 'no-key' });
 }
 
-/**
- * The keys trusted to have sealed the archive, announced on stderr: --trust; else, with --dev, the
- * local build's development key; else the key the seal names, looked up in the keyring only (the
- * archive is untrusted: its id is never resolved against the filesystem). When none is found the
- * list is empty, and the import is refused naming the signer.
- */
-async function sealerTrust(args: Args, named: string | null, io: Io): Promise<PublicKey[]> {
-  const given = listOption(args, 'trust');
-  const keyring = stringOption(args, 'keyring');
-  const dev = args.values.dev === true;
-  if (dev && given.length > 0) throw new UsageError('EUSAGE', '--dev and --trust both say which key to trust: give one of them', { reason: 'conflicting-trust' });
-  let keys: TrustedKey[];
-  if (given.length > 0) keys = await trustedKeys(given, '--trust', keyring);
-  else if (dev) keys = [await devPublicKey(args, io)];
-  else keys = await keyringSealer(named, keyring, io);
-  announce(io, 'archive sealer', keys);
-  return keys.map((k) => k.key);
-}
-
-async function keyringSealer(kid: string | null, keyring: string | undefined, io: Io): Promise<TrustedKey[]> {
-  // No seal, or a signer that is no key id: the verification says what is wrong, with nothing trusted.
-  if (kid === null || !isKeyId(kid)) return [];
-  try {
-    const entry = await findInKeyring(kid, keyring);
-    return [{ key: entry.key, source: `keyring entry ${entry.id} (${entry.file})` }];
-  } catch (e) {
-    if (!(e instanceof UsageError) || e.details.reason !== 'not-in-keyring') throw e;
-    io.err(`trust: no archive sealer: the seal names ${kid}, which is not in your keyring (${keyringDir(keyring)}); pass --trust <its public key file>, or add it with mcp0 keyring add <file>\n`);
-    return [];
-  }
-}
-
-async function devPublicKey(args: Args, io: Io): Promise<TrustedKey> {
-  const file = join(devDir(args), DEV_PUBLIC_KEY_FILE);
-  if (!existsSync(file)) throw noDevKey(devDir(args), DEV_PUBLIC_KEY_FILE);
-  const key = publicKeyOf(await readKey(file));
-  io.err(`WARNING: --dev: trusting the DEVELOPMENT key ${key.kid} found in ${file}, as a local build left it. Use --dev only for archives sealed on this machine; anyone who can write that folder can put their own key there.\n`);
-  return { key, source: `--dev (the development key ${file})` };
-}
+/** The keys trusted to have sealed the archive (../trust.ts `signerTrust`): --trust, --dev, or the keyring entry of the key the seal names. */
+const sealerTrust = (args: Args, named: string | null, io: Io): Promise<PublicKey[]> =>
+  signerTrust(args, io, { role: 'archive sealer', named, devDir: devDir(args), what: 'archives', statement: 'the seal' });
 
 const devDir = (args: Args): string => stringOption(args, 'dist') ?? DEFAULT_DIST;
-
-const noDevKey = (dir: string, name: string): UsageError =>
-  new UsageError('EUSAGE', `--dev: ${dir} has no ${name}: --dev uses only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise use --key (export) or --trust (import)`, { reason: 'no-dev-key', dir });
