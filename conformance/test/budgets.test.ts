@@ -24,7 +24,7 @@ async function distribution(agreements: boolean): Promise<LoadedDistribution> {
   await createDistribution(dir, { name: agreements ? 'budgets-test' : 'budgets-test-plain', assembler: assembler.publicKey });
   if (agreements) await addPlugin(dir, await signed('agreements'), { grants: ['kv:agreements/', 'crypto', 'clock'], publishers: [publisher.publicKey] });
   await addPlugin(dir, await signed('trace'), { grants: ['kv:trace/'], ...(agreements ? {} : { publishers: [publisher.publicKey] }) });
-  await addPlugin(dir, await signed('storage'), { grants: ['blocks'] });
+  await addPlugin(dir, await signed('storage'), { grants: ['blocks', 'random'] });
   await setPipeline(dir, { admit: agreements ? ['mcp0.agreements'] : [], observe: agreements ? ['mcp0.agreements', 'mcp0.trace'] : ['mcp0.trace'] });
   await lockDistribution(dir, assembler);
   return loadDistribution(dir, { trust: [assembler.publicKey] });

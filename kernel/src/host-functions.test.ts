@@ -49,3 +49,38 @@ describe('host function answers', () => {
     expect(reached).toBe(false);
   });
 });
+
+describe('kv keys must be well-formed UTF-8', () => {
+  /** A kv_put request `{key: <text of raw bytes>, value: h'00'}`, encoded by hand (map keys in canonical order). */
+  function putRequest(keyBytes: number[]): Uint8Array {
+    return Uint8Array.from([0xa2, 0x63, ...Buffer.from('key'), 0x60 + keyBytes.length, ...keyBytes, 0x65, ...Buffer.from('value'), 0x41, 0x00]);
+  }
+  const stored: string[] = [];
+  const kv = {
+    get: () => undefined,
+    put: (_ns: string, k: string) => void stored.push(k),
+    delete: () => false,
+    scan: () => [],
+  };
+  const caps = new CapabilitySet('test.env', new Map([['kv', {}]]));
+  const put = (bytes: Uint8Array) => {
+    const ctx = new ProxyContext([[1n, bytes]]);
+    const handle = hostFunctions({ ...env, caps, kv })['kv_put'](ctx as unknown as CallContext, 1n) as bigint;
+    return decodeCbor(ctx.read(handle)!.bytes());
+  };
+
+  it('refuses invalid UTF-8 (a lone surrogate, a stray continuation byte) with EINPUT instead of storing U+FFFD', () => {
+    stored.length = 0;
+    // 'sur' + ED A0 80 (the UTF-8 form of the lone surrogate U+D800, which UTF-8 forbids)
+    expect(put(putRequest([0x73, 0x75, 0x72, 0xed, 0xa0, 0x80]))).toMatchObject({ err: { code: 'EINPUT', message: expect.stringContaining('UTF-8') } });
+    expect(put(putRequest([0x73, 0x75, 0x72, 0x80]))).toMatchObject({ err: { code: 'EINPUT' } });
+    expect(stored).toEqual([]);
+  });
+
+  it('accepts U+FFFD itself, written as valid UTF-8, as an ordinary key', () => {
+    stored.length = 0;
+    expect(put(putRequest([0x73, 0x75, 0x72, 0xef, 0xbf, 0xbd]))).toEqual({ ok: null });
+    expect(put(putRequest([0x6b, 0xc3, 0xa9]))).toEqual({ ok: null });
+    expect(stored).toEqual(['sur\uFFFD', 'k\u00e9']);
+  });
+});

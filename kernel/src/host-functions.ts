@@ -108,8 +108,16 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
     },
   };
 
+  /** The raw bytes of the request being served (for the UTF-8 check of kv keys). */
+  let raw: Uint8Array = new Uint8Array(0);
+
   function key(r: Request, field: string): string {
     const k = text(r, field, LIMITS.kvKeyBytes);
+    // The CBOR decoder replaces ill-formed UTF-8 with U+FFFD, so two different byte strings from a
+    // guest could name one key. A key holding U+FFFD is checked against the request's bytes.
+    if (k.includes('\uFFFD') && !textsAreUtf8(raw)) {
+      throw new CallError('EINPUT', `request.${field}: not well-formed UTF-8 (a key must be valid UTF-8 text)`, { field });
+    }
     caps.requireKey(k, 'kv');
     return k;
   }
@@ -122,7 +130,9 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
       let result: MaybePromise<CborValue | undefined | void>;
       try {
         if (capability !== null) caps.require(capability, name);
-        result = impl(request(ctx, handle));
+        const req = request(ctx, handle);
+        raw = req.bytes;
+        result = impl(req.value);
       } catch (e) {
         return respondError(ctx, e);
       }
@@ -137,14 +147,48 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
   return table;
 }
 
-function request(ctx: CallContext, handle: bigint): Request {
+function request(ctx: CallContext, handle: bigint): { value: Request; bytes: Uint8Array } {
   const block = ctx.read(handle);
   if (block === null) throw new CallError('EINPUT', `request handle 0x${handle.toString(16)} is not a live memory block`);
-  const value = decodeCbor(block.bytes());
+  const bytes = block.bytes();
+  const value = decodeCbor(bytes);
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     throw new CallError('EINPUT', 'request: expected a CBOR map');
   }
-  return value;
+  return { value, bytes };
+}
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Whether every text string in `bytes` is well-formed UTF-8. `bytes` is one CBOR item that the
+ * strict decoder has accepted (definite lengths only), so a linear walk over item heads, skipping
+ * the payloads of byte and text strings, visits every text string.
+ */
+function textsAreUtf8(bytes: Uint8Array): boolean {
+  let pos = 0;
+  while (pos < bytes.length) {
+    const head = bytes[pos++]!;
+    const major = head >> 5;
+    const info = head & 31;
+    let arg = info;
+    if (info >= 24 && info <= 27) {
+      arg = 0;
+      for (let n = 1 << (info - 24); n > 0; n--) arg = arg * 256 + (bytes[pos++] ?? 0);
+    }
+    if (major === 2 || major === 3) {
+      if (pos + arg > bytes.length) return false;
+      if (major === 3) {
+        try {
+          fatalUtf8.decode(bytes.subarray(pos, pos + arg));
+        } catch {
+          return false;
+        }
+      }
+      pos += arg;
+    }
+  }
+  return true;
 }
 
 function respond(ctx: CallContext, value: CborValue | undefined | void): bigint {

@@ -1,9 +1,11 @@
 /**
  * The main job (`npm start`): the standard distribution (built by `npm run build`) verified and
- * started as a node on the embedded LMDB store in ./data; the example agents built, signed and
+ * started as a node on the embedded LMDB store in ./data (or the store `--store <uri>` names, e.g.
+ * `npm start -- --store mongodb://host/db`); the example agents built, signed and
  * spawned under a signed agreement (or found again from an earlier run, with their memory); a
  * short workload through the whole pipeline, with one denied operation; snapshots; and a summary
- * with the trace head and CPU and RSS against the hardware budgets. `--json` prints the summary as
+ * with the trace head (and its checkpoint, signed with the development key as operator key) and CPU
+ * and RSS against the hardware budgets. `--json` prints the summary as
  * one JSON object on stdout; progress goes to stderr.
  */
 import { existsSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DeniedError, generateKeyPair, newAgreement, signAgreement, signModule, writeKeyFile,
+  DeniedError, generateKeyPair, newAgreement, parseAgreement, signAgreement, signModule, writeKeyFile,
   type Agreement, type CborValue, type PrivateKey,
 } from '@mcp0/abi';
 import { Node, UsageSampler, checkBudgets, loadDistribution, type Agent } from '@mcp0/sdk';
@@ -31,6 +33,24 @@ const PERMITTED = ['remember', 'list', 'recall', 'increment', 'get'];
 const OPS_PER_SECOND = 20;
 
 const json = process.argv.includes('--json');
+
+/**
+ * The store: `--store <uri>` (`npm start -- --store mongodb://host/db`), else `MCP0_STORE`, else
+ * the embedded LMDB store in the data directory. The keys and the agreement stay in the data
+ * directory whatever the store.
+ */
+function storeUri(): string {
+  const i = process.argv.indexOf('--store');
+  if (i >= 0) {
+    const uri = process.argv[i + 1];
+    if (uri === undefined || uri.startsWith('--')) throw new Error('--store: expected a store URI (lmdb:<dir>, memory:, mongodb://host/db)');
+    return uri;
+  }
+  return process.env.MCP0_STORE || `lmdb:${DATA}`;
+}
+const STORE = storeUri();
+/** The URI as printed: without a MongoDB password. */
+const SHOWN_STORE = STORE.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i, (_, scheme: string, credentials: string) => `${scheme}${credentials.split(':')[0]}:***@`);
 
 /** Progress on stderr, for steps that take more than a second. */
 async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
@@ -55,7 +75,15 @@ async function devKey(file: string): Promise<PrivateKey> {
 /** The agreement between the application (consumer) and the node's operator (provider), signed by both. */
 async function agreement(consumer: PrivateKey, provider: PrivateKey): Promise<Agreement> {
   const path = join(DATA, 'agreement.json');
-  if (existsSync(path)) return JSON.parse(await readFile(path, 'utf8')) as Agreement;
+  if (existsSync(path)) {
+    const cached = parseAgreement(await readFile(path, 'utf8'));
+    // Parties are keys, and the node accepts only its operator's as provider: an agreement made
+    // with another build's development key would be refused, and so would its agents' operations.
+    if (cached.consumer !== consumer.kid || cached.provider !== provider.kid) {
+      throw new Error(`${path} is between consumer ${cached.consumer} and provider ${cached.provider}, but this run's keys are ${consumer.kid} (${join(DATA, 'dev-key.jwk')}) and ${provider.kid} (the development key of dist/standard/build, rebuilt with a new key?): remove ${DATA} to start afresh`);
+    }
+    return cached;
+  }
   let doc = newAgreement('personal', {
     id: AGREEMENT_ID,
     consumer: consumer.kid,
@@ -94,7 +122,8 @@ async function main(): Promise<void> {
   process.stderr.write(`trust: assembler ${operator.kid} from the development key npm run build made (dist/standard/build/dev-key.jwk); agent signer ${developer.kid} from ${join(DATA, 'dev-key.jwk')}\n`);
 
   const distribution = await step('verifying dist/standard', () => loadDistribution(DIST, { trust: [operator.publicKey] }));
-  const node = await step('starting the node on lmdb:./data', () => Node.start({ distribution, store: `lmdb:${DATA}`, trust: [developer.publicKey] }));
+  // The operator key signs the node's trace checkpoints (here the development key, as it assembled the distribution).
+  const node = await step(`starting the node on ${SHOWN_STORE}`, () => Node.start({ distribution, store: STORE, trust: [developer.publicKey], operatorKey: operator }));
   try {
     await node.callRole('agreements', 'register', { document: (await agreement(developer, operator)) as unknown as CborValue });
     const build = (dir: string) => async () => signModule((await buildPlugin(join(ROOT, 'agents', dir))).wasm, developer);
@@ -128,6 +157,8 @@ async function main(): Promise<void> {
     const count = ((await counter.agent.execute('get', {})) as { value: number }).value;
     const snapshots = [await memory.agent.snapshot(), await counter.agent.snapshot()];
     const trace = (await node.callRole('trace', 'head', {})) as { seq: number | null; head: string };
+    // A signed checkpoint of that head: `mcp0 trace checkpoint` exports it, a proof ending here verifies against it.
+    const checkpoint = await node.checkpoint();
     const usage = (await node.callRole('agreements', 'usage', { consumer: developer.kid })) as { agreements: { id: string; calls: number; costUnits: number }[] };
     const metrics = node.metrics();
     const agents = await Promise.all(node.agents.list().map(async (a) => ({ id: a.id, name: a.name, state: a.state, stateRoot: await a.stateRoot() })));
@@ -137,7 +168,7 @@ async function main(): Promise<void> {
     const summary = {
       resumed,
       distribution: `${distribution.name}@${distribution.version}`,
-      store: `lmdb:${DATA}`,
+      store: SHOWN_STORE,
       agents,
       operations: metrics.operations,
       denials: { total: metrics.denials.total, detail: denials },
@@ -145,6 +176,7 @@ async function main(): Promise<void> {
       counter: count,
       snapshots: snapshots.map((s, i) => ({ agent: agents[i]?.name, id: s.id })),
       trace: { seq: trace.seq, head: trace.head },
+      checkpoint: { seq: checkpoint.seq, signer: checkpoint.signer, time: checkpoint.time },
       agreement: usage.agreements.find((a) => a.id === AGREEMENT_ID) ?? null,
       workload: { operations: workload.length, opsPerSecond: OPS_PER_SECOND },
       resources,
@@ -160,7 +192,7 @@ async function main(): Promise<void> {
     line(`  operations: ${metrics.operations.total} (${metrics.operations.ok} ok, ${metrics.operations.error} failed), denials: ${metrics.denials.total}${denials.map((d) => ` [${d.agent}/${d.intent}: ${d.reason}]`).join('')}`);
     line(`  memory agent: ${notes} notes (${notes - before} added now); counter: ${count}`);
     line(`  snapshots: ${summary.snapshots.map((s) => `${s.agent} ${s.id.slice(0, 16)}…`).join(', ')}`);
-    line(`  trace head: seq ${trace.seq ?? '-'}, ${trace.head.slice(0, 24)}…`);
+    line(`  trace head: seq ${trace.seq ?? '-'}, ${trace.head.slice(0, 24)}…; signed checkpoint seq ${checkpoint.seq} by ${checkpoint.signer} (mcp0 trace checkpoint --store ${SHOWN_STORE})`);
     if (summary.agreement) line(`  agreement ${AGREEMENT_ID}: ${summary.agreement.calls} calls, ${summary.agreement.costUnits} cost units this window`);
     const mark = (b: { pass: boolean }) => (b.pass ? 'ok' : 'OVER');
     line(`  workload: ${workload.length} operations at ${OPS_PER_SECOND}/s over ${(resources.durationMs / 1000).toFixed(1)} s, sampled at 10 Hz`);

@@ -32,6 +32,8 @@ describe('the main job', () => {
     expect(first.snapshots.map((s: { id: string }) => s.id)).toEqual(first.agents.map((a: { stateRoot: string }) => a.stateRoot));
     // Every operation the agreement admitted is in the chain (seq counts from 0); the denied one never ran.
     expect(first.trace.seq).toBe(40);
+    // The head is signed with the operator key (the development key npm start uses): a checkpoint of seq 40.
+    expect(first.checkpoint).toMatchObject({ seq: 40, signer: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     expect(first.resources.samples).toBeGreaterThanOrEqual(10);
     expect(Object.keys(first.budgets)).toEqual(['cpu', 'rssPeak', 'rssAvg']);
 
@@ -39,11 +41,12 @@ describe('the main job', () => {
     expect(second).toMatchObject({ resumed: true, memory: { notes: 20, added: 10 }, counter: 50 });
     expect(second.agents.map((a: { id: string }) => a.id)).toEqual(first.agents.map((a: { id: string }) => a.id));
     expect(second.trace.seq).toBe(first.trace.seq + 41);
+    expect(second.checkpoint).toMatchObject({ seq: second.trace.seq, signer: first.checkpoint.signer });
     expect(second.agreement.calls).toBeGreaterThan(first.agreement.calls);
 
     const text = await runJob(data);
     expect(text.stdout).toMatch(/resumed from the stored state/);
     expect(text.stdout).toMatch(/CPU .* of the reference i3/);
-    expect(text.stdout).toMatch(/trace head: seq \d+/);
+    expect(text.stdout).toMatch(/trace head: seq \d+, .*; signed checkpoint seq \d+ by /);
   });
 });

@@ -24,7 +24,14 @@ export type ConformanceTarget =
 /** How to run them. */
 export interface ConformanceOptions extends RunOptions {
   /** Run the reference workload (distributions only), with these signed agents. */
-  budgets?: { agents: { name: string; bytes: Uint8Array }[]; trust: PublicKey[]; coreFactor?: number; durationS?: number };
+  budgets?: {
+    agents: { name: string; bytes: Uint8Array }[];
+    trust: PublicKey[];
+    coreFactor?: number;
+    durationS?: number;
+    /** The store the workload's node runs on (a URI: `mongodb://host/db`, `lmdb:<dir>`); it must hold no agents. Default: a temporary LMDB directory. */
+    store?: string;
+  };
   onProgress?: (text: string) => void;
 }
 

@@ -16,9 +16,24 @@ export interface AgentDriver {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   snapshot(id: string): Promise<SnapshotRecord>;
-  recover(id: string, snapshotId: string): Promise<void>;
+  recover(id: string, snapshotId: string, options?: RecoverOptions): Promise<void>;
   terminate(id: string): Promise<void>;
   stateRoot(id: string): Promise<string>;
+}
+
+/**
+ * `agent.recover` options.
+ * @example
+ * await agent.recover(rootFromAnArchive, { force: true } satisfies RecoverOptions)
+ */
+export interface RecoverOptions {
+  /**
+   * Restore a root that is not in this agent's history (neither one of its recorded snapshots nor
+   * among the newest 1,000 versions of its storage history): another agent's snapshot, say, whose
+   * blocks then become part of this agent's state and of what its exports carry. Default false:
+   * such a root is refused with EPERM.
+   */
+  force?: boolean;
 }
 
 /**
@@ -131,11 +146,13 @@ export class Agent {
 
   /**
    * Moves the agent's state back to a snapshot (a new version: history keeps what came between).
+   * The snapshot must be this agent's: one of its recorded snapshots or a root among the newest
+   * 1,000 versions of its history; any other root is EPERM unless `{force: true}`.
    * @example
    * await agent.recover(snap.id)
    */
-  recover(snapshotId: string): Promise<void> {
-    return this.#driver.recover(this.id, snapshotId);
+  recover(snapshotId: string, options: RecoverOptions = {}): Promise<void> {
+    return this.#driver.recover(this.id, snapshotId, options);
   }
 
   /**

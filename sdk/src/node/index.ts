@@ -1,6 +1,10 @@
 /** The node and its agents: what an application embeds to run agents on a distribution. */
-export { Node, Agents, ROLES, DEFAULT_AGENT_CEILINGS, type NodeOptions, type NodeDistribution, type SpawnOptions, type AgentEvent, type OperationEvent, type NodeEvents } from './node.js';
-export { Agent, type AgentStatus } from './agent.js';
-export { AgentStateKv, type StorageCall } from './agent-state.js';
+export { Node, Agents, ROLES, DEFAULT_AGENT_CEILINGS, type NodeOptions, type NodeDistribution, type SpawnOptions, type AgentEvent, type OperationEvent, type NodeEvents, type RefusedAgent } from './node.js';
+export { Agent, type AgentStatus, type RecoverOptions } from './agent.js';
+export { AgentStateKv, OPERATION_WRITE_BUDGET, AGENT_STATE_RETRY, type StorageCall } from './agent-state.js';
+export { NodeLeases, LEASE_DEFAULTS, leaseText, type LeaseHolder, type LeaseOptions } from './lease.js';
 export { NodeMetrics, type NodeMetricsJson } from './metrics.js';
+export { collectNodeGarbage, type NodeGcOptions } from './gc.js';
+export { markNodeRecords } from './gc-records.js';
 export { AgentRecords, NODE_NAMESPACE, MAX_SNAPSHOTS, type AgentRecord, type SnapshotRecord } from './records.js';
+export { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL_MS, nodeCheckpointer, type CheckpointerOptions, type CheckpointSource, type Schedule } from './checkpoints.js';

@@ -29,7 +29,7 @@ export interface SnapshotRecord {
 /**
  * One agent, as stored.
  * @example
- * for (const r of await records.list()) console.log(r.id, r.name, r.state, r.module.version, r.snapshots.length)
+ * for (const r of (await records.list()).records) console.log(r.id, r.name, r.state, r.module.version, r.snapshots.length)
  */
 export interface AgentRecord {
   id: string;
@@ -37,9 +37,9 @@ export interface AgentRecord {
   /** The module's manifest name and version. */
   module: { name: string; version: string; blocks: string[] };
   /**
-   * The public JWK of the key the module was verified against at spawn. A node trusts it again to
-   * bring the agent back, so a restart needs no flags; the record is the node's own, written only
-   * after that verification.
+   * The public JWK of the key the module was verified against at spawn. It says which key to look
+   * for, never that it is trusted: whoever can write the store can write a record, so a node brings
+   * the agent back only when this key is among the keys it trusts now.
    */
   publisher: string;
   grants: string[];
@@ -49,6 +49,18 @@ export interface AgentRecord {
   created: number;
   /** Newest last; bounded to the last MAX_SNAPSHOTS. */
   snapshots: SnapshotRecord[];
+}
+
+/**
+ * A stored record that is not an agent record: left in the store, reported, never loaded.
+ * @example
+ * for (const m of (await records.list()).malformed) console.warn(m.key, m.reason)
+ */
+export interface MalformedRecord {
+  key: string;
+  /** The agent id the key names. */
+  id: string;
+  reason: string;
 }
 
 /**
@@ -64,7 +76,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  * Reads and writes agent records and modules.
  * @example
  * const records = new AgentRecords(store.kv, store.blocks)
- * for (const r of await records.list()) await kernel.load(await records.module(r), { name: r.id })
+ * for (const r of (await records.list()).records) await kernel.load(await records.module(r), { name: r.id })
  */
 export class AgentRecords {
   readonly #kv: KvProvider;
@@ -76,17 +88,24 @@ export class AgentRecords {
   }
 
   /**
-   * Every stored agent record, paged through the node's kv namespace.
+   * Every stored agent record, paged through the node's kv namespace. The store is not trusted to
+   * hold only what this node wrote: a record that is not a well-formed agent record comes back in
+   * `malformed`, with why, instead of failing the whole list.
    * @example
-   * const stored = await new AgentRecords(store.kv, store.blocks).list()
+   * const { records, malformed } = await new AgentRecords(store.kv, store.blocks).list()
    */
-  async list(): Promise<AgentRecord[]> {
-    const out: AgentRecord[] = [];
+  async list(): Promise<{ records: AgentRecord[]; malformed: MalformedRecord[] }> {
+    const records: AgentRecord[] = [];
+    const malformed: MalformedRecord[] = [];
     let after: string | undefined;
     for (;;) {
       const page = await this.#kv.scan(NODE_NAMESPACE, PREFIX, LIMITS.kvScanEntries, after);
-      for (const [key, value] of page) out.push(parse(key, value));
-      if (page.length < LIMITS.kvScanEntries) return out;
+      for (const [key, value] of page) {
+        const problem = recordProblem(key, value);
+        if (typeof problem === 'string') malformed.push({ key, id: key.slice(PREFIX.length), reason: problem });
+        else records.push(problem);
+      }
+      if (page.length < LIMITS.kvScanEntries) return { records, malformed };
       after = page[page.length - 1]![0];
     }
   }
@@ -138,10 +157,34 @@ export class AgentRecords {
   }
 }
 
-function parse(key: string, value: Uint8Array): AgentRecord {
-  const v = decodeCbor(value) as unknown as AgentRecord;
-  if (v === null || typeof v !== 'object' || typeof v.id !== 'string' || typeof v.name !== 'string' || !Array.isArray(v.snapshots)) {
-    throw new CallError('EINTERNAL', `node record ${key} is not an agent record`, { key });
+const HEX64 = /^[0-9a-f]{64}$/;
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** The record stored under `key`, or what is wrong with it. */
+function recordProblem(key: string, value: Uint8Array): AgentRecord | string {
+  let v: unknown;
+  try {
+    v = decodeCbor(value);
+  } catch (e) {
+    return `not CBOR (${(e as Error).message})`;
   }
-  return v;
+  if (!isMap(v)) return 'not a map';
+  if (v.id !== key.slice(PREFIX.length)) return `its id ${JSON.stringify(v.id)} is not the key's ${JSON.stringify(key.slice(PREFIX.length))}`;
+  if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > 256) return 'name is not a string of 1 to 256 characters';
+  const m = v.module;
+  if (!isMap(m) || typeof m.name !== 'string' || typeof m.version !== 'string' || !isStrings(m.blocks) || m.blocks.length === 0 || !m.blocks.every((b) => HEX64.test(b))) {
+    return 'module is not {name, version, blocks: [64 hex digits, ...]}';
+  }
+  if (typeof v.publisher !== 'string') return 'publisher is not a JWK text';
+  if (!isStrings(v.grants)) return 'grants is not a list of grant texts';
+  if (v.agreement !== null && typeof v.agreement !== 'string') return 'agreement is neither null nor an id';
+  if (v.state !== 'running' && v.state !== 'paused') return `state is ${JSON.stringify(v.state)}, expected "running" or "paused"`;
+  if (!isTime(v.created)) return 'created is not a time';
+  if (!Array.isArray(v.snapshots) || v.snapshots.length > MAX_SNAPSHOTS || !v.snapshots.every((x) => isMap(x) && typeof x.id === 'string' && HEX64.test(x.id) && isTime(x.at))) {
+    return `snapshots is not a list of at most ${MAX_SNAPSHOTS} {id: 64 hex digits, at}`;
+  }
+  if (!('config' in v)) return 'config is missing';
+  return v as unknown as AgentRecord;
 }

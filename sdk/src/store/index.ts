@@ -1,11 +1,13 @@
 /** Block and kv stores: the Store type, `openStore(uri)`, and the LMDB, memory and MongoDB implementations. */
 export { type Store, type CorruptHook, STORE_LIMITS } from './types.js';
-export { openStore, STORE_SCHEMES } from './open.js';
+export { openStore, STORE_SCHEMES, type OpenStoreOptions } from './open.js';
 export { LmdbStore, type LmdbOptions } from './lmdb.js';
 export { MemoryStore } from './memory.js';
 export { MongoStore, type MongoStoreOptions, MONGO_DEFAULTS } from './mongo.js';
 export { SyncStore, type RawSpaces } from './sync-store.js';
 export { sha256 as blockId } from './codec.js';
 export { type BlockEntry, type DeleteBlocksOptions } from './types.js';
-export { collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport } from './gc.js';
+export {
+  collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport, type GcProgress, type GcAgentMark, type GcFailure, type GcDamage, type GcMalformed, type GcMarking,
+} from './gc.js';
 export { MongoSyncStore, type MongoSyncStoreOptions } from './bridge.js';

@@ -36,3 +36,20 @@ describe('lmdb store', () => {
     await b.close();
   });
 });
+
+describe('openStore lmdb: with create: false (issue 13)', () => {
+  it('refuses a directory that holds no store (ENOTFOUND, "no store at …") and creates nothing; opens one that does', async () => {
+    const { existsSync } = await import('node:fs');
+    const typo = join(root, 'typo', 'data');
+    await expect(openStore(`lmdb:${typo}`, { create: false })).rejects.toMatchObject({ code: 'ENOTFOUND', message: expect.stringMatching(/^no store at lmdb:.*typo\/data: .* does not exist/) });
+    expect(existsSync(typo)).toBe(false);
+    const empty = mkdtempSync(join(root, 'empty-'));
+    await expect(openStore(`lmdb:${empty}`, { create: false })).rejects.toMatchObject({ code: 'ENOTFOUND', message: expect.stringContaining('holds no LMDB store') });
+    const made = await openStore(`lmdb:${join(root, 'made')}`);
+    made.kv.put('ns', 'k', new Uint8Array([1]));
+    await made.close();
+    const reopened = await openStore(`lmdb:${join(root, 'made')}`, { create: false });
+    expect(reopened.kv.get('ns', 'k')).toEqual(new Uint8Array([1]));
+    await reopened.close();
+  });
+});

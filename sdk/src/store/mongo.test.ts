@@ -107,6 +107,32 @@ describe.skipIf(!mongo)('mongodb store', () => {
     });
   });
 
+  describe('mongodb store: the latest-version hint (refhints)', () => {
+    it('refGet answers the latest version whether the hint is current, behind, far behind or gone', async () => {
+      const uri = freshUri();
+      const store = await MongoStore.connect(uri);
+      const client = new MongoClient(uri);
+      try {
+        for (let v = 0; v < 12; v++) await store.blocks.refCas('agent', 'head', v, sha(`root ${v}`));
+        const hints = client.db(store.database).collection<{ _id: string; v: number }>('refhints');
+        const key = `0005${Buffer.from('agenthead').toString('hex')}`;
+        expect(await hints.findOne({ _id: key })).toEqual({ _id: key, v: 12 });
+        for (const lagging of [12, 11, 3, null]) {
+          if (lagging === null) await hints.deleteOne({ _id: key });
+          else await hints.updateOne({ _id: key }, { $set: { v: lagging } });
+          expect(await store.blocks.refGet('agent', 'head')).toEqual({ version: 12, root: sha('root 11') });
+        }
+        // A CAS on a lagging hint still sees the true head, and raises the hint again.
+        await expect(store.blocks.refCas('agent', 'head', 11, sha('late'))).rejects.toMatchObject({ code: 'ECONFLICT', details: { expected: 11, actual: 12 } });
+        expect(await store.blocks.refCas('agent', 'head', 12, sha('root 12'))).toBe(13);
+        expect(await hints.findOne({ _id: key })).toEqual({ _id: key, v: 13 });
+      } finally {
+        await client.close();
+        await store.close();
+      }
+    });
+  });
+
   describe('mongodb store: compare-and-swap across connections', () => {
     it('50 racing writers on 5 clients: every version has exactly one winner and none is lost', async () => {
       const uri = freshUri();

@@ -17,7 +17,10 @@
  *   dense and never deleted, and the unique `_id` makes the insert the atomic step, so a successful
  *   insert proves the caller was current. This holds on FerretDB too, where a filtered update
  *   (`findOneAndUpdate` on a version) is not atomic across connections. `refGet` reads the highest
- *   version, and the older versions are the ref's history.
+ *   version, and the older versions are the ref's history. `refhints` keeps `{_id: "<hex key>", v}`,
+ *   a version each CAS raises (`$max`): `refGet` looks up versions from there by exact `_id`
+ *   (the hint may lag on FerretDB, never lead), instead of a range query that FerretDB answers by
+ *   decoding the whole collection.
  * - `kv`: `{_id: "<hex key>", ns, k, v: Binary}`.
  *
  * A "hex key" is lower-case hex of the byte layout the other stores use (codec.ts: the namespace's
@@ -122,10 +125,16 @@ interface KvDoc {
   k: string;
   v: Binary;
 }
+/** A lower bound on a ref's latest version, kept by its writers (`_id`: the ref's hex key). */
+interface HintDoc {
+  _id: string;
+  v: number;
+}
 interface Collections {
   blocks: Collection<BlockDoc>;
   refs: Collection<RefDoc>;
   kv: Collection<KvDoc>;
+  hints: Collection<HintDoc>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -178,7 +187,7 @@ export class MongoStore implements Store, CorruptHook {
     this.database = database;
     this.#client = client;
     const db = client.db(database);
-    this.#collections = { blocks: db.collection('blocks'), refs: db.collection('refs'), kv: db.collection('kv') };
+    this.#collections = { blocks: db.collection('blocks'), refs: db.collection('refs'), kv: db.collection('kv'), hints: db.collection('refhints') };
     this.#retries = retries;
   }
 
@@ -465,9 +474,25 @@ export class MongoStore implements Store, CorruptHook {
         if (actual !== expect) throw conflict(namespace, name, expect, actual);
       }
     }
-    if (await this.#insertVersion(doc)) return expect + 1;
+    if (await this.#insertVersion(doc)) {
+      await this.#hint(key, expect + 1);
+      return expect + 1;
+    }
     const actual = (await this.#latest(key))?.v ?? 0;
     throw conflict(namespace, name, expect, actual);
+  }
+
+  /**
+   * Raises the ref's hint to `version` (best effort: the CAS has already succeeded). `$max` keeps
+   * it from going back on MongoDB; on FerretDB a racing update may leave it lower, which costs
+   * `#latest` a probe or two, never a wrong answer.
+   */
+  async #hint(key: string, version: number): Promise<void> {
+    try {
+      await this.#run('blocks.refCas', 'idempotent', (c) => c.hints.updateOne({ _id: key }, { $max: { v: version } }, { upsert: true }));
+    } catch {
+      // A lost hint update (an upsert race answers 11000, or the server went away) leaves it stale.
+    }
   }
 
   /**
@@ -489,8 +514,27 @@ export class MongoStore implements Store, CorruptHook {
     });
   }
 
-  /** The ref's highest version, or null. */
+  /**
+   * The ref's highest version, or null. Versions are dense and never deleted, so from the hint (a
+   * version that exists) the latest is found by looking up the next versions by exact `_id` until
+   * one is missing: usually three lookups. (On FerretDB a range query with a sort decodes every
+   * document of the collection in Go, 28 ms at 500 versions and growing with every write; an exact
+   * `_id` is filtered in SQL, under a millisecond.) Without a hint (a ref written before hints), or
+   * when the hint is far behind, the range query.
+   */
   async #latest(key: string): Promise<Pick<RefDoc, 'v' | 'root'> | null> {
+    const hint = await this.#run('blocks.refGet', 'read', (c) => c.hints.findOne({ _id: key }, { projection: { v: 1 } }));
+    let v = typeof hint?.v === 'number' && Number.isSafeInteger(hint.v) && hint.v > 0 ? hint.v : 0;
+    if (v > 0) {
+      const at = (n: number) => this.#run('blocks.refGet', 'read', (c) => c.refs.findOne({ _id: versionId(key, n) }, { projection: { v: 1, root: 1 } }));
+      let doc = await at(v);
+      for (let probes = 0; doc !== null && probes < 8; probes++) {
+        const next = await at(v + 1);
+        if (next === null) return doc;
+        doc = next;
+        v++;
+      }
+    }
     return this.#run('blocks.refGet', 'read', (c) =>
       c.refs.find({ _id: { $gt: `${key}.`, $lt: `${key}/` } }, { projection: { v: 1, root: 1 }, sort: { _id: -1 }, limit: 1 }).next(),
     );
@@ -575,6 +619,19 @@ export class MongoStore implements Store, CorruptHook {
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------
+
+  /**
+   * Whether the database holds a store: any of its collections (`blocks`, `refs`, `kv`). A fresh
+   * database has none until the first write creates one.
+   * @example
+   * if (!(await store.exists())) throw new Error(`no store at ${store.uri}`)
+   */
+  async exists(): Promise<boolean> {
+    this.#assertOpen();
+    const db = this.#client!.db(this.database);
+    const names = await this.#run('exists', 'read', async () => (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+    return names.some((n) => n === 'blocks' || n === 'refs' || n === 'kv');
+  }
 
   /**
    * Closes the connections; later calls throw `ESTATE`. Closing twice is a no-op.

@@ -71,7 +71,9 @@ export class UsageSampler {
 
   private constructor(hz: number, coreFactor: number) {
     this.#coreFactor = coreFactor;
-    this.#take();
+    // The first sample is the start itself: on a loaded machine reading the clock again here could
+    // already be a few milliseconds later.
+    this.#take(0);
     this.#timer = setInterval(() => this.#take(), 1000 / hz);
     this.#timer.unref();
   }
@@ -123,9 +125,9 @@ export class UsageSampler {
     return this.#stopped;
   }
 
-  #take(): void {
+  #take(t = Math.round(performance.now() - this.#start)): void {
     const cpu = cpuNow();
-    this.#samples.push({ t: Math.round(performance.now() - this.#start), cpuUs: cpu - this.#lastCpu, rss: process.memoryUsage.rss() });
+    this.#samples.push({ t, cpuUs: cpu - this.#lastCpu, rss: process.memoryUsage.rss() });
     this.#lastCpu = cpu;
   }
 }

@@ -43,15 +43,21 @@ describe('node restart on LMDB', () => {
     await node.stop();
   });
 
-  it('trusts an agent\'s publisher again on restart without being told', async () => {
+  it('brings an agent back only when its publisher is trusted again', async () => {
     const own = generateKeyPair();
     let node = await startNode(`lmdb:${dir}`, { trust: [own.publicKey] });
     const mine = await node.agents.spawn({ module: await signed('counter', own), name: 'mine' });
     await mine.execute('increment', { by: 7 });
     await node.stop();
+    // Restarted without that trust: the agent stays stored but is not brought back.
     node = await startNode(`lmdb:${dir}`);
+    expect(node.agents.refused()).toEqual([expect.objectContaining({ id: mine.id, name: 'mine', code: 'EUNTRUSTED' })]);
+    await expect(async () => node.agents.get('mine')).rejects.toMatchObject({ code: 'EUNTRUSTED', message: expect.stringContaining(`signed by ${own.kid}`) });
+    await node.stop();
+    // Trusted again, by the embedder or through a lookup (a keyring): back, with its state.
+    node = await startNode(`lmdb:${dir}`, { publisherKey: (kid) => (kid === own.kid ? own.publicKey : undefined) });
     expect(await node.agents.get('mine').execute('get')).toEqual({ value: 7 });
-    // The stored agent's publisher is trusted for that agent only: a new one needs the embedder's trust.
+    // Trust lent to a stored agent is not trust to spawn: a new one needs the embedder's.
     await expect(node.agents.spawn({ module: await signed('counter', own), name: 'other' })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
     await node.stop();
   });

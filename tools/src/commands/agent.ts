@@ -32,8 +32,9 @@ function parseJsonArg(text: string | undefined, what: string): CborValue {
 
 /**
  * The agreement to spawn under: an id already registered, or a signed agreement file, which is
- * registered first (the agreements plugin verifies both signatures; registering the same document
- * again is harmless).
+ * registered first (the agreements plugin verifies both signatures and that the provider is one
+ * the node's operator accepts; registering the same document again is harmless). The node then
+ * binds the agent to it only if the agreement's consumer is the key that signed the agent.
  */
 async function agreementId(node: Node, value: string | undefined): Promise<string | undefined> {
   if (value === undefined || !existsSync(value)) return value;
@@ -85,7 +86,9 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, rest: string[]):
     }
     case 'recover': {
       const [name, id] = need(2, '<agent> <snapshot-id>');
-      await node.agents.get(name!).recover(id!);
+      const force = args.values.force === true;
+      if (force) io.err(`WARNING: --force: recovering ${name} to ${id} even if it is not in its history (another agent's state, say): its state, and what its exports carry, then hold that root's blocks\n`);
+      await node.agents.get(name!).recover(id!, { force });
       print({ recovered: id }, `recovered ${name} to ${id}`);
       return 0;
     }
@@ -108,31 +111,43 @@ export const agent: Command = {
   options: {
     ...NODE_OPTIONS,
     name: { type: 'string', arg: '<name>', description: 'spawn: the agent\'s name, unique on the node' },
-    agreement: { type: 'string', arg: '<id|file>', description: 'spawn: run the agent under this agreement: the id of a registered one, or a signed agreement file to register' },
+    agreement: { type: 'string', arg: '<id|file>', description: "spawn: run the agent under this agreement: the id of a registered one, or a signed agreement file to register. Its consumer must be the key that signed the agent, its provider a key the distribution's mcp0.agreements accepts (config.providers): EPERM otherwise" },
     grant: { type: 'string', multiple: true, arg: '<grant>', description: 'spawn: a capability to grant (default: kv, clock, random)' },
     config: { type: 'string', arg: '<json>', description: 'spawn: the agent\'s configuration (JSON)' },
+    force: { type: 'boolean', description: "recover: restore a root that is not in the agent's history (not one of its snapshots nor among its newest 1,000 versions), with a warning; refused (EPERM) without it" },
     json: { type: 'boolean', description: 'print results as JSON' },
   },
   details: [
     'subcommands (an agent is named by its id or its name):',
-    '  spawn <module.wasm> --name <name> [--agreement <id|file>] [--grant <g>]... [--trust-agent <key>]',
+    '  spawn <module.wasm> --name <name> [--agreement <id|file>] [--grant <g>]... [--trust-agent <key>] [--allow-grant <g>]...',
     '  list',
     '  execute <agent> <intent> [json-input]     runs the whole pipeline; bytes are {"$bytes": "<base64>"}',
     '  snapshot <agent>                          prints the snapshot id (the state root)',
-    '  recover <agent> <snapshot-id>',
+    '  recover <agent> <snapshot-id> [--force] one of its snapshots or versions; another root only with --force',
     '  pause|resume|terminate <agent>',
     '',
     'The distribution is verified against --trust, else its assembler found in your keyring; --dev trusts the',
     'development key a local build (npm run build) left in the distribution folder, for that build only.',
     'The keys trusted, and from where, go to stderr.',
     '',
-    'Exit codes: 0 success; 1 the operation failed (denied, trapped, not found: the error code is printed);',
+    'Stored agents come back on each invocation only as far as you trust them now: their publisher must be',
+    'given with --trust-agent (or be in your keyring, looked up by the id the record names) and their grants',
+    'within kv, clock, random plus --allow-grant; any other is kept in the store, not loaded, and named in a warning.',
+    '',
+    'The store: --store <uri> (lmdb:<dir>, memory:, mongodb://host/db). Only spawn creates a store that does not',
+    'exist; the other subcommands fail with ENOTFOUND "no store at ...". One node runs an agent at a time: while',
+    'another process (mcp0 start, say) runs an agent on the same store, commands on it fail with EBUSY naming',
+    "that process's pid and host.",
+    '',
+    'Exit codes: 0 success; 1 the operation failed (denied, trapped, not found, busy: the error code is printed);',
     '2 usage error, or a distribution or agent module that does not verify (EUNTRUSTED, ESIGNATURE, ...).',
   ].join('\n'),
   async run(args, io) {
     const [sub, ...rest] = positionals(args, this, 1, 5);
     if (!SUBCOMMANDS.includes(sub as Sub)) throw new UsageError('EUSAGE', `unknown subcommand ${JSON.stringify(sub)}: expected one of ${SUBCOMMANDS.join(', ')}`);
-    const node = await openNode(args, io);
+    // Only spawn may create the store: the others use agents already there, and a mistyped
+    // --store must fail ("no store at …") rather than show an empty store.
+    const node = await openNode(args, io, sub === 'spawn' ? {} : { createStore: false });
     try {
       return await runSub(sub as Sub, node, args, io, rest);
     } finally {

@@ -62,13 +62,14 @@ function coreFactor(text: string | undefined): number | undefined {
 export const conformanceCommand: Command = {
   name: 'conformance',
   summary: 'run the ABI, role and budget suites against a plugin or a distribution',
-  usage: '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json <file>] [--html <file>] [--budgets] [--quick] [--core-factor <x>]',
+  usage: '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json <file>] [--html <file>] [--budgets [--store <uri>]] [--quick] [--core-factor <x>]',
   options: {
     json: { type: 'string', arg: '<file>', description: 'write the JSON report here (schema: conformance/report.schema.json)' },
     html: { type: 'string', arg: '<file>', description: 'write a self-contained HTML report here' },
     budgets: { type: 'boolean', description: 'distributions: run the reference workload against the hardware gates' },
     quick: { type: 'boolean', description: 'leave slow cases out and run a short workload (for tests and CI)' },
     'core-factor': { type: 'string', arg: '<x>', description: 'how much slower the reference core (2.4 GHz i3) is than one core here (default 1.8)' },
+    store: { type: 'string', arg: '<uri>', description: "--budgets: run the workload's node on this store (mongodb://host/db, lmdb:<dir>; it must hold no agents). Default: a temporary LMDB directory" },
     ...DIST_TRUST_OPTIONS,
     trust: { type: 'string', multiple: true, arg: '<key>', description: "a plugin's publisher key, or a distribution's assembler key: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the keyring" },
   },
@@ -77,7 +78,8 @@ export const conformanceCommand: Command = {
     'denied capabilities, hostile input, memory cap, timeout) and the role suites its manifest provides.',
     'A distribution gets its own verification, the same for every plugin in it, and with --budgets the',
     'reference workload (conformance/README.md) against CPU < 27% of the reference core, RSS peak < 827 MB',
-    'and RSS average < 640 MB.',
+    'and RSS average < 640 MB. The workload\'s node runs on a temporary LMDB store, or on --store <uri> (an empty',
+    'store: a fresh MongoDB database, say: mongodb://host/db).',
     '',
     'Trust: --trust, else the keyring (a plugin\'s signers; a distribution\'s named assembler), or --dev for the',
     'development key a local build left in the distribution folder. The keys trusted, and from where, go to stderr.',
@@ -92,13 +94,15 @@ export const conformanceCommand: Command = {
     const quick = args.values.quick === true;
     const factor = coreFactor(stringOption(args, 'core-factor'));
     if (args.values.budgets === true && !isDist) throw new UsageError('EUSAGE', '--budgets runs a workload on a distribution: give a distribution directory');
+    const store = stringOption(args, 'store');
+    if (store !== undefined && args.values.budgets !== true) throw new UsageError('EUSAGE', '--store names the store of the --budgets workload: add --budgets');
     const c = await conformance();
     const progress = (text: string) => io.err(`${text}\n`);
     const report = isDist
       ? await c.runConformance({ kind: 'distribution', dir: target!, trust: await assemblerTrust(args, target!, io) }, {
           quick,
           onProgress: progress,
-          ...(args.values.budgets === true ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}) } } : {}),
+          ...(args.values.budgets === true ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}), ...(store ? { store } : {}) } } : {}),
         })
       : await c.runConformance({ kind: 'plugin', file: target!, trust: await publisherTrust(args, target!, io) }, { quick, onProgress: progress });
     io.out(c.renderTable(report));

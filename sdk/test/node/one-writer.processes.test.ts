@@ -1,0 +1,116 @@
+// Two node processes on one store (issue 13, defect 4), LMDB and MongoDB (FerretDB): each runs
+// increments of one agent until it has 1,000 acknowledged ones. The agent ends at exactly the
+// number of acknowledged increments (2,000), every acknowledged value is distinct, and the values
+// one node saw while it held the agent are consecutive: the other node never ran it meanwhile.
+// (Before the fix: two processes × 100 increments on LMDB ended at 111, on FerretDB 20 of 100 were lost.)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toPublicJwk } from '@mcp0/abi';
+import { MongoClient } from 'mongodb';
+import { publisher, signed } from '../../../test/fixtures.js';
+import { startMongo, type MongoServer } from '../mongo/server.js';
+import { startNode } from './harness.js';
+
+const fixture = join(import.meta.dirname, 'two-nodes.fixture.mjs');
+const COUNT = 1000;
+const dir = mkdtempSync(join(tmpdir(), 'mcp0-two-nodes-'));
+const mongo = await startMongo();
+
+beforeAll(async () => {
+  // The children run the built SDK: refuse a dist older than the sources this test is about.
+  const src = join(import.meta.dirname, '..', '..', 'src');
+  for (const f of ['node/node.ts', 'node/lease.ts', 'node/agent-state.ts', 'store/open.ts']) {
+    const out = join(src, '..', 'dist', f.replace(/\.ts$/, '.js'));
+    if ((statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0) < statSync(join(src, f)).mtimeMs) throw new Error(`${out} is missing or older than ${f}: run \`npx tsc -b\` first`);
+  }
+  writeFileSync(join(dir, 'storage.wasm'), await signed('storage'));
+  writeFileSync(join(dir, 'publisher.pub.jwk'), JSON.stringify(toPublicJwk(publisher.publicKey)));
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await mongo?.stop();
+});
+
+interface ChildLog {
+  pid: number;
+  sessions: number[][];
+  busy: number;
+  conflicts: number;
+  done: number;
+}
+
+function runChild(uri: string): Promise<ChildLog> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-warnings', fixture, uri, dir, 'tally', String(COUNT), '250'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log: ChildLog = { pid: child.pid!, sessions: [], busy: 0, conflicts: 0, done: -1 };
+    let buffered = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const [what, arg] = line.split(' ');
+        if (what === 'session') log.sessions.push([]);
+        else if (what === 'ack') log.sessions.at(-1)!.push(Number(arg));
+        else if (what === 'busy') log.busy++;
+        else if (what === 'conflict') log.conflicts++;
+        else if (what === 'done') log.done = Number(arg);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(log) : reject(new Error(`child exited with ${code}: ${stderr}`))));
+  });
+}
+
+async function twoNodes(uri: string): Promise<void> {
+  // The agent, spawned by a node that then stops (and so releases it).
+  const first = await startNode(uri);
+  await first.agents.spawn({ module: await signed('counter'), name: 'tally' });
+  await first.stop();
+
+  const logs = await Promise.all([runChild(uri), runChild(uri)]);
+  const acked = logs.flatMap((l) => l.sessions.flat());
+  expect(logs.map((l) => l.done)).toEqual([COUNT, COUNT]);
+  expect(acked).toHaveLength(2 * COUNT);
+  // Every acknowledged increment is a distinct value: none was lost or counted twice.
+  expect(new Set(acked).size).toBe(2 * COUNT);
+  expect(Math.max(...acked)).toBe(2 * COUNT);
+  // One node at a time: within a session the values are consecutive.
+  for (const l of logs) for (const s of l.sessions) expect(s.every((v, i) => i === 0 || v === s[i - 1]! + 1), `session of ${l.pid}: ${s.join(',')}`).toBe(true);
+
+  const last = await startNode(uri);
+  try {
+    expect(await last.agents.get('tally').execute('get')).toEqual({ value: 2 * COUNT });
+  } finally {
+    await last.stop();
+  }
+  console.info(`[two nodes on ${uri.split(':')[0]}] ${acked.length} acknowledged, final ${2 * COUNT}; sessions ${logs.map((l) => l.sessions.length).join(' + ')}, refused (EBUSY) ${logs.map((l) => l.busy).join(' + ')}, ECONFLICT ${logs.map((l) => l.conflicts).join(' + ')}`);
+}
+
+describe('two node processes on one store: one writer per agent, no lost update', () => {
+  it('on LMDB', async () => {
+    await twoNodes(`lmdb:${join(dir, 'lmdb')}`);
+  }, 600_000);
+
+  it.skipIf(!mongo)('on MongoDB (FerretDB)', async () => {
+    const server = mongo as MongoServer;
+    const [head, query] = server.uri.split('?') as [string, string | undefined];
+    const database = `mcp0_two_nodes_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const uri = `${/^mongodb:\/\/[^/]*/.exec(head)![0]}/${database}${query ? `?${query}` : ''}`;
+    try {
+      await twoNodes(uri);
+    } finally {
+      if (process.env.MONGODB_URI) {
+        const client = new MongoClient(server.uri);
+        await client.db(database).dropDatabase().catch(() => undefined);
+        await client.close();
+      }
+    }
+  }, 1_200_000);
+});
