@@ -5,13 +5,11 @@
  * Against FerretDB (or MONGODB_URI), skipped without one, as sdk/test/mongo/README.md says.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoClient } from 'mongodb';
-import { startMongo, type MongoServer } from '../../sdk/test/mongo/server.js';
+import { startMongo, testDatabases, type MongoServer } from '../../sdk/test/mongo/server.js';
 import { run, signedFile, tempDir } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
@@ -22,23 +20,14 @@ const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 
 describe.skipIf(!mongo)('the standard distribution on mongodb://', () => {
   const server = mongo as MongoServer;
-  const databases: string[] = [];
-  const freshUri = (): string => {
-    const name = `mcp0_cli_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    databases.push(name);
-    const [head, query] = server.uri.split('?') as [string, string | undefined];
-    return `${/^mongodb:\/\/[^/]*/.exec(head)![0]}/${name}${query ? `?${query}` : ''}`;
-  };
+  const databases = testDatabases(server, 'mcp0_cli_');
+  const freshUri = databases.fresh;
   let dist: string;
   beforeAll(async () => {
     dist = await nodeDist();
   });
   afterAll(async () => {
-    if (process.env.MONGODB_URI) {
-      const client = new MongoClient(server.uri);
-      for (const name of databases) await client.db(name).dropDatabase().catch(() => undefined);
-      await client.close();
-    }
+    await databases.drop();
     await server.stop();
   });
 

@@ -1,12 +1,12 @@
 // The Store contract against MongoDB (a real wire-protocol server: FerretDB 1.24.2 + SQLite from
 // sdk/test/mongo/server.ts, or MONGODB_URI), each store on a fresh database; plus what MongoDB adds:
 // CAS across connections, typed errors for an unreachable server, and retries that stay correct.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Mcp0Error } from '@mcp0/abi';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rejection } from '../../test/rejection.js';
-import { startMongo, type MongoServer } from '../../test/mongo/server.js';
+import { startMongo, testDatabases, withDatabase, type MongoServer } from '../../test/mongo/server.js';
 import { storeContract } from './contract.test-support.js';
 import { MongoStore } from './mongo.js';
 import { openStore } from './open.js';
@@ -16,13 +16,6 @@ const te = new TextEncoder();
 const sha = (text: string): Uint8Array => new Uint8Array(createHash('sha256').update(text).digest());
 const hexOf = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString('hex'));
 
-/** `base` (a server URI) with its path replaced by `database`, keeping the query and adding `extra`. */
-function withDatabase(base: string, database: string, extra = ''): string {
-  const [head, query] = base.split('?') as [string, string | undefined];
-  const hosts = /^mongodb(?:\+srv)?:\/\/[^/]*/i.exec(head)![0];
-  const params = [query, extra].filter(Boolean).join('&');
-  return `${hosts}/${database}${params ? `?${params}` : ''}`;
-}
 
 // Needs no server: nothing listens on port 1.
 describe('mongodb store: unreachable server', () => {
@@ -51,20 +44,11 @@ describe('mongodb store: unreachable server', () => {
 
 describe.skipIf(!mongo)('mongodb store', () => {
   const server = mongo as MongoServer;
-  const databases: string[] = [];
-  const freshUri = (): string => {
-    const name = `mcp0_test_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
-    databases.push(name);
-    return withDatabase(server.uri, name);
-  };
+  const databases = testDatabases(server, 'mcp0_test_');
+  const freshUri = databases.fresh;
 
   afterAll(async () => {
-    // An external server (MONGODB_URI) keeps its data: drop what the tests created.
-    if (process.env.MONGODB_URI) {
-      const client = new MongoClient(server.uri);
-      for (const name of databases) await client.db(name).dropDatabase().catch(() => {});
-      await client.close();
-    }
+    await databases.drop();
     await server.stop();
   });
 
@@ -77,7 +61,7 @@ describe.skipIf(!mongo)('mongodb store', () => {
       expect(store).toBeInstanceOf(MongoStore);
       expect(store.durable).toBe(true);
       expect(store.uri).toBe(uri);
-      expect((store as MongoStore).database).toBe(databases.at(-1));
+      expect((store as MongoStore).database).toBe(new URL(uri).pathname.slice(1));
       await store.close();
       const plain = await MongoStore.connect(withDatabase(server.uri, ''));
       expect(plain.database).toBe('mcp0');

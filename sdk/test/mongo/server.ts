@@ -10,6 +10,7 @@
 // them, startMongo() throws when env CI is set (a CI run must fail, never skip) and otherwise warns
 // and returns null.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
@@ -219,4 +220,45 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * `base` (a server URI) with its path replaced by `database`, keeping the query and adding `extra`.
+ * @example
+ * withDatabase('mongodb://127.0.0.1:27017/?directConnection=true', 'db1') // 'mongodb://127.0.0.1:27017/db1?directConnection=true'
+ */
+export function withDatabase(base: string, database: string, extra = ''): string {
+  const [head, query] = base.split('?') as [string, string | undefined];
+  const hosts = /^mongodb(?:\+srv)?:\/\/[^/]*/i.exec(head)![0];
+  const params = [query, extra].filter(Boolean).join('&');
+  return `${hosts}/${database}${params ? `?${params}` : ''}`;
+}
+
+/**
+ * Fresh databases on `server` for one test file, each under a new random name starting with
+ * `prefix`; `drop()` removes them from an external server (MONGODB_URI), which keeps its data (a
+ * FerretDB this harness started is deleted with its data directory).
+ * @example
+ * const dbs = testDatabases(server, 'mcp0_cli_')
+ * const uri = dbs.fresh()
+ * afterAll(() => dbs.drop())
+ */
+export function testDatabases(server: MongoServer, prefix: string): { fresh(): string; drop(): Promise<void> } {
+  const names: string[] = [];
+  return {
+    fresh() {
+      const name = `${prefix}${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      names.push(name);
+      return withDatabase(server.uri, name);
+    },
+    async drop() {
+      if (!process.env.MONGODB_URI || names.length === 0) return;
+      const client = new MongoClient(server.uri);
+      try {
+        for (const name of names.splice(0)) await client.db(name).dropDatabase().catch(() => undefined);
+      } finally {
+        await client.close();
+      }
+    },
+  };
 }

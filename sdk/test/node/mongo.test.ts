@@ -2,12 +2,10 @@
 // trace here, as in the standard distribution) run over the synchronous bridge the node opens, so
 // agents spawn, run, snapshot, recover and come back after a restart. Skipped without FerretDB or
 // MONGODB_URI (sdk/test/mongo/README.md).
-import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MongoClient } from 'mongodb';
 import { MongoStore, MongoSyncStore, openStore } from '@mcp0/sdk';
 import { signed } from '../../../test/fixtures.js';
-import { startMongo, type MongoServer } from '../mongo/server.js';
+import { startMongo, testDatabases, type MongoServer } from '../mongo/server.js';
 import { rejection } from '../rejection.js';
 import { startNode } from './harness.js';
 
@@ -15,19 +13,10 @@ const mongo = await startMongo();
 
 describe.skipIf(!mongo)('a node on mongodb://', () => {
   const server = mongo as MongoServer;
-  const databases: string[] = [];
-  const freshUri = (): string => {
-    const name = `mcp0_node_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    databases.push(name);
-    const [head, query] = server.uri.split('?') as [string, string | undefined];
-    return `${/^mongodb:\/\/[^/]*/.exec(head)![0]}/${name}${query ? `?${query}` : ''}`;
-  };
+  const databases = testDatabases(server, 'mcp0_node_');
+  const freshUri = databases.fresh;
   afterAll(async () => {
-    if (process.env.MONGODB_URI) {
-      const client = new MongoClient(server.uri);
-      for (const name of databases) await client.db(name).dropDatabase().catch(() => undefined);
-      await client.close();
-    }
+    await databases.drop();
     await server.stop();
   });
 

@@ -5,14 +5,12 @@
 // (Before the fix: two processes × 100 increments on LMDB ended at 111, on FerretDB 20 of 100 were lost.)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPublicJwk } from '@mcp0/abi';
-import { MongoClient } from 'mongodb';
 import { publisher, signed } from '../../../test/fixtures.js';
-import { startMongo, type MongoServer } from '../mongo/server.js';
+import { startMongo, testDatabases, type MongoServer } from '../mongo/server.js';
 import { startNode } from './harness.js';
 
 const fixture = join(import.meta.dirname, 'two-nodes.fixture.mjs');
@@ -99,18 +97,11 @@ describe('two node processes on one store: one writer per agent, no lost update'
   }, 600_000);
 
   it.skipIf(!mongo)('on MongoDB (FerretDB)', async () => {
-    const server = mongo as MongoServer;
-    const [head, query] = server.uri.split('?') as [string, string | undefined];
-    const database = `mcp0_two_nodes_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    const uri = `${/^mongodb:\/\/[^/]*/.exec(head)![0]}/${database}${query ? `?${query}` : ''}`;
+    const databases = testDatabases(mongo as MongoServer, 'mcp0_two_nodes_');
     try {
-      await twoNodes(uri);
+      await twoNodes(databases.fresh());
     } finally {
-      if (process.env.MONGODB_URI) {
-        const client = new MongoClient(server.uri);
-        await client.db(database).dropDatabase().catch(() => undefined);
-        await client.close();
-      }
+      await databases.drop();
     }
   }, 1_200_000);
 });
