@@ -467,10 +467,8 @@ for (const b of backends) {
   const x = results[b].bytes;
   console.log(`[${b}] build 10k × 1 KiB ${(x[1024].buildMs / 1000).toFixed(2)} s, 10k × 64 B ${(x[64].buildMs / 1000).toFixed(2)} s (${N / CHUNK} applies of ${CHUNK}); counted 1% apply ${x[1024].tApply.toFixed(1)} / ${x[64].tApply.toFixed(1)} ms, 100 counted puts ${x[1024].tPuts.toFixed(0)} / ${x[64].tPuts.toFixed(0)} ms (1 KiB / 64 B)`);
 }
-if (backends.length === 2) {
-  const same = [1024, 64].every((s) => ['full', 'batch', 'single'].every((k) => results.lmdb.bytes[s][k].bytes === results.mongo.bytes[s][k].bytes));
-  console.log(`byte counts identical on both stores (the tree is deterministic): ${same ? 'yes' : 'NO'}`);
-}
+// The byte counts differ a little between stores: each agent's node boundaries follow a salt drawn
+// at its first write (plugins/storage/README.md), so the same keys split differently in each store.
 
 // Ratios.
 const ratios = [];
