@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeContract } from './contract.test-support.js';
-import { LmdbStore } from './lmdb.js';
+import { LmdbStore, retried } from './lmdb.js';
 import { openStore } from './open.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mcp0-lmdb-'));
@@ -51,5 +51,27 @@ describe('openStore lmdb: with create: false (issue 13)', () => {
     const reopened = await openStore(`lmdb:${join(root, 'made')}`, { create: false });
     expect(reopened.kv.get('ns', 'k')).toEqual(new Uint8Array([1]));
     await reopened.close();
+  });
+});
+
+describe('lmdb-js spurious freelist aborts', () => {
+  const spurious = () => new Error('MDB_BAD_TXN: Transaction must abort, has a child, or is invalid: reserved freelist had a data entry with zero-size, last id 1\n');
+
+  it('runs the write again after the spurious abort, and answers its result', () => {
+    let calls = 0;
+    expect(retried(() => {
+      if (++calls < 3) throw spurious();
+      return 'written';
+    })).toBe('written');
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after four attempts, and never retries any other error', () => {
+    let calls = 0;
+    expect(() => retried(() => { calls++; throw spurious(); })).toThrow(/reserved freelist/);
+    expect(calls).toBe(4);
+    calls = 0;
+    expect(() => retried(() => { calls++; throw new Error('MDB_MAP_FULL: Environment mapsize limit reached'); })).toThrow(/MDB_MAP_FULL/);
+    expect(calls).toBe(1);
   });
 });

@@ -80,8 +80,13 @@ function writtenAt(b: Buffer | undefined): number {
 const SPURIOUS_FREELIST = /MDB_BAD_TXN[\s\S]*reserved freelist had a data entry with zero-size/;
 let warned = false;
 
-/** Runs `write` (one synchronous LMDB write transaction), again when lmdb-js aborts it spuriously. */
-function retried<T>(write: () => T): T {
+/**
+ * Runs `write` (one synchronous LMDB write transaction), again when lmdb-js aborts it spuriously.
+ * Module-internal (the package entry does not export it); exported for its test.
+ * @example
+ * retried(() => env.transactionSync(() => refs.putSync(k, v)))
+ */
+export function retried<T>(write: () => T): T {
   for (let attempt = 1; ; attempt++) {
     try {
       return write();
