@@ -3,7 +3,8 @@
  * `mcp0 <cmd>: <CODE>: message`, with a stack trace only under --debug. Exit 2 is a usage error or
  * a module that would not load; 1 is a failed check or call; 0 is success.
  */
-import { LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
+import { readFileSync } from 'node:fs';
+import { ABI_VERSION, LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
 import { type Args, type Command, type Io, helpText, parseCommandArgs, stringOption } from './command.js';
 import { agreement } from './commands/agreement.js';
 import { agent } from './commands/agent.js';
@@ -29,7 +30,13 @@ export const COMMANDS: readonly Command[] = [keygen, keyring, scaffold, build, p
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 function overview(): string {
-  return ['mcp0: build, sign, verify, inspect and run MCP-ZERO plugins', '', 'usage: mcp0 <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'mcp0 <command> --help shows a command\'s options.', ''].join('\n');
+  return ['mcp0: build, sign, verify, inspect and run MCP-ZERO plugins', '', 'usage: mcp0 <command> [options]', '       mcp0 help <command> | mcp0 --version', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'mcp0 <command> --help (or mcp0 help <command>) shows a command\'s options.', ''].join('\n');
+}
+
+/** `mcp0 --version`: this package's version and the plugin ABI it speaks. */
+function version(): string {
+  const { version: v } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `mcp0 ${v} (plugin ABI v${ABI_VERSION}, node ${process.version})\n`;
 }
 
 /**
@@ -39,6 +46,19 @@ function overview(): string {
  */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(version());
+    return 0;
+  }
+  if (name === 'help' && rest.length > 0) {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    if (!topic) {
+      io.err(`mcp0 help: unknown command ${JSON.stringify(rest[0])}\n\n${overview()}`);
+      return 2;
+    }
+    io.out(helpText(topic));
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(overview());
     return name === undefined ? 2 : 0;
@@ -69,6 +89,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 function describeError(e: unknown): string {
   if (e instanceof Mcp0Error) return `${e.code}: ${e.message}`;
   const errno = (e as NodeJS.ErrnoException).code;
-  if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR') return `${errno}: ${(e as Error).message}`;
+  if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR') {
+    // Node's own messages already start with the code ("ENOENT: no such file…"): say it once.
+    const message = (e as Error).message;
+    return message.startsWith(`${errno}:`) ? message : `${errno}: ${message}`;
+  }
   return e instanceof Error ? e.message : String(e);
 }

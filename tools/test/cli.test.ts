@@ -1,5 +1,6 @@
 /** The CLI shell: help for every command, the exit codes of dispatch, and the error policy. */
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '@mcp0/tools';
 import { run, signedFile, tempDir } from './helpers.js';
@@ -18,6 +19,23 @@ describe('mcp0', () => {
     const r = await run(flag);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/usage: mcp0 <command>/);
+  });
+
+  it.each([['--version'], ['-V'], ['version']])('%s prints the version of mcp0 and of the ABI, exits 0', async (flag) => {
+    const r = await run(flag);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^mcp0 \d+\.\d+\.\d+ \(plugin ABI v\d+\.\d+\.\d+, node v\d+/);
+  });
+
+  it('help <command> prints that command\'s help; help <unknown> exits 2', async () => {
+    const r = await run('help', 'call');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe((await run('call', '--help')).out);
+    const bad = await run('help', 'frobnicate');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe('');
+    expect(bad.err).toMatch(/^mcp0 help: unknown command "frobnicate"/);
   });
 
   it('lists the commands the spec names', () => {
@@ -79,9 +97,18 @@ describe('mcp0', () => {
       const file = join(tempDir(), 'missing.wasm');
       const r = await run('inspect', file);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/^mcp0 inspect: ENOENT: /);
+      expect(r.err).toMatch(/^mcp0 inspect: ENOENT: no such file/); // the code once, not "ENOENT: ENOENT:"
       expect(r.err).toContain(file);
       expect(r.err).not.toMatch(STACK);
     });
+  });
+
+  it('what the README\'s walk-throughs write in the repository root is ignored by git (a private key among it)', () => {
+    const root = resolve(import.meta.dirname, '..', '..');
+    const written = ['me.jwk', 'me.pub.jwk', 'agr.json', 'report.html', 'tally.mcp0a', 'my-agent/x', 'my-plugin/x', 'my-dist/x', 'my-spec/x'];
+    // check-ignore prints each ignored path; a path it does not print would be committed by `git add -A`.
+    const ignored = execFileSync('git', ['check-ignore', ...written], { cwd: root, encoding: 'utf8' }).trim().split('\n');
+    expect(ignored).toEqual(written);
+    expect(() => execFileSync('git', ['check-ignore', 'package.json'], { cwd: root, stdio: 'pipe' })).toThrow();
   });
 });
