@@ -151,6 +151,19 @@ describe('mcp0 store', () => {
     await dest.close();
   });
 
+  it('export never overwrites an existing file unless --force', async () => {
+    const file = await exported();
+    const before = readFileSync(file);
+    const again = await run('store', 'export', `lmdb:${srcDir}`, '--agent', OTHER, '--out', file, '--key', operator.priv);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already exists \(EEXIST\); pass --force to overwrite it/);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    const forced = await run('store', 'export', `lmdb:${srcDir}`, '--agent', OTHER, '--out', file, '--key', operator.priv, '--force', '--json');
+    expect(forced.code, forced.err).toBe(0);
+    expect(JSON.parse(forced.out).agent).toBe(OTHER);
+    expect(readFileSync(file).equals(before)).toBe(false);
+  });
+
   it('exit 1 for an agent without state or a missing file; exit 2 for usage errors', async () => {
     const dir = tempDir('mcp0-store-');
     const nobody = await run('store', 'export', `lmdb:${srcDir}`, '--agent', 'nobody', '--out', join(dir, 'x'), '--key', operator.priv);

@@ -11,6 +11,7 @@
  *   mcp0 store import <uri> --in <file> [--trust <key>...] [--force]
  *   mcp0 store gc <uri> [--keep <n>] [--grace <duration>] [--dry-run]
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { UsageError, type PrivateKey, type PublicKey } from '@mcp0/abi';
 import { type Args, type Command, type Io, positionals, stringOption } from '../command.js';
@@ -22,7 +23,7 @@ const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.b
 
 /** The options each subcommand takes (besides --json); any other is a usage error. */
 const ONLY: Record<'export' | 'import' | 'gc', string[]> = {
-  export: ['agent', 'out', 'history', 'key', 'dev', 'dist'],
+  export: ['agent', 'out', 'force', 'history', 'key', 'dev', 'dist'],
   import: ['in', 'force', 'trust', 'keyring', 'dev', 'dist'],
   gc: ['keep', 'grace', 'dry-run', 'trust', 'keyring', 'dev', 'dist'],
 };
@@ -31,7 +32,7 @@ export const store: Command = {
   name: 'store',
   summary: "back up (export) and restore (import) an agent's storage state as a sealed, verified archive; collect a store's garbage (gc)",
   usage:
-    'export <store-uri> --agent <id> --out <file> (--key <file> | --dev) [--history] [--json]\n' +
+    'export <store-uri> --agent <id> --out <file> (--key <file> | --dev) [--history] [--force] [--json]\n' +
     '       mcp0 store import <store-uri> --in <file> [--trust <key>... | --dev] [--force] [--json]\n' +
     '       mcp0 store gc <store-uri> [--keep <n>] [--grace <duration>] [--dry-run] [--dist <dir>] [--trust <key>... | --dev] [--json]',
   options: {
@@ -40,7 +41,7 @@ export const store: Command = {
     history: { type: 'boolean', description: 'export: include every earlier version (parent commits and their trees)' },
     key: { type: 'string', arg: '<file>', description: "export: the exporting operator's private key (JWK, mode 0600): it seals the archive" },
     in: { type: 'string', arg: '<file>', description: 'import: the archive file to read' },
-    force: { type: 'boolean', description: 'import: replace the agent\'s head even when it names other state' },
+    force: { type: 'boolean', description: 'export: overwrite an existing --out file; import: replace the agent\'s head even when it names other state' },
     trust: { type: 'string', multiple: true, arg: '<key>', description: "import: a key trusted to seal archives; gc: the distribution assembler's key. A file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the key the seal (the distribution) names, if it is in your keyring" },
     keyring: { type: 'string', arg: '<dir>', description: 'import, gc: where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     dev: { type: 'boolean', description: `seal with (export) or trust (import) the DEVELOPMENT key a local build left in --dist (${DEV_KEY_FILE}, ${DEV_PUBLIC_KEY_FILE}): only for archives made and restored on this machine; gc: trust it to verify --dist` },
@@ -95,6 +96,9 @@ export const store: Command = {
 async function exportCommand(args: Args, uri: string, io: Io): Promise<number> {
   const agent = stringOption(args, 'agent', true);
   const out = stringOption(args, 'out', true);
+  const force = args.values.force === true;
+  // Checked before the work, and again by the exclusive write below (a file may appear meanwhile).
+  if (!force && existsSync(out)) throw new UsageError('EUSAGE', `${out} already exists (EEXIST); pass --force to overwrite it`);
   const key = await sealingKey(args, io);
   // Loaded here, not at start-up: the SDK pulls in the store drivers (LMDB, MongoDB).
   const sdk = await import('@mcp0/sdk');
@@ -106,7 +110,7 @@ async function exportCommand(args: Args, uri: string, io: Io): Promise<number> {
     await s.close();
   }
   const info = await sdk.readArchive(bytes, { trust: [key.publicKey] });
-  await writeFile(out, bytes);
+  await writeFile(out, bytes, { flag: force ? 'w' : 'wx' });
   const r = { agent: info.agent, signer: info.signer, root: hexOf(info.root), head: hexOf(info.head), blocks: info.blocks.length, bytes: bytes.length };
   io.out(args.values.json ? `${JSON.stringify(r)}\n` : `exported ${r.agent}, sealed by ${r.signer}: ${r.blocks} blocks, ${r.bytes} bytes, root ${r.root}${info.history ? ' (with history)' : ''} → ${out}\n`);
   return 0;
