@@ -33,9 +33,31 @@ const OUT = join(ROOT, `sdk/zk/trace_batch_${N}`);
 const PTAU_ENTROPY = 'mcp0 development ceremony - powers of tau - NOT FOR PRODUCTION';
 const ZKEY_ENTROPY = 'mcp0 development ceremony - trace_batch_32 phase 2 - NOT FOR PRODUCTION';
 
+const USAGE = `usage: npm run zk:setup [-- --fresh | --compile-only | --help]
+
+  (no flag)        compile the circuit and run the DEVELOPMENT ceremony, reusing
+                   circuits/build/pot${POWER}_final.ptau if present; overwrites sdk/zk/trace_batch_${N}/
+  --fresh          redo the powers of tau too (~8 min at 2^${POWER})
+  --compile-only   compile the circuit into circuits/build/ and check it fits; no ceremony
+  -h, --help       show this help
+`;
 const args = new Set(process.argv.slice(2));
+if (args.has('--help') || args.has('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// A typo must not start an 8-minute ceremony that overwrites the committed keys.
+const unknown = [...args].filter((a) => a !== '--fresh' && a !== '--compile-only');
+if (unknown.length > 0) {
+  process.stderr.write(`zk:setup: unknown argument ${JSON.stringify(unknown[0])}: nothing was done\n\n${USAGE}`);
+  process.exit(2);
+}
 const FRESH = args.has('--fresh');
 const COMPILE_ONLY = args.has('--compile-only');
+if (FRESH && COMPILE_ONLY) {
+  process.stderr.write(`zk:setup: --fresh and --compile-only exclude each other: nothing was done\n\n${USAGE}`);
+  process.exit(2);
+}
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const t0 = Date.now();
@@ -197,13 +219,17 @@ async function main() {
   console.log(`\nArtifacts in ${relative(ROOT, OUT)}/:`);
   for (const [name, a] of Object.entries(manifest.artifacts)) console.log(`    ${name.padEnd(24)} ${(a.bytes / 1e6).toFixed(2)} MB  sha256 ${a.sha256}`);
   console.log(`    manifest.json`);
-  await globalThis.curve_bn128?.terminate();
   console.log(`\nDone in ${secs(t0)}.`);
   banner();
 }
 
-main().catch(async (e) => {
-  console.error(e);
-  await globalThis.curve_bn128?.terminate();
-  process.exit(1);
-});
+// snarkjs's curve keeps worker threads alive: end them on every way out (--compile-only returns
+// early, after r1cs.info built the curve), or the process never exits.
+main().then(
+  () => globalThis.curve_bn128?.terminate(),
+  async (e) => {
+    console.error(e);
+    await globalThis.curve_bn128?.terminate();
+    process.exit(1);
+  },
+);

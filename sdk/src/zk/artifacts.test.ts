@@ -71,3 +71,31 @@ describe.skipIf(!existsSync(manifestPath))('committed zk artifacts match the cir
     }
   });
 });
+
+// `npm run zk:setup` overwrites these artifacts: a typo or --help must never start the ceremony.
+describe('scripts/zk/setup.mjs refuses what it does not know', () => {
+  const script = join(ROOT, 'scripts/zk/setup.mjs');
+  const setup = (...argv: string[]) => {
+    try {
+      return { code: 0, out: execFileSync(process.execPath, [script, ...argv], { encoding: 'utf8', stdio: 'pipe' }), err: '' };
+    } catch (e) {
+      const x = e as { status: number; stdout: string; stderr: string };
+      return { code: x.status, out: x.stdout, err: x.stderr };
+    }
+  };
+
+  it('--help prints the usage and exits 0, doing nothing', () => {
+    const before = sha256(manifestPath);
+    const r = setup('--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^usage: npm run zk:setup/);
+    expect(sha256(manifestPath)).toBe(before);
+  });
+
+  it.each([['--hepl'], ['--compile-only', 'extra'], ['--fresh', '--compile-only']])('%s exits 2 before any work', (...argv) => {
+    const r = setup(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/nothing was done/);
+    expect(r.out).toBe('');
+  });
+});
