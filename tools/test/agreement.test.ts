@@ -164,14 +164,17 @@ describe('mcp0 agreement usage / invoice', () => {
     expect(JSON.parse(r.out).totals).toEqual([{ currency: 'EUR', amount: 1014 }]);
     const text = await run('agreement', 'invoice', '--period', `${T0}..${T0 + HOUR}`, '--store', uri, '--plugin', plugin, '--trust', pub, '--', consumer.kid);
     expect(text.out).toMatch(/agr-cli\s+calls\s+4 ×\s+4 =\s+16 EUR/);
-    expect(text.out).toMatch(/total\s+1014 EUR/);
+    expect(text.out).toMatch(/total\s+10\.14 EUR \(1014 minor units\)/);
   });
 
   it('refuses a bad period, an unaligned one, a missing store and --plugin without --trust', async () => {
     expect((await run('agreement', 'invoice', '--period', '2027-01-01', '--store', uri, '--', consumer.kid)).err).toContain('expected <from>..<to>');
     const unaligned = await run('agreement', 'invoice', '--period', `${T0 + 1}..${T0 + HOUR}`, '--store', uri, '--plugin', plugin, '--trust', pub, '--', consumer.kid);
-    expect(unaligned.code).toBe(1);
-    expect(unaligned.err).toContain('whole UTC hours');
+    expect(unaligned.code).toBe(2);
+    expect(unaligned.err).toContain('EUSAGE: --period: invoices cover whole UTC hours');
+    const backwards = await run('agreement', 'invoice', '--period', '2027-01-02..2027-01-01', '--store', uri, '--plugin', plugin, '--trust', pub, '--', consumer.kid);
+    expect(backwards.code).toBe(2);
+    expect(backwards.err).toContain('the start must come before the end');
     expect((await run('agreement', 'usage', '--store', 'lmdb:/nonexistent/mcp0', '--', consumer.kid)).err).toContain('ENOTFOUND: no store at');
     expect((await run('agreement', 'usage', '--store', uri, '--plugin', plugin, '--', consumer.kid)).err).toContain('--plugin needs --trust');
   });

@@ -83,7 +83,7 @@ export const agreement: Command = {
     '      (a key id that starts with "-" goes last, after --: mcp0 agreement usage --json -- -Xy…)',
     '      run the mcp0.agreements plugin over the store\'s kv (read only) and print its usage or invoice',
     '',
-    'Amounts are integer minor units of the agreement\'s currency.',
+    'Amounts are integer minor units of the agreement\'s currency (cents for EUR); invoice totals are also shown in the currency\'s own units.',
   ].join('\n'),
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
@@ -300,6 +300,27 @@ interface InvoiceView {
   totals: { currency: string; amount: number | bigint }[];
 }
 
+const HOUR_MS = 3_600_000;
+
+/**
+ * An amount in minor units as the currency writes it (586 EUR → "5.86", 586 JPY → "586"), exact for
+ * any size: the digits are moved, never divided. Unknown codes keep two decimals.
+ * @example
+ * money(586, 'EUR') // '5.86'
+ */
+function money(minor: number | bigint, currency: string): string {
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    // not an ISO 4217 code: keep two decimals
+  }
+  const negative = BigInt(minor) < 0n;
+  const text = (negative ? -BigInt(minor) : BigInt(minor)).toString().padStart(digits + 1, '0');
+  const whole = text.slice(0, text.length - digits);
+  return `${negative ? '-' : ''}${whole}${digits > 0 ? `.${text.slice(text.length - digits)}` : ''}`;
+}
+
 async function invoice(args: Args, self: Command, io: Io): Promise<number> {
   const [consumer] = positionals(args, self, 1);
   const period = stringOption(args, 'period', true);
@@ -307,6 +328,9 @@ async function invoice(args: Args, self: Command, io: Io): Promise<number> {
   if (parts.length !== 2) throw new UsageError('EUSAGE', `--period: expected <from>..<to>, got ${JSON.stringify(period)}`);
   const from = parseTime(parts[0]!, '--period from');
   const to = parseTime(parts[1]!, '--period to');
+  // The plugin refuses these too (EINPUT, exit 1); they are the user's typing, so usage errors here.
+  if (from % HOUR_MS !== 0 || to % HOUR_MS !== 0) throw new UsageError('EUSAGE', `--period: invoices cover whole UTC hours, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
+  if (from >= to) throw new UsageError('EUSAGE', `--period: the start must come before the end, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
   const inv = (await callPlugin(args, io, 'invoice', { consumer: consumer!, from, to })) as unknown as InvoiceView;
   if (args.values.json) {
     // Amounts past 2^53 come back as bigint: printed as JSON numbers, digits exact.
@@ -316,7 +340,7 @@ async function invoice(args: Args, self: Command, io: Io): Promise<number> {
   const rows = [`invoice for ${inv.consumer}, ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`];
   for (const l of inv.lines) rows.push(`  ${l.agreement.padEnd(24)} ${l.item.padEnd(10)} ${String(l.quantity).padStart(12)} × ${String(l.unitPrice).padStart(10)} = ${String(l.amount).padStart(14)} ${l.currency}`);
   if (inv.lines.length === 0) rows.push('  nothing to invoice');
-  for (const t of inv.totals) rows.push(`  total ${String(t.amount).padStart(14)} ${t.currency} (minor units)`);
+  for (const t of inv.totals) rows.push(`  total ${money(t.amount, t.currency).padStart(14)} ${t.currency} (${t.amount} minor units)`);
   io.out(`${rows.join('\n')}\n`);
   return 0;
 }
