@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
-import { readManifest } from '@mcp0/abi';
+import { readManifest, readSignatures } from '@mcp0/abi';
 import { lines, run, tempDir, writeKeys } from './helpers.js';
 
 /** `mcp0_abi_v1` and `zero`, Extism-style `() -> i32` exports returning 0 (success, empty output). */
@@ -68,6 +68,22 @@ describe('mcp0 pack', () => {
     const again = join(p.dir, 'again.wasm');
     expect((await run('pack', p.out, '--manifest', p.manifest, '--out', again)).code).toBe(0);
     expect(readManifest(new Uint8Array(readFileSync(again))).version).toBe('1.0.1');
+  });
+
+  it('drops the signatures of a signed module it packs again, and says so: the result signs cleanly', async () => {
+    const p = inputs();
+    expect((await run('pack', p.module, '--manifest', p.manifest, '--out', p.out)).code).toBe(0);
+    const keys = writeKeys(p.dir);
+    expect((await run('sign', p.out, '--key', keys.priv)).code).toBe(0);
+    writeFileSync(p.manifest, JSON.stringify({ ...MANIFEST, version: '1.0.2' }));
+    const again = join(p.dir, 'again.wasm');
+    const r = await run('pack', p.out, '--manifest', p.manifest, '--out', again);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/unsigned\)\n$/);
+    expect(r.err).toMatch(/^dropped 1 signature the module carried: .*sign .*again\.wasm again\n$/);
+    expect(readSignatures(new Uint8Array(readFileSync(again)))).toEqual([]);
+    expect((await run('sign', again, '--key', keys.priv)).code).toBe(0);
+    expect((await run('verify', again, '--trust', keys.pub)).code).toBe(0);
   });
 
   it('refuses a manifest listing an export the module lacks, and writes nothing', async () => {

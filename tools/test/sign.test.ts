@@ -80,8 +80,8 @@ describe('mcp0 sign', () => {
     const bare = join(dir, 'bare.wasm');
     writeFileSync(bare, Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0));
     const r = await run('sign', bare, '--key', keys.priv, '--out', join(dir, 'o.wasm'));
-    expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/EMANIFEST/);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/has no mcp0 manifest: .* mcp0 pack /);
     expect(existsSync(join(dir, 'o.wasm'))).toBe(false);
 
     const junk = join(dir, 'junk.wasm');
@@ -90,6 +90,25 @@ describe('mcp0 sign', () => {
     expect(r2.code).not.toBe(0);
     expect(r2.err).not.toMatch(/\n\s+at /);
     expect(existsSync(join(dir, 'o.wasm'))).toBe(false);
+  });
+
+  it('--replace drops earlier signatures: a module changed after signing can be signed again', async () => {
+    const { dir, file } = await unsignedFile('hello');
+    const first = writeKeys(dir, generateKeyPair(), 'first');
+    const second = writeKeys(dir, generateKeyPair(), 'second');
+    expect((await run('sign', file, '--key', first.priv)).code).toBe(0);
+    // Change the module after signing (a trailing custom section): the old signature no longer covers it.
+    const bytes = readFileSync(file);
+    writeFileSync(file, Buffer.concat([bytes, Buffer.from([0, 5, 4, 0x6e, 0x6f, 0x74, 0x65])]));
+    const refused = await run('sign', file, '--key', second.priv);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/strip the old signatures to re-sign \(mcp0 sign --replace\)/);
+    const replaced = await run('sign', file, '--key', second.priv, '--replace');
+    expect(replaced.code, replaced.err).toBe(0);
+    expect(replaced.err).toBe('--replace: dropped 1 earlier signature\n');
+    expect(signatureCount(file)).toBe(1);
+    expect((await run('verify', file, '--trust', second.pub)).code).toBe(0);
+    expect((await run('verify', file, '--trust', first.pub)).code).toBe(1);
   });
 
   it('needs --key and one file', async () => {

@@ -57,7 +57,7 @@ export function signModule(module: Uint8Array, key: PrivateKey): Uint8Array {
     const covered = existing.map((set) => hex(set.hashes[set.hashes.length - 1] ?? new Uint8Array(0)));
     throw new LoadError(
       'ESIGNATURE',
-      `module changed since it was signed: its signatures cover content hash ${covered.join(', ')}, got ${hex(whole)} (${uncovered(existing[0]!.hashes, hashes)}); strip the old signatures to re-sign`,
+      `module changed since it was signed: its signatures cover content hash ${covered.join(', ')}, got ${hex(whole)} (${uncovered(existing[0]!.hashes, hashes)}); strip the old signatures to re-sign (mcp0 sign --replace)`,
       { check: 'signature', expected: covered, got: hex(whole) },
     );
   }

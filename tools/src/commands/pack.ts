@@ -1,6 +1,6 @@
 /** `mcp0 pack`: wrap a module compiled from any language with a manifest. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { appendManifest, checkExports, checkImports, parseJson, readManifest, UsageError } from '@mcp0/abi';
+import { appendManifest, checkExports, checkImports, parseJson, readManifest, readSignatures, stripSignatures, UsageError } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
 
 export const pack: Command = {
@@ -22,12 +22,17 @@ export const pack: Command = {
     } catch (e) {
       throw new UsageError('EUSAGE', `${manifestPath}: not a readable JSON file (${(e as Error).message})`, {}, { cause: e });
     }
-    const wasm = appendManifest(new Uint8Array(await readFile(input!)), manifestJson);
+    // A new manifest changes the module, so signatures it carried would no longer verify: drop them
+    // rather than write an artifact that says "unsigned" yet holds stale signatures.
+    const original = new Uint8Array(await readFile(input!));
+    const stale = readSignatures(original).reduce((n, s) => n + s.signatures.length, 0);
+    const wasm = appendManifest(stale > 0 ? stripSignatures(original) : original, manifestJson);
     const manifest = readManifest(wasm);
     const compiled = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
     checkImports(compiled);
     checkExports(compiled, manifest);
     await writeFile(out, wasm);
+    if (stale > 0) io.err(`dropped ${stale} signature${stale === 1 ? '' : 's'} the module carried: they covered it without this manifest; sign ${out} again\n`);
     io.out(`packed ${manifest.name}@${manifest.version}: ${out} (${wasm.length} bytes, unsigned)\n`);
     return 0;
   },
