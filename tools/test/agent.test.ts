@@ -51,7 +51,7 @@ describe('mcp0 agent', () => {
     const after = await run('agent', 'execute', 'notes', 'list', '{}', ...at);
     expect(JSON.parse(after.out).notes.map((n: { text: string }) => n.text)).toEqual(['first']);
 
-    expect(json((await run('agent', 'pause', 'notes', ...at, '--json')).out)).toEqual({ id, state: 'paused' });
+    expect(json((await run('agent', 'pause', 'notes', ...at, '--json')).out)).toEqual({ id, name: 'notes', state: 'paused' });
     const refused = await run('agent', 'execute', 'notes', 'list', '{}', ...at);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('ESTATE');
@@ -62,7 +62,9 @@ describe('mcp0 agent', () => {
     const text = await run('agent', 'list', ...at);
     expect(text.out).toContain(`${id}  notes`);
 
-    expect((await run('agent', 'terminate', 'notes', ...at)).code).toBe(0);
+    const terminated = await run('agent', 'terminate', 'notes', ...at);
+    expect(terminated.code).toBe(0);
+    expect(terminated.out).toBe(`notes (${id}): terminated\n`); // the name survives the termination
     expect(json((await run('agent', 'list', ...at, '--json')).out)).toEqual([]);
   });
 
@@ -76,6 +78,15 @@ describe('mcp0 agent', () => {
     expect(missing.err).toContain('ENOTFOUND');
     expect((await run('agent', 'fly', ...at)).code).toBe(2);
     expect((await run('agent', 'execute', 'x', 'get', '{not json', ...at)).code).toBe(2);
+    // Arguments are checked before a node starts: on a store that does not exist, the usage error
+    // (not "no store at") is what comes back.
+    const early = ['--dist', dist, '--store', `lmdb:${join(tempDir(), 'absent')}`, '--dev'];
+    for (const argv of [['execute', 'x', 'get', '{not json'], ['execute', 'x'], ['snapshot'], ['recover', 'x'], ['list', 'extra'], ['spawn', stranger.file]]) {
+      const r = await run('agent', ...argv, ...early);
+      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(2);
+      expect(r.err).toMatch(/EUSAGE/);
+      expect(r.err).not.toMatch(/no store at/);
+    }
     const noDist = await run('agent', 'list', '--dist', join(tempDir(), 'none'), '--store', 'memory:');
     expect(noDist.code).toBe(2);
     expect(noDist.err).toContain('mcp0 dist build');
@@ -132,6 +143,10 @@ describe('mcp0 agent on the standard distribution', () => {
     const denied = await run('agent', 'execute', 'bare', 'list', '{}', ...at);
     expect(denied.code).toBe(1);
     expect(denied.err).toMatch(/EDENIED: .*no-agreement/);
+    // With --json the failure is a result on stdout too, with its details.
+    const deniedJson = await run('agent', 'execute', 'bare', 'list', '{}', ...at, '--json');
+    expect(deniedJson.code).toBe(1);
+    expect(json(deniedJson.out)).toMatchObject({ ok: false, error: { code: 'EDENIED', message: expect.stringContaining('no-agreement') } });
 
     const spawned = await run('agent', 'spawn', signedMemory.file, '--name', 'bound', '--agreement', doc, ...at, '--json');
     expect(spawned.code, spawned.err).toBe(0);

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
+import { Mcp0Error, UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
 import type { Agent, Node } from '@mcp0/sdk';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
 import { fromJson, toJson } from '../json-cbor.js';
@@ -43,49 +43,80 @@ async function agreementId(node: Node, value: string | undefined): Promise<strin
   return out.id;
 }
 
-async function runSub(sub: Sub, node: Node, args: Args, io: Io, rest: string[]): Promise<number> {
+/** The positional arguments each subcommand takes, after the subcommand. */
+const ARITY: Record<Sub, { min: number; max: number; names: string }> = {
+  spawn: { min: 1, max: 1, names: '<module.wasm>' },
+  list: { min: 0, max: 0, names: '' },
+  execute: { min: 2, max: 3, names: '<agent> <intent> [json-input]' },
+  snapshot: { min: 1, max: 1, names: '<agent>' },
+  recover: { min: 2, max: 2, names: '<agent> <snapshot-id>' },
+  pause: { min: 1, max: 1, names: '<agent>' },
+  resume: { min: 1, max: 1, names: '<agent>' },
+  terminate: { min: 1, max: 1, names: '<agent>' },
+};
+
+/** What the subcommand was given, checked and parsed before a node starts (seconds): usage errors come at once. */
+interface Parsed {
+  rest: string[];
+  input?: CborValue;
+  config?: CborValue;
+  module?: Uint8Array;
+}
+
+async function parse(sub: Sub, args: Args, rest: string[]): Promise<Parsed> {
+  const { min, max, names } = ARITY[sub];
+  if (rest.length < min || rest.length > max) {
+    throw new UsageError('EUSAGE', `mcp0 agent ${sub}${names ? ` ${names}` : ''}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${rest.length}`);
+  }
+  if (sub === 'execute') return { rest, input: parseJsonArg(rest[2], 'input') };
+  if (sub !== 'spawn') return { rest };
+  stringOption(args, 'name', true);
+  return { rest, config: parseJsonArg(stringOption(args, 'config'), '--config'), module: new Uint8Array(await readFile(rest[0]!)) };
+}
+
+async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, config, module }: Parsed): Promise<number> {
   const json = args.values.json === true;
   const print = (value: unknown, text: string) => io.out(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-  const need = (n: number, names: string) => {
-    if (rest.length !== n) throw new UsageError('EUSAGE', `mcp0 agent ${sub} ${names}: expected ${n} argument(s), got ${rest.length}`);
-    return rest;
-  };
   switch (sub) {
     case 'spawn': {
-      const [file] = need(1, '<module.wasm>');
       const agreement = await agreementId(node, stringOption(args, 'agreement'));
       const agent = await node.agents.spawn({
-        module: new Uint8Array(await readFile(file!)),
+        module: module!,
         name: stringOption(args, 'name', true),
         ...(agreement ? { agreement } : {}),
         ...(listOption(args, 'grant').length ? { grants: listOption(args, 'grant') } : {}),
-        config: parseJsonArg(stringOption(args, 'config'), '--config'),
+        config,
       });
       const d = await describe(agent);
       print(d, `spawned ${d.name} as ${d.id} (${d.module})`);
       return 0;
     }
     case 'list': {
-      need(0, '');
       const all = await Promise.all(node.agents.list().map(describe));
       print(all, all.length === 0 ? 'no agents' : all.map((a) => `${a.id}  ${a.name.padEnd(16)} ${a.state.padEnd(8)} ${a.module}  root ${a.stateRoot.slice(0, 16)}…  ${a.snapshots.length} snapshot(s)`).join('\n'));
       return 0;
     }
     case 'execute': {
-      if (rest.length < 2 || rest.length > 3) throw new UsageError('EUSAGE', 'mcp0 agent execute <agent> <intent> [json-input]');
-      const input = parseJsonArg(rest[2], 'input');
-      const output = await node.agents.get(rest[0]!).execute(rest[1]!, input);
+      let output: CborValue;
+      try {
+        output = await node.agents.get(rest[0]!).execute(rest[1]!, input);
+      } catch (e) {
+        // With --json, a failure is a result too (stdout, with retryAfterMs and the other details);
+        // the error line on stderr and exit 1 stay as for every command.
+        if (json && e instanceof Mcp0Error) io.out(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...plain(e.details) } })}\n`);
+        throw e;
+      }
       print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));
       return 0;
     }
     case 'snapshot': {
-      const [name] = need(1, '<agent>');
+      const [name] = rest;
       const snap = await node.agents.get(name!).snapshot();
       print(snap, `snapshot ${snap.id}`);
       return 0;
     }
     case 'recover': {
-      const [name, id] = need(2, '<agent> <snapshot-id>');
+      const [name, id] = rest;
       const force = args.values.force === true;
       if (force) io.err(`WARNING: --force: recovering ${name} to ${id} even if it is not in its history (another agent's state, say): its state, and what its exports carry, then hold that root's blocks\n`);
       await node.agents.get(name!).recover(id!, { force });
@@ -95,10 +126,10 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, rest: string[]):
     case 'pause':
     case 'resume':
     case 'terminate': {
-      const [name] = need(1, '<agent>');
-      const agent = node.agents.get(name!);
+      const agent = node.agents.get(rest[0]!);
+      const { id, name } = agent; // read before: a terminated handle forgets them
       await agent[sub]();
-      print({ id: agent.id, state: agent.state }, `${agent.name} (${agent.id}): ${agent.state}`);
+      print({ id, name, state: agent.state }, `${name} (${id}): ${agent.state}`);
       return 0;
     }
   }
@@ -147,11 +178,18 @@ export const agent: Command = {
     if (!SUBCOMMANDS.includes(sub as Sub)) throw new UsageError('EUSAGE', `unknown subcommand ${JSON.stringify(sub)}: expected one of ${SUBCOMMANDS.join(', ')}`);
     // Only spawn may create the store: the others use agents already there, and a mistyped
     // --store must fail ("no store at …") rather than show an empty store.
+    const parsed = await parse(sub as Sub, args, rest);
     const node = await openNode(args, io, sub === 'spawn' ? {} : { createStore: false });
     try {
-      return await runSub(sub as Sub, node, args, io, rest);
+      return await runSub(sub as Sub, node, args, io, parsed);
     } finally {
       await node.stop();
     }
   },
 };
+
+/** An error's details as JSON can carry them: bigints as numbers' digits, bytes as hex. */
+function plain(details: unknown): Record<string, unknown> {
+  if (details === null || typeof details !== 'object') return {};
+  return JSON.parse(JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))) as Record<string, unknown>;
+}
