@@ -219,6 +219,32 @@ describe('mcp0 start', () => {
   });
 });
 
+describe('mcp0 start under npm (issue 14)', () => {
+  const bin = resolve(import.meta.dirname, '..', 'bin', 'mcp0.js');
+
+  it('stops cleanly when the npm process above it goes away (npm passes no SIGTERM on)', async () => {
+    const at = ['--dist', dist, '--store', `lmdb:${tempDir('mcp0-start-npm-')}`, '--dev'];
+    // A shell stands in for npm exec's: killed, it hands the node to another parent, as npm's death does.
+    const quoted = [process.execPath, '--no-warnings', bin, 'start', ...at, '--json'].map((a) => `'${a}'`).join(' ');
+    const shell = spawn('sh', ['-c', `${quoted}; exit 0`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_command: 'exec' } });
+    let out = '';
+    let err = '';
+    shell.stderr.on('data', (d) => (err += d));
+    const stopped = new Promise<void>((resolve) => shell.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('"stopped"')) resolve();
+    }));
+    await new Promise<void>((resolve) => { const poll = setInterval(() => out.includes('"ready"') && (clearInterval(poll), resolve()), 50); });
+    const { pid } = JSON.parse(out.split('\n')[0]!) as { pid: number };
+    expect(pid).toBeGreaterThan(0);
+    shell.kill('SIGKILL');
+    await stopped; // the node's stdout outlives the shell: it says it stopped, and why
+    expect(JSON.parse(out.trim().split('\n').at(-1)!), err).toMatchObject({ event: 'stopped', signal: 'parent exited' });
+    // And it is gone (polled: its exit follows its last line).
+    await expect.poll(() => { try { process.kill(pid, 0); return 'alive'; } catch { return 'gone'; } }, { timeout: 30_000, interval: 100 }).toBe('gone');
+  });
+});
+
 describe('mcp0 agent: stores that do not exist, and agents another node runs (issue 13)', () => {
   const bin = resolve(import.meta.dirname, '..', 'bin', 'mcp0.js');
 

@@ -27,7 +27,9 @@ export const start: Command = {
     'and once more when it stops, and keeps them in the store (mcp0.node checkpoint/<seq>): export one with',
     'mcp0 trace checkpoint, and check a proof against it with mcp0 trace verify --checkpoint <file> --trust <key>.',
     '',
-    'SIGINT (Ctrl-C) or SIGTERM stops the node cleanly and exits 0.',
+    'SIGINT (Ctrl-C) or SIGTERM stops the node cleanly and exits 0. Run through npm (npx mcp0 start, npm start),',
+    'the node also stops cleanly when the npm process above it goes away: npm does not pass SIGTERM on, and it',
+    "ignores a SIGINT sent to it alone; a supervisor may also signal the node itself (its pid is in --json's ready event).",
   ].join('\n'),
   async run(args, io) {
     const keyFile = stringOption(args, 'operator-key');
@@ -41,15 +43,25 @@ export const start: Command = {
     // Listen before saying ready, so a signal sent on seeing "ready" is never missed. Signal
     // listeners do not keep the event loop alive; the timer does, until a signal comes.
     const alive = setInterval(() => undefined, 1 << 30);
-    const stopping = new Promise<NodeJS.Signals>((resolve) => {
+    let watch: NodeJS.Timeout | undefined;
+    const stopping = new Promise<NodeJS.Signals | 'parent exited'>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
+      // Under npm (npx, npm start) the node is a grandchild: a SIGTERM to npm kills npm and its
+      // shell but is not passed on, which would leave the node running with no one to stop it.
+      // Being handed to another parent means the npm above us is gone: stop as for SIGTERM.
+      if (process.env.npm_command !== undefined) {
+        const parent = process.ppid;
+        watch = setInterval(() => process.ppid !== parent && resolve('parent exited'), 250);
+        watch.unref();
+      }
     });
     const agents = node.agents.list();
-    const ready = { event: 'ready', distribution: `${node.distribution.name}@${node.distribution.version}`, store: node.store.uri, plugins: node.kernel.modules().length - agents.length, agents: agents.map((a) => ({ id: a.id, name: a.name, state: a.state })) };
+    const ready = { event: 'ready', pid: process.pid, distribution: `${node.distribution.name}@${node.distribution.version}`, store: node.store.uri, plugins: node.kernel.modules().length - agents.length, agents: agents.map((a) => ({ id: a.id, name: a.name, state: a.state })) };
     io.out(json ? `${JSON.stringify(ready)}\n` : `node up: ${ready.distribution} on ${ready.store}, ${ready.plugins} plugins, ${agents.length} agents (${agents.map((a) => a.name).join(', ') || 'none'}); Ctrl-C stops it\n`);
     const signal = await stopping;
     clearInterval(alive);
+    clearInterval(watch);
     const m = node.metrics();
     await node.stop();
     const stopped = { event: 'stopped', signal, operations: m.operations.total, ...(last ? { checkpoint: { seq: last.seq, head: last.head, signer: last.signer } } : {}) };
