@@ -139,7 +139,9 @@ describe('mcp0 agent on the standard distribution', () => {
     // The consumer is the key that signed the agent; the provider the node's operator.
     const doc = await agreementFile({ priv: signedMemory.priv, kid: signedMemory.kid }, { priv: operatorKey, kid: readKeyKid(operatorKey) }, 'agr-cli');
 
-    expect((await run('agent', 'spawn', signedMemory.file, '--name', 'bare', ...at)).code).toBe(0);
+    const bare = await run('agent', 'spawn', signedMemory.file, '--name', 'bare', ...at);
+    expect(bare.code).toBe(0);
+    expect(bare.err).toMatch(/WARNING: bare is bound to no agreement, and mcp0\.agreements admits operations only under one: every operation will be denied \(no-agreement\)/);
     const denied = await run('agent', 'execute', 'bare', 'list', '{}', ...at);
     expect(denied.code).toBe(1);
     expect(denied.err).toMatch(/EDENIED: .*no-agreement/);

@@ -89,6 +89,13 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, c
       });
       const d = await describe(agent);
       print(d, `spawned ${d.name} as ${d.id} (${d.module})`);
+      if (!agreement) {
+        // Said now rather than at the first denial: under an agreements admit hook, an agent bound
+        // to no agreement is refused every operation (no-agreement).
+        const { ROLES } = await import('@mcp0/sdk'); // loaded already: the node runs on it
+        const gate = node.distribution.pipeline.admit.find((name) => node.kernel.modules().some((m) => m.name === name && m.manifest.provides?.includes(ROLES.agreements)));
+        if (gate) io.err(`WARNING: ${d.name} is bound to no agreement, and ${gate} admits operations only under one: every operation will be denied (no-agreement). Spawn it again with --agreement <file|id>\n`);
+      }
       return 0;
     }
     case 'list': {
