@@ -2,13 +2,15 @@
  * `mcp0 call`: one kernel, exports called in order, JSON ⇄ CBOR, one JSON line per call, and the
  * exit code: 0 all ok, 1 some call failed, 2 usage error or a module that would not load.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@mcp0/abi';
 import { KEYRING, lines, run, signedFile, tempDir, writeKeys } from './helpers.js';
 
 const GRANTS = ['--grant', 'kv:hello/', '--grant', 'clock', '--grant', 'random'];
+const BIN = resolve(import.meta.dirname, '..', 'bin', 'mcp0.js');
 
 async function hello(...args: string[]) {
   const f = await signedFile('hello');
@@ -77,6 +79,25 @@ describe('mcp0 call', () => {
   it('splits <export>=<json> at the first "="', async () => {
     const r = await hello('greet={"name":"a=b"}');
     expect(lines(r.out)[0]!.output).toBe('hello, a=b');
+  });
+
+  it('reads an input from a file (=@<file>) and from stdin (=@-), past what an argument list holds', async () => {
+    const dir = tempDir();
+    const name = 'x'.repeat(300_000);
+    const file = join(dir, 'input.json');
+    writeFileSync(file, JSON.stringify({ name }));
+    const r = await hello(`greet=@${file}`);
+    expect(r.code, r.err).toBe(0);
+    expect(lines(r.out)[0]!.output).toBe(`hello, ${name}`);
+    const missing = await hello(`greet=@${join(dir, 'none.json')}`);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/greet=@.*none\.json: cannot read/);
+    expect((await hello('greet=@-', 'greet=@-')).err).toMatch(/stdin can feed one call only/);
+
+    const f = await signedFile('hello');
+    const piped = spawnSync(process.execPath, ['--no-warnings', BIN, 'call', f.file, '--trust', f.pub, ...GRANTS, 'greet=@-'], { input: JSON.stringify({ name: 'from stdin' }), encoding: 'utf8' });
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(lines(piped.stdout)[0]!.output).toBe('hello, from stdin');
   });
 
   it('fails a call to an unknown or reserved export (exit 1) without stopping the rest', async () => {

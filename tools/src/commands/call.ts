@@ -2,6 +2,7 @@
  * `mcp0 call`: load a module into one kernel (volatile in-memory kv) and call exports in order.
  * One JSON line per call; exit 0 when all succeeded, 1 when any failed, 2 on usage or load errors.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CallError, Mcp0Error, parseGrant, UsageError, type CborValue } from '@mcp0/abi';
 import { Kernel, type Tier } from '@mcp0/kernel';
@@ -13,7 +14,7 @@ import { cborToJson, jsonToCbor } from '../json-cbor.js';
 export const call: Command = {
   name: 'call',
   summary: 'load a module into a kernel and call its exports (JSON in and out, CBOR inside)',
-  usage: '<file.wasm> --trust <key>... [--grant <cap>]... [--isolation inline|worker] [--timeout-ms N] [--memory-pages N] <export>[=<json>]...',
+  usage: '<file.wasm> --trust <key>... [--grant <cap>]... [--isolation inline|worker] [--timeout-ms N] [--memory-pages N] <export>[=<json>|=@<file>|=@-]...',
   options: {
     trust: { type: 'string', multiple: true, arg: '<key>', description: 'a trusted public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring' },
     keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
@@ -24,7 +25,8 @@ export const call: Command = {
     config: { type: 'string', arg: '<json>', description: 'config passed to mcp0_init' },
   },
   details: [
-    'Each <export>=<json> converts the JSON to CBOR; bytes are written {"$bytes":"<base64>"}.',
+    'Each <export>=<json> converts the JSON to CBOR; bytes are written {"$bytes":"<base64>"}. <export>=@<file> reads',
+    'the JSON from a file, and <export>=@- from stdin (for one call): inputs larger than an argument list holds.',
     'Output lines: {"export","ok":true,"output"} or {"export","ok":false,"error":{"code","message"}}.',
     'Exit codes: 0 every call succeeded; 1 some call failed; 2 usage error or the module did not load.',
   ].join('\n'),
@@ -32,10 +34,23 @@ export const call: Command = {
     const [file, ...calls] = args.positionals;
     if (file === undefined) throw new UsageError('EUSAGE', `expected a module file\nusage: mcp0 call ${this.usage}`);
     if (calls.length === 0) throw new UsageError('EUSAGE', 'expected at least one <export>[=<json>] to call');
-    const plan = calls.map((c) => {
+    if (calls.filter((c) => c.includes('=') && c.slice(c.indexOf('=') + 1) === '@-').length > 1) throw new UsageError('EUSAGE', '=@-: stdin can feed one call only');
+    const plan = await Promise.all(calls.map(async (c) => {
       const eq = c.indexOf('=');
-      return eq < 0 ? { name: c, input: new Uint8Array(0) } : { name: c.slice(0, eq), input: jsonToCbor(c.slice(eq + 1)) };
-    });
+      if (eq < 0) return { name: c, input: new Uint8Array(0) };
+      const text = c.slice(eq + 1);
+      // No JSON text starts with "@": <export>=@<file> reads the JSON from a file, =@- from stdin
+      // (inputs past the ~128 KB an argument list holds).
+      if (!text.startsWith('@')) return { name: c.slice(0, eq), input: jsonToCbor(text) };
+      const source = text.slice(1);
+      let json: string;
+      try {
+        json = source === '-' ? readFileSync(0, 'utf8') : await readFile(source, 'utf8');
+      } catch (e) {
+        throw new UsageError('EUSAGE', `${c}: cannot read ${source === '-' ? 'stdin' : source}: ${(e as Error).message}`, {}, { cause: e });
+      }
+      return { name: c.slice(0, eq), input: jsonToCbor(json) };
+    }));
     const isolation = stringOption(args, 'isolation');
     if (isolation !== undefined && isolation !== 'inline' && isolation !== 'worker') {
       throw new UsageError('EUSAGE', `--isolation: expected inline or worker, got ${JSON.stringify(isolation)}`);
