@@ -4,8 +4,9 @@
  * `npm start -- --store mongodb://host/db`); the example agents built, signed and
  * spawned under a signed agreement (or found again from an earlier run, with their memory); a
  * short workload through the whole pipeline, with one denied operation; snapshots; and a summary
- * with the trace head (and its checkpoint, signed with the development key as operator key) and CPU
- * and RSS against the hardware budgets. `--json` prints the summary as
+ * with the trace head (and its checkpoint, signed with the development key as operator key) and the
+ * run's CPU and RSS (the JSON also checks them against the budgets; the text gives no verdict on a
+ * run this short). `--json` prints the summary as
  * one JSON object on stdout; progress goes to stderr.
  */
 import { existsSync } from 'node:fs';
@@ -194,12 +195,12 @@ async function main(): Promise<void> {
     line(`  snapshots: ${summary.snapshots.map((s) => `${s.agent} ${s.id.slice(0, 16)}…`).join(', ')}`);
     line(`  trace head: seq ${trace.seq ?? '-'}, ${trace.head.slice(0, 24)}…; signed checkpoint seq ${checkpoint.seq} by ${checkpoint.signer} (mcp0 trace checkpoint --store ${SHOWN_STORE})`);
     if (summary.agreement) line(`  agreement ${AGREEMENT_ID}: ${summary.agreement.calls} calls, ${summary.agreement.costUnits} cost units this window`);
-    const mark = (b: { pass: boolean }) => (b.pass ? 'ok' : 'OVER');
     line(`  workload: ${workload.length} operations at ${OPS_PER_SECOND}/s over ${(resources.durationMs / 1000).toFixed(1)} s, sampled at 10 Hz`);
-    line('  (a short run right after start-up, so code compiling in every thread counts too; the gates are');
-    line('   held over 60 s by `npm run conformance:budgets`)');
-    line(`  CPU ${resources.cpuPercent}% of a core here, ${resources.cpuPercentReference}% of the reference i3 (budget < ${budgets.cpu.limit}%: ${mark(budgets.cpu)})`);
-    line(`  RSS peak ${resources.rssPeakMB} MB (budget < ${budgets.rssPeak.limit}: ${mark(budgets.rssPeak)}), average ${resources.rssAvgMB} MB (budget < ${budgets.rssAvg.limit}: ${mark(budgets.rssAvg)})`);
+    // No verdict here: a few seconds right after start-up measure mostly start-up (code compiling
+    // in every thread) and whatever else the machine runs; the gates are judged over 60 s.
+    line(`  CPU ${resources.cpuPercent}% of a core here, ${resources.cpuPercentReference}% of the reference i3; RSS peak ${resources.rssPeakMB} MB, average ${resources.rssAvgMB} MB`);
+    line(`  (start-up included: the budgets, CPU < ${budgets.cpu.limit}%, RSS peak < ${budgets.rssPeak.limit} MB and average < ${budgets.rssAvg.limit} MB, are judged`);
+    line('   over 60 s of steady load by `npm run conformance:budgets`)');
   } catch (e) {
     await node.stop();
     throw e;
