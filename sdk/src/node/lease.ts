@@ -97,6 +97,8 @@ function diedHere(beat: Heartbeat): boolean {
 }
 
 const FREE = new Uint8Array(16);
+/** Swaps lost in a row before a lease counts as busy rather than about to be taken. */
+const CONTENDED_AFTER = 8;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const isFree = (root: Uint8Array) => root.every((b) => b === 0);
 const leaseName = (agent: string) => `lease/${agent}`;
@@ -108,6 +110,7 @@ const beatKey = (node: string) => `node/${node}`;
  * leaseText(holder) // 'node 9f2c…: pid 4242 on host build-7, lease token 3, its heartbeat valid until 2026-12-07T06:30:00.000Z'
  */
 export function leaseText(h: LeaseHolder): string {
+  if (h.node === '') return `its lease changed hands at every attempt to take it (lease token ${h.token}): try again`;
   const who = h.pid > 0 ? `pid ${h.pid} on host ${h.host || '(unknown)'}` : 'a node whose heartbeat is being written';
   const until = h.expires > 0 ? `its heartbeat valid until ${new Date(h.expires).toISOString()}` : 'no heartbeat yet';
   return `node ${h.node}: ${who}, lease token ${h.token}, ${until}`;
@@ -218,10 +221,20 @@ export class NodeLeases {
         this.#held.set(agent, token);
         return { token };
       } catch (e) {
-        // Another node moved the lease between the read and the swap: read it again.
-        if (!(e instanceof Mcp0Error && e.code === 'ECONFLICT') || attempt >= 3) throw e;
+        // Another node moved the lease between the read and the swap: read it again. Each conflict
+        // is another node's progress; a lease that keeps changing hands (nodes starting and
+        // stopping in a tight loop) is busy, and the caller is told so as for a live holder.
+        if (!(e instanceof Mcp0Error && e.code === 'ECONFLICT')) throw e;
+        if (attempt + 1 >= CONTENDED_AFTER) return { holder: await this.#contended(name) };
       }
     }
+  }
+
+  /** Whoever holds a lease that changed hands at every swap this node tried. */
+  async #contended(name: string): Promise<LeaseHolder> {
+    const ref = await this.#store.blocks.refGet(NODE_NAMESPACE, name);
+    const token = ref?.version ?? 0;
+    return ref && !isFree(ref.root) ? this.#holder(hex(ref.root), token) : { node: '', pid: 0, host: '', expires: 0, token };
   }
 
   /**

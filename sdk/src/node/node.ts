@@ -492,7 +492,12 @@ export class Node extends EventEmitter<NodeEvents> {
     }
     if (beyond.length > 0) return refuse('EPERM', `its record grants ${beyond.join(', ')}, beyond what this node allows agents (${this.#allowedText()})`);
     // One node runs an agent at a time: another node's live lease keeps it there.
-    const got = await this.#leases.acquire(record.id);
+    let got: Awaited<ReturnType<NodeLeases['acquire']>>;
+    try {
+      got = await this.#leases.acquire(record.id);
+    } catch (e) {
+      return refuse(e instanceof Mcp0Error ? e.code : 'EINTERNAL', `its lease could not be taken: ${(e as Error).message}`);
+    }
     if ('holder' in got) return this.#refuse({ id: record.id, name: record.name, code: 'EBUSY', reason: `another node runs it: ${leaseText(got.holder)}`, holder: got.holder });
     this.#publishers.set(record.id, key);
     try {

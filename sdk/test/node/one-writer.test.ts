@@ -119,6 +119,34 @@ describe('leases: one node runs an agent at a time', () => {
     expect(await value(b, 'tally')).toBe(7);
   });
 
+  it('a lease that changes hands at every swap is busy (EBUSY), not an error that stops the node', async () => {
+    const store = new MemoryStore();
+    const a = await node(store);
+    const tally = await a.agents.spawn({ module: await signed('counter'), name: 'tally' });
+    await a.stop();
+    // Other nodes take and give the lease back between each read and swap of this one (seen in
+    // CI: two processes starting and stopping nodes in a loop on one LMDB store).
+    const refCas = store.blocks.refCas;
+    let swaps = 0;
+    store.blocks.refCas = (namespace, name, expect, root) => {
+      if (name === `lease/${tally.id}`) {
+        swaps++;
+        const now = store.blocks.refGet(namespace, name)!;
+        refCas(namespace, name, refCas(namespace, name, now.version, new Uint8Array(randomBytes(16))), new Uint8Array(16));
+      }
+      return refCas(namespace, name, expect, root);
+    };
+    const b = await node(store);
+    expect(swaps).toBeGreaterThan(1);
+    const [refused] = b.agents.refused();
+    expect(refused).toMatchObject({ id: tally.id, code: 'EBUSY', reason: expect.stringMatching(/its lease changed hands at every attempt to take it \(lease token \d+\): try again/) });
+    expect((await rejection(() => b.agents.get('tally'))).code).toBe('EBUSY');
+    // Once the lease is left alone the agent runs again, its state intact.
+    store.blocks.refCas = refCas;
+    const c = await node(store);
+    expect(await value(c, 'tally')).toBe(0);
+  });
+
   it('terminate releases the lease; stop releases every lease and removes the heartbeat', async () => {
     const store = new MemoryStore();
     const a = await node(store);
