@@ -14,8 +14,11 @@ import { Kernel } from '@mcp0/kernel';
 import { openStore } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/tools';
 import { run, tempDir, writeKeys } from './helpers.js';
+import { nodeDist } from './node-dist.js';
 
 const pluginDir = (name: string): string => fileURLToPath(new URL(`../../plugins/${name}`, import.meta.url));
+/** The standard distribution as `npm run build` leaves it (npm test builds it first). */
+const STANDARD = fileURLToPath(new URL('../../dist/standard/build', import.meta.url));
 const consumer = generateKeyPair();
 const provider = generateKeyPair();
 const HOUR = 3_600_000;
@@ -148,9 +151,10 @@ describe('mcp0 agreement usage / invoice', () => {
     await store.close();
   });
 
-  it('prints the usage of the window, from the plugin built from source', async () => {
-    const r = await run('agreement', 'usage', '--store', uri, '--window', new Date(T0 + 1000).toISOString(), '--json', '--', consumer.kid);
-    expect(r.err).toBe('');
+  it("prints the usage of the window, read by the distribution's own signed plugin", async () => {
+    const r = await run('agreement', 'usage', '--store', uri, '--dist', STANDARD, '--dev', '--window', new Date(T0 + 1000).toISOString(), '--json', '--', consumer.kid);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('WARNING: --dev: trusting the DEVELOPMENT key');
     const u = JSON.parse(r.out);
     expect(u.agreements).toEqual([expect.objectContaining({ id: 'agr-cli', admitted: 4, calls: 4, costUnits: 4, windowMs: 60_000, windowStart: T0, limits: expect.objectContaining({ callsPerWindow: 6000 }) })]);
     const text = await run('agreement', 'usage', '--store', uri, '--window', String(T0), '--plugin', plugin, '--trust', pub, '--', consumer.kid);
@@ -177,6 +181,19 @@ describe('mcp0 agreement usage / invoice', () => {
     expect(backwards.err).toContain('the start must come before the end');
     expect((await run('agreement', 'usage', '--store', 'lmdb:/nonexistent/mcp0', '--', consumer.kid)).err).toContain('ENOTFOUND: no store at');
     expect((await run('agreement', 'usage', '--store', uri, '--plugin', plugin, '--', consumer.kid)).err).toContain('--plugin needs --trust');
+    expect((await run('agreement', 'usage', '--store', uri, '--plugin', plugin, '--trust', pub, '--dev', '--', consumer.kid)).err).toContain('--plugin replaces the distribution');
+  });
+
+  it('refuses a distribution it cannot trust, one without the agreements role, and a missing one', async () => {
+    const untrusted = await run('agreement', 'usage', '--store', uri, '--dist', STANDARD, '--keyring', tempDir('mcp0-empty-keyring-'), '--', consumer.kid);
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.err).toContain('is not in your keyring');
+    const without = await run('agreement', 'usage', '--store', uri, '--dist', await nodeDist(), '--dev', '--', consumer.kid);
+    expect(without.code).toBe(2);
+    expect(without.err).toMatch(/no plugin provides mcp0\.agreements@1 \(it has mcp0\.storage, mcp0\.trace\): give --plugin/);
+    const missing = await run('agreement', 'invoice', '--period', '2027-01-01..2027-01-02', '--store', uri, '--dist', join(tempDir(), 'none'), '--', consumer.kid);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('no such directory');
   });
 });
 

@@ -6,35 +6,27 @@
  * plugin itself over the store's kv (its own exports compute the figures), so the CLI never
  * re-implements the plugin's arithmetic; they only read.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  AgreementError, agreementTemplates, generateKeyPair, isKeyId, newAgreement, parseAgreement, publicKeyOf, signAgreement, signModule, UsageError, verifyAgreement,
+  AgreementError, agreementTemplates, isKeyId, newAgreement, parseAgreement, publicKeyOf, readManifest, signAgreement, UsageError, verifyAgreement,
   type AgreementParty, type CborValue, type PublicKey,
 } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import type { Store } from '@mcp0/sdk';
-import { buildPlugin } from '../build/index.js';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { announce, isKeyPath, readKey, readPrivateKey, trustedKeys } from '../trust.js';
+import { DEFAULT_DIST, DEFAULT_STORE } from '../defaults.js';
+import { announce, assemblerTrust, isKeyPath, readKey, readPrivateKey, trustedKeys } from '../trust.js';
 import { assertStoreExists } from './trace/chain.js';
 
-/**
- * The store the node uses unless told otherwise.
- * @example
- * openStore(DEFAULT_STORE)
- */
-import { DEFAULT_STORE } from '../defaults.js';
 /**
  * The plugin's module name, which is also its kv namespace in the store.
  * @example
  * kernel.callValue(AGREEMENTS, 'usage', { consumer })
  */
 export const AGREEMENTS = 'mcp0.agreements';
-const SOURCE = fileURLToPath(new URL('../../../plugins/agreements', import.meta.url));
+/** The role whose plugin keeps usage and invoices. */
+const AGREEMENTS_ROLE = 'mcp0.agreements@1';
 const SUBCOMMANDS = ['new', 'sign', 'verify', 'usage', 'invoice'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
@@ -59,8 +51,10 @@ export const agreement: Command = {
     store: { type: 'string', arg: '<uri>', description: `usage, invoice: the node's store (default ${DEFAULT_STORE}; also memory:, mongodb://host/db)` },
     window: { type: 'string', arg: '<time>', description: 'usage: a time inside the window to report (ms or ISO 8601; default now)' },
     period: { type: 'string', arg: '<from>..<to>', description: 'invoice: whole UTC hours, ms or ISO 8601, e.g. 2026-11-01..2026-12-01' },
-    plugin: { type: 'string', arg: '<file.wasm>', description: 'usage, invoice: a signed mcp0.agreements artifact (default: built from plugins/agreements)' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'verify: a provider key you accept; usage, invoice: a key trusted to have signed --plugin (a file path, or a key id in the keyring)' },
+    dist: { type: 'string', arg: '<dir>', description: `usage, invoice: the distribution whose mcp0.agreements plugin reads the store (default ${DEFAULT_DIST})` },
+    dev: { type: 'boolean', description: "usage, invoice: trust the development key a local build left in --dist's folder" },
+    plugin: { type: 'string', arg: '<file.wasm>', description: 'usage, invoice: a signed mcp0.agreements artifact to use instead of the distribution\'s' },
+    trust: { type: 'string', multiple: true, arg: '<key>', description: "verify: a provider key you accept; usage, invoice: the distribution's assembler key, or with --plugin the key that signed it (a file path, or a key id in the keyring)" },
     keyring: { type: 'string', arg: '<dir>', description: 'verify, usage, invoice: where --trust key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     json: { type: 'boolean', description: 'verify, usage, invoice: print the result as JSON' },
   },
@@ -78,10 +72,11 @@ export const agreement: Command = {
     '  mcp0 agreement verify <file> [--trust <provider key>]... [--json]',
     '      check the schema, that the parties are two keys, and both signatures; with --trust, also that the',
     '      provider is one of those keys (EUNTRUSTED otherwise). Exit 1 when it fails',
-    '  mcp0 agreement usage <consumer key id> [--window <time>] [--store <uri>] [--json]',
-    "  mcp0 agreement invoice <consumer key id> --period <from>..<to> [--store <uri>] [--json]",
+    '  mcp0 agreement usage <consumer key id> [--window <time>] [--store <uri>] [--dist <dir>] [--json]',
+    "  mcp0 agreement invoice <consumer key id> --period <from>..<to> [--store <uri>] [--dist <dir>] [--json]",
     '      (a key id that starts with "-" goes last, after --: mcp0 agreement usage --json -- -Xy…)',
-    '      run the mcp0.agreements plugin over the store\'s kv (read only) and print its usage or invoice',
+    '      run the distribution\'s signed mcp0.agreements plugin (--dist, verified as mcp0 start does: --trust or --dev),',
+    '      or --plugin <file.wasm> --trust <its signer>, over the store\'s kv (read only) and print its usage or invoice',
     '',
     'Amounts are integer minor units of the agreement\'s currency (cents for EUR); invoice totals are also shown in the currency\'s own units.',
   ].join('\n'),
@@ -230,36 +225,39 @@ export function parseTime(text: string, what: string): number {
   return ms;
 }
 
-/** The plugin artifact and the keys to trust for it: --plugin/--trust, or built from source and signed here. */
-async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; trust: PublicKey[] }> {
+/**
+ * The plugin artifact, the keys to trust for it and its config: --plugin with --trust, or the
+ * signed plugin that provides mcp0.agreements@1 in the distribution (verified against its
+ * assembler, as `mcp0 start` does), so the plugin that reads the store is the one the node ran.
+ */
+async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; trust: PublicKey[]; config?: CborValue }> {
   const file = stringOption(args, 'plugin');
   if (file !== undefined) {
+    if (args.values.dev === true || stringOption(args, 'dist') !== undefined) throw new UsageError('EUSAGE', '--plugin replaces the distribution: give --plugin with --trust, or --dist (with --trust or --dev), not both');
     const trusted = await trustedKeys(listOption(args, 'trust'), '--trust', stringOption(args, 'keyring'));
     if (trusted.length === 0) throw new UsageError('EUSAGE', '--plugin needs --trust: the key its publisher signed it with');
     announce(io, 'publisher of --plugin', trusted);
     return { bytes: new Uint8Array(await readFile(file)), trust: trusted.map((t) => t.key) };
   }
-  // Built from this checkout's source and signed with a one-off key: the code is the user's own.
-  const dir = mkdtempSync(join(tmpdir(), 'mcp0-agreement-'));
-  try {
-    const { wasm } = await buildPlugin(SOURCE, { out: join(dir, 'agreements.wasm') });
-    const key = generateKeyPair();
-    return { bytes: signModule(wasm, key), trust: [key.publicKey] };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = stringOption(args, 'dist') ?? DEFAULT_DIST;
+  if (!existsSync(dir)) throw new UsageError('EUSAGE', `--dist ${dir}: no such directory (build the standard one with: mcp0 dist build dist/standard; or give --plugin <file.wasm> --trust <key>)`);
+  const { loadDistribution } = await import('@mcp0/sdk');
+  const distribution = await loadDistribution(dir, { trust: await assemblerTrust(args, dir, io) });
+  const plugin = distribution.plugins.find((p) => readManifest(p.bytes).provides?.includes(AGREEMENTS_ROLE));
+  if (!plugin) throw new UsageError('EUSAGE', `--dist ${dir}: no plugin provides ${AGREEMENTS_ROLE} (it has ${distribution.plugins.map((p) => p.name).join(', ') || 'none'}): give --plugin <file.wasm> --trust <key>`);
+  return { bytes: plugin.bytes, trust: distribution.publishers, ...(plugin.config === undefined ? {} : { config: plugin.config }) };
 }
 
 /** Call one export of the plugin running over the store's kv. */
 async function callPlugin(args: Args, io: Io, exportName: string, input: CborValue): Promise<CborValue> {
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
   assertStoreExists(uri);
-  const { bytes, trust } = await pluginArtifact(args, io);
+  const { bytes, trust, config } = await pluginArtifact(args, io);
   const store: Store = await (await import('@mcp0/sdk')).openStore(uri);
   const kernel = new Kernel({ trust, providers: { kv: store.kv } });
   try {
     // MongoDB answers kv asynchronously, which only the worker tier can wait for (ABI.md §4).
-    await kernel.load(bytes, { isolation: uri.startsWith('mongodb') ? 'worker' : 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }] });
+    await kernel.load(bytes, { isolation: uri.startsWith('mongodb') ? 'worker' : 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], ...(config === undefined ? {} : { config }) });
     return await kernel.callValue(AGREEMENTS, exportName, input);
   } finally {
     await kernel.stop();
