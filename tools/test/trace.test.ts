@@ -605,11 +605,13 @@ describe('mcp0 trace through the real binary', () => {
 });
 
 describe('mcp0 trace export-verifier', () => {
-  it('writes the Solidity verifier', async () => {
+  it('writes the Solidity verifier, saying that its license is the template\'s GPL-3.0', async () => {
     const out = join(tempDir(), 'Verifier.sol');
     const r = await run('trace', 'export-verifier', '--solidity', out);
     expect(r.code, r.err).toBe(0);
     const sol = readFileSync(out, 'utf8');
+    expect(sol.split('\n')[0]).toBe('// SPDX-License-Identifier: GPL-3.0');
+    expect(r.err).toContain("generated from snarkjs's template, licensed GPL-3.0 (not this project's Apache-2.0)");
     expect(sol).toContain('contract Groth16Verifier');
     expect(sol).toContain('function verifyProof');
     expect(r.out).toContain('Groth16Verifier');

@@ -1,5 +1,5 @@
 /**
- * Zero-knowledge batch proofs for the trace chain (DESIGN §5, "trace").
+ * Zero-knowledge batch proofs for the trace chain (ARCHITECTURE.md §5, "trace").
  *
  * A Groth16 proof over the circuit `circuits/trace_batch.circom` (`TraceBatch(32)`) shows that a
  * batch of at most 32 events extends the trace hash chain
@@ -296,7 +296,9 @@ export async function verifyBatch(proof: Groth16Proof, publicSignals: readonly s
 
 /**
  * A Solidity verifier for the batch proofs (snarkjs's Groth16 template, rendered offline). Its
- * `verifyProof(a, b, c, pubSignals)` takes the 5 public signals in the same order.
+ * `verifyProof(a, b, c, pubSignals)` takes the 5 public signals in the same order. The source is
+ * snarkjs's template, licensed GPL-3.0 (its SPDX header says so), not this project's Apache-2.0:
+ * whoever deploys or redistributes it takes on the GPL's terms.
  * @example
  * await writeFile('TraceBatchVerifier.sol', await exportSolidityVerifier())
  */

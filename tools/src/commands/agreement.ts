@@ -44,7 +44,7 @@ export const agreement: Command = {
     consumer: { type: 'string', arg: '<key>', description: "new: the consumer's key: its key id, or a key file (public or private) whose id is used" },
     provider: { type: 'string', arg: '<key>', description: "new: the provider's key (another key than the consumer's): the key of the node's operator, as an id or a key file" },
     id: { type: 'string', arg: '<id>', description: 'new: the agreement id (default agr-<random>)' },
-    set: { type: 'string', multiple: true, arg: '<key=value>', description: 'new: override a member by dotted path, e.g. quotas.callsPerWindow=50, validity.notAfter=2027-01-01' },
+    set: { type: 'string', multiple: true, arg: '<key=value>', description: 'new: override a member by dotted path; the value is JSON when it parses as JSON (numbers, true, ["a","b"]), else text, and validity times also take ISO 8601 dates: quotas.callsPerWindow=50, permissions.intents=\'["get"]\', validity.notAfter=2027-01-01' },
     out: { type: 'string', arg: '<file>', description: 'new: write here instead of stdout; sign: write here instead of in place' },
     key: { type: 'string', arg: '<jwk>', description: 'sign: the signing key (private JWK, mode 0600)' },
     party: { type: 'string', arg: '<consumer|provider>', description: "sign: which party signs (default: the party whose key id is the key's)" },

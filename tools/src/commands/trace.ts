@@ -81,7 +81,8 @@ export const trace: Command = {
     `      signed (mcp0 start --operator-key; kept in ${CHECKPOINTS}), or, with --key, the store's current head`,
     '      signed now by that operator key (offline; the store is not written).',
     '  mcp0 trace export-verifier --solidity <file>',
-    '      write the Solidity verifier of the committed proving key (verifyProof(a, b, c, pubSignals))',
+    '      write the Solidity verifier of the committed proving key (verifyProof(a, b, c, pubSignals)); it is',
+    '      generated from snarkjs\'s template and licensed GPL-3.0, unlike this project (Apache-2.0)',
     '',
     `The store: --store <uri>, default ${DEFAULT_STORE} (the embedded LMDB store in ./data, where the node keeps`,
     'its kv); it is read only, never written. The bundled keys come from a DEVELOPMENT ceremony:',
@@ -403,6 +404,8 @@ async function exportVerifier(args: Args, self: Command, io: Io): Promise<number
     await writeFile(out, source);
     const contract = /contract\s+(\w+)/.exec(source)?.[1] ?? 'the verifier';
     io.out(`wrote ${out}: contract ${contract}, verifyProof(a, b, c, pubSignals[${SIGNALS.length}]) with pubSignals [${SIGNALS.join(', ')}]\n`);
+    const license = /SPDX-License-Identifier:\s*(\S+)/.exec(source)?.[1] ?? 'unknown';
+    io.err(`note: the verifier is generated from snarkjs's template, licensed ${license} (not this project's Apache-2.0): deploying or redistributing it is under that license's terms\n`);
     return 0;
   } finally {
     await zk.releaseZk();
