@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
-import { compileAssembly } from '../../../tools/src/build/asc.js';
+import { compileAssembly } from '@mcp0/tools';
 import { loadGuest, type Guest, type Outcome } from './harness.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
