@@ -1,5 +1,5 @@
 /**
- * Sync bridging for an async store (DESIGN §3), measured (`node --no-warnings --expose-gc
+ * Sync bridging for an async store (ABI.md §4), measured (`node --no-warnings --expose-gc
  * bench/bridge.js [--quick]`, after `npx tsc -b`): the storage plugin on MongoDB (FerretDB 1.24.2)
  * two ways, on the same 2,000-key × 1 KiB agent state:
  *  (i)  worker tier over MongoStore (its LRU block cache on): the guest's thread blocks while the

@@ -8,7 +8,7 @@
  *       32-byte big-endian inputs already in its memory;
  *   (c) circomlibjs buildPoseidon (its WASM core) on inputs already converted with F.e;
  *   (d) poseidon-lite (pure JS, BigInt) on bigint inputs.
- * Target (DESIGN.md §10): trace ≥ 1.5× circomlibjs, stretching to 2×. Also times one field
+ * Target (ARCHITECTURE.md §9): trace ≥ 1.5× circomlibjs, stretching to 2×. Also times one field
  * multiplication (a raw export looping N multiplications). Flags: --quick.
  */
 import os from 'node:os';

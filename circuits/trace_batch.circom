@@ -1,6 +1,6 @@
 pragma circom 2.1.0;
 
-// MCP-ZERO trace batch circuit (DESIGN.md §5, "trace").
+// MCP-ZERO trace batch circuit (ARCHITECTURE.md §5, "trace").
 //
 // Proves that a batch of up to N trace events extends the hash chain
 //     h_0 = prevRoot,  h_i = Poseidon(h_{i-1}, eventHash_i, cost_i),  newRoot = h_count

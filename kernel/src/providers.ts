@@ -1,7 +1,7 @@
 /**
  * Provider interfaces: the host code behind each capability, registered by the embedder. The
  * kernel routes and checks; providers do the work. A provider may answer synchronously or with a
- * promise; inline-tier modules need synchronous answers (DESIGN §3), worker-tier ones take either.
+ * promise; inline-tier modules need synchronous answers (ABI.md §4), worker-tier ones take either.
  * The kernel ships no store: the SDK's (memory, LMDB, MongoDB) implement these.
  */
 import { randomBytes } from 'node:crypto';
@@ -51,7 +51,7 @@ export interface Providers {
   kv?: KvProvider;
   /**
    * Agents' key spaces (namespace: the agent's id). An agent's state must be snapshot-able, so the
-   * embedder serves it through the storage plugin rather than the plain store (DESIGN §3).
+   * embedder serves it through the storage plugin rather than the plain store (ARCHITECTURE.md §6).
    */
   agentKv?: KvProvider;
   blocks?: BlockProvider;

@@ -1,5 +1,5 @@
 /**
- * The ordered loading checks of DESIGN §2: the bytes are WebAssembly (header and sections) → the signature verifies →
+ * The ordered loading checks of ABI.md §1: the bytes are WebAssembly (header and sections) → the signature verifies →
  * the signer is trusted → the manifest is valid → the ABI is compatible → the imports are within
  * ABI v1 → the requested capabilities are granted. The first failure throws a LoadError whose
  * `details.check` names it.

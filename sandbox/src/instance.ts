@@ -13,7 +13,7 @@ import type { HostFunctionTable, LogLevel } from './extism/plugin.js';
 import { InlineInstance } from './inline-instance.js';
 import { WorkerInstance } from './worker-instance.js';
 
-/** The isolation tier of a module (DESIGN §4). */
+/** The isolation tier of a module (ABI.md §7, ARCHITECTURE.md §4). */
 export type Tier = 'inline' | 'worker';
 
 /** Everything needed to create an instance. */

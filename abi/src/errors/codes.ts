@@ -5,7 +5,7 @@
 
 /** Every error code, with the one-line meaning documented in ABI.md. */
 export const ERROR_CODES = {
-  // Loading: one code per ordered check of DESIGN §2.
+  // Loading: one code per ordered check of ABI.md §1.
   ENOTWASM: 'the bytes are not a WebAssembly module',
   ESIGNATURE: 'the signature section is missing, malformed or does not verify',
   EUNTRUSTED: 'the module is signed, but by no trusted key',

@@ -26,7 +26,7 @@ export class Mcp0Error extends Error {
   }
 }
 
-/** A module failed one of the ordered loading checks (DESIGN §2). `details.check` names it. */
+/** A module failed one of the ordered loading checks (ABI.md §1). `details.check` names it. */
 export class LoadError extends Mcp0Error {}
 
 /** A call into a module failed: a trap, a timeout, a denied capability, a guest error. */

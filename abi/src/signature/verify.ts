@@ -1,5 +1,5 @@
 /**
- * Verifying a signed module against a list of trusted keys (DESIGN §2 checks "the signature
+ * Verifying a signed module against a list of trusted keys (ABI.md §1 checks "the signature
  * verifies" then "the signer is trusted").
  *
  * Which sets count: only those that cover the whole module (cover.ts: one hash per part, each

@@ -1,4 +1,4 @@
-/** Distributions: signed lockfiles of plugins, grants, pipeline order and budgets (DESIGN §8). */
+/** Distributions: signed lockfiles of plugins, grants, pipeline order and budgets (ARCHITECTURE.md §7). */
 export * from './types.js';
 export { distributionSchema, validateDistribution, parseDistribution, readDistribution, writeDistribution, canonicalDistribution, unsignedPart, MAX_DOCUMENT_BYTES } from './document.js';
 export { keyEntry, entryKey } from './keys.js';

@@ -65,7 +65,7 @@ export interface PipelineOrder {
 }
 
 /**
- * Hardware budgets (DESIGN §9).
+ * Hardware budgets (ARCHITECTURE.md §8).
  * @example
  * const budgets: Budgets = dist.budgets // { cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 }
  * checkBudgets(sampler.stop(), budgets)
@@ -109,7 +109,7 @@ export interface DistributionDocument {
 }
 
 /**
- * The gates of DESIGN §9, the default budgets of a new distribution.
+ * The gates of ARCHITECTURE.md §8, the default budgets of a new distribution.
  * @example
  * const within = rssPeakMB < DEFAULT_BUDGETS.rssPeakMB
  */

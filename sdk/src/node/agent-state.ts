@@ -1,5 +1,5 @@
 /**
- * Agents' `kv`, served by the storage plugin (DESIGN §3): every agent's key space is its HeapBT
+ * Agents' `kv`, served by the storage plugin (ARCHITECTURE.md §6): every agent's key space is its HeapBT
  * tree, so it can be snapshotted, diffed and restored. Writes made during an operation are held in
  * an overlay and reach the tree as one `apply` when the operation succeeds, so an operation's
  * writes are atomic (all or none, one new version) and a failed or denied operation changes

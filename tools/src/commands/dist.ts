@@ -1,6 +1,6 @@
 /**
  * `mcp0 dist`: assemble, lock, verify and build distributions (signed lockfiles of plugins,
- * grants, pipeline order and budgets; DESIGN §8). The work is in @mcp0/sdk's dist library; the
+ * grants, pipeline order and budgets; ARCHITECTURE.md §7). The work is in @mcp0/sdk's dist library; the
  * subcommands here parse options and print. The SDK is imported only when this command runs.
  */
 import { UsageError } from '@mcp0/abi';
