@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, signAgreement, signModule } from '@mcp0/abi';
 import { Kernel, MemoryStore, Node } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { measure } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
 import { GRANTS, HELLO, ROOT, helloBytes } from './lib/fixtures.js';

@@ -15,7 +15,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel, MongoStore, MongoSyncStore } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { ferretdbPath, startFerretdb } from './lib/ferretdb.js';
 import { ROOT } from './lib/fixtures.js';
 import { measure } from './lib/measure.js';

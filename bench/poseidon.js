@@ -17,7 +17,7 @@ import { buildPoseidon } from 'circomlibjs';
 import { poseidon2, poseidon3 } from 'poseidon-lite';
 import { encodeCbor, decodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { ROOT } from './lib/fixtures.js';
 import { measure } from './lib/measure.js';
 import { figuresTable, ratiosTable, writeJson } from './lib/report.js';

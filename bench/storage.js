@@ -27,7 +27,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel, MemoryStore, MongoSyncStore, openStore } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { collect, measure, summarise } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
 import { ROOT } from './lib/fixtures.js';

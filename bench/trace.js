@@ -7,7 +7,7 @@
  */
 import { generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel, MemoryStore, proveBatch, releaseZk, verifyBatch, loadVerificationKey } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { collect, measure, summarise } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';
 import { GRANTS, HELLO, ROOT, helloBytes } from './lib/fixtures.js';

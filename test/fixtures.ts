@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { generateKeyPair, signModule, type PrivateKey, type PublicKey } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 
 /** The repository root. */
 export const ROOT = resolve(import.meta.dirname, '..');

@@ -93,6 +93,25 @@ describe('import direction', () => {
     ]);
   });
 
+  it('lets every package\'s tests use the plugin build, and of shipped code only tools', () => {
+    const root = tree({
+      ...layered(false),
+      'builder/package.json': pkg('@mcp0/builder'),
+      'builder/src/index.ts': "import { abi } from '@mcp0/abi';\nexport const build = abi;\n",
+      'tools/package.json': pkg('@mcp0/tools'),
+      'tools/src/index.ts': "export { build } from '@mcp0/builder';\n",
+      'abi/test/guest.test.ts': "import { build } from '@mcp0/builder';\n",
+      'kernel/src/b.test.ts': "import { build } from '@mcp0/builder';\n",
+      'sdk/src/x.test-support.ts': "import { build } from '@mcp0/builder';\n",
+      'test/fixtures.ts': "export { build } from '@mcp0/builder';\n",
+      'kernel/test/c.test.ts': "import { build } from '../../test/fixtures.js';\n",
+      'kernel/src/load.ts': "import { build } from '@mcp0/builder';\n",
+    });
+    expect(findImportViolations(root).map((v) => v.message)).toEqual([
+      'kernel/src/load.ts:1 imports @mcp0/builder: kernel may use @mcp0/builder (the plugin build) in its tests only; tools uses it in code',
+    ]);
+  });
+
   it('drops listed violations and fails on an entry that matches nothing', () => {
     const root = tree(layered(true));
     const listed = findImportViolations(root).map(({ file, specifier }) => ({ file, specifier, why: 'planted' }));

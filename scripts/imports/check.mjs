@@ -22,13 +22,23 @@ export const LAYERS = Object.freeze(['tools', 'conformance', 'sdk', 'kernel', 's
  * it by path under node_modules and never reads `exports`; it is abi's public entry for guests.
  */
 const GUEST_LIBRARY = '@mcp0/abi/as';
+/**
+ * The plugin build (asc, manifest, checks) is a package of its own beside the layers: it imports
+ * only abi, every package's tests may use it to build the plugins they run, and of the shipped
+ * code only the CLI does.
+ */
+const BUILDER = 'builder';
+const BUILDER_USER = 'tools';
+/** A file of a package that is test code: under test/, a *.test or *.test-support file, a *.fixture script. */
+const TEST_FILE = /(^|\/)test\/|\.test(-support)?\.[mc]?[jt]s$|\.fixture\.m?js$/;
+const isTestFile = (file) => TEST_FILE.test(file.split('/').slice(1).join('/'));
 const SOURCE = /\.(?:ts|mts|js|mjs)$/;
 const DEFAULT_ALLOWLIST = fileURLToPath(new URL('./known-violations.json', import.meta.url));
 
 /**
  * @typedef {{ file: string, line: number, specifier: string, rule: string, message: string }} Violation
  * @typedef {{ file: string, specifier: string, why: string }} AllowEntry
- * @typedef {{ kind: 'layer' | 'guest' | 'helper' | 'free', name: string, dir: string,
+ * @typedef {{ kind: 'layer' | 'builder' | 'guest' | 'helper' | 'free', name: string, dir: string,
  *   npm?: string, exports?: string[], parent?: Area }} Area
  */
 
@@ -65,12 +75,12 @@ export function findImportViolations(rootDir, { allow } = {}) {
           if (!owner || owner === area || owner === area.parent) continue;
           if (owner.kind === 'layer' || owner.kind === 'guest') {
             add('relative-into-package', `expected a public entry${owner.npm ? ` of ${owner.npm}` : ''}, found a relative path into ${owner.name}/`);
-            const why = direction(area, owner);
+            const why = direction(area, owner, file);
             if (why) add('direction', why);
           } else if (area.kind === 'layer' || area.kind === 'guest') {
             // A package's file that uses root test/ (or bench/, scripts/) depends on whatever that imports.
             for (const [reached, via] of helperImports(helperFile(target), outside, importsOf, byNpm)) {
-              const why = direction(area, byNpm.get(packageName(reached)));
+              const why = direction(area, byNpm.get(packageName(reached)), file);
               if (why) {
                 found.push({ file, line, specifier: reached, rule: 'direction',
                   message: `${at}, which imports ${reached} (${toPosix(relative(root, via.file))}:${via.line}): ${why}` });
@@ -90,7 +100,7 @@ export function findImportViolations(rootDir, { allow } = {}) {
           add('public-entry', `expected ${name} or a subpath its exports map declares (${entryList(owner)}), found ${specifier}`);
         }
         if (owner !== area) {
-          const why = direction(area, owner);
+          const why = direction(area, owner, file);
           if (why) add('direction', why);
         }
       }
@@ -169,6 +179,8 @@ function findAreas(root) {
     const pkg = readPackage(join(root, name));
     if (pkg) areas.push({ kind: 'layer', name, dir: join(root, name), npm: pkg.name, exports: exportKeys(pkg) });
   }
+  const builder = readPackage(join(root, BUILDER));
+  if (builder) areas.push({ kind: 'builder', name: BUILDER, dir: join(root, BUILDER), npm: builder.name, exports: exportKeys(builder) });
   for (const group of ['plugins', 'agents']) {
     const dir = join(root, group);
     if (!isDir(dir)) continue;
@@ -212,7 +224,7 @@ function exportKeys(pkg) {
 /** Build output inside an area, which mirrors sources and would double every finding. */
 function skippedDirs(area) {
   if (area.kind === 'guest') return [join(area.dir, 'test')];
-  if (area.kind !== 'layer') return [];
+  if (area.kind !== 'layer' && area.kind !== 'builder') return [];
   const tsconfig = join(area.dir, 'tsconfig.json');
   const outDir = existsSync(tsconfig) ? readJson(tsconfig).compilerOptions?.outDir : undefined;
   return [resolve(area.dir, outDir ?? 'dist')];
@@ -240,11 +252,15 @@ function areaOf(areas, abs) {
 
 // ---- the rules ----
 
-/** Why `from` may not import `to`, or undefined when it may. */
-function direction(from, to) {
+/** Why `from` (the area of `file`) may not import `to`, or undefined when it may. */
+function direction(from, to, file) {
   if (!to || from === to || from.kind === 'free' || from.kind === 'helper') return undefined;
   if (from.kind === 'guest') {
     return to.name === 'abi' ? undefined : `${from.name} may import only abi (${GUEST_LIBRARY})`;
+  }
+  if (from.kind === 'builder') return to.name === 'abi' ? undefined : `${from.name} may import only abi`;
+  if (to.kind === 'builder') {
+    return from.name === BUILDER_USER || isTestFile(file) ? undefined : `${from.name} may use ${to.npm} (the plugin build) in its tests only; ${BUILDER_USER} uses it in code`;
   }
   const allowed = LAYERS.slice(LAYERS.indexOf(from.name) + 1);
   if (to.kind === 'layer' && allowed.includes(to.name)) return undefined;

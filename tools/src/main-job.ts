@@ -18,7 +18,7 @@ import {
   type Agreement, type CborValue, type PrivateKey,
 } from '@mcp0/abi';
 import { Node, UsageSampler, checkBudgets, loadDistribution, type Agent } from '@mcp0/sdk';
-import { buildPlugin } from './build/index.js';
+import { buildPlugin } from '@mcp0/builder';
 import { readPrivateKey } from './trust.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519Sign, generateKeyPair, newAgreement, signModule, type Agreement, type PrivateKey } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { openStore } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { run, tempDir, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 

@@ -2,14 +2,14 @@
  * The standard distribution on MongoDB from a `mongodb://` URI (issue 13, defect 2): `mcp0 agent`
  * spawns, executes and snapshots; a database that holds no store is refused except by spawn; the
  * main job runs and resumes; `mcp0 conformance --budgets --store` runs the reference workload there.
- * Against FerretDB (or MONGODB_URI), skipped without one, as sdk/test/mongo/README.md says.
+ * Against FerretDB (or MONGODB_URI), skipped without one, as test/mongo-server.md says.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMongo, testDatabases, type MongoServer } from '../../sdk/test/mongo/server.js';
+import { startMongo, testDatabases, type MongoServer } from '../../test/mongo-server.js';
 import { run, signedFile, tempDir } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, generateKeyPair } from '@mcp0/abi';
 import { LmdbStore, headRef, STORAGE_MODULE } from '@mcp0/sdk';
-import { agentNameBytes, archiveFields, bootStorage, flipByte, listAll, storage, writeState } from '../../sdk/src/archive/archive.test-support.js';
+import { agentNameBytes, archiveFields, bootStorage, flipByte, listAll, storage, writeState } from '../../test/archive-support.js';
 import { run, tempDir, writeKeys } from './helpers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

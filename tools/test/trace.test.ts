@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { CheckpointLog, MemoryStore, batchArtifacts, openStore, proveBatch, releaseZk, signCheckpoint, verifyCheckpoint } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { run, signedFile, tempDir, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 

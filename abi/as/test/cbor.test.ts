@@ -6,8 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
-import { compileAssembly } from '@mcp0/tools';
-import { loadGuest, type Guest, type Outcome } from './harness.js';
+import { compileAssembly } from '@mcp0/builder';
+import { loadGuest, type Guest, type Outcome } from '../../../test/guest/harness.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let guest: Guest;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, signAgreement, signModule, type Agreement, type CborValue, type PrivateKey } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { Kernel, type KvProvider } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
 

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '@mcp0/sdk';
-import { startMongo } from '../../../sdk/test/mongo/server.js';
+import { startMongo } from '../../../test/mongo-server.js';
 import { agree, CONSUMER, doc, makeKernel, NAME, op, signed, T0 } from './helpers.js';
 
 const mongo = await startMongo();

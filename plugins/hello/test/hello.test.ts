@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
 import { readManifest } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/tools';
-import { loadGuest, type Outcome } from '../../../abi/as/test/harness.js';
+import { buildPlugin } from '@mcp0/builder';
+import { loadGuest, type Outcome } from '../../../test/guest/harness.js';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
 const grants = ['kv', 'clock', 'random'];

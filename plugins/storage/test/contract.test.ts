@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, type Mcp0Error } from '@mcp0/abi';
 import type { BlockProvider, Kernel, Tier } from '@mcp0/kernel';
 import { LmdbStore, MemoryStore, MongoSyncStore, collectGarbage, openStore, type CorruptHook, type Store } from '@mcp0/sdk';
-import { startMongo } from '../../../sdk/test/mongo/server.js';
+import { startMongo } from '../../../test/mongo-server.js';
 import { NAME, boot, bytes, reachable, sha, storageWasm, unsignedPath } from './harness.js';
 
 const mongo = await startMongo();

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { generateKeyPair, signModule } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { Kernel, type Tier } from '@mcp0/kernel';
 import type { BlockProvider, RandomProvider } from '@mcp0/kernel';
 import { decodeCommit, decodeNode, nodeRefs } from './format.js';

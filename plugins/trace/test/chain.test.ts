@@ -14,10 +14,10 @@ import { createHash } from 'node:crypto';
 // @ts-expect-error: circomlibjs ships no types
 import { buildPoseidon } from 'circomlibjs';
 import { decodeCbor, encodeCbor, generateKeyPair, readManifest, signModule, type CborValue } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { Kernel } from '@mcp0/kernel';
 import { LmdbStore, MemoryStore, proveBatch, releaseZk, verifyBatch, type Store, type TraceEntry as Entry, type TraceEvent } from '@mcp0/sdk';
-import { loadGuest, type Guest } from '../../../abi/as/test/harness.js';
+import { loadGuest, type Guest } from '../../../test/guest/harness.js';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
 const helloDir = fileURLToPath(new URL('../../hello', import.meta.url));

@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 // @ts-expect-error: circomlibjs ships no types
 import { buildPoseidon } from 'circomlibjs';
 import { encodeCbor, generateKeyPair, readManifest, signModule } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 import { Kernel } from '@mcp0/kernel';
-import { loadGuest } from '../../../abi/as/test/harness.js';
+import { loadGuest } from '../../../test/guest/harness.js';
 // @ts-expect-error: plain ESM generator scripts
 import { generate as generateConstants, OUT as CONSTANTS_FILE } from '../scripts/gen-constants.mjs';
 // @ts-expect-error: plain ESM generator scripts

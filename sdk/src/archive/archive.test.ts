@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor, generateKeyPair, Mcp0Error, signStatement } from '@mcp0/abi';
 import type { Kernel } from '@mcp0/kernel';
 import { rejection } from '../../test/rejection.js';
-import { startMongo } from '../../test/mongo/server.js';
+import { startMongo } from '../../../test/mongo-server.js';
 import { LmdbStore, MemoryStore, collectGarbage, openStore, type Store } from '../store/index.js';
 import { sha256 } from '../store/codec.js';
 import { ARCHIVE_FORMAT, SEAL_TYPE, archiveSigner, exportAgent, importAgent, readArchive, STORAGE_MODULE, headRef } from './index.js';
 import { walk } from './format.js';
 import { sealArchive } from './seal.js';
-import { agentNameBytes, archiveFields, bootStorage, flipByte, listAll, storage, writeState, type ArchiveFields } from './archive.test-support.js';
+import { agentNameBytes, archiveFields, bootStorage, flipByte, listAll, storage, writeState, type ArchiveFields } from '../../../test/archive-support.js';
 
 const mongo = await startMongo();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -4,7 +4,7 @@
 // BUILT store (dist/): run `npx tsc -b` first.
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startMongo, type MongoServer } from '../../test/mongo/server.js';
+import { startMongo, type MongoServer } from '../../../test/mongo-server.js';
 import { MongoSyncStore } from './bridge.js';
 import { storeContract } from './contract.test-support.js';
 

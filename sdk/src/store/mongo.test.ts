@@ -1,12 +1,12 @@
 // The Store contract against MongoDB (a real wire-protocol server: FerretDB 1.24.2 + SQLite from
-// sdk/test/mongo/server.ts, or MONGODB_URI), each store on a fresh database; plus what MongoDB adds:
+// test/mongo-server.ts, or MONGODB_URI), each store on a fresh database; plus what MongoDB adds:
 // CAS across connections, typed errors for an unreachable server, and retries that stay correct.
 import { createHash } from 'node:crypto';
 import type { Mcp0Error } from '@mcp0/abi';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rejection } from '../../test/rejection.js';
-import { startMongo, testDatabases, withDatabase, type MongoServer } from '../../test/mongo/server.js';
+import { startMongo, testDatabases, withDatabase, type MongoServer } from '../../../test/mongo-server.js';
 import { storeContract } from './contract.test-support.js';
 import { MongoStore } from './mongo.js';
 import { openStore } from './open.js';

@@ -1,11 +1,11 @@
 // A node on a `mongodb://` URI (issue 13, defect 2): the distribution's inline plugins (storage and
 // trace here, as in the standard distribution) run over the synchronous bridge the node opens, so
 // agents spawn, run, snapshot, recover and come back after a restart. Skipped without FerretDB or
-// MONGODB_URI (sdk/test/mongo/README.md).
+// MONGODB_URI (test/mongo-server.md).
 import { afterAll, describe, expect, it } from 'vitest';
 import { MongoStore, MongoSyncStore, openStore } from '@mcp0/sdk';
 import { signed } from '../../../test/fixtures.js';
-import { startMongo, testDatabases, type MongoServer } from '../mongo/server.js';
+import { startMongo, testDatabases, type MongoServer } from '../../../test/mongo-server.js';
 import { rejection } from '../rejection.js';
 import { startNode } from './harness.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPublicJwk } from '@mcp0/abi';
 import { publisher, signed } from '../../../test/fixtures.js';
-import { startMongo, testDatabases, type MongoServer } from '../mongo/server.js';
+import { startMongo, testDatabases, type MongoServer } from '../../../test/mongo-server.js';
 import { startNode } from './harness.js';
 
 const fixture = join(import.meta.dirname, 'two-nodes.fixture.mjs');

@@ -1,6 +1,6 @@
 /** `mcp0 build`: compile an AssemblyScript plugin and add its manifest section. */
 import { relative } from 'node:path';
-import { buildPlugin } from '../build/index.js';
+import { buildPlugin } from '@mcp0/builder';
 import { type Command, positionals, stringOption } from '../command.js';
 
 export const build: Command = {

@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError, generateKeyPair, hex, readSignatures, signModule, wasmsign2KeyId, type PublicKey } from '@mcp0/abi';
-import { buildPlugin } from '../build/index.js';
+import { buildPlugin } from '@mcp0/builder';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
 import { keyringEntries } from '../keyring.js';
 import { DIST_TRUST_OPTIONS, announce, assemblerTrust, trustedKeys, type TrustedKey } from '../trust.js';

@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { UsageError, formatJwk, generateKeyPair, signModule, toJwk, type PrivateKey } from '@mcp0/abi';
-import { buildPlugin } from '../../build/index.js';
+import { buildPlugin } from '@mcp0/builder';
 import { type Args, type Command, type Io, positionals, stringOption } from '../../command.js';
 import { DEV_KEY_FILE, DEV_PUBLIC_KEY_FILE, readPrivateKey } from '../../trust.js';
 import { readSpec, resolveConfig } from './spec.js';

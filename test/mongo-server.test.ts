@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Binary, MongoBulkWriteError, MongoClient, MongoServerError, type CommandStartedEvent, type Db } from 'mongodb';
-import { startMongo, type MongoServer } from './server.js';
+import { startMongo, type MongoServer } from './mongo-server.js';
 
 const mongo = await startMongo();
 

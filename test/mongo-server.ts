@@ -1,5 +1,5 @@
 // A real MongoDB wire-protocol server for tests: FerretDB v1.24.2 with its SQLite backend, built by
-// scripts/ferretdb/build.sh (see sdk/test/mongo/README.md).
+// scripts/ferretdb/build.sh (see test/mongo-server.md).
 //
 //   const mongo = await startMongo();          // null only outside CI when nothing is available
 //   describe.skipIf(!mongo)(...)               // or: start it in beforeAll

@@ -11,7 +11,7 @@ import { readManifest } from '@mcp0/abi';
 import { buildPlugin } from './build.js';
 import { CompileError } from './asc.js';
 
-const hello = fileURLToPath(new URL('../../../plugins/hello', import.meta.url));
+const hello = fileURLToPath(new URL('../../plugins/hello', import.meta.url));
 const temp = (): string => mkdtempSync(join(tmpdir(), 'mcp0-build-'));
 
 /** A throwaway plugin directory outside the repository. */

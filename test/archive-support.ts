@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel, type BlockProvider, type Tier } from '@mcp0/kernel';
-import { buildPlugin } from '@mcp0/tools';
+import { buildPlugin } from '@mcp0/builder';
 
 export const NAME = 'mcp0.storage';
 const key = generateKeyPair();
@@ -14,7 +14,7 @@ let built: Promise<Uint8Array> | undefined;
 
 /** The signed storage plugin. */
 export function storageWasm(): Promise<Uint8Array> {
-  built ??= buildPlugin(resolve(import.meta.dirname, '../../../plugins/storage'), {
+  built ??= buildPlugin(resolve(import.meta.dirname, '../plugins/storage'), {
     out: resolve(process.env.TMPDIR ?? tmpdir(), `mcp0-archive-storage-${process.pid}.wasm`),
   }).then((r) => signModule(r.wasm, key));
   return built;
