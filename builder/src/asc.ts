@@ -38,7 +38,18 @@ export interface CompileOptions {
   entry?: string;
   /** Flags appended after ASC_FLAGS, e.g. `['--maximumMemory', '16']` or `['--debug']`. */
   extraFlags?: readonly string[];
+  /** Told of every file the compiler asks for, by absolute path, with its text (null: not there). */
+  onRead?: (path: string, text: string | null) => void;
+  /** Told of every folder the compiler lists, by absolute path, with the sources in it (null: not there). */
+  onList?: (path: string, files: string[] | null) => void;
 }
+
+/**
+ * The compiler's version, which decides the output as much as the sources do.
+ * @example
+ * ASC_VERSION // '0.28.20'
+ */
+export const ASC_VERSION: string = asc.version;
 
 /** A compile that failed: the message holds asc's diagnostics. */
 export class CompileError extends Error {
@@ -73,21 +84,19 @@ export async function compileAssembly(opts: CompileOptions): Promise<Uint8Array<
     stdout,
     stderr,
     readFile: async (file, dir) => {
-      try {
-        return await readFile(resolve(dir, file), 'utf8');
-      } catch {
-        return null;
-      }
+      const path = resolve(dir, file);
+      const text = await readFile(path, 'utf8').catch(() => null);
+      opts.onRead?.(path, text);
+      return text;
     },
     writeFile: (file, contents) => {
       if (file === 'module.wasm' && contents instanceof Uint8Array) binary = new Uint8Array(contents);
     },
     listFiles: async (dir, base) => {
-      try {
-        return (await readdir(resolve(base, dir))).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
-      } catch {
-        return null;
-      }
+      const path = resolve(base, dir);
+      const files = await readdir(path).then((all) => all.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), () => null);
+      opts.onList?.(path, files);
+      return files;
     },
   });
   const diagnostics = stderr.toString().trim();

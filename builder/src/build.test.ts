@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest } from '@mcp0/abi';
 import { buildPlugin } from './build.js';
+import { recordFile, type BuildRecord } from './incremental.js';
 import { CompileError } from './asc.js';
 
 const hello = fileURLToPath(new URL('../../plugins/hello', import.meta.url));
@@ -67,3 +68,67 @@ describe('buildPlugin', () => {
     await expect(buildPlugin(dir)).rejects.toThrow(/env\.seed.*randomBytes/);
   });
 });
+
+describe('buildPlugin, incremental', () => {
+  const source = (n: number) => `export { mcp0_abi_v1 } from "@mcp0/abi/as";\nimport { half } from "./util";\nexport function f(): i32 { return half(${n}); }\n`;
+  /** A plugin whose entry imports a second file, so a change anywhere it reads is a change. */
+  function plugin(n: number): string {
+    const dir = scratchPlugin(source(n));
+    writeFileSync(join(dir, 'assembly', 'util.ts'), 'export function half(x: i32): i32 { return x / 2; }\n');
+    return dir;
+  }
+
+  it('reuses the artifact while nothing it was built from changed, and compiles when anything did', async () => {
+    const dir = plugin(4);
+    const out = join(temp(), 'p.wasm');
+    const first = await buildPlugin(dir, { out, incremental: true });
+    expect(first.reused).toBe(false);
+    const record = JSON.parse(readFileSync(recordFile(out), 'utf8')) as BuildRecord;
+    expect(Object.keys(record.files)).toEqual(expect.arrayContaining([join(dir, 'plugin.json'), join(dir, 'assembly', 'index.ts'), join(dir, 'assembly', 'util.ts')]));
+    const again = await buildPlugin(dir, { out, incremental: true });
+    expect(again.reused).toBe(true);
+    expect(Buffer.compare(again.wasm, first.wasm)).toBe(0);
+
+    // A file the entry imports changed: compiled again, other bytes.
+    writeFileSync(join(dir, 'assembly', 'util.ts'), 'export function half(x: i32): i32 { return x / 3; }\n');
+    const edited = await buildPlugin(dir, { out, incremental: true });
+    expect(edited.reused).toBe(false);
+    expect(Buffer.compare(edited.wasm, first.wasm)).not.toBe(0);
+    expect((await buildPlugin(dir, { out, incremental: true })).reused).toBe(true);
+
+    // The manifest changed: compiled again, and the artifact carries the new one.
+    const manifest = JSON.parse(readFileSync(join(dir, 'plugin.json'), 'utf8'));
+    writeFileSync(join(dir, 'plugin.json'), JSON.stringify({ ...manifest, version: '0.0.2' }));
+    const bumped = await buildPlugin(dir, { out, incremental: true });
+    expect(bumped.reused).toBe(false);
+    expect(readManifest(bumped.wasm).version).toBe('0.0.2');
+  });
+
+  it('compiles again when the artifact was edited, the record is damaged or names other tools, or without incremental', async () => {
+    const dir = plugin(6);
+    const out = join(temp(), 'p.wasm');
+    const built = await buildPlugin(dir, { out, incremental: true });
+    // The artifact edited after the build: not reused, and rewritten to what the sources give.
+    const tampered = new Uint8Array(built.wasm);
+    tampered[tampered.length - 1]! ^= 1;
+    writeFileSync(out, tampered);
+    const rebuilt = await buildPlugin(dir, { out, incremental: true });
+    expect(rebuilt.reused).toBe(false);
+    expect(Buffer.compare(readFileSync(out), built.wasm)).toBe(0);
+    // Another compiler or flags.
+    const record = JSON.parse(readFileSync(recordFile(out), 'utf8')) as BuildRecord;
+    writeFileSync(recordFile(out), JSON.stringify({ ...record, tools: 'another compiler' }));
+    expect((await buildPlugin(dir, { out, incremental: true })).reused).toBe(false);
+    // Not a record at all.
+    writeFileSync(recordFile(out), '{"format": 1, "files": null');
+    expect((await buildPlugin(dir, { out, incremental: true })).reused).toBe(false);
+    // A file asc looked for and did not find now exists: asconfig.json, which can set any flag.
+    expect((JSON.parse(readFileSync(recordFile(out), 'utf8')) as BuildRecord).files[join(dir, 'asconfig.json')]).toBeNull();
+    writeFileSync(join(dir, 'asconfig.json'), '{}\n');
+    expect((await buildPlugin(dir, { out, incremental: true })).reused).toBe(false);
+    expect((await buildPlugin(dir, { out, incremental: true })).reused).toBe(true);
+    // Without incremental it always compiles.
+    expect((await buildPlugin(dir, { out })).reused).toBe(false);
+  });
+});
+

@@ -82,8 +82,23 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     const text = await thumbprints(describeError(e), args ? stringOption(args, 'keyring') : undefined);
     io.err(`mcp0 ${command.name}: ${text}\n`);
     if (debug && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
-    return e instanceof UsageError || e instanceof LoadError || (e instanceof Mcp0Error && e.code === 'EUSAGE') ? 2 : 1;
+    return exitCode(e);
   }
+}
+
+/** Errors of a path the user named: it does not exist, cannot be read, or is a folder. */
+const FILE_ERRNOS = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM']);
+
+/**
+ * The one exit-code rule (README, "Exit codes"): 2 when the command could not run as asked (its
+ * arguments, a file it was given, a module or distribution that does not load), 1 when it ran and
+ * something failed. Commands whose job is a check (verify, conformance) return 1 themselves for
+ * what they were asked to check.
+ */
+function exitCode(e: unknown): 1 | 2 {
+  if (e instanceof UsageError || e instanceof LoadError || (e instanceof Mcp0Error && e.code === 'EUSAGE')) return 2;
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  return !(e instanceof Mcp0Error) && typeof errno === 'string' && FILE_ERRNOS.has(errno) ? 2 : 1;
 }
 
 function describeError(e: unknown): string {

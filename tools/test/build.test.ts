@@ -32,6 +32,20 @@ describe('mcp0 build', () => {
     expect(WebAssembly.validate(wasm)).toBe(true);
   });
 
+  it('says "up to date" and reuses the output while nothing changed; --force compiles', async () => {
+    const out = join(tempDir(), 'h.wasm');
+    const first = await run('build', HELLO, '--out', out);
+    expect(first.out).toMatch(/^built mcp0\.hello@0\.1\.0/);
+    const bytes = readFileSync(out);
+    const again = await run('build', HELLO, '--out', out);
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(/^up to date mcp0\.hello@0\.1\.0/);
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+    const forced = await run('build', HELLO, '--out', out, '--force');
+    expect(forced.out).toMatch(/^built mcp0\.hello/);
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+  });
+
   it('writes to <dir>/build/<name>.wasm by default', async () => {
     const dir = join(tempDir(), 'p');
     expect((await run('new', dir, '--name', 'acme.widget')).code).toBe(0);

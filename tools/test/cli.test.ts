@@ -96,9 +96,27 @@ describe('mcp0', () => {
     it('a missing file is named, with the errno code', async () => {
       const file = join(tempDir(), 'missing.wasm');
       const r = await run('inspect', file);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.err).toMatch(/^mcp0 inspect: ENOENT: no such file/); // the code once, not "ENOENT: ENOENT:"
       expect(r.err).toContain(file);
+      expect(r.err).not.toMatch(STACK);
+    });
+
+    // One rule (README, "Exit codes"): an input file that is not there means the command could not run.
+    it.each([
+      ['call', (f: string, pub: string) => ['call', f, 'greet={"name":"x"}', '--trust', pub]],
+      ['verify', (f: string, pub: string) => ['verify', f, '--trust', pub]],
+      ['inspect', (f: string) => ['inspect', f]],
+      ['conformance', (f: string, pub: string) => ['conformance', f, '--trust', pub]],
+      ['agent spawn', (f: string, pub: string) => ['agent', 'spawn', f, '--name', 'x', '--trust-agent', pub, '--store', 'memory:', '--dist', join(tempDir(), 'none')]],
+      ['store import', (f: string, pub: string) => ['store', 'import', 'memory:', '--in', f, '--trust', pub]],
+    ])('%s: a missing input file exits 2, naming it once', async (_name, argv) => {
+      const { pub } = await signedFile('hello');
+      const file = join(tempDir(), 'missing.wasm');
+      const r = await run(...argv(file, pub));
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(file);
+      expect(r.err).not.toMatch(/ENOENT: ENOENT/);
       expect(r.err).not.toMatch(STACK);
     });
   });

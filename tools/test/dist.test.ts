@@ -248,6 +248,13 @@ describe('mcp0 dist build', () => {
     expect(again.code, again.err).toBe(0);
     expect(again.out).toBe('');
     expect(docOf(out)).toEqual(doc);
+    // Nothing changed: every plugin's cached build is reused, and the distribution is the same.
+    const cached = await run('dist', 'build', spec);
+    expect(cached.out.match(/^up to date mcp0\.\w+@/gm)).toHaveLength(3);
+    expect(docOf(out)).toEqual(doc);
+    expect((await run('dist', 'verify', out, '--trust', join(out, 'dev-key.pub.jwk'))).code).toBe(0);
+    expect((await run('dist', 'build', spec, '--force')).out.match(/^built mcp0\.\w+@/gm)).toHaveLength(3);
+    expect(docOf(out)).toEqual(doc);
   });
 
   it('signs with --key and --publisher-key instead of a development key, and puts the assembler\'s id for "$assembler" in config', async () => {

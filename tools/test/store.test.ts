@@ -164,12 +164,12 @@ describe('mcp0 store', () => {
     expect(readFileSync(file).equals(before)).toBe(false);
   });
 
-  it('exit 1 for an agent without state or a missing file; exit 2 for usage errors', async () => {
+  it('exit 1 for an agent without state; exit 2 for a missing file and usage errors', async () => {
     const dir = tempDir('mcp0-store-');
     const nobody = await run('store', 'export', `lmdb:${srcDir}`, '--agent', 'nobody', '--out', join(dir, 'x'), '--key', operator.priv);
     expect(nobody.code).toBe(1);
     expect(nobody.err).toMatch(/ENOTFOUND/);
-    expect((await run('store', 'import', 'memory:', '--in', join(dir, 'missing.mcp0a'))).code).toBe(1);
+    expect((await run('store', 'import', 'memory:', '--in', join(dir, 'missing.mcp0a'))).code).toBe(2);
     const archive = await exported();
     const readable = join(dir, 'readable.jwk');
     writeFileSync(readable, readFileSync(operator.priv));

@@ -21,7 +21,7 @@ const OPTIONS_OF: Record<Sub, readonly string[]> = {
   pipeline: ['admit', 'observe'],
   lock: ['key'],
   verify: ['trust', 'dev', 'keyring', 'json'],
-  build: ['out', 'key', 'publisher-key', 'quiet'],
+  build: ['out', 'key', 'publisher-key', 'force', 'quiet'],
 };
 const COMMON = ['help', 'debug'];
 
@@ -52,6 +52,7 @@ export const dist: Command = {
     json: { type: 'boolean', description: 'verify: print the verdict as JSON' },
     out: { type: 'string', arg: '<dir>', description: 'build: the output directory (default <spec-dir>/build)' },
     'publisher-key': { type: 'string', arg: '<file>', description: 'build: the key that signs the plugins (default: the assembler key)' },
+    force: { type: 'boolean', description: 'build: compile every plugin, even those whose cached build (<out>/.cache) is up to date' },
     quiet: { type: 'boolean', description: 'build: print nothing on success' },
   },
   details: [
