@@ -7,16 +7,24 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, validateManifest } from '@mcp0/abi';
+import { ABI_VERSION, UsageError, validateManifest } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
 
-/** Where each kind's template lives, in the repository this tool belongs to. */
+/** Where each kind's template lives in the repository this tool belongs to. */
 const TEMPLATES = { plugin: ['plugins', 'hello'], agent: ['agents', 'counter'] } as const;
 
-/** The template of a kind: plugins/hello or agents/counter. */
+/**
+ * The template of a kind: plugins/hello or agents/counter of the repository this tool is part of,
+ * else the copy an installed package carries (`templates/<kind>`, made by `npm pack`:
+ * scripts/templates.mjs). The repository comes first: a copy there is only ever a pack's leftover.
+ * @example
+ * templateDir('agent') // …/agents/counter in a clone, …/node_modules/@mcp0/tools/templates/agent installed
+ */
 export function templateDir(kind: keyof typeof TEMPLATES = 'plugin'): string {
-  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', ...TEMPLATES[kind]);
-  if (!existsSync(join(dir, 'plugin.json'))) throw new UsageError('EUSAGE', `the plugin template is missing: expected ${dir}`);
+  const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const candidates = [resolve(pkg, '..', ...TEMPLATES[kind]), join(pkg, 'templates', kind)];
+  const dir = candidates.find((d) => existsSync(join(d, 'plugin.json')));
+  if (dir === undefined) throw new UsageError('EUSAGE', `the ${kind} template is missing: expected ${candidates.join(' or ')}`);
   return dir;
 }
 
@@ -49,7 +57,7 @@ export const scaffold: Command = {
     await cp(join(template, 'assembly'), join(dir!, 'assembly'), { recursive: true });
     const short = name.split('.').pop()!;
     await writeFile(join(dir!, 'plugin.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    await writeFile(join(dir!, 'package.json'), `${JSON.stringify({ name: short, version: '0.1.0', private: true, type: 'module', dependencies: { '@mcp0/abi': '^1.0.0' } }, null, 2)}\n`);
+    await writeFile(join(dir!, 'package.json'), `${JSON.stringify({ name: short, version: '0.1.0', private: true, type: 'module', dependencies: { '@mcp0/abi': `^${ABI_VERSION}` } }, null, 2)}\n`);
     await writeFile(join(dir!, 'CHANGELOG.md'), `# Changelog\n\n## 0.1.0\n\n- First version, scaffolded from ${from}.\n`);
     await writeFile(join(dir!, '.gitignore'), 'build/\nnode_modules/\n');
     io.out(`created ${name} in ${dir}/ (from ${from})\nnext: mcp0 build ${dir} && mcp0 sign ${dir}/build/${short}.wasm --key <key.jwk>\n`);
