@@ -187,7 +187,7 @@ describe('mcp0 agent on the standard distribution', () => {
     expect(json((await run('agent', 'list', ...at, '--json')).out)).toEqual([]);
     // The agreement was registered, and nothing ran under it.
     // After "--": one key id in 64 starts with "-".
-    const usage = await run('agreement', 'usage', '--store', store, '--json', '--', alice.kid);
+    const usage = await run('agreement', 'usage', '--store', store, '--dist', standard, '--dev', '--json', '--', alice.kid);
     expect(usage.code, usage.err).toBe(0);
     expect(JSON.parse(usage.out).agreements).toEqual([expect.objectContaining({ id: 'agr-alice', admitted: 0, calls: 0, costUnits: 0 })]);
   });
