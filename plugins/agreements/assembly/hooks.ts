@@ -132,13 +132,13 @@ export function mcp0_admit(): i32 {
   if (w === null) return failWith(stateErr!);
   const retry = start + ag.windowMs - time;
   if (w.admitted >= ag.callsPerWindow) {
-    return deny("quota-exhausted: " + w.admitted.toString() + " of " + ag.callsPerWindow.toString() + " calls used in the window from " + start.toString() + " of agreement " + ag.id, true, retry);
+    return deny("quota-exhausted: " + w.admitted.toString() + " of " + ag.callsPerWindow.toString() + " calls used in the window from " + isoTime(start) + " of agreement " + ag.id, true, retry);
   }
   // Cost units are known only at observe, but every operation costs at least one (a failed one
   // exactly one), so each operation in flight holds one unit: operations racing for the last
   // units are admitted one per unit, never more.
   if (add(w.costUnits, w.reserved) >= ag.costUnitsPerWindow) {
-    const used = "quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + start.toString() + " of agreement " + ag.id;
+    const used = "quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + isoTime(start) + " of agreement " + ag.id;
     if (w.costUnits >= ag.costUnitsPerWindow) return deny(used, true, retry);
     // Only held units stand in the way: they are settled when those operations are observed.
     return deny(used + ", and " + w.reserved.toString() + " held by operations in flight", true, IN_FLIGHT_RETRY_MS < retry ? IN_FLIGHT_RETRY_MS : retry);
@@ -218,4 +218,9 @@ export function mcp0_observe(): i32 {
   }
   if (err !== null) return failWith(err);
   return 0;
+}
+
+/** A time (ms since the epoch) as people read it in a denial: ISO 8601 in UTC. */
+function isoTime(ms: u64): string {
+  return new Date(<i64>ms).toISOString();
 }
