@@ -6,9 +6,13 @@
  * cases naming the export; a module that reports a denied kv write as EINTERNAL fails the
  * denied-capability case.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appendManifest, encodeSection, concatBytes, encodeU32, generateKeyPair, readManifest, signModule, WASM_HEADER, type Manifest } from '@mcp0/abi';
 import { runSuite, type CaseResult } from '../src/runner/case.js';
+import { runConformance } from '../src/runner/run.js';
 import { abiSuite } from '../src/suites/abi/index.js';
 import { subject, subjectOf } from './subjects.js';
 import { unsigned } from '../../test/fixtures.js';
@@ -41,8 +45,23 @@ describe('ABI suite, artifacts that break the load checks', () => {
     // The artifact itself is fine: the cases that only read it pass.
     expect(r['imports are a subset of ABI v1']!.status).toBe('pass');
     expect(r['manifest is valid and matches the exports']!.status).toBe('pass');
-    // Everything that must load it fails, naming the load check.
-    expect(r['version marker mcp0_abi_v1']!.message).toMatch(/ESIGNATURE/);
+    // Everything that must load it is not run, saying which check it needs: one failing row, not
+    // the same ESIGNATURE repeated in every case.
+    const loading = Object.values(r).filter((x) => !['signature verifies against the trusted keys', 'imports are a subset of ABI v1', 'manifest is valid and matches the exports'].includes(x.case));
+    expect(loading.length).toBeGreaterThan(10);
+    expect(loading.every((x) => x.status === 'skip' && x.message === 'not run: it needs "signature verifies against the trusted keys", which failed')).toBe(true);
+    expect(failing(Object.values(r))).toHaveLength(1);
+  }, 60_000);
+
+  it('with the wrong --trust, a plugin that provides a role has one failing row, and its role suite is not run', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mcp0-conformance-')), 'storage.wasm');
+    writeFileSync(file, (await subject('storage')).bytes);
+    const report = await runConformance({ kind: 'plugin', file, trust: [generateKeyPair().publicKey] }, { quick: true });
+    expect(report.verdict).toBe('fail');
+    expect(report.results.filter((x) => x.status === 'fail').map((x) => `${x.suite}: ${x.case}`)).toEqual(['abi: signature verifies against the trusted keys']);
+    const roles = report.results.filter((x) => x.suite !== 'abi');
+    expect(roles.length).toBeGreaterThan(0);
+    expect(roles.every((x) => x.status === 'skip' && x.message === 'not run: it needs "abi: signature verifies against the trusted keys", which failed')).toBe(true);
   }, 60_000);
 
   it('a plugin changed after signing fails the signature case (content hash mismatch)', async () => {

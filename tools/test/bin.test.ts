@@ -2,33 +2,15 @@
  * The real binary, `node tools/bin/mcp0.js`, in a child process: exit codes, and stdout carrying
  * only results while diagnostics go to stderr. Builds tools/dist first (`npx tsc -b`).
  */
-import { execFile, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KEYRING, signedFile, tempDir } from './helpers.js';
+import { runProcess, signedFile, tempDir, type ProcessResult } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function mcp0(...args: string[]): Promise<Result> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['tools/bin/mcp0.js', ...args],
-      { cwd: ROOT, env: { ...process.env, MCP0_KEYRING: KEYRING, NODE_OPTIONS: '' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const mcp0 = (...args: string[]): Promise<ProcessResult> => runProcess(process.execPath, ['tools/bin/mcp0.js', ...args], { cwd: ROOT });
 
 const GRANTS = ['--grant', 'kv:hello/', '--grant', 'clock', '--grant', 'random'];
 

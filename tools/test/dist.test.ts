@@ -137,6 +137,12 @@ describe('mcp0 dist verify names what changed', () => {
     expect(r.err).toMatch(/\[sha256\] ESIGNATURE: plugin mcp0\.hello: sha256 mismatch \(locked [0-9a-f]{12}…, file [0-9a-f]{12}…\)/);
     expect(r.err).toMatch(/\[publisher\] EUNTRUSTED: plugin mcp0\.hello: signed by no trusted publisher/);
 
+    // Bytes that are not WebAssembly: one problem, though two checks find it.
+    writeFileSync(join(d, 'plugins/mcp0.hello.wasm'), 'not wasm');
+    const text = await run('dist', 'verify', d, '--trust', asm.pub);
+    expect(text.code).toBe(1);
+    expect(text.err.match(/\[wasm\] ENOTWASM: plugin mcp0\.hello: not a WebAssembly module/g)).toHaveLength(1);
+
     const stranger = writeKeys(tempDir(), generateKeyPair(), 'stranger');
     const w = await run('dist', 'verify', locked, '--trust', stranger.pub);
     expect(w.code).toBe(1);

@@ -3,6 +3,7 @@
  * after the file, and signed fixtures written to disk with their key files. Importing this file
  * points $MCP0_KEYRING at a temp dir, so no test touches ~/.mcp0.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,23 @@ export async function run(...argv: string[]): Promise<RunResult> {
   let err = '';
   const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
+}
+
+/** What a child process gave: its exit code (-1 when it was killed), stdout and stderr. */
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file args` in a child process with the keyring of this test process, and a timeout. */
+export function runProcess(file: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<ProcessResult> {
+  return new Promise((done) => {
+    const env = { ...process.env, MCP0_KEYRING: KEYRING, NODE_OPTIONS: '', ...options.env };
+    execFile(file, args, { cwd: options.cwd, env, timeout: options.timeout ?? 60_000 }, (error, stdout, stderr) => {
+      done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+    });
+  });
 }
 
 /** The JSON lines of `mcp0 call` output. */

@@ -4,11 +4,11 @@
  * templates it carries, builds, makes a key, signs, verifies, calls and runs the conformance suite,
  * with no repository around it. Packs the built packages (`npm test` builds them first).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers.js';
+import { runProcess, tempDir, type ProcessResult } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 /** Every package an installed @mcp0/tools needs, in the order the layers run. */
@@ -17,20 +17,8 @@ const PACKAGES = ['abi', 'builder', 'preempt', 'sandbox', 'kernel', 'sdk', 'conf
 let app: string;
 let keyring: string;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The installed binary, `node_modules/.bin/mcp0`, run in the author's folder. */
-function mcp0(...args: string[]): Promise<Result> {
-  return new Promise((done) => {
-    execFile(join(app, 'node_modules', '.bin', 'mcp0'), args, { cwd: app, env: { ...process.env, MCP0_KEYRING: keyring, NODE_OPTIONS: '' }, timeout: 240_000 }, (error, stdout, stderr) => {
-      done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+/** The installed binary, `node_modules/.bin/mcp0`, run in the author's folder with a keyring of its own. */
+const mcp0 = (...args: string[]): Promise<ProcessResult> => runProcess(join(app, 'node_modules', '.bin', 'mcp0'), args, { cwd: app, env: { MCP0_KEYRING: keyring }, timeout: 240_000 });
 
 beforeAll(() => {
   const packs = tempDir('mcp0-packs-');

@@ -76,8 +76,21 @@ export interface Case<C> {
   name: string;
   /** Left out under `--quick` (slow cases: 16 MiB payloads, long loops). */
   slow?: boolean;
+  /**
+   * Earlier cases of the suite this one means nothing without (a module that does not load cannot
+   * answer its version marker): when one of them failed, this case is skipped, naming it, rather
+   * than failing again with the same message.
+   */
+  needs?: readonly string[];
   run(ctx: C): Promise<void>;
 }
+
+/**
+ * Why a case does not run when one it needs failed.
+ * @example
+ * notRun('signature verifies against the trusted keys') // 'not run: it needs "signature verifies…", which failed'
+ */
+export const notRun = (needed: string): string => `not run: it needs "${needed}", which failed`;
 
 /** A named group of cases with a shared set-up. */
 export interface Suite<S, C> {
@@ -115,8 +128,14 @@ export async function runSuite<S extends { name: string }, C>(suite: Suite<S, C>
     for (const c of suite.cases) emit({ suite: suite.name, case: c.name, status: 'fail', ms: 0, message });
     return results;
   }
+  const failed = new Set<string>();
   try {
     for (const c of suite.cases) {
+      const unmet = c.needs?.find((n) => failed.has(n));
+      if (unmet !== undefined) {
+        emit({ suite: suite.name, case: c.name, status: 'skip', ms: 0, message: notRun(unmet) });
+        continue;
+      }
       if (options.quick && c.slow) {
         emit({ suite: suite.name, case: c.name, status: 'skip', ms: 0, message: 'slow: left out by --quick' });
         continue;
@@ -127,6 +146,7 @@ export async function runSuite<S extends { name: string }, C>(suite: Suite<S, C>
         emit({ suite: suite.name, case: c.name, status: 'pass', ms: Math.round(performance.now() - t) });
       } catch (e) {
         const status = e instanceof CaseSkip ? 'skip' : 'fail';
+        if (status === 'fail') failed.add(c.name);
         emit({
           suite: suite.name, case: c.name, status, ms: Math.round(performance.now() - t), message: messageOf(e),
           ...(e instanceof CaseFailure && Object.keys(e.details).length > 0 ? { details: e.details } : {}),
@@ -137,6 +157,19 @@ export async function runSuite<S extends { name: string }, C>(suite: Suite<S, C>
     await suite.teardown?.(ctx).catch(() => undefined);
   }
   return results;
+}
+
+/**
+ * A suite's cases, each skipped for `reason` (its subject failed something every case needs).
+ * @example
+ * const results = skipSuite(storageSuite, plugin, notRun('signature verifies against the trusted keys'))
+ */
+export function skipSuite<S extends { name: string }, C>(suite: Suite<S, C>, subject: S, reason: string, options: RunOptions = {}): CaseResult[] {
+  return suite.cases.map((c) => {
+    const r: CaseResult = { subject: subject.name, suite: suite.name, case: c.name, status: 'skip', ms: 0, message: reason };
+    options.onResult?.(r);
+    return r;
+  });
 }
 
 function messageOf(e: unknown): string {

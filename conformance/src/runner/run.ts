@@ -11,9 +11,9 @@ import { loadDistribution, type LoadedDistribution } from '@mcp0/sdk';
 import { runBudgets } from '../budgets/index.js';
 import type { BudgetReport, ConformanceReport } from '../report/types.js';
 import { REPORT_FORMAT } from '../report/types.js';
-import { abiSuite } from '../suites/abi/index.js';
+import { LOAD_CHECKS, abiSuite } from '../suites/abi/index.js';
 import { suitesFor } from '../suites/roles/index.js';
-import { runSuite, type CaseResult, type RunOptions } from './case.js';
+import { notRun, runSuite, skipSuite, type CaseResult, type RunOptions } from './case.js';
 import type { PluginSubject } from './subject.js';
 
 /** What to run the suites against. */
@@ -35,10 +35,13 @@ export interface ConformanceOptions extends RunOptions {
   onProgress?: (text: string) => void;
 }
 
-/** The suites for one plugin. */
+/** The suites for one plugin; the role suites are not run for a module that does not load. */
 async function pluginResults(subject: PluginSubject, options: ConformanceOptions): Promise<CaseResult[]> {
   const results = await runSuite(abiSuite, subject, options);
-  for (const suite of suitesFor(subject.manifest)) results.push(...(await runSuite(suite, subject, options)));
+  const unloadable = results.find((r) => r.status === 'fail' && LOAD_CHECKS.includes(r.case));
+  for (const suite of suitesFor(subject.manifest)) {
+    results.push(...(unloadable ? skipSuite(suite, subject, notRun(`abi: ${unloadable.case}`), options) : await runSuite(suite, subject, options)));
+  }
   return results;
 }
 

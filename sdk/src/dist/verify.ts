@@ -94,9 +94,14 @@ function attempt<T>(problems: DistributionProblem[], where: { check: string; plu
   try {
     return fn();
   } catch (e) {
-    problems.push(problemOf(e, where));
+    addProblem(problems, problemOf(e, where));
     return undefined;
   }
+}
+
+/** Adds a problem unless the same one is listed (bytes that are not WebAssembly fail the signature and the manifest check alike). */
+function addProblem(problems: DistributionProblem[], p: DistributionProblem): void {
+  if (!problems.some((q) => q.code === p.code && q.check === p.check && q.plugin === p.plugin && q.message === p.message)) problems.push(p);
 }
 
 async function checkPlugin(dir: string, entry: PluginEntry, publishers: PublicKey[], problems: DistributionProblem[]): Promise<CheckedPlugin | undefined> {

@@ -14,6 +14,14 @@ import { initCase, markerCase, stopCase } from './lifecycle.js';
 import { memoryCapCase, timeoutCase } from './limits.js';
 
 /**
+ * The cases of the load checks that only read the artifact: every other case loads the module, so
+ * it is not run (one row says why, not a row per case repeating the failure) when one failed.
+ * @example
+ * LOAD_CHECKS.includes(result.case) && result.status === 'fail' // the module does not load
+ */
+export const LOAD_CHECKS: readonly string[] = [signatureCase.name, manifestCase.name, importsCase.name];
+
+/**
  * The ABI suite. The inline tier is where plugins run by default; the worker tier (where agents
  * and untrusted code run) repeats the hostile, memory and timeout cases as slow cases.
  * @example
@@ -26,20 +34,22 @@ export const abiSuite: Suite<PluginSubject, AbiContext> = {
     signatureCase,
     manifestCase,
     importsCase,
-    markerCase,
-    initCase,
-    stopCase,
-    determinismCase,
-    deniedCase,
-    hostileCase('inline'),
-    hostileCase('worker', true),
-    hugePayloadCase,
-    memoryCapCase('inline'),
-    memoryCapCase('worker', true),
-    timeoutCase('inline'),
-    timeoutCase('worker', true),
-    corpusCase('inline'),
-    corpusCase('worker', true),
+    ...[
+      markerCase,
+      initCase,
+      stopCase,
+      determinismCase,
+      deniedCase,
+      hostileCase('inline'),
+      hostileCase('worker', true),
+      hugePayloadCase,
+      memoryCapCase('inline'),
+      memoryCapCase('worker', true),
+      timeoutCase('inline'),
+      timeoutCase('worker', true),
+      corpusCase('inline'),
+      corpusCase('worker', true),
+    ].map((c) => ({ ...c, needs: LOAD_CHECKS })),
   ],
 };
 
