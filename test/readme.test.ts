@@ -103,16 +103,10 @@ function sh(dir: string, command: string, env: NodeJS.ProcessEnv): Promise<Ran> 
   });
 }
 
-/** The values of the README's placeholders, read from what the walk made so far. */
-async function placeholders(command: string, dir: string, env: NodeJS.ProcessEnv): Promise<string> {
-  let out = command;
-  if (out.includes('<your key id>')) out = out.replace('<your key id>', parsePublicJwk(JSON.parse(readFileSync(join(dir, 'me.pub.jwk'), 'utf8'))).kid);
-  if (out.includes('<agent id>')) {
-    const list = await sh(dir, 'npx mcp0 agent list --json --dev 2>/dev/null', env);
-    const agents = JSON.parse(list.out) as { id: string; name: string }[];
-    out = out.replace('<agent id>', agents.find((a) => a.name === 'tally')!.id);
-  }
-  return out;
+/** The value of the README's placeholder, read from what the walk made so far. */
+function placeholders(command: string, dir: string): string {
+  if (!command.includes('<your key id>')) return command;
+  return command.replace('<your key id>', parsePublicJwk(JSON.parse(readFileSync(join(dir, 'me.pub.jwk'), 'utf8'))).kid);
 }
 
 const readme = codeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
@@ -140,7 +134,7 @@ describe('the README, as written', () => {
           const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
           seen.set(`${section}\0${step}`, nth);
           let ran: Ran;
-          if (block.lang === 'sh') ran = await sh(dir, await placeholders(step, dir, env), env);
+          if (block.lang === 'sh') ran = await sh(dir, placeholders(step, dir), env);
           else {
             const file = join(dir, `readme-${block.line}.mjs`);
             writeFileSync(file, block.text);

@@ -70,7 +70,7 @@ describe('mcp0 store gc', () => {
   it('--help documents gc, its options and what it keeps', async () => {
     const r = await run('store', '--help');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/mcp0 store gc <store-uri> \[--keep <n>\] \[--grace <duration>\] \[--dry-run\]/);
+    expect(r.out).toMatch(/mcp0 store gc \[--store <uri>\] \[--keep <n>\] \[--grace <duration>\] \[--dry-run\]/);
     expect(r.out).toMatch(/--grace <duration>\s+gc: delete only blocks last written longer ago than this, e\.g\. 1h, 30m/);
     expect(r.out).toMatch(/each agent's module, the trees of its recorded snapshots/);
     expect(r.out).toMatch(/nothing\n?\s*is deleted/);

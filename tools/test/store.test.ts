@@ -72,8 +72,8 @@ describe('mcp0 store', () => {
   it('--help lists both subcommands and the exit codes', async () => {
     const r = await run('store', '--help');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/export <store-uri> --agent <id> --out <file> \(--key <file> \| --dev\)/);
-    expect(r.out).toMatch(/import <store-uri> --in <file> \[--trust <key>\.\.\. \| --dev\]/);
+    expect(r.out).toMatch(/export --agent <name\|id> --out <file> \(--key <file> \| --dev\) \[--store <uri>\]/);
+    expect(r.out).toMatch(/import --in <file> \[--store <uri>\] \[--trust <key>\.\.\. \| --dev\]/);
     expect(r.out).toMatch(/mcp0\.archive\/2/);
     expect(r.out).toMatch(/seal/);
     expect(r.out).toMatch(/Exit codes/);
@@ -149,6 +149,23 @@ describe('mcp0 store', () => {
     const dest = LmdbStore.open(destDir);
     expect(await dest.blocks.refGet(STORAGE_MODULE, headRef(AGENT))).toBeUndefined();
     await dest.close();
+  });
+
+  it('takes the store as --store, as every command does (the positional URI still works; both is a usage error)', async () => {
+    const byOption = join(tempDir('mcp0-store-'), 'a.mcp0a');
+    const r = await run('store', 'export', '--store', `lmdb:${srcDir}`, '--agent', AGENT, '--out', byOption, '--key', operator.priv);
+    expect(r.code, r.err).toBe(0);
+    expect(readFileSync(byOption).equals(readFileSync(await exported()))).toBe(true);
+    const both = await run('store', 'export', `lmdb:${srcDir}`, '--store', `lmdb:${srcDir}`, '--agent', AGENT, '--out', join(tempDir(), 'b'), '--key', operator.priv);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('the store is given twice');
+    const dest = join(tempDir('mcp0-store-'), 'dest');
+    const imported = await run('store', 'import', '--store', `lmdb:${dest}`, '--in', byOption, '--trust', operator.pub, '--json');
+    expect(imported.code, imported.err).toBe(0);
+    expect(JSON.parse(imported.out).agent).toBe(AGENT);
+    const missing = await run('store', 'export', '--store', `lmdb:${join(tempDir(), 'typo')}`, '--agent', AGENT, '--out', join(tempDir(), 'c'), '--key', operator.priv);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('ENOTFOUND: no store at');
   });
 
   it('export never overwrites an existing file unless --force', async () => {

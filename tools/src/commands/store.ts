@@ -7,36 +7,41 @@
  * trusts and from where. gc runs the distribution's storage plugin, verified the way `mcp0 start`
  * verifies it (`--dist`, `--trust`/keyring/`--dev` for its assembler).
  *
- *   mcp0 store export <uri> --agent <id> --out <file> --key <operator.jwk> [--history]
- *   mcp0 store import <uri> --in <file> [--trust <key>...] [--force]
- *   mcp0 store gc <uri> [--keep <n>] [--grace <duration>] [--dry-run]
+ *   mcp0 store export --agent <name|id> --out <file> --key <operator.jwk> [--store <uri>] [--history]
+ *   mcp0 store import --in <file> [--store <uri>] [--trust <key>...] [--force]
+ *   mcp0 store gc [--store <uri>] [--keep <n>] [--grace <duration>] [--dry-run]
+ * The store is `--store`, as in every command (default lmdb:./data); the positional URI of earlier
+ * versions is still read.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { UsageError, type PrivateKey, type PublicKey } from '@mcp0/abi';
 import { type Args, type Command, type Io, positionals, stringOption } from '../command.js';
 import { DEV_KEY_FILE, DEV_PUBLIC_KEY_FILE, signerTrust, signingKey } from '../trust.js';
-import { DEFAULT_DIST } from '../defaults.js';
+import type { Store } from '@mcp0/sdk';
+import { DEFAULT_DIST, DEFAULT_STORE } from '../defaults.js';
+import { assertStoreExists } from './trace/chain.js';
 import { gcCommand } from './store/gc.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The options each subcommand takes (besides --json); any other is a usage error. */
 const ONLY: Record<'export' | 'import' | 'gc', string[]> = {
-  export: ['agent', 'out', 'force', 'history', 'key', 'dev', 'dist'],
-  import: ['in', 'force', 'trust', 'keyring', 'dev', 'dist'],
-  gc: ['keep', 'grace', 'dry-run', 'trust', 'keyring', 'dev', 'dist'],
+  export: ['store', 'agent', 'out', 'force', 'history', 'key', 'dev', 'dist'],
+  import: ['store', 'in', 'force', 'trust', 'keyring', 'dev', 'dist'],
+  gc: ['store', 'keep', 'grace', 'dry-run', 'trust', 'keyring', 'dev', 'dist'],
 };
 
 export const store: Command = {
   name: 'store',
   summary: "back up (export) and restore (import) an agent's storage state as a sealed, verified archive; collect a store's garbage (gc)",
   usage:
-    'export <store-uri> --agent <id> --out <file> (--key <file> | --dev) [--history] [--force] [--json]\n' +
-    '       mcp0 store import <store-uri> --in <file> [--trust <key>... | --dev] [--force] [--json]\n' +
-    '       mcp0 store gc <store-uri> [--keep <n>] [--grace <duration>] [--dry-run] [--dist <dir>] [--trust <key>... | --dev] [--json]',
+    'export --agent <name|id> --out <file> (--key <file> | --dev) [--store <uri>] [--history] [--force] [--json]\n' +
+    '       mcp0 store import --in <file> [--store <uri>] [--trust <key>... | --dev] [--force] [--json]\n' +
+    '       mcp0 store gc [--store <uri>] [--keep <n>] [--grace <duration>] [--dry-run] [--dist <dir>] [--trust <key>... | --dev] [--json]',
   options: {
-    agent: { type: 'string', arg: '<id>', description: 'export: the agent whose state is archived' },
+    store: { type: 'string', arg: '<uri>', description: `the store, as every command takes it (default ${DEFAULT_STORE}; also memory:, mongodb://host/db); the URI may also come right after the subcommand, as in earlier versions` },
+    agent: { type: 'string', arg: '<name|id>', description: 'export: the agent whose state is archived: its name, as agent commands take it, or its id' },
     out: { type: 'string', arg: '<file>', description: 'export: the archive file to write' },
     history: { type: 'boolean', description: 'export: include every earlier version (parent commits and their trees)' },
     key: { type: 'string', arg: '<file>', description: "export: the exporting operator's private key (JWK, mode 0600): it seals the archive" },
@@ -82,19 +87,22 @@ export const store: Command = {
     'without --force; a gc whose mark failed); 2 usage error, or a distribution that does not verify.',
   ].join('\n'),
   async run(args, io) {
-    const [sub, uri] = positionals(args, this, 2);
+    const [sub, positional] = positionals(args, this, 1, 2);
     if (sub !== 'export' && sub !== 'import' && sub !== 'gc') throw new UsageError('EUSAGE', `expected export, import or gc, got ${JSON.stringify(sub)}\nusage: mcp0 store ${this.usage}`);
+    const given = stringOption(args, 'store');
+    if (given !== undefined && positional !== undefined) throw new UsageError('EUSAGE', `the store is given twice (${positional} and --store ${given}): give --store only`);
+    const uri = given ?? positional ?? DEFAULT_STORE;
     for (const o of new Set([...ONLY.export, ...ONLY.import, ...ONLY.gc])) {
       if (args.values[o] !== undefined && !ONLY[sub].includes(o)) throw new UsageError('EUSAGE', `--${o} is not an option of store ${sub}`);
     }
-    if (sub === 'gc') return gcCommand(args, uri!, io);
+    if (sub === 'gc') return gcCommand(args, uri, io);
     if (args.values.dist !== undefined && args.values.dev !== true) throw new UsageError('EUSAGE', '--dist says where --dev finds the development key: give --dev with it');
-    return sub === 'export' ? exportCommand(args, uri!, io) : importCommand(args, uri!, io);
+    return sub === 'export' ? exportCommand(args, uri, io) : importCommand(args, uri, io);
   },
 };
 
 async function exportCommand(args: Args, uri: string, io: Io): Promise<number> {
-  const agent = stringOption(args, 'agent', true);
+  const named = stringOption(args, 'agent', true);
   const out = stringOption(args, 'out', true);
   const force = args.values.force === true;
   // Checked before the work, and again by the exclusive write below (a file may appear meanwhile).
@@ -102,10 +110,11 @@ async function exportCommand(args: Args, uri: string, io: Io): Promise<number> {
   const key = await sealingKey(args, io);
   // Loaded here, not at start-up: the SDK pulls in the store drivers (LMDB, MongoDB).
   const sdk = await import('@mcp0/sdk');
+  assertStoreExists(uri);
   const s = await sdk.openStore(uri);
   let bytes: Uint8Array;
   try {
-    bytes = await sdk.exportAgent(s, agent, { key, history: args.values.history === true });
+    bytes = await sdk.exportAgent(s, await agentId(s, named), { key, history: args.values.history === true });
   } finally {
     await s.close();
   }
@@ -132,6 +141,19 @@ async function importCommand(args: Args, uri: string, io: Io): Promise<number> {
   } finally {
     await s.close();
   }
+}
+
+/**
+ * The id of the agent `named` (its name, as agent commands take it, or its id) by the node's
+ * records in the store; a name no record has is taken as an id (state imported without a record).
+ */
+async function agentId(s: Store, named: string): Promise<string> {
+  const { AgentRecords } = await import('@mcp0/sdk');
+  const { records } = await new AgentRecords(s.kv, s.blocks).list();
+  if (records.some((r) => r.id === named)) return named;
+  const byName = records.filter((r) => r.name === named);
+  if (byName.length > 1) throw new UsageError('EUSAGE', `--agent ${named}: ${byName.length} agents have that name (${byName.map((r) => r.id).join(', ')}): give the id`);
+  return byName[0]?.id ?? named;
 }
 
 /** The private key that seals an export: --key, or with --dev the local build's development key. */

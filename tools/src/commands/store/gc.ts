@@ -1,5 +1,5 @@
 /**
- * `mcp0 store gc <store-uri>`: garbage collection of a store's blocks, through the distribution's
+ * `mcp0 store gc [--store <uri>]`: garbage collection of a store's blocks, through the distribution's
  * storage plugin on a node opened on the store (so everything a node keeps is marked: each agent's
  * head and kept history, module, and recorded snapshots; @mcp0/sdk `collectNodeGarbage`). Progress
  * goes to stderr as the run goes; the result to stdout (one JSON object with --json).
