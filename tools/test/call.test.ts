@@ -76,6 +76,14 @@ describe('mcp0 call', () => {
     expect(lines(r2.out)[0]!.output).toEqual(JSON.parse(big));
   });
 
+  it('takes --json as every command does: its output is JSON lines either way', async () => {
+    const plain = await hello('greet={"name":"Ada"}');
+    const json = await hello('--json', 'greet={"name":"Ada"}');
+    expect(json.code, json.err).toBe(0);
+    expect(json.out).toBe(plain.out);
+    expect(lines(json.out)).toEqual([{ export: 'greet', ok: true, output: 'hello, Ada' }]);
+  });
+
   it('splits <export>=<json> at the first "="', async () => {
     const r = await hello('greet={"name":"a=b"}');
     expect(lines(r.out)[0]!.output).toBe('hello, a=b');

@@ -20,12 +20,19 @@ describe('mcp0 conformance', () => {
     const wasm = join(dir, 'build', 'greeter.wasm');
     expect((await run('sign', wasm, '--key', keys.priv)).code).toBe(0);
     const json = join(tempDir(), 'report.json');
-    const r = await run('conformance', wasm, '--trust', keys.pub, '--quick', '--json', json);
+    const r = await run('conformance', wasm, '--trust', keys.pub, '--quick', '--out', json);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/acme\.greeter\s+abi\s+signature verifies/);
     expect(r.out).toMatch(/Verdict: PASS/);
     const report = validateReport(JSON.parse(readFileSync(json, 'utf8')));
     expect(report).toMatchObject({ verdict: 'pass', target: { kind: 'plugin', name: 'acme.greeter' }, quick: true });
+    // --json is a switch, as in every command: the same report on stdout instead of the table.
+    const printed = await run('conformance', wasm, '--trust', keys.pub, '--quick', '--json');
+    expect(printed.code).toBe(0);
+    expect(validateReport(JSON.parse(printed.out))).toMatchObject({ verdict: 'pass', summary: report.summary });
+    const old = await run('conformance', wasm, '--trust', keys.pub, '--quick', '--json', json);
+    expect(old.code).toBe(2);
+    expect(old.err).toContain(`--json prints the report on stdout; to write it to ${json}, give --out ${json}`);
   });
 
   it('fails a broken storage plugin and names the failing case (exit 1)', async () => {

@@ -72,7 +72,7 @@ describe.skipIf(!mongo)('the standard distribution on mongodb://', () => {
 
   it('mcp0 conformance --budgets --store mongodb://… runs the reference workload on MongoDB', async () => {
     const report = join(tempDir(), 'report.json');
-    const r = await run('conformance', STANDARD, '--dev', '--quick', '--budgets', '--store', freshUri(), '--json', report);
+    const r = await run('conformance', STANDARD, '--dev', '--quick', '--budgets', '--store', freshUri(), '--out', report);
     const written = JSON.parse(readFileSync(report, 'utf8'));
     // Every suite passes; the gates are the machine's business (FerretDB's own CPU is another process).
     expect(written.summary.fail, r.out).toBe(0);

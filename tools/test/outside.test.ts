@@ -64,7 +64,7 @@ describe('a plugin author outside the repository, with the packed packages', () 
     const called = await mcp0('call', 'greeter/build/greeter.wasm', '--trust', './me.pub.jwk', '--grant', 'kv', '--grant', 'clock', '--grant', 'random', 'greet={"name":"Ada"}');
     expect(called.code, called.stderr).toBe(0);
     expect(JSON.parse(called.stdout)).toEqual({ export: 'greet', ok: true, output: 'hello, Ada' });
-    const conformance = await mcp0('conformance', 'greeter/build/greeter.wasm', '--trust', './me.pub.jwk', '--quick', '--json', 'report.json');
+    const conformance = await mcp0('conformance', 'greeter/build/greeter.wasm', '--trust', './me.pub.jwk', '--quick', '--out', 'report.json');
     expect(conformance.code, conformance.stdout + conformance.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(app, 'report.json'), 'utf8')).verdict).toBe('pass');
   }, 300_000);

@@ -23,6 +23,7 @@ export const call: Command = {
     'timeout-ms': { type: 'string', arg: '<n>', description: "per-call time limit, a ceiling on the manifest's (both tiers: inline checks it in loops and host calls, worker terminates the thread)" },
     'memory-pages': { type: 'string', arg: '<n>', description: "memory cap in 64 KiB pages, a ceiling on the manifest's" },
     config: { type: 'string', arg: '<json>', description: 'config passed to mcp0_init' },
+    json: { type: 'boolean', description: 'accepted for uniformity: call always prints one JSON line per call' },
   },
   details: [
     'Each <export>=<json> converts the JSON to CBOR; bytes are written {"$bytes":"<base64>"}. <export>=@<file> reads',

@@ -62,9 +62,10 @@ function coreFactor(text: string | undefined): number | undefined {
 export const conformanceCommand: Command = {
   name: 'conformance',
   summary: 'run the ABI, role and budget suites against a plugin or a distribution',
-  usage: '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json <file>] [--html <file>] [--budgets [--store <uri>]] [--quick] [--core-factor <x>]',
+  usage: '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json] [--out <file>] [--html <file>] [--budgets [--store <uri>]] [--quick] [--core-factor <x>]',
   options: {
-    json: { type: 'string', arg: '<file>', description: 'write the JSON report here (schema: conformance/report.schema.json)' },
+    json: { type: 'boolean', description: 'print the JSON report on stdout instead of the table, as --json does in every command' },
+    out: { type: 'string', arg: '<file>', description: 'write the JSON report to this file (schema: conformance/report.schema.json)' },
     html: { type: 'string', arg: '<file>', description: 'write a self-contained HTML report here' },
     budgets: { type: 'boolean', description: 'distributions: run the reference workload against the hardware gates' },
     quick: { type: 'boolean', description: 'leave slow cases out and run a short workload (for tests and CI)' },
@@ -88,6 +89,9 @@ export const conformanceCommand: Command = {
     '2 usage error.',
   ].join('\n'),
   async run(args, io) {
+    if (args.values.json === true && args.positionals.length === 2 && args.positionals[1]!.endsWith('.json')) {
+      throw new UsageError('EUSAGE', `--json prints the report on stdout; to write it to ${args.positionals[1]}, give --out ${args.positionals[1]}`);
+    }
     const [target] = positionals(args, this, 1);
     if (!existsSync(target!)) throw new UsageError('EUSAGE', `${target}: no such file or directory`);
     const isDist = statSync(target!).isDirectory();
@@ -105,9 +109,10 @@ export const conformanceCommand: Command = {
           ...(args.values.budgets === true ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}), ...(store ? { store } : {}) } } : {}),
         })
       : await c.runConformance({ kind: 'plugin', file: target!, trust: await publisherTrust(args, target!, io) }, { quick, onProgress: progress });
-    io.out(c.renderTable(report));
-    const json = stringOption(args, 'json');
-    if (json) await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    io.out(args.values.json === true ? json : c.renderTable(report));
+    const out = stringOption(args, 'out');
+    if (out) await writeFile(out, json);
     const html = stringOption(args, 'html');
     if (html) await writeFile(html, c.renderHtml(report));
     return report.verdict === 'pass' ? 0 : 1;
