@@ -10,7 +10,7 @@ export { CapabilitySet, effectiveCapabilities } from './capabilities.js';
 // Re-exported from the sandbox, the mechanism under the kernel, so that no importer of the kernel breaks.
 export { capMemory, DEFAULT_TABLE_ENTRIES, type Tier } from '@mcp0/sandbox';
 // Re-exported so the kernel's public API is unchanged since the instrumentation became its own package.
-export { instrumentDeadline, DEADLINE_IMPORT, SLICE_EXPORT, DEFAULT_SLICE, InstrumentError, type InstrumentOptions } from '@mcp0/preempt';
+export { instrumentDeadline, DEADLINE_IMPORT, SLICE_EXPORT, GROW_FAILED_EXPORT, DEFAULT_SLICE, InstrumentError, type InstrumentOptions } from '@mcp0/preempt';
 export { Lifecycle, canTransition, DEFAULT_RESTART_POLICY, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 export { Histogram, Meter, type ModuleMetrics } from './metering.js';
 export { OperationRandom, type Operation } from './operation.js';

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { ABI_NAMESPACE, CallError, GUEST_EXPORTS, LIMITS, UsageError, decodeCbor, encodeCbor, type CborValue, type Grant, type PublicKey } from '@mcp0/abi';
-import { instrumentDeadline } from '@mcp0/preempt';
+import { InstrumentError, instrumentDeadline, instrumentGrowWatch } from '@mcp0/preempt';
 import { DEFAULT_TABLE_ENTRIES, type Tier } from '@mcp0/sandbox';
 import { hostFunctions, type GuestLog, type GuestPanic } from './host-functions.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
@@ -16,7 +16,7 @@ import { LoadedModule, brokeInstance, type CallState } from './module.js';
 import { OperationRandom, type Operation } from './operation.js';
 import { runPipeline, type ExecuteRequest, type ExecuteResult, type Pipeline } from './pipeline.js';
 import { systemClock, systemRandom, type Providers } from './providers.js';
-import { DEFAULT_MEMORY_PAGES, verifyArtifact } from './verify.js';
+import { DEFAULT_MEMORY_PAGES, verifyArtifact, type VerifiedModule } from './verify.js';
 
 /** Kernel-wide settings. */
 export interface KernelOptions {
@@ -140,7 +140,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const name = options.name ?? manifest.name;
     const tier = options.isolation ?? (manifest.kind === 'agent' ? 'worker' : 'inline');
     const preempt = tier === 'inline' && options.preempt !== false;
-    const compiled = preempt ? await WebAssembly.compile(instrumentDeadline(verified.capped)) : verified.compiled;
+    // Inline modules get the deadline checks that preempt them; every module records its failed
+    // memory.grows, so running out of the memory cap is EMEMORY rather than a bare trap.
+    const compiled = preempt ? await WebAssembly.compile(instrumentDeadline(verified.capped)) : await growWatched(verified);
     const module = new LoadedModule(
       verified,
       {
@@ -338,4 +340,20 @@ export class Kernel extends EventEmitter<KernelEvents> {
       caller.waitingFor = undefined;
     }
   }
+}
+
+/**
+ * The module with its memory.grows watched; as it is when the instrumenter does not support its
+ * code (exception handling, say), which the worker tier runs all the same: its traps at the memory
+ * cap are then told apart by how much memory is in use (sandbox failures.ts).
+ */
+async function growWatched(verified: VerifiedModule): Promise<WebAssembly.Module> {
+  let watched: Uint8Array<ArrayBuffer>;
+  try {
+    watched = instrumentGrowWatch(verified.capped);
+  } catch (e) {
+    if (e instanceof InstrumentError) return verified.compiled;
+    throw e;
+  }
+  return WebAssembly.compile(watched);
 }

@@ -151,3 +151,23 @@ describe('long runs', () => {
     await kernel.stop();
   });
 });
+
+describe('running out of the memory cap is EMEMORY at every cap (issue 14: --memory-pages 2 gave ETRAP)', () => {
+  // hello's echo copies its input: 200 KB needs 4 pages beyond the first, so every cap below fails,
+  // where AssemblyScript's allocator traps with `unreachable` after a memory.grow that failed.
+  const input = encodeCbor('x'.repeat(200_000));
+  it.each<Tier>(['inline', 'worker'])('%s tier', async (tier) => {
+    for (const memoryPages of [1, 2, 3, 4]) {
+      const kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() } });
+      try {
+        await kernel.load(await signed('hello'), { isolation: tier, memoryPages, grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
+        const e = await expectCallError(kernel.call('mcp0.hello', 'echo', input), 'EMEMORY');
+        expect(e.message).toContain(`memory cap of ${memoryPages} pages`);
+        // The module serves the next call.
+        expect(decodeCbor(await kernel.call('mcp0.hello', 'echo', encodeCbor('ok')))).toBe('ok');
+      } finally {
+        await kernel.stop();
+      }
+    }
+  });
+});

@@ -17,6 +17,8 @@ import { Reader } from './reader.js';
 export interface CheckTargets extends Renumber {
   /** Index of the slice global. */
   sliceGlobal: number;
+  /** Index of the global set to 1 when a memory.grow fails (returns -1). */
+  growGlobal: number;
   /** Function index of the deadline import. */
   deadlineFunc: number;
 }
@@ -25,10 +27,12 @@ export interface CheckTargets extends Renumber {
 export interface BodyPlan {
   /** Index of the added i32 local caching the slice (functions with loops); otherwise checks use the global. */
   cache: number | undefined;
-  /** Index of the added i32 local holding the size operand of a bulk operation (functions with one). */
+  /** Index of the added i32 local holding the size operand of a bulk operation or the result of a memory.grow (functions with one). */
   scratch: number | undefined;
   /** Charge the top-level cost at entry, and call the deadline when the slice is used up. */
   entry: boolean;
+  /** Insert the deadline checks at all (false: only the grow watch and the renumbering). */
+  charge?: boolean;
 }
 
 /**
@@ -41,7 +45,7 @@ export type Patch =
   | { at: number; end: number; kind: 'func'; func: number }
   | { at: number; end: number; kind: 'check'; region: number }
   | { at: number; end: number; kind: 'bulk'; shift: number }
-  | { at: number; end: number; kind: 'store' | 'load' };
+  | { at: number; end: number; kind: 'store' | 'load' | 'grow' };
 
 /** A decoded function body, ready to be re-emitted. */
 export interface ScannedBody {
@@ -67,6 +71,8 @@ export interface ScannedBody {
   readonly calls: boolean;
   /** Contains a bulk operation charged by size. */
   readonly bulk: boolean;
+  /** Contains a memory.grow, whose failure is recorded. */
+  readonly grows: boolean;
   /** Direct calls (call, return_call): the region each is in and the callee. */
   readonly direct: readonly { region: number; func: number }[];
   /** Indirect calls (call_indirect, return_call_indirect): the region each is in. */
@@ -122,6 +128,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number, base: nu
   const refs: number[] = [];
   let calls = false;
   let bulk = false;
+  let grows = false;
   const insert = (at: number, kind: 'store' | 'load') => patches.push({ at, end: at, kind });
   /** Per open block, the function's own first: the region its instructions count towards. */
   const frames: number[] = [0];
@@ -165,6 +172,11 @@ export function scanBody(bytes: Uint8Array, start: number, end: number, base: nu
       case OP.refFunc:
         refs.push(ins.func!);
         break;
+      case OP.memoryGrow:
+        // After it: its result is on the stack; a failure (-1) is recorded for the host.
+        grows = true;
+        patches.push({ at: r.pos, end: r.pos, kind: 'grow' });
+        break;
       case OP.prefixMisc: {
         const shift = SIZED.get(ins.sub!);
         if (shift !== undefined) {
@@ -178,7 +190,7 @@ export function scanBody(bytes: Uint8Array, start: number, end: number, base: nu
     if (ins.op === OP.call || ins.op === OP.callIndirect) insert(r.pos, 'load');
   }
   if (!r.atEnd) throw malformed(`function body has ${end - r.pos} bytes after its final end`, r.offset());
-  return { start, end, firstGroup, code, groups, locals, patches, costs, loops: costs.length - 1, calls, bulk, direct, indirect, refs };
+  return { start, end, firstGroup, code, groups, locals, patches, costs, loops: costs.length - 1, calls, bulk, grows, direct, indirect, refs };
 }
 
 /** An instruction with one index immediate. */
@@ -222,6 +234,7 @@ function sizeCharge(scratch: number, shift: number): Uint8Array {
 function insertion(p: Exclude<Patch, { kind: 'func' }>, body: ScannedBody, targets: CheckTargets, plan: BodyPlan): Uint8Array | undefined {
   const { cache, scratch } = plan;
   const g = targets.sliceGlobal;
+  if (plan.charge === false && p.kind !== 'grow') return undefined;
   switch (p.kind) {
     case 'check':
       if (p.region > 0 || plan.entry) return charge(constant(body.costs[p.region]!), targets, cache, p.region === 0);
@@ -230,6 +243,15 @@ function insertion(p: Exclude<Patch, { kind: 'func' }>, body: ScannedBody, targe
       // The count is on top of the stack: set it aside, charge it, put it back.
       return concatBytes(op1(OP.localSet, scratch!), charge(sizeCharge(scratch!, p.shift), targets, cache, false), op1(OP.localGet, scratch!));
     }
+    case 'grow':
+      // The result is on top of the stack: keep it, and when it is -1 set the grow global to 1.
+      return concatBytes(
+        op1(OP.localTee, scratch!),
+        Uint8Array.of(OP.i32Const, 0x7f, OP.i32Eq, OP.if, 0x40, OP.i32Const, 1),
+        op1(OP.globalSet, targets.growGlobal),
+        Uint8Array.of(OP.end),
+        op1(OP.localGet, scratch!),
+      );
     case 'store':
       return cache === undefined ? undefined : concatBytes(op1(OP.localGet, cache), op1(OP.globalSet, g));
     case 'load':

@@ -10,15 +10,17 @@ import type { Reader } from './reader.js';
 
 /** How function indices move when the deadline import is inserted after the other imports. */
 export interface Renumber {
-  /** Imported functions before the deadline import: function indices at or above move up by one. */
+  /** Imported functions before the deadline import: function indices at or above move up by `shift`. */
   importedFuncs: number;
+  /** 1 when the deadline import is added (the default), 0 when no import is (grow watch alone). */
+  shift?: 0 | 1;
   /** Collects (original) indices of functions whose reference is taken: element segments, `ref.func`. */
   taken?: Set<number>;
 }
 
 /** Function index after the deadline import was inserted. */
 export function shiftFunc(index: number, renumber: Renumber): number {
-  return index >= renumber.importedFuncs ? index + 1 : index;
+  return index >= renumber.importedFuncs ? index + (renumber.shift ?? 1) : index;
 }
 
 /** `shiftFunc` for a function reference (element item, `ref.func`): also notes the function as taken. */

@@ -7,9 +7,11 @@
 export {
   DEADLINE_IMPORT,
   DEFAULT_SLICE,
+  GROW_FAILED_EXPORT,
   InstrumentError,
   SLICE_EXPORT,
   instrumentDeadline,
+  instrumentGrowWatch,
   type InstrumentDetails,
   type InstrumentOptions,
   type InstrumentReason,

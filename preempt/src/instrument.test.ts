@@ -3,7 +3,7 @@
 // refuses malformed or unsupported input with a typed error.
 import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
-import { DEADLINE_IMPORT, DEFAULT_SLICE, InstrumentError, SLICE_EXPORT, instrumentDeadline, type InstrumentOptions } from './instrument.js';
+import { DEADLINE_IMPORT, DEFAULT_SLICE, GROW_FAILED_EXPORT, InstrumentError, SLICE_EXPORT, instrumentDeadline, instrumentGrowWatch, type InstrumentOptions } from './instrument.js';
 
 /** The features AssemblyScript -O3 can emit, plus tail calls; no GC, no exception handling. */
 const FEATURES =
@@ -349,7 +349,7 @@ describe.each<[string, InstrumentOptions]>([
     // Imports, exports and memory look the same, plus the deadline import and slice export.
     const [a, b] = [new WebAssembly.Module(original), new WebAssembly.Module(out)];
     expect(WebAssembly.Module.imports(b)).toEqual([...WebAssembly.Module.imports(a), { module: 'mcp0:kernel', name: 'deadline', kind: 'function' }]);
-    expect(WebAssembly.Module.exports(b)).toEqual([...WebAssembly.Module.exports(a), { name: SLICE_EXPORT, kind: 'global' }]);
+    expect(WebAssembly.Module.exports(b)).toEqual([...WebAssembly.Module.exports(a), { name: SLICE_EXPORT, kind: 'global' }, { name: GROW_FAILED_EXPORT, kind: 'global' }]);
   });
 });
 
@@ -440,5 +440,51 @@ describe('instrumentDeadline: module shapes', () => {
 
   it('refuses a bad slice', () => {
     for (const slice of [0, -1, 1.5, 2 ** 31]) expect(() => instrumentDeadline(wat('(module)'), { slice })).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
+  });
+});
+
+describe('the grow watch: a failed memory.grow is recorded for the host', () => {
+  // Grows by $n pages and returns memory.grow's result; `big` then traps, as an allocator does.
+  const GROWER = wat(`(module
+    (import "env" "f" (func $f (param i32) (result i32)))
+    (memory (export "memory") 1 4)
+    (global $g (mut i32) (i32.const 7))
+    (func (export "grow") (param $n i32) (result i32) (memory.grow (local.get $n)))
+    (func (export "big") (if (i32.lt_s (memory.grow (i32.const 100)) (i32.const 0)) (then unreachable)))
+    (func (export "callsF") (param i32) (result i32) (call $f (local.get 0)))
+    (func (export "g") (result i32) (global.get $g)))`);
+  const env = { env: { f: (x: number) => x * 2 } };
+
+  it.each([
+    ['instrumentGrowWatch', (b: Uint8Array) => instrumentGrowWatch(b), {}],
+    ['instrumentDeadline', (b: Uint8Array) => instrumentDeadline(b), { [DEADLINE_IMPORT.module]: { deadline: () => DEFAULT_SLICE } }],
+  ] as const)('%s: sets __mcp0_grow_failed when a grow fails, not when it succeeds; the rest runs as before', async (_name, transform, extra) => {
+    const out = transform(GROWER);
+    expect(WebAssembly.validate(out)).toBe(true);
+    const x = (await instantiate(out, { ...env, ...extra })) as Record<string, Fn> & Record<string, WebAssembly.Global>;
+    const flag = x[GROW_FAILED_EXPORT]!;
+    expect(flag.value).toBe(0);
+    expect(x.grow!(1)).toBe(1);
+    expect(flag.value).toBe(0);
+    expect(x.grow!(10)).toBe(-1);
+    expect(flag.value).toBe(1);
+    flag.value = 0;
+    expect(() => x.big!()).toThrow(/unreachable/);
+    expect(flag.value).toBe(1);
+    // Calls to imports and globals keep their indices and values.
+    expect(x.callsF!(21)).toBe(42);
+    expect(x.g!()).toBe(7);
+  });
+
+  it('instrumentGrowWatch adds no import and no slice: the module links with its own imports only', () => {
+    const mod = new WebAssembly.Module(instrumentGrowWatch(GROWER));
+    expect(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`)).toEqual(['env.f']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name)).toEqual(['memory', 'grow', 'big', 'callsF', 'g', GROW_FAILED_EXPORT]);
+  });
+
+  it('refuses a module that already exports the flag name', () => {
+    const taken = wat(`(module (global (export "${GROW_FAILED_EXPORT}") i32 (i32.const 0)))`);
+    expect(() => instrumentGrowWatch(taken)).toThrow(InstrumentError);
+    expect(() => instrumentGrowWatch(taken)).toThrow(/already exports __mcp0_grow_failed/);
   });
 });

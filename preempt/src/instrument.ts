@@ -22,6 +22,13 @@ export const DEADLINE_IMPORT = { module: 'mcp0:kernel', name: 'deadline' } as co
 export const SLICE_EXPORT = '__mcp0_slice';
 
 /**
+ * Name of the exported mutable i32 global the instrumented code sets to 1 when a `memory.grow`
+ * fails: an allocator that then traps (AssemblyScript's does, with `unreachable`) ran out of the
+ * memory cap, which the host reports as EMEMORY rather than as a plain trap. The host resets it.
+ */
+export const GROW_FAILED_EXPORT = '__mcp0_grow_failed';
+
+/**
  * The default slice, in cost units: a loop iteration costs the static instruction count of its
  * body (nested loops excluded, leaf callees included), a function entry that of its top level, a
  * bulk memory operation one unit per 16 bytes, a table operation (table.grow too) one unit per
@@ -61,8 +68,8 @@ const OFFSET_SECTIONS = /^(\.debug_|metadata\.code\.)/;
 
 /**
  * Instrument a module for deadline preemption. The result imports `mcp0:kernel.deadline`
- * (`() -> i32`) and exports the mutable i32 global `__mcp0_slice`; otherwise it behaves like the
- * input. Throws InstrumentError (a LoadError: ENOTWASM for malformed or unsupported code, EIMPORT
+ * (`() -> i32`) and exports the mutable i32 globals `__mcp0_slice` and `__mcp0_grow_failed` (set
+ * to 1 by a memory.grow that fails); otherwise it behaves like the input. Throws InstrumentError (a LoadError: ENOTWASM for malformed or unsupported code, EIMPORT
  * when the module already uses the kernel's names) carrying the offset and opcode.
  * @example
  * const wasm = instrumentDeadline(verified.bytes)
@@ -82,13 +89,31 @@ export function instrumentDeadline(bytes: Uint8Array, opts: InstrumentOptions = 
   }
 }
 
+/**
+ * Only record failed memory.grows: the module exports `__mcp0_grow_failed` and otherwise runs as
+ * it is (no import, no checks, no renumbering), for hosts that preempt another way (the worker
+ * tier terminates its thread) but still want to tell memory exhaustion from a trap.
+ * @example
+ * const wasm = instrumentGrowWatch(verified.capped)
+ */
+export function instrumentGrowWatch(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  try {
+    return instrument(bytes, undefined, { entry: false, cache: false });
+  } catch (e) {
+    if (e instanceof Mcp0Error) throw e;
+    throw new InstrumentError('ENOTWASM', `instrumentation failed: ${e instanceof Error ? e.message : String(e)}`, { reason: 'malformed' }, { cause: e });
+  }
+}
+
 /** How bodies are instrumented. */
 interface Policy {
   entry: boolean;
   cache: boolean;
 }
 
-function instrument(bytes: Uint8Array, slice: number, policy: Policy): Uint8Array<ArrayBuffer> {
+/** With a slice, deadline checks and the grow watch; without one (undefined), the grow watch alone. */
+function instrument(bytes: Uint8Array, slice: number | undefined, policy: Policy): Uint8Array<ArrayBuffer> {
+  const deadline = slice !== undefined;
   const sections = parseSections(bytes);
   const byId = new Map<number, WasmSection>();
   for (const s of sections) {
@@ -100,18 +125,21 @@ function instrument(bytes: Uint8Array, slice: number, policy: Policy): Uint8Arra
   const at = (id: number) => byId.get(id);
   const payload = (id: number) => at(id)?.payload;
 
+  // The types are read either way (their parameter counts number the added locals); the type and
+  // the import of the deadline are added only with deadline checks.
   const types = rewriteTypes(payload(Id.Type), base(at(Id.Type)));
-  const imports = rewriteImports(payload(Id.Import), base(at(Id.Import)), { ...DEADLINE_IMPORT, type: types.deadlineType });
-  const renumber: Renumber = { importedFuncs: imports.counts.funcs, taken: new Set() };
+  const imports = rewriteImports(payload(Id.Import), base(at(Id.Import)), { ...DEADLINE_IMPORT, type: deadline ? types.deadlineType : undefined });
+  const renumber: Renumber = { importedFuncs: imports.counts.funcs, shift: deadline ? 1 : 0, taken: new Set() };
   const globals = rewriteGlobals(payload(Id.Global), base(at(Id.Global)), renumber, slice);
   const sliceGlobal = imports.counts.globals + globals.defined;
+  const growGlobal = sliceGlobal + (deadline ? 1 : 0);
   if (at(Id.Memory)) checkMemories(payload(Id.Memory)!, base(at(Id.Memory)));
 
+  const exported = [...(deadline ? [{ name: SLICE_EXPORT, global: sliceGlobal }] : []), { name: GROW_FAILED_EXPORT, global: growGlobal }];
   const replaced = new Map<number, Uint8Array>([
-    [Id.Type, types.payload],
-    [Id.Import, imports.payload],
+    ...(deadline ? [[Id.Type, types.payload] as const, [Id.Import, imports.payload!] as const] : []),
     [Id.Global, globals.payload],
-    [Id.Export, rewriteExports(payload(Id.Export), base(at(Id.Export)), renumber, { name: SLICE_EXPORT, global: sliceGlobal })],
+    [Id.Export, rewriteExports(payload(Id.Export), base(at(Id.Export)), renumber, exported)],
   ]);
   for (const [id, rewrite] of [
     [Id.Table, rewriteTables],
@@ -128,8 +156,8 @@ function instrument(bytes: Uint8Array, slice: number, policy: Policy): Uint8Arra
     return n;
   });
   const code = at(Id.Code);
-  const targets: CheckTargets = { ...renumber, sliceGlobal, deadlineFunc: imports.counts.funcs };
-  if (code) replaced.set(Id.Code, rewriteCode(code.payload, base(code), params, targets, policy));
+  const targets: CheckTargets = { ...renumber, sliceGlobal, growGlobal, deadlineFunc: imports.counts.funcs };
+  if (code) replaced.set(Id.Code, rewriteCode(code.payload, base(code), params, targets, policy, deadline));
   else if (params.length > 0) throw malformed(`${params.length} functions declared but no code section`, at(Id.Function)!.start);
 
   const out: Uint8Array[] = [WASM_HEADER];
@@ -159,7 +187,7 @@ function instrument(bytes: Uint8Array, slice: number, policy: Policy): Uint8Arra
  * has each defined function's parameter count; `targets.taken` the functions whose reference
  * escapes (callable through call_indirect).
  */
-function rewriteCode(payload: Uint8Array, base: number, params: number[], targets: CheckTargets, policy: Policy): Uint8Array {
+function rewriteCode(payload: Uint8Array, base: number, params: number[], targets: CheckTargets, policy: Policy, deadline: boolean): Uint8Array {
   const r = new Reader(payload, 0, payload.length, base);
   const count = r.u32();
   if (count !== params.length) throw malformed(`code section has ${count} bodies for ${params.length} declared functions`, r.offset(0));
@@ -169,7 +197,7 @@ function rewriteCode(payload: Uint8Array, base: number, params: number[], target
     const start = r.pos;
     r.skip(size);
     const body = scanBody(payload, start, start + size, base);
-    const added = (policy.cache && body.loops > 0 ? 1 : 0) + (body.bulk ? 1 : 0);
+    const added = (policy.cache && body.loops > 0 ? 1 : 0) + ((deadline && body.bulk) || body.grows ? 1 : 0);
     if (added > 0 && params[i]! + body.locals + added > MAX_LOCALS) {
       throw unsupported(`function ${i} has ${params[i]! + body.locals} locals, no room for ${added} more (limit ${MAX_LOCALS})`, r.offset(start));
     }
@@ -197,8 +225,8 @@ function rewriteCode(payload: Uint8Array, base: number, params: number[], target
   bodies.forEach((b, i) => {
     let next = params[i]! + b.locals;
     const cache = policy.cache && b.loops > 0 ? next++ : undefined;
-    const scratch = b.bulk ? next++ : undefined;
-    const body = emitBody(payload, b, targets, { cache, scratch, entry: policy.entry && b.calls });
+    const scratch = (deadline && b.bulk) || b.grows ? next++ : undefined;
+    const body = emitBody(payload, b, targets, { cache, scratch, entry: policy.entry && b.calls, charge: deadline });
     parts.push(encodeU32(body.length), body);
   });
   return concatBytes(...parts);

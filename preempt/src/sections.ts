@@ -84,11 +84,12 @@ export interface ImportCounts {
 export function rewriteImports(
   payload: Uint8Array | undefined,
   base: number,
-  deadline: { module: string; name: string; type: number },
-): { payload: Uint8Array; counts: ImportCounts } {
+  deadline: { module: string; name: string; type?: number | undefined },
+): { payload: Uint8Array | undefined; counts: ImportCounts } {
   const counts: ImportCounts = { funcs: 0, globals: 0 };
-  const entry = concatBytes(encodeName(deadline.module), encodeName(deadline.name), Uint8Array.of(0x00), encodeU32(deadline.type));
-  if (!payload) return { payload: vec([entry]), counts };
+  // Without a type the import is not added: the section is only read (counted, and checked for the reserved namespace).
+  const entry = deadline.type === undefined ? undefined : concatBytes(encodeName(deadline.module), encodeName(deadline.name), Uint8Array.of(0x00), encodeU32(deadline.type));
+  if (!payload) return { payload: entry && vec([entry]), counts };
   const r = new Reader(payload, 0, payload.length, base);
   const count = r.u32();
   const first = r.pos;
@@ -127,7 +128,7 @@ export function rewriteImports(
     }
   }
   done(r, 'import');
-  return { payload: concatBytes(encodeU32(count + 1), payload.subarray(first), entry), counts };
+  return { payload: entry ? concatBytes(encodeU32(count + 1), payload.subarray(first), entry) : payload, counts };
 }
 
 /** The type index of every defined function, from the function section. */
@@ -165,9 +166,13 @@ export function rewriteTables(payload: Uint8Array, base: number, renumber: Renum
 }
 
 /** The global section with the slice global appended; returns the defined-global count too. */
-export function rewriteGlobals(payload: Uint8Array | undefined, base: number, renumber: Renumber, slice: number): { payload: Uint8Array; defined: number } {
-  const sliceGlobal = concatBytes(Uint8Array.of(0x7f, 0x01, 0x41), signedLeb32(slice), Uint8Array.of(0x0b));
-  if (!payload) return { payload: vec([sliceGlobal]), defined: 0 };
+export function rewriteGlobals(payload: Uint8Array | undefined, base: number, renumber: Renumber, slice: number | undefined): { payload: Uint8Array; defined: number } {
+  // The slice (when there is one), then the grow-failed flag: mutable i32s.
+  const added = [
+    ...(slice === undefined ? [] : [concatBytes(Uint8Array.of(0x7f, 0x01, 0x41), signedLeb32(slice), Uint8Array.of(0x0b))]),
+    Uint8Array.of(0x7f, 0x01, 0x41, 0x00, 0x0b),
+  ];
+  if (!payload) return { payload: vec(added), defined: 0 };
   const r = new Reader(payload, 0, payload.length, base);
   const count = r.u32();
   const parts: Uint8Array[] = [];
@@ -178,12 +183,12 @@ export function rewriteGlobals(payload: Uint8Array | undefined, base: number, re
     parts.push(concatBytes(payload.subarray(start, r.pos), rewriteConstExpr(r, renumber)));
   }
   done(r, 'global');
-  parts.push(sliceGlobal);
+  parts.push(...added);
   return { payload: vec(parts), defined: count };
 }
 
-/** The export section with function exports renumbered and the slice global exported. */
-export function rewriteExports(payload: Uint8Array | undefined, base: number, renumber: Renumber, slice: { name: string; global: number }): Uint8Array {
+/** The export section with function exports renumbered and the kernel's globals exported. */
+export function rewriteExports(payload: Uint8Array | undefined, base: number, renumber: Renumber, globals: readonly { name: string; global: number }[]): Uint8Array {
   const parts: Uint8Array[] = [];
   if (payload) {
     const r = new Reader(payload, 0, payload.length, base);
@@ -191,8 +196,8 @@ export function rewriteExports(payload: Uint8Array | undefined, base: number, re
     for (let i = 0; i < count; i++) {
       const start = r.pos;
       const name = r.name();
-      if (name === slice.name) {
-        throw new InstrumentError('EIMPORT', `module already exports ${name}, the name the kernel's slice global needs`, { reason: 'conflict', offset: r.offset(start), export: name });
+      if (globals.some((g) => g.name === name)) {
+        throw new InstrumentError('EIMPORT', `module already exports ${name}, a name the kernel's globals need`, { reason: 'conflict', offset: r.offset(start), export: name });
       }
       const kind = r.byte();
       const indexAt = r.pos;
@@ -201,7 +206,7 @@ export function rewriteExports(payload: Uint8Array | undefined, base: number, re
     }
     done(r, 'export');
   }
-  parts.push(concatBytes(encodeName(slice.name), Uint8Array.of(0x03), encodeU32(slice.global)));
+  for (const g of globals) parts.push(concatBytes(encodeName(g.name), Uint8Array.of(0x03), encodeU32(g.global)));
   return vec(parts);
 }
 

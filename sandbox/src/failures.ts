@@ -16,6 +16,8 @@ export interface FailureContext {
   memoryPages: number;
   /** Linear memory after the failure (the guest thread reports its own with the failure). */
   memoryBytes: number;
+  /** Whether a memory.grow failed during the call, where the instance knows (a preempt-instrumented module). */
+  growFailed?: boolean | undefined;
   /** Why the guest thread ended by itself, if it did (worker tier). */
   died?: Error | undefined;
 }
@@ -39,9 +41,11 @@ export function classify(e: unknown, at: FailureContext): CallError {
   const message = messageOf(e);
   const guest = guestError(message);
   if (guest) return guest;
-  // AssemblyScript's allocator doubles memory and traps with `unreachable` when memory.grow
-  // fails, so a trap with over half the cap in use is memory exhaustion.
-  if (at.memoryBytes * 2 > at.memoryPages * 65536) {
+  // An allocator traps when memory.grow fails (AssemblyScript's with `unreachable`): where the
+  // instance saw the grow fail, that is memory exhaustion. Where it cannot see it (a module not
+  // instrumented), a trap with over half the cap in use is taken as one, since AssemblyScript's
+  // allocator doubles memory; a single allocation larger than what is left stays ETRAP there.
+  if (at.growFailed ?? at.memoryBytes * 2 > at.memoryPages * 65536) {
     return new CallError('EMEMORY', `${at.where}: reached the memory cap of ${at.memoryPages} pages (${message})`, { memoryPages: at.memoryPages });
   }
   return new CallError('ETRAP', `${at.where} trapped: ${message}`, { trap: message });

@@ -5,7 +5,7 @@
  * every host function on entry; both throw past the deadline, so the guest unwinds.
  */
 import { CallError, GUEST_EXPORTS } from '@mcp0/abi';
-import { DEADLINE_IMPORT, DEFAULT_SLICE } from '@mcp0/preempt';
+import { DEADLINE_IMPORT, DEFAULT_SLICE, GROW_FAILED_EXPORT } from '@mcp0/preempt';
 import { GuestPlugin, type HostFunctionTable } from './extism/plugin.js';
 import { classify, initInput, startError } from './failures.js';
 import type { Instance, InstanceOptions } from './instance.js';
@@ -50,7 +50,7 @@ export class InlineInstance implements Instance {
     };
     const deadline = () => (overdue(), DEFAULT_SLICE);
     const internal: HostFunctionTable = opts.preempt ? { [DEADLINE_IMPORT.module]: { [DEADLINE_IMPORT.name]: deadline } } : {};
-    const guest = await GuestPlugin.create({ ...opts, internal, onHostCall: overdue }).catch((e: unknown) => {
+    const guest = await GuestPlugin.create({ ...opts, internal, onHostCall: overdue, growFlag: GROW_FAILED_EXPORT }).catch((e: unknown) => {
       throw startError(name, e);
     });
     return new InlineInstance(opts, guest, clock);
@@ -84,7 +84,7 @@ export class InlineInstance implements Instance {
       // A copy: the guest may write into its input block, which must not be the caller's buffer.
       return this.#guest.call(exportName, new Uint8Array(input)) ?? new Uint8Array(0);
     } catch (e) {
-      throw classify(e, { where: `${this.#opts.name}/${exportName}`, memoryPages: this.#opts.memoryPages, memoryBytes: this.#guest.memoryBytes });
+      throw classify(e, { where: `${this.#opts.name}/${exportName}`, memoryPages: this.#opts.memoryPages, memoryBytes: this.#guest.memoryBytes, growFailed: this.#guest.takeGrowFailed() });
     }
   }
 

@@ -83,7 +83,8 @@ export class WorkerInstance implements Instance {
     } catch (e) {
       // The guest thread reports its memory with a failure, since this thread cannot see it.
       const memoryBytes = e instanceof GuestFailure ? e.memoryBytes : 0;
-      throw classify(e, { where: `${this.#opts.name}/${exportName}`, memoryPages: this.#opts.memoryPages, memoryBytes, died: this.#died });
+      const growFailed = e instanceof GuestFailure ? e.growFailed : undefined;
+      throw classify(e, { where: `${this.#opts.name}/${exportName}`, memoryPages: this.#opts.memoryPages, memoryBytes, growFailed, died: this.#died });
     }
   }
 

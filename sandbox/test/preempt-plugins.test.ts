@@ -5,7 +5,7 @@
 import createPlugin, { type CallContext, type Plugin } from '@extism/extism';
 import { Mcp0Error, encodeCbor, parseSections } from '@mcp0/abi';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEADLINE_IMPORT, DEFAULT_SLICE, SLICE_EXPORT, instrumentDeadline } from '@mcp0/preempt';
+import { DEADLINE_IMPORT, DEFAULT_SLICE, GROW_FAILED_EXPORT, SLICE_EXPORT, instrumentDeadline } from '@mcp0/preempt';
 import { unsigned } from '../../test/fixtures.js';
 
 /** Stand-ins returning 0n for every `mcp0:abi/v1` import (all are i64 -> i64). */
@@ -47,13 +47,13 @@ describe('instrumentDeadline on AssemblyScript plugins', () => {
     [hello, hostile] = (await Promise.all([unsigned('hello'), unsigned('hostile')])) as [Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>];
   });
 
-  it('produces valid modules with one more import and export', () => {
+  it('produces valid modules with one more import and two more exports (the slice, the grow flag)', () => {
     for (const bytes of [hello, hostile]) {
       const out = instrumentDeadline(bytes);
       expect(WebAssembly.validate(out)).toBe(true);
       const [a, b] = [new WebAssembly.Module(bytes), new WebAssembly.Module(out)];
       expect(WebAssembly.Module.imports(b)).toEqual([...WebAssembly.Module.imports(a), { module: 'mcp0:kernel', name: 'deadline', kind: 'function' }]);
-      expect(WebAssembly.Module.exports(b)).toEqual([...WebAssembly.Module.exports(a), { name: SLICE_EXPORT, kind: 'global' }]);
+      expect(WebAssembly.Module.exports(b)).toEqual([...WebAssembly.Module.exports(a), { name: SLICE_EXPORT, kind: 'global' }, { name: GROW_FAILED_EXPORT, kind: 'global' }]);
     }
   });
 

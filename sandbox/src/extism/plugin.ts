@@ -30,6 +30,12 @@ export interface GuestPluginOptions {
   /** Called just before the module is instantiated (the worker tier times instantiation from here). */
   onInstantiate?(): void;
   onLog(level: LogLevel, msg: string): void;
+  /**
+   * The name of the exported global the module sets when a memory.grow fails (@mcp0/preempt's
+   * GROW_FAILED_EXPORT, given by the caller: this file also runs in the guest thread, which loads
+   * nothing of the project's packages).
+   */
+  growFlag?: string;
 }
 
 const utf8 = new TextDecoder();
@@ -47,12 +53,14 @@ export class GuestPlugin {
   readonly #plugin: Plugin;
   readonly #handles: Handles;
   readonly #exports: WebAssembly.Exports;
+  readonly #growFlag: string | undefined;
 
-  private constructor(name: string, plugin: Plugin, handles: Handles, exports: WebAssembly.Exports) {
+  private constructor(name: string, plugin: Plugin, handles: Handles, exports: WebAssembly.Exports, growFlag: string | undefined) {
     this.#name = name;
     this.#plugin = plugin;
     this.#handles = handles;
     this.#exports = exports;
+    this.#growFlag = growFlag;
   }
 
   /** Instantiate (running the start function). Throws a LimitError for a limit the start function ran into. */
@@ -71,12 +79,26 @@ export class GuestPlugin {
     }
     if (!handles.captured) throw new Error("Extism did not bind its host functions to its context: @mcp0/sandbox's workarounds need Extism 1.0.3");
     handles.reset();
-    return new GuestPlugin(opts.name, plugin, handles, (await plugin.getInstance('main')).exports);
+    return new GuestPlugin(opts.name, plugin, handles, (await plugin.getInstance('main')).exports, opts.growFlag);
   }
 
   /** Linear memory in bytes. */
   get memoryBytes(): number {
     return (this.#exports.memory as WebAssembly.Memory | undefined)?.buffer.byteLength ?? 0;
+  }
+
+  /**
+   * Whether a memory.grow of the guest failed since this was last asked (it clears the flag):
+   * known for a module instrumented by @mcp0/preempt, which exports the flag, else undefined.
+   * Read after a failed call only, so calls pay nothing for it; a failed grow the guest survived
+   * leaves the flag set, and a later trap counts as memory exhaustion, which near the cap it is.
+   */
+  takeGrowFailed(): boolean | undefined {
+    const flag = this.#growFlag === undefined ? undefined : (this.#exports[this.#growFlag] as WebAssembly.Global | undefined);
+    if (flag === undefined) return undefined;
+    const failed = flag.value === 1;
+    flag.value = 0;
+    return failed;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface GuestData {
   flag: SharedArrayBuffer;
   /** Host call replies, read with receiveMessageOnPort while the guest thread blocks. */
   replies: MessagePort;
+  /** The global a failed memory.grow sets (GuestPluginOptions.growFlag). */
+  growFlag: string;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface FailedMessage {
   message: string;
   /** Linear memory after the failure, so a trap at the cap can be told apart from other traps. */
   memoryBytes: number;
+  /** Whether a memory.grow failed during the call (a module instrumented with the grow watch). */
+  growFailed?: boolean;
   /** The typed error of a limit the call ran into (host memory budget, Extism handles). */
   error?: { code: ErrorCode; message: string; details: Record<string, unknown> };
 }

@@ -5,6 +5,7 @@
  */
 import type { CallContext } from '@extism/extism';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { GROW_FAILED_EXPORT } from '@mcp0/preempt';
 import type { CallMessage, FailedMessage, GuestData, GuestMessage, HostReply } from './protocol.js';
 import { ProxyContext } from './proxy-context.js';
 
@@ -46,6 +47,8 @@ export interface GuestThreadOptions {
  */
 export class GuestFailure extends Error {
   readonly memoryBytes: number;
+  /** Whether a memory.grow failed during the call; undefined when the module does not say. */
+  readonly growFailed: boolean | undefined;
   /** The typed error of a limit the call ran into (host memory budget, Extism handles). */
   readonly error: FailedMessage['error'];
   /** @example new GuestFailure({ t: 'failed', message: 'unreachable', memoryBytes: 65536 }) */
@@ -53,6 +56,7 @@ export class GuestFailure extends Error {
     super(m.message);
     this.name = 'GuestFailure';
     this.memoryBytes = m.memoryBytes;
+    this.growFailed = m.growFailed;
     this.error = m.error;
   }
 }
@@ -147,7 +151,7 @@ export class GuestThread {
     }
     const { port1, port2 } = new MessageChannel();
     const flag = new SharedArrayBuffer(4);
-    const data: GuestData = { name: opts.name ?? 'guest', compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2 };
+    const data: GuestData = { name: opts.name ?? 'guest', compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2, growFlag: GROW_FAILED_EXPORT };
     const worker = new Worker(guestUrl(), { workerData: data, transferList: [port2], resourceLimits: resourceLimits(opts.memoryPages ?? 256, opts.hostBytesPerCall) });
     const thread = new GuestThread(worker, port1, new Int32Array(flag), fns, opts.onLog, opts.onExit);
     const bound = (ms: number | undefined, phase: GuestStartTimeout['phase']) => ms === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(ms, phase)), ms);
