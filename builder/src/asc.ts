@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import asc from 'assemblyscript/asc';
+import { createRequire } from 'node:module';
 
 /**
  * The guest library's abort handler, by its internal name. asc names a file inside a package
@@ -49,7 +49,7 @@ export interface CompileOptions {
  * @example
  * ASC_VERSION // '0.28.20'
  */
-export const ASC_VERSION: string = asc.version;
+export const ASC_VERSION: string = (createRequire(import.meta.url)('assemblyscript/package.json') as { version: string }).version;
 
 /** A compile that failed: the message holds asc's diagnostics. */
 export class CompileError extends Error {
@@ -77,6 +77,8 @@ export async function compileAssembly(opts: CompileOptions): Promise<Uint8Array<
   if (packages !== null) argv.push('--path', packages);
   argv.push(...(opts.extraFlags ?? []));
 
+  // Loaded here, not with this module: it takes half a second, which an up-to-date build skips.
+  const { default: asc } = await import('assemblyscript/asc');
   const stdout = asc.createMemoryStream();
   const stderr = asc.createMemoryStream();
   let binary: Uint8Array<ArrayBuffer> | null = null;
