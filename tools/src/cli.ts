@@ -104,7 +104,7 @@ function exitCode(e: unknown): 1 | 2 {
 function describeError(e: unknown): string {
   if (e instanceof Mcp0Error) return `${e.code}: ${e.message}`;
   const errno = (e as NodeJS.ErrnoException).code;
-  if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR') {
+  if (errno !== undefined && FILE_ERRNOS.has(errno)) {
     // Node's own messages already start with the code ("ENOENT: no such file…"): say it once.
     const message = (e as Error).message;
     return message.startsWith(`${errno}:`) ? message : `${errno}: ${message}`;
