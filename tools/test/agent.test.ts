@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { generateKeyPair, parsePrivateJwk } from '@mcp0/abi';
 import { publisher } from '../../test/fixtures.js';
-import { signedFile, run, tempDir, unsignedFile, writeKeys } from './helpers.js';
+import { signedFile, run, tempDir, unsignedFile, watchOutput, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
 let dist: string;
@@ -203,19 +203,12 @@ describe('mcp0 start', () => {
     expect((await run('agent', 'execute', 'notes', 'remember', '{"text":"kept"}', ...at)).code).toBe(0);
 
     const child = spawn(process.execPath, ['--no-warnings', bin, 'start', ...at, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const ready = new Promise<void>((resolve) => child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('"ready"')) resolve();
-    }));
-    const exited = new Promise<string>((resolve) => child.on('exit', (code, sig) => resolve(`${code} ${sig}`)));
-    await ready;
-    expect(JSON.parse(out.split('\n')[0]!)).toMatchObject({ event: 'ready', distribution: 'test@0.1.0', agents: [{ name: 'notes', state: 'running' }] });
+    const node = watchOutput(child);
+    await node.printed('"ready"');
+    expect(JSON.parse(node.out().split('\n')[0]!)).toMatchObject({ event: 'ready', distribution: 'test@0.1.0', agents: [{ name: 'notes', state: 'running' }] });
     child.kill(signal);
-    expect(await exited, `${out}\n${err}`).toBe('0 null');
-    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toMatchObject({ event: 'stopped', signal });
+    expect(await node.exited, `${node.out()}\n${node.err()}`).toBe('0 null');
+    expect(JSON.parse(node.out().trim().split('\n').at(-1)!)).toMatchObject({ event: 'stopped', signal });
     const listed = await run('agent', 'execute', 'notes', 'recall', '{"query":"kept"}', ...at);
     expect(JSON.parse(listed.out).notes).toHaveLength(1);
   });
@@ -229,19 +222,13 @@ describe('mcp0 start under npm (issue 14)', () => {
     // A shell stands in for npm exec's: killed, it hands the node to another parent, as npm's death does.
     const quoted = [process.execPath, '--no-warnings', bin, 'start', ...at, '--json'].map((a) => `'${a}'`).join(' ');
     const shell = spawn('sh', ['-c', `${quoted}; exit 0`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_command: 'exec' } });
-    let out = '';
-    let err = '';
-    shell.stderr.on('data', (d) => (err += d));
-    const stopped = new Promise<void>((resolve) => shell.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('"stopped"')) resolve();
-    }));
-    await new Promise<void>((resolve) => { const poll = setInterval(() => out.includes('"ready"') && (clearInterval(poll), resolve()), 50); });
-    const { pid } = JSON.parse(out.split('\n')[0]!) as { pid: number };
+    const node = watchOutput(shell);
+    await node.printed('"ready"');
+    const { pid } = JSON.parse(node.out().split('\n')[0]!) as { pid: number };
     expect(pid).toBeGreaterThan(0);
     shell.kill('SIGKILL');
-    await stopped; // the node's stdout outlives the shell: it says it stopped, and why
-    expect(JSON.parse(out.trim().split('\n').at(-1)!), err).toMatchObject({ event: 'stopped', signal: 'parent exited' });
+    await node.printed('"stopped"'); // the node's stdout outlives the shell: it says it stopped, and why
+    expect(JSON.parse(node.out().trim().split('\n').at(-1)!), node.err()).toMatchObject({ event: 'stopped', signal: 'parent exited' });
     // And it is gone (polled: its exit follows its last line).
     await expect.poll(() => { try { process.kill(pid, 0); return 'alive'; } catch { return 'gone'; } }, { timeout: 30_000, interval: 100 }).toBe('gone');
   });

@@ -3,7 +3,7 @@
  * after the file, and signed fixtures written to disk with their key files. Importing this file
  * points $MCP0_KEYRING at a temp dir, so no test touches ~/.mcp0.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,41 @@ export function runProcess(file: string, args: string[], options: { cwd: string;
       done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
     });
   });
+}
+
+/** A child process's output as it comes, and what it ended with. */
+export interface WatchedOutput {
+  /** Everything it printed so far, on stdout and on stderr. */
+  out(): string;
+  err(): string;
+  /** Resolves once stdout holds `text`. */
+  printed(text: string): Promise<void>;
+  /** `<exit code> <signal>`, once it exited. */
+  exited: Promise<string>;
+}
+
+/**
+ * Watch a child spawned with piped stdout and stderr (`mcp0 start --json`, say).
+ * @example
+ * const node = watchOutput(spawn(process.execPath, [bin, 'start', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }))
+ * await node.printed('"ready"')
+ */
+export function watchOutput(child: ChildProcess): WatchedOutput {
+  let out = '';
+  let err = '';
+  const waiting: { text: string; resolve: () => void }[] = [];
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.on('data', (d) => {
+    out += d;
+    for (const w of waiting.filter((x) => out.includes(x.text))) w.resolve();
+  });
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`${code} ${signal}`)));
+  return {
+    out: () => out,
+    err: () => err,
+    printed: (text) => (out.includes(text) ? Promise.resolve() : new Promise((resolve) => waiting.push({ text, resolve }))),
+    exited,
+  };
 }
 
 /** The JSON lines of `mcp0 call` output. */

@@ -16,7 +16,7 @@ import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { CheckpointLog, MemoryStore, batchArtifacts, openStore, proveBatch, releaseZk, signCheckpoint, verifyCheckpoint } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/builder';
-import { run, signedFile, tempDir, writeKeys } from './helpers.js';
+import { run, signedFile, tempDir, watchOutput, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
 const pluginDir = (name: string): string => fileURLToPath(new URL(`../../plugins/${name}`, import.meta.url));
@@ -542,19 +542,12 @@ describe('mcp0 start --operator-key', () => {
     expect((await run('agent', 'execute', 'notes', 'remember', '{"text":"signed"}', ...at)).code).toBe(0);
 
     const child = spawn(process.execPath, ['--no-warnings', bin, 'start', ...at, '--operator-key', keys.priv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const ready = new Promise<void>((done) => child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('"ready"')) done();
-    }));
-    const exited = new Promise<string>((done) => child.on('exit', (code, sig) => done(`${code} ${sig}`)));
-    await ready;
-    expect(err).toContain(`operator: ${keys.kid} from --operator-key ${keys.priv}: signs trace checkpoints`);
+    const node = watchOutput(child);
+    await node.printed('"ready"');
+    expect(node.err()).toContain(`operator: ${keys.kid} from --operator-key ${keys.priv}: signs trace checkpoints`);
     child.kill('SIGTERM');
-    expect(await exited, `${out}\n${err}`).toBe('0 null');
-    const stopped = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(await node.exited, `${node.out()}\n${node.err()}`).toBe('0 null');
+    const stopped = JSON.parse(node.out().trim().split('\n').at(-1)!);
     expect(stopped).toMatchObject({ event: 'stopped', checkpoint: { seq: 0, signer: keys.kid } });
 
     const file = join(tempDir(), 'node-head.json');
