@@ -2,7 +2,7 @@
 export { signModule } from './sign.js';
 export { MAX_ANONYMOUS_SIGNATURES, MAX_ED25519_VERIFICATIONS, verifyModule, type Verified, type VerifyModuleOptions } from './verify.js';
 export { coversModule, uncovered } from './cover.js';
-export { readSignatures, type SignatureSet } from './read.js';
+export { countSignatures, readSignatures, type SignatureSet } from './read.js';
 export { stripSignatures } from './strip.js';
 export { decodeSignatureData } from './decode.js';
 export { encodeSignatureData } from './encode.js';

@@ -40,3 +40,13 @@ export function readSignatures(module: Uint8Array): SignatureSet[] {
     signatures: set.signatures.map((s) => ({ ...(s.keyId ? { keyId: hex(s.keyId) } : {}), algorithm: s.algorithm, signature: s.signature.slice() })),
   }));
 }
+
+/**
+ * How many signatures a module carries, over all its hash sets (0 when unsigned). Throws as
+ * `readSignatures` does.
+ * @example
+ * countSignatures(signModule(signModule(wasm, alice), bob)) // 2
+ */
+export function countSignatures(module: Uint8Array): number {
+  return readSignatures(module).reduce((n, set) => n + set.signatures.length, 0);
+}

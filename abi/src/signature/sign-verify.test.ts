@@ -8,7 +8,7 @@ import { concatBytes, customSections, encodeCustomSection, parseSections } from 
 import { decodeSignatureData } from './decode.js';
 import { encodeSignatureData } from './encode.js';
 import { DELIMITER_SECTION } from './format.js';
-import { readSignatures, signModule, stripSignatures, verifyModule } from './index.js';
+import { countSignatures, readSignatures, signModule, stripSignatures, verifyModule } from './index.js';
 import { answerModule, codeOffset, loadError, paddedAnswerModule, withSignaturePayload } from './test-fixtures.js';
 
 const alice = privateKeyFromSeed(new Uint8Array(32).fill(1));
@@ -24,6 +24,15 @@ const flip = (bytes: Uint8Array, at: number) => {
 describe('signModule', () => {
   const unsigned = answerModule();
   const signed = signModule(unsigned, alice);
+
+  it('countSignatures counts every signer: 0 unsigned, 1, then 2 with a second signer, 0 once stripped', () => {
+    expect(countSignatures(unsigned)).toBe(0);
+    expect(countSignatures(signed)).toBe(1);
+    const twice = signModule(signed, generateKeyPair());
+    expect(countSignatures(twice)).toBe(2);
+    expect(countSignatures(twice)).toBe(readSignatures(twice).flatMap((set) => set.signatures).length);
+    expect(countSignatures(stripSignatures(twice))).toBe(0);
+  });
 
   it('puts a "signature" section first and keeps the module valid and runnable', () => {
     const sections = parseSections(signed);

@@ -1,6 +1,6 @@
 /** `mcp0 pack`: wrap a module compiled from any language with a manifest. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { appendManifest, checkExports, checkImports, parseJson, readManifest, readSignatures, stripSignatures, UsageError } from '@mcp0/abi';
+import { appendManifest, checkExports, checkImports, countSignatures, parseJson, readManifest, stripSignatures, UsageError } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
 
 export const pack: Command = {
@@ -25,7 +25,7 @@ export const pack: Command = {
     // A new manifest changes the module, so signatures it carried would no longer verify: drop them
     // rather than write an artifact that says "unsigned" yet holds stale signatures.
     const original = new Uint8Array(await readFile(input!));
-    const stale = readSignatures(original).reduce((n, s) => n + s.signatures.length, 0);
+    const stale = countSignatures(original);
     const wasm = appendManifest(stale > 0 ? stripSignatures(original) : original, manifestJson);
     const manifest = readManifest(wasm);
     const compiled = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);

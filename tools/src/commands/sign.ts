@@ -1,6 +1,6 @@
 /** `mcp0 sign`: add a signature (Signatures.md format); earlier signers are kept unless --replace. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { Mcp0Error, readManifest, readSignatures, signModule, stripSignatures, UsageError, type Manifest } from '@mcp0/abi';
+import { countSignatures, Mcp0Error, readManifest, signModule, stripSignatures, UsageError, type Manifest } from '@mcp0/abi';
 import { type Command, positionals, stringOption } from '../command.js';
 import { readPrivateKey } from '../trust.js';
 
@@ -17,14 +17,14 @@ export const sign: Command = {
     const [file] = positionals(args, this, 1);
     const key = await readPrivateKey(stringOption(args, 'key', true), '--key');
     const read = new Uint8Array(await readFile(file!));
-    const dropped = args.values.replace === true ? readSignatures(read).reduce((n, s) => n + s.signatures.length, 0) : 0;
+    const dropped = args.values.replace === true ? countSignatures(read) : 0;
     const bytes = args.values.replace === true ? stripSignatures(read) : read;
     const manifest = manifestOf(bytes, file!);
     const signed = signModule(bytes, key);
     if (dropped > 0) io.err(`--replace: dropped ${dropped} earlier signature${dropped === 1 ? '' : 's'}\n`);
     const out = stringOption(args, 'out') ?? file!;
     await writeFile(out, signed);
-    const count = readSignatures(signed).reduce((n, s) => n + s.signatures.length, 0);
+    const count = countSignatures(signed);
     io.out(`signed ${manifest.name}@${manifest.version} with ${key.kid}: ${out} (${count} signature${count === 1 ? '' : 's'})\n`);
     return 0;
   },
