@@ -25,8 +25,6 @@ import { assertStoreExists } from './trace/chain.js';
  * kernel.callValue(AGREEMENTS, 'usage', { consumer })
  */
 export const AGREEMENTS = 'mcp0.agreements';
-/** The role whose plugin keeps usage and invoices. */
-const AGREEMENTS_ROLE = 'mcp0.agreements@1';
 const SUBCOMMANDS = ['new', 'sign', 'verify', 'usage', 'invoice'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
@@ -241,10 +239,10 @@ async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; 
   }
   const dir = stringOption(args, 'dist') ?? DEFAULT_DIST;
   if (!existsSync(dir)) throw new UsageError('EUSAGE', `--dist ${dir}: no such directory (build the standard one with: mcp0 dist build dist/standard; or give --plugin <file.wasm> --trust <key>)`);
-  const { loadDistribution } = await import('@mcp0/sdk');
+  const { ROLES, loadDistribution } = await import('@mcp0/sdk');
   const distribution = await loadDistribution(dir, { trust: await assemblerTrust(args, dir, io) });
-  const plugin = distribution.plugins.find((p) => readManifest(p.bytes).provides?.includes(AGREEMENTS_ROLE));
-  if (!plugin) throw new UsageError('EUSAGE', `--dist ${dir}: no plugin provides ${AGREEMENTS_ROLE} (it has ${distribution.plugins.map((p) => p.name).join(', ') || 'none'}): give --plugin <file.wasm> --trust <key>`);
+  const plugin = distribution.plugins.find((p) => readManifest(p.bytes).provides?.includes(ROLES.agreements));
+  if (!plugin) throw new UsageError('EUSAGE', `--dist ${dir}: no plugin provides ${ROLES.agreements} (it has ${distribution.plugins.map((p) => p.name).join(', ') || 'none'}): give --plugin <file.wasm> --trust <key>`);
   return { bytes: plugin.bytes, trust: distribution.publishers, ...(plugin.config === undefined ? {} : { config: plugin.config }) };
 }
 
