@@ -61,10 +61,9 @@ export async function buildPlugin(dir: string, opts: BuildOptions = {}): Promise
   }
   const manifest = validateManifest(json);
   const file = opts.out !== undefined ? resolve(opts.out) : join(root, 'build', `${manifest.name.split('.').pop()}.wasm`);
-  const tools = buildTools();
 
   if (opts.incremental === true) {
-    const wasm = await reusable(file, tools);
+    const wasm = await reusable(file, buildTools());
     if (wasm !== undefined) return { wasm, file, manifest, reused: true };
   }
   const inputs = new BuildInputs();
@@ -84,13 +83,20 @@ export async function buildPlugin(dir: string, opts: BuildOptions = {}): Promise
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, wasm);
   // A record left by an earlier incremental build names other bytes now, so it can never match.
-  if (opts.incremental === true) await writeRecord(file, inputs.record(tools, wasm));
+  if (opts.incremental === true) await writeRecord(file, inputs.record(buildTools(), wasm));
   return { wasm, file, manifest, reused: false };
 }
 
-/** What decides a build's output besides its sources: the compiler, the flags, the ABI library, this package's code. */
+let tools: string | undefined;
+
+/**
+ * What decides a build's output besides its sources: the compiler, the flags, the ABI library, this
+ * package's code. Read once per process, and only by incremental builds.
+ */
 function buildTools(): string {
+  if (tools !== undefined) return tools;
   const here = dirname(fileURLToPath(import.meta.url));
   const code = readdirSync(here).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.')).sort().map((f) => join(here, f));
-  return toolsFingerprint([`assemblyscript ${ASC_VERSION}`, `abi ${ABI_VERSION}`, ...ASC_FLAGS], code);
+  tools = toolsFingerprint([`assemblyscript ${ASC_VERSION}`, `abi ${ABI_VERSION}`, ...ASC_FLAGS], code);
+  return tools;
 }
