@@ -1,7 +1,8 @@
 /**
  * The `mcp0` command line: dispatch, help, and one error policy. Errors go to stderr as
- * `mcp0 <cmd>: <CODE>: message`, with a stack trace only under --debug. Exit 2 is a usage error or
- * a module that would not load; 1 is a failed check or call; 0 is success.
+ * `mcp0 <cmd>: <CODE>: message`, with a stack trace only under --debug. Exit codes follow one rule
+ * (`exitCode` below, the README's table): 2 the command could not run as asked (usage, an input
+ * file missing or unreadable, a module that would not load), 1 a failed check or call, 0 success.
  */
 import { readFileSync } from 'node:fs';
 import { ABI_VERSION, LoadError, Mcp0Error, UsageError } from '@mcp0/abi';
