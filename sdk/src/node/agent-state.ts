@@ -43,12 +43,14 @@ export const OPERATION_WRITE_BUDGET = { bytes: (4 << 20) - (64 << 10), keys: 100
 /**
  * Attempts and pauses where the host retries a write on `ECONFLICT`: a commit whose reads are still
  * current, and `put`/`delete` outside an operation (the plugin has already tried 5 times). The
- * pause before attempt n (from 1) is uniform in [0, baseMs · 2^(n−1)] ("full jitter"), so writers
- * that collided do not collide again in step.
+ * pause after attempt n (from 1) is uniform in [0, min(maxMs, baseMs · 2^n)] ("full jitter"), so
+ * writers that collided do not collide again in step. Each conflict is another writer's progress,
+ * but on a loaded machine a writer can lose several rounds in a row: ten attempts over at most
+ * about two seconds, rather than four within 60 ms (three writers lost puts under CI load).
  * @example
- * AGENT_STATE_RETRY.attempts // 4
+ * AGENT_STATE_RETRY.attempts // 10
  */
-export const AGENT_STATE_RETRY = { attempts: 4, baseMs: 4 } as const;
+export const AGENT_STATE_RETRY = { attempts: 10, baseMs: 4, maxMs: 400 } as const;
 
 /** The writes of one operation in progress (a value to put, or null to delete) and what it read. */
 interface Operation {
@@ -80,7 +82,7 @@ function cost(key: string, value: Uint8Array | null): number {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const isConflict = (e: unknown) => e instanceof Mcp0Error && e.code === 'ECONFLICT';
-const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * AGENT_STATE_RETRY.baseMs * 2 ** attempt));
+const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(AGENT_STATE_RETRY.maxMs, AGENT_STATE_RETRY.baseMs * 2 ** attempt)));
 
 /**
  * The `agentKv` provider of a node.
