@@ -31,7 +31,11 @@ async function distribution(agreements: boolean): Promise<LoadedDistribution> {
 }
 
 const agents = async () => [{ name: 'memory', bytes: await signed('memory') }, { name: 'counter', bytes: await signed('counter') }];
-const budgetDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('mcp0-budgets-') && !d.startsWith('mcp0-budgets-dist-'));
+// The run under test makes its temporary store in a temp folder of its own, so that budgets runs
+// of other test files (or of another checkout on the machine) cannot show up in it.
+const privateTmp = mkdtempSync(join(tmpdir(), 'mcp0-budgets-tmp-'));
+dirs.push(privateTmp);
+const budgetDirs = () => readdirSync(privateTmp).filter((d) => d.startsWith('mcp0-budgets-'));
 
 describe('runBudgets', () => {
   let report: BudgetReport;
@@ -42,7 +46,14 @@ describe('runBudgets', () => {
     const dist = await distribution(true);
     progress = [];
     tempBefore = budgetDirs();
-    report = await runBudgets(dist, { quick: true, agents: await agents(), trust: [trusted], onProgress: (t) => progress.push(t) });
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp; // os.tmpdir() reads it at each call, here and in child processes
+    try {
+      report = await runBudgets(dist, { quick: true, agents: await agents(), trust: [trusted], onProgress: (t) => progress.push(t) });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   }, 180_000);
 
   it('runs the reference workload for the --quick duration, with one denial in fifty', () => {
