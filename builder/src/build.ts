@@ -4,11 +4,12 @@
  * the same sources give the same bytes, so a published hash can be checked by rebuilding.
  */
 import { readdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ABI_VERSION, appendManifest, checkExports, checkImports, parseJson, validateManifest, type Manifest } from '@mcp0/abi';
 import { ASC_FLAGS, ASC_VERSION, compileAssembly } from './asc.js';
+import { writeAtomic } from './atomic-write.js';
 import { BuildInputs, reusable, toolsFingerprint, writeRecord } from './incremental.js';
 
 /** What a build gives. */
@@ -81,7 +82,7 @@ export async function buildPlugin(dir: string, opts: BuildOptions = {}): Promise
 
   const wasm = appendManifest(compiled, manifest);
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, wasm);
+  await writeAtomic(file, wasm);
   // A record left by an earlier incremental build names other bytes now, so it can never match.
   if (opts.incremental === true) await writeRecord(file, inputs.record(buildTools(), wasm));
   return { wasm, file, manifest, reused: false };

@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from './atomic-write.js';
 
 /** The record kept at `<artifact>.inputs.json`. */
 export interface BuildRecord {
@@ -63,7 +64,7 @@ export const recordFile = (artifact: string): string => `${artifact}.inputs.json
  * await writeRecord('plugins/hello/build/hello.wasm', record)
  */
 export async function writeRecord(artifact: string, record: BuildRecord): Promise<void> {
-  await writeFile(recordFile(artifact), `${JSON.stringify(record, null, 1)}\n`);
+  await writeAtomic(recordFile(artifact), `${JSON.stringify(record, null, 1)}\n`);
 }
 
 /**
