@@ -2,11 +2,9 @@
 // built from plugins/storage and signed with a throwaway key once per process, loaded into a kernel
 // over a store's block provider, a few hundred keys of agent state written through it, and the
 // tools of the hostile archive cases (taking an archive apart, finding the agent's name in it).
-import { resolve } from 'node:path';
-import { tmpdir } from 'node:os';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel, type BlockProvider, type Tier } from '@mcp0/kernel';
-import { buildPlugin } from '@mcp0/builder';
+import { unsigned } from './fixtures.js';
 
 export const NAME = 'mcp0.storage';
 const key = generateKeyPair();
@@ -14,9 +12,7 @@ let built: Promise<Uint8Array> | undefined;
 
 /** The signed storage plugin. */
 export function storageWasm(): Promise<Uint8Array> {
-  built ??= buildPlugin(resolve(import.meta.dirname, '../plugins/storage'), {
-    out: resolve(process.env.TMPDIR ?? tmpdir(), `mcp0-archive-storage-${process.pid}.wasm`),
-  }).then((r) => signModule(r.wasm, key));
+  built ??= unsigned('storage').then((wasm) => signModule(wasm, key));
   return built;
 }
 

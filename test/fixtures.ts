@@ -1,9 +1,11 @@
 /**
- * Shared test fixtures: plugins built from source and signed with a throwaway key, once per test
- * process. Lives outside the packages so that kernel tests can use the tools' build without the
- * kernel package depending on tools.
+ * Shared test fixtures: plugins built from source and signed with a throwaway key. Each plugin is
+ * compiled once per run, not once per test file: every test process builds into one cache folder
+ * incrementally, so the first compiles and the rest reuse its artifact while no input changed
+ * (the builder writes atomically, so processes building at once never read half an artifact).
+ * Lives outside the packages so that kernel tests can use the build without depending on tools.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { generateKeyPair, signModule, type PrivateKey, type PublicKey } from '@mcp0/abi';
 import { buildPlugin } from '@mcp0/builder';
 
@@ -36,14 +38,19 @@ export const publisher: PrivateKey = generateKeyPair();
 /** Its public half, the one key a test kernel trusts. */
 export const trusted: PublicKey = publisher.publicKey;
 
+/** Where the fixtures are built, shared by every test process and kept between runs. */
+export const FIXTURE_CACHE = resolve(ROOT, 'node_modules', '.cache', 'mcp0-fixtures');
+
+/** The file a fixture's unsigned artifact is at once `unsigned(name)` resolved (for child processes). */
+export const fixtureFile = (name: keyof typeof PLUGIN_DIRS): string => join(FIXTURE_CACHE, `${name}.wasm`);
+
 const built = new Map<string, Promise<Uint8Array>>();
 
-/** The unsigned artifact of a fixture (built once per process, into a temp dir). */
+/** The unsigned artifact of a fixture (compiled once per run, read once per process). */
 export function unsigned(name: keyof typeof PLUGIN_DIRS): Promise<Uint8Array> {
   let p = built.get(name);
   if (!p) {
-    const out = resolve(process.env.TMPDIR ?? '/tmp', `mcp0-fixture-${process.pid}-${name}.wasm`);
-    p = buildPlugin(resolve(ROOT, PLUGIN_DIRS[name]), { out }).then((r) => r.wasm);
+    p = buildPlugin(resolve(ROOT, PLUGIN_DIRS[name]), { out: fixtureFile(name), incremental: true }).then((r) => r.wasm);
     built.set(name, p);
   }
   return p;

@@ -12,11 +12,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ed25519Sign, generateKeyPair, newAgreement, signModule, type Agreement, type PrivateKey } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { openStore } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/builder';
+import { unsigned } from '../../test/fixtures.js';
 import { run, tempDir, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
-const pluginDir = (name: string): string => fileURLToPath(new URL(`../../plugins/${name}`, import.meta.url));
 /** The standard distribution as `npm run build` leaves it (npm test builds it first). */
 const STANDARD = fileURLToPath(new URL('../../dist/standard/build', import.meta.url));
 const consumer = generateKeyPair();
@@ -118,8 +117,8 @@ describe('mcp0 agreement usage / invoice', () => {
   beforeAll(async () => {
     const build = tempDir('mcp0-agreement-build-');
     const key = generateKeyPair();
-    const agreements = signModule((await buildPlugin(pluginDir('agreements'), { out: join(build, 'agreements.wasm') })).wasm, key);
-    const hello = signModule((await buildPlugin(pluginDir('hello'), { out: join(build, 'hello.wasm') })).wasm, key);
+    const agreements = signModule(await unsigned('agreements'), key);
+    const hello = signModule(await unsigned('hello'), key);
     plugin = join(build, 'agreements.signed.wasm');
     writeFileSync(plugin, agreements);
     pub = writeKeys(build, key, 'publisher').pub;

@@ -10,16 +10,14 @@
 import { execFile, execSync, spawn } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { CheckpointLog, MemoryStore, batchArtifacts, openStore, proveBatch, releaseZk, signCheckpoint, verifyCheckpoint } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/builder';
+import { unsigned } from '../../test/fixtures.js';
 import { run, signedFile, tempDir, watchOutput, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
-const pluginDir = (name: string): string => fileURLToPath(new URL(`../../plugins/${name}`, import.meta.url));
 const STACK = /\n\s+at /;
 
 interface StoredEntry {
@@ -35,9 +33,8 @@ let entries: StoredEntry[] = [];
 let proofFile: string;
 
 beforeAll(async () => {
-  const build = tempDir('mcp0-trace-build-');
-  const { wasm: traceWasm } = await buildPlugin(pluginDir('trace'), { out: join(build, 'trace.wasm') });
-  const { wasm: helloWasm } = await buildPlugin(pluginDir('hello'), { out: join(build, 'hello.wasm') });
+  const traceWasm = await unsigned('trace');
+  const helloWasm = await unsigned('hello');
   const key = generateKeyPair();
   dir = tempDir('mcp0-trace-store-');
   uri = `lmdb:${dir}`;

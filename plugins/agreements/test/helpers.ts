@@ -4,31 +4,24 @@
  * (the plugin configured to accept `providerKey`), and signed agreement documents between
  * `consumerKey` and `providerKey` made with the host library (@mcp0/abi).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateKeyPair, signAgreement, signModule, type Agreement, type CborValue, type PrivateKey } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/builder';
 import { Kernel, type KvProvider } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
+import { unsigned } from '../../../test/fixtures.js';
 
 export const NAME = 'mcp0.agreements';
 export const HELLO = 'mcp0.hello';
 export const T0 = 1_800_000_000_000; // a whole hour: 500,000 hours since the epoch
 export const HOUR = 3_600_000;
 
-const dir = fileURLToPath(new URL('..', import.meta.url));
-const helloDir = fileURLToPath(new URL('../../hello', import.meta.url));
 const publisher = generateKeyPair();
 let built: Promise<{ agreements: Uint8Array; hello: Uint8Array }> | undefined;
 
 /** Both plugins, built once per test file. */
 export function plugins(): Promise<{ agreements: Uint8Array; hello: Uint8Array }> {
   built ??= (async () => {
-    const out = mkdtempSync(join(tmpdir(), 'mcp0-agreements-'));
-    const agreements = (await buildPlugin(dir, { out: join(out, 'agreements.wasm') })).wasm;
-    const hello = (await buildPlugin(helloDir, { out: join(out, 'hello.wasm') })).wasm;
+    const agreements = await unsigned('agreements');
+    const hello = await unsigned('hello');
     return { agreements: signModule(agreements, publisher), hello: signModule(hello, publisher) };
   })();
   return built;

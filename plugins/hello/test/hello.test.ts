@@ -3,13 +3,12 @@
  * live with the kernel). Built with the real build, so the manifest section is checked too.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
 import { readManifest } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/builder';
+import { unsigned } from '../../../test/fixtures.js';
 import { loadGuest, type Outcome } from '../../../test/guest/harness.js';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
@@ -17,7 +16,7 @@ const grants = ['kv', 'clock', 'random'];
 let wasm: Uint8Array;
 
 beforeAll(async () => {
-  ({ wasm } = await buildPlugin(dir, { out: join(mkdtempSync(join(tmpdir(), 'mcp0-hello-')), 'hello.wasm') }));
+  wasm = await unsigned('hello');
 });
 
 const enc = (v: unknown): Uint8Array => cborgEncode(v, rfc8949EncodeOptions);

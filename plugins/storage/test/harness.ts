@@ -1,21 +1,20 @@
 // Shared set-up for the storage tests: the plugin built from source and signed with a throwaway key
 // once per process, loaded into a real kernel over a host block store.
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import { generateKeyPair, signModule } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/builder';
 import { Kernel, type Tier } from '@mcp0/kernel';
 import type { BlockProvider, RandomProvider } from '@mcp0/kernel';
+import { fixtureFile, unsigned } from '../../../test/fixtures.js';
 import { decodeCommit, decodeNode, nodeRefs } from './format.js';
 
 export const key = generateKeyPair();
 let built: Promise<Uint8Array> | undefined;
 /** Where the unsigned build goes (child processes of crash tests sign it with a key of their own). */
-export const unsignedPath = resolve(process.env.TMPDIR ?? '/tmp', `mcp0-storage-${process.pid}.wasm`);
+export const unsignedPath = fixtureFile('storage');
 
 /** The signed storage plugin (built once per process; the unsigned build is left at `unsignedPath`). */
 export function storageWasm(): Promise<Uint8Array> {
-  built ??= buildPlugin(resolve(import.meta.dirname, '..'), { out: unsignedPath }).then((r) => signModule(r.wasm, key));
+  built ??= unsigned('storage').then((wasm) => signModule(wasm, key));
   return built;
 }
 

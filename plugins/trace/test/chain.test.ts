@@ -14,13 +14,12 @@ import { createHash } from 'node:crypto';
 // @ts-expect-error: circomlibjs ships no types
 import { buildPoseidon } from 'circomlibjs';
 import { decodeCbor, encodeCbor, generateKeyPair, readManifest, signModule, type CborValue } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/builder';
 import { Kernel } from '@mcp0/kernel';
 import { LmdbStore, MemoryStore, proveBatch, releaseZk, verifyBatch, type Store, type TraceEntry as Entry, type TraceEvent } from '@mcp0/sdk';
+import { unsigned } from '../../../test/fixtures.js';
 import { loadGuest, type Guest } from '../../../test/guest/harness.js';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
-const helloDir = fileURLToPath(new URL('../../hello', import.meta.url));
 const NAME = 'mcp0.trace';
 const HELLO = 'mcp0.hello';
 const MAX_CHAIN_COST = 2n ** 32n - 1n;
@@ -117,9 +116,8 @@ function checkAgainstReference(entries: Entry[], log: Expected[]): bigint[] {
 }
 
 beforeAll(async () => {
-  const out = mkdtempSync(join(tmpdir(), 'mcp0-trace-chain-'));
-  ({ wasm: traceWasm } = await buildPlugin(dir, { out: join(out, 'trace.wasm') }));
-  ({ wasm: helloWasm } = await buildPlugin(helloDir, { out: join(out, 'hello.wasm') }));
+  traceWasm = await unsigned('trace');
+  helloWasm = await unsigned('hello');
   circom = await buildPoseidon();
 });
 afterAll(async () => {

@@ -6,15 +6,14 @@
  * big-endian export instantiated bare.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: circomlibjs ships no types
 import { buildPoseidon } from 'circomlibjs';
 import { encodeCbor, generateKeyPair, readManifest, signModule } from '@mcp0/abi';
-import { buildPlugin } from '@mcp0/builder';
 import { Kernel } from '@mcp0/kernel';
+import { unsigned } from '../../../test/fixtures.js';
 import { loadGuest } from '../../../test/guest/harness.js';
 // @ts-expect-error: plain ESM generator scripts
 import { generate as generateConstants, OUT as CONSTANTS_FILE } from '../scripts/gen-constants.mjs';
@@ -90,7 +89,7 @@ function bareInstance(bytes: Uint8Array) {
 }
 
 beforeAll(async () => {
-  ({ wasm } = await buildPlugin(dir, { out: join(mkdtempSync(join(tmpdir(), 'mcp0-trace-')), 'trace.wasm') }));
+  wasm = await unsigned('trace');
   const key = generateKeyPair();
   kernel = new Kernel({ trust: [key.publicKey] });
   await kernel.load(signModule(wasm, key), { isolation: 'inline', grants: [{ name: 'kv' }] }); // 0.2.0 requires kv (the chain); poseidon never uses it
