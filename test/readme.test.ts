@@ -6,6 +6,10 @@
  * and the outputs the README shows are checked. A block no walk covers fails the test, so a new
  * block cannot go untested; the few commands a test cannot run as written say where they are
  * covered instead. Needs the build `npm test` makes first.
+ *
+ * npx costs about a second a command before mcp0 starts, and the README has some fifty of them: the
+ * first `npx mcp0` of each walk runs through npx itself (so the bin npx finds is tested), the rest
+ * run that same bin, `node_modules/.bin/mcp0`, directly.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -95,9 +99,12 @@ interface Ran {
   out: string;
 }
 
-function sh(dir: string, command: string, env: NodeJS.ProcessEnv): Promise<Ran> {
+/** A bash function standing in for `npx mcp0 …` in `dir`: the bin npx would run; any other npx as is. */
+const npxShim = (dir: string): string => `npx() { if [ "$1" = mcp0 ]; then shift; '${join(dir, 'node_modules', '.bin', 'mcp0')}' "$@"; else command npx "$@"; fi; }\n`;
+
+function sh(dir: string, command: string, env: NodeJS.ProcessEnv, viaNpx = true): Promise<Ran> {
   return new Promise((done) => {
-    execFile('bash', ['-c', command], { cwd: dir, env, timeout: 300_000, maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
+    execFile('bash', ['-c', viaNpx ? command : `${npxShim(dir)}${command}`], { cwd: dir, env, timeout: 300_000, maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
       done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: `${stdout}${stderr}` });
     });
   });
@@ -124,6 +131,7 @@ describe('the README, as written', () => {
     const dir = clone();
     const env = { ...process.env, MCP0_KEYRING: join(dir, 'keyring'), NODE_OPTIONS: '', npm_config_yes: 'false' };
     const seen = new Map<string, number>();
+    let npxRan = false;
     for (const section of sections) {
       const blocks = readme.filter((b) => b.section === section);
       expect(blocks.length, `no code block in section "${section}"`).toBeGreaterThan(0);
@@ -134,7 +142,11 @@ describe('the README, as written', () => {
           const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
           seen.set(`${section}\0${step}`, nth);
           let ran: Ran;
-          if (block.lang === 'sh') ran = await sh(dir, placeholders(step, dir), env);
+          if (block.lang === 'sh') {
+            const viaNpx = !npxRan && step.includes('npx mcp0');
+            npxRan ||= viaNpx;
+            ran = await sh(dir, placeholders(step, dir), env, viaNpx);
+          }
           else {
             const file = join(dir, `readme-${block.line}.mjs`);
             writeFileSync(file, block.text);
