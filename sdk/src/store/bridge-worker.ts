@@ -5,7 +5,7 @@
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { Mcp0Error } from '@mcp0/abi';
-import { MongoStore, type MongoStoreOptions } from './mongo.js';
+import { MongoStore, type MongoStoreOptions } from './mongo/index.js';
 
 interface Data {
   uri: string;

@@ -13,7 +13,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { CallError, type ErrorCode, UsageError } from '@mcp0/abi';
 import type { BlockProvider, KvProvider } from '@mcp0/kernel';
 import { hex } from './codec.js';
-import type { MongoStoreOptions } from './mongo.js';
+import type { MongoStoreOptions } from './mongo/index.js';
 import type { BlockEntry, CorruptHook, DeleteBlocksOptions, Store } from './types.js';
 
 /**

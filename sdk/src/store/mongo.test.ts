@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rejection } from '../../test/rejection.js';
 import { startMongo, testDatabases, withDatabase, type MongoServer } from '../../../test/mongo-server.js';
 import { storeContract } from './contract.test-support.js';
-import { MongoStore } from './mongo.js';
+import { MongoStore } from './mongo/index.js';
 import { openStore } from './open.js';
 
 const mongo = await startMongo();

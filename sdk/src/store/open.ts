@@ -9,7 +9,7 @@ import { CallError, UsageError } from '@mcp0/abi';
 import { MongoSyncStore } from './bridge.js';
 import { LmdbStore } from './lmdb.js';
 import { MemoryStore } from './memory.js';
-import { MongoStore } from './mongo.js';
+import { MongoStore } from './mongo/index.js';
 import type { Store } from './types.js';
 
 /**
