@@ -4,6 +4,7 @@
  */
 import { UsageError } from '@mcp0/abi';
 import type { MongoClientOptions } from 'mongodb';
+import type { StoreFaults } from '../faults.js';
 
 /**
  * The driver options MongoStore sets when neither the URI nor `options.client` does, and its retry
@@ -40,6 +41,8 @@ export interface MongoStoreOptions {
   retries?: number;
   /** Bytes of blocks kept in an LRU cache in this process (default 32 MiB; 0 turns it off). */
   cacheBytes?: number;
+  /** Fault hooks, for tests and conformance runs only (see StoreFaults). */
+  faults?: StoreFaults;
 }
 
 /**

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { CallError, Mcp0Error, UsageError } from '@mcp0/abi';
 import type { BlockProvider, KvProvider } from '@mcp0/kernel';
-import { Binary, MongoClient, MongoNetworkError } from 'mongodb';
+import { Binary, MongoClient } from 'mongodb';
 import {
   checkBytes,
   checkSize,
@@ -28,7 +28,8 @@ import {
   sameBytes,
   sha256,
 } from '../codec.js';
-import { type BlockEntry, type CorruptHook, type DeleteBlocksOptions, type Store, STORE_LIMITS } from '../types.js';
+import type { StoreFaults } from '../faults.js';
+import { type BlockEntry, type DeleteBlocksOptions, type Store, STORE_LIMITS } from '../types.js';
 import { insertOrFreshen } from './blocks.js';
 import { BlockCache } from './cache.js';
 import { type BlockDoc, bytesOf, type Collections, kvId, type RefDoc, refHex, type Run, versionId } from './documents.js';
@@ -49,7 +50,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * const [id] = await store.blocks.put([bytes])
  * await store.blocks.refCas('agent-1', 'head', 0, id)
  */
-export class MongoStore implements Store, CorruptHook {
+export class MongoStore implements Store {
   readonly uri: string;
   readonly durable = true;
   /** The database's name (from the URI's path, else `mcp0`). */
@@ -73,11 +74,12 @@ export class MongoStore implements Store, CorruptHook {
   #collections: Collections | undefined;
   readonly #cache: BlockCache;
   readonly #retries: number;
-  readonly #faults = { before: 0, lostAcks: 0 };
+  /** For tests and conformance runs only (faults.ts). */
+  readonly #faults: StoreFaults | undefined;
   /** `#run` for the helpers in other files (refs.ts). */
   readonly #runner: Run = (op, retry, fn) => this.#run(op, retry, fn);
 
-  private constructor(uri: string, client: MongoClient, database: string, retries: number, cacheBytes: number) {
+  private constructor(uri: string, client: MongoClient, database: string, retries: number, cacheBytes: number, faults: StoreFaults | undefined) {
     this.#cache = new BlockCache(cacheBytes);
     this.uri = uri;
     this.database = database;
@@ -85,6 +87,8 @@ export class MongoStore implements Store, CorruptHook {
     const db = client.db(database);
     this.#collections = { blocks: db.collection('blocks'), refs: db.collection('refs'), kv: db.collection('kv'), hints: db.collection('refhints') };
     this.#retries = retries;
+    this.#faults = faults;
+    faults?.opened?.({ corruptBlock: (id, bytes) => this.#corruptBlock(id, bytes) });
   }
 
   /**
@@ -116,7 +120,7 @@ export class MongoStore implements Store, CorruptHook {
       await client.close().catch(() => {});
       throw translate('connect', uri, unwrap(e), 1, 'read');
     }
-    return new MongoStore(uri, client, database, retries, cacheBytes);
+    return new MongoStore(uri, client, database, retries, cacheBytes, options.faults);
   }
 
   /** Throws `ESTATE` once the store is closed (checked before the arguments, as in SyncStore). */
@@ -140,15 +144,9 @@ export class MongoStore implements Store, CorruptHook {
     const collections = this.#assertOpen();
     for (let attempt = 0; ; attempt++) {
       try {
-        if (this.#faults.before > 0) {
-          this.#faults.before--;
-          throw new MongoNetworkError('connection lost before the request was sent (test hook)');
-        }
+        this.#faults?.beforeRequest?.(op);
         const result = await fn(collections, attempt);
-        if (retry !== 'read' && this.#faults.lostAcks > 0) {
-          this.#faults.lostAcks--;
-          throw new MongoNetworkError('connection lost after the write was applied (test hook)');
-        }
+        if (retry !== 'read') this.#faults?.afterWrite?.(op);
         return result;
       } catch (e) {
         if (e instanceof Mcp0Error) throw e;
@@ -161,17 +159,6 @@ export class MongoStore implements Store, CorruptHook {
         throw translate(op, this.uri, cause, attempt + 1, retry);
       }
     }
-  }
-
-  /**
-   * Test hook: the next `before` operations fail with a network error before reaching the server,
-   * and the next `lostAcks` writes are applied but answer with a network error (a lost reply).
-   * @example
-   * store.__faultForTest({ lostAcks: 1 }) // the next refCas must still report its own win
-   */
-  __faultForTest(faults: { before?: number; lostAcks?: number }): void {
-    this.#faults.before = faults.before ?? 0;
-    this.#faults.lostAcks = faults.lostAcks ?? 0;
   }
 
   // ---- blocks ------------------------------------------------------------------------------------
@@ -314,12 +301,8 @@ export class MongoStore implements Store, CorruptHook {
     return names;
   }
 
-  /**
-   * Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch.
-   * @example
-   * await store.__corruptForTest(id, new Uint8Array([0])) // await store.getBlock(id) now throws EINTERNAL
-   */
-  async __corruptForTest(id: Uint8Array, bytes: Uint8Array): Promise<void> {
+  /** StoreDamage.corruptBlock: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
+  async #corruptBlock(id: Uint8Array, bytes: Uint8Array): Promise<void> {
     this.#cache.delete(hex(id));
     await this.#run('corrupt', 'once', (c) =>
       c.blocks.replaceOne({ _id: hex(id) }, { data: new Binary(new Uint8Array(bytes)), t: Date.now() }, { upsert: true }),
