@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, type Mcp0Error } from '@mcp0/abi';
 import type { BlockProvider, Kernel, Tier } from '@mcp0/kernel';
-import { LmdbStore, MemoryStore, MongoSyncStore, collectGarbage, openStore, type CorruptHook, type Store } from '@mcp0/sdk';
+import { LmdbStore, MemoryStore, MongoSyncStore, collectGarbage, openStore, type Store, type StoreDamage, type StoreFaults } from '@mcp0/sdk';
 import { startMongo } from '../../../test/mongo-server.js';
 import { NAME, boot, bytes, reachable, sha, storageWasm, unsignedPath } from './harness.js';
 
@@ -22,8 +22,8 @@ const EXPORTS = ['get', 'put', 'delete', 'list', 'snapshot', 'restore', 'diff', 
 
 interface Backend {
   tier: Tier;
-  /** A fresh, empty store, and its URI when another process can open it (durable stores). */
-  open(): Promise<{ store: Store; uri?: string }>;
+  /** A fresh, empty store opened with `faults`, and its URI when another process can open it (durable stores). */
+  open(faults: StoreFaults): Promise<{ store: Store; uri?: string }>;
   /** Opens the store at `uri` again, as after a restart. */
   reopen?(uri: string): Promise<Store>;
 }
@@ -39,27 +39,27 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const backends: [string, Backend | null][] = [
-  ['memory', { tier: 'inline', open: async () => ({ store: new MemoryStore() }) }],
+  ['memory', { tier: 'inline', open: async (faults) => ({ store: new MemoryStore({ faults }) }) }],
   ['LMDB', {
     tier: 'inline',
-    open: async () => {
+    open: async (faults) => {
       const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-contract-'));
       dirs.push(dir);
-      return { store: LmdbStore.open(dir), uri: `lmdb:${dir}` };
+      return { store: LmdbStore.open(dir, { faults }), uri: `lmdb:${dir}` };
     },
   }],
   ['MongoDB (worker tier)', mongo && {
     tier: 'worker',
-    open: async () => {
+    open: async (faults) => {
       const uri = freshMongoUri();
-      return { store: await openStore(uri), uri };
+      return { store: await openStore(uri, { faults }), uri };
     },
   }],
   ['MongoDB (inline tier, sync bridge)', mongo && {
     tier: 'inline',
-    open: async () => {
+    open: async (faults) => {
       const uri = freshMongoUri();
-      return { store: await MongoSyncStore.open(uri), uri };
+      return { store: await MongoSyncStore.open(uri, { faults }), uri };
     },
     reopen: (uri) => MongoSyncStore.open(uri),
   }],
@@ -122,6 +122,8 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
   }
   let store: Store;
   let uri: string | undefined;
+  /** How the corruption test damages `store` (handed over when it opens). */
+  let damage: StoreDamage | undefined;
   let kernel: Kernel;
   const call = (exp: string, input: unknown) => kernel.callValue(NAME, exp, input as never) as Promise<any>;
   const codeOf = async (p: Promise<unknown>): Promise<string> => {
@@ -134,7 +136,7 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
   };
 
   beforeAll(async () => {
-    ({ store, uri } = await backend.open());
+    ({ store, uri } = await backend.open({ opened: (d) => (damage = d) }));
     kernel = await boot(store.blocks, backend.tier);
     await storageWasm(); // leaves the unsigned build at unsignedPath for the child processes
   });
@@ -206,7 +208,7 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
     const big = new Uint8Array(randomBytes(4000));
     await call('put', { agent: 'rot', key: '/big', value: big });
     await call('put', { agent: 'rot', key: '/small', value: bytes('small') });
-    const corrupt = (id: Uint8Array, b: Uint8Array) => (store as Store & CorruptHook).__corruptForTest(id, b);
+    const corrupt = (id: Uint8Array, b: Uint8Array) => damage!.corruptBlock(id, b);
     // A plugin instance that has not read anything yet (the running one caches what it wrote or read).
     const fresh = async <T>(work: (c: typeof call) => Promise<T>): Promise<T> => {
       const k = await boot(store.blocks, backend.tier);

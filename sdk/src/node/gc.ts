@@ -5,7 +5,8 @@
  */
 import { CallError, type CborValue } from '@mcp0/abi';
 import { collectGarbage, type GcOptions, type GcReport } from '../store/gc.js';
-import { ROLES, type Node } from './node.js';
+import type { Node } from './node.js';
+import { ROLES } from './roles.js';
 
 /**
  * Options of `collectNodeGarbage`: those of `collectGarbage` the node does not supply.

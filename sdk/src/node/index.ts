@@ -1,5 +1,9 @@
 /** The node and its agents: what an application embeds to run agents on a distribution. */
-export { Node, Agents, ROLES, DEFAULT_AGENT_CEILINGS, type NodeOptions, type NodeDistribution, type SpawnOptions, type AgentEvent, type OperationEvent, type NodeEvents, type RefusedAgent } from './node.js';
+export { Node } from './node.js';
+export { Agents } from './agents.js';
+export { ROLES } from './roles.js';
+export { DEFAULT_AGENT_CEILINGS, type NodeOptions, type NodeDistribution, type SpawnOptions } from './options.js';
+export { type AgentEvent, type OperationEvent, type NodeEvents, type RefusedAgent } from './events.js';
 export { Agent, type AgentStatus, type RecoverOptions } from './agent.js';
 export { AgentStateKv, OPERATION_WRITE_BUDGET, AGENT_STATE_RETRY, type StorageCall } from './agent-state.js';
 export { NodeLeases, LEASE_DEFAULTS, leaseText, type LeaseHolder, type LeaseOptions } from './lease.js';

@@ -5,16 +5,19 @@
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { Mcp0Error } from '@mcp0/abi';
-import { MongoStore, type MongoStoreOptions } from './mongo.js';
+import type { StoreDamage } from './faults.js';
+import { MongoStore, type MongoStoreOptions } from './mongo/index.js';
 
 interface Data {
   uri: string;
   options: MongoStoreOptions;
+  /** The bridge was opened with fault hooks (for tests): serve `corruptBlock`. */
+  damage: boolean;
   flag: SharedArrayBuffer;
   port: MessagePort;
 }
 
-const { uri, options, flag, port } = workerData as Data;
+const { uri, options, damage: withDamage, flag, port } = workerData as Data;
 const signal = new Int32Array(flag);
 
 /** Hands the answer to request `seq` to the caller and wakes it. */
@@ -31,8 +34,10 @@ function wire(e: unknown): { code: string; message: string; details: Record<stri
 }
 
 let store: MongoStore;
+let damage: StoreDamage | undefined;
 try {
-  store = await MongoStore.connect(uri, { ...options, cacheBytes: 0 }); // the calling thread caches
+  const hooks = withDamage ? { faults: { opened: (d: StoreDamage) => (damage = d) } } : {};
+  store = await MongoStore.connect(uri, { ...options, cacheBytes: 0, ...hooks }); // the calling thread caches
   answer(0, { ok: null });
 } catch (e) {
   answer(0, { err: wire(e) });
@@ -47,6 +52,11 @@ port.on('message', async ({ seq, op, args }: { seq: number; op: string; args: un
     return;
   }
   try {
+    if (op === 'corruptBlock' && damage) {
+      const [id, bytes] = args as [Uint8Array, Uint8Array];
+      answer(seq, { ok: await damage.corruptBlock(id, bytes) });
+      return;
+    }
     const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op];
     if (typeof fn !== 'function') throw new Error(`bridge: no operation ${op}`);
     answer(seq, { ok: await fn.apply(store, args) });

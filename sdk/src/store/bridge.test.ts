@@ -28,7 +28,7 @@ describe.skipIf(!mongo)('mongodb sync bridge', () => {
   };
   afterAll(async () => server.stop());
 
-  storeContract('mongodb sync bridge', () => MongoSyncStore.open(freshUri()));
+  storeContract('mongodb sync bridge', (faults) => MongoSyncStore.open(freshUri(), { faults }));
 
   it('answers synchronously, reads cached blocks without a round trip, and forgets deleted ones', async () => {
     const store = await MongoSyncStore.open(freshUri());

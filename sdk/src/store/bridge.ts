@@ -13,11 +13,13 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { CallError, type ErrorCode, UsageError } from '@mcp0/abi';
 import type { BlockProvider, KvProvider } from '@mcp0/kernel';
 import { hex } from './codec.js';
-import type { MongoStoreOptions } from './mongo.js';
-import type { BlockEntry, CorruptHook, DeleteBlocksOptions, Store } from './types.js';
+import type { MongoStoreOptions } from './mongo/index.js';
+import type { BlockEntry, DeleteBlocksOptions, Store } from './types.js';
 
 /**
- * Options of `MongoSyncStore.open`: MongoStore's, plus the cache and the wait bound.
+ * Options of `MongoSyncStore.open`: MongoStore's, plus the cache and the wait bound. Of the fault
+ * hooks (`faults`, for tests), only `opened` applies: the request hooks would have to run in the
+ * I/O thread, which cannot call this thread back while it waits (EUSAGE).
  * @example
  * await MongoSyncStore.open(uri, { cacheBytes: 64 << 20, timeoutMs: 10_000 })
  */
@@ -55,7 +57,7 @@ function workerUrl(): URL {
  * const kernel = new Kernel({ trust, providers: { blocks: store.blocks } }) // inline tier is fine
  * await store.close()
  */
-export class MongoSyncStore implements Store, CorruptHook {
+export class MongoSyncStore implements Store {
   readonly uri: string;
   readonly durable = true;
   /** The kv provider; every method answers synchronously. */
@@ -107,13 +109,18 @@ export class MongoSyncStore implements Store, CorruptHook {
       const v = options[name];
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new UsageError('EUSAGE', `MongoSyncStore: ${name} must be a non-negative integer, got ${String(v)}`);
     }
+    const { cacheBytes: _c, timeoutMs: _t, faults, ...storeOptions } = options;
+    if (faults?.beforeRequest || faults?.afterWrite) {
+      throw new UsageError('EUSAGE', 'MongoSyncStore: faults.beforeRequest and faults.afterWrite would run in its I/O thread, which cannot call back the thread that waits; inject them into a MongoStore');
+    }
     const flag = new SharedArrayBuffer(4);
     const signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
-    const { cacheBytes: _c, timeoutMs: _t, ...storeOptions } = options;
     // execArgv: [] so the thread does not inherit loader flags (a test runner's `--conditions
-    // source` would make it load TypeScript sources).
-    const worker = new Worker(workerUrl(), { workerData: { uri, options: storeOptions, flag, port: port2 }, transferList: [port2], execArgv: [] });
+    // source` would make it load TypeScript sources). The I/O thread's store accepts corruptBlock
+    // only when this one was opened with faults.
+    const damage = faults?.opened !== undefined;
+    const worker = new Worker(workerUrl(), { workerData: { uri, options: storeOptions, damage, flag, port: port2 }, transferList: [port2], execArgv: [] });
     const store = new MongoSyncStore(uri, worker, port1, signal, options);
     // Connecting is awaited, not blocked on, so a thread that dies while starting is reported.
     const died = new Promise<never>((_, reject) => {
@@ -130,6 +137,7 @@ export class MongoSyncStore implements Store, CorruptHook {
     }
     worker.on('exit', () => (store.#dead = true));
     worker.unref();
+    faults?.opened?.({ corruptBlock: (id, bytes) => store.#corruptBlock(id, bytes) });
     return store;
   }
 
@@ -240,14 +248,10 @@ export class MongoSyncStore implements Store, CorruptHook {
     return this.#call<string[]>('listRefs', namespace, prefix, limit, after);
   }
 
-  /**
-   * Test hook: writes raw bytes under `id` (and forgets the cached block).
-   * @example
-   * store.__corruptForTest(id, new Uint8Array([0])) // store.blocks.get(id) now throws EINTERNAL
-   */
-  __corruptForTest(id: Uint8Array, bytes: Uint8Array): void {
+  /** StoreDamage.corruptBlock: forgets the cached block and has the I/O thread's store write the raw bytes. */
+  #corruptBlock(id: Uint8Array, bytes: Uint8Array): void {
     this.#forget([id]);
-    this.#call('__corruptForTest', id, bytes);
+    this.#call('corruptBlock', id, bytes);
   }
 
   /**

@@ -6,8 +6,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Mcp0Error } from '@mcp0/abi';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StoreDamage, StoreFaults } from './faults.js';
 import { openStore } from './open.js';
-import type { CorruptHook, Store } from './types.js';
+import type { Store } from './types.js';
 
 /**
  * How the suite reaches an implementation.
@@ -17,7 +18,10 @@ import type { CorruptHook, Store } from './types.js';
 export interface ContractOptions {
   /** Reopens a closed durable store; defaults to `openStore(store.uri)`. */
   reopen?: (closed: Store) => Promise<Store>;
-  /** Writes raw bytes under a block id; defaults to the store's `__corruptForTest`. */
+  /**
+   * Writes raw bytes under a block id; defaults to the `corruptBlock` the store hands the fault
+   * hooks `open` was given (StoreFaults.opened).
+   */
   corrupt?: (store: Store, id: Uint8Array, bytes: Uint8Array) => Promise<void>;
 }
 
@@ -40,22 +44,25 @@ async function caught(f: () => unknown): Promise<Mcp0Error> {
 
 /**
  * Registers the contract's `describe` blocks for one implementation. `open` gives a fresh, empty
- * store each call (the suite closes it).
+ * store each call (the suite closes it), opened with the fault hooks it is given.
  * @example
- * storeContract('memory', async () => new MemoryStore())
+ * storeContract('memory', async (faults) => new MemoryStore({ faults }))
  */
-export function storeContract(name: string, open: () => Promise<Store>, options: ContractOptions = {}): void {
+export function storeContract(name: string, open: (faults: StoreFaults) => Promise<Store>, options: ContractOptions = {}): void {
   const reopen = options.reopen ?? ((closed: Store) => openStore(closed.uri));
+  const damages = new WeakMap<Store, StoreDamage>();
   const corrupt =
     options.corrupt ??
     (async (store: Store, id: Uint8Array, b: Uint8Array) => {
-      const hook = (store as Partial<CorruptHook>).__corruptForTest;
-      if (!hook) throw new Error(`${name}: the store has no __corruptForTest hook; pass options.corrupt`);
-      await hook.call(store, id, b);
+      const damage = damages.get(store);
+      if (!damage) throw new Error(`${name}: the store was not opened with the fault hooks given to open(); pass them to the store, or options.corrupt`);
+      await damage.corruptBlock(id, b);
     });
   const opened: Store[] = [];
   const fresh = async (): Promise<Store> => {
-    const store = await open();
+    let damage: StoreDamage | undefined;
+    const store = await open({ opened: (d) => (damage = d) });
+    if (damage) damages.set(store, damage);
     opened.push(store);
     return store;
   };
@@ -339,14 +346,14 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 
   describe(`${name} store: lifecycle`, () => {
     it('refuses calls after close with ESTATE', async () => {
-      const store = await open();
+      const store = await open({});
       await store.close();
       await store.close();
       expect((await caught(() => store.kv.get('ns', 'k'))).code).toBe('ESTATE');
     });
 
     it('keeps blocks, refs and kv across close and reopen when durable', async (ctx) => {
-      const store = await open();
+      const store = await open({});
       if (!store.durable) {
         await store.close();
         ctx.skip();

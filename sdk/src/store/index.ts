@@ -1,9 +1,10 @@
 /** Block and kv stores: the Store type, `openStore(uri)`, and the LMDB, memory and MongoDB implementations. */
-export { type Store, type CorruptHook, STORE_LIMITS } from './types.js';
+export { type Store, STORE_LIMITS } from './types.js';
+export { type StoreFaults, type StoreDamage } from './faults.js';
 export { openStore, STORE_SCHEMES, type OpenStoreOptions } from './open.js';
 export { LmdbStore, type LmdbOptions } from './lmdb.js';
-export { MemoryStore } from './memory.js';
-export { MongoStore, type MongoStoreOptions, MONGO_DEFAULTS } from './mongo.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory.js';
+export { MongoStore, type MongoStoreOptions, MONGO_DEFAULTS } from './mongo/index.js';
 export { SyncStore, type RawSpaces } from './sync-store.js';
 export { sha256 as blockId } from './codec.js';
 export { type BlockEntry, type DeleteBlocksOptions } from './types.js';

@@ -11,7 +11,7 @@ const root = mkdtempSync(join(tmpdir(), 'mcp0-lmdb-'));
 let n = 0;
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-storeContract('lmdb', () => openStore(`lmdb:${join(root, `store-${n++}`)}`));
+storeContract('lmdb', (faults) => openStore(`lmdb:${join(root, `store-${n++}`)}`, { faults }));
 
 describe('lmdb store', () => {
   it('answers reads and writes synchronously (usable from the inline tier)', async () => {

@@ -10,10 +10,12 @@ import { mkdirSync } from 'node:fs';
 import { CallError } from '@mcp0/abi';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { startsWith } from './codec.js';
+import type { StoreFaults } from './faults.js';
 import { type RawSpaces, SyncStore } from './sync-store.js';
 
 /**
- * Options passed through to `lmdb.open`; the defaults are the crash-safe ones.
+ * Options of `LmdbStore.open`: what is passed through to `lmdb.open` (the defaults are the
+ * crash-safe ones), and fault hooks for tests.
  * @example
  * LmdbStore.open('./data', { overlappingSync: true }) // faster commits, weaker durability
  */
@@ -26,6 +28,8 @@ export interface LmdbOptions {
    * measurable cost to synchronous commits: the transaction is then run again, see `retried`).
    */
   overlappingSync?: boolean;
+  /** Fault hooks, for tests and conformance runs only (see StoreFaults). */
+  faults?: StoreFaults;
 }
 
 /**
@@ -37,8 +41,8 @@ export interface LmdbOptions {
  * await store.close()
  */
 export class LmdbStore extends SyncStore {
-  private constructor(dir: string, raw: RawSpaces) {
-    super(`lmdb:${dir}`, true, raw);
+  private constructor(dir: string, raw: RawSpaces, faults?: StoreFaults) {
+    super(`lmdb:${dir}`, true, raw, faults);
   }
 
   /**
@@ -54,7 +58,7 @@ export class LmdbStore extends SyncStore {
     } catch (cause) {
       throw new CallError('EUNAVAILABLE', `lmdb:${dir}: cannot open the environment: ${(cause as Error).message}`, { dir }, { cause });
     }
-    return new LmdbStore(dir, lmdbSpaces(env));
+    return new LmdbStore(dir, lmdbSpaces(env), options.faults);
   }
 }
 

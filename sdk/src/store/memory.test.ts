@@ -4,7 +4,7 @@ import { storeContract } from './contract.test-support.js';
 import { MemoryStore } from './memory.js';
 import { openStore } from './open.js';
 
-storeContract('memory', async () => new MemoryStore());
+storeContract('memory', async (faults) => new MemoryStore({ faults }));
 
 describe('openStore', () => {
   it('opens memory: and answers synchronously', async () => {

@@ -3,7 +3,18 @@
  * stores: SHA-256 ids verified on read, atomic compare-and-swap refs, byte-ordered kv scans, limits.
  */
 import { hex } from './codec.js';
+import type { StoreFaults } from './faults.js';
 import { type RawSpaces, SyncStore } from './sync-store.js';
+
+/**
+ * Options of `new MemoryStore`.
+ * @example
+ * new MemoryStore({ faults: { opened: (damage) => (rot = damage) } }) // a store a test may corrupt
+ */
+export interface MemoryStoreOptions {
+  /** Fault hooks, for tests and conformance runs only (see StoreFaults). */
+  faults?: StoreFaults;
+}
 
 /** Lower-case hex sorts like the bytes it encodes, so hex strings serve as ordered map keys. */
 type Space = Map<string, [key: Uint8Array, value: Uint8Array]>;
@@ -16,8 +27,8 @@ type Space = Map<string, [key: Uint8Array, value: Uint8Array]>;
  * store.blocks.get(id) // bytes
  */
 export class MemoryStore extends SyncStore {
-  constructor() {
-    super('memory:', false, memorySpaces());
+  constructor(options: MemoryStoreOptions = {}) {
+    super('memory:', false, memorySpaces(), options.faults);
   }
 }
 

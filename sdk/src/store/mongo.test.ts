@@ -3,18 +3,45 @@
 // CAS across connections, typed errors for an unreachable server, and retries that stay correct.
 import { createHash } from 'node:crypto';
 import type { Mcp0Error } from '@mcp0/abi';
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoNetworkError } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rejection } from '../../test/rejection.js';
 import { startMongo, testDatabases, withDatabase, type MongoServer } from '../../../test/mongo-server.js';
 import { storeContract } from './contract.test-support.js';
-import { MongoStore } from './mongo.js';
+import { MongoStore, type MongoStoreOptions } from './mongo/index.js';
 import { openStore } from './open.js';
 
 const mongo = await startMongo();
 const te = new TextEncoder();
 const sha = (text: string): Uint8Array => new Uint8Array(createHash('sha256').update(text).digest());
 const hexOf = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString('hex'));
+
+/**
+ * A store with network faults to inject: after `inject({ before, lostAcks })`, its next `before`
+ * requests fail with a network error before reaching the server, and its next `lostAcks` writes are
+ * applied but answer with a network error (a lost reply).
+ */
+async function faulty(uri: string, options: MongoStoreOptions = {}): Promise<{ store: MongoStore; inject(f: { before?: number; lostAcks?: number }): void }> {
+  const left = { before: 0, lostAcks: 0 };
+  const store = await MongoStore.connect(uri, {
+    ...options,
+    faults: {
+      beforeRequest: () => {
+        if (left.before > 0) {
+          left.before--;
+          throw new MongoNetworkError('connection lost before the request was sent (test hook)');
+        }
+      },
+      afterWrite: () => {
+        if (left.lostAcks > 0) {
+          left.lostAcks--;
+          throw new MongoNetworkError('connection lost after the write was applied (test hook)');
+        }
+      },
+    },
+  });
+  return { store, inject: (f) => Object.assign(left, { before: f.before ?? 0, lostAcks: f.lostAcks ?? 0 }) };
+}
 
 
 // Needs no server: nothing listens on port 1.
@@ -52,7 +79,7 @@ describe.skipIf(!mongo)('mongodb store', () => {
     await server.stop();
   });
 
-  storeContract('mongodb', () => openStore(freshUri()));
+  storeContract('mongodb', (faults) => openStore(freshUri(), { faults }));
 
   describe('mongodb store: layout and URIs', () => {
     it('is opened by openStore for mongodb:// URIs, with the database from the path (default mcp0)', async () => {
@@ -214,12 +241,12 @@ describe.skipIf(!mongo)('mongodb store', () => {
     });
 
     it('a refCas whose reply is lost still reports its own win on retry (not ECONFLICT)', async () => {
-      const store = await MongoStore.connect(freshUri());
+      const { store, inject } = await faulty(freshUri());
       try {
-        store.__faultForTest({ lostAcks: 1 }); // the insert of version 1 is applied, its reply lost
+        inject({ lostAcks: 1 }); // the insert of version 1 is applied, its reply lost
         expect(await store.blocks.refCas('ns', 'r', 0, sha('mine'))).toBe(1);
         expect(hexOf((await store.blocks.refGet('ns', 'r'))?.root)).toBe(hexOf(sha('mine')));
-        store.__faultForTest({ lostAcks: 1 }); // the same on an existing ref
+        inject({ lostAcks: 1 }); // the same on an existing ref
         expect(await store.blocks.refCas('ns', 'r', 1, sha('mine 2'))).toBe(2);
         expect((await store.blocks.refGet('ns', 'r'))?.version).toBe(2);
       } finally {
@@ -229,10 +256,10 @@ describe.skipIf(!mongo)('mongodb store', () => {
 
     it('a retried refCas that lost to another writer reports ECONFLICT, even with the same root', async () => {
       const uri = freshUri();
-      const [a, b] = await Promise.all([MongoStore.connect(uri), MongoStore.connect(uri)]);
+      const [a, { store: b, inject }] = await Promise.all([MongoStore.connect(uri), faulty(uri)]);
       try {
         expect(await a.blocks.refCas('ns', 'r', 0, sha('same'))).toBe(1);
-        b.__faultForTest({ before: 1 }); // b's first attempt fails, its retry finds version 1 taken
+        inject({ before: 1 }); // b's first attempt fails, its retry finds version 1 taken
         const e = await rejection(() => b.blocks.refCas('ns', 'r', 0, sha('same')));
         expect(e).toMatchObject({ code: 'ECONFLICT', details: { expected: 0, actual: 1 } });
       } finally {
@@ -241,19 +268,19 @@ describe.skipIf(!mongo)('mongodb store', () => {
     });
 
     it('retries reads and put-if-absent writes, but not deletes, and gives up after the retry budget', async () => {
-      const store = await MongoStore.connect(freshUri(), { retries: 2 });
+      const { store, inject } = await faulty(freshUri(), { retries: 2 });
       try {
-        store.__faultForTest({ lostAcks: 1 });
+        inject({ lostAcks: 1 });
         const [id] = await store.blocks.put([te.encode('block')]);
         expect(await store.blocks.has([id!])).toEqual([true]);
-        store.__faultForTest({ lostAcks: 1 });
+        inject({ lostAcks: 1 });
         await store.kv.put('ns', 'k', te.encode('v'));
-        store.__faultForTest({ before: 2 });
+        inject({ before: 2 });
         expect(hexOf(await store.kv.get('ns', 'k'))).toBe(hexOf(te.encode('v')));
-        store.__faultForTest({ before: 3 });
+        inject({ before: 3 });
         expect(await rejection(() => store.kv.get('ns', 'k'))).toMatchObject({ code: 'EUNAVAILABLE', details: { op: 'kv.get', attempts: 3 } });
         // A delete whose reply is lost is not repeated: its outcome is unknown, and says so.
-        store.__faultForTest({ lostAcks: 1 });
+        inject({ lostAcks: 1 });
         expect(await rejection(() => store.kv.delete('ns', 'k'))).toMatchObject({ code: 'EUNAVAILABLE', details: { outcome: 'unknown', attempts: 1 } });
         expect(await store.kv.get('ns', 'k')).toBeUndefined();
       } finally {

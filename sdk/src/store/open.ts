@@ -7,9 +7,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallError, UsageError } from '@mcp0/abi';
 import { MongoSyncStore } from './bridge.js';
+import type { StoreFaults } from './faults.js';
 import { LmdbStore } from './lmdb.js';
 import { MemoryStore } from './memory.js';
-import { MongoStore } from './mongo.js';
+import { MongoStore } from './mongo/index.js';
 import type { Store } from './types.js';
 
 /**
@@ -40,6 +41,8 @@ export interface OpenStoreOptions {
    * promise (`Node.start` with a URI asks for it).
    */
   synchronous?: boolean;
+  /** Fault hooks, for tests and conformance runs only (see StoreFaults), given to the store opened. */
+  faults?: StoreFaults;
 }
 
 /**
@@ -56,17 +59,19 @@ export interface OpenStoreOptions {
 export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<Store> {
   if (typeof uri !== 'string') throw new UsageError('EUSAGE', `openStore: expected a URI string, got ${typeof uri}`);
   const create = options.create ?? true;
+  const faults = options.faults === undefined ? {} : { faults: options.faults };
   if (uri.startsWith('lmdb:')) {
     const dir = uri.slice('lmdb:'.length);
     if (dir === '') throw new UsageError('EUSAGE', `openStore "${uri}": lmdb: needs a directory, e.g. lmdb:./data`, { uri });
     if (!create && !existsSync(join(dir, 'data.mdb'))) throw missing(uri, existsSync(dir) ? `${dir} holds no LMDB store (no data.mdb)` : `${dir} does not exist`);
-    return LmdbStore.open(dir);
+    return LmdbStore.open(dir, faults);
   }
-  if (uri === 'memory:') return new MemoryStore();
+  if (uri === 'memory:') return new MemoryStore(faults);
   if (/^mongodb(\+srv)?:\/\//i.test(uri)) {
     if (!create) {
       // Checked on a connection of its own: the bridge's I/O thread serves only the Store calls.
-      const probe = await MongoStore.connect(uri);
+      // The probe is the store returned when it is asynchronous, so it gets the faults then.
+      const probe = await MongoStore.connect(uri, options.synchronous ? {} : faults);
       let exists = false;
       try {
         exists = await probe.exists();
@@ -76,8 +81,8 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
       if (!exists) throw missing(uri, `the database ${probe.database} holds no store (none of its collections)`);
       if (!options.synchronous) return probe;
     }
-    if (!options.synchronous) return MongoStore.connect(uri);
-    return MongoSyncStore.open(uri);
+    if (!options.synchronous) return MongoStore.connect(uri, faults);
+    return MongoSyncStore.open(uri, faults);
   }
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(uri)?.[0] ?? '(none)';
   const hint = scheme.toLowerCase().startsWith('mongo') ? '; write mongodb://host[:port]/database' : '';

@@ -21,7 +21,8 @@ import {
   sameBytes,
   sha256,
 } from './codec.js';
-import { type BlockEntry, type CorruptHook, type DeleteBlocksOptions, type Store, STORE_LIMITS } from './types.js';
+import type { StoreFaults } from './faults.js';
+import { type BlockEntry, type DeleteBlocksOptions, type Store, STORE_LIMITS } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -39,7 +40,7 @@ export interface RawSpaces {
    * ones too: a re-put freshens a block, so a sweep in progress keeps it), all in one atomic step.
    */
   putBlocksIfAbsent(blocks: [id: Uint8Array, bytes: Uint8Array][], now: number): void;
-  /** Writes without any check (the corruption hook). */
+  /** Writes without any check (StoreDamage.corruptBlock). */
   overwriteBlock(id: Uint8Array, bytes: Uint8Array): void;
   /** Removes the blocks (and their times) last written before `writtenBefore`, atomically per block. */
   deleteBlocks(ids: Uint8Array[], writtenBefore: number): number;
@@ -61,9 +62,9 @@ export interface RawSpaces {
 /**
  * A Store over synchronous raw spaces. Every answer is synchronous, so inline-tier modules can use it.
  * @example
- * class MyStore extends SyncStore { constructor() { super('my:', false, mySpaces) } }
+ * class MyStore extends SyncStore { constructor(faults?: StoreFaults) { super('my:', false, mySpaces, faults) } }
  */
-export abstract class SyncStore implements Store, CorruptHook {
+export abstract class SyncStore implements Store {
   readonly uri: string;
   readonly durable: boolean;
   /** The kv provider: plain key spaces. Typed by inference, so its answers stay visibly synchronous. */
@@ -83,10 +84,12 @@ export abstract class SyncStore implements Store, CorruptHook {
   } satisfies BlockProvider;
   #raw: RawSpaces | undefined;
 
-  protected constructor(uri: string, durable: boolean, raw: RawSpaces) {
+  /** `faults`: for tests and conformance runs only (faults.ts); `opened` is called here. */
+  protected constructor(uri: string, durable: boolean, raw: RawSpaces, faults?: StoreFaults) {
     this.uri = uri;
     this.durable = durable;
     this.#raw = raw;
+    faults?.opened?.({ corruptBlock: (id, bytes) => this.#spaces.overwriteBlock(id, bytes) });
   }
 
   get #spaces(): RawSpaces {
@@ -183,15 +186,6 @@ export abstract class SyncStore implements Store, CorruptHook {
     if (limit === 0) return [];
     const keys = this.#spaces.refRange(within, start, skip ? limit + 1 : limit);
     return keys.filter((k) => !(skip && sameBytes(k, skip))).slice(0, limit).map((k) => utf8.decode(k.subarray(header.length)));
-  }
-
-  /**
-   * Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch.
-   * @example
-   * store.__corruptForTest(id, new Uint8Array([0])) // store.getBlock(id) now throws EINTERNAL
-   */
-  __corruptForTest(id: Uint8Array, bytes: Uint8Array): void {
-    this.#spaces.overwriteBlock(id, bytes);
   }
 
   // ---- refs --------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * The Store: one object that holds the kernel's `kv` and `blocks` providers (as its `kv` and
  * `blocks` properties), plus what the host needs around them (garbage collection, closing, limits).
- * LMDB, memory and (later) MongoDB implement it; `contract.test-support.ts` is the suite every
+ * LMDB, memory and MongoDB implement it; `contract.test-support.ts` is the suite every
  * implementation passes.
  */
 import { LIMITS } from '@mcp0/abi';
@@ -58,15 +58,6 @@ export interface DeleteBlocksOptions {
 export interface BlockEntry {
   id: Uint8Array;
   writtenAt: number;
-}
-
-/**
- * A hook that writes raw bytes under a block id, bypassing hashing: how the contract suite corrupts.
- * @example
- * await (store as Store & CorruptHook).__corruptForTest(id, new Uint8Array([0]))
- */
-export interface CorruptHook {
-  __corruptForTest(id: Uint8Array, bytes: Uint8Array): MaybePromise<void>;
 }
 
 /**

@@ -22,7 +22,7 @@ const mongo = await startMongo();
 beforeAll(async () => {
   // The children run the built SDK: refuse a dist older than the sources this test is about.
   const src = join(import.meta.dirname, '..', '..', 'src');
-  for (const f of ['node/node.ts', 'node/lease.ts', 'node/agent-state.ts', 'store/open.ts']) {
+  for (const f of ['node/node.ts', 'node/host.ts', 'node/operations.ts', 'node/lease.ts', 'node/agent-state.ts', 'store/open.ts']) {
     const out = join(src, '..', 'dist', f.replace(/\.ts$/, '.js'));
     if ((statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0) < statSync(join(src, f)).mtimeMs) throw new Error(`${out} is missing or older than ${f}: run \`npx tsc -b\` first`);
   }

@@ -3,7 +3,7 @@
  * and concurrent writers either serialise or fail with ECONFLICT, losing no acknowledged write.
  */
 import { Mcp0Error } from '@mcp0/abi';
-import { MemoryStore, type CorruptHook } from '@mcp0/sdk';
+import { MemoryStore, type StoreDamage } from '@mcp0/sdk';
 import { CaseFailure, check, type Case } from '../../../runner/case.js';
 import { bench, type Bench } from '../../harness.js';
 import { brief, caller, canonical, sameBytes } from '../call.js';
@@ -29,8 +29,10 @@ export const corrupted: Case<StorageContext> = {
   async run({ subject }) {
     // Bit rot inside the store (the store checks ids on read and reports EINTERNAL): the plugin
     // must pass the failure on as a typed error, never treat it as absence or return other data.
-    const store = new MemoryStore();
-    const rot = (id: Uint8Array, bytes: Uint8Array) => (store as MemoryStore & CorruptHook).__corruptForTest(id, bytes);
+    // A store of the case's own, opened with a fault hook that hands over the means to rot it.
+    let damage: StoreDamage | undefined;
+    const store = new MemoryStore({ faults: { opened: (d) => (damage = d) } });
+    const rot = (id: Uint8Array, bytes: Uint8Array) => damage!.corruptBlock(id, bytes);
     await withPlugin(subject, async (call, b) => {
       const big = new Uint8Array(4000).map((_, i) => (i * 13) & 0xff);
       await call('put', { agent: 'rot', key: '/big', value: big });

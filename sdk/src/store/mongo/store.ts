@@ -1,52 +1,19 @@
 /**
- * A Store on MongoDB, or on any server that speaks its wire protocol (tests use FerretDB 1.24 with
- * SQLite). Every answer is a promise. Only single-document atomic writes are used, never transactions:
+ * MongoStore: a Store on MongoDB, or on any server that speaks its wire protocol (tests use
+ * FerretDB 1.24 with SQLite). Every answer is a promise. Only single-document atomic writes are
+ * used, never transactions; documents.ts says how the store is laid out, refs.ts how refs move.
  *
- * - `blocks`: `{_id: "<hex sha256>", data: Binary, t: <last write, ms>}`. put-if-absent is an
- *   unordered `insertMany`; the blocks it finds already there (duplicate-key errors, 11000) are
- *   freshened by one `updateMany` of `t` (and written again if a sweep removed them in between), so a gc
- *   sweep in progress keeps them. Reads verify the hash, as in SyncStore. The `_id` is hex text, not
- *   Binary: FerretDB 1.24 (SQLite) filters a text `_id` in SQL but decodes every document in Go for
- *   a Binary one, so each read cost 20–70 ms at 10k blocks of 1 KiB. Even a text lookup scans
- *   there (about 1.5 µs per stored block), so `has` and the sweep use one `$in` per batch (one scan)
- *   rather than one query per id, and blocks read or written are kept in a bounded LRU cache:
- *   blocks are immutable and named by their hash, so a cached block is never stale. A sweep evicts
- *   what it deletes. (On MongoDB every one of these is an index lookup.)
- * - `refs`: append-only versions `{_id: "<hex key>.<16-digit version>", ns, name, v, root, w, at}`.
- *   A CAS inserts version `expect + 1` after checking that version `expect` exists. Versions are
- *   dense and never deleted, and the unique `_id` makes the insert the atomic step, so a successful
- *   insert proves the caller was current. This holds on FerretDB too, where a filtered update
- *   (`findOneAndUpdate` on a version) is not atomic across connections. `refGet` reads the highest
- *   version, and the older versions are the ref's history. `refhints` keeps `{_id: "<hex key>", v}`,
- *   a version each CAS raises (`$max`): `refGet` looks up versions from there by exact `_id`
- *   (the hint may lag on FerretDB, never lead), instead of a range query that FerretDB answers by
- *   decoding the whole collection.
- * - `kv`: `{_id: "<hex key>", ns, k, v: Binary}`.
- *
- * A "hex key" is lower-case hex of the byte layout the other stores use (codec.ts: the namespace's
- * 2-byte length, the namespace, then the key or ref name). Hex strings sort like the bytes they
- * encode, so the `_id` index alone serves byte-ordered kv scans, prefix bounds and the
- * highest-version lookup, whatever collation the server applies to text.
+ * Block puts are put-if-absent (blocks.ts); reads verify the hash, as in SyncStore. `has` and the
+ * sweep use one `$in` per batch (one scan on FerretDB) rather than one query per id, and blocks
+ * read or written are kept in a bounded LRU cache (cache.ts); a sweep evicts what it deletes.
  *
  * Connection failures and timeouts become `EUNAVAILABLE`, with the driver's error as `cause`. Reads,
- * block puts, kv puts and ref inserts are retried on transient errors (see `#run`).
+ * block puts, kv puts and ref inserts are retried on transient errors (see `#run` and retry.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { CallError, Mcp0Error, UsageError } from '@mcp0/abi';
 import type { BlockProvider, KvProvider } from '@mcp0/kernel';
-import {
-  Binary,
-  type Collection,
-  MongoBulkWriteError,
-  MongoClient,
-  type MongoClientOptions,
-  MongoError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoOperationTimeoutError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-} from 'mongodb';
+import { Binary, MongoClient } from 'mongodb';
 import {
   checkBytes,
   checkSize,
@@ -60,90 +27,18 @@ import {
   namespaceHeader,
   sameBytes,
   sha256,
-} from './codec.js';
-import { type BlockEntry, type CorruptHook, type DeleteBlocksOptions, type Store, STORE_LIMITS } from './types.js';
+} from '../codec.js';
+import type { StoreFaults } from '../faults.js';
+import { type BlockEntry, type DeleteBlocksOptions, type Store, STORE_LIMITS } from '../types.js';
+import { insertOrFreshen } from './blocks.js';
+import { BlockCache } from './cache.js';
+import { type BlockDoc, bytesOf, type Collections, kvId, type RefDoc, refHex, type Run, versionId } from './documents.js';
+import { MONGO_DEFAULTS, type MongoStoreOptions, databaseName, defaultOptions, redact } from './options.js';
+import { insertVersion, latestVersion, raiseHint } from './refs.js';
+import { type Retry, backoff, isDuplicate, isTransient, translate, unwrap } from './retry.js';
 
-/**
- * The driver options MongoStore sets when neither the URI nor `options.client` does, and its retry
- * policy.
- * @example
- * MongoStore.connect(`mongodb://db:27017/mcp0?serverSelectionTimeoutMS=1000`)
- */
-export const MONGO_DEFAULTS = {
-  /** How long an operation waits for a usable server before it fails with `EUNAVAILABLE`. */
-  serverSelectionTimeoutMS: 5_000,
-  /** How long opening one TCP/TLS connection may take. */
-  connectTimeoutMS: 5_000,
-  /** How long a socket may stay silent during an operation. */
-  socketTimeoutMS: 60_000,
-  /** Extra attempts for operations that are safe to repeat. */
-  retries: 2,
-  /** The pause before each extra attempt, in ms (the last one repeats). */
-  backoffMs: [50, 250] as readonly number[],
-  /** The database when the URI names none. */
-  database: 'mcp0',
-  /** Bytes of blocks kept in the process's LRU block cache (0: none). */
-  cacheBytes: 32 << 20,
-} as const;
-
-/**
- * Options of `MongoStore.connect`.
- * @example
- * await MongoStore.connect(uri, { client: { serverSelectionTimeoutMS: 500 }, retries: 0 })
- */
-export interface MongoStoreOptions {
-  /** Driver options; they win over the URI's query and MONGO_DEFAULTS. */
-  client?: MongoClientOptions;
-  /** Extra attempts for operations that are safe to repeat (default 2). */
-  retries?: number;
-  /** Bytes of blocks kept in an LRU cache in this process (default 32 MiB; 0 turns it off). */
-  cacheBytes?: number;
-}
-
-/** How an operation may be repeated after a transient error. */
-type Retry = 'read' | 'idempotent' | 'once';
-
-interface BlockDoc {
-  _id: string;
-  data: Binary;
-  /** Last write (put or re-put), ms since the epoch: gc sweeps only blocks older than its grace period. */
-  t: number;
-}
-interface RefDoc {
-  _id: string;
-  ns: string;
-  name: string;
-  v: number;
-  root: Binary;
-  /** The writer's random token: tells a retried insert that its first attempt already won. */
-  w: Binary;
-  at: Date;
-}
-interface KvDoc {
-  _id: string;
-  ns: string;
-  k: string;
-  v: Binary;
-}
-/** A lower bound on a ref's latest version, kept by its writers (`_id`: the ref's hex key). */
-interface HintDoc {
-  _id: string;
-  v: number;
-}
-interface Collections {
-  blocks: Collection<BlockDoc>;
-  refs: Collection<RefDoc>;
-  kv: Collection<KvDoc>;
-  hints: Collection<HintDoc>;
-}
-
-const DUPLICATE_KEY = 11000;
 /** Ids per `deleteMany` of a sweep. */
 const DELETE_BATCH = 1000;
-/** Server codes the driver's retryable-reads/writes specifications treat as transient. */
-const TRANSIENT_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
-/** Node socket and DNS errors that mean the server cannot be reached. */
-const SYSTEM_UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 const TOKEN_BYTES = 16;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -155,7 +50,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * const [id] = await store.blocks.put([bytes])
  * await store.blocks.refCas('agent-1', 'head', 0, id)
  */
-export class MongoStore implements Store, CorruptHook {
+export class MongoStore implements Store {
   readonly uri: string;
   readonly durable = true;
   /** The database's name (from the URI's path, else `mcp0`). */
@@ -179,9 +74,12 @@ export class MongoStore implements Store, CorruptHook {
   #collections: Collections | undefined;
   readonly #cache: BlockCache;
   readonly #retries: number;
-  readonly #faults = { before: 0, lostAcks: 0 };
+  /** For tests and conformance runs only (faults.ts). */
+  readonly #faults: StoreFaults | undefined;
+  /** `#run` for the helpers in other files (refs.ts). */
+  readonly #runner: Run = (op, retry, fn) => this.#run(op, retry, fn);
 
-  private constructor(uri: string, client: MongoClient, database: string, retries: number, cacheBytes: number) {
+  private constructor(uri: string, client: MongoClient, database: string, retries: number, cacheBytes: number, faults: StoreFaults | undefined) {
     this.#cache = new BlockCache(cacheBytes);
     this.uri = uri;
     this.database = database;
@@ -189,6 +87,8 @@ export class MongoStore implements Store, CorruptHook {
     const db = client.db(database);
     this.#collections = { blocks: db.collection('blocks'), refs: db.collection('refs'), kv: db.collection('kv'), hints: db.collection('refhints') };
     this.#retries = retries;
+    this.#faults = faults;
+    faults?.opened?.({ corruptBlock: (id, bytes) => this.#corruptBlock(id, bytes) });
   }
 
   /**
@@ -220,7 +120,7 @@ export class MongoStore implements Store, CorruptHook {
       await client.close().catch(() => {});
       throw translate('connect', uri, unwrap(e), 1, 'read');
     }
-    return new MongoStore(uri, client, database, retries, cacheBytes);
+    return new MongoStore(uri, client, database, retries, cacheBytes, options.faults);
   }
 
   /** Throws `ESTATE` once the store is closed (checked before the arguments, as in SyncStore). */
@@ -244,38 +144,21 @@ export class MongoStore implements Store, CorruptHook {
     const collections = this.#assertOpen();
     for (let attempt = 0; ; attempt++) {
       try {
-        if (this.#faults.before > 0) {
-          this.#faults.before--;
-          throw new MongoNetworkError('connection lost before the request was sent (test hook)');
-        }
+        this.#faults?.beforeRequest?.(op);
         const result = await fn(collections, attempt);
-        if (retry !== 'read' && this.#faults.lostAcks > 0) {
-          this.#faults.lostAcks--;
-          throw new MongoNetworkError('connection lost after the write was applied (test hook)');
-        }
+        if (retry !== 'read') this.#faults?.afterWrite?.(op);
         return result;
       } catch (e) {
         if (e instanceof Mcp0Error) throw e;
         if (!this.#collections) throw this.#closedError();
         const cause = unwrap(e);
         if (retry !== 'once' && attempt < this.#retries && isTransient(cause)) {
-          await sleep(MONGO_DEFAULTS.backoffMs[Math.min(attempt, MONGO_DEFAULTS.backoffMs.length - 1)]!);
+          await backoff(attempt);
           continue;
         }
         throw translate(op, this.uri, cause, attempt + 1, retry);
       }
     }
-  }
-
-  /**
-   * Test hook: the next `before` operations fail with a network error before reaching the server,
-   * and the next `lostAcks` writes are applied but answer with a network error (a lost reply).
-   * @example
-   * store.__faultForTest({ lostAcks: 1 }) // the next refCas must still report its own win
-   */
-  __faultForTest(faults: { before?: number; lostAcks?: number }): void {
-    this.#faults.before = faults.before ?? 0;
-    this.#faults.lostAcks = faults.lostAcks ?? 0;
   }
 
   // ---- blocks ------------------------------------------------------------------------------------
@@ -418,12 +301,8 @@ export class MongoStore implements Store, CorruptHook {
     return names;
   }
 
-  /**
-   * Test hook: writes `bytes` under `id` without hashing, so reads must catch the mismatch.
-   * @example
-   * await store.__corruptForTest(id, new Uint8Array([0])) // await store.getBlock(id) now throws EINTERNAL
-   */
-  async __corruptForTest(id: Uint8Array, bytes: Uint8Array): Promise<void> {
+  /** StoreDamage.corruptBlock: writes `bytes` under `id` without hashing, so reads must catch the mismatch. */
+  async #corruptBlock(id: Uint8Array, bytes: Uint8Array): Promise<void> {
     this.#cache.delete(hex(id));
     await this.#run('corrupt', 'once', (c) =>
       c.blocks.replaceOne({ _id: hex(id) }, { data: new Binary(new Uint8Array(bytes)), t: Date.now() }, { upsert: true }),
@@ -439,7 +318,7 @@ export class MongoStore implements Store, CorruptHook {
    */
   async refGet(namespace: string, name: string): Promise<{ root: Uint8Array; version: number } | undefined> {
     this.#assertOpen();
-    const doc = await this.#latest(refHex(namespace, name));
+    const doc = await latestVersion(this.#runner, refHex(namespace, name));
     return doc === null ? undefined : { root: bytesOf(doc.root), version: doc.v };
   }
 
@@ -470,74 +349,16 @@ export class MongoStore implements Store, CorruptHook {
       const base = await this.#run('blocks.refCas', 'read', (c) => c.refs.findOne({ _id: versionId(key, expect) }, { projection: { _id: 1 } }));
       if (base === null) {
         // Absent a moment ago; if it is the latest now, it was written in between: the CAS stands.
-        const actual = (await this.#latest(key))?.v ?? 0;
+        const actual = (await latestVersion(this.#runner, key))?.v ?? 0;
         if (actual !== expect) throw conflict(namespace, name, expect, actual);
       }
     }
-    if (await this.#insertVersion(doc)) {
-      await this.#hint(key, expect + 1);
+    if (await insertVersion(this.#runner, doc)) {
+      await raiseHint(this.#runner, key, expect + 1);
       return expect + 1;
     }
-    const actual = (await this.#latest(key))?.v ?? 0;
+    const actual = (await latestVersion(this.#runner, key))?.v ?? 0;
     throw conflict(namespace, name, expect, actual);
-  }
-
-  /**
-   * Raises the ref's hint to `version` (best effort: the CAS has already succeeded). `$max` keeps
-   * it from going back on MongoDB; on FerretDB a racing update may leave it lower, which costs
-   * `#latest` a probe or two, never a wrong answer.
-   */
-  async #hint(key: string, version: number): Promise<void> {
-    try {
-      await this.#run('blocks.refCas', 'idempotent', (c) => c.hints.updateOne({ _id: key }, { $max: { v: version } }, { upsert: true }));
-    } catch {
-      // A lost hint update (an upsert race answers 11000, or the server went away) leaves it stale.
-    }
-  }
-
-  /**
-   * Inserts one ref version; false when another writer holds that version. After a lost reply the
-   * insert is repeated, and a duplicate then may be our own first attempt: the stored writer token
-   * tells them apart, so a win is never reported as a conflict (nor a loss as a win).
-   */
-  async #insertVersion(doc: RefDoc): Promise<boolean> {
-    return this.#run('blocks.refCas', 'idempotent', async (c, attempt) => {
-      try {
-        await c.refs.insertOne(doc);
-        return true;
-      } catch (e) {
-        if (!isDuplicate(e)) throw e;
-        if (attempt === 0) return false;
-        const stored = await c.refs.findOne({ _id: doc._id }, { projection: { w: 1 } });
-        return stored !== null && stored.w instanceof Binary && sameBytes(bytesOf(stored.w), bytesOf(doc.w));
-      }
-    });
-  }
-
-  /**
-   * The ref's highest version, or null. Versions are dense and never deleted, so from the hint (a
-   * version that exists) the latest is found by looking up the next versions by exact `_id` until
-   * one is missing: usually three lookups. (On FerretDB a range query with a sort decodes every
-   * document of the collection in Go, 28 ms at 500 versions and growing with every write; an exact
-   * `_id` is filtered in SQL, under a millisecond.) Without a hint (a ref written before hints), or
-   * when the hint is far behind, the range query.
-   */
-  async #latest(key: string): Promise<Pick<RefDoc, 'v' | 'root'> | null> {
-    const hint = await this.#run('blocks.refGet', 'read', (c) => c.hints.findOne({ _id: key }, { projection: { v: 1 } }));
-    let v = typeof hint?.v === 'number' && Number.isSafeInteger(hint.v) && hint.v > 0 ? hint.v : 0;
-    if (v > 0) {
-      const at = (n: number) => this.#run('blocks.refGet', 'read', (c) => c.refs.findOne({ _id: versionId(key, n) }, { projection: { v: 1, root: 1 } }));
-      let doc = await at(v);
-      for (let probes = 0; doc !== null && probes < 8; probes++) {
-        const next = await at(v + 1);
-        if (next === null) return doc;
-        doc = next;
-        v++;
-      }
-    }
-    return this.#run('blocks.refGet', 'read', (c) =>
-      c.refs.find({ _id: { $gt: `${key}.`, $lt: `${key}/` } }, { projection: { v: 1, root: 1 }, sort: { _id: -1 }, limit: 1 }).next(),
-    );
   }
 
   // ---- kv ----------------------------------------------------------------------------------------
@@ -644,175 +465,4 @@ export class MongoStore implements Store, CorruptHook {
     this.#collections = undefined;
     await client?.close();
   }
-}
-
-// ---- helpers -------------------------------------------------------------------------------------
-
-/** Immutable blocks by hex id, least recently used first out once over `limit` bytes. */
-class BlockCache {
-  readonly #map = new Map<string, Uint8Array>();
-  #bytes = 0;
-  constructor(readonly limit: number) {}
-
-  get(key: string): Uint8Array | undefined {
-    const v = this.#map.get(key);
-    if (v) {
-      this.#map.delete(key);
-      this.#map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: string, bytes: Uint8Array): void {
-    if (bytes.length > this.limit) return;
-    this.delete(key);
-    this.#map.set(key, bytes);
-    this.#bytes += bytes.length;
-    for (const [k, v] of this.#map) {
-      if (this.#bytes <= this.limit) break;
-      this.#map.delete(k);
-      this.#bytes -= v.length;
-    }
-  }
-
-  delete(key: string): void {
-    const v = this.#map.get(key);
-    if (v) {
-      this.#map.delete(key);
-      this.#bytes -= v.length;
-    }
-  }
-}
-
-/** `_id` of a kv entry: hex of the namespaced key, as laid out by codec.ts. */
-function kvId(namespace: string, key: string): string {
-  return hex(concat(namespaceHeader(namespace), encodeText(key, STORE_LIMITS.kvKeyBytes, 'kv key')));
-}
-
-/** The common part of a ref's version `_id`s: hex of the namespaced ref name. */
-function refHex(namespace: string, name: string): string {
-  return hex(concat(namespaceHeader(namespace), encodeText(name, STORE_LIMITS.refNameBytes, 'ref name')));
-}
-
-/**
- * `_id` of one ref version: `<hex>.<version as 16 decimal digits>`. '.' and '/' sort below every hex
- * digit, so the range (`<hex>.`, `<hex>/`) holds exactly this ref's versions, in version order.
- */
-function versionId(key: string, version: number): string {
-  return `${key}.${String(version).padStart(16, '0')}`;
-}
-
-/** A copy of a Binary's bytes (never a view into the driver's reply buffer). */
-function bytesOf(value: Binary): Uint8Array {
-  return new Uint8Array(value.buffer.subarray(0, value.position));
-}
-
-/**
- * Unordered insert; the documents whose `_id` exists (its duplicate-key errors) are freshened
- * instead: `t` set by one `updateMany`, and any that a sweep removed in between written again.
- * New blocks are the common case, so the insert goes first. (FerretDB with SQLite is slow with
- * duplicates, about 90 ms each, and with `$in`, a full decode of the collection; on MongoDB both
- * are index work.)
- */
-async function insertOrFreshen(collection: Collection<BlockDoc>, docs: BlockDoc[]): Promise<void> {
-  let present: string[];
-  try {
-    await collection.insertMany(docs, { ordered: false });
-    return;
-  } catch (e) {
-    if (!(e instanceof MongoBulkWriteError) || e.errorResponse instanceof Error) throw e;
-    const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
-    const onlyDuplicates = writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY);
-    if (!onlyDuplicates || e.result?.getWriteConcernError()) throw e;
-    present = writeErrors.map((w) => docs[w.index]!._id);
-  }
-  const { matchedCount } = await collection.updateMany({ _id: { $in: present } }, { $set: { t: docs[0]!.t } });
-  if (matchedCount === present.length) return;
-  // A sweep removed some between the insert and the update: write those again.
-  const still = new Set((await collection.find({ _id: { $in: present } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
-  const gone = docs.filter((d) => present.includes(d._id) && !still.has(d._id));
-  if (gone.length > 0) await insertOrFreshen(collection, gone);
-}
-
-function isDuplicate(e: unknown): boolean {
-  return e instanceof MongoError && e.code === DUPLICATE_KEY;
-}
-
-/** The driver wraps a failed bulk batch's own error (a network error, say) in MongoBulkWriteError. */
-function unwrap(e: unknown): unknown {
-  return e instanceof MongoBulkWriteError && e.errorResponse instanceof Error ? e.errorResponse : e;
-}
-
-/** Worth another attempt: the connection broke or the server was briefly unable to serve. */
-function isTransient(e: unknown): boolean {
-  if (e instanceof MongoNetworkError) return true; // includes socket timeouts and cleared pools
-  if (e instanceof MongoError) {
-    if (e.hasErrorLabel('RetryableWriteError') || e.hasErrorLabel('ResetPool')) return true;
-    return typeof e.code === 'number' && TRANSIENT_CODES.has(e.code);
-  }
-  return isSystemUnreachable(e);
-}
-
-function isSystemUnreachable(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return e instanceof Error && typeof code === 'string' && SYSTEM_UNREACHABLE.has(code);
-}
-
-/** No server to talk to: transient errors, selection timeouts, and a client that cannot connect. */
-function isUnavailable(e: unknown): boolean {
-  return (
-    isTransient(e) ||
-    e instanceof MongoServerSelectionError ||
-    e instanceof MongoOperationTimeoutError ||
-    e instanceof MongoNotConnectedError ||
-    e instanceof MongoTopologyClosedError ||
-    (e instanceof MongoError && /timed? ?out/i.test(e.name))
-  );
-}
-
-/** The typed error for a driver failure: `EUNAVAILABLE` when the server cannot be reached, else `EINTERNAL`. */
-function translate(op: string, uri: string, e: unknown, attempts: number, retry: Retry): Mcp0Error {
-  const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  if (isUnavailable(e)) {
-    const details: Record<string, unknown> = { op, uri: redact(uri), attempts, reason };
-    // A write that failed mid-flight and was not repeated may or may not have been applied.
-    if (retry === 'once' && e instanceof MongoNetworkError) details.outcome = 'unknown';
-    return new CallError('EUNAVAILABLE', `mongodb ${op}: server unavailable after ${attempts} attempt${attempts === 1 ? '' : 's'} (${reason})`, details, { cause: e });
-  }
-  const code = e instanceof MongoError ? e.code : undefined;
-  return new CallError('EINTERNAL', `mongodb ${op}: ${reason}`, { op, code }, { cause: e });
-}
-
-/** The URI's database (its path), or `mcp0`. */
-function databaseName(uri: string): string {
-  const rest = uri.replace(/^mongodb(\+srv)?:\/\//i, '');
-  const hostsEnd = rest.search(/[/?]/);
-  if (hostsEnd < 0 || rest[hostsEnd] === '?') return MONGO_DEFAULTS.database;
-  const path = rest.slice(hostsEnd + 1).split('?')[0]!;
-  if (path === '') return MONGO_DEFAULTS.database;
-  const name = decodeURIComponent(path);
-  if (/[/\\. "$\0]/.test(name) || Buffer.byteLength(name) > 63) {
-    throw new UsageError('EUSAGE', `MongoStore "${redact(uri)}": "${name}" is not a valid database name`, { database: name });
-  }
-  return name;
-}
-
-/** MONGO_DEFAULTS' timeouts that the URI's query does not set. */
-function defaultOptions(uri: string): MongoClientOptions {
-  const query = uri.split('?')[1] ?? '';
-  const given = new Set(query.split('&').map((pair) => pair.split('=')[0]!.toLowerCase()));
-  const out: MongoClientOptions = {};
-  for (const name of ['serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS'] as const) {
-    if (!given.has(name.toLowerCase())) out[name] = MONGO_DEFAULTS[name];
-  }
-  return out;
-}
-
-/** The URI without its password, for messages. */
-function redact(uri: string): string {
-  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i, (_, scheme: string, credentials: string) => `${scheme}${credentials.split(':')[0]}:***@`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,136 @@
+/**
+ * What an `Agent` handle asks of its node (the AgentDriver): running an operation through the
+ * pipeline with its writes committed together, pausing and resuming, snapshots, recovery to a root
+ * of the agent's own history, and termination. Each runs in the agent's queue, and only while this
+ * node still holds the agent's lease.
+ */
+import { CallError, DeniedError, UsageError, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
+import { EMPTY_TREE_ID } from '../archive/format.js';
+import type { AgentDriver, RecoverOptions } from './agent.js';
+import type { AgentHost } from './host.js';
+import { MAX_SNAPSHOTS, type SnapshotRecord } from './records.js';
+
+const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/**
+ * The driver a node hands its Agent handles.
+ * @example
+ * const agent = new Agent(id, agentDriver(host))
+ */
+export function agentDriver(host: AgentHost): AgentDriver {
+  return {
+    record: (id) => host.live.get(id),
+    execute: (id, intent, input) => execute(host, id, intent, input),
+    pause: (id) => setState(host, id, 'paused'),
+    resume: (id) => setState(host, id, 'running'),
+    snapshot: (id) => snapshot(host, id),
+    recover: (id, snap, options) => recover(host, id, snap, options),
+    terminate: (id) => terminate(host, id),
+    stateRoot: (id) => stateRoot(host, id),
+  };
+}
+
+async function execute(host: AgentHost, id: string, intent: string, input: CborValue): Promise<CborValue> {
+  const bytes = encodeCbor(input);
+  return host.serial(id, async () => {
+    const r = host.require(id);
+    if (r.state === 'paused') throw new CallError('ESTATE', `agent ${r.name} (${id}) is paused`, { agent: id, state: r.state });
+    await host.holding(id);
+    try {
+      await host.state.begin(id);
+      const { output } = await host.kernel.execute({ agent: id, intent, input: bytes });
+      // Fencing: a node whose lease was taken over meanwhile must not write; and the commit
+      // itself lands only on the head version the operation began at (ECONFLICT otherwise).
+      if (host.state.pending(id) > 0) await host.holding(id);
+      await host.state.commit(id);
+      host.metrics.operation(id, 'ok');
+      host.events.emit('operation', { agent: id, intent, status: 'ok' });
+      return output.length === 0 ? null : decodeCbor(output);
+    } catch (e) {
+      host.state.discard(id);
+      if (e instanceof DeniedError) {
+        const by = typeof e.details.by === 'string' ? e.details.by : 'unknown';
+        host.metrics.operation(id, 'denied', by);
+        host.events.emit('operation', { agent: id, intent, status: 'denied', code: e.code, reason: String(e.details.reason ?? e.message) });
+      } else {
+        const code = e instanceof CallError ? e.code : 'EINTERNAL';
+        host.metrics.operation(id, 'error', code);
+        host.events.emit('operation', { agent: id, intent, status: 'error', code });
+      }
+      throw e;
+    }
+  });
+}
+
+async function setState(host: AgentHost, id: string, state: 'running' | 'paused'): Promise<void> {
+  return host.serial(id, async () => {
+    const r = host.require(id);
+    if (r.state === state) return;
+    await host.holding(id);
+    const module = host.kernel.module(id);
+    if (state === 'paused') module.pause();
+    else module.resume();
+    r.state = state;
+    await host.records.save(r);
+    host.event(state === 'paused' ? 'paused' : 'resumed', r);
+  });
+}
+
+async function snapshot(host: AgentHost, id: string): Promise<SnapshotRecord> {
+  return host.serial(id, async () => {
+    const r = host.require(id);
+    await host.holding(id);
+    const out = (await host.callRole('storage', 'snapshot', { agent: id })) as { root: Uint8Array };
+    const snap = { id: toHex(out.root), at: Date.now() };
+    r.snapshots = [...r.snapshots, snap].slice(-MAX_SNAPSHOTS);
+    await host.records.save(r);
+    host.event('snapshot', r, { snapshot: snap.id });
+    return snap;
+  });
+}
+
+/**
+ * Restores a root of the agent's own history: a recorded snapshot, a root among its newest 1,000
+ * versions (the most the storage role's `history` answers), or the empty state. Any other root
+ * (another agent's snapshot, say) would graft foreign state, and through history its blocks, into
+ * this agent: EPERM unless `force`.
+ */
+async function recover(host: AgentHost, id: string, snapshotId: string, options: RecoverOptions = {}): Promise<void> {
+  if (!/^[0-9a-f]{64}$/.test(snapshotId)) throw new UsageError('EUSAGE', `snapshot id: expected 64 hex digits, got ${JSON.stringify(snapshotId)}`);
+  return host.serial(id, async () => {
+    const r = host.require(id);
+    await host.holding(id);
+    let ours = r.snapshots.some((s) => s.id === snapshotId) || snapshotId === toHex(EMPTY_TREE_ID);
+    if (!ours) {
+      const { roots } = (await host.callRole('storage', 'history', { agent: id, limit: 1000 })) as { roots: Uint8Array[] };
+      ours = roots.some((root) => toHex(root) === snapshotId);
+    }
+    if (!ours && options.force !== true) {
+      const [stored] = await host.store.blocks.has([Buffer.from(snapshotId, 'hex')]);
+      if (!stored) throw new CallError('ENOTFOUND', `agent ${r.name} (${id}): no snapshot ${snapshotId}: it is not in its history, nor in the store`, { agent: id, snapshot: snapshotId });
+      throw new CallError('EPERM', `agent ${r.name} (${id}): ${snapshotId} is not in its history (neither a recorded snapshot nor among its newest 1,000 versions); recover with force to restore it anyway`, { agent: id, snapshot: snapshotId, reason: 'not-in-history' });
+    }
+    await host.callRole('storage', 'restore', { agent: id, root: Buffer.from(snapshotId, 'hex') });
+    host.event('recovered', r, { snapshot: snapshotId, ...(ours ? {} : { reason: 'forced: the root is not in its history' }) });
+  });
+}
+
+async function terminate(host: AgentHost, id: string): Promise<void> {
+  return host.serial(id, async () => {
+    const r = host.require(id);
+    await host.holding(id);
+    await host.kernel.unload(id);
+    if (r.agreement !== null && host.hasRole('agreements')) await host.callRole('agreements', 'unbind', { agent: id }).catch(() => undefined);
+    await host.records.remove(id);
+    host.live.delete(id);
+    host.publishers.delete(id);
+    await host.leases.release(id).catch(() => undefined);
+    host.event('terminated', r);
+  });
+}
+
+async function stateRoot(host: AgentHost, id: string): Promise<string> {
+  host.require(id);
+  const out = (await host.callRole('storage', 'snapshot', { agent: id })) as { root: Uint8Array };
+  return toHex(out.root);
+}
