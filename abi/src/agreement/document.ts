@@ -5,9 +5,9 @@
  * and what came.
  */
 import { createRequire } from 'node:module';
-import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { describe, Mcp0Error } from '../errors/index.js';
-import { JsonError, parseJson } from '../json/index.js';
+import { compileOnFirstUse, JsonError, parseJson } from '../json/index.js';
 import type { Agreement, AgreementTemplate } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -24,10 +24,8 @@ export const agreementSchema: object = require('../../schema/agreement.schema.js
  */
 export const agreementTemplateSchema: object = require('../../schema/agreement-template.schema.json');
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addSchema(agreementSchema);
-const validateDoc = ajv.compile<Agreement>(agreementSchema);
-const validateTemplateDoc = ajv.compile<AgreementTemplate>(agreementTemplateSchema);
+const agreementValidator = compileOnFirstUse<Agreement>(agreementSchema);
+const templateValidator = compileOnFirstUse<AgreementTemplate>(agreementTemplateSchema, [agreementSchema]);
 
 /**
  * Largest agreement document accepted (JSON text, or CBOR into the plugin).
@@ -80,7 +78,7 @@ function partyProblem(path: string, value: unknown): string {
 }
 
 /** One ajv error as "path what (extra)"; a party that is not a key id says so plainly. */
-function schemaProblem(e: NonNullable<typeof validateDoc.errors>[number], value: Record<string, unknown>): string {
+function schemaProblem(e: ErrorObject, value: Record<string, unknown>): string {
   const party = /^\/(consumer|provider)$/.exec(e.instancePath)?.[1];
   if (party !== undefined && e.keyword === 'pattern') return partyProblem(e.instancePath, value[party]);
   return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
@@ -94,6 +92,7 @@ function schemaProblem(e: NonNullable<typeof validateDoc.errors>[number], value:
  */
 export function validateAgreement(value: unknown): Agreement {
   checkShape(value, 'agreement');
+  const validateDoc = agreementValidator();
   if (!validateDoc(value)) {
     invalid('agreement', (validateDoc.errors ?? []).map((e) => schemaProblem(e, value as Record<string, unknown>)));
   }
@@ -137,6 +136,7 @@ export function parseAgreement(text: string): Agreement {
  */
 export function validateTemplate(value: unknown): AgreementTemplate {
   checkShape(value, 'agreement template');
+  const validateTemplateDoc = templateValidator();
   if (!validateTemplateDoc(value)) invalid('agreement template', (validateTemplateDoc.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`));
   return value;
 }

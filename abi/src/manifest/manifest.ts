@@ -3,11 +3,10 @@
  * `mcp0.manifest` custom section: writing it into a module and reading it back.
  */
 import { createRequire } from 'node:module';
-import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
 import { LoadError, Mcp0Error } from '../errors/index.js';
 import { MANIFEST_SECTION } from '../abi-v1.js';
-import { JsonError, parseJson } from '../json/index.js';
+import { compileOnFirstUse, JsonError, parseJson } from '../json/index.js';
 import { appendCustomSection, customSections, removeCustomSections } from '../wasm/sections.js';
 import type { Manifest } from './types.js';
 
@@ -15,8 +14,7 @@ const require = createRequire(import.meta.url);
 /** The manifest JSON Schema, as shipped in `abi/schema/`. */
 export const manifestSchema: object = require('../../schema/manifest.schema.json');
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validate = ajv.compile<Manifest>(manifestSchema);
+const manifestValidator = compileOnFirstUse<Manifest>(manifestSchema);
 
 /** Largest manifest section accepted, so a hostile module cannot make the loader parse megabytes of JSON. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -27,6 +25,7 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
  * const m = validateManifest(JSON.parse(readFileSync('plugin.json', 'utf8')))
  */
 export function validateManifest(value: unknown): Manifest {
+  const validate = manifestValidator();
   if (!validate(value)) {
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     throw new LoadError('EMANIFEST', `invalid manifest: ${problems.join('; ')}`, { check: 'manifest', problems });

@@ -5,9 +5,8 @@
 import { createRequire } from 'node:module';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import canonicalize from 'canonicalize';
-import { JsonError, LoadError, describe, parseJson } from '@mcp0/abi';
+import { JsonError, LoadError, compileOnFirstUse, describe, parseJson } from '@mcp0/abi';
 import { DISTRIBUTION_FILE, type DistributionDocument } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -18,7 +17,7 @@ const require = createRequire(import.meta.url);
  */
 export const distributionSchema: object = require('@mcp0/abi/schema/distribution.schema.json');
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile<DistributionDocument>(distributionSchema);
+const distributionValidator = compileOnFirstUse<DistributionDocument>(distributionSchema);
 
 /**
  * The largest `distribution.json` read: a lockfile is kilobytes (the signed copy doubles it).
@@ -34,6 +33,7 @@ export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
  * const doc = validateDistribution(JSON.parse(text))
  */
 export function validateDistribution(value: unknown): DistributionDocument {
+  const validate = distributionValidator();
   if (!validate(value)) {
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
     throw new LoadError('EINPUT', `distribution.json does not match the schema: ${problems.join('; ')}`, { check: 'schema', problems });
