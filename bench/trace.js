@@ -6,7 +6,9 @@
  *     short batch of 5), and verify time, with the committed development artifacts.
  */
 import { generateKeyPair, signModule } from '@mcp0/abi';
-import { Kernel, MemoryStore, proveBatch, releaseZk, verifyBatch, loadVerificationKey } from '@mcp0/sdk';
+import { Kernel } from '@mcp0/kernel';
+import { MemoryStore } from '@mcp0/sdk';
+import { proveBatch, releaseZk, verifyBatch, loadVerificationKey } from '@mcp0/sdk/zk';
 import { buildPlugin } from '@mcp0/builder';
 import { collect, measure, summarise } from './lib/measure.js';
 import { figuresTable, ratio, ratiosTable } from './lib/report.js';

@@ -1,12 +1,24 @@
 /**
- * @mcp0/sdk: what an application embeds (Node, agents, providers, typed clients). It grows with the
- * SDK work; for now: the kernel, the block and kv stores (LMDB, MongoDB, memory) and the
- * zero-knowledge prover of trace batches.
+ * @mcp0/sdk: what an application embeds to run agents. This entry is the node and its agents,
+ * `openStore` and the store types, distributions, the trace chain from the client's side, and
+ * usage sampling; it loads no database driver and no prover. Those are subpaths, loaded only by
+ * programs that use them:
+ * - `@mcp0/sdk/lmdb`: LmdbStore (opened for you by `openStore('lmdb:…')`)
+ * - `@mcp0/sdk/mongo`: MongoStore and MongoSyncStore (`openStore('mongodb://…')`)
+ * - `@mcp0/sdk/zk`: Groth16 proofs of trace batches (snarkjs)
+ * - `@mcp0/sdk/archive`: exporting and importing an agent's state
+ * The kernel is `@mcp0/kernel`'s, not re-exported here.
+ * @example
+ * import { Node, loadDistribution } from '@mcp0/sdk'
+ * const node = await Node.start({ distribution: await loadDistribution('dist/standard/build', { trust }), store: 'lmdb:./data' })
  */
-export * from '@mcp0/kernel';
-export * from './store/index.js';
-export * from './zk/index.js';
-export * from './archive/index.js';
+export { type Store, type BlockEntry, type DeleteBlocksOptions, STORE_LIMITS } from './store/types.js';
+export { type StoreFaults, type StoreDamage } from './store/faults.js';
+export { openStore, STORE_SCHEMES, type OpenStoreOptions } from './store/open.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export {
+  collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport, type GcProgress, type GcAgentMark, type GcFailure, type GcDamage, type GcMalformed, type GcMarking,
+} from './store/gc.js';
 export * from './node/index.js';
 export * from './dist/index.js';
 export * from './usage/index.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, parseJwk, publicKeyOf, signModule } from '@mcp0/abi';
-import { Kernel, MemoryStore, loadDistribution, type DistributionDocument } from '@mcp0/sdk';
+import { Kernel } from '@mcp0/kernel';
+import { MemoryStore, loadDistribution, type DistributionDocument } from '@mcp0/sdk';
 import { publisher, signed, unsigned } from '../../test/fixtures.js';
 import { KEYRING, run, tempDir, writeKeys } from './helpers.js';
 

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, generateKeyPair } from '@mcp0/abi';
-import { LmdbStore, STORAGE_MODULE, headRef } from '@mcp0/sdk';
+import { LmdbStore } from '@mcp0/sdk/lmdb';
+import { STORAGE_MODULE, headRef } from '@mcp0/sdk/archive';
 import { run, signedFile, tempDir, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 

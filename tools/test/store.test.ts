@@ -9,7 +9,8 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, generateKeyPair } from '@mcp0/abi';
-import { LmdbStore, headRef, STORAGE_MODULE } from '@mcp0/sdk';
+import { LmdbStore } from '@mcp0/sdk/lmdb';
+import { headRef, STORAGE_MODULE } from '@mcp0/sdk/archive';
 import { agentNameBytes, archiveFields, bootStorage, flipByte, listAll, storage, writeState } from '../../test/archive-support.js';
 import { run, tempDir, writeKeys } from './helpers.js';
 

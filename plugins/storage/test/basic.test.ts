@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor } from '@mcp0/abi';
-import { LmdbStore, MemoryStore, type Store } from '@mcp0/sdk';
+import { LmdbStore } from '@mcp0/sdk/lmdb';
+import { MemoryStore, type Store } from '@mcp0/sdk';
 import type { Kernel } from '@mcp0/kernel';
 import { NAME, boot, bytes } from './harness.js';
 

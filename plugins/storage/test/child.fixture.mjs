@@ -7,7 +7,8 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
-import { MongoSyncStore, collectGarbage, openStore } from '@mcp0/sdk';
+import { MongoSyncStore } from '@mcp0/sdk/mongo';
+import { collectGarbage, openStore } from '@mcp0/sdk';
 
 const [mode, uri, wasmPath, tier, arg] = process.argv.slice(2);
 const key = generateKeyPair();

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, type Mcp0Error } from '@mcp0/abi';
 import type { BlockProvider, Kernel, Tier } from '@mcp0/kernel';
-import { LmdbStore, MemoryStore, MongoSyncStore, collectGarbage, openStore, type Store, type StoreDamage, type StoreFaults } from '@mcp0/sdk';
+import { LmdbStore } from '@mcp0/sdk/lmdb';
+import { MemoryStore, collectGarbage, openStore, type Store, type StoreDamage, type StoreFaults } from '@mcp0/sdk';
+import { MongoSyncStore } from '@mcp0/sdk/mongo';
 import { startMongo } from '../../../test/mongo-server.js';
 import { NAME, boot, bytes, reachable, sha, storageWasm, unsignedPath } from './harness.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LmdbStore } from '@mcp0/sdk';
+import { LmdbStore } from '@mcp0/sdk/lmdb';
 import { NAME, boot, bytes } from './harness.js';
 
 describe('restart on LmdbStore', () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCbor, generateKeyPair } from '@mcp0/abi';
 import type { Kernel } from '@mcp0/kernel';
-import { MemoryStore, collectGarbage, exportAgent, importAgent } from '@mcp0/sdk';
+import { MemoryStore, collectGarbage } from '@mcp0/sdk';
+import { exportAgent, importAgent } from '@mcp0/sdk/archive';
 import { decodeCommit, decodeNode, hexOf } from './format.js';
 import { NAME, boot, bytes, reachable } from './harness.js';
 

@@ -15,7 +15,9 @@ import { createHash } from 'node:crypto';
 import { buildPoseidon } from 'circomlibjs';
 import { decodeCbor, encodeCbor, generateKeyPair, readManifest, signModule, type CborValue } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
-import { LmdbStore, MemoryStore, proveBatch, releaseZk, verifyBatch, type Store, type TraceEntry as Entry, type TraceEvent } from '@mcp0/sdk';
+import { LmdbStore } from '@mcp0/sdk/lmdb';
+import { MemoryStore, type Store, type TraceEntry as Entry, type TraceEvent } from '@mcp0/sdk';
+import { proveBatch, releaseZk, verifyBatch } from '@mcp0/sdk/zk';
 import { unsigned } from '../../../test/fixtures.js';
 import { loadGuest, type Guest } from '../../../test/guest/harness.js';
 

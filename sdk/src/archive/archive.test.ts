@@ -12,7 +12,8 @@ import { decodeCbor, encodeCbor, generateKeyPair, Mcp0Error, signStatement } fro
 import type { Kernel } from '@mcp0/kernel';
 import { rejection } from '../../test/rejection.js';
 import { startMongo } from '../../../test/mongo-server.js';
-import { LmdbStore, MemoryStore, collectGarbage, openStore, type Store } from '../store/index.js';
+import { MemoryStore, collectGarbage, openStore, type Store } from '../store/index.js';
+import { LmdbStore } from '../store/lmdb.js';
 import { sha256 } from '../store/codec.js';
 import { ARCHIVE_FORMAT, SEAL_TYPE, archiveSigner, exportAgent, importAgent, readArchive, STORAGE_MODULE, headRef } from './index.js';
 import { walk } from './format.js';

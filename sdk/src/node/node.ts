@@ -9,7 +9,8 @@
 import { EventEmitter } from 'node:events';
 import { CallError, UsageError, type CborValue } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
-import { MongoStore, openStore, type Store } from '../store/index.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import type { TraceCheckpoint } from '../trace/checkpoint.js';
 import { AgentStateKv } from './agent-state.js';
 import { Agents } from './agents.js';
@@ -78,8 +79,8 @@ export class Node extends EventEmitter<NodeEvents> {
    */
   static async start(options: NodeOptions): Promise<Node> {
     const owns = typeof options.store === 'string';
-    if (options.store instanceof MongoStore && options.distribution.plugins.some((p) => p.isolation !== 'worker')) {
-      throw new UsageError('EUSAGE', `the distribution ${options.distribution.name} runs plugins in the inline tier, which cannot wait for the asynchronous MongoStore: give the node the URI (it opens MongoSyncStore), or a store from openStore(uri, { synchronous: true })`);
+    if (typeof options.store !== 'string' && options.store.synchronous === false && options.distribution.plugins.some((p) => p.isolation !== 'worker')) {
+      throw new UsageError('EUSAGE', `the distribution ${options.distribution.name} runs plugins in the inline tier, which cannot wait for an asynchronous store (${options.store.uri}): give the node the URI (it opens MongoSyncStore), or a store from openStore(uri, { synchronous: true })`);
     }
     const store = typeof options.store === 'string' ? await openStore(options.store, { create: options.createStore ?? true, synchronous: true }) : options.store;
     let node: Node | undefined;

@@ -60,6 +60,7 @@ function workerUrl(): URL {
 export class MongoSyncStore implements Store {
   readonly uri: string;
   readonly durable = true;
+  readonly synchronous = true;
   /** The kv provider; every method answers synchronously. */
   readonly kv = {
     get: (namespace, key) => this.#call<Uint8Array | undefined>('kvGet', namespace, key) ?? undefined,

@@ -2,15 +2,14 @@
  * `openStore(uri)`: the one way the SDK turns a store URI (`lmdb:./data`, `memory:`,
  * `mongodb://host/db`) into a Store.
  * Each scheme maps to one implementation; an unknown scheme is a usage error naming the known ones.
+ * A driver is loaded when a URI asks for it (lmdb's native binding, the MongoDB driver): a program
+ * that never opens a MongoDB store never loads the driver.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallError, UsageError } from '@mcp0/abi';
-import { MongoSyncStore } from './bridge.js';
 import type { StoreFaults } from './faults.js';
-import { LmdbStore } from './lmdb.js';
 import { MemoryStore } from './memory.js';
-import { MongoStore } from './mongo/index.js';
 import type { Store } from './types.js';
 
 /**
@@ -64,10 +63,12 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
     const dir = uri.slice('lmdb:'.length);
     if (dir === '') throw new UsageError('EUSAGE', `openStore "${uri}": lmdb: needs a directory, e.g. lmdb:./data`, { uri });
     if (!create && !existsSync(join(dir, 'data.mdb'))) throw missing(uri, existsSync(dir) ? `${dir} holds no LMDB store (no data.mdb)` : `${dir} does not exist`);
+    const { LmdbStore } = await import('./lmdb.js');
     return LmdbStore.open(dir, faults);
   }
   if (uri === 'memory:') return new MemoryStore(faults);
   if (/^mongodb(\+srv)?:\/\//i.test(uri)) {
+    const { MongoStore } = await import('./mongo/index.js');
     if (!create) {
       // Checked on a connection of its own: the bridge's I/O thread serves only the Store calls.
       // The probe is the store returned when it is asynchronous, so it gets the faults then.
@@ -82,6 +83,7 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
       if (!options.synchronous) return probe;
     }
     if (!options.synchronous) return MongoStore.connect(uri, faults);
+    const { MongoSyncStore } = await import('./bridge.js');
     return MongoSyncStore.open(uri, faults);
   }
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(uri)?.[0] ?? '(none)';

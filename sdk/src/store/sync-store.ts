@@ -67,6 +67,7 @@ export interface RawSpaces {
 export abstract class SyncStore implements Store {
   readonly uri: string;
   readonly durable: boolean;
+  readonly synchronous = true;
   /** The kv provider: plain key spaces. Typed by inference, so its answers stay visibly synchronous. */
   readonly kv = {
     get: (namespace, key) => this.kvGet(namespace, key),

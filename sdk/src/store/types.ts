@@ -21,6 +21,11 @@ export interface Store {
   readonly uri: string;
   /** True when data outlives `close()` (and the process). */
   readonly durable: boolean;
+  /**
+   * True when every call answers at once, never with a promise (LMDB, memory, MongoSyncStore):
+   * plugins in the inline tier can use only such a store. False for MongoStore.
+   */
+  readonly synchronous: boolean;
   /** The plain key spaces: register as the kernel's `kv` provider. */
   readonly kv: KvProvider;
   /** Content-addressed blocks and refs: register as the kernel's `blocks` provider. */

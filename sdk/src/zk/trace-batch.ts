@@ -18,7 +18,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Mcp0Error } from '@mcp0/abi';
-import * as snarkjs from 'snarkjs';
+
+/** snarkjs (and its curve arithmetic) loaded when a proof is made or checked: it costs a third of a second to import. */
+const loadSnarkjs = (): Promise<typeof import('snarkjs')> => import('snarkjs');
 
 /**
  * The batch size the bundled circuit was compiled for.
@@ -260,6 +262,7 @@ export async function proveBatch(input: ProveBatchInput): Promise<BatchProof & B
   const witness = batchWitnessInput(input);
   const paths = { ...batchArtifacts(), ...input.artifacts };
   let result: { proof: Groth16Proof; publicSignals: string[] };
+  const snarkjs = await loadSnarkjs();
   try {
     result = await snarkjs.groth16.fullProve(witness, paths.wasm, paths.zkey, undefined, undefined, { singleThread: input.singleThread ?? false });
   } catch (e) {
@@ -287,6 +290,7 @@ export async function loadVerificationKey(path: string = batchArtifacts().vkey):
 export async function verifyBatch(proof: Groth16Proof, publicSignals: readonly string[], vkey?: VerificationKey): Promise<boolean> {
   const key = vkey ?? (await loadVerificationKey());
   if (publicSignals.length !== TRACE_BATCH_PUBLIC_SIGNALS.length) return false;
+  const snarkjs = await loadSnarkjs();
   try {
     return await snarkjs.groth16.verify(key, publicSignals, proof);
   } catch {
@@ -306,6 +310,7 @@ export async function exportSolidityVerifier(zkey: string = batchArtifacts().zke
   // snarkjs's package exports only ".", so find its templates next to its resolved entry point.
   const snarkjsMain = createRequire(import.meta.url).resolve('snarkjs');
   const template = await readFile(join(dirname(snarkjsMain), '../templates/verifier_groth16.sol.ejs'), 'utf8');
+  const snarkjs = await loadSnarkjs();
   return snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template });
 }
 

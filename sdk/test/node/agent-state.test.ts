@@ -4,7 +4,9 @@
 // scan and of keys that are not well-formed Unicode.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGrant } from '@mcp0/abi';
-import { AgentStateKv, Kernel, MemoryStore, OPERATION_WRITE_BUDGET } from '@mcp0/sdk';
+import { AgentStateKv } from '../../src/node/agent-state.js';
+import { Kernel } from '@mcp0/kernel';
+import { MemoryStore, OPERATION_WRITE_BUDGET } from '@mcp0/sdk';
 import { signed, trusted } from '../../../test/fixtures.js';
 import { rejection } from '../rejection.js';
 

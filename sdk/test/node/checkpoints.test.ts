@@ -5,10 +5,8 @@
 // a real timer.
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallError, generateKeyPair, Mcp0Error, StatementError } from '@mcp0/abi';
-import {
-  CHECKPOINT_PREFIX, CHECKPOINT_TYPE, CheckpointLog, Checkpointer, LATEST_CHECKPOINT_KEY, MemoryStore, NODE_NAMESPACE, checkpointKey, verifyCheckpoint,
-  type Node, type Schedule, type TraceCheckpoint, type TraceHead,
-} from '@mcp0/sdk';
+import { CHECKPOINT_PREFIX, CHECKPOINT_TYPE, CheckpointLog, LATEST_CHECKPOINT_KEY, MemoryStore, NODE_NAMESPACE, checkpointKey, verifyCheckpoint, type Node, type TraceCheckpoint, type TraceHead } from '@mcp0/sdk';
+import { Checkpointer, type Schedule } from '../../src/node/checkpoints.js';
 import { signed } from '../../../test/fixtures.js';
 import { startNode } from './harness.js';
 

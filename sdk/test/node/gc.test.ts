@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mcp0Error, decodeCbor, encodeCbor, generateKeyPair } from '@mcp0/abi';
-import {
-  AgentRecords, MemoryStore, NODE_NAMESPACE, STORAGE_MODULE, collectGarbage, collectNodeGarbage, headRef,
-  type AgentEvent, type GcProgress, type GcReport, type Node, type Store,
-} from '@mcp0/sdk';
+import { AgentRecords, MemoryStore, NODE_NAMESPACE, collectGarbage, collectNodeGarbage, type AgentEvent, type GcProgress, type GcReport, type Node, type Store } from '@mcp0/sdk';
+import { STORAGE_MODULE, headRef } from '@mcp0/sdk/archive';
 import { signed } from '../../../test/fixtures.js';
 import { startNode } from './harness.js';
 

@@ -3,7 +3,8 @@
 // agents spawn, run, snapshot, recover and come back after a restart. Skipped without FerretDB or
 // MONGODB_URI (test/mongo-server.md).
 import { afterAll, describe, expect, it } from 'vitest';
-import { MongoStore, MongoSyncStore, openStore } from '@mcp0/sdk';
+import { MongoStore, MongoSyncStore } from '@mcp0/sdk/mongo';
+import { openStore } from '@mcp0/sdk';
 import { signed } from '../../../test/fixtures.js';
 import { startMongo, testDatabases, type MongoServer } from '../../../test/mongo-server.js';
 import { rejection } from '../rejection.js';

@@ -108,17 +108,18 @@ async function exportCommand(args: Args, uri: string, io: Io): Promise<number> {
   // Checked before the work, and again by the exclusive write below (a file may appear meanwhile).
   if (!force && existsSync(out)) throw new UsageError('EUSAGE', `${out} already exists (EEXIST); pass --force to overwrite it`);
   const key = await sealingKey(args, io);
-  // Loaded here, not at start-up: the SDK pulls in the store drivers (LMDB, MongoDB).
+  // Loaded here, not at start-up: only the store commands need them.
   const sdk = await import('@mcp0/sdk');
+  const archive = await import('@mcp0/sdk/archive');
   assertStoreExists(uri);
   const s = await sdk.openStore(uri);
   let bytes: Uint8Array;
   try {
-    bytes = await sdk.exportAgent(s, await agentId(s, named), { key, history: args.values.history === true });
+    bytes = await archive.exportAgent(s, await agentId(s, named), { key, history: args.values.history === true });
   } finally {
     await s.close();
   }
-  const info = await sdk.readArchive(bytes, { trust: [key.publicKey] });
+  const info = await archive.readArchive(bytes, { trust: [key.publicKey] });
   await writeFile(out, bytes, { flag: force ? 'w' : 'wx' });
   const r = { agent: info.agent, signer: info.signer, root: hexOf(info.root), head: hexOf(info.head), blocks: info.blocks.length, bytes: bytes.length };
   io.out(args.values.json ? `${JSON.stringify(r)}\n` : `exported ${r.agent}, sealed by ${r.signer}: ${r.blocks} blocks, ${r.bytes} bytes, root ${r.root}${info.history ? ' (with history)' : ''} → ${out}\n`);
@@ -129,12 +130,13 @@ async function importCommand(args: Args, uri: string, io: Io): Promise<number> {
   const file = stringOption(args, 'in', true);
   const bytes = new Uint8Array(await readFile(file));
   const sdk = await import('@mcp0/sdk');
-  const trust = await sealerTrust(args, sdk.archiveSigner(bytes), io);
+  const archive = await import('@mcp0/sdk/archive');
+  const trust = await sealerTrust(args, archive.archiveSigner(bytes), io);
   // Verify before opening the store: an untrusted or damaged archive never touches it.
-  await sdk.readArchive(bytes, { trust });
+  await archive.readArchive(bytes, { trust });
   const s = await sdk.openStore(uri);
   try {
-    const res = await sdk.importAgent(s, bytes, { trust, force: args.values.force === true });
+    const res = await archive.importAgent(s, bytes, { trust, force: args.values.force === true });
     const r = { agent: res.agent, signer: res.signer, root: hexOf(res.root), head: hexOf(res.head), blocks: res.blocks, bytes: bytes.length, version: res.version };
     io.out(args.values.json ? `${JSON.stringify(r)}\n` : `imported ${r.agent}, sealed by ${r.signer}: ${r.blocks} blocks, ${r.bytes} bytes, root ${r.root}, head/${r.agent} at version ${r.version}\n`);
     return 0;

@@ -10,7 +10,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { JsonError, Mcp0Error, StatementError, UsageError, parseJson, type PublicKey } from '@mcp0/abi';
-import type { Store, TraceCheckpoint, VerificationKey, VerifiedTraceProof } from '@mcp0/sdk';
+import type { Store, TraceCheckpoint, VerifiedTraceProof } from '@mcp0/sdk';
+import type { VerificationKey } from '@mcp0/sdk/zk';
 import { type Args, type Command, type Io, intOption, positionals, stringOption } from '../command.js';
 import { assertStoreExists, chainCost, MAX_CHAIN_COST, readEntry, readHead, TRACE_NAMESPACE, HEAD_KEY, type ChainEntry } from './trace/chain.js';
 import { AGREEMENTS_NAMESPACE, costLimitFor, parseCostLimit } from './trace/limit.js';
@@ -29,6 +30,8 @@ type Sub = (typeof SUBCOMMANDS)[number];
 const CHECKPOINTS = 'mcp0.node checkpoint/<seq, 20 digits>';
 
 const sdk = () => import('@mcp0/sdk');
+/** The prover (snarkjs), loaded only by the subcommands that prove or verify. */
+const prover = () => import('@mcp0/sdk/zk');
 
 export const trace: Command = {
   name: 'trace',
@@ -180,7 +183,7 @@ async function prove(args: Args, self: Command, io: Io): Promise<number> {
   const saturated = entries.filter((e) => e.cost > MAX_CHAIN_COST).map((e) => e.seq);
   if (saturated.length > 0) io.err(`note: entries ${saturated.join(', ')} cost 2^32 or more and enter the chain as 2^32 − 1: totalCost is a lower bound\n`);
 
-  const zk = await sdk();
+  const zk = await prover();
   try {
     const input = { prevRoot, events, costLimit: limit.value };
     // The prover's own bound checks, before the seconds of proving: an over-limit batch fails here.
@@ -254,12 +257,13 @@ function invalid(args: Args, io: Io, reason: string, extra: Record<string, unkno
 
 async function verify(args: Args, self: Command, io: Io): Promise<number> {
   const [path] = positionals(args, self, 1);
-  const zk = await sdk();
+  const client = await sdk();
+  const zk = await prover();
   let file;
   try {
-    file = zk.parseTraceProofFile(await readJson(path!, 'proof file'), path);
+    file = client.parseTraceProofFile(await readJson(path!, 'proof file'), path);
   } catch (e) {
-    if (e instanceof zk.TraceProofError) throw new UsageError('EUSAGE', e.message, { path }, { cause: e });
+    if (e instanceof client.TraceProofError) throw new UsageError('EUSAGE', e.message, { path }, { cause: e });
     throw e;
   }
 
@@ -312,10 +316,10 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
     }
 
     const bind = async (store?: Store): Promise<VerifiedTraceProof> =>
-      zk.verifyTraceProof(file, {
+      client.verifyTraceProof(file, {
         vkey,
         ...(checkpointPath === undefined ? {} : { checkpoint: checkpointValue, trust }),
-        ...(store === undefined ? {} : { chain: zk.kvTraceChain(store.kv, storeUri) }),
+        ...(store === undefined ? {} : { chain: client.kvTraceChain(store.kv, storeUri) }),
       });
     const proven = storeUri === undefined ? await bind() : await withStore(args, bind);
     const against: string[] = [];
@@ -340,11 +344,11 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if ((e instanceof zk.TraceProofError || e instanceof StatementError) && e.code === 'ESIGNATURE') {
-      const message = e instanceof zk.TraceProofError && e.details.reason === 'pairing' ? e.message.replace('the verification key', `the verification key (${keyName})`) : e.message;
+    if ((e instanceof client.TraceProofError || e instanceof StatementError) && e.code === 'ESIGNATURE') {
+      const message = e instanceof client.TraceProofError && e.details.reason === 'pairing' ? e.message.replace('the verification key', `the verification key (${keyName})`) : e.message;
       return invalid(args, io, message, { check: String(e.details.reason ?? 'checkpoint-signature') });
     }
-    if (e instanceof zk.CheckpointError && e.code === 'EINPUT') throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
+    if (e instanceof client.CheckpointError && e.code === 'EINPUT') throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
     if (e instanceof StatementError && e.code === 'EINPUT') throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
     throw e;
   } finally {
@@ -361,7 +365,7 @@ async function checkpoint(args: Args, self: Command, io: Io): Promise<number> {
     throw new UsageError('EUSAGE', '--seq picks a checkpoint the node signed; --key signs the current head: give one of them', { reason: 'conflicting-options' });
   }
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
-  const zk = await sdk();
+  const client = await sdk();
   const cp: TraceCheckpoint = await withStore(args, async (store) => {
     if (key !== undefined) {
       const h = await readHead(store.kv);
@@ -371,9 +375,9 @@ async function checkpoint(args: Args, self: Command, io: Io): Promise<number> {
       if (entry.head !== h.head) {
         throw new Mcp0Error('ESTATE', `the head record says seq ${h.seq} head ${h.head}, but entry ${h.seq}'s stored head is ${entry.head}: not signing (check the chain with the plugin's verifyRange)`, { seq: h.seq });
       }
-      return zk.signCheckpoint({ seq: h.seq, head: h.head, time: Date.now() }, key);
+      return client.signCheckpoint({ seq: h.seq, head: h.head, time: Date.now() }, key);
     }
-    const log = new zk.CheckpointLog(store.kv);
+    const log = new client.CheckpointLog(store.kv);
     const found = seq === undefined ? await log.latest() : await log.get(seq);
     if (found !== undefined) return found;
     if (seq === undefined) {
@@ -398,7 +402,7 @@ async function checkpoint(args: Args, self: Command, io: Io): Promise<number> {
 async function exportVerifier(args: Args, self: Command, io: Io): Promise<number> {
   positionals(args, self, 0);
   const out = stringOption(args, 'solidity', true);
-  const zk = await sdk();
+  const zk = await prover();
   try {
     const source = await zk.exportSolidityVerifier();
     await writeFile(out, source);

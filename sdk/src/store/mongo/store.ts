@@ -53,6 +53,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class MongoStore implements Store {
   readonly uri: string;
   readonly durable = true;
+  readonly synchronous = false;
   /** The database's name (from the URI's path, else `mcp0`). */
   readonly database: string;
   /** The kv provider; every method answers with a promise. */
