@@ -1,4 +1,4 @@
-// wasmsign2's key file formats and key id (the binary itself is exercised in signature/wasmsign2.test.ts).
+// wasmsign2's key file formats and key id (the binary itself is exercised in abi/test/signature/wasmsign2.test.ts).
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { privateKeyFromSeed } from './key.js';

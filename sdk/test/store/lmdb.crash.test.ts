@@ -6,17 +6,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LmdbStore } from './lmdb.js';
+import { LmdbStore } from '../../src/store/lmdb.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = join(here, 'crash-writer.fixture.mjs');
+const sourceDir = join(here, '../../src/store');
 const dir = mkdtempSync(join(tmpdir(), 'mcp0-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The child runs the built store; refuse to test a dist older than the sources. */
 beforeAll(() => {
   const built = join(here, '../../dist/store');
-  const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !/\.test(-support)?\.ts$/.test(f));
+  const sources = readdirSync(sourceDir).filter((f) => f.endsWith('.ts') && !/\.test(-support)?\.ts$/.test(f));
   for (const f of sources) {
     const out = join(built, f.replace(/\.ts$/, '.js'));
     let outTime: number;
@@ -25,7 +26,7 @@ beforeAll(() => {
     } catch {
       throw new Error(`${out} is missing: run \`npx tsc -b\` before this test (the crash writer runs the built store)`);
     }
-    if (outTime < statSync(join(here, f)).mtimeMs) throw new Error(`${out} is older than ${f}: run \`npx tsc -b\` first`);
+    if (outTime < statSync(join(sourceDir, f)).mtimeMs) throw new Error(`${out} is older than ${f}: run \`npx tsc -b\` first`);
   }
 });
 

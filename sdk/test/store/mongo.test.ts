@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import type { Mcp0Error } from '@mcp0/abi';
 import { MongoClient, MongoNetworkError } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rejection } from '../../test/rejection.js';
+import { rejection } from '../rejection.js';
 import { startMongo, testDatabases, withDatabase, type MongoServer } from '../../../test/mongo-server.js';
-import { storeContract } from './contract.test-support.js';
-import { MongoStore, type MongoStoreOptions } from './mongo/index.js';
-import { openStore } from './open.js';
+import { storeContract } from '../../src/store/contract.test-support.js';
+import { MongoStore, type MongoStoreOptions } from '../../src/store/mongo/index.js';
+import { openStore } from '../../src/store/open.js';
 
 const mongo = await startMongo();
 const te = new TextEncoder();

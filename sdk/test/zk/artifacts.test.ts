@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ARTIFACTS_DIR, TRACE_BATCH_N, TRACE_BATCH_PUBLIC_SIGNALS } from './index.js';
+import { DEFAULT_ARTIFACTS_DIR, TRACE_BATCH_N, TRACE_BATCH_PUBLIC_SIGNALS } from '../../src/zk/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const require = createRequire(import.meta.url);

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest } from '@mcp0/abi';
-import { buildPlugin } from './build.js';
-import { recordFile, type BuildRecord } from './incremental.js';
-import { CompileError } from './asc.js';
+import { buildPlugin } from '../src/build.js';
+import { recordFile, type BuildRecord } from '../src/incremental.js';
+import { CompileError } from '../src/asc.js';
 
 const hello = fileURLToPath(new URL('../../plugins/hello', import.meta.url));
 const temp = (): string => mkdtempSync(join(tmpdir(), 'mcp0-build-'));

@@ -5,8 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startMongo, type MongoServer } from '../../../test/mongo-server.js';
-import { MongoSyncStore } from './bridge.js';
-import { storeContract } from './contract.test-support.js';
+import { MongoSyncStore } from '../../src/store/bridge.js';
+import { storeContract } from '../../src/store/contract.test-support.js';
 
 const mongo = await startMongo();
 const te = new TextEncoder();

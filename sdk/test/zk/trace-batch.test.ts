@@ -18,7 +18,7 @@ import {
   type BatchEvent,
   type BatchProof,
   type VerificationKey,
-} from './index.js';
+} from '../../src/zk/index.js';
 
 const haveArtifacts = existsSync(batchArtifacts().zkey);
 

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, StatementError } from '@mcp0/abi';
-import { BN254_FIELD, batchArtifacts, loadVerificationKey, proveBatch, releaseZk, type BatchEvent, type VerificationKey } from '../zk/index.js';
-import type { TraceChainView } from './chain.js';
-import { signCheckpoint, type TraceCheckpoint } from './checkpoint.js';
-import { TraceProofError, verifyTraceProof, type TraceProofFile } from './proof.js';
+import { BN254_FIELD, batchArtifacts, loadVerificationKey, proveBatch, releaseZk, type BatchEvent, type VerificationKey } from '../../src/zk/index.js';
+import type { TraceChainView } from '../../src/trace/chain.js';
+import { signCheckpoint, type TraceCheckpoint } from '../../src/trace/checkpoint.js';
+import { TraceProofError, verifyTraceProof, type TraceProofFile } from '../../src/trace/proof.js';
 
 const haveArtifacts = existsSync(batchArtifacts().zkey);
 const fieldElement = (seed: string): bigint => BigInt(`0x${createHash('sha256').update(seed).digest('hex')}`) % BN254_FIELD;
