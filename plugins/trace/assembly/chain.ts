@@ -14,7 +14,7 @@
 import { Value, CborMap } from "@mcp0/abi/as";
 import { fromBytesBE, fromDecimal, toDecimal } from "./field/convert";
 import { copy, zero } from "./field/arith";
-import { FR_BYTES } from "./field/params";
+import { FR_BYTES } from "./generated/params";
 import { poseidon as hash } from "./poseidon/permutation";
 
 /** The encoding version: the first input of `a`. */

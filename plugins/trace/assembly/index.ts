@@ -6,7 +6,7 @@
 import { Value, decode, fail, readInput, respond } from "@mcp0/abi/as";
 import { fromDecimal, toDecimal, fromBytesBE, toBytesBE } from "./field/convert";
 import { mul, mul2, sqr } from "./field/arith";
-import { FR_BYTES } from "./field/params";
+import { FR_BYTES } from "./generated/params";
 import { poseidon as hash } from "./poseidon/permutation";
 
 export { mcp0_abi_v1 } from "@mcp0/abi/as";

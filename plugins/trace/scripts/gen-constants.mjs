@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Generates assembly/poseidon/constants.ts from circomlibjs's optimised Poseidon constants
+ * Generates assembly/generated/poseidon-constants.ts from circomlibjs's optimised Poseidon constants
  * (src/poseidon_constants_opt.js: C, S, M, P per t, the schedule of `buildPoseidonOpt` and of its
  * WASM core). Each constant is written in the field's representation (gen-field.mjs: Montgomery
  * form x·2^261 mod p, 9 little-endian 29-bit limbs in u32s), in a static data segment, for
@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mont29, N as LIMBS, WBITS, R } from './gen-field.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const OUT = join(here, '..', 'assembly', 'poseidon', 'constants.ts');
+export const OUT = join(here, '..', 'assembly', 'generated', 'poseidon-constants.ts');
 export const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const N_ROUNDS_F = 8;
 export const N_ROUNDS_P = [56, 57, 56, 60];

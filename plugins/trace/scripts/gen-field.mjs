@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Generates the BN254 Fr arithmetic kernels in assembly/field/: params.ts (constants), mont.ts
+ * Generates the BN254 Fr arithmetic kernels in assembly/generated/: params.ts (constants), mont.ts
  * (Montgomery multiplication), reduce.ts (addition, subtraction, canonical form) and fused.ts
  * (squaring, dot products with one reduction per sum), fully unrolled over 9 unsaturated 29-bit limbs.
  *
@@ -18,7 +18,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const DIR = join(here, '..', 'assembly', 'field');
+/** Where the files go: the plugin's folder of generated sources (marked in the root .gitattributes). */
+export const DIR = join(here, '..', 'assembly', 'generated');
 export const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const N = 9;
 export const WBITS = 29;

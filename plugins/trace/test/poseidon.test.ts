@@ -18,7 +18,7 @@ import { loadGuest } from '../../../test/guest/harness.js';
 // @ts-expect-error: plain ESM generator scripts
 import { generate as generateConstants, OUT as CONSTANTS_FILE } from '../scripts/gen-constants.mjs';
 // @ts-expect-error: plain ESM generator scripts
-import { files as fieldFiles } from '../scripts/gen-field.mjs';
+import { DIR as FIELD_DIR, files as fieldFiles } from '../scripts/gen-field.mjs';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
 const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -165,7 +165,7 @@ describe('mcp0.trace poseidon', () => {
   it('keeps the generated files up to date with their generators', async () => {
     expect(readFileSync(CONSTANTS_FILE, 'utf8')).toBe(await generateConstants());
     for (const [name, text] of Object.entries(fieldFiles() as Record<string, string>)) {
-      expect(readFileSync(join(dir, 'assembly', 'field', name), 'utf8'), name).toBe(text);
+      expect(readFileSync(join(FIELD_DIR, name), 'utf8'), name).toBe(text);
     }
   });
 });

@@ -1,12 +1,13 @@
 /**
- * The field's operations in one place: the generated kernels (mont.ts: mul, mulAdd; reduce.ts: add, sub,
- * canonical) and small helpers built on them. Elements are pointers to FR_BYTES bytes (see
- * params.ts), in Montgomery form in [0, 2p); r may alias the inputs.
+ * The field's operations in one place: the generated kernels (../generated/: mont.ts: mul,
+ * mulAdd; reduce.ts: add, sub, canonical; fused.ts) and small helpers built on them. Elements are
+ * pointers to FR_BYTES bytes (see ../generated/params.ts), in Montgomery form in [0, 2p); r may
+ * alias the inputs.
  */
-import { FR_BYTES, ONE_MONT, ONE_PLAIN, R2_MONT } from "./params";
-import { mul, mulAdd } from "./mont";
-import { add, sub, canonical } from "./reduce";
-import { sqr, dot2, dot3, dot4, dot5, mul2 } from "./fused";
+import { FR_BYTES, ONE_MONT, ONE_PLAIN, R2_MONT } from "../generated/params";
+import { mul, mulAdd } from "../generated/mont";
+import { add, sub, canonical } from "../generated/reduce";
+import { sqr, dot2, dot3, dot4, dot5, mul2 } from "../generated/fused";
 
 export { mul, mulAdd, add, sub, canonical, sqr, dot2, dot3, dot4, dot5, mul2 };
 

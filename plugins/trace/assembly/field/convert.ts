@@ -1,9 +1,9 @@
 /**
- * Conversions between field elements (Montgomery form, see params.ts) and the outside world:
- * decimal strings and 32-byte big-endian integers. Inputs at or above p are reduced mod p, as
- * circomlibjs's `F.e` does, so a decimal string of any length names x mod p.
+ * Conversions between field elements (Montgomery form, see ../generated/params.ts) and the
+ * outside world: decimal strings and 32-byte big-endian integers. Inputs at or above p are
+ * reduced mod p, as circomlibjs's `F.e` does, so a decimal string of any length names x mod p.
  */
-import { FR_BYTES, LIMB_BITS, LIMB_MASK, R2_MONT } from "./params";
+import { FR_BYTES, LIMB_BITS, LIMB_MASK, R2_MONT } from "../generated/params";
 import { mul, add, zero, fromMont } from "./arith";
 
 /** 10^9 in Montgomery form (the decimal chunk base). */

@@ -5,9 +5,9 @@
  * 3 + (2t − 1) multiplications instead of 3 + t². Every matrix row is one fused dot product
  * (one Montgomery reduction per output). The result equals circomlibjs's `buildPoseidon`.
  */
-import { N_ROUNDS_F, nRoundsP, tableC, tableS, tableM, tableP } from "./constants";
+import { N_ROUNDS_F, nRoundsP, tableC, tableS, tableM, tableP } from "../generated/poseidon-constants";
 import { add, mul, mulAdd, sqr, dot2, dot3, dot4, dot5, copy, zero, canonical } from "../field/arith";
-import { FR_BYTES } from "../field/params";
+import { FR_BYTES } from "../generated/params";
 
 /** The largest state (4 inputs). */
 export const MAX_T: i32 = 5;
