@@ -8,7 +8,12 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['{abi,builder,preempt,sandbox,kernel,sdk,conformance,tools}/{src,test}/**/*.test.ts', 'abi/as/test/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      '{abi,builder,preempt,sandbox,kernel,sdk,conformance,tools}/{src,test}/**/*.test.ts',
+      'abi/as/test/**/*.test.ts',
+      'plugins/*/test/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -39,15 +39,20 @@ const config = { providers: [provider.kid] };
 const doc = signAgreement(
   signAgreement(
     {
-      type: 'mcp0.agreement/1', id: 'bench', consumer: consumer.kid, provider: provider.kid,
+      type: 'mcp0.agreement/1',
+      id: 'bench',
+      consumer: consumer.kid,
+      provider: provider.kid,
       permissions: { intents: ['get*', 'list*', 'ech?'], exports: ['mcp0.hello/*'] },
       quotas: { windowMs: 60_000, callsPerWindow: 1e12, costUnitsPerWindow: 1e13, storageBytes: 1e9, maxConcurrent: 64 },
       pricing: { currency: 'EUR', baseFee: 100, perCall: 1, perCostUnit: 1 },
       validity: { notBefore: 0, notAfter: 4e12 },
     },
-    consumer, 'consumer',
+    consumer,
+    'consumer',
   ),
-  provider, 'provider',
+  provider,
+  'provider',
 );
 
 /**
@@ -64,7 +69,12 @@ async function node(hooks) {
     kernel.setPipeline({ admit: ['bench.null-hooks'], observe: ['bench.null-hooks'] });
   }
   if (hooks === 'agreements' || hooks === 'agreements-trusted') {
-    await kernel.load(agreements, { isolation: 'inline', preempt: hooks === 'agreements', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], config });
+    await kernel.load(agreements, {
+      isolation: 'inline',
+      preempt: hooks === 'agreements',
+      grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }],
+      config,
+    });
     await kernel.callValue('mcp0.agreements', 'register', { document: doc });
     // Operations run only under the agreement bound to their agent, as a node binds it at spawn.
     await kernel.callValue('mcp0.agreements', 'bind', { agent: HELLO, agreement: 'bench', consumer: consumer.kid });
@@ -112,12 +122,20 @@ const counter = signModule((await buildPlugin(`${ROOT}agents/counter`, { out: jo
 rmSync(counterTmp, { recursive: true, force: true });
 async function agentNode(withAgreements) {
   const plugins = [{ name: 'mcp0.storage', bytes: storage, grants: [{ name: 'blocks' }, { name: 'random' }], isolation: 'inline' }];
-  if (withAgreements) plugins.push({ name: 'mcp0.agreements', bytes: agreements, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], isolation: 'inline', config });
+  if (withAgreements)
+    plugins.push({ name: 'mcp0.agreements', bytes: agreements, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], isolation: 'inline', config });
   const hooks = withAgreements ? ['mcp0.agreements'] : [];
-  const n = await Node.start({ distribution: { name: 'bench', version: '0', publishers: [key.publicKey], plugins, pipeline: { admit: hooks, observe: hooks } }, store: 'memory:' });
+  const n = await Node.start({
+    distribution: { name: 'bench', version: '0', publishers: [key.publicKey], plugins, pipeline: { admit: hooks, observe: hooks } },
+    store: 'memory:',
+  });
   // The consumer is the key that signed the counter module: the node binds the agent for it.
   const { signatures: _, ...terms } = doc;
-  const agentDoc = signAgreement(signAgreement({ ...terms, id: 'bench-agent', consumer: key.kid, permissions: { intents: ['increment'], exports: [] } }, key, 'consumer'), provider, 'provider');
+  const agentDoc = signAgreement(
+    signAgreement({ ...terms, id: 'bench-agent', consumer: key.kid, permissions: { intents: ['increment'], exports: [] } }, key, 'consumer'),
+    provider,
+    'provider',
+  );
   if (withAgreements) await n.callRole('agreements', 'register', { document: agentDoc });
   const agent = await n.agents.spawn({ module: counter, name: 'counter', ...(withAgreements ? { agreement: 'bench-agent' } : {}) });
   await agent.execute('increment', {});
@@ -142,12 +160,16 @@ await metered.n.stop();
 rows.push(...agentRows);
 
 console.log(`\n${figuresTable(rows)}\n`);
-console.log(ratiosTable([
-  ratio('execute with agreements / without', rows[2], rows[0], { target: 1.25 }),
-  ratio('execute with null hooks / without (floor)', rows[1], rows[0]),
-  ratio('execute with agreements / with null hooks', rows[2], rows[1]),
-  ratio('execute with agreements, preempt: false / without', rows[3], rows[0]),
-  ratio('agent operation with agreements / without', agentRows[1], agentRows[0], { target: 1.25 }),
-]));
+console.log(
+  ratiosTable([
+    ratio('execute with agreements / without', rows[2], rows[0], { target: 1.25 }),
+    ratio('execute with null hooks / without (floor)', rows[1], rows[0]),
+    ratio('execute with agreements / with null hooks', rows[2], rows[1]),
+    ratio('execute with agreements, preempt: false / without', rows[3], rows[0]),
+    ratio('agent operation with agreements / without', agentRows[1], agentRows[0], { target: 1.25 }),
+  ]),
+);
 const us = (r) => r.stats.p50Us;
-console.log(`\nadded per operation (p50): ${(us(rows[2]) - us(rows[0])).toFixed(1)} µs by agreements, of which ${(us(rows[1]) - us(rows[0])).toFixed(1)} µs is the floor of any admit + observe pair`);
+console.log(
+  `\nadded per operation (p50): ${(us(rows[2]) - us(rows[0])).toFixed(1)} µs by agreements, of which ${(us(rows[1]) - us(rows[0])).toFixed(1)} µs is the floor of any admit + observe pair`,
+);

@@ -31,7 +31,12 @@ if (!bin) {
   console.log('bridge bench skipped: no FerretDB binary (set MCP0_FERRETDB or run bash scripts/ferretdb/build.sh)');
   process.exit(0);
 }
-log(`mcp0 bridge bench: node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `mcp0 bridge bench: node ${process.version}, ${os.cpus().length} cpus, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const key = generateKeyPair();
 const tmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-bridge-'));
 const wasm = signModule((await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp, 'storage.wasm') })).wasm, key);
@@ -58,13 +63,38 @@ async function setUp(label, blocks, tier) {
 }
 
 let seed = 1;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 let gen = 1;
 const tasksFor = (label, call) => [
-  { id: `${label}.get`, fn: async () => { const v = await call('get', { agent: 'a', key: keyOf(Math.floor(rand() * N)) }); if (v?.length !== 1024) throw new Error('get: wrong value'); } },
-  { id: `${label}.put`, fn: () => { const i = Math.floor(rand() * N); return call('put', { agent: 'a', key: keyOf(i), value: value(i, gen++) }); } },
+  {
+    id: `${label}.get`,
+    fn: async () => {
+      const v = await call('get', { agent: 'a', key: keyOf(Math.floor(rand() * N)) });
+      if (v?.length !== 1024) throw new Error('get: wrong value');
+    },
+  },
+  {
+    id: `${label}.put`,
+    fn: () => {
+      const i = Math.floor(rand() * N);
+      return call('put', { agent: 'a', key: keyOf(i), value: value(i, gen++) });
+    },
+  },
   { id: `${label}.snapshot`, fn: () => call('snapshot', { agent: 'a' }) },
-  { id: `${label}.apply1pct`, fn: () => { const g = gen++; return call('apply', { agent: 'a', delta: { puts: Array.from({ length: N / 100 }, () => Math.floor(rand() * N)).filter((x, i, a) => a.indexOf(x) === i).map((i) => [keyOf(i), value(i, g)]) } }); } },
+  {
+    id: `${label}.apply1pct`,
+    fn: () => {
+      const g = gen++;
+      return call('apply', {
+        agent: 'a',
+        delta: {
+          puts: Array.from({ length: N / 100 }, () => Math.floor(rand() * N))
+            .filter((x, i, a) => a.indexOf(x) === i)
+            .map((i) => [keyOf(i), value(i, g)]),
+        },
+      });
+    },
+  },
 ];
 const labels = { get: 'get 1 KiB, random key of 2k', put: 'put 1 KiB, random key of 2k', snapshot: 'snapshot', apply1pct: 'apply 1% (20 keys) = new version' };
 
@@ -87,7 +117,11 @@ for (const t of tasks) {
 }
 // Thread hops per operation: the worker tier's host calls, the bridge's round trips (cache hits need none).
 const hops = [];
-for (const [op, input] of [['get', (i) => ({ agent: 'a', key: keyOf(i) })], ['put', (i) => ({ agent: 'a', key: keyOf(i), value: value(i, 99) })], ['snapshot', () => ({ agent: 'a' })]]) {
+for (const [op, input] of [
+  ['get', (i) => ({ agent: 'a', key: keyOf(i) })],
+  ['put', (i) => ({ agent: 'a', key: keyOf(i), value: value(i, 99) })],
+  ['snapshot', () => ({ agent: 'a' })],
+]) {
   hostCalls = 0;
   bridge.stats.roundTrips = 0;
   bridge.stats.hits = 0;
@@ -95,7 +129,9 @@ for (const [op, input] of [['get', (i) => ({ agent: 'a', key: keyOf(i) })], ['pu
     await worker.call(op, input(i));
     await inline.call(op, input(i));
   }
-  hops.push(`${op}: worker tier ${(hostCalls / 20).toFixed(1)} host calls, bridge ${(bridge.stats.roundTrips / 20).toFixed(1)} round trips + ${(bridge.stats.hits / 20).toFixed(1)} cache hits`);
+  hops.push(
+    `${op}: worker tier ${(hostCalls / 20).toFixed(1)} host calls, bridge ${(bridge.stats.roundTrips / 20).toFixed(1)} round trips + ${(bridge.stats.hits / 20).toFixed(1)} cache hits`,
+  );
 }
 const perGet = hops.join('\n        ');
 

@@ -116,20 +116,44 @@ for (const n of [2, 3]) {
     { id: `kernel.${n}`, label: `(a) kernel, poseidon_batch ×${BATCH}`, fn: () => kernel.call(NAME, 'poseidon_batch', cbor) },
     { id: `kernelNp.${n}`, label: `(a') kernel preempt:false ×${BATCH}`, fn: () => kernelNp.call(NAME, 'poseidon_batch', cbor) },
     { id: `bare.${n}`, label: `(b) bare WASM raw ×${BATCH}`, fn: () => bare.poseidon_raw_batch(inp, n, BATCH, out), async: false },
-    { id: `circom.${n}`, label: `(c) circomlibjs wasm ×${BATCH}`, fn: () => { for (let k = 0; k < BATCH; k++) circom(fe[k]); }, async: false },
-    { id: `lite.${n}`, label: `(d) poseidon-lite ×${BATCH}`, fn: () => { for (let k = 0; k < BATCH; k++) lite(inputs[k]); }, async: false },
+    {
+      id: `circom.${n}`,
+      label: `(c) circomlibjs wasm ×${BATCH}`,
+      fn: () => {
+        for (let k = 0; k < BATCH; k++) circom(fe[k]);
+      },
+      async: false,
+    },
+    {
+      id: `lite.${n}`,
+      label: `(d) poseidon-lite ×${BATCH}`,
+      fn: () => {
+        for (let k = 0; k < BATCH; k++) lite(inputs[k]);
+      },
+      async: false,
+    },
   ];
   const stats = await measure(tasks, { timeMs: TIME_MS, rounds: 4, warmupMs: 300, minIterations: 16 });
   for (const t of tasks) {
     const s = stats.get(t.id);
     // Per hash: divide the per-batch figures.
-    const per = { ...s, opsPerSec: s.opsPerSec * BATCH, meanUs: s.meanUs / BATCH, p50Us: s.p50Us / BATCH, p99Us: s.p99Us / BATCH, minUs: s.minUs / BATCH, maxUs: s.maxUs / BATCH, sdUs: s.sdUs / BATCH };
+    const per = {
+      ...s,
+      opsPerSec: s.opsPerSec * BATCH,
+      meanUs: s.meanUs / BATCH,
+      p50Us: s.p50Us / BATCH,
+      p99Us: s.p99Us / BATCH,
+      minUs: s.minUs / BATCH,
+      maxUs: s.maxUs / BATCH,
+      sdUs: s.sdUs / BATCH,
+    };
     rows.push({ id: t.id, group: `poseidon ${n}`, label: t.label, stats: per });
   }
   const row = (id) => rows.find((r) => r.id === id);
   // Speed-ups over circomlibjs: circomlibjs time / ours (≥ 1.5 is the target).
   const speedup = (name, id, target) => {
-    const c = row(`circom.${n}`).stats, o = row(id).stats;
+    const c = row(`circom.${n}`).stats,
+      o = row(id).stats;
     const r = { name, mean: c.meanUs / o.meanUs, p50: c.p50Us / o.p50Us };
     if (target !== undefined) Object.assign(r, { target, on: 'p50', verdict: r.p50 >= target ? 'PASS' : 'FAIL' });
     return r;
@@ -157,16 +181,43 @@ const mulStats = await measure(mulTasks, { timeMs: Math.round(1500 * scale), rou
 for (const t of mulTasks) {
   const s = mulStats.get(t.id);
   const k = MULS;
-  rows.push({ id: t.id, group: 'BN254 Fr', label: `${t.label} (per op)`, stats: { ...s, opsPerSec: s.opsPerSec * k, meanUs: s.meanUs / k, p50Us: s.p50Us / k, p99Us: s.p99Us / k, minUs: s.minUs / k, maxUs: s.maxUs / k, sdUs: s.sdUs / k } });
+  rows.push({
+    id: t.id,
+    group: 'BN254 Fr',
+    label: `${t.label} (per op)`,
+    stats: {
+      ...s,
+      opsPerSec: s.opsPerSec * k,
+      meanUs: s.meanUs / k,
+      p50Us: s.p50Us / k,
+      p99Us: s.p99Us / k,
+      minUs: s.minUs / k,
+      maxUs: s.maxUs / k,
+      sdUs: s.sdUs / k,
+    },
+  });
 }
 
 kernel.stop();
 kernelNp.stop();
 const row2 = (id) => rows.find((r) => r.id === id).stats;
-console.log(`\nPoseidon over BN254 (node ${process.version}, ${os.cpus()[0]?.model ?? '?'} ×${os.cpus().length}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}); figures per hash (per op for Fr)\n`);
+console.log(
+  `\nPoseidon over BN254 (node ${process.version}, ${os.cpus()[0]?.model ?? '?'} ×${os.cpus().length}, load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}); figures per hash (per op for Fr)\n`,
+);
 console.log(figuresTable(rows));
 console.log('\nSpeed-up over circomlibjs (its time / ours; target ≥ 1.5×, stretch 2×)\n');
 console.log(ratiosTable(ratios).replaceAll('≤', '≥'));
-console.log(`\nBN254 Fr, ns per operation (p50 / mean): ${mulTasks.map((t) => `${t.label} ${(row2(t.id).p50Us * 1000).toFixed(1)} / ${(row2(t.id).meanUs * 1000).toFixed(1)}`).join('; ')}`);
-writeJson(`${ROOT}bench/results/poseidon.json`, { date: new Date().toISOString(), node: process.version, batch: BATCH, rows: rows.map((r) => ({ id: r.id, group: r.group, label: r.label, ...r.stats })), ratios });
+console.log(
+  `\nBN254 Fr, ns per operation (p50 / mean): ${mulTasks.map((t) => `${t.label} ${(row2(t.id).p50Us * 1000).toFixed(1)} / ${(row2(t.id).meanUs * 1000).toFixed(1)}`).join('; ')}`,
+);
+writeJson(`${ROOT}bench/results/poseidon.json`, {
+  date: new Date().toISOString(),
+  node: process.version,
+  batch: BATCH,
+  rows: rows.map((r) => ({ id: r.id, group: r.group, label: r.label, ...r.stats })),
+  ratios,
+});
 process.exit(0);

@@ -94,7 +94,11 @@ async function measure(bytes, workloads, rounds) {
       const slice = opts?.slice ?? DEFAULT_SLICE;
       const wasm = opts ? instrumentDeadline(bytes, opts) : bytes;
       const { instance } = await WebAssembly.instantiate(wasm, {
-        env: { abort: () => { throw new Error('abort'); } },
+        env: {
+          abort: () => {
+            throw new Error('abort');
+          },
+        },
         'mcp0:kernel': { deadline: () => (host.calls++, performance.now() > 1e15 ? 0 : slice) },
       });
       return { name, host, exports: instance.exports, best: {}, hostCalls: {} };
@@ -144,7 +148,11 @@ async function lateness(bytes, calls, rounds, aheadMs = 20) {
       for (let round = 0; round < rounds; round++) {
         const host = { deadline: 0, noticed: 0, calls: 0 };
         const { instance } = await WebAssembly.instantiate(wasm, {
-          env: { abort: () => { throw new Error('abort'); } },
+          env: {
+            abort: () => {
+              throw new Error('abort');
+            },
+          },
           'mcp0:kernel': {
             deadline: () => {
               host.calls++;

@@ -28,12 +28,19 @@ import { GRANTS, HELLO, assertEcho, barePlugin, kernelWithHello, makeFixtures, p
 import { collect, measure } from './lib/measure.js';
 
 const args = process.argv.slice(2);
-const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '16,1024').split(',').map(Number).filter((n) => n > 0);
+const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '16,1024')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const named = ['call', 'worker', 'load'].filter((s) => args.includes(s));
 const sections = new Set(named.length ? named : ['call', 'worker', 'load']);
 
 const fx = makeFixtures();
-const stubs = Object.fromEntries(WebAssembly.Module.imports(fx.module).filter((i) => i.module === 'mcp0:abi/v1').map((i) => [i.name, () => 0n]));
+const stubs = Object.fromEntries(
+  WebAssembly.Module.imports(fx.module)
+    .filter((i) => i.module === 'mcp0:abi/v1')
+    .map((i) => [i.name, () => 0n]),
+);
 
 if (sections.has('call')) await callSection();
 if (sections.has('worker')) await workerSection();
@@ -115,7 +122,7 @@ async function callSection() {
     collect();
 
     console.log(`\n== echo ${size} B: CPU profile, self time per call, by location ==`);
-    console.log('(sampling inflates every call, so each profile is scaled to its path\'s unprofiled mean above: est. µs)');
+    console.log("(sampling inflates every call, so each profile is scaled to its path's unprofiled mean above: est. µs)");
     const bareProfile = scale(await profile(() => bare.call(input), 1500), measuredMean.bare);
     const kernelProfile = scale(await profile(() => k.call(input), 1500), measuredMean.kernel);
     const keys = [...new Set([...Object.keys(bareProfile.byPlace), ...Object.keys(kernelProfile.byPlace)])];
@@ -127,9 +134,14 @@ async function callSection() {
       if (b < 0.05 && kk < 0.05) continue;
       console.log(`${key.padEnd(44)} ${b.toFixed(2).padStart(7)} ${kk.toFixed(2).padStart(7)} ${(kk - b).toFixed(2).padStart(7)}`);
     }
-    console.log(`${'total (= unprofiled mean)'.padEnd(44)} ${bareProfile.total.toFixed(2).padStart(7)} ${kernelProfile.total.toFixed(2).padStart(7)} ${(kernelProfile.total - bareProfile.total).toFixed(2).padStart(7)}`);
+    console.log(
+      `${'total (= unprofiled mean)'.padEnd(44)} ${bareProfile.total.toFixed(2).padStart(7)} ${kernelProfile.total.toFixed(2).padStart(7)} ${(kernelProfile.total - bareProfile.total).toFixed(2).padStart(7)}`,
+    );
     console.log('\ntop functions on the kernel path by self time per call (est. µs):');
-    for (const [fn, us] of Object.entries(kernelProfile.byFunction).sort((a, b) => b[1] - a[1]).slice(0, 18)) console.log(`  ${us.toFixed(3).padStart(7)}  ${fn}`);
+    for (const [fn, us] of Object.entries(kernelProfile.byFunction)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 18))
+      console.log(`  ${us.toFixed(3).padStart(7)}  ${fn}`);
     collect();
   }
 
@@ -163,7 +175,10 @@ async function workerSection() {
     ['raced', '+ timeout race (setTimeout)', () => raced(input)],
     ['kernel', 'kernel worker tier', () => k.call(input)],
   ];
-  const stats = await measure(rows.map(([id, , fn]) => ({ id, fn })), { timeMs: 3000, rounds: 3 });
+  const stats = await measure(
+    rows.map(([id, , fn]) => ({ id, fn })),
+    { timeMs: 3000, rounds: 3 },
+  );
   console.log(`${'path'.padEnd(30)} mean µs   p50 µs   p99 µs`);
   for (const [id, label] of rows) {
     const s = stats.get(id);
@@ -197,7 +212,10 @@ async function loadSection() {
     ['verifyArtifact (all of the above)', () => verifyArtifact(signed, { trust, grants: GRANTS }), true],
   ];
   console.log(`\n== verifyArtifact, step by step (${signed.length} B artifact, 2 alternating rounds) ==`);
-  const stats = await measure(steps.map(([id, fn, isAsync]) => ({ id, fn, async: isAsync === true })), { timeMs: 1000, rounds: 2 });
+  const stats = await measure(
+    steps.map(([id, fn, isAsync]) => ({ id, fn, async: isAsync === true })),
+    { timeMs: 1000, rounds: 2 },
+  );
   console.log(`${'step'.padEnd(36)} mean µs   p50 µs`);
   for (const [id] of steps) {
     const s = stats.get(id);

@@ -41,7 +41,9 @@ function addRows(group, stats, labels) {
 const row = (id) => rows.find((r) => r.id === id);
 
 const fx = makeFixtures();
-log(`mcp0 bench: node ${process.version}, ${os.cpus().length} cpus, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}${typeof globalThis.gc === 'function' ? '' : ' (no --expose-gc: groups are not separated by a collection)'}`);
+log(
+  `mcp0 bench: node ${process.version}, ${os.cpus().length} cpus, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}${typeof globalThis.gc === 'function' ? '' : ' (no --expose-gc: groups are not separated by a collection)'}`,
+);
 
 // 1. Inline kernel call vs bare Extism in-process, reset after every call.
 if (only.has('inline')) {
@@ -105,7 +107,11 @@ if (only.has('load')) {
     await kernel.unload(HELLO);
   };
   await loadUnload();
-  const stubs = Object.fromEntries(WebAssembly.Module.imports(fx.module).filter((i) => i.module === 'mcp0:abi/v1').map((i) => [i.name, () => 0n]));
+  const stubs = Object.fromEntries(
+    WebAssembly.Module.imports(fx.module)
+      .filter((i) => i.module === 'mcp0:abi/v1')
+      .map((i) => [i.name, () => 0n]),
+  );
   log('load and verify …');
   const stats = await measure(
     [

@@ -93,7 +93,12 @@ function valueOf(size, i, gen, salt) {
 // ── The plugin, built from source and signed with a throwaway key ───────────────────────────────
 const key = generateKeyPair();
 log(wasmArg ? `plugin: ${wasmArg}` : 'building plugins/storage …');
-const wasm = signModule(wasmArg ? new Uint8Array(readFileSync(wasmArg)) : (await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp('mcp0-bench-storage-'), 'storage.wasm') })).wasm, key);
+const wasm = signModule(
+  wasmArg
+    ? new Uint8Array(readFileSync(wasmArg))
+    : (await buildPlugin(`${ROOT}plugins/storage`, { out: join(tmp('mcp0-bench-storage-'), 'storage.wasm') })).wasm,
+  key,
+);
 // What the plugin asks for (0.3 adds random, for its salts); granting more than a build asks is harmless.
 const GRANTS = [{ name: 'blocks' }, { name: 'random' }];
 
@@ -127,7 +132,13 @@ async function cpuPerOp(tasks, { rounds, n }) {
  */
 function counting(inner) {
   const c = { on: false, bytes: 0, blocks: 0, captured: null };
-  const add = (list, had) => list.forEach((b, i) => { if (!had[i]) { c.bytes += b.length; c.blocks++; } });
+  const add = (list, had) =>
+    list.forEach((b, i) => {
+      if (!had[i]) {
+        c.bytes += b.length;
+        c.blocks++;
+      }
+    });
   c.provider = {
     put: (list) => {
       c.captured?.push(list.map((b) => b.slice()));
@@ -238,7 +249,12 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
     return state;
   }
 
-  for (const [size, salt] of opsOnly ? [[1024, 1]] : [[1024, 1], [64, 2]]) {
+  for (const [size, salt] of opsOnly
+    ? [[1024, 1]]
+    : [
+        [1024, 1],
+        [64, 2],
+      ]) {
     const agent = `amp-${size}`;
     log(`[${backend}] building ${N.toLocaleString('en-US')} keys × ${size} B …`);
     const tb = performance.now();
@@ -262,7 +278,8 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
     });
     const after = (await call('snapshot', { agent })).root;
     const d = await call('diff', { rootA: before, rootB: after });
-    if (d.puts.length !== setA.length || d.deletes.length !== 0) throw new Error(`${backend}: diff of the 1% apply has ${d.puts.length} puts, ${d.deletes.length} deletes`);
+    if (d.puts.length !== setA.length || d.deletes.length !== 0)
+      throw new Error(`${backend}: diff of the 1% apply has ${d.puts.length} puts, ${d.deletes.length} deletes`);
     let tPuts = 0;
     const single = await c.count(async () => {
       const t = performance.now();
@@ -286,8 +303,14 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
     const { agent, salt } = bytes[1024];
     const rand = rng(42);
     let gen = 10;
-    const putOnce = () => { const i = Math.floor(rand() * N); return call('put', { agent, key: keyOf(i), value: valueOf(1024, i, gen++, salt) }); };
-    const getOnce = async () => { const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)) }); if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get: wrong value'); };
+    const putOnce = () => {
+      const i = Math.floor(rand() * N);
+      return call('put', { agent, key: keyOf(i), value: valueOf(1024, i, gen++, salt) });
+    };
+    const getOnce = async () => {
+      const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)) });
+      if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get: wrong value');
+    };
     // The blocks of 200 puts, as the plugin handed them to blocks_put: the floor writes lists like
     // these (the same number of blocks, of the same sizes, made new by a counter in their first
     // bytes) and moves a ref of its own by CAS, the two synchronous steps a put takes.
@@ -301,7 +324,13 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
     let version = 0;
     const floorPut = async () => {
       const n = fi++;
-      const list = templates[n % templates.length].map((b, j) => { const x = b.slice(); new DataView(x.buffer).setUint32(0, n); x[4] = j; x[5] = 0xfe; return x; });
+      const list = templates[n % templates.length].map((b, j) => {
+        const x = b.slice();
+        new DataView(x.buffer).setUint32(0, n);
+        x[4] = j;
+        x[5] = 0xfe;
+        return x;
+      });
       const ids = await store.blocks.put(list);
       version = await store.blocks.refCas('bench.floor', 'head', version, ids[ids.length - 1]);
     };
@@ -314,7 +343,10 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
     };
     // A read at a root (an operation reading the version it started from): no head read.
     const { root } = await call('snapshot', { agent });
-    const getAtRoot = async () => { const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)), root }); if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get at root: wrong value'); };
+    const getAtRoot = async () => {
+      const v = await call('get', { agent, key: keyOf(Math.floor(rand() * N)), root });
+      if (!(v instanceof Uint8Array) || v.length !== 1024) throw new Error('get at root: wrong value');
+    };
     const puts = { id: `${backend}.put`, fn: putOnce };
     const gets = { id: `${backend}.get`, fn: getOnce };
     const rgets = { id: `${backend}.get.root`, fn: getAtRoot };
@@ -329,13 +361,25 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
     rows.push({ id: fgets.id, group: backend, label: 'floor: store ref read + get of 1 KiB', stats: stats.get(fgets.id) });
     log(`[${backend}] CPU per operation …`);
     const perOp = await cpuPerOp([puts, fputs, gets, rgets, fgets], { rounds: Math.max(3, Math.round(8 * scale)), n: tier === 'worker' ? 200 : 500 });
-    cpu = { put: perOp.get(puts.id), floorPut: perOp.get(fputs.id), get: perOp.get(gets.id), getAtRoot: perOp.get(rgets.id), floorGet: perOp.get(fgets.id), bytesPerPut: perPut, blocksPerPut };
+    cpu = {
+      put: perOp.get(puts.id),
+      floorPut: perOp.get(fputs.id),
+      get: perOp.get(gets.id),
+      getAtRoot: perOp.get(rgets.id),
+      floorGet: perOp.get(fgets.id),
+      bytesPerPut: perPut,
+      blocksPerPut,
+    };
   }
 
   if (opsOnly) {
     await kernel.stop();
     log(`[${backend}] done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const b of Object.values(bytes)) { delete b.state; delete b.before; delete b.after; }
+    for (const b of Object.values(bytes)) {
+      delete b.state;
+      delete b.before;
+      delete b.after;
+    }
     return { rows, bytes, cpu };
   }
 
@@ -358,7 +402,10 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
       { id: `${backend}.restore.${size}`, fn: () => call('restore', { agent, root: flip++ % 2 ? before : after }) },
       {
         id: `${backend}.apply1pct.${size}`,
-        fn: () => { const g = gen++; return call('apply', { agent, delta: { puts: pick(rand, N, N / 100).map((i) => [keyOf(i), valueOf(size, i, g, salt)]) } }); },
+        fn: () => {
+          const g = gen++;
+          return call('apply', { agent, delta: { puts: pick(rand, N, N / 100).map((i) => [keyOf(i), valueOf(size, i, g, salt)]) } });
+        },
       },
     ];
     log(`[${backend}] snapshot / restore / 1% apply, ${size} B values …`);
@@ -390,7 +437,10 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
       const back = await naiveRestore(store.blocks, ids);
       const restoreMs = performance.now() - t;
       if (Object.keys(back).length !== N) throw new Error('naive restore: wrong size');
-      if (r >= 0) { snaps.push(snapMs); restores.push(restoreMs); } // r = -1 is the warm-up
+      if (r >= 0) {
+        snaps.push(snapMs);
+        restores.push(restoreMs);
+      } // r = -1 is the warm-up
     }
     const sl = size === 1024 ? '1 KiB' : '64 B';
     rows.push({ id: `${backend}.naive.snapshot.${size}`, group: backend, label: `naive CBOR snapshot (10k × ${sl})`, stats: summarise(snaps) });
@@ -399,12 +449,21 @@ async function runBackend(backend, store, tier, { opsOnly = false } = {}) {
 
   await kernel.stop();
   log(`[${backend}] done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  for (const b of Object.values(bytes)) { delete b.state; delete b.before; delete b.after; }
+  for (const b of Object.values(bytes)) {
+    delete b.state;
+    delete b.before;
+    delete b.after;
+  }
   return { rows, bytes, cpu };
 }
 
 // ── Run ──────────────────────────────────────────────────────────────────────────────────────────
-log(`mcp0 storage bench: node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${typeof globalThis.gc === 'function' ? '' : ' (no --expose-gc)'}`);
+log(
+  `mcp0 storage bench: node ${process.version}, ${os.cpus().length} cpus, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}${typeof globalThis.gc === 'function' ? '' : ' (no --expose-gc)'}`,
+);
 const results = {};
 const loadAtStart = os.loadavg();
 if (!only || only.has('memory')) {
@@ -458,7 +517,17 @@ const bLines = [];
 for (const b of backends) {
   for (const size of [1024, 64]) {
     const x = results[b].bytes[size];
-    bLines.push([b, size === 1024 ? '1 KiB (out of line)' : '64 B (inline)', `${kb(x.full.bytes)} (${x.full.nodes} nodes)`, `${kb(x.batch.bytes)} (${x.batch.blocks} blocks)`, pct(x.batch.bytes, x.full.bytes), `${kb(x.single.bytes)} (${x.single.blocks} blocks)`, pct(x.single.bytes, x.full.bytes), `${kb(x.naive.bytes)} (${x.naive.blocks} block${x.naive.blocks > 1 ? 's' : ''})`, `${(x.naive.bytes / x.batch.bytes).toFixed(1)}×`]);
+    bLines.push([
+      b,
+      size === 1024 ? '1 KiB (out of line)' : '64 B (inline)',
+      `${kb(x.full.bytes)} (${x.full.nodes} nodes)`,
+      `${kb(x.batch.bytes)} (${x.batch.blocks} blocks)`,
+      pct(x.batch.bytes, x.full.bytes),
+      `${kb(x.single.bytes)} (${x.single.blocks} blocks)`,
+      pct(x.single.bytes, x.full.bytes),
+      `${kb(x.naive.bytes)} (${x.naive.blocks} block${x.naive.blocks > 1 ? 's' : ''})`,
+      `${(x.naive.bytes / x.batch.bytes).toFixed(1)}×`,
+    ]);
   }
 }
 const widths = bHead.map((h, i) => Math.max(h.length, ...bLines.map((l) => l[i].length)));
@@ -467,7 +536,9 @@ console.log('new block bytes written by a 1% random change (100 of 10,000 keys),
 console.log([render(bHead), widths.map((w) => '─'.repeat(w)).join('  '), ...bLines.map(render)].join('\n'));
 for (const b of backends) {
   const x = results[b].bytes;
-  console.log(`[${b}] build 10k × 1 KiB ${(x[1024].buildMs / 1000).toFixed(2)} s, 10k × 64 B ${(x[64].buildMs / 1000).toFixed(2)} s (${N / CHUNK} applies of ${CHUNK}); counted 1% apply ${x[1024].tApply.toFixed(1)} / ${x[64].tApply.toFixed(1)} ms, 100 counted puts ${x[1024].tPuts.toFixed(0)} / ${x[64].tPuts.toFixed(0)} ms (1 KiB / 64 B)`);
+  console.log(
+    `[${b}] build 10k × 1 KiB ${(x[1024].buildMs / 1000).toFixed(2)} s, 10k × 64 B ${(x[64].buildMs / 1000).toFixed(2)} s (${N / CHUNK} applies of ${CHUNK}); counted 1% apply ${x[1024].tApply.toFixed(1)} / ${x[64].tApply.toFixed(1)} ms, 100 counted puts ${x[1024].tPuts.toFixed(0)} / ${x[64].tPuts.toFixed(0)} ms (1 KiB / 64 B)`,
+  );
 }
 // The byte counts differ a little between stores: each agent's node boundaries follow a salt drawn
 // at its first write (plugins/storage/README.md), so the same keys split differently in each store.
@@ -496,22 +567,45 @@ console.log(`\n${ratiosTable(ratios)}`);
 // work, ≤ 250 µs a put and ≤ 50 µs a get at 10,000 keys; a 1% random change ≤ 5% of a full snapshot.
 const us = (n) => `${n.toFixed(0)} µs`;
 const cHead = ['backend', 'put CPU', 'floor', 'put − floor', 'put / floor', 'get CPU', 'floor', 'get − floor', 'get / floor', 'get at root', 'bytes per put'];
-const cLines = Object.keys(results).filter((b) => results[b].cpu).map((b) => {
-  const x = results[b].cpu;
-  return [b, us(x.put), us(x.floorPut), us(x.put - x.floorPut), `${(x.put / x.floorPut).toFixed(2)}×`, us(x.get), us(x.floorGet), us(x.get - x.floorGet), `${(x.get / x.floorGet).toFixed(2)}×`, us(x.getAtRoot), `${(x.bytesPerPut / 1000).toFixed(1)} KB in ${x.blocksPerPut.toFixed(1)} blocks`];
-});
+const cLines = Object.keys(results)
+  .filter((b) => results[b].cpu)
+  .map((b) => {
+    const x = results[b].cpu;
+    return [
+      b,
+      us(x.put),
+      us(x.floorPut),
+      us(x.put - x.floorPut),
+      `${(x.put / x.floorPut).toFixed(2)}×`,
+      us(x.get),
+      us(x.floorGet),
+      us(x.get - x.floorGet),
+      `${(x.get / x.floorGet).toFixed(2)}×`,
+      us(x.getAtRoot),
+      `${(x.bytesPerPut / 1000).toFixed(1)} KB in ${x.blocksPerPut.toFixed(1)} blocks`,
+    ];
+  });
 const cWidths = cHead.map((h, i) => Math.max(h.length, ...cLines.map((l) => l[i].length)));
 const cRender = (cells) => cells.map((c, i) => (i >= 1 ? c.padStart(cWidths[i]) : c.padEnd(cWidths[i]))).join('  ');
-console.log('\nCPU per operation (user + system, every thread; median of rounds), beside the store\'s own put and get of the same bytes');
+console.log("\nCPU per operation (user + system, every thread; median of rounds), beside the store's own put and get of the same bytes");
 console.log([cRender(cHead), cWidths.map((w) => '─'.repeat(w)).join('  '), ...cLines.map(cRender)].join('\n'));
 for (const b of Object.keys(results).filter((k) => results[k].cpu)) {
   const x = results[b].cpu;
-  console.log(`[${b}] targets: put − floor ${us(x.put - x.floorPut)} ≤ 250 µs: ${x.put - x.floorPut <= 250 ? 'PASS' : 'FAIL'}; get − floor ${us(x.get - x.floorGet)} ≤ 50 µs: ${x.get - x.floorGet <= 50 ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `[${b}] targets: put − floor ${us(x.put - x.floorPut)} ≤ 250 µs: ${x.put - x.floorPut <= 250 ? 'PASS' : 'FAIL'}; get − floor ${us(x.get - x.floorGet)} ≤ 50 µs: ${x.get - x.floorGet <= 50 ? 'PASS' : 'FAIL'}`,
+  );
 }
 for (const b of backends) {
   const x = results[b].bytes[1024];
-  console.log(`[${b}] 1% random change as one apply: ${pct(x.batch.bytes, x.full.bytes)} of a full snapshot, target ≤ 5%: ${x.batch.bytes <= 0.05 * x.full.bytes ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `[${b}] 1% random change as one apply: ${pct(x.batch.bytes, x.full.bytes)} of a full snapshot, target ≤ 5%: ${x.batch.bytes <= 0.05 * x.full.bytes ? 'PASS' : 'FAIL'}`,
+  );
 }
 console.log(`load average at the start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
 if (mongoNote) console.log(`\n${mongoNote}`);
-console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

@@ -82,4 +82,6 @@ console.log(`\n${figuresTable([...rows, ...zkRows])}\n`);
 console.log(ratiosTable([ratio('execute with trace / without', rows[1], rows[0])]));
 const overheadUs = rows[1].stats.p50Us - rows[0].stats.p50Us;
 console.log(`\ntrace hook overhead per operation: ${overheadUs.toFixed(0)} µs (p50); chain head after the run: seq ${traceHead.seq}`);
-console.log(`prove per event: ${(zkRows[0].stats.p50Us / 32 / 1000).toFixed(1)} ms in a full batch of 32, ${(zkRows[1].stats.p50Us / 5 / 1000).toFixed(1)} ms in a batch of 5 (p50)`);
+console.log(
+  `prove per event: ${(zkRows[0].stats.p50Us / 32 / 1000).toFixed(1)} ms in a full batch of 32, ${(zkRows[1].stats.p50Us / 5 / 1000).toFixed(1)} ms in a batch of 5 (p50)`,
+);

@@ -14,8 +14,22 @@
  */
 import os from 'node:os';
 import {
-  ALG_ED25519, MAX_ED25519_VERIFICATIONS, SIGNATURE_SECTION, WASM_HEADER, concatBytes, contentHashes, ed25519Sign, ed25519Verify,
-  encodeCustomSection, encodeSignatureData, generateKeyPair, parseSections, signModule, stripSignatures, verifyModule, wasmsign2KeyId,
+  ALG_ED25519,
+  MAX_ED25519_VERIFICATIONS,
+  SIGNATURE_SECTION,
+  WASM_HEADER,
+  concatBytes,
+  contentHashes,
+  ed25519Sign,
+  ed25519Verify,
+  encodeCustomSection,
+  encodeSignatureData,
+  generateKeyPair,
+  parseSections,
+  signModule,
+  stripSignatures,
+  verifyModule,
+  wasmsign2KeyId,
 } from '@mcp0/abi';
 import { ROOT, helloBytes } from './lib/fixtures.js';
 import { collect, measure } from './lib/measure.js';
@@ -60,7 +74,11 @@ const cases = [
   { id: 'normal', label: 'normal: hello signed by 1 trusted key (key id)', bytes: normal },
   { id: 'anonymous', label: 'hostile: 64×256 signatures without key id', bytes: hostile(() => undefined) },
   { id: 'named', label: 'hostile: 64×256 naming the 16 trusted key ids', bytes: hostile((n) => ids[n % 16]) },
-  { id: 'unknown', label: 'hostile: 64×256 by 16,384 unknown key ids', bytes: hostile((n) => Uint8Array.from({ length: 12 }, (_, i) => ((n >> (8 * (i % 4))) & 0xff) ^ i)) },
+  {
+    id: 'unknown',
+    label: 'hostile: 64×256 by 16,384 unknown key ids',
+    bytes: hostile((n) => Uint8Array.from({ length: 12 }, (_, i) => ((n >> (8 * (i % 4))) & 0xff) ^ i)),
+  },
 ];
 
 /** Verify once, counting Ed25519 verifications; returns the outcome ('ok' or the error code). */
@@ -85,13 +103,17 @@ for (const c of cases) {
 log('measuring …');
 collect();
 const stats = await measure(
-  cases.map((c) => ({ id: c.id, async: false, fn: () => {
-    try {
-      verifyModule(c.bytes, trusted);
-    } catch {
-      // the hostile ones are refused: that is what is measured
-    }
-  } })),
+  cases.map((c) => ({
+    id: c.id,
+    async: false,
+    fn: () => {
+      try {
+        verifyModule(c.bytes, trusted);
+      } catch {
+        // the hostile ones are refused: that is what is measured
+      }
+    },
+  })),
   { timeMs: quick ? 2000 : 8000, rounds: 2, minIterations: 16 },
 );
 const rows = cases.map((c) => ({ id: c.id, group: 'verify', label: c.label, stats: stats.get(c.id) }));
@@ -104,9 +126,13 @@ console.log(`\n${figuresTable(rows)}\n`);
 console.log('case        size MB  outcome      Ed25519 verifications  p50 ms  p99 ms');
 for (const c of cases) {
   const s = stats.get(c.id);
-  console.log(`${c.id.padEnd(12)}${(c.bytes.length / 1e6).toFixed(2).padStart(7)}  ${c.result.padEnd(12)} ${String(c.calls).padStart(21)}  ${ms(s.p50Us).padStart(6)}  ${ms(s.p99Us).padStart(6)}`);
+  console.log(
+    `${c.id.padEnd(12)}${(c.bytes.length / 1e6).toFixed(2).padStart(7)}  ${c.result.padEnd(12)} ${String(c.calls).padStart(21)}  ${ms(s.p50Us).padStart(6)}  ${ms(s.p99Us).padStart(6)}`,
+  );
 }
-console.log(`\nTarget: the worst hostile module verifies or fails in under ${TARGET_MS} ms (p50), at most ${MAX_ED25519_VERIFICATIONS} Ed25519 verifications: ${verdict} (${worst.id}: ${ms(worst.stats.p50Us)} ms p50, ${ms(worst.stats.p99Us)} ms p99; normal plugin ${ms(rows[0].stats.p50Us)} ms)`);
+console.log(
+  `\nTarget: the worst hostile module verifies or fails in under ${TARGET_MS} ms (p50), at most ${MAX_ED25519_VERIFICATIONS} Ed25519 verifications: ${verdict} (${worst.id}: ${ms(worst.stats.p50Us)} ms p50, ${ms(worst.stats.p99Us)} ms p99; normal plugin ${ms(rows[0].stats.p50Us)} ms)`,
+);
 console.log(`load average: ${loadStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadEnd.map((l) => l.toFixed(2)).join(' ')} at the end`);
 writeJson(RESULTS, {
   suite: 'mcp0 verify bench',

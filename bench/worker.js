@@ -43,7 +43,10 @@ function helloFunctions(wasmModule) {
 }
 
 async function extismWorker(fx) {
-  const plugin = await createPlugin({ wasm: [{ module: fx.module, name: 'main' }] }, { useWasi: false, runInWorker: true, functions: helloFunctions(fx.module) });
+  const plugin = await createPlugin(
+    { wasm: [{ module: fx.module, name: 'main' }] },
+    { useWasi: false, runInWorker: true, functions: helloFunctions(fx.module) },
+  );
   let calls = 0;
   const call = async (name, input) => {
     const out = await plugin.call(['main', name], input);
@@ -98,7 +101,8 @@ for (const [id, label, open] of paths) {
     ],
     { timeMs: Math.max(200, 1600 * scale), rounds: 2 },
   );
-  for (const name of ['greet', 'stamp']) rows.push({ id: `${id}.${name}`, group: id, label: `${label}: ${name} (${name === 'greet' ? 0 : 2} host calls)`, stats: stats.get(`${id}.${name}`) });
+  for (const name of ['greet', 'stamp'])
+    rows.push({ id: `${id}.${name}`, group: id, label: `${label}: ${name} (${name === 'greet' ? 0 : 2} host calls)`, stats: stats.get(`${id}.${name}`) });
   perHostCall[id] = (stats.get(`${id}.stamp`).p50Us - stats.get(`${id}.greet`).p50Us) / 2;
   const n = Math.max(50, Math.round((id === 'before' ? 300 : 2000) * scale));
   const g = await cpuPerCall(p.call, 'greet', GREET, n);
@@ -119,7 +123,9 @@ for (const [id, label] of paths) {
   console.log(`${label.padEnd(28)}${f(perHostCall[id])}                 ${f(cpu[id].greetCpuUs)} ${f(cpu[id].stampCpuUs)} ${f(cpu[id].perHostCallCpuUs)}`);
 }
 console.log('');
-console.log(`Target: a worker-tier host call ≤ ${TARGET.perHostCallUs} µs and ≥ ${TARGET.speedup}× cheaper than Extism's worker mode: ${verdict} (${perHostCall.after.toFixed(1)} µs, ${speedup.toFixed(1)}×)`);
+console.log(
+  `Target: a worker-tier host call ≤ ${TARGET.perHostCallUs} µs and ≥ ${TARGET.speedup}× cheaper than Extism's worker mode: ${verdict} (${perHostCall.after.toFixed(1)} µs, ${speedup.toFixed(1)}×)`,
+);
 writeJson(RESULTS, {
   suite: 'mcp0 worker bench',
   date: new Date().toISOString(),

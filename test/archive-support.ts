@@ -42,7 +42,10 @@ export const keyOf = (i: number): string => `/memory/notes/${i}`;
  * Writes `agent`'s state: 300 keys in one apply (snapshot 1), then 30 changed values, 10 deletes
  * and a separate put (snapshot 2). Returns both snapshots and the final entries.
  */
-export async function writeState(kernel: Kernel, agent: string): Promise<{ first: { root: Uint8Array; version: number }; second: { root: Uint8Array; version: number }; entries: [string, Uint8Array][] }> {
+export async function writeState(
+  kernel: Kernel,
+  agent: string,
+): Promise<{ first: { root: Uint8Array; version: number }; second: { root: Uint8Array; version: number }; entries: [string, Uint8Array][] }> {
   await storage(kernel, 'apply', { agent, delta: { puts: Array.from({ length: 300 }, (_, i) => [keyOf(i), value(i, 0)]) } });
   const first = await storage(kernel, 'snapshot', { agent });
   await storage(kernel, 'apply', {

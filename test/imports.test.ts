@@ -58,12 +58,27 @@ describe('import direction', () => {
   it('catches a wrong-way import, a relative path into another package, and a plugin importing the kernel', () => {
     const found = findImportViolations(tree(layered(true)));
     expect(found).toEqual([
-      { file: 'kernel/src/a.ts', line: 2, specifier: '@mcp0/sdk', rule: 'direction',
-        message: 'kernel/src/a.ts:2 imports @mcp0/sdk: kernel may import only sandbox, preempt, abi' },
-      { file: 'plugins/p/assembly/index.ts', line: 2, specifier: '@mcp0/kernel', rule: 'direction',
-        message: 'plugins/p/assembly/index.ts:2 imports @mcp0/kernel: plugins/p may import only abi (@mcp0/abi/as)' },
-      { file: 'sdk/test/b.test.ts', line: 2, specifier: '../../kernel/src/a.js', rule: 'relative-into-package',
-        message: 'sdk/test/b.test.ts:2 imports ../../kernel/src/a.js: expected a public entry of @mcp0/kernel, found a relative path into kernel/' },
+      {
+        file: 'kernel/src/a.ts',
+        line: 2,
+        specifier: '@mcp0/sdk',
+        rule: 'direction',
+        message: 'kernel/src/a.ts:2 imports @mcp0/sdk: kernel may import only sandbox, preempt, abi',
+      },
+      {
+        file: 'plugins/p/assembly/index.ts',
+        line: 2,
+        specifier: '@mcp0/kernel',
+        rule: 'direction',
+        message: 'plugins/p/assembly/index.ts:2 imports @mcp0/kernel: plugins/p may import only abi (@mcp0/abi/as)',
+      },
+      {
+        file: 'sdk/test/b.test.ts',
+        line: 2,
+        specifier: '../../kernel/src/a.js',
+        rule: 'relative-into-package',
+        message: 'sdk/test/b.test.ts:2 imports ../../kernel/src/a.js: expected a public entry of @mcp0/kernel, found a relative path into kernel/',
+      },
     ]);
   });
 
@@ -78,8 +93,12 @@ describe('import direction', () => {
       'kernel/test/c.test.ts': "import { sdk } from '../../test/fixtures.js';\n",
     });
     expect(findImportViolations(root).map((v) => [v.file, v.specifier, v.rule, v.message])).toEqual([
-      ['kernel/test/c.test.ts', '@mcp0/sdk', 'direction',
-        'kernel/test/c.test.ts:1 imports ../../test/fixtures.js, which imports @mcp0/sdk (test/fixtures.ts:1): kernel may import only sandbox, preempt, abi'],
+      [
+        'kernel/test/c.test.ts',
+        '@mcp0/sdk',
+        'direction',
+        'kernel/test/c.test.ts:1 imports ../../test/fixtures.js, which imports @mcp0/sdk (test/fixtures.ts:1): kernel may import only sandbox, preempt, abi',
+      ],
     ]);
   });
 
@@ -93,7 +112,7 @@ describe('import direction', () => {
     ]);
   });
 
-  it('lets every package\'s tests use the plugin build, and of shipped code only tools', () => {
+  it("lets every package's tests use the plugin build, and of shipped code only tools", () => {
     const root = tree({
       ...layered(false),
       'builder/package.json': pkg('@mcp0/builder'),

@@ -69,7 +69,10 @@ describe.skipIf(!mongo)('MongoDB wire protocol (FerretDB or MONGODB_URI)', () =>
     expect((err2 as MongoServerError).code).toBe(11000);
     const cc = db.collection('compound');
     await cc.createIndex({ ns: 1, key: 1 }, { unique: true });
-    await cc.insertMany([{ ns: 'x', key: 'k' }, { ns: 'y', key: 'k' }]);
+    await cc.insertMany([
+      { ns: 'x', key: 'k' },
+      { ns: 'y', key: 'k' },
+    ]);
     const err3 = await cc.insertOne({ ns: 'x', key: 'k' }).catch((e: unknown) => e);
     expect((err3 as MongoServerError).code).toBe(11000);
   });
@@ -78,28 +81,16 @@ describe.skipIf(!mongo)('MongoDB wire protocol (FerretDB or MONGODB_URI)', () =>
     const c = db.collection<{ _id: string; version: number; value: string }>('cas');
     await c.insertOne({ _id: 'doc', version: 1, value: 'v1' });
 
-    const after = await c.findOneAndUpdate(
-      { _id: 'doc', version: 1 },
-      { $set: { value: 'v2' }, $inc: { version: 1 } },
-      { returnDocument: 'after' },
-    );
+    const after = await c.findOneAndUpdate({ _id: 'doc', version: 1 }, { $set: { value: 'v2' }, $inc: { version: 1 } }, { returnDocument: 'after' });
     expect(after).toEqual({ _id: 'doc', version: 2, value: 'v2' });
 
     // The stale version matches nothing: null, and the document is unchanged.
-    const stale = await c.findOneAndUpdate(
-      { _id: 'doc', version: 1 },
-      { $set: { value: 'lost' }, $inc: { version: 1 } },
-      { returnDocument: 'after' },
-    );
+    const stale = await c.findOneAndUpdate({ _id: 'doc', version: 1 }, { $set: { value: 'lost' }, $inc: { version: 1 } }, { returnDocument: 'after' });
     expect(stale).toBeNull();
     expect(await c.findOne({ _id: 'doc' })).toEqual({ _id: 'doc', version: 2, value: 'v2' });
 
     // With result metadata: lastErrorObject tells "matched nothing" apart from "matched".
-    const meta = await c.findOneAndUpdate(
-      { _id: 'doc', version: 1 },
-      { $set: { value: 'lost' } },
-      { returnDocument: 'after', includeResultMetadata: true },
-    );
+    const meta = await c.findOneAndUpdate({ _id: 'doc', version: 1 }, { $set: { value: 'lost' } }, { returnDocument: 'after', includeResultMetadata: true });
     expect(meta.value).toBeNull();
     expect(meta.lastErrorObject?.n).toBe(0);
     expect(meta.lastErrorObject?.updatedExisting).toBe(false);
@@ -107,7 +98,6 @@ describe.skipIf(!mongo)('MongoDB wire protocol (FerretDB or MONGODB_URI)', () =>
     // The same CAS with updateOne: matchedCount is 1 once, then 0.
     expect((await c.updateOne({ _id: 'doc', version: 2 }, { $set: { value: 'v3' }, $inc: { version: 1 } })).matchedCount).toBe(1);
     expect((await c.updateOne({ _id: 'doc', version: 2 }, { $set: { value: 'lost' }, $inc: { version: 1 } })).matchedCount).toBe(0);
-
   });
 
   // Real MongoDB applies a filtered update atomically per document. FerretDB 1.24 (SQLite) does not:
@@ -156,7 +146,10 @@ describe.skipIf(!mongo)('MongoDB wire protocol (FerretDB or MONGODB_URI)', () =>
 
   it('insertMany ordered:false with duplicates inserts the rest and reports each duplicate', async () => {
     const c = db.collection<{ _id: string; n: number }>('put_if_absent');
-    await c.insertMany([{ _id: 'k1', n: 0 }, { _id: 'k3', n: 0 }]);
+    await c.insertMany([
+      { _id: 'k1', n: 0 },
+      { _id: 'k3', n: 0 },
+    ]);
 
     const batch = [
       { _id: 'k0', n: 1 },
@@ -189,7 +182,14 @@ describe.skipIf(!mongo)('MongoDB wire protocol (FerretDB or MONGODB_URI)', () =>
 
     // ordered:true stops at the first duplicate.
     const ordered = await c
-      .insertMany([{ _id: 'o1', n: 1 }, { _id: 'k0', n: 9 }, { _id: 'o2', n: 1 }], { ordered: true })
+      .insertMany(
+        [
+          { _id: 'o1', n: 1 },
+          { _id: 'k0', n: 9 },
+          { _id: 'o2', n: 1 },
+        ],
+        { ordered: true },
+      )
       .catch((e: unknown) => e as MongoBulkWriteError);
     expect(ordered).toBeInstanceOf(MongoBulkWriteError);
     expect((ordered as MongoBulkWriteError).insertedCount).toBe(1);
@@ -208,7 +208,10 @@ describe.skipIf(!mongo)('MongoDB wire protocol (FerretDB or MONGODB_URI)', () =>
 
     // An explicit small batch size means many getMores; a filter and a projection still apply.
     commands.length = 0;
-    const odd = await c.find({ _id: { $mod: [2, 1] } }, { batchSize: 50, projection: { pad: 0 } }).sort({ _id: 1 }).toArray();
+    const odd = await c
+      .find({ _id: { $mod: [2, 1] } }, { batchSize: 50, projection: { pad: 0 } })
+      .sort({ _id: 1 })
+      .toArray();
     expect(odd).toHaveLength(N / 2);
     expect(odd[0]).toEqual({ _id: 1 });
     expect(commands.filter((e) => e.commandName === 'getMore').length).toBeGreaterThanOrEqual(3);

@@ -211,10 +211,7 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const killed = await Promise.race([
-    exited.then(() => false),
-    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 5_000))),
-  ]);
+  const killed = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 5_000)))]);
   clearTimeout(timer);
   if (killed) {
     child.kill('SIGKILL');
@@ -255,7 +252,11 @@ export function testDatabases(server: MongoServer, prefix: string): { fresh(): s
       if (!process.env.MONGODB_URI || names.length === 0) return;
       const client = new MongoClient(server.uri);
       try {
-        for (const name of names.splice(0)) await client.db(name).dropDatabase().catch(() => undefined);
+        for (const name of names.splice(0))
+          await client
+            .db(name)
+            .dropDatabase()
+            .catch(() => undefined);
       } finally {
         await client.close();
       }

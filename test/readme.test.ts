@@ -37,7 +37,7 @@ function codeBlocks(markdown: string): Block[] {
   markdown.split('\n').forEach((line, i) => {
     const fence = /^```(\w*)\s*$/.exec(line);
     if (open) {
-      if (fence) (out.push(open), (open = undefined));
+      if (fence) out.push(open), (open = undefined);
       else open.text += `${line}\n`;
     } else if (fence) open = { line: i + 1, lang: fence[1]!, section, text: '' };
     else if (line.startsWith('## ')) section = line.slice(3).trim();
@@ -66,8 +66,10 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'npm install && npm start': '.ci/run runs it on a fresh clone, twice',
   'npm test': 'it is this test run',
   'npx mcp0 start --dev': 'runs until stopped: tools/test/agent.test.ts starts it and stops it by SIGTERM and SIGINT',
-  'npx mcp0 conformance dist/standard/build --dev --budgets --html report.html': 'a 60 s run: conformance/test/budgets.test.ts runs the budgets, CI runs npm start',
-  'npx mcp0 conformance dist/standard/build --dev --budgets --store mongodb://db:27017/fresh': 'needs a server at db:27017: tools/test/mongo.test.ts runs it on FerretDB',
+  'npx mcp0 conformance dist/standard/build --dev --budgets --html report.html':
+    'a 60 s run: conformance/test/budgets.test.ts runs the budgets, CI runs npm start',
+  'npx mcp0 conformance dist/standard/build --dev --budgets --store mongodb://db:27017/fresh':
+    'needs a server at db:27017: tools/test/mongo.test.ts runs it on FerretDB',
 };
 
 /** What a command gives when it is not a plain success: the walk, the command, and which time it runs. */
@@ -76,7 +78,14 @@ const EXPECTED: { section: string; command: string; nth?: number; code?: number;
   { section: 'Loading and running, in short', command: 'node', output: /^hello, Ada$/m },
   { section: 'Running agents', command: `npx mcp0 agent execute tally increment '{"by":2}' --dev`, output: /^\{"value":2\}$/m },
   { section: 'Running agents', command: 'node', output: /^\{ value: 5 \}$/m },
-  { section: 'Assembling a custom distribution', command: 'npx mcp0 dist verify my-dist', nth: 2, code: 1, output: /verify failed: 1 problem in my-dist\n\s+\[changed\] ESIGNATURE: changed since signed: grant widened on mcp0\.storage: blocks, random → blocks, random, net:\*/ },
+  {
+    section: 'Assembling a custom distribution',
+    command: 'npx mcp0 dist verify my-dist',
+    nth: 2,
+    code: 1,
+    output:
+      /verify failed: 1 problem in my-dist\n\s+\[changed\] ESIGNATURE: changed since signed: grant widened on mcp0\.storage: blocks, random → blocks, random, net:\*/,
+  },
 ];
 
 const folders: string[] = [];
@@ -100,13 +109,19 @@ interface Ran {
 }
 
 /** A bash function standing in for `npx mcp0 …` in `dir`: the bin npx would run; any other npx as is. */
-const npxShim = (dir: string): string => `npx() { if [ "$1" = mcp0 ]; then shift; '${join(dir, 'node_modules', '.bin', 'mcp0')}' "$@"; else command npx "$@"; fi; }\n`;
+const npxShim = (dir: string): string =>
+  `npx() { if [ "$1" = mcp0 ]; then shift; '${join(dir, 'node_modules', '.bin', 'mcp0')}' "$@"; else command npx "$@"; fi; }\n`;
 
 function sh(dir: string, command: string, env: NodeJS.ProcessEnv, viaNpx = true): Promise<Ran> {
   return new Promise((done) => {
-    execFile('bash', ['-c', viaNpx ? command : `${npxShim(dir)}${command}`], { cwd: dir, env, timeout: 300_000, maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
-      done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      'bash',
+      ['-c', viaNpx ? command : `${npxShim(dir)}${command}`],
+      { cwd: dir, env, timeout: 300_000, maxBuffer: 1 << 26 },
+      (error, stdout, stderr) => {
+        done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -127,38 +142,41 @@ describe('the README, as written', () => {
     expect(Object.keys(COVERED_ELSEWHERE).filter((c) => !known.has(c))).toEqual([]);
   });
 
-  it.each(WALKS.map((w) => [w.join(' + '), w] as const))('%s', async (_title, sections) => {
-    const dir = clone();
-    const env = { ...process.env, MCP0_KEYRING: join(dir, 'keyring'), NODE_OPTIONS: '', npm_config_yes: 'false' };
-    const seen = new Map<string, number>();
-    let npxRan = false;
-    for (const section of sections) {
-      const blocks = readme.filter((b) => b.section === section);
-      expect(blocks.length, `no code block in section "${section}"`).toBeGreaterThan(0);
-      for (const block of blocks) {
-        const steps = block.lang === 'sh' ? commands(block.text) : ['node'];
-        for (const step of steps) {
-          if (step in COVERED_ELSEWHERE) continue;
-          const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
-          seen.set(`${section}\0${step}`, nth);
-          let ran: Ran;
-          if (block.lang === 'sh') {
-            const viaNpx = !npxRan && step.includes('npx mcp0');
-            npxRan ||= viaNpx;
-            ran = await sh(dir, placeholders(step, dir), env, viaNpx);
+  it.each(WALKS.map((w) => [w.join(' + '), w] as const))(
+    '%s',
+    async (_title, sections) => {
+      const dir = clone();
+      const env = { ...process.env, MCP0_KEYRING: join(dir, 'keyring'), NODE_OPTIONS: '', npm_config_yes: 'false' };
+      const seen = new Map<string, number>();
+      let npxRan = false;
+      for (const section of sections) {
+        const blocks = readme.filter((b) => b.section === section);
+        expect(blocks.length, `no code block in section "${section}"`).toBeGreaterThan(0);
+        for (const block of blocks) {
+          const steps = block.lang === 'sh' ? commands(block.text) : ['node'];
+          for (const step of steps) {
+            if (step in COVERED_ELSEWHERE) continue;
+            const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
+            seen.set(`${section}\0${step}`, nth);
+            let ran: Ran;
+            if (block.lang === 'sh') {
+              const viaNpx = !npxRan && step.includes('npx mcp0');
+              npxRan ||= viaNpx;
+              ran = await sh(dir, placeholders(step, dir), env, viaNpx);
+            } else {
+              const file = join(dir, `readme-${block.line}.mjs`);
+              writeFileSync(file, block.text);
+              ran = await sh(dir, `node --no-warnings ${file}`, env);
+            }
+            const expected = EXPECTED.find((e) => e.section === section && step.startsWith(e.command) && (e.nth ?? 1) === nth);
+            const where = `README.md:${block.line} (${section}): ${step}\n${ran.out}`;
+            expect(ran.code, where).toBe(expected?.code ?? 0);
+            if (expected?.output) expect(ran.out, where).toMatch(expected.output);
           }
-          else {
-            const file = join(dir, `readme-${block.line}.mjs`);
-            writeFileSync(file, block.text);
-            ran = await sh(dir, `node --no-warnings ${file}`, env);
-          }
-          const expected = EXPECTED.find((e) => e.section === section && step.startsWith(e.command) && (e.nth ?? 1) === nth);
-          const where = `README.md:${block.line} (${section}): ${step}\n${ran.out}`;
-          expect(ran.code, where).toBe(expected?.code ?? 0);
-          if (expected?.output) expect(ran.out, where).toMatch(expected.output);
         }
       }
-    }
-    expect(existsSync(dir)).toBe(true);
-  }, 900_000);
+      expect(existsSync(dir)).toBe(true);
+    },
+    900_000,
+  );
 });

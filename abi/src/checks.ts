@@ -17,10 +17,18 @@ import type { Manifest } from './manifest/types.js';
 export function checkAbi(manifest: Pick<Manifest, 'abi' | 'name'>, hostVersion: string = ABI_VERSION): void {
   const range = semver.validRange(manifest.abi);
   if (range === null) {
-    throw new LoadError('EABI', `${manifest.name}: abi "${manifest.abi}" is not a semver range`, { check: 'abi', expected: 'a semver range such as ^1.0', got: manifest.abi });
+    throw new LoadError('EABI', `${manifest.name}: abi "${manifest.abi}" is not a semver range`, {
+      check: 'abi',
+      expected: 'a semver range such as ^1.0',
+      got: manifest.abi,
+    });
   }
   if (!semver.satisfies(hostVersion, range)) {
-    throw new LoadError('EABI', `${manifest.name}: needs ABI ${manifest.abi}, this host serves ${hostVersion}`, { check: 'abi', expected: manifest.abi, got: hostVersion });
+    throw new LoadError('EABI', `${manifest.name}: needs ABI ${manifest.abi}, this host serves ${hostVersion}`, {
+      check: 'abi',
+      expected: manifest.abi,
+      got: hostVersion,
+    });
   }
 }
 
@@ -48,25 +56,40 @@ interface Import {
  */
 export function checkImports(source: Uint8Array | WebAssembly.Module): void {
   const seen = new Set<string>();
-  const imports: Import[] = source instanceof Uint8Array ? importsOf(source) : WebAssembly.Module.imports(source).map(({ module, name, kind }) => ({ module, name, kind }));
+  const imports: Import[] =
+    source instanceof Uint8Array ? importsOf(source) : WebAssembly.Module.imports(source).map(({ module, name, kind }) => ({ module, name, kind }));
   for (const imp of imports) {
     const where = `${imp.module}.${imp.name}`;
     const expected: FuncType | undefined =
-      imp.kind !== 'function' ? undefined
-      : imp.module === EXTISM_NAMESPACE && Object.hasOwn(EXTISM_IMPORTS, imp.name) ? EXTISM_IMPORTS[imp.name as keyof typeof EXTISM_IMPORTS]
-      : imp.module === ABI_NAMESPACE && Object.hasOwn(HOST_FUNCTIONS, imp.name) ? HOST_FUNCTION_TYPE
-      : undefined;
+      imp.kind !== 'function'
+        ? undefined
+        : imp.module === EXTISM_NAMESPACE && Object.hasOwn(EXTISM_IMPORTS, imp.name)
+          ? EXTISM_IMPORTS[imp.name as keyof typeof EXTISM_IMPORTS]
+          : imp.module === ABI_NAMESPACE && Object.hasOwn(HOST_FUNCTIONS, imp.name)
+            ? HOST_FUNCTION_TYPE
+            : undefined;
     const details = { check: 'imports', import: where, kind: imp.kind };
     if (!expected) {
-      throw new LoadError('EIMPORT', `import ${where} (${imp.kind}) is not part of ABI v1`, { ...details, expected: `functions from ${EXTISM_NAMESPACE} or ${ABI_NAMESPACE}` });
+      throw new LoadError('EIMPORT', `import ${where} (${imp.kind}) is not part of ABI v1`, {
+        ...details,
+        expected: `functions from ${EXTISM_NAMESPACE} or ${ABI_NAMESPACE}`,
+      });
     }
     const type = imp.type && typeText(imp.type);
     if (seen.has(where)) {
-      throw new LoadError('EIMPORT', `import ${where} appears twice; ABI v1 allows each import once`, { ...details, expected: typeText(expected), got: type ?? 'a second import' });
+      throw new LoadError('EIMPORT', `import ${where} appears twice; ABI v1 allows each import once`, {
+        ...details,
+        expected: typeText(expected),
+        got: type ?? 'a second import',
+      });
     }
     seen.add(where);
     if (type !== undefined && type !== typeText(expected)) {
-      throw new LoadError('EIMPORT', `import ${where} has type ${type}; ABI v1 gives it ${typeText(expected)}`, { ...details, expected: typeText(expected), got: type });
+      throw new LoadError('EIMPORT', `import ${where} has type ${type}; ABI v1 gives it ${typeText(expected)}`, {
+        ...details,
+        expected: typeText(expected),
+        got: type,
+      });
     }
   }
 }
@@ -135,12 +158,12 @@ function importsOf(bytes: Uint8Array): Import[] {
  * lists, and the export of every hook it declares.
  */
 export function checkExports(mod: WebAssembly.Module, manifest: Manifest): void {
-  const functions = new Set(WebAssembly.Module.exports(mod).filter((e) => e.kind === 'function').map((e) => e.name));
-  const required = [
-    GUEST_EXPORTS.marker,
-    ...manifest.exports.map((e) => e.name),
-    ...(manifest.hooks ?? []).map((h) => GUEST_EXPORTS[h]),
-  ];
+  const functions = new Set(
+    WebAssembly.Module.exports(mod)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name),
+  );
+  const required = [GUEST_EXPORTS.marker, ...manifest.exports.map((e) => e.name), ...(manifest.hooks ?? []).map((h) => GUEST_EXPORTS[h])];
   const missing = required.filter((name) => !functions.has(name));
   if (missing.length > 0) {
     throw new LoadError('EMANIFEST', `${manifest.name}: the module does not export ${missing.join(', ')}`, { check: 'exports', missing });

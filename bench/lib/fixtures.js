@@ -56,7 +56,10 @@ function stubAbi(module) {
 export async function barePlugin(fixtures, { worker = false, resetEvery = 256 } = {}) {
   // The strongest bare baseline: the [module, export] call form (no per-call export search) and,
   // in-process, the synchronous reset not awaited: exactly what the kernel does.
-  const plugin = await createPlugin({ wasm: [{ module: fixtures.module, name: 'main' }] }, { useWasi: false, runInWorker: worker, functions: stubAbi(fixtures.module) });
+  const plugin = await createPlugin(
+    { wasm: [{ module: fixtures.module, name: 'main' }] },
+    { useWasi: false, runInWorker: worker, functions: stubAbi(fixtures.module) },
+  );
   let sinceReset = 0;
   const call = worker
     ? async (input) => {

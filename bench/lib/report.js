@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const fmt = (v, digits = 1) => (v === undefined || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (v, digits = 1) =>
+  v === undefined || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pad = (s, w, right = false) => (right ? String(s).padStart(w) : String(s).padEnd(w));
 
 /** The figures table: one line per measured row. */
@@ -29,7 +30,13 @@ export function figuresTable(rows) {
 /** The ratios table: numerator/denominator of the means and of the medians, and the verdict. */
 export function ratiosTable(ratios) {
   const head = ['ratio', 'mean', 'p50', 'target', 'verdict'];
-  const lines = ratios.map((r) => [r.name, `${fmt(r.mean, 2)}×`, `${fmt(r.p50, 2)}×`, r.target === undefined ? '' : `≤ ${r.target}× (${r.on})`, r.verdict ?? '']);
+  const lines = ratios.map((r) => [
+    r.name,
+    `${fmt(r.mean, 2)}×`,
+    `${fmt(r.p50, 2)}×`,
+    r.target === undefined ? '' : `≤ ${r.target}× (${r.on})`,
+    r.verdict ?? '',
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
   const render = (cells) => cells.map((c, i) => pad(c, widths[i], i === 1 || i === 2)).join('  ');
   return [render(head), widths.map((w) => '─'.repeat(w)).join('  '), ...lines.map(render)].join('\n');

@@ -20,15 +20,7 @@ export const ABORT_HANDLER = '~lib/@mcp0/abi/as/errors/mcp0Abort';
  * import `env.abort` (Extism provides none), with the library's handler (host `panic`, then trap).
  * The incremental runtime frees memory, which long-lived plugins need (`stub` never frees).
  */
-export const ASC_FLAGS: readonly string[] = Object.freeze([
-  '-O3',
-  '--noAssert',
-  '--runtime',
-  'incremental',
-  '--use',
-  `abort=${ABORT_HANDLER}`,
-  '--noColors',
-]);
+export const ASC_FLAGS: readonly string[] = Object.freeze(['-O3', '--noAssert', '--runtime', 'incremental', '--use', `abort=${ABORT_HANDLER}`, '--noColors']);
 
 /** What to compile. */
 export interface CompileOptions {
@@ -96,7 +88,10 @@ export async function compileAssembly(opts: CompileOptions): Promise<Uint8Array<
     },
     listFiles: async (dir, base) => {
       const path = resolve(base, dir);
-      const files = await readdir(path).then((all) => all.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), () => null);
+      const files = await readdir(path).then(
+        (all) => all.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
+        () => null,
+      );
       opts.onList?.(path, files);
       return files;
     },
@@ -104,7 +99,9 @@ export async function compileAssembly(opts: CompileOptions): Promise<Uint8Array<
   const diagnostics = stderr.toString().trim();
   if (result.error !== null) {
     // The one failure every newcomer meets: a module that never imports the guest library.
-    const hint = diagnostics.includes(ABORT_HANDLER) ? '\nhint: the module must import "@mcp0/abi/as" (at least `export { mcp0_abi_v1 } from "@mcp0/abi/as"`)' : '';
+    const hint = diagnostics.includes(ABORT_HANDLER)
+      ? '\nhint: the module must import "@mcp0/abi/as" (at least `export { mcp0_abi_v1 } from "@mcp0/abi/as"`)'
+      : '';
     throw new CompileError(`asc: ${join(baseDir, entry)} did not compile: ${result.error.message}\n${diagnostics}${hint}`, diagnostics);
   }
   if (binary === null) throw new CompileError(`asc: ${join(baseDir, entry)} produced no binary\n${diagnostics}`, diagnostics);

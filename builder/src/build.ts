@@ -97,7 +97,10 @@ let tools: string | undefined;
 function buildTools(): string {
   if (tools !== undefined) return tools;
   const here = dirname(fileURLToPath(import.meta.url));
-  const code = readdirSync(here).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.')).sort().map((f) => join(here, f));
+  const code = readdirSync(here)
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.'))
+    .sort()
+    .map((f) => join(here, f));
   tools = toolsFingerprint([`assemblyscript ${ASC_VERSION}`, `abi ${ABI_VERSION}`, ...ASC_FLAGS], code);
   return tools;
 }

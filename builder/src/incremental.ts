@@ -104,7 +104,9 @@ function currentFile(path: string): string | null {
 
 function currentDir(path: string): string[] | null {
   try {
-    return readdirSync(path).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort();
+    return readdirSync(path)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .sort();
   } catch {
     return null;
   }

@@ -70,7 +70,8 @@ describe('buildPlugin', () => {
 });
 
 describe('buildPlugin, incremental', () => {
-  const source = (n: number) => `export { mcp0_abi_v1 } from "@mcp0/abi/as";\nimport { half } from "./util";\nexport function f(): i32 { return half(${n}); }\n`;
+  const source = (n: number) =>
+    `export { mcp0_abi_v1 } from "@mcp0/abi/as";\nimport { half } from "./util";\nexport function f(): i32 { return half(${n}); }\n`;
   /** A plugin whose entry imports a second file, so a change anywhere it reads is a change. */
   function plugin(n: number): string {
     const dir = scratchPlugin(source(n));
@@ -84,7 +85,9 @@ describe('buildPlugin, incremental', () => {
     const first = await buildPlugin(dir, { out, incremental: true });
     expect(first.reused).toBe(false);
     const record = JSON.parse(readFileSync(recordFile(out), 'utf8')) as BuildRecord;
-    expect(Object.keys(record.files)).toEqual(expect.arrayContaining([join(dir, 'plugin.json'), join(dir, 'assembly', 'index.ts'), join(dir, 'assembly', 'util.ts')]));
+    expect(Object.keys(record.files)).toEqual(
+      expect.arrayContaining([join(dir, 'plugin.json'), join(dir, 'assembly', 'index.ts'), join(dir, 'assembly', 'util.ts')]),
+    );
     const again = await buildPlugin(dir, { out, incremental: true });
     expect(again.reused).toBe(true);
     expect(Buffer.compare(again.wasm, first.wasm)).toBe(0);
@@ -131,4 +134,3 @@ describe('buildPlugin, incremental', () => {
     expect((await buildPlugin(dir, { out })).reused).toBe(false);
   });
 });
-

@@ -21,12 +21,16 @@ const byCase = (results: CaseResult[]) => Object.fromEntries(results.map((r) => 
 const failing = (results: CaseResult[]) => results.filter((r) => r.status === 'fail').map((r) => `${r.case}: ${r.message}`);
 
 describe('ABI suite, reference plugins', () => {
-  it.each(['hello', 'storage', 'trace', 'agreements'] as const)('%s passes every case (--quick)', async (name) => {
-    const results = await runSuite(abiSuite, await subject(name), { quick: true });
-    expect(failing(results)).toEqual([]);
-    expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThanOrEqual(11);
-    expect(results.filter((r) => r.status === 'skip').every((r) => r.message === 'slow: left out by --quick')).toBe(true);
-  }, 120_000);
+  it.each(['hello', 'storage', 'trace', 'agreements'] as const)(
+    '%s passes every case (--quick)',
+    async (name) => {
+      const results = await runSuite(abiSuite, await subject(name), { quick: true });
+      expect(failing(results)).toEqual([]);
+      expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThanOrEqual(11);
+      expect(results.filter((r) => r.status === 'skip').every((r) => r.message === 'slow: left out by --quick')).toBe(true);
+    },
+    120_000,
+  );
 
   it('hello passes the slow cases too (worker tier, 16 MiB payload)', async () => {
     const results = await runSuite(abiSuite, await subject('hello'));
@@ -41,15 +45,21 @@ describe('ABI suite, artifacts that break the load checks', () => {
     const s = subjectOf(await unsigned('hello'));
     const r = byCase(await runSuite(abiSuite, s, { quick: true }));
     expect(r['signature verifies against the trusted keys']).toMatchObject({ status: 'fail', details: { code: 'ESIGNATURE', check: 'signature' } });
-    expect(r['signature verifies against the trusted keys']!.message).toMatch(/^signature: expected a valid signature.*got ESIGNATURE \(check signature\): module is not signed/);
+    expect(r['signature verifies against the trusted keys']!.message).toMatch(
+      /^signature: expected a valid signature.*got ESIGNATURE \(check signature\): module is not signed/,
+    );
     // The artifact itself is fine: the cases that only read it pass.
     expect(r['imports are a subset of ABI v1']!.status).toBe('pass');
     expect(r['manifest is valid and matches the exports']!.status).toBe('pass');
     // Everything that must load it is not run, saying which check it needs: one failing row, not
     // the same ESIGNATURE repeated in every case.
-    const loading = Object.values(r).filter((x) => !['signature verifies against the trusted keys', 'imports are a subset of ABI v1', 'manifest is valid and matches the exports'].includes(x.case));
+    const loading = Object.values(r).filter(
+      (x) => !['signature verifies against the trusted keys', 'imports are a subset of ABI v1', 'manifest is valid and matches the exports'].includes(x.case),
+    );
     expect(loading.length).toBeGreaterThan(10);
-    expect(loading.every((x) => x.status === 'skip' && x.message === 'not run: it needs "signature verifies against the trusted keys", which failed')).toBe(true);
+    expect(loading.every((x) => x.status === 'skip' && x.message === 'not run: it needs "signature verifies against the trusted keys", which failed')).toBe(
+      true,
+    );
     expect(failing(Object.values(r))).toHaveLength(1);
   }, 60_000);
 
@@ -61,7 +71,9 @@ describe('ABI suite, artifacts that break the load checks', () => {
     expect(report.results.filter((x) => x.status === 'fail').map((x) => `${x.suite}: ${x.case}`)).toEqual(['abi: signature verifies against the trusted keys']);
     const roles = report.results.filter((x) => x.suite !== 'abi');
     expect(roles.length).toBeGreaterThan(0);
-    expect(roles.every((x) => x.status === 'skip' && x.message === 'not run: it needs "abi: signature verifies against the trusted keys", which failed')).toBe(true);
+    expect(roles.every((x) => x.status === 'skip' && x.message === 'not run: it needs "abi: signature verifies against the trusted keys", which failed')).toBe(
+      true,
+    );
   }, 60_000);
 
   it('a plugin changed after signing fails the signature case (content hash mismatch)', async () => {
@@ -104,7 +116,9 @@ describe('ABI suite, a module whose answers depend on the host', () => {
     const r = byCase(results);
     const d = r['determinism: replayed operations give the same bytes and kv writes']!;
     expect(d).toMatchObject({ status: 'fail', details: { part: 'calls', index: 0 } });
-    expect(d.message).toMatch(/^determinism \(calls\): expected identical calls when the same operations run in two fresh kernels, got at #0 "started probe 0: ok [0-9a-f]{64}" then "started probe 0: ok [0-9a-f]{64}"$/);
+    expect(d.message).toMatch(
+      /^determinism \(calls\): expected identical calls when the same operations run in two fresh kernels, got at #0 "started probe 0: ok [0-9a-f]{64}" then "started probe 0: ok [0-9a-f]{64}"$/,
+    );
     expect(failing(results)).toEqual([`determinism: replayed operations give the same bytes and kv writes: ${d.message}`]);
   }, 60_000);
 });
@@ -117,7 +131,9 @@ describe('ABI suite, a module that traps', () => {
     const s = await signedSubject(appendManifest(wasm, { ...m, exports: m.exports.filter((e) => e.name === 'ok' || e.name === 'trap') }));
     const r = byCase(await runSuite(abiSuite, s, { quick: true }));
     expect(r['hostile input to every export (inline)']).toMatchObject({ status: 'fail', details: { export: 'trap', input: 'empty input', code: 'ETRAP' } });
-    expect(r['hostile input to every export (inline)']!.message).toMatch(/^trap with empty input \(inline\): expected a typed refusal \(e\.g\. EINPUT\), got ETRAP/);
+    expect(r['hostile input to every export (inline)']!.message).toMatch(
+      /^trap with empty input \(inline\): expected a typed refusal \(e\.g\. EINPUT\), got ETRAP/,
+    );
     expect(r['denied capability returns EPERM without a trap']!.status).toBe('fail');
     expect(r['denied capability returns EPERM without a trap']!.message).toMatch(/without call: trap \(probe 0\).*ETRAP/);
     expect(r['signature verifies against the trusted keys']!.status).toBe('pass');
@@ -130,7 +146,9 @@ describe('ABI suite, a module that hides a denial', () => {
     const results = await runSuite(abiSuite, await subject('masks-denial'), { quick: true });
     const d = byCase(results)['denied capability returns EPERM without a trap']!;
     expect(d).toMatchObject({ status: 'fail', details: { export: 'save', probe: 0, code: 'EINTERNAL' } });
-    expect(d.message).toMatch(/^without kv: save \(probe 0\): expected EPERM \(the same call answers ok \(\d+ bytes\) with kv granted\), got EINTERNAL: could not save/);
+    expect(d.message).toMatch(
+      /^without kv: save \(probe 0\): expected EPERM \(the same call answers ok \(\d+ bytes\) with kv granted\), got EINTERNAL: could not save/,
+    );
     expect(failing(results)).toEqual([`denied capability returns EPERM without a trap: ${d.message}`]);
   }, 60_000);
 });
@@ -146,13 +164,19 @@ async function signedSubject(bytes: Uint8Array) {
  * http_request, neither of which ABI v1 allows; with a valid manifest.
  */
 function hostileImports(): Uint8Array {
-  const str = (s: string) => { const b = new TextEncoder().encode(s); return concatBytes(encodeU32(b.length), b); };
+  const str = (s: string) => {
+    const b = new TextEncoder().encode(s);
+    return concatBytes(encodeU32(b.length), b);
+  };
   const vec = (...items: Uint8Array[]) => concatBytes(encodeU32(items.length), ...items);
   const type = encodeSection(1, vec(Uint8Array.of(0x60, 0x00, 0x01, 0x7f), Uint8Array.of(0x60, 0x01, 0x7e, 0x01, 0x7e)));
-  const imports = encodeSection(2, vec(
-    concatBytes(str('wasi_snapshot_preview1'), str('fd_write'), Uint8Array.of(0x00, 0x00)),
-    concatBytes(str('extism:host/env'), str('http_request'), Uint8Array.of(0x00, 0x01)),
-  ));
+  const imports = encodeSection(
+    2,
+    vec(
+      concatBytes(str('wasi_snapshot_preview1'), str('fd_write'), Uint8Array.of(0x00, 0x00)),
+      concatBytes(str('extism:host/env'), str('http_request'), Uint8Array.of(0x00, 0x01)),
+    ),
+  );
   const funcs = encodeSection(3, vec(Uint8Array.of(0x00)));
   const exports = encodeSection(7, vec(concatBytes(str('mcp0_abi_v1'), Uint8Array.of(0x00, 0x02))));
   const body = Uint8Array.of(0x00, 0x41, 0x00, 0x0b); // no locals; i32.const 0; end

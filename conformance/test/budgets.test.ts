@@ -30,7 +30,10 @@ async function distribution(agreements: boolean): Promise<LoadedDistribution> {
   return loadDistribution(dir, { trust: [assembler.publicKey] });
 }
 
-const agents = async () => [{ name: 'memory', bytes: await signed('memory') }, { name: 'counter', bytes: await signed('counter') }];
+const agents = async () => [
+  { name: 'memory', bytes: await signed('memory') },
+  { name: 'counter', bytes: await signed('counter') },
+];
 // The run under test makes its temporary store in a temp folder of its own, so that budgets runs
 // of other test files (or of another checkout on the machine) cannot show up in it.
 const privateTmp = mkdtempSync(join(tmpdir(), 'mcp0-budgets-tmp-'));
@@ -60,8 +63,12 @@ describe('runBudgets', () => {
     const w = REFERENCE_WORKLOAD;
     const operations = w.quickDurationS * w.opsPerSecond;
     expect(report.workload).toMatchObject({
-      agents: w.agents.reduce((a, k) => a + k.count, 0), opsPerSecond: w.opsPerSecond, payloadBytes: w.payloadBytes,
-      operations, errors: 0, denials: Math.floor(operations / w.denyEvery),
+      agents: w.agents.reduce((a, k) => a + k.count, 0),
+      opsPerSecond: w.opsPerSecond,
+      payloadBytes: w.payloadBytes,
+      operations,
+      errors: 0,
+      denials: Math.floor(operations / w.denyEvery),
     });
     // Open loop at a fixed rate: the run lasts at least the planned duration.
     expect(report.workload.durationS).toBeGreaterThanOrEqual(w.quickDurationS - 0.1);
@@ -91,7 +98,7 @@ describe('runBudgets', () => {
     expect(report.usage.cpuPercentReference).toBeCloseTo(report.usage.cpuPercent * report.usage.coreFactor, 1);
   });
 
-  it('computes the gates from the measured usage and the distribution\'s budgets', () => {
+  it("computes the gates from the measured usage and the distribution's budgets", () => {
     const again = checkBudgets({ ...report.usage, durationMs: report.workload.durationS * 1000 });
     expect(report.gates).toEqual(again);
     expect(report.gates.cpu.pass).toBe(report.usage.cpuPercentReference < 27);
@@ -105,7 +112,9 @@ describe('runBudgets', () => {
     // Each operation passes the admit hook; the permitted ones are observed too.
     expect(agreements.calls).toBeGreaterThanOrEqual(ops);
     expect(report.metering['mcp0.trace']!.calls).toBeGreaterThanOrEqual(ops - report.workload.denials);
-    const agentCalls = Object.entries(report.metering).filter(([n]) => n.startsWith('agent:')).reduce((a, [, m]) => a + m.calls, 0);
+    const agentCalls = Object.entries(report.metering)
+      .filter(([n]) => n.startsWith('agent:'))
+      .reduce((a, [, m]) => a + m.calls, 0);
     expect(agentCalls).toBe(ops - report.workload.denials);
     expect(Object.keys(report.metering)).toEqual(expect.arrayContaining(['agent:memory-1', 'agent:memory-4', 'agent:counter-1', 'agent:counter-4']));
     const byName = Object.fromEntries(report.components.map((c) => [c.component, c]));
@@ -133,8 +142,15 @@ describe('runBudgets', () => {
 
   it('makes a report that validates and renders as a table and a page', () => {
     const full: ConformanceReport = {
-      format: REPORT_FORMAT, target: { kind: 'distribution', path: '/tmp/x', name: 'budgets-test', version: '0.1.0' },
-      started: new Date().toISOString(), durationMs: 6000, quick: true, verdict: 'pass', summary: { pass: 0, fail: 0, skip: 0 }, results: [], budgets: report,
+      format: REPORT_FORMAT,
+      target: { kind: 'distribution', path: '/tmp/x', name: 'budgets-test', version: '0.1.0' },
+      started: new Date().toISOString(),
+      durationMs: 6000,
+      quick: true,
+      verdict: 'pass',
+      summary: { pass: 0, fail: 0, skip: 0 },
+      results: [],
+      budgets: report,
     };
     expect(validateReport(JSON.parse(JSON.stringify(full)))).toEqual(full);
     const table = renderTable(full);
@@ -148,7 +164,15 @@ describe('runBudgets without agreements, and its options', () => {
   it('runs the workload on a distribution without agreements: no denials, no agreements share', async () => {
     const dist = await distribution(false);
     const progress: string[] = [];
-    const r = await runBudgets(dist, { durationS: 1, coreFactor: 2, store: 'memory:', agents: await agents(), trust: [trusted], isolate: false, onProgress: (t) => progress.push(t) });
+    const r = await runBudgets(dist, {
+      durationS: 1,
+      coreFactor: 2,
+      store: 'memory:',
+      agents: await agents(),
+      trust: [trusted],
+      isolate: false,
+      onProgress: (t) => progress.push(t),
+    });
     expect(progress.join('\n')).not.toContain('child process');
     expect(r.workload).toMatchObject({ operations: REFERENCE_WORKLOAD.opsPerSecond, errors: 0, denials: 0 });
     expect(r.usage.coreFactor).toBe(2);
@@ -171,9 +195,13 @@ describe('runBudgets without agreements, and its options', () => {
     const dist = await distribution(false);
     const some = await agents();
     await expect(runBudgets(dist, { quick: true, agents: some.slice(0, 1), trust: [trusted] })).rejects.toThrow(/named "counter".*got \["memory"\]/);
-    await expect(runBudgets(dist, { durationS: 0, agents: some, trust: [trusted] })).rejects.toSatisfy((e) => e instanceof UsageError && e.code === 'EUSAGE' && /durationS: expected/.test(e.message));
+    await expect(runBudgets(dist, { durationS: 0, agents: some, trust: [trusted] })).rejects.toSatisfy(
+      (e) => e instanceof UsageError && e.code === 'EUSAGE' && /durationS: expected/.test(e.message),
+    );
     await expect(runBudgets(dist, { durationS: Number.NaN, agents: some, trust: [trusted] })).rejects.toThrow(/got NaN/);
-    await expect(runBudgets(dist, { quick: true, coreFactor: -1, agents: some, trust: [trusted] })).rejects.toThrow(/coreFactor: expected a positive number, got -1/);
+    await expect(runBudgets(dist, { quick: true, coreFactor: -1, agents: some, trust: [trusted] })).rejects.toThrow(
+      /coreFactor: expected a positive number, got -1/,
+    );
   }, 120_000);
 
   it('plans a deterministic mix with payloads of the documented size', () => {
@@ -189,17 +217,37 @@ describe('runBudgets without agreements, and its options', () => {
 
 describe('component shares and their precision', () => {
   it('charges agreements the CPU it adds, with its noise and its wall time beside it', () => {
-    const rows = componentShares({ coreFactor: 2, cpuPercentReference: 30, agreements: { withPercent: 15, withoutPercent: 14.25, withoutDurationS: 30, noisePercent: 0.5, wallPercent: 12 } });
-    expect(rows.map((r) => [r.component, r.budgetPercent, r.measuredPercent])).toEqual([['kernel', 15, null], ['api', 5, null], ['mesh', 5, null], ['agreements', 2, 1.5]]);
-    expect(rows[3]!.note).toBe("the CPU it adds: this run's 15% of a core here minus 14.25% for the same workload run 30 s without it, × 2; ± 1 (two standard errors); its hook calls' metered wall time, which counts waiting too, came to 24%");
+    const rows = componentShares({
+      coreFactor: 2,
+      cpuPercentReference: 30,
+      agreements: { withPercent: 15, withoutPercent: 14.25, withoutDurationS: 30, noisePercent: 0.5, wallPercent: 12 },
+    });
+    expect(rows.map((r) => [r.component, r.budgetPercent, r.measuredPercent])).toEqual([
+      ['kernel', 15, null],
+      ['api', 5, null],
+      ['mesh', 5, null],
+      ['agreements', 2, 1.5],
+    ]);
+    expect(rows[3]!.note).toBe(
+      "the CPU it adds: this run's 15% of a core here minus 14.25% for the same workload run 30 s without it, × 2; ± 1 (two standard errors); its hook calls' metered wall time, which counts waiting too, came to 24%",
+    );
     expect(rows[0]!.note).toContain('the whole process used 30%');
   });
 
   it('never reports a negative share, says when the noise is unknown, and null without agreements', () => {
-    const neg = componentShares({ coreFactor: 1.8, cpuPercentReference: 20, agreements: { withPercent: 10, withoutPercent: 11, withoutDurationS: 1, noisePercent: Number.NaN, wallPercent: 1 } });
+    const neg = componentShares({
+      coreFactor: 1.8,
+      cpuPercentReference: 20,
+      agreements: { withPercent: 10, withoutPercent: 11, withoutDurationS: 1, noisePercent: Number.NaN, wallPercent: 1 },
+    });
     expect(neg[3]!.measuredPercent).toBe(0);
     expect(neg[3]!.note).toContain('± unknown (run too short)');
-    expect(componentShares({ coreFactor: 1.8, cpuPercentReference: 20, agreements: null })[3]).toEqual({ component: 'agreements', budgetPercent: 2, measuredPercent: null, note: 'not in this distribution' });
+    expect(componentShares({ coreFactor: 1.8, cpuPercentReference: 20, agreements: null })[3]).toEqual({
+      component: 'agreements',
+      budgetPercent: 2,
+      measuredPercent: null,
+      note: 'not in this distribution',
+    });
     expect(() => componentShares({ coreFactor: 0, cpuPercentReference: 1, agreements: null })).toThrow(/coreFactor: expected a positive number, got 0/);
   });
 

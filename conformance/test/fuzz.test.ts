@@ -24,9 +24,21 @@ function options(generators: CampaignOptions['generators'], seed: number, module
   const crashDir = mkdtempSync(join(tmpdir(), 'mcp0-fuzz-crashes-'));
   dirs.push(crashDir);
   return {
-    seed, modules, tiers: ['inline', 'worker'], generators, inputsPerExport: 1, limits, maxInputBytes: 4 << 20, slackMs: 10_000,
-    rssCalls: 0, rssSampleEvery: 500, root: repositoryRoot(), crashDir, ...(wasmTools ? { wasmTools } : {}),
-    target: { graceMs: 5_000, maxRssBytes: 3 * 2 ** 30, maxOldSpaceMb: 2048 }, progress: () => undefined,
+    seed,
+    modules,
+    tiers: ['inline', 'worker'],
+    generators,
+    inputsPerExport: 1,
+    limits,
+    maxInputBytes: 4 << 20,
+    slackMs: 10_000,
+    rssCalls: 0,
+    rssSampleEvery: 500,
+    root: repositoryRoot(),
+    crashDir,
+    ...(wasmTools ? { wasmTools } : {}),
+    target: { graceMs: 5_000, maxRssBytes: 3 * 2 ** 30, maxOldSpaceMb: 2048 },
+    progress: () => undefined,
   };
 }
 
@@ -49,13 +61,17 @@ describe('fuzz campaign, fixed seeds', () => {
     expectTypedOutcomes(r);
   }, 240_000);
 
-  it.skipIf(!wasmTools)('40 wasm-tools smith modules in both tiers: no host crash, every outcome typed', async () => {
-    const r = await runCampaign(options(['smith'], 1, 40));
-    expect(r.modules.generated + r.modules.skipped).toBe(40);
-    expect(r.modules.loaded.inline).toBeGreaterThan(0);
-    expect(crashes(r)).toEqual([]);
-    expectTypedOutcomes(r);
-  }, 240_000);
+  it.skipIf(!wasmTools)(
+    '40 wasm-tools smith modules in both tiers: no host crash, every outcome typed',
+    async () => {
+      const r = await runCampaign(options(['smith'], 1, 40));
+      expect(r.modules.generated + r.modules.skipped).toBe(40);
+      expect(r.modules.loaded.inline).toBeGreaterThan(0);
+      expect(crashes(r)).toEqual([]);
+      expectTypedOutcomes(r);
+    },
+    240_000,
+  );
 
   if (!wasmTools) console.warn('fuzz.test: wasm-tools 1.263.0 not found (set WASM_TOOLS or build it as .ci/run does): the smith slice is skipped');
 });
@@ -81,23 +97,39 @@ describe('fuzz generators', () => {
 
 describe('rssFigures', () => {
   const MB = 2 ** 20;
-  const samples = (rss: (calls: number) => number) => Array.from({ length: 20 }, (_, i) => ({ t: 'sample' as const, calls: (i + 1) * 500, rss: rss((i + 1) * 500) }));
+  const samples = (rss: (calls: number) => number) =>
+    Array.from({ length: 20 }, (_, i) => ({ t: 'sample' as const, calls: (i + 1) * 500, rss: rss((i + 1) * 500) }));
 
   it('reads RSS at 1,000 and 10,000 calls and holds a flat run within the target', () => {
-    const f = rssFigures(samples((c) => (c < 1000 ? 150 : 160) * MB), 10_000, 500, {});
+    const f = rssFigures(
+      samples((c) => (c < 1000 ? 150 : 160) * MB),
+      10_000,
+      500,
+      {},
+    );
     expect(f).toMatchObject({ at1kMb: 160, atEndMb: 160, growth: 0, withinTarget: true });
   });
 
   it('fails a steady climb even when it stays within 20% overall', () => {
     // +19% over 9,000 calls: within 20% at the end, but an upward trend all the way.
-    const f = rssFigures(samples((c) => (200 + (Math.max(0, c - 1000) / 9000) * 38) * MB), 10_000, 500, {});
+    const f = rssFigures(
+      samples((c) => (200 + (Math.max(0, c - 1000) / 9000) * 38) * MB),
+      10_000,
+      500,
+      {},
+    );
     expect(f.growth).toBeCloseTo(0.19, 2);
     expect(f.slopeMbPer1k).toBeCloseTo(4.22, 1);
     expect(f.withinTarget).toBe(false);
   });
 
   it('lets noise without a trend pass', () => {
-    const f = rssFigures(samples((c) => (200 + (c % 1000 === 0 ? 6 : -6)) * MB), 10_000, 500, {});
+    const f = rssFigures(
+      samples((c) => (200 + (c % 1000 === 0 ? 6 : -6)) * MB),
+      10_000,
+      500,
+      {},
+    );
     expect(f.withinTarget).toBe(true);
   });
 });

@@ -23,7 +23,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Chromium's flags for a container: no sandbox (root), no GPU, a fresh profile per run. */
 function chromium(args: string[]): Promise<{ stdout: string }> {
-  return run(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`, ...args], { timeout: 60_000, maxBuffer: 32 << 20 });
+  return run(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`, ...args], {
+    timeout: 60_000,
+    maxBuffer: 32 << 20,
+  });
 }
 
 describe('the HTML report in headless Chromium', () => {

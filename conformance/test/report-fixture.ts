@@ -25,7 +25,15 @@ export function sampleReport(n = 50): ConformanceReport {
     results: [
       { subject: 'mcp0.trace', suite: 'abi', case: 'version marker', status: 'pass', ms: 3 },
       { subject: 'mcp0.trace', suite: 'trace', case: 'append then head', status: 'pass', ms: 41 },
-      { subject: 'acme.broken', suite: 'storage', case: `cas ${HOSTILE.img}`, status: 'fail', ms: 12, message: `expected ECONFLICT, got ${HOSTILE.script} & "ok"`, details: { expected: 'ECONFLICT' } },
+      {
+        subject: 'acme.broken',
+        suite: 'storage',
+        case: `cas ${HOSTILE.img}`,
+        status: 'fail',
+        ms: 12,
+        message: `expected ECONFLICT, got ${HOSTILE.script} & "ok"`,
+        details: { expected: 'ECONFLICT' },
+      },
       { subject: 'acme.broken', suite: 'abi', case: 'hostile input', status: 'fail', ms: 7, message: `expected EINPUT, got ${HOSTILE.ansi}` },
       { subject: 'mcp0.trace', suite: 'abi', case: '16 MiB payloads', status: 'skip', ms: 0, message: 'slow: left out by --quick' },
     ],

@@ -30,15 +30,69 @@ describe('validateReport', () => {
   });
 
   it.each([
-    ['the wrong format', (r: any) => { r.format = 'mcp0.conformance/2'; }, '/format'],
-    ['an unknown status', (r: any) => { r.results[0].status = 'ok'; }, '/results/0/status'],
-    ['a negative duration', (r: any) => { r.results[1].ms = -1; }, '/results/1/ms'],
-    ['a missing verdict', (r: any) => { delete r.verdict; }, "must have required property 'verdict'"],
-    ['an extra property', (r: any) => { r.results[0].colour = 'red'; }, 'additional properties'],
-    ['a start that is not a date-time', (r: any) => { r.started = 'yesterday'; }, '/started'],
-    ['a sample without RSS', (r: any) => { delete r.budgets.samples[3].rssMB; }, '/budgets/samples/3'],
-    ['a component measured as text', (r: any) => { r.budgets.components[0].measuredPercent = 'n/a'; }, '/budgets/components/0/measuredPercent'],
-    ['a gate without pass', (r: any) => { delete r.budgets.gates.cpu.pass; }, '/budgets/gates/cpu'],
+    [
+      'the wrong format',
+      (r: any) => {
+        r.format = 'mcp0.conformance/2';
+      },
+      '/format',
+    ],
+    [
+      'an unknown status',
+      (r: any) => {
+        r.results[0].status = 'ok';
+      },
+      '/results/0/status',
+    ],
+    [
+      'a negative duration',
+      (r: any) => {
+        r.results[1].ms = -1;
+      },
+      '/results/1/ms',
+    ],
+    [
+      'a missing verdict',
+      (r: any) => {
+        delete r.verdict;
+      },
+      "must have required property 'verdict'",
+    ],
+    [
+      'an extra property',
+      (r: any) => {
+        r.results[0].colour = 'red';
+      },
+      'additional properties',
+    ],
+    [
+      'a start that is not a date-time',
+      (r: any) => {
+        r.started = 'yesterday';
+      },
+      '/started',
+    ],
+    [
+      'a sample without RSS',
+      (r: any) => {
+        delete r.budgets.samples[3].rssMB;
+      },
+      '/budgets/samples/3',
+    ],
+    [
+      'a component measured as text',
+      (r: any) => {
+        r.budgets.components[0].measuredPercent = 'n/a';
+      },
+      '/budgets/components/0/measuredPercent',
+    ],
+    [
+      'a gate without pass',
+      (r: any) => {
+        delete r.budgets.gates.cpu.pass;
+      },
+      '/budgets/gates/cpu',
+    ],
   ])('refuses %s, naming where', (_what, spoil, where) => {
     const r = clone(sampleReport());
     spoil(r);
@@ -145,7 +199,7 @@ describe('renderHtml', () => {
     expect(Math.min(...cpu!.map((p) => p[1]!))).toBeGreaterThan(gateY);
   });
 
-  it('averages a long run\'s CPU over windows, about 120 points, keeping the mean', () => {
+  it("averages a long run's CPU over windows, about 120 points, keeping the mean", () => {
     const r = sampleReport(1801);
     // 30 Hz for 60 s: a spike every third sample, 30% on average.
     r.budgets!.samples = Array.from({ length: 1801 }, (_, i) => ({ t: i / 30, cpuPercent: i === 0 ? 0 : i % 3 === 0 ? 70 : 10, rssMB: 200 }));

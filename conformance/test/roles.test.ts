@@ -6,7 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '@mcp0/abi';
 import { runSuite, type CaseResult, type Suite } from '../src/runner/case.js';
-import { AGREEMENTS_ROLE, STORAGE_ROLE, TRACE_ROLE, agreementsSuite, registerRoleSuite, roleSuites, storageSuite, suitesFor, traceSuite, unknownRoles } from '../src/suites/roles/index.js';
+import {
+  AGREEMENTS_ROLE,
+  STORAGE_ROLE,
+  TRACE_ROLE,
+  agreementsSuite,
+  registerRoleSuite,
+  roleSuites,
+  storageSuite,
+  suitesFor,
+  traceSuite,
+  unknownRoles,
+} from '../src/suites/roles/index.js';
 import type { PluginSubject } from '../src/runner/subject.js';
 import { subject } from './subjects.js';
 
@@ -20,11 +31,15 @@ async function roleResults(name: Parameters<typeof subject>[0]): Promise<CaseRes
 }
 
 describe('role suites, reference plugins', () => {
-  it.each(['storage', 'trace', 'agreements'] as const)('%s passes its role suite', async (name) => {
-    const results = await roleResults(name);
-    expect(failing(results).map((r) => `${r.case}: ${r.message}`)).toEqual([]);
-    expect(results.filter((r) => r.status === 'skip')).toEqual([]);
-  }, 120_000);
+  it.each(['storage', 'trace', 'agreements'] as const)(
+    '%s passes its role suite',
+    async (name) => {
+      const results = await roleResults(name);
+      expect(failing(results).map((r) => `${r.case}: ${r.message}`)).toEqual([]);
+      expect(results.filter((r) => r.status === 'skip')).toEqual([]);
+    },
+    120_000,
+  );
 });
 
 describe('role suites, broken plugins', () => {
@@ -38,7 +53,9 @@ describe('role suites, broken plugins', () => {
   it('broken-trace (poseidon that is not Poseidon) fails the known answers, and the chain cannot be checked', async () => {
     const results = await roleResults('broken-trace');
     expect(failing(results).map((r) => r.case)).toEqual(['poseidon known answers (circomlibjs)', 'chain is Poseidon over the documented encoding']);
-    expect(failing(results)[0]!.message).toBe('poseidon(1): expected 18586133768512220936620570745912940619677854269274689475585506675881198879027 (circomlibjs), got "42"');
+    expect(failing(results)[0]!.message).toBe(
+      'poseidon(1): expected 18586133768512220936620570745912940619677854269274689475585506675881198879027 (circomlibjs), got "42"',
+    );
     expect(failing(results)[0]!.details).toMatchObject({ inputs: ['1'], got: '42' });
   }, 120_000);
 

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { CallError, LoadError, parseGrant, type Manifest } from '@mcp0/abi';
 import { effectiveCapabilities } from './capabilities.js';
 
-const manifest = (capabilities: Manifest['capabilities']): Manifest => ({ name: 'acme.x', version: '1.0.0', abi: '^1.0', kind: 'plugin', exports: [], capabilities });
+const manifest = (capabilities: Manifest['capabilities']): Manifest => ({
+  name: 'acme.x',
+  version: '1.0.0',
+  abi: '^1.0',
+  kind: 'plugin',
+  exports: [],
+  capabilities,
+});
 
 describe('effectiveCapabilities', () => {
   it('grants only what was both requested and granted', () => {
@@ -30,13 +37,21 @@ describe('effectiveCapabilities', () => {
   it('checks kv keys against the effective prefix with EPERM', () => {
     const caps = effectiveCapabilities(manifest([{ name: 'kv', scope: { prefix: 'a/' } }]), [parseGrant('kv')]);
     expect(() => caps.requireKey('a/1', 'kv_get')).not.toThrow();
-    const e = (() => { try { caps.requireKey('b/1', 'kv_get'); } catch (x) { return x; } })();
+    const e = (() => {
+      try {
+        caps.requireKey('b/1', 'kv_get');
+      } catch (x) {
+        return x;
+      }
+    })();
     expect(e).toBeInstanceOf(CallError);
     expect(e).toMatchObject({ code: 'EPERM', details: { capability: 'kv', key: 'b/1', prefix: 'a/' } });
   });
 
   it('intersects call targets, a module covering its exports', () => {
-    const caps = effectiveCapabilities(manifest([{ name: 'call', scope: { targets: ['mcp0.storage/get', 'acme.y'] } }]), [parseGrant('call:mcp0.storage,acme.z')]);
+    const caps = effectiveCapabilities(manifest([{ name: 'call', scope: { targets: ['mcp0.storage/get', 'acme.y'] } }]), [
+      parseGrant('call:mcp0.storage,acme.z'),
+    ]);
     expect(caps.list()).toEqual([{ name: 'call', scope: { targets: ['mcp0.storage/get'] } }]);
     expect(() => caps.requireCallTarget('mcp0.storage', 'get')).not.toThrow();
     expect(() => caps.requireCallTarget('mcp0.storage', 'put')).toThrow(/not granted/);

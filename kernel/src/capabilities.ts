@@ -28,7 +28,8 @@ export class CapabilitySet {
   require(name: CapabilityName, fn: string): CapabilityScope {
     if (name === 'log') return {};
     const scope = this.#scopes.get(name);
-    if (!scope) throw new CallError('EPERM', `${this.#module}: ${fn} needs capability "${name}", which is not granted`, { capability: name, module: this.#module });
+    if (!scope)
+      throw new CallError('EPERM', `${this.#module}: ${fn} needs capability "${name}", which is not granted`, { capability: name, module: this.#module });
     return scope;
   }
 
@@ -36,7 +37,11 @@ export class CapabilitySet {
   requireKey(key: string, fn: string): void {
     const prefix = this.require('kv', fn).prefix ?? '';
     if (!key.startsWith(prefix)) {
-      throw new CallError('EPERM', `${this.#module}: kv key ${JSON.stringify(key)} is outside the granted prefix ${JSON.stringify(prefix)}`, { capability: 'kv', key, prefix });
+      throw new CallError('EPERM', `${this.#module}: kv key ${JSON.stringify(key)} is outside the granted prefix ${JSON.stringify(prefix)}`, {
+        capability: 'kv',
+        key,
+        prefix,
+      });
     }
   }
 
@@ -44,7 +49,11 @@ export class CapabilitySet {
   requireCallTarget(target: string, exportName: string): void {
     const targets = this.require('call', 'call').targets;
     if (targets && !targets.some((t) => t === target || t === `${target}/${exportName}`)) {
-      throw new CallError('EPERM', `${this.#module}: calling ${target}/${exportName} is not granted (granted: ${targets.join(', ') || 'none'})`, { capability: 'call', target, export: exportName });
+      throw new CallError('EPERM', `${this.#module}: calling ${target}/${exportName} is not granted (granted: ${targets.join(', ') || 'none'})`, {
+        capability: 'call',
+        target,
+        export: exportName,
+      });
     }
   }
 
@@ -72,10 +81,17 @@ export function effectiveCapabilities(manifest: Manifest, grants: readonly Grant
     const grant = grants.find((g) => g.name === request.name);
     const scope = grant ? intersect(request, grant) : undefined;
     if (scope) scopes.set(request.name, scope);
-    else if (!request.optional) missing.push(grant ? `${request.name} (scope ${JSON.stringify(request.scope ?? {})} not within grant ${JSON.stringify(grant.scope ?? {})})` : request.name);
+    else if (!request.optional)
+      missing.push(
+        grant ? `${request.name} (scope ${JSON.stringify(request.scope ?? {})} not within grant ${JSON.stringify(grant.scope ?? {})})` : request.name,
+      );
   }
   if (missing.length > 0) {
-    throw new LoadError('ECAPABILITY', `${manifest.name}: requested capabilities not granted: ${missing.join(', ')}`, { check: 'capabilities', missing, granted: grants.map((g) => g.name) });
+    throw new LoadError('ECAPABILITY', `${manifest.name}: requested capabilities not granted: ${missing.join(', ')}`, {
+      check: 'capabilities',
+      missing,
+      granted: grants.map((g) => g.name),
+    });
   }
   return new CapabilitySet(manifest.name, scopes);
 }

@@ -4,8 +4,16 @@
  * first. Nothing a guest sends can make one throw into Extism (which would kill a worker).
  */
 import {
-  CallError, HOST_FUNCTIONS, LIMITS, Mcp0Error, decodeCbor, encodeCbor, ed25519Verify, isErrorCode,
-  type CborValue, type HostFunctionName,
+  CallError,
+  HOST_FUNCTIONS,
+  LIMITS,
+  Mcp0Error,
+  decodeCbor,
+  encodeCbor,
+  ed25519Verify,
+  isErrorCode,
+  type CborValue,
+  type HostFunctionName,
 } from '@mcp0/abi';
 import { exactBytes, type CallContext, type LogLevel } from '@mcp0/sandbox';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -85,7 +93,11 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
       caps.requireCallTarget(target, exportName);
       // Refused before it starts: the inline tier cannot wait for the callee, and a callee left
       // running detached would act outside the caller's timeout and operation.
-      if (!env.async) throw new CallError('EUNAVAILABLE', `${env.module}: call needs the worker tier; the inline tier cannot wait for ${target}/${exportName}`, { target, export: exportName });
+      if (!env.async)
+        throw new CallError('EUNAVAILABLE', `${env.module}: call needs the worker tier; the inline tier cannot wait for ${target}/${exportName}`, {
+          target,
+          export: exportName,
+        });
       return env.call(target, exportName, bytes(r, 'input', Number.MAX_SAFE_INTEGER));
     },
     crypto_sha256: (r) => sha256(bytes(r, 'data', Number.MAX_SAFE_INTEGER)),
@@ -139,9 +151,18 @@ export function hostFunctions(env: HostEnv): Record<HostFunctionName, HostFn> {
       if (!(result instanceof Promise)) return respond(ctx, result);
       if (!env.async) {
         result.catch(() => undefined);
-        return respondError(ctx, new CallError('EUNAVAILABLE', `${env.module}: ${name} needs an asynchronous provider, which the inline tier cannot wait for; run the module in the worker tier`));
+        return respondError(
+          ctx,
+          new CallError(
+            'EUNAVAILABLE',
+            `${env.module}: ${name} needs an asynchronous provider, which the inline tier cannot wait for; run the module in the worker tier`,
+          ),
+        );
       }
-      return result.then((v) => respond(ctx, v), (e: unknown) => respondError(ctx, e));
+      return result.then(
+        (v) => respond(ctx, v),
+        (e: unknown) => respondError(ctx, e),
+      );
     };
   }
   return table;
@@ -245,7 +266,8 @@ function asBytes(v: CborValue | undefined, what: string, max: number): Uint8Arra
 
 function uint(r: Request, field: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = r[field];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new CallError('EINPUT', `request.${field}: expected an unsigned integer, got ${typeName(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new CallError('EINPUT', `request.${field}: expected an unsigned integer, got ${typeName(v)}`);
   if (v > max) throw new CallError('ETOOBIG', `request.${field}: ${v}, the limit is ${max}`, { limit: max });
   return v;
 }

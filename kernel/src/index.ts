@@ -15,5 +15,15 @@ export { Lifecycle, canTransition, DEFAULT_RESTART_POLICY, RestartBudget, type L
 export { Histogram, Meter, type ModuleMetrics } from './metering.js';
 export { OperationRandom, type Operation } from './operation.js';
 export { type Pipeline, type ExecuteRequest, type ExecuteResult, type Outcome } from './pipeline.js';
-export { systemClock, systemRandom, type Providers, type KvProvider, type BlockProvider, type NetProvider, type ClockProvider, type RandomProvider, type MaybePromise } from './providers.js';
+export {
+  systemClock,
+  systemRandom,
+  type Providers,
+  type KvProvider,
+  type BlockProvider,
+  type NetProvider,
+  type ClockProvider,
+  type RandomProvider,
+  type MaybePromise,
+} from './providers.js';
 export { type GuestLog, type GuestPanic } from './host-functions.js';

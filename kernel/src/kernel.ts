@@ -128,7 +128,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
    */
   async load(bytes: Uint8Array, options: LoadOptions = {}): Promise<LoadedModule> {
     if (options.name !== undefined && !INSTANCE_NAME.test(options.name)) {
-      throw new UsageError('EUSAGE', `instance name: expected 1-64 of [A-Za-z0-9._-] starting with a letter or digit, got ${JSON.stringify(options.name)}`, { name: options.name });
+      throw new UsageError('EUSAGE', `instance name: expected 1-64 of [A-Za-z0-9._-] starting with a letter or digit, got ${JSON.stringify(options.name)}`, {
+        name: options.name,
+      });
     }
     const verified = await verifyArtifact(bytes, {
       trust: options.trust ? [...this.#trust, ...options.trust] : this.#trust,
@@ -209,7 +211,11 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const module = this.module(name);
     const listed = module.exportNames.has(exportName) || (allowHook && Object.values(GUEST_EXPORTS).includes(exportName as never));
     if (!listed) {
-      throw new CallError('ENOTFOUND', `${name} has no export ${JSON.stringify(exportName)} (exports: ${module.manifest.exports.map((e) => e.name).join(', ') || 'none'})`, { module: name, export: exportName });
+      throw new CallError(
+        'ENOTFOUND',
+        `${name} has no export ${JSON.stringify(exportName)} (exports: ${module.manifest.exports.map((e) => e.name).join(', ') || 'none'})`,
+        { module: name, export: exportName },
+      );
     }
     const next = state === ROOT ? module.rootState : { op: state.op, randoms: state.randoms, chain: [...state.chain, name] };
     return module.invoke(exportName, input, next);
@@ -257,13 +263,17 @@ export class Kernel extends EventEmitter<KernelEvents> {
     }
     if (!(input instanceof Uint8Array)) throw new UsageError('EUSAGE', `input: expected bytes, got ${typeof input}`);
     if (input.length > module.options.maxInputBytes) {
-      throw new CallError('ETOOBIG', `${agent}/${intent}: input is ${input.length} bytes, the limit is ${module.options.maxInputBytes}`, { limit: module.options.maxInputBytes, got: input.length });
+      throw new CallError('ETOOBIG', `${agent}/${intent}: input is ${input.length} bytes, the limit is ${module.options.maxInputBytes}`, {
+        limit: module.options.maxInputBytes,
+        got: input.length,
+      });
     }
     if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > MAX_OP_ID)) {
       throw new UsageError('EUSAGE', `operation id: expected 1-${MAX_OP_ID} characters, got ${typeof id === 'string' ? `${id.length}` : typeof id}`);
     }
     if (id !== undefined && time === undefined) throw new UsageError('EUSAGE', `operation ${id}: a replay needs the operation's logical time`, { id });
-    if (time !== undefined && !(Number.isSafeInteger(time) && time >= 0)) throw new UsageError('EUSAGE', `operation time: expected a non-negative integer of ms, got ${time}`);
+    if (time !== undefined && !(Number.isSafeInteger(time) && time >= 0))
+      throw new UsageError('EUSAGE', `operation time: expected a non-negative integer of ms, got ${time}`);
     return { id: id ?? randomUUID(), agent, intent, time: time ?? this.#now() };
   }
 
@@ -321,7 +331,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const state = caller.current;
     const callee = this.module(target);
     if (callee.manifest.kind === 'agent') {
-      throw new CallError('EPERM', `${caller.name} → ${target}: ${target} is an agent; agents are reached through operations (kernel.execute), not call`, { capability: 'call', target });
+      throw new CallError('EPERM', `${caller.name} → ${target}: ${target} is an agent; agents are reached through operations (kernel.execute), not call`, {
+        capability: 'call',
+        target,
+      });
     }
     if (state.chain.length >= LIMITS.callDepth) throw new CallError('ETOOBIG', `call depth over ${LIMITS.callDepth}`, { chain: state.chain });
     const cycle = [caller.name];

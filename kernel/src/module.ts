@@ -165,9 +165,13 @@ export class LoadedModule {
     if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     else this.#busy = true;
     try {
-      if (this.state !== 'running') throw new CallError('ESTATE', `${this.name}/${exportName}: the module is ${this.state}, not running`, { state: this.state });
+      if (this.state !== 'running')
+        throw new CallError('ESTATE', `${this.name}/${exportName}: the module is ${this.state}, not running`, { state: this.state });
       if (input.length > this.options.maxInputBytes) {
-        throw new CallError('ETOOBIG', `${this.name}/${exportName}: input is ${input.length} bytes, the limit is ${this.options.maxInputBytes}`, { limit: this.options.maxInputBytes, got: input.length });
+        throw new CallError('ETOOBIG', `${this.name}/${exportName}: input is ${input.length} bytes, the limit is ${this.options.maxInputBytes}`, {
+          limit: this.options.maxInputBytes,
+          got: input.length,
+        });
       }
       const instance = this.#instance!;
       this.current = state;
@@ -177,7 +181,10 @@ export class LoadedModule {
       try {
         output = await instance.call(exportName, input, start);
         if (output.length > this.options.maxOutputBytes) {
-          error = new CallError('ETOOBIG', `${this.name}/${exportName}: output is ${output.length} bytes, the limit is ${this.options.maxOutputBytes}`, { limit: this.options.maxOutputBytes, got: output.length });
+          error = new CallError('ETOOBIG', `${this.name}/${exportName}: output is ${output.length} bytes, the limit is ${this.options.maxOutputBytes}`, {
+            limit: this.options.maxOutputBytes,
+            got: output.length,
+          });
         }
       } catch (e) {
         error = e instanceof CallError ? e : new CallError('EINTERNAL', `${this.name}/${exportName}: ${(e as Error).message}`);

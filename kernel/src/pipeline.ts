@@ -83,7 +83,12 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
         ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
       });
       const admitted = pipeline.admit.slice(0, i);
-      await observe(pipeline.observe.filter((m) => admitted.includes(m)), opValue, deniedOutcome(input, inputHash, denial), runner);
+      await observe(
+        pipeline.observe.filter((m) => admitted.includes(m)),
+        opValue,
+        deniedOutcome(input, inputHash, denial),
+        runner,
+      );
       throw denial;
     }
   }
@@ -131,7 +136,17 @@ async function observe(hooks: readonly string[], opValue: CborValue, outcome: Ou
 const EMPTY_HASH = sha256(new Uint8Array(0));
 
 function deniedOutcome(input: Uint8Array, inputHash: Uint8Array, denial: DeniedError): Outcome {
-  return { status: 'denied', code: denial.code, message: denial.message, cost: 0, wallUs: 0, bytesIn: input.length, bytesOut: 0, inputHash, outputHash: EMPTY_HASH };
+  return {
+    status: 'denied',
+    code: denial.code,
+    message: denial.message,
+    cost: 0,
+    wallUs: 0,
+    bytesIn: input.length,
+    bytesOut: 0,
+    inputHash,
+    outputHash: EMPTY_HASH,
+  };
 }
 
 /** An admit hook's answer. */

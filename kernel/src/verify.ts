@@ -5,8 +5,16 @@
  * `details.check` names it.
  */
 import {
-  LoadError, checkAbi, checkExports, checkImports, parseSections, readManifest, verifyModule,
-  type Grant, type Manifest, type PublicKey,
+  LoadError,
+  checkAbi,
+  checkExports,
+  checkImports,
+  parseSections,
+  readManifest,
+  verifyModule,
+  type Grant,
+  type Manifest,
+  type PublicKey,
 } from '@mcp0/abi';
 import { createHash } from 'node:crypto';
 import { DEFAULT_TABLE_ENTRIES, capMemory } from '@mcp0/sandbox';

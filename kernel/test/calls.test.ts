@@ -26,7 +26,9 @@ class GatedKv implements KvProvider {
     this.#gate = undefined;
   }
 
-  get(ns: string, key: string) { return this.inner.get(ns, key); }
+  get(ns: string, key: string) {
+    return this.inner.get(ns, key);
+  }
   async put(ns: string, key: string, value: Uint8Array) {
     if (this.#gate) {
       this.waiting++;
@@ -34,8 +36,12 @@ class GatedKv implements KvProvider {
     }
     this.inner.put(ns, key, value);
   }
-  delete(ns: string, key: string) { return this.inner.delete(ns, key); }
-  scan(ns: string, prefix: string, limit: number, after?: string) { return this.inner.scan(ns, prefix, limit, after); }
+  delete(ns: string, key: string) {
+    return this.inner.delete(ns, key);
+  }
+  scan(ns: string, prefix: string, limit: number, after?: string) {
+    return this.inner.scan(ns, prefix, limit, after);
+  }
 }
 
 describe('call between modules', () => {
@@ -46,7 +52,10 @@ describe('call between modules', () => {
     const kv = new TestKv();
     kernel = new Kernel({ trust: [trusted], providers: { kv } });
     await kernel.load(await signed('caps'), { grants: CAPS_GRANTS });
-    await expect(kernel.call('test.caps', 'relay', relay('test.caps', 'keys', { n: 3 }))).rejects.toMatchObject({ code: 'EUNAVAILABLE', message: expect.stringContaining('worker tier') });
+    await expect(kernel.call('test.caps', 'relay', relay('test.caps', 'keys', { n: 3 }))).rejects.toMatchObject({
+      code: 'EUNAVAILABLE',
+      message: expect.stringContaining('worker tier'),
+    });
     // A callee left running detached would have queued behind the relay: this call comes after it.
     await kernel.callValue('test.caps', 'digest', { data: new Uint8Array(1) });
     expect(kv.scan('test.caps', 'caps/', 10)).toEqual([]);
@@ -56,11 +65,14 @@ describe('call between modules', () => {
     kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv(), agentKv: new TestKv() } });
     await kernel.load(await signed('caps'), { isolation: 'worker', grants: CAPS_GRANTS });
     const agent = await kernel.load(await signed('counter'), { name: 'test.peer', grants: [{ name: 'kv' }] });
-    await expect(kernel.call('test.caps', 'relay', relay('test.peer', 'increment', { by: 1 }))).rejects.toMatchObject({ code: 'EPERM', message: expect.stringContaining('agent') });
+    await expect(kernel.call('test.caps', 'relay', relay('test.peer', 'increment', { by: 1 }))).rejects.toMatchObject({
+      code: 'EPERM',
+      message: expect.stringContaining('agent'),
+    });
     expect(agent.meter.snapshot().calls).toBe(0);
   });
 
-  it('charges a callee\'s traps to the caller: the shared plugin keeps serving, the caller fails', async () => {
+  it("charges a callee's traps to the caller: the shared plugin keeps serving, the caller fails", async () => {
     kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() }, restart: { failureThreshold: 3, backoffMs: 60_000, maxBackoffMs: 60_000 } });
     const shared = await kernel.load(await signed('hostile'), { isolation: 'worker' });
     const caller = await kernel.load(await signed('caps'), { isolation: 'worker', grants: CAPS_GRANTS });
@@ -76,16 +88,29 @@ describe('call between modules', () => {
   it('answers EBUSY to the second of two call trees that would wait on each other', async () => {
     const kv = new GatedKv();
     kernel = new Kernel({ trust: [trusted], providers: { kv }, restart: { failureThreshold: 100 } });
-    for (const name of ['test.caps', 'test.peer', 'test.slow']) await kernel.load(await signed('caps'), { name, isolation: 'worker', grants: CAPS_GRANTS, timeoutMs: 30_000 });
+    for (const name of ['test.caps', 'test.peer', 'test.slow'])
+      await kernel.load(await signed('caps'), { name, isolation: 'worker', grants: CAPS_GRANTS, timeoutMs: 30_000 });
     kv.close();
     // Tree 1 holds test.peer, inside test.slow's gated kv put, and will call test.caps next.
-    const tree1 = kernel.call('test.peer', 'relay2', encodeCbor({
-      first: { target: 'test.slow', export: 'keys', input: encodeCbor({ n: 1 }) },
-      then: { target: 'test.caps', export: 'digest', input: encodeCbor({ data: new Uint8Array(1) }) },
-    })).then(() => 'ok', (e: { code: string }) => e.code);
+    const tree1 = kernel
+      .call(
+        'test.peer',
+        'relay2',
+        encodeCbor({
+          first: { target: 'test.slow', export: 'keys', input: encodeCbor({ n: 1 }) },
+          then: { target: 'test.caps', export: 'digest', input: encodeCbor({ data: new Uint8Array(1) }) },
+        }),
+      )
+      .then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      );
     await vi.waitFor(() => expect(kv.waiting).toBe(1), { timeout: 30_000 });
     // Tree 2 holds test.caps and waits for test.peer.
-    const tree2 = kernel.call('test.caps', 'relay', relay('test.peer', 'digest', { data: new Uint8Array(1) })).then(() => 'ok', (e: { code: string }) => e.code);
+    const tree2 = kernel.call('test.caps', 'relay', relay('test.peer', 'digest', { data: new Uint8Array(1) })).then(
+      () => 'ok',
+      (e: { code: string }) => e.code,
+    );
     await vi.waitFor(() => expect(kernel!.module('test.caps').waitingFor?.name).toBe('test.peer'), { timeout: 30_000 });
     kv.open();
     // Tree 1's second call would close the cycle test.peer → test.caps → test.peer: refused, not waited on.

@@ -29,15 +29,23 @@ describe('host functions through a guest (worker tier, so calls can wait)', () =
     expect(kernel.metrics()['test.hostile']!.calls).toBe(before + 1);
   });
 
-  it('passes the callee\'s typed error back to the caller', async () => {
-    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.hostile', export: 'trap', input: new Uint8Array(0) })).rejects.toMatchObject({ code: 'ETRAP' });
+  it("passes the callee's typed error back to the caller", async () => {
+    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.hostile', export: 'trap', input: new Uint8Array(0) })).rejects.toMatchObject({
+      code: 'ETRAP',
+    });
     // The callee recovered; the caller was never at fault.
-    expect(await kernel.call('test.caps', 'relay', encodeCbor({ target: 'test.hostile', export: 'ok', input: new Uint8Array([1]) }))).toEqual(new Uint8Array([1]));
+    expect(await kernel.call('test.caps', 'relay', encodeCbor({ target: 'test.hostile', export: 'ok', input: new Uint8Array([1]) }))).toEqual(
+      new Uint8Array([1]),
+    );
   });
 
   it('refuses call targets outside the grant, and unknown modules', async () => {
-    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.hostile', export: 'loop', input: new Uint8Array(0) })).rejects.toMatchObject({ code: 'EPERM' });
-    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.caps', export: 'nope', input: new Uint8Array(0) })).rejects.toMatchObject({ code: 'EBUSY' });
+    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.hostile', export: 'loop', input: new Uint8Array(0) })).rejects.toMatchObject({
+      code: 'EPERM',
+    });
+    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.caps', export: 'nope', input: new Uint8Array(0) })).rejects.toMatchObject({
+      code: 'EBUSY',
+    });
   });
 
   it('hashes with SHA-256', async () => {
@@ -80,7 +88,9 @@ describe('host functions with no provider, and the inline tier', () => {
     await expect(kernel.callValue('test.caps', 'keys', { n: 1 })).rejects.toMatchObject({ code: 'EUNAVAILABLE' });
     // Synchronous capabilities work inline; `call` cannot wait there and says so.
     expect(await kernel.callValue('test.caps', 'digest', { data: new Uint8Array(0) })).toEqual(sha256(new Uint8Array(0)));
-    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.caps', export: 'digest', input: new Uint8Array(0) })).rejects.toMatchObject({ code: 'EUNAVAILABLE' });
+    await expect(kernel.callValue('test.caps', 'relay', { target: 'test.caps', export: 'digest', input: new Uint8Array(0) })).rejects.toMatchObject({
+      code: 'EUNAVAILABLE',
+    });
     await kernel.stop();
   });
 });

@@ -9,7 +9,10 @@ import { TestKv } from './memory-kv.js';
 const PING = new Uint8Array([1, 2, 3]);
 
 async function expectCallError(p: Promise<unknown>, code: string | string[]): Promise<CallError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(CallError);
   expect([code].flat()).toContain((e as CallError).code);
   return e as CallError;
@@ -22,7 +25,14 @@ describe.each<Tier>(['inline', 'worker'])('hostile guest, %s tier', (tier) => {
   beforeAll(async () => {
     kernel = new Kernel({ trust: [trusted], providers: { kv: new TestKv() }, restart: { failureThreshold: 100 } });
     kernel.on('panic', (p) => panics.push(p.message));
-    await kernel.load(await signed('hostile'), { isolation: tier, timeoutMs: 300, memoryPages: 64, maxOutputBytes: 1 << 20, hostBytesPerCall: 8 << 20, grants: [{ name: 'call' }] });
+    await kernel.load(await signed('hostile'), {
+      isolation: tier,
+      timeoutMs: 300,
+      memoryPages: 64,
+      maxOutputBytes: 1 << 20,
+      hostBytesPerCall: 8 << 20,
+      grants: [{ name: 'call' }],
+    });
   });
   afterAll(() => kernel.stop());
 

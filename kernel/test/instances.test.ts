@@ -37,7 +37,7 @@ describe('named instances', () => {
     await kernel.stop();
   });
 
-  it('routes an agent\'s kv to agentKv under the instance name, and a plugin\'s to kv', async () => {
+  it("routes an agent's kv to agentKv under the instance name, and a plugin's to kv", async () => {
     const kv = new TestKv();
     const agentKv = new TestKv();
     const kernel = new Kernel({ trust: [trusted], providers: { kv, agentKv } });

@@ -10,7 +10,13 @@ describe('lifecycle state machine', () => {
     const l = new Lifecycle('m', (e) => events.push(e));
     for (const s of ['instantiated', 'initialized', 'running', 'paused', 'running', 'stopping', 'stopped'] as const) l.to(s);
     expect(events.map((e) => `${e.from}→${e.to}`)).toEqual([
-      'verified→instantiated', 'instantiated→initialized', 'initialized→running', 'running→paused', 'paused→running', 'running→stopping', 'stopping→stopped',
+      'verified→instantiated',
+      'instantiated→initialized',
+      'initialized→running',
+      'running→paused',
+      'paused→running',
+      'running→stopping',
+      'stopping→stopped',
     ]);
     expect(() => l.to('running')).toThrow(expect.objectContaining({ code: 'ESTATE' }));
     expect(canTransition('verified', 'running')).toBe(false);

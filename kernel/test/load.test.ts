@@ -8,7 +8,10 @@ import { MARKER, fromWat } from './wat.js';
 const HELLO_GRANTS = [{ name: 'kv' as const }, { name: 'clock' as const }, { name: 'random' as const }];
 
 async function refused(bytes: Uint8Array, code: string, check: string, grants = HELLO_GRANTS) {
-  const error = await verifyArtifact(bytes, { trust: [trusted], grants }).then(() => undefined, (e: unknown) => e);
+  const error = await verifyArtifact(bytes, { trust: [trusted], grants }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(LoadError);
   expect((error as LoadError).code).toBe(code);
   expect((error as LoadError).details.check).toBe(check);
@@ -26,7 +29,6 @@ function sectionOf(bytes: Uint8Array, pick: (s: ReturnType<typeof parseSections>
   if (!s) throw new Error('section not found');
   return s;
 }
-
 
 describe('loading checks', () => {
   it('accepts a signed, trusted, valid module', async () => {
@@ -88,7 +90,11 @@ describe('loading checks', () => {
     expect(e.message).toContain('clock');
     expect(e.message).toContain('random');
     expect(e.details.missing).toEqual(['clock', 'random']);
-    await refused(await signed('hello'), 'ECAPABILITY', 'capabilities', [{ name: 'kv', scope: { prefix: 'elsewhere/' } }, { name: 'clock' }, { name: 'random' }]);
+    await refused(await signed('hello'), 'ECAPABILITY', 'capabilities', [
+      { name: 'kv', scope: { prefix: 'elsewhere/' } },
+      { name: 'clock' },
+      { name: 'random' },
+    ]);
   });
 
   it('refuses an import outside ABI v1', async () => {
@@ -147,11 +153,11 @@ describe('loading the same module twice', () => {
   });
 });
 
-describe('host limits bound the manifest\'s', () => {
+describe("host limits bound the manifest's", () => {
   const greedy = fromWat(`(module (memory (export "memory") 1) ${MARKER})`, { limits: { memoryPages: 65_536, timeoutMs: 600_000 } });
   const modest = fromWat(`(module (memory (export "memory") 1) ${MARKER})`, { name: 'test.modest' });
 
-  it('gives a greedy manifest the kernel\'s ceilings, and a silent one the defaults', async () => {
+  it("gives a greedy manifest the kernel's ceilings, and a silent one the defaults", async () => {
     const kernel = new Kernel({ trust: [trusted] });
     const m = await kernel.load(greedy);
     expect([m.verified.memoryPages, m.options.timeoutMs]).toEqual([DEFAULT_CEILINGS.memoryPages, DEFAULT_CEILINGS.timeoutMs]);

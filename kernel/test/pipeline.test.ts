@@ -29,7 +29,7 @@ describe('operation pipeline', () => {
     expect(await seen()).toEqual({ count: 1, last: 'ok' });
   });
 
-  it('denies with the hook\'s reason, and the agent never runs', async () => {
+  it("denies with the hook's reason, and the agent never runs", async () => {
     const before = kernel.metrics()['test.hostile']!.calls;
     const e = await kernel.execute({ agent: 'test.hostile', intent: 'denied', input: new Uint8Array(0) }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(DeniedError);
@@ -124,10 +124,15 @@ describe('operations checked before any hook runs', () => {
     expect(await admitted()).toBe(0);
   });
 
-  it('refuses an input over the agent\'s limit, a malformed id, and a replay without its time', async () => {
+  it("refuses an input over the agent's limit, a malformed id, and a replay without its time", async () => {
     await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(1025) })).rejects.toMatchObject({ code: 'ETOOBIG' });
-    await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), id: 'y'.repeat(129), time: 1 })).rejects.toMatchObject({ code: 'EUSAGE' });
-    await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), id: 'op-1' })).rejects.toMatchObject({ code: 'EUSAGE', message: expect.stringContaining('logical time') });
+    await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), id: 'y'.repeat(129), time: 1 })).rejects.toMatchObject({
+      code: 'EUSAGE',
+    });
+    await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), id: 'op-1' })).rejects.toMatchObject({
+      code: 'EUSAGE',
+      message: expect.stringContaining('logical time'),
+    });
     await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), time: Number.NaN })).rejects.toMatchObject({ code: 'EUSAGE' });
     expect(await admitted()).toBe(0);
   });

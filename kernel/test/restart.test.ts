@@ -15,7 +15,11 @@ describe.each<Tier>(['inline', 'worker'])('restarts, %s tier', (tier) => {
 
   it('survives a start function that traps on every restart, and comes back once it no longer does', async () => {
     let now = 5; // {ok: 5} is 5 bytes: the start function passes
-    kernel = new Kernel({ trust: [trusted], providers: { clock: { now: () => now } }, restart: { failureThreshold: 1, backoffMs: 5, maxBackoffMs: 20, maxRestarts: 2 } });
+    kernel = new Kernel({
+      trust: [trusted],
+      providers: { clock: { now: () => now } },
+      restart: { failureThreshold: 1, backoffMs: 5, maxBackoffMs: 20, maxRestarts: 2 },
+    });
     const states: string[] = [];
     kernel.on('transition', (e) => states.push(e.to));
     const m = await kernel.load(ARMED_START.bytes, { isolation: tier, grants: ARMED_START.grants });

@@ -63,7 +63,10 @@ async function load(bytes: Uint8Array, tier: Tier, options: Parameters<Kernel['l
 }
 
 async function failure(p: Promise<unknown>): Promise<CallError | LoadError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(Error);
   return e as CallError;
 }
@@ -117,7 +120,11 @@ describe('tables are capped', () => {
     );
     const k = await load(hog, 'worker', { hostBytesPerCall: 16 * MiB, memoryPages: 16, timeoutMs: 30_000 });
     let e: unknown;
-    for (let i = 0; i < 40 && e === undefined; i++) e = await k.call('test.wat', 'hog', new Uint8Array(0)).then(() => undefined, (x: unknown) => x);
+    for (let i = 0; i < 40 && e === undefined; i++)
+      e = await k.call('test.wat', 'hog', new Uint8Array(0)).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
     expect(e).toBeInstanceOf(CallError);
     expect(e).toMatchObject({ code: 'EMEMORY', details: { workerDied: true } });
     expect((e as CallError).message).toMatch(/ran out of heap during the call/);
@@ -128,12 +135,18 @@ describe('tables are capped', () => {
 });
 
 describe('the host-memory budget', () => {
-  it.each(TIERS)('refuses at load an import whose type is not ABI v1\'s, naming both types (%s tier)', async (tier) => {
+  it.each(TIERS)("refuses at load an import whose type is not ABI v1's, naming both types (%s tier)", async (tier) => {
     // A second alloc typed (f64) -> i64, called with NaN, made the budget NaN and every check false.
     const e = await failure(load(corpusModule('alloc-retyped').bytes, tier));
-    expect(e).toMatchObject({ code: 'EIMPORT', details: { check: 'imports', import: 'extism:host/env.alloc', expected: '(i64) -> (i64)', got: '(f64) -> (i64)' } });
+    expect(e).toMatchObject({
+      code: 'EIMPORT',
+      details: { check: 'imports', import: 'extism:host/env.alloc', expected: '(i64) -> (i64)', got: '(f64) -> (i64)' },
+    });
     const wrong = fromWat(`(module (import "mcp0:abi/v1" "log" (func (param i32) (result i64))) (memory (export "memory") 1) ${MARKER})`);
-    await expect(load(wrong, tier)).rejects.toMatchObject({ code: 'EIMPORT', details: { import: 'mcp0:abi/v1.log', expected: '(i64) -> (i64)', got: '(i32) -> (i64)' } });
+    await expect(load(wrong, tier)).rejects.toMatchObject({
+      code: 'EIMPORT',
+      details: { import: 'mcp0:abi/v1.log', expected: '(i64) -> (i64)', got: '(i32) -> (i64)' },
+    });
   });
 
   it.each(TIERS)('refuses at load the same import twice, even with the right type (%s tier)', async (tier) => {
@@ -161,12 +174,14 @@ describe('the host-memory budget', () => {
   });
 
   it.each(TIERS)('counts what a start function allocates (%s tier)', async (tier) => {
-    const start = fromWat(module(`(func $hoard (local $i i32)
+    const start = fromWat(
+      module(`(func $hoard (local $i i32)
       (loop $more
         (drop (call $alloc (i64.const ${MiB})))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $more (i32.lt_u (local.get $i) (i32.const 40)))))
-      (start $hoard)`));
+      (start $hoard)`),
+    );
     const e = await failure(load(start, tier, { hostBytesPerCall: 16 * MiB }));
     expect(e).toMatchObject({ code: 'EMEMORY', details: { limit: 16 * MiB } });
     expect(e.message).toContain('(start)');
@@ -175,7 +190,8 @@ describe('the host-memory budget', () => {
   it.each(TIERS)('counts the responses host functions store for the guest (%s tier)', async (tier) => {
     // 40 kv_get of a 1 MiB value: the guest frees every response, but the host made 40 MiB for it.
     const reader = fromWat(
-      module(`(func (export "read") (result i32) (local $i i32) (local $h i64) (local $r i64)
+      module(
+        `(func (export "read") (result i32) (local $i i32) (local $h i64) (local $r i64)
         (loop $more
           (local.set $h (call $request (i32.const 7)))
           (local.set $r (call $kv_get (local.get $h)))
@@ -184,7 +200,10 @@ describe('the host-memory budget', () => {
           (call $free (local.get $r))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br_if $more (i32.lt_u (local.get $i) (i32.const 40))))
-        (i32.const 0))`, KV_GET_K, ['kv_get']),
+        (i32.const 0))`,
+        KV_GET_K,
+        ['kv_get'],
+      ),
       { exports: [{ name: 'read' }], capabilities: [{ name: 'kv' }] },
     );
     const kv = new TestKv();
@@ -264,7 +283,8 @@ describe('buffers at the boundary', () => {
   // `scribble` writes 0xee into its input block; `keep` outputs 4 bytes and, on the next call,
   // writes 0xee into the block it output before (its handle kept in a global).
   const SCRIBBLER = fromWat(
-    module(`(global $last (mut i64) (i64.const 0))
+    module(
+      `(global $last (mut i64) (i64.const 0))
       (func (export "scribble") (result i32)
         (call $store_u8 (call $input_offset) (i32.const 0xee))
         (i32.const 0))
@@ -273,11 +293,13 @@ describe('buffers at the boundary', () => {
         (local.set $h (call $request (i32.const 4)))
         (global.set $last (local.get $h))
         (call $output_set (local.get $h) (i64.const 4))
-        (i32.const 0))`, '\\01\\02\\03\\04'),
+        (i32.const 0))`,
+      '\\01\\02\\03\\04',
+    ),
     { exports: [{ name: 'scribble' }, { name: 'keep' }] },
   );
 
-  it.each(TIERS)('never lets the guest write into the caller\'s input (%s tier)', async (tier) => {
+  it.each(TIERS)("never lets the guest write into the caller's input (%s tier)", async (tier) => {
     const k = await load(SCRIBBLER, tier);
     const input = Uint8Array.of(1, 2, 3);
     await k.call('test.wat', 'scribble', input);

@@ -24,10 +24,18 @@ class SlowKv implements KvProvider {
     return f();
   }
 
-  get(ns: string, key: string) { return this.#later(() => this.inner.get(ns, key)); }
-  put(ns: string, key: string, value: Uint8Array) { return this.#later(() => this.inner.put(ns, key, value)); }
-  delete(ns: string, key: string) { return this.#later(() => this.inner.delete(ns, key)); }
-  scan(ns: string, prefix: string, limit: number, after?: string) { return this.#later(() => this.inner.scan(ns, prefix, limit, after)); }
+  get(ns: string, key: string) {
+    return this.#later(() => this.inner.get(ns, key));
+  }
+  put(ns: string, key: string, value: Uint8Array) {
+    return this.#later(() => this.inner.put(ns, key, value));
+  }
+  delete(ns: string, key: string) {
+    return this.#later(() => this.inner.delete(ns, key));
+  }
+  scan(ns: string, prefix: string, limit: number, after?: string) {
+    return this.#later(() => this.inner.scan(ns, prefix, limit, after));
+  }
 }
 
 describe('worker tier through the kernel', () => {
@@ -50,9 +58,12 @@ describe('worker tier through the kernel', () => {
     expect(kv.awaited - before).toBe(9);
   });
 
-  it('hands a provider\'s rejection to the guest as its typed error', async () => {
+  it("hands a provider's rejection to the guest as its typed error", async () => {
     kv.mode = 'reject';
-    await expect(kernel.callValue('test.caps', 'keys', { n: 1 })).rejects.toMatchObject({ code: 'EUNAVAILABLE', message: expect.stringContaining('database is down') });
+    await expect(kernel.callValue('test.caps', 'keys', { n: 1 })).rejects.toMatchObject({
+      code: 'EUNAVAILABLE',
+      message: expect.stringContaining('database is down'),
+    });
     kv.mode = 'slow';
     // The store keeps the keys of the test before: caps/1..4.
     expect(await kernel.callValue('test.caps', 'keys', { n: 2 })).toEqual(['caps/1', 'caps/2', 'caps/3', 'caps/4']);
@@ -77,7 +88,7 @@ describe('worker tier through the kernel', () => {
     expect(await kernel.call('test.caps', 'relay', encodeCbor({ target: 'test.hostile', export: 'ok', input }))).toEqual(input);
   });
 
-  it('reports the guest\'s memory to metering', async () => {
+  it("reports the guest's memory to metering", async () => {
     await kernel.call('test.hostile', 'ok', new Uint8Array([1]));
     const pages = kernel.metrics()['test.hostile']!.memoryPages;
     expect(pages).toBeGreaterThan(0);

@@ -205,7 +205,16 @@ function charge(amount: Uint8Array, targets: CheckTargets, cache: number | undef
   const g = targets.sliceGlobal;
   const test = concatBytes(Uint8Array.of(OP.i32Const, 0, OP.i32LeS, OP.if, 0x40), op1(OP.call, targets.deadlineFunc));
   if (cache === undefined) {
-    return concatBytes(op1(OP.globalGet, g), amount, Uint8Array.of(OP.i32Sub), op1(OP.globalSet, g), op1(OP.globalGet, g), test, op1(OP.globalSet, g), Uint8Array.of(OP.end));
+    return concatBytes(
+      op1(OP.globalGet, g),
+      amount,
+      Uint8Array.of(OP.i32Sub),
+      op1(OP.globalSet, g),
+      op1(OP.globalGet, g),
+      test,
+      op1(OP.globalSet, g),
+      Uint8Array.of(OP.end),
+    );
   }
   const read = load ? op1(OP.globalGet, g) : op1(OP.localGet, cache);
   return concatBytes(read, amount, Uint8Array.of(OP.i32Sub), op1(OP.localTee, cache), test, op1(OP.localSet, cache), Uint8Array.of(OP.end));

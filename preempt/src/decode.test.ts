@@ -36,8 +36,23 @@ const offsetIn = (bytes: Uint8Array, body: number[], index: number) => bytes.len
 
 /** The smallest immediates of each kind that V8 will decode (indices 0, empty block type). */
 const MINIMAL: Record<Immediate, number[]> = {
-  none: [], block: [0x40, 0x0b], u32: [0], u32x2: [0, 0], func: [0], brtable: [0, 0], memarg: [0, 0], memlane: [0, 0, 0], lane: [0],
-  i32: [0], i64: [0], f32: [0, 0, 0, 0], f64: [0, 0, 0, 0, 0, 0, 0, 0], v128: new Array<number>(16).fill(0), select: [1, 0x7f], heap: [0x70], zero: [0],
+  none: [],
+  block: [0x40, 0x0b],
+  u32: [0],
+  u32x2: [0, 0],
+  func: [0],
+  brtable: [0, 0],
+  memarg: [0, 0],
+  memlane: [0, 0, 0],
+  lane: [0],
+  i32: [0],
+  i64: [0],
+  f32: [0, 0, 0, 0],
+  f64: [0, 0, 0, 0, 0, 0, 0, 0],
+  v128: new Array<number>(16).fill(0),
+  select: [1, 0x7f],
+  heap: [0x70],
+  zero: [0],
 };
 
 function v8Error(bytes: Uint8Array<ArrayBuffer>): string {
@@ -73,7 +88,8 @@ describe('opcode tables', () => {
       if (op === 0xfc || op === 0xfd || op === 0xfe) continue;
       const imm = MAIN.get(op);
       const message = v8Error(moduleWith([0, op, ...MINIMAL[imm ?? 'none'], 0x0b]));
-      if (imm !== undefined ? invalidOpcode(message) : !invalidOpcode(message) && !refused.has(op)) disagree.push(`0x${op.toString(16)}: ${message || 'valid'}`);
+      if (imm !== undefined ? invalidOpcode(message) : !invalidOpcode(message) && !refused.has(op))
+        disagree.push(`0x${op.toString(16)}: ${message || 'valid'}`);
     }
     expect(disagree).toEqual([]);
   });

@@ -3,7 +3,16 @@
 // refuses malformed or unsupported input with a typed error.
 import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
-import { DEADLINE_IMPORT, DEFAULT_SLICE, GROW_FAILED_EXPORT, InstrumentError, SLICE_EXPORT, instrumentDeadline, instrumentGrowWatch, type InstrumentOptions } from './instrument.js';
+import {
+  DEADLINE_IMPORT,
+  DEFAULT_SLICE,
+  GROW_FAILED_EXPORT,
+  InstrumentError,
+  SLICE_EXPORT,
+  instrumentDeadline,
+  instrumentGrowWatch,
+  type InstrumentOptions,
+} from './instrument.js';
 
 /** The features AssemblyScript -O3 can emit, plus tail calls; no GC, no exception handling. */
 const FEATURES =
@@ -45,7 +54,10 @@ function deadlineHost(slice: number, throwOn = Infinity) {
 
 type Fn = (...args: number[]) => unknown;
 
-async function instantiate(bytes: Uint8Array<ArrayBuffer>, imports: WebAssembly.Imports = {}): Promise<Record<string, Fn> & { [SLICE_EXPORT]?: WebAssembly.Global }> {
+async function instantiate(
+  bytes: Uint8Array<ArrayBuffer>,
+  imports: WebAssembly.Imports = {},
+): Promise<Record<string, Fn> & { [SLICE_EXPORT]?: WebAssembly.Global }> {
   const { instance } = await WebAssembly.instantiate(bytes, imports);
   return instance.exports as never;
 }
@@ -308,7 +320,12 @@ const BEHAVIOUR = `(module
 /** Exports and the argument lists each is called with. */
 const CALLS: Record<string, number[][]> = {
   fib: [[0], [1], [10], [20]],
-  dispatch: [[0, 7, 5], [1, 7, 5], [2, 7, 5], [3, 7, 5]],
+  dispatch: [
+    [0, 7, 5],
+    [1, 7, 5],
+    [2, 7, 5],
+    [3, 7, 5],
+  ],
   sum: [[0], [1], [100_000]],
   collatz: [[1], [27], [97], [871]],
   classify: [[0], [1], [7], [1000]],
@@ -349,7 +366,11 @@ describe.each<[string, InstrumentOptions]>([
     // Imports, exports and memory look the same, plus the deadline import and slice export.
     const [a, b] = [new WebAssembly.Module(original), new WebAssembly.Module(out)];
     expect(WebAssembly.Module.imports(b)).toEqual([...WebAssembly.Module.imports(a), { module: 'mcp0:kernel', name: 'deadline', kind: 'function' }]);
-    expect(WebAssembly.Module.exports(b)).toEqual([...WebAssembly.Module.exports(a), { name: SLICE_EXPORT, kind: 'global' }, { name: GROW_FAILED_EXPORT, kind: 'global' }]);
+    expect(WebAssembly.Module.exports(b)).toEqual([
+      ...WebAssembly.Module.exports(a),
+      { name: SLICE_EXPORT, kind: 'global' },
+      { name: GROW_FAILED_EXPORT, kind: 'global' },
+    ]);
   });
 });
 
@@ -439,7 +460,8 @@ describe('instrumentDeadline: module shapes', () => {
   });
 
   it('refuses a bad slice', () => {
-    for (const slice of [0, -1, 1.5, 2 ** 31]) expect(() => instrumentDeadline(wat('(module)'), { slice })).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
+    for (const slice of [0, -1, 1.5, 2 ** 31])
+      expect(() => instrumentDeadline(wat('(module)'), { slice })).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
   });
 });
 

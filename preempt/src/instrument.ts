@@ -11,7 +11,18 @@ import { emitBody, scanBody, type CheckTargets, type ScannedBody } from './code.
 import type { Renumber } from './decode.js';
 import { InstrumentError, malformed, unsupported } from './errors.js';
 import { Reader } from './reader.js';
-import { checkMemories, functionTypes, rewriteElements, rewriteExports, rewriteGlobals, rewriteImports, rewriteNames, rewriteStart, rewriteTables, rewriteTypes } from './sections.js';
+import {
+  checkMemories,
+  functionTypes,
+  rewriteElements,
+  rewriteExports,
+  rewriteGlobals,
+  rewriteImports,
+  rewriteNames,
+  rewriteStart,
+  rewriteTables,
+  rewriteTypes,
+} from './sections.js';
 
 export { InstrumentError, type InstrumentDetails, type InstrumentReason } from './errors.js';
 
@@ -80,7 +91,8 @@ const OFFSET_SECTIONS = /^(\.debug_|metadata\.code\.)/;
  */
 export function instrumentDeadline(bytes: Uint8Array, opts: InstrumentOptions = {}): Uint8Array<ArrayBuffer> {
   const slice = opts.slice ?? DEFAULT_SLICE;
-  if (!Number.isInteger(slice) || slice < 1 || slice > 0x7fffffff) throw new UsageError('EUSAGE', `slice: expected an integer in 1..2^31-1, got ${slice}`, { got: slice });
+  if (!Number.isInteger(slice) || slice < 1 || slice > 0x7fffffff)
+    throw new UsageError('EUSAGE', `slice: expected an integer in 1..2^31-1, got ${slice}`, { got: slice });
   try {
     return instrument(bytes, slice, { entry: opts.entry ?? true, cache: opts.cache ?? true });
   } catch (e) {

@@ -24,8 +24,23 @@
  * - `zero`: one reserved 0x00 byte (atomic.fence)
  */
 export type Immediate =
-  | 'none' | 'block' | 'u32' | 'u32x2' | 'func' | 'brtable' | 'memarg' | 'memlane' | 'lane'
-  | 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'select' | 'heap' | 'zero';
+  | 'none'
+  | 'block'
+  | 'u32'
+  | 'u32x2'
+  | 'func'
+  | 'brtable'
+  | 'memarg'
+  | 'memlane'
+  | 'lane'
+  | 'i32'
+  | 'i64'
+  | 'f32'
+  | 'f64'
+  | 'v128'
+  | 'select'
+  | 'heap'
+  | 'zero';
 
 /** Opcode bytes the decoder treats specially. */
 export const OP = {

@@ -88,7 +88,10 @@ export function rewriteImports(
 ): { payload: Uint8Array | undefined; counts: ImportCounts } {
   const counts: ImportCounts = { funcs: 0, globals: 0 };
   // Without a type the import is not added: the section is only read (counted, and checked for the reserved namespace).
-  const entry = deadline.type === undefined ? undefined : concatBytes(encodeName(deadline.module), encodeName(deadline.name), Uint8Array.of(0x00), encodeU32(deadline.type));
+  const entry =
+    deadline.type === undefined
+      ? undefined
+      : concatBytes(encodeName(deadline.module), encodeName(deadline.name), Uint8Array.of(0x00), encodeU32(deadline.type));
   if (!payload) return { payload: entry && vec([entry]), counts };
   const r = new Reader(payload, 0, payload.length, base);
   const count = r.u32();
@@ -98,7 +101,11 @@ export function rewriteImports(
     const ns = r.name();
     const name = r.name();
     if (ns === deadline.module) {
-      throw new InstrumentError('EIMPORT', `module already imports ${ns}.${name}: the ${deadline.module} namespace is reserved for the kernel`, { reason: 'conflict', offset: r.offset(at), import: `${ns}.${name}` });
+      throw new InstrumentError('EIMPORT', `module already imports ${ns}.${name}: the ${deadline.module} namespace is reserved for the kernel`, {
+        reason: 'conflict',
+        offset: r.offset(at),
+        import: `${ns}.${name}`,
+      });
     }
     const kindAt = r.pos;
     const kind = r.byte();
@@ -166,7 +173,12 @@ export function rewriteTables(payload: Uint8Array, base: number, renumber: Renum
 }
 
 /** The global section with the slice global appended; returns the defined-global count too. */
-export function rewriteGlobals(payload: Uint8Array | undefined, base: number, renumber: Renumber, slice: number | undefined): { payload: Uint8Array; defined: number } {
+export function rewriteGlobals(
+  payload: Uint8Array | undefined,
+  base: number,
+  renumber: Renumber,
+  slice: number | undefined,
+): { payload: Uint8Array; defined: number } {
   // The slice (when there is one), then the grow-failed flag: mutable i32s.
   const added = [
     ...(slice === undefined ? [] : [concatBytes(Uint8Array.of(0x7f, 0x01, 0x41), signedLeb32(slice), Uint8Array.of(0x0b))]),
@@ -188,7 +200,12 @@ export function rewriteGlobals(payload: Uint8Array | undefined, base: number, re
 }
 
 /** The export section with function exports renumbered and the kernel's globals exported. */
-export function rewriteExports(payload: Uint8Array | undefined, base: number, renumber: Renumber, globals: readonly { name: string; global: number }[]): Uint8Array {
+export function rewriteExports(
+  payload: Uint8Array | undefined,
+  base: number,
+  renumber: Renumber,
+  globals: readonly { name: string; global: number }[],
+): Uint8Array {
   const parts: Uint8Array[] = [];
   if (payload) {
     const r = new Reader(payload, 0, payload.length, base);
@@ -197,7 +214,11 @@ export function rewriteExports(payload: Uint8Array | undefined, base: number, re
       const start = r.pos;
       const name = r.name();
       if (globals.some((g) => g.name === name)) {
-        throw new InstrumentError('EIMPORT', `module already exports ${name}, a name the kernel's globals need`, { reason: 'conflict', offset: r.offset(start), export: name });
+        throw new InstrumentError('EIMPORT', `module already exports ${name}, a name the kernel's globals need`, {
+          reason: 'conflict',
+          offset: r.offset(start),
+          export: name,
+        });
       }
       const kind = r.byte();
       const indexAt = r.pos;

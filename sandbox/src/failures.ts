@@ -36,7 +36,10 @@ export function classify(e: unknown, at: FailureContext): CallError {
   const died = at.died ?? (isOutOfMemory(e) ? (e as Error) : undefined);
   if (died) {
     const oom = isOutOfMemory(died);
-    return new CallError(oom ? 'EMEMORY' : 'ETRAP', `${at.where}: the worker thread ${oom ? 'ran out of heap' : 'died'} during the call (${died.message})`, { trap: died.message, workerDied: true });
+    return new CallError(oom ? 'EMEMORY' : 'ETRAP', `${at.where}: the worker thread ${oom ? 'ran out of heap' : 'died'} during the call (${died.message})`, {
+      trap: died.message,
+      workerDied: true,
+    });
   }
   const message = messageOf(e);
   const guest = guestError(message);

@@ -84,7 +84,12 @@ export class InlineInstance implements Instance {
       // A copy: the guest may write into its input block, which must not be the caller's buffer.
       return this.#guest.call(exportName, new Uint8Array(input)) ?? new Uint8Array(0);
     } catch (e) {
-      throw classify(e, { where: `${this.#opts.name}/${exportName}`, memoryPages: this.#opts.memoryPages, memoryBytes: this.#guest.memoryBytes, growFailed: this.#guest.takeGrowFailed() });
+      throw classify(e, {
+        where: `${this.#opts.name}/${exportName}`,
+        memoryPages: this.#opts.memoryPages,
+        memoryBytes: this.#guest.memoryBytes,
+        growFailed: this.#guest.takeGrowFailed(),
+      });
     }
   }
 

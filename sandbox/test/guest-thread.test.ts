@@ -17,7 +17,14 @@ describe('guest thread driven directly', () => {
   /** Every mcp0 host function answering `fn`, the rest of the table untouched. */
   async function start(fn: HostFn, hostBytesPerCall = 1 << 20): Promise<GuestThread> {
     const table = Object.fromEntries(Object.keys(HOST_FUNCTIONS).map((name) => [name, fn]));
-    const thread = await GuestThread.start({ name: 'test.hostile', compiled, memoryPages: 64, functions: { 'mcp0:abi/v1': table }, hostBytesPerCall, onLog: (_, m) => logs.push(m) });
+    const thread = await GuestThread.start({
+      name: 'test.hostile',
+      compiled,
+      memoryPages: 64,
+      functions: { 'mcp0:abi/v1': table },
+      hostBytesPerCall,
+      onLog: (_, m) => logs.push(m),
+    });
     threads.push(thread);
     return thread;
   }
@@ -28,17 +35,32 @@ describe('guest thread driven directly', () => {
   afterAll(() => Promise.all(threads.map((t) => t.terminate())));
 
   it('refuses to start a module whose host functions are missing', async () => {
-    const e = await GuestThread.start({ name: 'test.hostile', compiled, memoryPages: 64, functions: {}, hostBytesPerCall: 1 << 20, onLog: () => undefined }).catch((x: unknown) => x);
+    const e = await GuestThread.start({
+      name: 'test.hostile',
+      compiled,
+      memoryPages: 64,
+      functions: {},
+      hostBytesPerCall: 1 << 20,
+      onLog: () => undefined,
+    }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(GuestFailure);
     expect((e as GuestFailure).message).toMatch(/mcp0:abi\/v1|import/i);
   });
 
   it('terminates a module whose start function never returns', async () => {
     // (module (func $spin (loop (br 0))) (start $spin))
-    const spin = new WebAssembly.Module(new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 8, 1, 0, 10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b,
-    ]));
-    const e = await GuestThread.start({ name: 'test.spin', compiled: spin, memoryPages: 1, functions: {}, hostBytesPerCall: 1 << 20, startTimeoutMs: 1000, onLog: () => undefined }).catch((x: unknown) => x);
+    const spin = new WebAssembly.Module(
+      new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 8, 1, 0, 10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b]),
+    );
+    const e = await GuestThread.start({
+      name: 'test.spin',
+      compiled: spin,
+      memoryPages: 1,
+      functions: {},
+      hostBytesPerCall: 1 << 20,
+      startTimeoutMs: 1000,
+      onLog: () => undefined,
+    }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(GuestStartTimeout);
     // The instantiation bound ended it, not the thread's own start-up bound (10 s).
     expect(e).toMatchObject({ timeoutMs: 1000, phase: 'instantiation' });

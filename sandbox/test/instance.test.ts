@@ -25,8 +25,16 @@ async function create(tier: Tier, timeoutMs = 1000): Promise<Instance> {
   const compiled = new WebAssembly.Module((preempt ? instrumentDeadline(hostile) : hostile) as Uint8Array<ArrayBuffer>);
   const standIns = Object.fromEntries(Object.keys(HOST_FUNCTIONS).map((name) => [name, () => 0n]));
   const instance = await createInstance({
-    name: 'test.hostile', compiled, tier, preempt, memoryPages: MEMORY_PAGES, timeoutMs, hostBytesPerCall: 1 << 20,
-    functions: { 'mcp0:abi/v1': standIns }, config: null, onLog: () => undefined,
+    name: 'test.hostile',
+    compiled,
+    tier,
+    preempt,
+    memoryPages: MEMORY_PAGES,
+    timeoutMs,
+    hostBytesPerCall: 1 << 20,
+    functions: { 'mcp0:abi/v1': standIns },
+    config: null,
+    onLog: () => undefined,
   });
   open.push(instance);
   await instance.init();
@@ -34,7 +42,10 @@ async function create(tier: Tier, timeoutMs = 1000): Promise<Instance> {
 }
 
 async function failure(p: Promise<unknown>): Promise<CallError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(CallError);
   return e as CallError;
 }

@@ -10,7 +10,9 @@ import { unsigned } from '../../test/fixtures.js';
 
 /** Stand-ins returning 0n for every `mcp0:abi/v1` import (all are i64 -> i64). */
 function abiStandIns(module: WebAssembly.Module): Record<string, () => bigint> {
-  const names = WebAssembly.Module.imports(module).filter((i) => i.module === 'mcp0:abi/v1').map((i) => i.name);
+  const names = WebAssembly.Module.imports(module)
+    .filter((i) => i.module === 'mcp0:abi/v1')
+    .map((i) => i.name);
   return Object.fromEntries(names.map((n) => [n, () => 0n]));
 }
 
@@ -53,7 +55,11 @@ describe('instrumentDeadline on AssemblyScript plugins', () => {
       expect(WebAssembly.validate(out)).toBe(true);
       const [a, b] = [new WebAssembly.Module(bytes), new WebAssembly.Module(out)];
       expect(WebAssembly.Module.imports(b)).toEqual([...WebAssembly.Module.imports(a), { module: 'mcp0:kernel', name: 'deadline', kind: 'function' }]);
-      expect(WebAssembly.Module.exports(b)).toEqual([...WebAssembly.Module.exports(a), { name: SLICE_EXPORT, kind: 'global' }, { name: GROW_FAILED_EXPORT, kind: 'global' }]);
+      expect(WebAssembly.Module.exports(b)).toEqual([
+        ...WebAssembly.Module.exports(a),
+        { name: SLICE_EXPORT, kind: 'global' },
+        { name: GROW_FAILED_EXPORT, kind: 'global' },
+      ]);
     }
   });
 
@@ -92,8 +98,14 @@ describe('instrumentDeadline on AssemblyScript plugins', () => {
     ];
     let succeeded = 0;
     for (const [fn, input] of inputs) {
-      const expected: Outcome = await plain.call(fn, input).then((o) => ({ ok: o?.bytes() }), (e: Error) => ({ error: e.message }));
-      const got: Outcome = await instrumented.call(fn, input).then((o) => ({ ok: o?.bytes() }), (e: Error) => ({ error: e.message }));
+      const expected: Outcome = await plain.call(fn, input).then(
+        (o) => ({ ok: o?.bytes() }),
+        (e: Error) => ({ error: e.message }),
+      );
+      const got: Outcome = await instrumented.call(fn, input).then(
+        (o) => ({ ok: o?.bytes() }),
+        (e: Error) => ({ error: e.message }),
+      );
       expect(got).toEqual(expected);
       if (got.ok) succeeded++;
     }

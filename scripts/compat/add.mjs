@@ -75,7 +75,9 @@ function commitOf(rev) {
  * has no release tags; the sources of a version are those it had when it was last changed.)
  */
 function releaseCommit(dir, version) {
-  const commits = git('log', '--format=%H', '--', `${dir}/plugin.json`, `${dir}/package.json`, `${dir}/CHANGELOG.md`, `${dir}/assembly`).split('\n').filter(Boolean);
+  const commits = git('log', '--format=%H', '--', `${dir}/plugin.json`, `${dir}/package.json`, `${dir}/CHANGELOG.md`, `${dir}/assembly`)
+    .split('\n')
+    .filter(Boolean);
   for (const c of commits) {
     let manifest;
     try {
@@ -110,7 +112,9 @@ function extract(commit, paths) {
 function checkRead(record, tmp) {
   const { files } = JSON.parse(readFileSync(record, 'utf8'));
   const inside = (file, dir) => !relative(dir, file).startsWith('..');
-  const stray = Object.entries(files).filter(([file, hash]) => hash !== null && !inside(file, tmp) && !inside(file, ASC_DIR)).map(([file]) => file);
+  const stray = Object.entries(files)
+    .filter(([file, hash]) => hash !== null && !inside(file, tmp) && !inside(file, ASC_DIR))
+    .map(([file]) => file);
   if (stray.length > 0) throw refuse(`the build read files outside the commit's sources: ${stray.join(', ')}`, { stray });
 }
 
@@ -172,8 +176,17 @@ async function buildArtifact(dir, commit, publisher) {
     const { name, version, kind } = built.manifest;
     const changelog = existsSync(join(tmp, dir, 'CHANGELOG.md')) ? readFileSync(join(tmp, dir, 'CHANGELOG.md'), 'utf8') : '';
     const status = changelogStatus(changelog, version);
-    if (!status.listed) throw refuse(`${dir}/CHANGELOG.md at ${commit.slice(0, 12)} does not list ${version}: a release is written in its CHANGELOG first`, { dir, version, commit });
-    if (!status.released) throw refuse(`${dir}/CHANGELOG.md at ${commit.slice(0, 12)} marks ${version} unreleased: the corpus keeps released versions (a distribution entry keeps the unreleased plugins it ships)`, { dir, version, commit });
+    if (!status.listed)
+      throw refuse(`${dir}/CHANGELOG.md at ${commit.slice(0, 12)} does not list ${version}: a release is written in its CHANGELOG first`, {
+        dir,
+        version,
+        commit,
+      });
+    if (!status.released)
+      throw refuse(
+        `${dir}/CHANGELOG.md at ${commit.slice(0, 12)} marks ${version} unreleased: the corpus keeps released versions (a distribution entry keeps the unreleased plugins it ships)`,
+        { dir, version, commit },
+      );
     const wasm = signModule(built.wasm, publisher);
     return { entry: { package: dir, name, version, kind, commit, file: `artifacts/${name}@${version}.wasm`, sha256: sha256(wasm), bytes: wasm.length }, wasm };
   } finally {
@@ -193,10 +206,27 @@ function buildDistribution(dir, commit, corpus, keys) {
   try {
     // Private key files readable by others are refused, as ssh does; git checks them out 0644.
     mkdirSync(join(tmp, 'keys'));
-    for (const name of ['publisher', 'assembler']) writeFileSync(join(tmp, 'keys', `${name}.jwk`), readFileSync(join(CORPUS, `${KEYS[name]}.jwk`)), { mode: 0o600 });
+    for (const name of ['publisher', 'assembler'])
+      writeFileSync(join(tmp, 'keys', `${name}.jwk`), readFileSync(join(CORPUS, `${KEYS[name]}.jwk`)), { mode: 0o600 });
     const out = join(tmp, 'out');
-    const cli = spawnSync(process.execPath, ['--no-warnings', join(ROOT, 'tools', 'bin', 'mcp0.js'), 'dist', 'build', join(tmp, dir), '--out', out,
-      '--key', join(tmp, 'keys', 'assembler.jwk'), '--publisher-key', join(tmp, 'keys', 'publisher.jwk'), '--quiet'], { cwd: tmp, encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        '--no-warnings',
+        join(ROOT, 'tools', 'bin', 'mcp0.js'),
+        'dist',
+        'build',
+        join(tmp, dir),
+        '--out',
+        out,
+        '--key',
+        join(tmp, 'keys', 'assembler.jwk'),
+        '--publisher-key',
+        join(tmp, 'keys', 'publisher.jwk'),
+        '--quiet',
+      ],
+      { cwd: tmp, encoding: 'utf8' },
+    );
     if (cli.status !== 0) throw refuse(`mcp0 dist build ${dir} at ${commit.slice(0, 12)} failed (exit ${cli.status}):\n${cli.stderr}${cli.stdout}`);
     for (const f of readdirSync(join(out, '.cache')).filter((f) => f.endsWith('.inputs.json'))) checkRead(join(out, '.cache', f), tmp);
 
@@ -210,13 +240,24 @@ function buildDistribution(dir, commit, corpus, keys) {
       const released = changelogStatus(changelog, p.version).released;
       const known = corpus.artifacts.find((a) => a.name === p.name && a.version === p.version);
       if (known && known.sha256 !== p.sha256) {
-        throw refuse(`${p.name}@${p.version} as ${dir} builds it at ${commit.slice(0, 12)} (sha256 ${p.sha256}) is not the corpus's ${known.file} (sha256 ${known.sha256}, built at ${known.commit.slice(0, 12)}): its sources changed without a new version`, { plugin: p.name });
+        throw refuse(
+          `${p.name}@${p.version} as ${dir} builds it at ${commit.slice(0, 12)} (sha256 ${p.sha256}) is not the corpus's ${known.file} (sha256 ${known.sha256}, built at ${known.commit.slice(0, 12)}): its sources changed without a new version`,
+          { plugin: p.name },
+        );
       }
-      if (!known && released) throw refuse(`${p.name}@${p.version} is released but not in the corpus: add it first (node scripts/compat/add.mjs ${source} --commit ${commit})`, { plugin: p.name });
+      if (!known && released)
+        throw refuse(`${p.name}@${p.version} is released but not in the corpus: add it first (node scripts/compat/add.mjs ${source} --commit ${commit})`, {
+          plugin: p.name,
+        });
       plugins.push({ name: p.name, version: p.version, released, file: p.file, sha256: p.sha256, ...(known ? { artifact: known.file } : {}), bytes });
     }
     const entry = {
-      package: dir, name: lock.name, version: lock.version, commit, dir: `distributions/${lock.name}@${lock.version}`, sha256: sha256(lockText),
+      package: dir,
+      name: lock.name,
+      version: lock.version,
+      commit,
+      dir: `distributions/${lock.name}@${lock.version}`,
+      sha256: sha256(lockText),
       plugins: plugins.map(({ bytes, ...rest }) => rest),
     };
     return { entry, lockText, plugins };
@@ -234,7 +275,9 @@ async function add(dir, commit) {
     const { name, version } = showJson(commit, `${dir}/dist.json`);
     const existing = corpus.distributions.find((d) => d.name === name && d.version === version);
     if (existing || existsSync(join(CORPUS, `distributions/${name}@${version}`))) {
-      throw refuse(`${name}@${version} is already in the corpus (distributions/${name}@${version}, built at ${existing?.commit.slice(0, 12) ?? '?'}): never overwritten; a changed distribution is a new version in ${dir}/dist.json`);
+      throw refuse(
+        `${name}@${version} is already in the corpus (distributions/${name}@${version}, built at ${existing?.commit.slice(0, 12) ?? '?'}): never overwritten; a changed distribution is a new version in ${dir}/dist.json`,
+      );
     }
     const { entry, lockText, plugins } = buildDistribution(dir, commit, corpus, keys);
     mkdirSync(join(CORPUS, entry.dir, 'plugins'), { recursive: true });
@@ -242,21 +285,27 @@ async function add(dir, commit) {
     for (const p of plugins) writeFileSync(join(CORPUS, entry.dir, p.file), p.bytes, { flag: 'wx' });
     corpus.distributions.push(entry);
     writeCorpus(corpus);
-    console.log(`added ${entry.name}@${entry.version} ← ${commit.slice(0, 12)}: ${relative(ROOT, join(CORPUS, entry.dir))}/ (${entry.plugins.map((p) => `${p.name}@${p.version}`).join(', ')})`);
+    console.log(
+      `added ${entry.name}@${entry.version} ← ${commit.slice(0, 12)}: ${relative(ROOT, join(CORPUS, entry.dir))}/ (${entry.plugins.map((p) => `${p.name}@${p.version}`).join(', ')})`,
+    );
     return;
   }
   // Refused before building (a build takes seconds): the manifest at the commit names the entry.
   const { name, version } = showJson(commit, `${dir}/plugin.json`);
   const existing = corpus.artifacts.find((a) => a.name === name && a.version === version);
   if (existing || existsSync(join(CORPUS, `artifacts/${name}@${version}.wasm`))) {
-    throw refuse(`${name}@${version} is already in the corpus (artifacts/${name}@${version}.wasm, built at ${existing?.commit.slice(0, 12) ?? '?'}): never overwritten; a change to a released plugin is a new version`);
+    throw refuse(
+      `${name}@${version} is already in the corpus (artifacts/${name}@${version}.wasm, built at ${existing?.commit.slice(0, 12) ?? '?'}): never overwritten; a change to a released plugin is a new version`,
+    );
   }
   const { entry, wasm } = await buildArtifact(dir, commit, keys.publisher);
   mkdirSync(join(CORPUS, 'artifacts'), { recursive: true });
   writeFileSync(join(CORPUS, entry.file), wasm, { flag: 'wx' });
   corpus.artifacts.push(entry);
   writeCorpus(corpus);
-  console.log(`added ${entry.name}@${entry.version} ← ${commit.slice(0, 12)}: ${relative(ROOT, join(CORPUS, entry.file))} (${entry.bytes} bytes, sha256 ${entry.sha256})`);
+  console.log(
+    `added ${entry.name}@${entry.version} ← ${commit.slice(0, 12)}: ${relative(ROOT, join(CORPUS, entry.file))} (${entry.bytes} bytes, sha256 ${entry.sha256})`,
+  );
 }
 
 /** Rebuilds every entry at its commit and compares with what is recorded and committed; writes nothing. */
@@ -274,7 +323,8 @@ async function check() {
     const { entry } = buildDistribution(d.package, d.commit, corpus, keys);
     const before = problems.length;
     const onDisk = sha256(readFileSync(join(CORPUS, d.dir, 'distribution.json')));
-    if (entry.sha256 !== d.sha256 || onDisk !== d.sha256) problems.push(`${d.dir}/distribution.json: recorded ${d.sha256}, rebuilt ${entry.sha256}, on disk ${onDisk}`);
+    if (entry.sha256 !== d.sha256 || onDisk !== d.sha256)
+      problems.push(`${d.dir}/distribution.json: recorded ${d.sha256}, rebuilt ${entry.sha256}, on disk ${onDisk}`);
     for (const p of entry.plugins) {
       const disk = sha256(readFileSync(join(CORPUS, d.dir, p.file)));
       if (disk !== p.sha256) problems.push(`${d.dir}/${p.file}: rebuilt ${p.sha256}, on disk ${disk}`);
@@ -285,16 +335,20 @@ async function check() {
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { commit: { type: 'string' }, version: { type: 'string' }, check: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { commit: { type: 'string' }, version: { type: 'string' }, check: { type: 'boolean' } },
+  });
   if (values.check) {
     if (positionals.length > 0) throw refuse('--check takes no package: it rebuilds every entry');
     return check();
   }
-  if (positionals.length !== 1) throw refuse('usage: node scripts/compat/add.mjs <plugins/<n> | agents/<n> | dist/<n>> [--commit <rev> | --version <x.y.z>] | --check');
+  if (positionals.length !== 1)
+    throw refuse('usage: node scripts/compat/add.mjs <plugins/<n> | agents/<n> | dist/<n>> [--commit <rev> | --version <x.y.z>] | --check');
   const dir = relative(ROOT, resolve(positionals[0])).split(sep).join('/');
   if (!PACKAGE.test(dir)) throw refuse(`expected a package folder of this repository (plugins/<n>, agents/<n> or dist/<n>), got ${positionals[0]}`);
   if (values.commit !== undefined && values.version !== undefined) throw refuse('--commit and --version: give one');
-  if (values.version !== undefined && dir.startsWith('dist/')) throw refuse('--version is for plugins and agents; give a distribution\'s --commit');
+  if (values.version !== undefined && dir.startsWith('dist/')) throw refuse("--version is for plugins and agents; give a distribution's --commit");
   const commit = values.version !== undefined ? releaseCommit(dir, values.version) : commitOf(values.commit ?? 'HEAD');
   await add(dir, commit);
 }

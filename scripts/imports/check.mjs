@@ -82,8 +82,13 @@ export function findImportViolations(rootDir, { allow } = {}) {
             for (const [reached, via] of helperImports(helperFile(target), outside, importsOf, byNpm)) {
               const why = direction(area, byNpm.get(packageName(reached)), file);
               if (why) {
-                found.push({ file, line, specifier: reached, rule: 'direction',
-                  message: `${at}, which imports ${reached} (${toPosix(relative(root, via.file))}:${via.line}): ${why}` });
+                found.push({
+                  file,
+                  line,
+                  specifier: reached,
+                  rule: 'direction',
+                  message: `${at}, which imports ${reached} (${toPosix(relative(root, via.file))}:${via.line}): ${why}`,
+                });
               }
             }
           }
@@ -153,7 +158,10 @@ export function scanImports(source) {
     const t = tokens[i];
     if (t.type !== 'word' || (t.value !== 'import' && t.value !== 'export') || tokens[i - 1]?.value === '.') continue;
     const next = tokens[i + 1];
-    if (t.value === 'import' && next?.type === 'string') { record(next); continue; }
+    if (t.value === 'import' && next?.type === 'string') {
+      record(next);
+      continue;
+    }
     if (t.value === 'import' && next?.value === '(') {
       const arg = tokens[i + 2];
       if (arg?.type === 'string' && (tokens[i + 3]?.value === ')' || tokens[i + 3]?.value === ',')) record(arg);
@@ -162,7 +170,10 @@ export function scanImports(source) {
     // The clause before `from` is names, braces, commas and `*`; anything else ends the statement.
     for (let j = i + 1; j < tokens.length; j++) {
       const c = tokens[j];
-      if (c.type === 'word' && c.value === 'from' && tokens[j + 1]?.type === 'string') { record(tokens[j + 1]); break; }
+      if (c.type === 'word' && c.value === 'from' && tokens[j + 1]?.type === 'string') {
+        record(tokens[j + 1]);
+        break;
+      }
       if (c.type === 'word' ? c.value === 'import' || c.value === 'export' : !['{', '}', ',', '*'].includes(c.value)) break;
     }
   }
@@ -260,7 +271,9 @@ function direction(from, to, file) {
   }
   if (from.kind === 'builder') return to.name === 'abi' ? undefined : `${from.name} may import only abi`;
   if (to.kind === 'builder') {
-    return from.name === BUILDER_USER || isTestFile(file) ? undefined : `${from.name} may use ${to.npm} (the plugin build) in its tests only; ${BUILDER_USER} uses it in code`;
+    return from.name === BUILDER_USER || isTestFile(file)
+      ? undefined
+      : `${from.name} may use ${to.npm} (the plugin build) in its tests only; ${BUILDER_USER} uses it in code`;
   }
   const allowed = LAYERS.slice(LAYERS.indexOf(from.name) + 1);
   if (to.kind === 'layer' && allowed.includes(to.name)) return undefined;
@@ -324,8 +337,13 @@ function applyAllowlist(found, allow) {
   const problems = [];
   for (const entry of allow) {
     if (listed.has(key(entry))) {
-      problems.push({ file: entry.file, line: 0, specifier: entry.specifier, rule: 'duplicate-allowlist',
-        message: `known-violations.json lists ${entry.file} → ${entry.specifier} twice: expected each pair once` });
+      problems.push({
+        file: entry.file,
+        line: 0,
+        specifier: entry.specifier,
+        rule: 'duplicate-allowlist',
+        message: `known-violations.json lists ${entry.file} → ${entry.specifier} twice: expected each pair once`,
+      });
     }
     listed.set(key(entry), entry);
   }
@@ -337,8 +355,13 @@ function applyAllowlist(found, allow) {
   });
   for (const [k, entry] of listed) {
     if (!used.has(k)) {
-      problems.push({ file: entry.file, line: 0, specifier: entry.specifier, rule: 'stale-allowlist',
-        message: `known-violations.json lists ${entry.file} → ${entry.specifier}, but no such import violates a rule now: remove the entry` });
+      problems.push({
+        file: entry.file,
+        line: 0,
+        specifier: entry.specifier,
+        rule: 'stale-allowlist',
+        message: `known-violations.json lists ${entry.file} → ${entry.specifier}, but no such import violates a rule now: remove the entry`,
+      });
     }
   }
   return [...remaining, ...problems];
@@ -360,14 +383,27 @@ function tokenize(src) {
   let line = 1;
   let i = src.startsWith('#!') ? src.indexOf('\n') : 0;
   if (i < 0) i = src.length;
-  const count = (from, to) => { for (let k = from; k < to; k++) if (src[k] === '\n') line++; };
+  const count = (from, to) => {
+    for (let k = from; k < to; k++) if (src[k] === '\n') line++;
+  };
   const skipTemplate = () => {
     // From inside a template literal to its end or to the next `${`.
     while (i < src.length) {
       const c = src[i];
-      if (c === '\\') { count(i, i + 2); i += 2; continue; }
-      if (c === '`') { i++; return; }
-      if (c === '$' && src[i + 1] === '{') { i += 2; templates.push(depth++); return; }
+      if (c === '\\') {
+        count(i, i + 2);
+        i += 2;
+        continue;
+      }
+      if (c === '`') {
+        i++;
+        return;
+      }
+      if (c === '$' && src[i + 1] === '{') {
+        i += 2;
+        templates.push(depth++);
+        return;
+      }
       if (c === '\n') line++;
       i++;
     }
@@ -375,9 +411,19 @@ function tokenize(src) {
   while (i < src.length) {
     const c = src[i];
     const start = i;
-    if (c === '\n') { line++; i++; continue; }
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '/' && src[i + 1] === '/') { while (i < src.length && src[i] !== '\n') i++; continue; }
+    if (c === '\n') {
+      line++;
+      i++;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '/' && src[i + 1] === '/') {
+      while (i < src.length && src[i] !== '\n') i++;
+      continue;
+    }
     if (c === '/' && src[i + 1] === '*') {
       const end = src.indexOf('*/', i + 2);
       i = end < 0 ? src.length : end + 2;
@@ -387,13 +433,22 @@ function tokenize(src) {
     if (c === '"' || c === "'") {
       let value = '';
       for (i++; i < src.length && src[i] !== c && src[i] !== '\n'; i++) {
-        if (src[i] === '\\') { value += src[i + 1] ?? ''; count(i + 1, i + 2); i++; } else value += src[i];
+        if (src[i] === '\\') {
+          value += src[i + 1] ?? '';
+          count(i + 1, i + 2);
+          i++;
+        } else value += src[i];
       }
       i++;
       tokens.push({ type: 'string', value, line });
       continue;
     }
-    if (c === '`') { i++; skipTemplate(); tokens.push({ type: 'punct', value: '`', line }); continue; }
+    if (c === '`') {
+      i++;
+      skipTemplate();
+      tokens.push({ type: 'punct', value: '`', line });
+      continue;
+    }
     if (c === '/' && regexAllowed(tokens.at(-1))) {
       let inClass = false;
       for (i++; i < src.length && src[i] !== '\n'; i++) {
@@ -408,12 +463,21 @@ function tokenize(src) {
       continue;
     }
     const word = /^[A-Za-z_$0-9][\w$]*/.exec(src.slice(i, i + 256));
-    if (word) { i += word[0].length; tokens.push({ type: 'word', value: word[0], line }); continue; }
+    if (word) {
+      i += word[0].length;
+      tokens.push({ type: 'word', value: word[0], line });
+      continue;
+    }
     i++;
     if (c === '{') depth++;
     if (c === '}') {
       depth--;
-      if (templates.length && templates.at(-1) === depth) { templates.pop(); skipTemplate(); tokens.push({ type: 'punct', value: '`', line }); continue; }
+      if (templates.length && templates.at(-1) === depth) {
+        templates.pop();
+        skipTemplate();
+        tokens.push({ type: 'punct', value: '`', line });
+        continue;
+      }
     }
     tokens.push({ type: 'punct', value: c, line });
   }
@@ -450,8 +514,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const found = findImportViolations(root, { allow: readAllowlist() });
   for (const v of found) console.log(v.message);
-  console.log(found.length
-    ? `${found.length} import problem(s): the rules are at the top of scripts/imports/check.mjs`
-    : 'imports: no violations beyond scripts/imports/known-violations.json');
+  console.log(
+    found.length
+      ? `${found.length} import problem(s): the rules are at the top of scripts/imports/check.mjs`
+      : 'imports: no violations beyond scripts/imports/known-violations.json',
+  );
   process.exitCode = found.length ? 1 : 0;
 }

@@ -22,7 +22,14 @@ const prove = [];
 const verify = [];
 for (let r = 0; r < runs; r++) {
   let t = performance.now();
-  const { proof, publicSignals } = await snarkjs.groth16.fullProve(input(r), join(DIR, 'trace_batch.wasm'), join(DIR, 'trace_batch_final.zkey'), undefined, undefined, { singleThread });
+  const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+    input(r),
+    join(DIR, 'trace_batch.wasm'),
+    join(DIR, 'trace_batch_final.zkey'),
+    undefined,
+    undefined,
+    { singleThread },
+  );
   prove.push(performance.now() - t);
   t = performance.now();
   if (!(await snarkjs.groth16.verify(vkey, publicSignals, proof))) throw new Error('proof did not verify');

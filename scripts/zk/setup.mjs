@@ -155,9 +155,7 @@ async function main() {
     await step('powers of tau: contribute (fixed entropy)', () =>
       snarkjs.powersOfTau.contribute(ptau0, ptau1, 'mcp0 dev contribution 1 (NOT FOR PRODUCTION)', PTAU_ENTROPY, logger),
     );
-    await step('powers of tau: prepare phase2 (the slow step, ~8 min at 2^14)', () =>
-      snarkjs.powersOfTau.preparePhase2(ptau1, `${ptauFinal}.tmp`, logger),
-    );
+    await step('powers of tau: prepare phase2 (the slow step, ~8 min at 2^14)', () => snarkjs.powersOfTau.preparePhase2(ptau1, `${ptauFinal}.tmp`, logger));
     renameSync(`${ptauFinal}.tmp`, ptauFinal);
     rmSync(ptau0, { force: true });
     rmSync(ptau1, { force: true });

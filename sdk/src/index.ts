@@ -17,7 +17,16 @@ export { type StoreFaults, type StoreDamage } from './store/faults.js';
 export { openStore, STORE_SCHEMES, type OpenStoreOptions } from './store/open.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export {
-  collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport, type GcProgress, type GcAgentMark, type GcFailure, type GcDamage, type GcMalformed, type GcMarking,
+  collectGarbage,
+  GC_DEFAULTS,
+  type GcOptions,
+  type GcReport,
+  type GcProgress,
+  type GcAgentMark,
+  type GcFailure,
+  type GcDamage,
+  type GcMalformed,
+  type GcMarking,
 } from './store/gc.js';
 export * from './node/index.js';
 export * from './dist/index.js';

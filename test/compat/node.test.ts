@@ -44,8 +44,16 @@ async function start(options: Parameters<typeof Node.start>[0]): Promise<Node> {
 /** Registers `agr-compat` for the agents' signer (the corpus publisher), signed by the corpus assembler as provider, permitting `intents`. */
 async function agreement(node: Node, intents: string[]): Promise<void> {
   const consumer = privateKey('publisher');
-  const doc = newAgreement('personal', { id: 'agr-compat', consumer: consumer.kid, provider: assembler.kid, notBefore: Date.now() - 3_600_000, set: { 'permissions.intents': JSON.stringify(intents) } });
-  await node.callRole('agreements', 'register', { document: signAgreement(signAgreement(doc, consumer, 'consumer'), privateKey('assembler'), 'provider') as unknown as CborValue });
+  const doc = newAgreement('personal', {
+    id: 'agr-compat',
+    consumer: consumer.kid,
+    provider: assembler.kid,
+    notBefore: Date.now() - 3_600_000,
+    set: { 'permissions.intents': JSON.stringify(intents) },
+  });
+  await node.callRole('agreements', 'register', {
+    document: signAgreement(signAgreement(doc, consumer, 'consumer'), privateKey('assembler'), 'provider') as unknown as CborValue,
+  });
 }
 
 type Notes = { notes: { id: number; text: string; tags: string[] }[] };
@@ -53,11 +61,13 @@ type Notes = { notes: { id: number; text: string; tags: string[] }[] };
 describe.each(corpus.distributions.map((d) => ({ d, label: `${d.name}@${d.version}` })))('the distribution $label', ({ d }) => {
   const dir = join(CORPUS_DIR, d.dir);
 
-  it('reads and verifies with today\'s lock reader: the plugins it pinned, by sha256, signed by the corpus publisher', async () => {
+  it("reads and verifies with today's lock reader: the plugins it pinned, by sha256, signed by the corpus publisher", async () => {
     const dist = await loadDistribution(dir, { trust: [assembler] });
     expect({ name: dist.name, version: dist.version }).toEqual({ name: d.name, version: d.version });
     expect(dist.publishers.map((k) => k.kid)).toEqual([publisher.kid]);
-    expect(dist.plugins.map((p) => ({ name: p.name, version: p.version, sha256: sha256Hex(p.bytes) }))).toEqual(d.plugins.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })));
+    expect(dist.plugins.map((p) => ({ name: p.name, version: p.version, sha256: sha256Hex(p.bytes) }))).toEqual(
+      d.plugins.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
+    );
     // A member that is also a corpus release is that release, byte for byte.
     for (const p of d.plugins.filter((x) => x.artifact !== undefined)) {
       expect(corpusBytes(`${d.dir}/${p.file}`, p.sha256)).toEqual(artifact(entry(p.name, p.version, corpus)));
@@ -67,7 +77,7 @@ describe.each(corpus.distributions.map((d) => ({ d, label: `${d.name}@${d.versio
     expect(stranger.problems.map((p) => p.code)).toContain('EUNTRUSTED');
   });
 
-  it('runs the released agents on a node, and the store opens under today\'s plugins with everything intact', async () => {
+  it("runs the released agents on a node, and the store opens under today's plugins with everything intact", async () => {
     const store = mkdtempSync(join(tmpdir(), 'mcp0-compat-node-'));
     dirs.push(store);
     const dist = await loadDistribution(dir, { trust: [assembler] });
@@ -101,9 +111,15 @@ describe.each(corpus.distributions.map((d) => ({ d, label: `${d.name}@${d.versio
       name: 'today',
       version: '0.0.0',
       publishers: [trusted],
-      plugins: await Promise.all(dist.plugins.map(async (p) => ({
-        name: p.name, bytes: await signed(fixture[p.name as keyof typeof fixture]), grants: p.grants, config: p.config, isolation: p.isolation,
-      }))),
+      plugins: await Promise.all(
+        dist.plugins.map(async (p) => ({
+          name: p.name,
+          bytes: await signed(fixture[p.name as keyof typeof fixture]),
+          grants: p.grants,
+          config: p.config,
+          isolation: p.isolation,
+        })),
+      ),
       pipeline: dist.pipeline,
     };
     const now = await start({ distribution: today, store: `lmdb:${store}`, trust: [publisher] });
@@ -124,7 +140,7 @@ describe.each(corpus.distributions.map((d) => ({ d, label: `${d.name}@${d.versio
   });
 });
 
-describe.each(releases('mcp0.storage', corpus).map((e) => ({ e, label: e.version })))('mcp0.storage $label as a node\'s storage role', ({ e }) => {
+describe.each(releases('mcp0.storage', corpus).map((e) => ({ e, label: e.version })))("mcp0.storage $label as a node's storage role", ({ e }) => {
   it('serves every released agent: operations, snapshot and recover', async () => {
     const distribution: NodeDistribution = {
       name: 'compat',

@@ -11,8 +11,16 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeCbor, encodeCbor, generateKeyPair, newAgreement, readManifest, signAgreement, verifyModule,
-  type CborValue, type Grant, type Manifest,
+  decodeCbor,
+  encodeCbor,
+  generateKeyPair,
+  newAgreement,
+  readManifest,
+  signAgreement,
+  verifyModule,
+  type CborValue,
+  type Grant,
+  type Manifest,
 } from '@mcp0/abi';
 import { Kernel, type Tier } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
@@ -29,16 +37,24 @@ const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256'
 const subjects: { label: string; bytes: () => Uint8Array; name: string; version: string }[] = [
   ...corpus.artifacts.map((a) => ({ label: a.file, bytes: () => artifact(a), name: a.name, version: a.version })),
   // A member that is a corpus release (`artifact`) is that file byte for byte (node.test.ts checks): tested once.
-  ...corpus.distributions.flatMap((d) => d.plugins.filter((p) => p.artifact === undefined).map((p) => ({ label: `${d.dir}/${p.file}`, bytes: () => corpusBytes(`${d.dir}/${p.file}`, p.sha256), name: p.name, version: p.version }))),
+  ...corpus.distributions.flatMap((d) =>
+    d.plugins
+      .filter((p) => p.artifact === undefined)
+      .map((p) => ({ label: `${d.dir}/${p.file}`, bytes: () => corpusBytes(`${d.dir}/${p.file}`, p.sha256), name: p.name, version: p.version })),
+  ),
 ];
 
 /** Every distinct artifact of `name` the corpus distributions pin, labelled by where it is. */
 function members(name: string): { label: string; bytes: () => Uint8Array }[] {
   const seen = new Set<string>();
-  return corpus.distributions.flatMap((d) => d.plugins.filter((p) => p.name === name && !seen.has(p.sha256)).map((p) => {
-    seen.add(p.sha256);
-    return { label: `${p.name}@${p.version} in ${d.name}@${d.version}`, bytes: () => corpusBytes(`${d.dir}/${p.file}`, p.sha256) };
-  }));
+  return corpus.distributions.flatMap((d) =>
+    d.plugins
+      .filter((p) => p.name === name && !seen.has(p.sha256))
+      .map((p) => {
+        seen.add(p.sha256);
+        return { label: `${p.name}@${p.version} in ${d.name}@${d.version}`, bytes: () => corpusBytes(`${d.dir}/${p.file}`, p.sha256) };
+      }),
+  );
 }
 
 /** The grants a manifest asks for, each with its own scope: what an operator grants in full. */
@@ -83,27 +99,30 @@ describe('mcp0.hello releases', () => {
   const hellos = releases('mcp0.hello', corpus);
   it('the corpus has them', () => expect(hellos.length).toBeGreaterThan(0));
 
-  describe.each(hellos.flatMap((e) => (['inline', 'worker'] as Tier[]).map((tier) => ({ e, tier, label: `${e.version} ${tier}` }))))('$label', ({ e, tier }) => {
-    it('echo, greet, count through kv, stamp inside an operation, EINPUT on bad input', async () => {
-      const kv = new MemoryStore().kv;
-      const k = kernel({ kv });
-      await k.load(artifact(e), { isolation: tier, grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
-      for (const input of [new Uint8Array(0), new Uint8Array([0xff, 0x00, 0x1f]), new Uint8Array(70_000).fill(7)]) {
-        expect(await k.call('mcp0.hello', 'echo', input)).toEqual(input);
-      }
-      expect(await k.callValue('mcp0.hello', 'greet', { name: 'Zoë 🌍' })).toBe('hello, Zoë 🌍');
-      expect(await k.callValue('mcp0.hello', 'count', { key: 'k' })).toEqual({ key: 'k', value: 1 });
-      expect(await k.callValue('mcp0.hello', 'count', { key: 'k', by: 41 })).toEqual({ key: 'k', value: 42 });
-      expect(decodeCbor(kv.get('mcp0.hello', 'hello/k')!)).toBe(42);
-      await expect(k.callValue('mcp0.hello', 'count', { key: 7 })).rejects.toMatchObject({ code: 'EINPUT' });
-      // Inside an operation the clock is the operation's logical time and random its replayable stream.
-      const run = (id: string) => k.execute({ agent: 'mcp0.hello', intent: 'stamp', input: encodeCbor({}), id, time: T0 });
-      const [a, b, c] = [await run('op-1'), await run('op-1'), await run('op-2')];
-      expect(decodeCbor(a.output)).toMatchObject({ time: T0 });
-      expect(a.output).toEqual(b.output);
-      expect(c.output).not.toEqual(a.output);
-    });
-  });
+  describe.each(hellos.flatMap((e) => (['inline', 'worker'] as Tier[]).map((tier) => ({ e, tier, label: `${e.version} ${tier}` }))))(
+    '$label',
+    ({ e, tier }) => {
+      it('echo, greet, count through kv, stamp inside an operation, EINPUT on bad input', async () => {
+        const kv = new MemoryStore().kv;
+        const k = kernel({ kv });
+        await k.load(artifact(e), { isolation: tier, grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
+        for (const input of [new Uint8Array(0), new Uint8Array([0xff, 0x00, 0x1f]), new Uint8Array(70_000).fill(7)]) {
+          expect(await k.call('mcp0.hello', 'echo', input)).toEqual(input);
+        }
+        expect(await k.callValue('mcp0.hello', 'greet', { name: 'Zoë 🌍' })).toBe('hello, Zoë 🌍');
+        expect(await k.callValue('mcp0.hello', 'count', { key: 'k' })).toEqual({ key: 'k', value: 1 });
+        expect(await k.callValue('mcp0.hello', 'count', { key: 'k', by: 41 })).toEqual({ key: 'k', value: 42 });
+        expect(decodeCbor(kv.get('mcp0.hello', 'hello/k')!)).toBe(42);
+        await expect(k.callValue('mcp0.hello', 'count', { key: 7 })).rejects.toMatchObject({ code: 'EINPUT' });
+        // Inside an operation the clock is the operation's logical time and random its replayable stream.
+        const run = (id: string) => k.execute({ agent: 'mcp0.hello', intent: 'stamp', input: encodeCbor({}), id, time: T0 });
+        const [a, b, c] = [await run('op-1'), await run('op-1'), await run('op-2')];
+        expect(decodeCbor(a.output)).toMatchObject({ time: T0 });
+        expect(a.output).toEqual(b.output);
+        expect(c.output).not.toEqual(a.output);
+      });
+    },
+  );
 });
 
 /** Calls one storage export (answers are checked by value, so typed loosely). */
@@ -119,8 +138,11 @@ async function storage(wasm: Uint8Array, store: MemoryStore): Promise<Call> {
 /** Every entry of an agent's tree at its head, through `list`'s pages. */
 async function listing(call: Call, agent: string, extra: Record<string, unknown> = {}): Promise<[string, Uint8Array][]> {
   const out: [string, Uint8Array][] = [];
-  for (let cursor: string | null = null; ;) {
-    const page = (await call('list', { agent, limit: 2, ...(cursor === null ? {} : { cursor }), ...extra })) as { entries: [string, Uint8Array][]; cursor: string | null };
+  for (let cursor: string | null = null; ; ) {
+    const page = (await call('list', { agent, limit: 2, ...(cursor === null ? {} : { cursor }), ...extra })) as {
+      entries: [string, Uint8Array][];
+      cursor: string | null;
+    };
     out.push(...page.entries);
     if (page.cursor === null) return out;
     cursor = page.cursor;
@@ -146,7 +168,10 @@ describe('mcp0.storage releases', () => {
     expect(await call('get', { agent, key: '/b' })).toEqual(big);
     expect(await call('delete', { agent, key: '/a' })).toMatchObject({ existed: true });
     expect(await call('delete', { agent, key: '/a' })).toMatchObject({ existed: false });
-    expect(await listing(call, agent)).toEqual([['/b', big], ['/c/1', utf8.encode('gamma')]]);
+    expect(await listing(call, agent)).toEqual([
+      ['/b', big],
+      ['/c/1', utf8.encode('gamma')],
+    ]);
     expect(await listing(call, agent, { prefix: '/c/' })).toEqual([['/c/1', utf8.encode('gamma')]]);
     const second = await call('snapshot', { agent });
     expect(second.version).toBe(first.version + 1); // the delete that found nothing made no version
@@ -156,13 +181,20 @@ describe('mcp0.storage releases', () => {
     expect(history[1]).toEqual(first.root);
     expect(await call('diff', { rootA: first.root, rootB: second.root })).toEqual({ puts: [], deletes: ['/a'] });
     await call('apply', { agent, delta: { puts: [['/d', utf8.encode('delta')]], deletes: ['/b'] } });
-    expect(await listing(call, agent)).toEqual([['/c/1', utf8.encode('gamma')], ['/d', utf8.encode('delta')]]);
+    expect(await listing(call, agent)).toEqual([
+      ['/c/1', utf8.encode('gamma')],
+      ['/d', utf8.encode('delta')],
+    ]);
     await call('restore', { agent, root: first.root });
-    expect(await listing(call, agent)).toEqual([['/a', utf8.encode('alpha')], ['/b', big], ['/c/1', utf8.encode('gamma')]]);
+    expect(await listing(call, agent)).toEqual([
+      ['/a', utf8.encode('alpha')],
+      ['/b', big],
+      ['/c/1', utf8.encode('gamma')],
+    ]);
     await expect(call('put', { agent, key: 7, value: big })).rejects.toMatchObject({ code: 'EINPUT' });
   });
 
-  it('upgrades in order: each release, then today\'s build, reads what the older ones wrote and writes on', async () => {
+  it("upgrades in order: each release, then today's build, reads what the older ones wrote and writes on", async () => {
     // One block store, one agent, the storage plugin replaced by each newer release in turn.
     const store = new MemoryStore();
     const agent = 'upgraded';
@@ -183,7 +215,11 @@ describe('mcp0.storage releases', () => {
         expect(roots[0]).toEqual(head.root);
       }
       // It writes on: a new key, a key an older release wrote, a delete, one apply.
-      const put = (key: string, value: Uint8Array) => call('put', { agent, key, value }).then(() => { model.set(key, value); versions++; });
+      const put = (key: string, value: Uint8Array) =>
+        call('put', { agent, key, value }).then(() => {
+          model.set(key, value);
+          versions++;
+        });
       await put(`/step/${i}`, utf8.encode(`written by ${step.label}`));
       await put('/shared', utf8.encode(`last written by ${step.label} `.repeat(i + 1)));
       if (i > 0) {
@@ -219,7 +255,7 @@ describe.each(members('mcp0.trace'))('$label', ({ bytes }) => {
     return k;
   }
 
-  it('appends every operation, answers head, get and range, verifies its chain; today\'s build continues the chain', async () => {
+  it("appends every operation, answers head, get and range, verifies its chain; today's build continues the chain", async () => {
     const kv = new MemoryStore().kv;
     const k = await traced(bytes(), kv);
     const inputs = [utf8.encode('one'), encodeCbor({ name: 'two' }), encodeCbor({ key: 7 })];
@@ -229,7 +265,11 @@ describe.each(members('mcp0.trace'))('$label', ({ bytes }) => {
     const head = (await k.callValue('mcp0.trace', 'head', {})) as { seq: number; head: string };
     expect(head.seq).toBe(2);
     const entries = (await k.callValue('mcp0.trace', 'range', { from: 0, to: 2 })) as { seq: number; head: string; event: Record<string, unknown> }[];
-    expect(entries.map((x) => [x.event.intent, x.event.status, x.event.logicalTime])).toEqual([['echo', 'ok', T0], ['greet', 'ok', T0 + 1], ['count', 'error', T0 + 2]]);
+    expect(entries.map((x) => [x.event.intent, x.event.status, x.event.logicalTime])).toEqual([
+      ['echo', 'ok', T0],
+      ['greet', 'ok', T0 + 1],
+      ['count', 'error', T0 + 2],
+    ]);
     entries.forEach((x, i) => expect(x.event.inputHash).toEqual(sha256(inputs[i]!)));
     expect(entries[2]!.head).toBe(head.head);
     expect(await k.callValue('mcp0.trace', 'get', { seq: 1 })).toEqual(entries[1]);
@@ -252,7 +292,11 @@ describe.each(members('mcp0.agreements'))('$label', ({ bytes }) => {
   /** A kernel where `agreements` admits and observes the corpus hello, accepting the corpus assembler as provider. */
   async function agreed(agreements: Uint8Array, kv: MemoryStore['kv']): Promise<Kernel> {
     const k = kernel({ kv });
-    await k.load(agreements, { isolation: 'inline', grants: [{ name: 'kv', scope: { prefix: 'agreements/' } }, { name: 'crypto' }, { name: 'clock' }], config: { providers: [provider.kid] } });
+    await k.load(agreements, {
+      isolation: 'inline',
+      grants: [{ name: 'kv', scope: { prefix: 'agreements/' } }, { name: 'crypto' }, { name: 'clock' }],
+      config: { providers: [provider.kid] },
+    });
     await k.load(artifact(hello), { isolation: 'inline', grants: [{ name: 'kv' }, { name: 'clock' }, { name: 'random' }] });
     k.setPipeline({ admit: ['mcp0.agreements'], observe: ['mcp0.agreements'] });
     return k;
@@ -260,10 +304,16 @@ describe.each(members('mcp0.agreements'))('$label', ({ bytes }) => {
 
   const op = (k: Kernel, intent: string, input: Uint8Array, time: number) => k.execute({ agent: 'mcp0.hello', intent, input, time });
 
-  it('registers a signed agreement, admits what it permits, denies the rest, meters usage; today\'s build reads it', async () => {
+  it("registers a signed agreement, admits what it permits, denies the rest, meters usage; today's build reads it", async () => {
     const kv = new MemoryStore().kv;
     const k = await agreed(bytes(), kv);
-    const doc = newAgreement('personal', { id: 'agr-compat', consumer: consumer.kid, provider: provider.kid, notBefore: T0, set: { 'permissions.intents': '["echo","greet"]' } });
+    const doc = newAgreement('personal', {
+      id: 'agr-compat',
+      consumer: consumer.kid,
+      provider: provider.kid,
+      notBefore: T0,
+      set: { 'permissions.intents': '["echo","greet"]' },
+    });
     const signedDoc = signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider');
     await expect(op(k, 'echo', utf8.encode('x'), T0)).rejects.toMatchObject({ code: 'EDENIED' }); // no agreement bound yet
     await k.callValue('mcp0.agreements', 'register', { document: signedDoc as unknown as CborValue });
@@ -276,8 +326,13 @@ describe.each(members('mcp0.agreements'))('$label', ({ bytes }) => {
     // A document the operator did not accept is refused: the provider is not listed.
     const stranger = generateKeyPair();
     const foreign = newAgreement('personal', { id: 'agr-foreign', consumer: consumer.kid, provider: stranger.kid, notBefore: T0 });
-    await expect(k.callValue('mcp0.agreements', 'register', { document: signAgreement(signAgreement(foreign, consumer, 'consumer'), stranger, 'provider') as unknown as CborValue })).rejects.toMatchObject({ code: 'EPERM' });
-    const usage = async (kk: Kernel) => ((await kk.callValue('mcp0.agreements', 'usage', { consumer: consumer.kid, window: T0 })) as { agreements: { id: string; calls: number }[] }).agreements;
+    await expect(
+      k.callValue('mcp0.agreements', 'register', {
+        document: signAgreement(signAgreement(foreign, consumer, 'consumer'), stranger, 'provider') as unknown as CborValue,
+      }),
+    ).rejects.toMatchObject({ code: 'EPERM' });
+    const usage = async (kk: Kernel) =>
+      ((await kk.callValue('mcp0.agreements', 'usage', { consumer: consumer.kid, window: T0 })) as { agreements: { id: string; calls: number }[] }).agreements;
     expect(await usage(k)).toMatchObject([{ id: 'agr-compat', calls: 2 }]);
     await k.stop();
 

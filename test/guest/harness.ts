@@ -6,10 +6,7 @@ import createPlugin, { type Plugin } from '@extism/extism';
 import { stubHost, type StubHost, type StubOptions } from './stub-host.js';
 
 /** What one call gave. */
-export type Outcome =
-  | { kind: 'output'; bytes: Uint8Array }
-  | { kind: 'error'; code: string; message: string }
-  | { kind: 'trap'; error: Error };
+export type Outcome = { kind: 'output'; bytes: Uint8Array } | { kind: 'error'; code: string; message: string } | { kind: 'trap'; error: Error };
 
 export interface Guest {
   plugin: Plugin;

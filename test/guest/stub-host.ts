@@ -14,7 +14,10 @@ type Request = Record<string, unknown>;
 
 /** Thrown inside a stub function to answer `{err: {code, message}}`. */
 class HostErr extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,8 @@ export function stubHost(opts: StubOptions = {}): StubHost {
   };
   const kvKey = (req: Request): string => {
     const key = text(req, 'key');
-    if (opts.kvPrefix !== undefined && !key.startsWith(opts.kvPrefix)) throw new HostErr('EPERM', `kv: key "${key}" is outside the granted prefix "${opts.kvPrefix}"`);
+    if (opts.kvPrefix !== undefined && !key.startsWith(opts.kvPrefix))
+      throw new HostErr('EPERM', `kv: key "${key}" is outside the granted prefix "${opts.kvPrefix}"`);
     return key;
   };
   const impl: Record<HostFunctionName, (req: Request) => unknown> = {

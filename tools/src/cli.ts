@@ -26,12 +26,40 @@ import { verify } from './commands/verify.js';
 import { thumbprints } from './trust.js';
 
 /** Every command, in the order `mcp0 --help` lists them. */
-export const COMMANDS: readonly Command[] = [keygen, keyring, scaffold, build, pack, sign, verify, inspect, call, start, agent, trace, store, dist, agreement, conformanceCommand];
+export const COMMANDS: readonly Command[] = [
+  keygen,
+  keyring,
+  scaffold,
+  build,
+  pack,
+  sign,
+  verify,
+  inspect,
+  call,
+  start,
+  agent,
+  trace,
+  store,
+  dist,
+  agreement,
+  conformanceCommand,
+];
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 function overview(): string {
-  return ['mcp0: build, sign, verify, inspect and run MCP-ZERO plugins', '', 'usage: mcp0 <command> [options]', '       mcp0 help <command> | mcp0 --version', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'mcp0 <command> --help (or mcp0 help <command>) shows a command\'s options.', ''].join('\n');
+  return [
+    'mcp0: build, sign, verify, inspect and run MCP-ZERO plugins',
+    '',
+    'usage: mcp0 <command> [options]',
+    '       mcp0 help <command> | mcp0 --version',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    '',
+    "mcp0 <command> --help (or mcp0 help <command>) shows a command's options.",
+    '',
+  ].join('\n');
 }
 
 /** `mcp0 --version`: this package's version and the plugin ABI it speaks. */

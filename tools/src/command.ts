@@ -69,7 +69,8 @@ export function parseCommandArgs(command: Command, argv: string[]): Args {
  */
 function bindDashValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
   const isOption = (t: string): boolean =>
-    t === '--' || (t.startsWith('--') ? t.slice(2).split('=')[0]! in options : Object.values(options).some((o) => o.short !== undefined && t === `-${o.short}`));
+    t === '--' ||
+    (t.startsWith('--') ? t.slice(2).split('=')[0]! in options : Object.values(options).some((o) => o.short !== undefined && t === `-${o.short}`));
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i]!;
@@ -89,7 +90,16 @@ export function helpText(command: Command): string {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` ${o.arg}` : ''}`;
     return `  ${flag.padEnd(30)} ${o.description}${o.multiple ? ' (repeatable)' : ''}`;
   });
-  return [`mcp0 ${command.name}: ${command.summary}`, '', `usage: mcp0 ${command.name} ${command.usage}`, '', 'options:', ...rows, ...(command.details ? ['', command.details] : []), ''].join('\n');
+  return [
+    `mcp0 ${command.name}: ${command.summary}`,
+    '',
+    `usage: mcp0 ${command.name} ${command.usage}`,
+    '',
+    'options:',
+    ...rows,
+    ...(command.details ? ['', command.details] : []),
+    '',
+  ].join('\n');
 }
 
 /** The string value of an option, or a usage error naming it when it is required and missing. */
@@ -112,7 +122,8 @@ export function intOption(args: Args, name: string, min: number, max: number): n
   const v = stringOption(args, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError('EUSAGE', `--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError('EUSAGE', `--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -120,7 +131,10 @@ export function intOption(args: Args, name: string, min: number, max: number): n
 export function positionals(args: Args, command: Command, min: number, max = min): string[] {
   const p = args.positionals;
   if (p.length < min || p.length > max) {
-    throw new UsageError('EUSAGE', `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${p.length}\nusage: mcp0 ${command.name} ${command.usage}`);
+    throw new UsageError(
+      'EUSAGE',
+      `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${p.length}\nusage: mcp0 ${command.name} ${command.usage}`,
+    );
   }
   return p;
 }

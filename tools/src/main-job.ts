@@ -14,8 +14,16 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DeniedError, generateKeyPair, newAgreement, parseAgreement, signAgreement, signModule, writeKeyFile,
-  type Agreement, type CborValue, type PrivateKey,
+  DeniedError,
+  generateKeyPair,
+  newAgreement,
+  parseAgreement,
+  signAgreement,
+  signModule,
+  writeKeyFile,
+  type Agreement,
+  type CborValue,
+  type PrivateKey,
 } from '@mcp0/abi';
 import { Node, UsageSampler, checkBudgets, loadDistribution, type Agent } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/builder';
@@ -51,7 +59,10 @@ function storeUri(): string {
 }
 const STORE = storeUri();
 /** The URI as printed: without a MongoDB password. */
-const SHOWN_STORE = STORE.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i, (_, scheme: string, credentials: string) => `${scheme}${credentials.split(':')[0]}:***@`);
+const SHOWN_STORE = STORE.replace(
+  /^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i,
+  (_, scheme: string, credentials: string) => `${scheme}${credentials.split(':')[0]}:***@`,
+);
 
 /** Progress on stderr, for steps that take more than a second. */
 async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
@@ -81,7 +92,9 @@ async function agreement(consumer: PrivateKey, provider: PrivateKey): Promise<Ag
     // Parties are keys, and the node accepts only its operator's as provider: an agreement made
     // with another build's development key would be refused, and so would its agents' operations.
     if (cached.consumer !== consumer.kid || cached.provider !== provider.kid) {
-      throw new Error(`${path} is between consumer ${cached.consumer} and provider ${cached.provider}, but this run's keys are ${consumer.kid} (${join(DATA, 'dev-key.jwk')}) and ${provider.kid} (the development key of dist/standard/build, rebuilt with a new key?): remove ${DATA} to start afresh`);
+      throw new Error(
+        `${path} is between consumer ${cached.consumer} and provider ${cached.provider}, but this run's keys are ${consumer.kid} (${join(DATA, 'dev-key.jwk')}) and ${provider.kid} (the development key of dist/standard/build, rebuilt with a new key?): remove ${DATA} to start afresh`,
+      );
     }
     return cached;
   }
@@ -120,11 +133,15 @@ async function main(): Promise<void> {
   // the key it made, by its private half (refused if others can read it), never a file beside it.
   const operator = await readPrivateKey(join(DIST, 'dev-key.jwk'), 'the development key of dist/standard');
   const developer = await devKey('dev-key.jwk');
-  process.stderr.write(`trust: assembler ${operator.kid} from the development key npm run build made (dist/standard/build/dev-key.jwk); agent signer ${developer.kid} from ${join(DATA, 'dev-key.jwk')}\n`);
+  process.stderr.write(
+    `trust: assembler ${operator.kid} from the development key npm run build made (dist/standard/build/dev-key.jwk); agent signer ${developer.kid} from ${join(DATA, 'dev-key.jwk')}\n`,
+  );
 
   const distribution = await step('verifying dist/standard', () => loadDistribution(DIST, { trust: [operator.publicKey] }));
   // The operator key signs the node's trace checkpoints (here the development key, as it assembled the distribution).
-  const node = await step(`starting the node on ${SHOWN_STORE}`, () => Node.start({ distribution, store: STORE, trust: [developer.publicKey], operatorKey: operator }));
+  const node = await step(`starting the node on ${SHOWN_STORE}`, () =>
+    Node.start({ distribution, store: STORE, trust: [developer.publicKey], operatorKey: operator }),
+  );
   try {
     await node.callRole('agreements', 'register', { document: (await agreement(developer, operator)) as unknown as CborValue });
     const build = (dir: string) => async () => signModule((await buildPlugin(join(ROOT, 'agents', dir))).wasm, developer);
@@ -143,7 +160,10 @@ async function main(): Promise<void> {
       }
     };
     const workload = [
-      ...Array.from({ length: 10 }, (_, i) => () => memory.agent.execute('remember', { text: `note ${before + i + 1}: the node keeps what agents learn`, tags: ['main-job'] })),
+      ...Array.from(
+        { length: 10 },
+        (_, i) => () => memory.agent.execute('remember', { text: `note ${before + i + 1}: the node keeps what agents learn`, tags: ['main-job'] }),
+      ),
       () => memory.agent.execute('recall', { query: 'agents learn', limit: 3 }),
       ...Array.from({ length: 25 }, () => () => counter.agent.execute('increment', {})),
       reset,
@@ -160,7 +180,9 @@ async function main(): Promise<void> {
     const trace = (await node.callRole('trace', 'head', {})) as { seq: number | null; head: string };
     // A signed checkpoint of that head: `mcp0 trace checkpoint` exports it, a proof ending here verifies against it.
     const checkpoint = await node.checkpoint();
-    const usage = (await node.callRole('agreements', 'usage', { consumer: developer.kid })) as { agreements: { id: string; calls: number; costUnits: number }[] };
+    const usage = (await node.callRole('agreements', 'usage', { consumer: developer.kid })) as {
+      agreements: { id: string; calls: number; costUnits: number }[];
+    };
     const metrics = node.metrics();
     const agents = await Promise.all(node.agents.list().map(async (a) => ({ id: a.id, name: a.name, state: a.state, stateRoot: await a.stateRoot() })));
     await node.stop();
@@ -190,16 +212,24 @@ async function main(): Promise<void> {
     const line = (s: string) => process.stdout.write(`${s}\n`);
     line(`MCP-ZERO main job: ${summary.distribution} on ${summary.store} (${resumed ? 'resumed from the stored state' : 'first run: agents spawned'})`);
     for (const a of agents) line(`  agent ${a.name.padEnd(8)} ${a.id}  ${a.state}  state root ${a.stateRoot.slice(0, 16)}…`);
-    line(`  operations: ${metrics.operations.total} (${metrics.operations.ok} ok, ${metrics.operations.error} failed), denials: ${metrics.denials.total}${denials.map((d) => ` [${d.agent}/${d.intent}: ${d.reason}]`).join('')}`);
+    line(
+      `  operations: ${metrics.operations.total} (${metrics.operations.ok} ok, ${metrics.operations.error} failed), denials: ${metrics.denials.total}${denials.map((d) => ` [${d.agent}/${d.intent}: ${d.reason}]`).join('')}`,
+    );
     line(`  memory agent: ${notes} notes (${notes - before} added now); counter: ${count}`);
     line(`  snapshots: ${summary.snapshots.map((s) => `${s.agent} ${s.id.slice(0, 16)}…`).join(', ')}`);
-    line(`  trace head: seq ${trace.seq ?? '-'}, ${trace.head.slice(0, 24)}…; signed checkpoint seq ${checkpoint.seq} by ${checkpoint.signer} (mcp0 trace checkpoint --store ${SHOWN_STORE})`);
+    line(
+      `  trace head: seq ${trace.seq ?? '-'}, ${trace.head.slice(0, 24)}…; signed checkpoint seq ${checkpoint.seq} by ${checkpoint.signer} (mcp0 trace checkpoint --store ${SHOWN_STORE})`,
+    );
     if (summary.agreement) line(`  agreement ${AGREEMENT_ID}: ${summary.agreement.calls} calls, ${summary.agreement.costUnits} cost units this window`);
     line(`  workload: ${workload.length} operations at ${OPS_PER_SECOND}/s over ${(resources.durationMs / 1000).toFixed(1)} s, sampled at 10 Hz`);
     // No verdict here: a few seconds right after start-up measure mostly start-up (code compiling
     // in every thread) and whatever else the machine runs; the gates are judged over 60 s.
-    line(`  CPU ${resources.cpuPercent}% of a core here, ${resources.cpuPercentReference}% of the reference i3; RSS peak ${resources.rssPeakMB} MB, average ${resources.rssAvgMB} MB`);
-    line(`  (start-up included: the budgets, CPU < ${budgets.cpu.limit}%, RSS peak < ${budgets.rssPeak.limit} MB and average < ${budgets.rssAvg.limit} MB, are judged`);
+    line(
+      `  CPU ${resources.cpuPercent}% of a core here, ${resources.cpuPercentReference}% of the reference i3; RSS peak ${resources.rssPeakMB} MB, average ${resources.rssAvgMB} MB`,
+    );
+    line(
+      `  (start-up included: the budgets, CPU < ${budgets.cpu.limit}%, RSS peak < ${budgets.rssPeak.limit} MB and average < ${budgets.rssAvg.limit} MB, are judged`,
+    );
     line('   over 60 s of steady load by `npm run conformance:budgets`)');
   } catch (e) {
     await node.stop();

@@ -35,8 +35,17 @@ export const DEV_PUBLIC_KEY_FILE = 'dev-key.pub.jwk';
 
 /** The options of every command that verifies a distribution (start, agent, conformance, dist verify). */
 export const DIST_TRUST_OPTIONS: Record<string, OptionSpec> = {
-  trust: { type: 'string', multiple: true, arg: '<key>', description: "the distribution assembler's public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the assembler the distribution names, if it is in your keyring" },
-  dev: { type: 'boolean', description: `trust the DEVELOPMENT key (${DEV_PUBLIC_KEY_FILE}) a local build left in the distribution folder: only for a build made on this machine` },
+  trust: {
+    type: 'string',
+    multiple: true,
+    arg: '<key>',
+    description:
+      "the distribution assembler's public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the assembler the distribution names, if it is in your keyring",
+  },
+  dev: {
+    type: 'boolean',
+    description: `trust the DEVELOPMENT key (${DEV_PUBLIC_KEY_FILE}) a local build left in the distribution folder: only for a build made on this machine`,
+  },
   keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
 };
 
@@ -82,7 +91,8 @@ export async function readKey(path: string): Promise<PrivateKey | PublicKey> {
  */
 export async function readPrivateKey(path: string, what: string): Promise<PrivateKey> {
   const key = await readKey(path);
-  if (key.type !== 'private') throw new UsageError('EUSAGE', `${what} ${path}: expected a private key (with "d"), got public key ${key.kid}`, { reason: 'not-a-private-key', path });
+  if (key.type !== 'private')
+    throw new UsageError('EUSAGE', `${what} ${path}: expected a private key (with "d"), got public key ${key.kid}`, { reason: 'not-a-private-key', path });
   return key;
 }
 
@@ -103,12 +113,21 @@ export async function trustedKeys(values: readonly string[], option: string, key
         out.push({ key: entry.key, source: `keyring entry ${entry.id} (${entry.file})` });
       } catch (e) {
         if (e instanceof UsageError && e.details.reason === 'not-in-keyring') {
-          throw new UsageError('EUSAGE', `${option} ${value}: ${e.message}. A key id is looked up only in the keyring: add the key with mcp0 keyring add <file>, or give the file as a path (./${value} for one in this folder)`, e.details, { cause: e });
+          throw new UsageError(
+            'EUSAGE',
+            `${option} ${value}: ${e.message}. A key id is looked up only in the keyring: add the key with mcp0 keyring add <file>, or give the file as a path (./${value} for one in this folder)`,
+            e.details,
+            { cause: e },
+          );
         }
         throw e;
       }
     } else {
-      throw new UsageError('EUSAGE', `${option} ${value}: expected a key file path (containing "/" or ending in .jwk or .json: write ./${value} for a file in this folder) or a key id (43 base64url characters)`, { reason: 'not-a-key-reference', value });
+      throw new UsageError(
+        'EUSAGE',
+        `${option} ${value}: expected a key file path (containing "/" or ending in .jwk or .json: write ./${value} for a file in this folder) or a key id (43 base64url characters)`,
+        { reason: 'not-a-key-reference', value },
+      );
     }
   }
   return out;
@@ -136,10 +155,16 @@ export function announce(io: Io, role: string, keys: readonly TrustedKey[]): voi
 async function devTrust(dir: string, io: Io, use = 'a distribution built on this machine'): Promise<TrustedKey> {
   const file = join(dir, DEV_PUBLIC_KEY_FILE);
   if (!existsSync(file)) {
-    throw new UsageError('EUSAGE', `--dev: ${dir} has no ${DEV_PUBLIC_KEY_FILE}: --dev trusts only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise pass --trust <the signer's public key>`, { reason: 'no-dev-key', dir });
+    throw new UsageError(
+      'EUSAGE',
+      `--dev: ${dir} has no ${DEV_PUBLIC_KEY_FILE}: --dev trusts only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise pass --trust <the signer's public key>`,
+      { reason: 'no-dev-key', dir },
+    );
   }
   const key = publicKeyOf(await readKey(file));
-  io.err(`WARNING: --dev: trusting the DEVELOPMENT key ${key.kid} found in ${file}, as a local build left it. Use --dev only for ${use}; anyone who can write that folder can put their own key there.\n`);
+  io.err(
+    `WARNING: --dev: trusting the DEVELOPMENT key ${key.kid} found in ${file}, as a local build left it. Use --dev only for ${use}; anyone who can write that folder can put their own key there.\n`,
+  );
   return { key, source: `--dev (the development key ${file})` };
 }
 
@@ -152,11 +177,16 @@ async function devTrust(dir: string, io: Io, use = 'a distribution built on this
  * @example
  * const trust = await signerTrust(args, io, { role: 'operator', named: checkpoint.signer, devDir: 'dist/standard/build', what: 'checkpoints', statement: 'the checkpoint' })
  */
-export async function signerTrust(args: Args, io: Io, o: { role: string; named: unknown; devDir: string; what: string; statement: string }): Promise<PublicKey[]> {
+export async function signerTrust(
+  args: Args,
+  io: Io,
+  o: { role: string; named: unknown; devDir: string; what: string; statement: string },
+): Promise<PublicKey[]> {
   const given = listOption(args, 'trust');
   const keyring = stringOption(args, 'keyring');
   const dev = args.values.dev === true;
-  if (dev && given.length > 0) throw new UsageError('EUSAGE', `--dev and --trust both say which ${o.role} key to trust: give one of them`, { reason: 'conflicting-trust' });
+  if (dev && given.length > 0)
+    throw new UsageError('EUSAGE', `--dev and --trust both say which ${o.role} key to trust: give one of them`, { reason: 'conflicting-trust' });
   let keys: TrustedKey[] = [];
   if (given.length > 0) keys = await trustedKeys(given, '--trust', keyring);
   else if (dev) keys = [await devTrust(o.devDir, io, `${o.what} signed on this machine`)];
@@ -167,7 +197,9 @@ export async function signerTrust(args: Args, io: Io, o: { role: string; named: 
       keys = [{ key: entry.key, source: `keyring entry ${entry.id} (${entry.file})` }];
     } catch (e) {
       if (!(e instanceof UsageError) || e.details.reason !== 'not-in-keyring') throw e;
-      io.err(`trust: no ${o.role} key: ${o.statement} names ${o.named}, which is not in your keyring (${keyringDir(keyring)}); pass --trust <its public key file>, or add it with mcp0 keyring add <file>\n`);
+      io.err(
+        `trust: no ${o.role} key: ${o.statement} names ${o.named}, which is not in your keyring (${keyringDir(keyring)}); pass --trust <its public key file>, or add it with mcp0 keyring add <file>\n`,
+      );
     }
   }
   announce(io, o.role, keys);
@@ -183,15 +215,22 @@ export async function signerTrust(args: Args, io: Io, o: { role: string; named: 
 export async function signingKey(args: Args, io: Io, o: { devDir: string; what: string }): Promise<PrivateKey | undefined> {
   const file = stringOption(args, 'key');
   const dev = args.values.dev === true;
-  if (file !== undefined && dev) throw new UsageError('EUSAGE', `--key and --dev both say which key signs ${o.what}: give one of them`, { reason: 'conflicting-key' });
+  if (file !== undefined && dev)
+    throw new UsageError('EUSAGE', `--key and --dev both say which key signs ${o.what}: give one of them`, { reason: 'conflicting-key' });
   if (file !== undefined) return readPrivateKey(file, '--key');
   if (!dev) return undefined;
   const path = join(o.devDir, DEV_KEY_FILE);
   if (!existsSync(path)) {
-    throw new UsageError('EUSAGE', `--dev: ${o.devDir} has no ${DEV_KEY_FILE}: --dev uses only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise sign with --key <operator key>`, { reason: 'no-dev-key', dir: o.devDir });
+    throw new UsageError(
+      'EUSAGE',
+      `--dev: ${o.devDir} has no ${DEV_KEY_FILE}: --dev uses only the development key that a local build (npm run build, or mcp0 dist build without --key) leaves in its output folder; otherwise sign with --key <operator key>`,
+      { reason: 'no-dev-key', dir: o.devDir },
+    );
   }
   const key = await readPrivateKey(path, '--dev (the development key)');
-  io.err(`WARNING: --dev: signing ${o.what} with the DEVELOPMENT key ${key.kid} from ${path}. Only a verifier that trusts this development key (--dev on this machine) accepts it; an operator signs with --key <operator key>.\n`);
+  io.err(
+    `WARNING: --dev: signing ${o.what} with the DEVELOPMENT key ${key.kid} from ${path}. Only a verifier that trusts this development key (--dev on this machine) accepts it; an operator signs with --key <operator key>.\n`,
+  );
   return key;
 }
 
@@ -208,7 +247,8 @@ export async function assemblerTrust(args: Args, dir: string, io: Io): Promise<P
   const given = listOption(args, 'trust');
   const keyring = stringOption(args, 'keyring');
   const dev = args.values.dev === true;
-  if (dev && given.length > 0) throw new UsageError('EUSAGE', '--dev and --trust both say which assembler to trust: give one of them', { reason: 'conflicting-trust' });
+  if (dev && given.length > 0)
+    throw new UsageError('EUSAGE', '--dev and --trust both say which assembler to trust: give one of them', { reason: 'conflicting-trust' });
   let keys: TrustedKey[];
   if (given.length > 0) keys = await trustedKeys(given, '--trust', keyring);
   else if (dev) keys = [await devTrust(dir, io)];

@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 
-describe('stored agents and the operator\'s trust', () => {
+describe("stored agents and the operator's trust", () => {
   it('brings an agent back only with its publisher trusted: --trust-agent, or the keyring', async () => {
     const at = ['--dist', dist, '--store', `lmdb:${tempDir('mcp0-agent-trust-')}`, '--dev'];
     const spawned = await run('agent', 'spawn', agent.file, '--name', 'mine', '--trust-agent', agent.pub, ...at, '--json');
@@ -33,7 +33,9 @@ describe('stored agents and the operator\'s trust', () => {
     const list = await run('agent', 'list', ...at, '--json');
     expect(list.code).toBe(0);
     expect(json(list.out)).toEqual([]);
-    expect(list.err).toContain(`warning: stored agent mine (${json(spawned.out).id}) not brought back: its module is signed by ${own.kid}, which this node does not trust`);
+    expect(list.err).toContain(
+      `warning: stored agent mine (${json(spawned.out).id}) not brought back: its module is signed by ${own.kid}, which this node does not trust`,
+    );
     const refused = await run('agent', 'execute', 'mine', 'get', ...at);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('EUNTRUSTED');

@@ -124,7 +124,9 @@ describe('mcp0 agent on the standard distribution', () => {
   /** An agreement file made and signed with the CLI between `consumer` and `provider` (key files). */
   async function agreementFile(consumer: { priv: string; kid: string }, provider: { priv: string; kid: string }, id: string): Promise<string> {
     const doc = join(tempDir(), `${id}.json`);
-    expect((await run('agreement', 'new', '--template', 'free', '--consumer', consumer.kid, '--provider', provider.kid, '--id', id, '--out', doc)).code).toBe(0);
+    expect((await run('agreement', 'new', '--template', 'free', '--consumer', consumer.kid, '--provider', provider.kid, '--id', id, '--out', doc)).code).toBe(
+      0,
+    );
     for (const key of [consumer.priv, provider.priv]) {
       const signed = await run('agreement', 'sign', doc, '--key', key);
       expect(signed.code, signed.err).toBe(0);
@@ -141,7 +143,9 @@ describe('mcp0 agent on the standard distribution', () => {
 
     const bare = await run('agent', 'spawn', signedMemory.file, '--name', 'bare', ...at);
     expect(bare.code).toBe(0);
-    expect(bare.err).toMatch(/WARNING: bare is bound to no agreement, and mcp0\.agreements admits operations only under one: every operation will be denied \(no-agreement\)/);
+    expect(bare.err).toMatch(
+      /WARNING: bare is bound to no agreement, and mcp0\.agreements admits operations only under one: every operation will be denied \(no-agreement\)/,
+    );
     const denied = await run('agent', 'execute', 'bare', 'list', '{}', ...at);
     expect(denied.code).toBe(1);
     expect(denied.err).toMatch(/EDENIED: .*no-agreement/);
@@ -169,7 +173,9 @@ describe('mcp0 agent on the standard distribution', () => {
     const doc = await agreementFile({ priv: signedMemory.priv, kid: signedMemory.kid }, mine, 'agr-self');
     const r = await run('agent', 'spawn', signedMemory.file, '--name', 'free-ride', '--agreement', doc, '--trust-agent', signedMemory.pub, ...at);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`EPERM: agreement agr-self: expected a provider this node accepts (config.providers of mcp0.agreements: [${readKeyKid(operatorKey)}]), got ${mine.kid}`);
+    expect(r.err).toContain(
+      `EPERM: agreement agr-self: expected a provider this node accepts (config.providers of mcp0.agreements: [${readKeyKid(operatorKey)}]), got ${mine.kid}`,
+    );
     expect(json((await run('agent', 'list', ...at, '--json')).out)).toEqual([]);
   });
 
@@ -230,7 +236,19 @@ describe('mcp0 start under npm (issue 14)', () => {
     await node.printed('"stopped"'); // the node's stdout outlives the shell: it says it stopped, and why
     expect(JSON.parse(node.out().trim().split('\n').at(-1)!), node.err()).toMatchObject({ event: 'stopped', signal: 'parent exited' });
     // And it is gone (polled: its exit follows its last line).
-    await expect.poll(() => { try { process.kill(pid, 0); return 'alive'; } catch { return 'gone'; } }, { timeout: 30_000, interval: 100 }).toBe('gone');
+    await expect
+      .poll(
+        () => {
+          try {
+            process.kill(pid, 0);
+            return 'alive';
+          } catch {
+            return 'gone';
+          }
+        },
+        { timeout: 30_000, interval: 100 },
+      )
+      .toBe('gone');
   });
 });
 
@@ -258,16 +276,22 @@ describe('mcp0 agent: stores that do not exist, and agents another node runs (is
     expect((await run('agent', 'spawn', memory.file, '--name', 'notes', ...at)).code).toBe(0);
     const child = spawn(process.execPath, ['--no-warnings', bin, 'start', ...at, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const ready = new Promise<void>((resolve) => child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('"ready"')) resolve();
-    }));
+    const ready = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('"ready"')) resolve();
+      }),
+    );
     const exited = new Promise<string>((resolve) => child.on('exit', (code, sig) => resolve(`${code} ${sig}`)));
     try {
       await ready;
       const busy = await run('agent', 'execute', 'notes', 'remember', '{"text":"from another shell"}', ...at);
       expect(busy.code).toBe(1);
-      expect(busy.err).toMatch(new RegExp(`warning: stored agent notes \\(agent-[0-9a-f]+\\) not brought back: another node runs it: node [0-9a-f]{32}: pid ${child.pid} on host \\S+, lease token \\d+, its heartbeat valid until \\d{4}-`));
+      expect(busy.err).toMatch(
+        new RegExp(
+          `warning: stored agent notes \\(agent-[0-9a-f]+\\) not brought back: another node runs it: node [0-9a-f]{32}: pid ${child.pid} on host \\S+, lease token \\d+, its heartbeat valid until \\d{4}-`,
+        ),
+      );
       expect(busy.err).toContain('EBUSY: agent notes');
     } finally {
       child.kill('SIGTERM');

@@ -27,15 +27,41 @@ const T0 = Date.parse('2027-01-01T00:00:00Z');
 function forceSign(d: Agreement, key: PrivateKey, party: 'consumer' | 'provider'): Agreement {
   const { signatures, ...body } = d;
   const sig = ed25519Sign(new TextEncoder().encode(canonicalize(body)!), key.seed);
-  return { ...d, signatures: [...(signatures ?? []), { party, key: Buffer.from(key.publicKey.bytes).toString('base64url'), sig: Buffer.from(sig).toString('base64url') }] };
+  return {
+    ...d,
+    signatures: [...(signatures ?? []), { party, key: Buffer.from(key.publicKey.bytes).toString('base64url'), sig: Buffer.from(sig).toString('base64url') }],
+  };
 }
 
 describe('mcp0 agreement new / sign / verify', () => {
   it('makes an agreement from a template on stdout, with overrides', async () => {
-    const r = await run('agreement', 'new', '--template', 'business', '--consumer', consumer.kid, '--provider', provider.kid, '--id', 'agr-7', '--set', 'quotas.callsPerWindow=50', '--set', 'validity.notAfter=2030-01-01');
+    const r = await run(
+      'agreement',
+      'new',
+      '--template',
+      'business',
+      '--consumer',
+      consumer.kid,
+      '--provider',
+      provider.kid,
+      '--id',
+      'agr-7',
+      '--set',
+      'quotas.callsPerWindow=50',
+      '--set',
+      'validity.notAfter=2030-01-01',
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out) as Agreement;
-    expect(doc).toMatchObject({ type: 'mcp0.agreement/1', id: 'agr-7', plan: 'business', consumer: consumer.kid, provider: provider.kid, quotas: { callsPerWindow: 50 }, validity: { notAfter: Date.parse('2030-01-01') } });
+    expect(doc).toMatchObject({
+      type: 'mcp0.agreement/1',
+      id: 'agr-7',
+      plan: 'business',
+      consumer: consumer.kid,
+      provider: provider.kid,
+      quotas: { callsPerWindow: 50 },
+      validity: { notAfter: Date.parse('2030-01-01') },
+    });
     expect(doc.signatures).toBeUndefined();
   });
 
@@ -67,14 +93,16 @@ describe('mcp0 agreement new / sign / verify', () => {
     expect(made.code, made.err).toBe(0);
     expect(made.err).toContain(`party: provider ${provider.kid} from --provider ${p.pub}`);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ consumer: consumer.kid, provider: provider.kid });
-    expect((await run('agreement', 'new', '--template', 'personal', '--consumer', consumer.kid, '--provider', provider.kid, '--out', file)).err).toContain('refusing to overwrite');
+    expect((await run('agreement', 'new', '--template', 'personal', '--consumer', consumer.kid, '--provider', provider.kid, '--out', file)).err).toContain(
+      'refusing to overwrite',
+    );
 
     let r = await run('agreement', 'sign', file, '--key', c.priv);
     expect(r.out).toContain(`as the consumer with ${consumer.kid}`);
     expect(r.out).toContain("still needs the provider's signature");
     r = await run('agreement', 'verify', file);
     expect(r.code).toBe(1);
-    expect(r.err).toContain("ESIGNATURE: agreement");
+    expect(r.err).toContain('ESIGNATURE: agreement');
     expect(r.err).toContain("the provider's is missing");
 
     // A key that is neither party cannot sign, whatever --party says.
@@ -82,7 +110,9 @@ describe('mcp0 agreement new / sign / verify', () => {
     const refused = await run('agreement', 'sign', file, '--key', stranger.priv);
     expect(refused.code).toBe(2);
     expect(refused.err).toContain(`--key: expected the consumer's or the provider's key, got ${stranger.kid}`);
-    expect((await run('agreement', 'sign', file, '--key', stranger.priv, '--party', 'provider')).err).toContain(`ESIGNATURE: agreement provider is the key ${provider.kid}, but the signing key is ${stranger.kid}`);
+    expect((await run('agreement', 'sign', file, '--key', stranger.priv, '--party', 'provider')).err).toContain(
+      `ESIGNATURE: agreement provider is the key ${provider.kid}, but the signing key is ${stranger.kid}`,
+    );
     r = await run('agreement', 'sign', file, '--key', p.priv);
     expect(r.out).toContain(`as the provider with ${provider.kid}`);
     expect(r.out).toContain('signed by both parties');
@@ -128,8 +158,30 @@ describe('mcp0 agreement usage / invoice', () => {
     const c = writeKeys(dir, consumer, 'consumer');
     const p = writeKeys(dir, provider, 'provider');
     const file = join(dir, 'a.json');
-    await run('agreement', 'new', '--template', 'business', '--consumer', consumer.kid, '--provider', provider.kid, '--id', 'agr-cli', '--out', file,
-      '--set', `validity.notBefore=${T0}`, '--set', `validity.notAfter=${T0 + 24 * HOUR}`, '--set', 'pricing.baseFee=990', '--set', 'pricing.perCall=4', '--set', 'pricing.perCostUnit=2');
+    await run(
+      'agreement',
+      'new',
+      '--template',
+      'business',
+      '--consumer',
+      consumer.kid,
+      '--provider',
+      provider.kid,
+      '--id',
+      'agr-cli',
+      '--out',
+      file,
+      '--set',
+      `validity.notBefore=${T0}`,
+      '--set',
+      `validity.notAfter=${T0 + 24 * HOUR}`,
+      '--set',
+      'pricing.baseFee=990',
+      '--set',
+      'pricing.perCall=4',
+      '--set',
+      'pricing.perCostUnit=2',
+    );
     await run('agreement', 'sign', file, '--key', c.priv, '--party', 'consumer');
     await run('agreement', 'sign', file, '--key', p.priv);
 
@@ -145,23 +197,61 @@ describe('mcp0 agreement usage / invoice', () => {
     // Four operations in the first hour, refused by the paused agent before they run: each costs
     // exactly 1 (one that runs is billed what it used, which depends on the machine).
     kernel.module('mcp0.hello').pause();
-    for (let i = 0; i < 4; i++) await kernel.execute({ agent: 'mcp0.hello', intent: 'greet', input: new Uint8Array([0xff]), time: T0 + 1000 + i }).catch(() => undefined);
+    for (let i = 0; i < 4; i++)
+      await kernel.execute({ agent: 'mcp0.hello', intent: 'greet', input: new Uint8Array([0xff]), time: T0 + 1000 + i }).catch(() => undefined);
     await kernel.stop();
     await store.close();
   });
 
   it("prints the usage of the window, read by the distribution's own signed plugin", async () => {
-    const r = await run('agreement', 'usage', '--store', uri, '--dist', STANDARD, '--dev', '--window', new Date(T0 + 1000).toISOString(), '--json', '--', consumer.kid);
+    const r = await run(
+      'agreement',
+      'usage',
+      '--store',
+      uri,
+      '--dist',
+      STANDARD,
+      '--dev',
+      '--window',
+      new Date(T0 + 1000).toISOString(),
+      '--json',
+      '--',
+      consumer.kid,
+    );
     expect(r.code).toBe(0);
     expect(r.err).toContain('WARNING: --dev: trusting the DEVELOPMENT key');
     const u = JSON.parse(r.out);
-    expect(u.agreements).toEqual([expect.objectContaining({ id: 'agr-cli', admitted: 4, calls: 4, costUnits: 4, windowMs: 60_000, windowStart: T0, limits: expect.objectContaining({ callsPerWindow: 6000 }) })]);
+    expect(u.agreements).toEqual([
+      expect.objectContaining({
+        id: 'agr-cli',
+        admitted: 4,
+        calls: 4,
+        costUnits: 4,
+        windowMs: 60_000,
+        windowStart: T0,
+        limits: expect.objectContaining({ callsPerWindow: 6000 }),
+      }),
+    ]);
     const text = await run('agreement', 'usage', '--store', uri, '--window', String(T0), '--plugin', plugin, '--trust', pub, '--', consumer.kid);
     expect(text.out).toContain('agr-cli: window from 2027-01-01T00:00:00.000Z (60000 ms): calls 4/6000, cost units 4/120000');
   });
 
   it('prints an invoice whose totals match the hand computation', async () => {
-    const r = await run('agreement', 'invoice', '--period', '2027-01-01..2027-01-02', '--store', uri, '--plugin', plugin, '--trust', pub, '--json', '--', consumer.kid);
+    const r = await run(
+      'agreement',
+      'invoice',
+      '--period',
+      '2027-01-01..2027-01-02',
+      '--store',
+      uri,
+      '--plugin',
+      plugin,
+      '--trust',
+      pub,
+      '--json',
+      '--',
+      consumer.kid,
+    );
     expect(r.code).toBe(0);
     // 990 + 4 calls × 4 + 4 units × 2 = 1014
     expect(JSON.parse(r.out).totals).toEqual([{ currency: 'EUR', amount: 1014 }]);
@@ -172,15 +262,43 @@ describe('mcp0 agreement usage / invoice', () => {
 
   it('refuses a bad period, an unaligned one, a missing store and --plugin without --trust', async () => {
     expect((await run('agreement', 'invoice', '--period', '2027-01-01', '--store', uri, '--', consumer.kid)).err).toContain('expected <from>..<to>');
-    const unaligned = await run('agreement', 'invoice', '--period', `${T0 + 1}..${T0 + HOUR}`, '--store', uri, '--plugin', plugin, '--trust', pub, '--', consumer.kid);
+    const unaligned = await run(
+      'agreement',
+      'invoice',
+      '--period',
+      `${T0 + 1}..${T0 + HOUR}`,
+      '--store',
+      uri,
+      '--plugin',
+      plugin,
+      '--trust',
+      pub,
+      '--',
+      consumer.kid,
+    );
     expect(unaligned.code).toBe(2);
     expect(unaligned.err).toContain('EUSAGE: --period: invoices cover whole UTC hours');
-    const backwards = await run('agreement', 'invoice', '--period', '2027-01-02..2027-01-01', '--store', uri, '--plugin', plugin, '--trust', pub, '--', consumer.kid);
+    const backwards = await run(
+      'agreement',
+      'invoice',
+      '--period',
+      '2027-01-02..2027-01-01',
+      '--store',
+      uri,
+      '--plugin',
+      plugin,
+      '--trust',
+      pub,
+      '--',
+      consumer.kid,
+    );
     expect(backwards.code).toBe(2);
     expect(backwards.err).toContain('the start must come before the end');
     expect((await run('agreement', 'usage', '--store', 'lmdb:/nonexistent/mcp0', '--', consumer.kid)).err).toContain('ENOTFOUND: no store at');
     expect((await run('agreement', 'usage', '--store', uri, '--plugin', plugin, '--', consumer.kid)).err).toContain('--plugin needs --trust');
-    expect((await run('agreement', 'usage', '--store', uri, '--plugin', plugin, '--trust', pub, '--dev', '--', consumer.kid)).err).toContain('--plugin replaces the distribution');
+    expect((await run('agreement', 'usage', '--store', uri, '--plugin', plugin, '--trust', pub, '--dev', '--', consumer.kid)).err).toContain(
+      '--plugin replaces the distribution',
+    );
   });
 
   it('refuses a distribution it cannot trust, one without the agreements role, and a missing one', async () => {
@@ -190,23 +308,54 @@ describe('mcp0 agreement usage / invoice', () => {
     const without = await run('agreement', 'usage', '--store', uri, '--dist', await nodeDist(), '--dev', '--', consumer.kid);
     expect(without.code).toBe(2);
     expect(without.err).toMatch(/no plugin provides mcp0\.agreements@1 \(it has mcp0\.storage, mcp0\.trace\): give --plugin/);
-    const missing = await run('agreement', 'invoice', '--period', '2027-01-01..2027-01-02', '--store', uri, '--dist', join(tempDir(), 'none'), '--', consumer.kid);
+    const missing = await run(
+      'agreement',
+      'invoice',
+      '--period',
+      '2027-01-01..2027-01-02',
+      '--store',
+      uri,
+      '--dist',
+      join(tempDir(), 'none'),
+      '--',
+      consumer.kid,
+    );
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('no such directory');
   });
 });
 
 describe('parties are two keys, and verify --trust checks the provider (issue 12, defect 4)', () => {
-  const doc = (over: Partial<Agreement> = {}): Agreement => ({ ...newAgreement('enterprise', { consumer: consumer.kid, provider: provider.kid, id: 'agr-h', notBefore: T0 }), ...over });
+  const doc = (over: Partial<Agreement> = {}): Agreement => ({
+    ...newAgreement('enterprise', { consumer: consumer.kid, provider: provider.kid, id: 'agr-h', notBefore: T0 }),
+    ...over,
+  });
 
   it('new refuses a party that is an agent id, and one key as both parties', async () => {
     const named = await run('agreement', 'new', '--template', 'business', '--consumer', 'acme.notes', '--provider', provider.kid);
     expect(named.code).toBe(2);
-    expect(named.err).toContain(`--consumer: expected the consumer's key id (43 base64url characters) or a key file path (containing "/" or ending in .jwk or .json), got "acme.notes"`);
-    const self = await run('agreement', 'new', '--template', 'enterprise', '--consumer', consumer.kid, '--provider', consumer.kid, '--set', 'pricing.baseFee=0');
+    expect(named.err).toContain(
+      `--consumer: expected the consumer's key id (43 base64url characters) or a key file path (containing "/" or ending in .jwk or .json), got "acme.notes"`,
+    );
+    const self = await run(
+      'agreement',
+      'new',
+      '--template',
+      'enterprise',
+      '--consumer',
+      consumer.kid,
+      '--provider',
+      consumer.kid,
+      '--set',
+      'pricing.baseFee=0',
+    );
     expect(self.code).toBe(2);
-    expect(self.err).toContain(`/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${consumer.kid}`);
-    expect((await run('agreement', 'new', '--template', 'free', '--consumer', './none.jwk', '--provider', provider.kid)).err).toContain('--consumer ./none.jwk: no such file');
+    expect(self.err).toContain(
+      `/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${consumer.kid}`,
+    );
+    expect((await run('agreement', 'new', '--template', 'free', '--consumer', './none.jwk', '--provider', provider.kid)).err).toContain(
+      '--consumer ./none.jwk: no such file',
+    );
   });
 
   it('verify refuses a document whose consumer is acme.notes, though two keys signed it and both signatures verify', async () => {
@@ -225,7 +374,9 @@ describe('parties are two keys, and verify --trust checks the provider (issue 12
     const r = await run('agreement', 'verify', file, '--json');
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toContain(`EINPUT: invalid agreement: /provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${consumer.kid}`);
+    expect(r.err).toContain(
+      `EINPUT: invalid agreement: /provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${consumer.kid}`,
+    );
   });
 
   it('verify --trust accepts a provider you trust, says where the trust came from, and refuses any other', async () => {

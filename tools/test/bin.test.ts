@@ -74,9 +74,25 @@ describe('tools/bin/mcp0.js', () => {
   it('call: JSON lines on stdout only; exit 1 on a failed call; the process ends after worker calls', async () => {
     const f = await signedFile('hello');
     for (const tier of ['inline', 'worker']) {
-      const r = await mcp0('call', f.file, '--trust', f.pub, ...GRANTS, '--isolation', tier, 'greet={"name":"Ada ✓"}', 'count={"key":"a"}', 'count={"key":"a"}');
+      const r = await mcp0(
+        'call',
+        f.file,
+        '--trust',
+        f.pub,
+        ...GRANTS,
+        '--isolation',
+        tier,
+        'greet={"name":"Ada ✓"}',
+        'count={"key":"a"}',
+        'count={"key":"a"}',
+      );
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      ).toEqual([
         { export: 'greet', ok: true, output: 'hello, Ada ✓' },
         { export: 'count', ok: true, output: { key: 'a', value: 1 } },
         { export: 'count', ok: true, output: { key: 'a', value: 2 } },
@@ -96,7 +112,10 @@ describe('tools/bin/mcp0.js', () => {
     const f = await signedFile('hostile');
     const r = await mcp0('call', f.file, '--trust', f.pub, '--isolation', 'worker', '--timeout-ms', '200', 'loop', 'ok="x"');
     expect(r.code).toBe(1);
-    const [loop, ok] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const [loop, ok] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(loop).toMatchObject({ export: 'loop', ok: false, error: { code: 'ETIMEOUT' } });
     expect(ok).toEqual({ export: 'ok', ok: true, output: 'x' });
   });

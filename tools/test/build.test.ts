@@ -63,7 +63,13 @@ describe('mcp0 build', () => {
   });
 
   it('refuses a manifest listing an export the code lacks', async () => {
-    const dir = scratch('export { mcp0_abi_v1 } from "@mcp0/abi/as";\n', { name: 'test.scratch', version: '0.0.1', abi: '^1.0', kind: 'plugin', exports: [{ name: 'ghost' }] });
+    const dir = scratch('export { mcp0_abi_v1 } from "@mcp0/abi/as";\n', {
+      name: 'test.scratch',
+      version: '0.0.1',
+      abi: '^1.0',
+      kind: 'plugin',
+      exports: [{ name: 'ghost' }],
+    });
     const r = await run('build', dir, '--out', join(dir, 'x.wasm'));
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/EMANIFEST.*ghost/);

@@ -103,7 +103,10 @@ describe('mcp0 call', () => {
     expect((await hello('greet=@-', 'greet=@-')).err).toMatch(/stdin can feed one call only/);
 
     const f = await signedFile('hello');
-    const piped = spawnSync(process.execPath, ['--no-warnings', BIN, 'call', f.file, '--trust', f.pub, ...GRANTS, 'greet=@-'], { input: JSON.stringify({ name: 'from stdin' }), encoding: 'utf8' });
+    const piped = spawnSync(process.execPath, ['--no-warnings', BIN, 'call', f.file, '--trust', f.pub, ...GRANTS, 'greet=@-'], {
+      input: JSON.stringify({ name: 'from stdin' }),
+      encoding: 'utf8',
+    });
     expect(piped.status, piped.stderr).toBe(0);
     expect(lines(piped.stdout)[0]!.output).toBe('hello, from stdin');
   });

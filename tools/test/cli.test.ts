@@ -28,7 +28,7 @@ describe('mcp0', () => {
     expect(r.out).toMatch(/^mcp0 \d+\.\d+\.\d+ \(plugin ABI v\d+\.\d+\.\d+, node v\d+/);
   });
 
-  it('help <command> prints that command\'s help; help <unknown> exits 2', async () => {
+  it("help <command> prints that command's help; help <unknown> exits 2", async () => {
     const r = await run('help', 'call');
     expect(r.code).toBe(0);
     expect(r.out).toBe((await run('call', '--help')).out);
@@ -39,7 +39,26 @@ describe('mcp0', () => {
   });
 
   it('lists the commands the spec names', () => {
-    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['agent', 'agreement', 'build', 'call', 'dist', 'inspect', 'keygen', 'keyring', 'new', 'pack', 'sign', 'conformance', 'start', 'store', 'trace', 'verify'].sort());
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(
+      [
+        'agent',
+        'agreement',
+        'build',
+        'call',
+        'dist',
+        'inspect',
+        'keygen',
+        'keyring',
+        'new',
+        'pack',
+        'sign',
+        'conformance',
+        'start',
+        'store',
+        'trace',
+        'verify',
+      ].sort(),
+    );
   });
 
   it.each(['frobnicate', 'KEYGEN', '--version-of-nothing', '', 'verify;rm'])('exits 2 for the unknown command %j, on stderr', async (name) => {
@@ -108,7 +127,10 @@ describe('mcp0', () => {
       ['verify', (f: string, pub: string) => ['verify', f, '--trust', pub]],
       ['inspect', (f: string) => ['inspect', f]],
       ['conformance', (f: string, pub: string) => ['conformance', f, '--trust', pub]],
-      ['agent spawn', (f: string, pub: string) => ['agent', 'spawn', f, '--name', 'x', '--trust-agent', pub, '--store', 'memory:', '--dist', join(tempDir(), 'none')]],
+      [
+        'agent spawn',
+        (f: string, pub: string) => ['agent', 'spawn', f, '--name', 'x', '--trust-agent', pub, '--store', 'memory:', '--dist', join(tempDir(), 'none')],
+      ],
       ['store import', (f: string, pub: string) => ['store', 'import', 'memory:', '--in', f, '--trust', pub]],
     ])('%s: a missing input file exits 2, naming it once', async (_name, argv) => {
       const { pub } = await signedFile('hello');
@@ -121,11 +143,13 @@ describe('mcp0', () => {
     });
   });
 
-  it('what the README\'s walk-throughs write in the repository root is ignored by git (a private key among it)', () => {
+  it("what the README's walk-throughs write in the repository root is ignored by git (a private key among it)", () => {
     const root = resolve(import.meta.dirname, '..', '..');
     const written = ['me.jwk', 'me.pub.jwk', 'agr.json', 'report.html', 'tally.mcp0a', 'my-agent/x', 'my-plugin/x', 'my-dist/x', 'my-spec/x'];
     // check-ignore prints each ignored path; a path it does not print would be committed by `git add -A`.
-    const ignored = execFileSync('git', ['check-ignore', ...written], { cwd: root, encoding: 'utf8' }).trim().split('\n');
+    const ignored = execFileSync('git', ['check-ignore', ...written], { cwd: root, encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(ignored).toEqual(written);
     expect(() => execFileSync('git', ['check-ignore', 'package.json'], { cwd: root, stdio: 'pipe' })).toThrow();
   });

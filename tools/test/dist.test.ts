@@ -81,12 +81,18 @@ describe('mcp0 dist: assemble, lock, verify', () => {
     const json = await run('dist', 'verify', locked, '--json');
     const verdict = JSON.parse(json.out);
     expect(verdict).toMatchObject({ ok: true, name: 'test.cli', assembler: asm.kid, problems: [] });
-    expect(verdict.plugins.map((p: { name: string; signers: string[] }) => [p.name, p.signers])).toEqual([['mcp0.hello', [pub.kid]], ['test.gate', [pub.kid]]]);
+    expect(verdict.plugins.map((p: { name: string; signers: string[] }) => [p.name, p.signers])).toEqual([
+      ['mcp0.hello', [pub.kid]],
+      ['test.gate', [pub.kid]],
+    ]);
   });
 
   it('the SDK loads what the CLI assembled', async () => {
     const dist = await loadDistribution(locked, { trust: [publicKeyOf(parseJwk(readFileSync(asm.pub, 'utf8')))] });
-    expect(dist.plugins.map((p) => [p.name, p.isolation, p.config])).toEqual([['mcp0.hello', 'inline', {}], ['test.gate', 'worker', { limit: 3 }]]);
+    expect(dist.plugins.map((p) => [p.name, p.isolation, p.config])).toEqual([
+      ['mcp0.hello', 'inline', {}],
+      ['test.gate', 'worker', { limit: 3 }],
+    ]);
   });
 
   it('verify before lock says it is not signed', async () => {
@@ -126,7 +132,9 @@ describe('mcp0 dist verify names what changed', () => {
     writeFileSync(join(d2, 'distribution.json'), JSON.stringify(doc));
     const r2 = await run('dist', 'verify', d2, '--trust', asm.pub, '--json');
     expect(r2.code).toBe(1);
-    expect(JSON.parse(r2.out).problems).toEqual([{ code: 'ESIGNATURE', check: 'changed', message: 'changed since signed: pipeline changed: observe [test.gate] → []' }]);
+    expect(JSON.parse(r2.out).problems).toEqual([
+      { code: 'ESIGNATURE', check: 'changed', message: 'changed since signed: pipeline changed: observe [test.gate] → []' },
+    ]);
   });
 
   it('a swapped plugin file and a wrong assembler key', async () => {
@@ -226,17 +234,20 @@ const plugin = (name: string) => join(ROOT, 'plugins', name);
 describe('mcp0 dist build', () => {
   it('builds hello + trace + storage from a spec, reproducibly, with a development key it reuses', async () => {
     const spec = tempDir();
-    writeFileSync(join(spec, 'dist.json'), JSON.stringify({
-      name: 'test.built',
-      version: '1.2.3',
-      plugins: [
-        { source: plugin('hello'), grants: ['kv:hello/', 'clock', 'random'] },
-        { source: plugin('trace'), grants: ['kv:trace/'], isolation: 'inline' },
-        { source: plugin('storage'), grants: ['blocks', 'random'], isolation: 'worker', config: { fanout: 32 } },
-      ],
-      pipeline: { observe: ['mcp0.trace'] },
-      budgets: { cpuPercent: 10, rssPeakMB: 200, rssAvgMB: 100 },
-    }));
+    writeFileSync(
+      join(spec, 'dist.json'),
+      JSON.stringify({
+        name: 'test.built',
+        version: '1.2.3',
+        plugins: [
+          { source: plugin('hello'), grants: ['kv:hello/', 'clock', 'random'] },
+          { source: plugin('trace'), grants: ['kv:trace/'], isolation: 'inline' },
+          { source: plugin('storage'), grants: ['blocks', 'random'], isolation: 'worker', config: { fanout: 32 } },
+        ],
+        pipeline: { observe: ['mcp0.trace'] },
+        budgets: { cpuPercent: 10, rssPeakMB: 200, rssAvgMB: 100 },
+      }),
+    );
     const first = await run('dist', 'build', spec);
     expect(first.code, first.err).toBe(0);
     expect(first.out).toMatch(/made the DEVELOPMENT key .*dev-key\.jwk/);
@@ -246,7 +257,11 @@ describe('mcp0 dist build', () => {
     const v = await run('dist', 'verify', out, '--trust', join(out, 'dev-key.pub.jwk'));
     expect(v.code, v.err).toBe(0);
     const doc = docOf(out);
-    expect(doc.plugins.map((p) => [p.name, p.isolation])).toEqual([['mcp0.hello', 'inline'], ['mcp0.trace', 'inline'], ['mcp0.storage', 'worker']]);
+    expect(doc.plugins.map((p) => [p.name, p.isolation])).toEqual([
+      ['mcp0.hello', 'inline'],
+      ['mcp0.trace', 'inline'],
+      ['mcp0.storage', 'worker'],
+    ]);
     expect(doc.pipeline).toEqual({ admit: [], observe: ['mcp0.trace'] });
     expect(doc.budgets).toEqual({ cpuPercent: 10, rssPeakMB: 200, rssAvgMB: 100 });
     expect(doc.publishers.map((k) => k.kid)).toEqual([doc.assembler.kid]);
@@ -267,7 +282,10 @@ describe('mcp0 dist build', () => {
   it('signs with --key and --publisher-key instead of a development key, and puts the assembler\'s id for "$assembler" in config', async () => {
     const spec = tempDir();
     const config = { providers: ['$assembler'], nested: { keys: [['$assembler', 'x']], note: 'a $assembler in text stays', other: '$publisher', n: 1 } };
-    writeFileSync(join(spec, 'dist.json'), JSON.stringify({ name: 'test.keyed', version: '0.1.0', plugins: [{ source: plugin('hello'), grants: ['kv', 'clock', 'random'], config }], pipeline: {} }));
+    writeFileSync(
+      join(spec, 'dist.json'),
+      JSON.stringify({ name: 'test.keyed', version: '0.1.0', plugins: [{ source: plugin('hello'), grants: ['kv', 'clock', 'random'], config }], pipeline: {} }),
+    );
     const out = join(tempDir(), 'out');
     const r = await run('dist', 'build', spec, '--out', out, '--key', asm.priv, '--publisher-key', pub.priv);
     expect(r.code, r.err).toBe(0);
@@ -275,7 +293,10 @@ describe('mcp0 dist build', () => {
     const doc = docOf(out);
     expect([doc.assembler.kid, doc.publishers.map((k) => k.kid)]).toEqual([asm.kid, [pub.kid]]);
     // Exactly "$assembler", at any depth, becomes the assembler key's id (not the publisher's); nothing else changes.
-    expect(doc.plugins[0]!.config).toEqual({ providers: [asm.kid], nested: { keys: [[asm.kid, 'x']], note: 'a $assembler in text stays', other: '$publisher', n: 1 } });
+    expect(doc.plugins[0]!.config).toEqual({
+      providers: [asm.kid],
+      nested: { keys: [[asm.kid, 'x']], note: 'a $assembler in text stays', other: '$publisher', n: 1 },
+    });
     expect((await run('dist', 'verify', out, '--trust', asm.pub)).code).toBe(0);
   });
 
@@ -294,7 +315,10 @@ describe('mcp0 dist build', () => {
 
   it('refuses a spec that names a member twice (JSON.parse would keep the last)', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'dist.json'), '{"name": "x", "version": "0.1.0", "plugins": [{"source": ".", "grants": ["kv"], "grants": ["kv", "net:*"]}], "pipeline": {}}');
+    writeFileSync(
+      join(dir, 'dist.json'),
+      '{"name": "x", "version": "0.1.0", "plugins": [{"source": ".", "grants": ["kv"], "grants": ["kv", "net:*"]}], "pipeline": {}}',
+    );
     const r = await run('dist', 'build', dir);
     expect(r.code).toBe(2);
     expect(r.err).toContain('duplicate member "grants" at /plugins/0/grants');
@@ -304,27 +328,30 @@ describe('mcp0 dist build', () => {
 const AGREEMENTS = existsSync(join(ROOT, 'plugins/agreements/plugin.json'));
 
 describe('dist/standard', () => {
-  it.skipIf(!AGREEMENTS)('builds from the committed spec and every plugin loads into a kernel with its grants (skipped while plugins/agreements is missing)', async () => {
-    const out = join(tempDir(), 'standard');
-    const r = await run('dist', 'build', join(ROOT, 'dist/standard'), '--out', out);
-    expect(r.code, r.err).toBe(0);
-    const devPub = publicKeyOf(parseJwk(readFileSync(join(out, 'dev-key.pub.jwk'), 'utf8')));
-    const dist = await loadDistribution(out, { trust: [devPub] });
-    expect(dist.name).toBe('standard');
-    expect(dist.plugins.map((p) => p.name)).toEqual(['mcp0.agreements', 'mcp0.trace', 'mcp0.storage']);
-    expect(dist.pipeline.admit).toEqual(['mcp0.agreements']);
-    expect(dist.pipeline.observe).toContain('mcp0.trace');
-    expect(dist.budgets).toEqual({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
-    // The agreements plugin accepts the assembler (here the development key) as provider.
-    expect(dist.plugins[0]!.config).toEqual({ providers: [devPub.kid] });
+  it.skipIf(!AGREEMENTS)(
+    'builds from the committed spec and every plugin loads into a kernel with its grants (skipped while plugins/agreements is missing)',
+    async () => {
+      const out = join(tempDir(), 'standard');
+      const r = await run('dist', 'build', join(ROOT, 'dist/standard'), '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const devPub = publicKeyOf(parseJwk(readFileSync(join(out, 'dev-key.pub.jwk'), 'utf8')));
+      const dist = await loadDistribution(out, { trust: [devPub] });
+      expect(dist.name).toBe('standard');
+      expect(dist.plugins.map((p) => p.name)).toEqual(['mcp0.agreements', 'mcp0.trace', 'mcp0.storage']);
+      expect(dist.pipeline.admit).toEqual(['mcp0.agreements']);
+      expect(dist.pipeline.observe).toContain('mcp0.trace');
+      expect(dist.budgets).toEqual({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
+      // The agreements plugin accepts the assembler (here the development key) as provider.
+      expect(dist.plugins[0]!.config).toEqual({ providers: [devPub.kid] });
 
-    const store = new MemoryStore();
-    const kernel = new Kernel({ trust: dist.publishers, providers: { kv: store.kv, blocks: store.blocks } });
-    try {
-      for (const p of dist.plugins) await kernel.load(p.bytes, { grants: p.grants, isolation: p.isolation, config: p.config });
-      expect(await kernel.callValue('mcp0.trace', 'head', {})).toMatchObject({ head: '0' });
-    } finally {
-      await kernel.stop();
-    }
-  });
+      const store = new MemoryStore();
+      const kernel = new Kernel({ trust: dist.publishers, providers: { kv: store.kv, blocks: store.blocks } });
+      try {
+        for (const p of dist.plugins) await kernel.load(p.bytes, { grants: p.grants, isolation: p.isolation, config: p.config });
+        expect(await kernel.callValue('mcp0.trace', 'head', {})).toMatchObject({ head: '0' });
+      } finally {
+        await kernel.stop();
+      }
+    },
+  );
 });

@@ -98,7 +98,11 @@ export function watchOutput(child: ChildProcess): WatchedOutput {
 
 /** The JSON lines of `mcp0 call` output. */
 export function lines(out: string): Array<{ export: string; ok: boolean; output?: unknown; error?: { code: string; message: string } }> {
-  return out.trim().split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
+  return out
+    .trim()
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l));
 }
 
 /** Key files in `dir`: private (mode 0600) and public JWK. */

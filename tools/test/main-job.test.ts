@@ -11,7 +11,10 @@ import { tempDir } from './helpers.js';
 const JOB = resolve(import.meta.dirname, '..', 'dist', 'main-job.js');
 
 async function runJob(data: string, ...args: string[]) {
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--no-warnings', JOB, ...args], { env: { ...process.env, MCP0_DATA: data }, timeout: 120_000 });
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--no-warnings', JOB, ...args], {
+    env: { ...process.env, MCP0_DATA: data },
+    timeout: 120_000,
+  });
   return { stdout, stderr };
 }
 

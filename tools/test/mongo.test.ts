@@ -53,7 +53,10 @@ describe.skipIf(!mongo)('the standard distribution on mongodb://', () => {
     const uri = freshUri();
     const data = tempDir('mcp0-main-job-mongo-');
     const job = async () => {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', JOB, '--json', '--store', uri], { env: { ...process.env, MCP0_DATA: data }, timeout: 300_000 });
+      const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', JOB, '--json', '--store', uri], {
+        env: { ...process.env, MCP0_DATA: data },
+        timeout: 300_000,
+      });
       return JSON.parse(stdout);
     };
     const first = await job();

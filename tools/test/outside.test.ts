@@ -18,7 +18,8 @@ let app: string;
 let keyring: string;
 
 /** The installed binary, `node_modules/.bin/mcp0`, run in the author's folder with a keyring of its own. */
-const mcp0 = (...args: string[]): Promise<ProcessResult> => runProcess(join(app, 'node_modules', '.bin', 'mcp0'), args, { cwd: app, env: { MCP0_KEYRING: keyring }, timeout: 240_000 });
+const mcp0 = (...args: string[]): Promise<ProcessResult> =>
+  runProcess(join(app, 'node_modules', '.bin', 'mcp0'), args, { cwd: app, env: { MCP0_KEYRING: keyring }, timeout: 240_000 });
 
 beforeAll(() => {
   const packs = tempDir('mcp0-packs-');
@@ -61,7 +62,19 @@ describe('a plugin author outside the repository, with the packed packages', () 
     const verified = await mcp0('verify', 'greeter/build/greeter.wasm', '--trust', './me.pub.jwk');
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/^ok: acme\.greeter@0\.1\.0 is signed by trusted/);
-    const called = await mcp0('call', 'greeter/build/greeter.wasm', '--trust', './me.pub.jwk', '--grant', 'kv', '--grant', 'clock', '--grant', 'random', 'greet={"name":"Ada"}');
+    const called = await mcp0(
+      'call',
+      'greeter/build/greeter.wasm',
+      '--trust',
+      './me.pub.jwk',
+      '--grant',
+      'kv',
+      '--grant',
+      'clock',
+      '--grant',
+      'random',
+      'greet={"name":"Ada"}',
+    );
     expect(called.code, called.stderr).toBe(0);
     expect(JSON.parse(called.stdout)).toEqual({ export: 'greet', ok: true, output: 'hello, Ada' });
     const conformance = await mcp0('conformance', 'greeter/build/greeter.wasm', '--trust', './me.pub.jwk', '--quick', '--out', 'report.json');

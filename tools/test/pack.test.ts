@@ -104,10 +104,13 @@ describe('mcp0 pack', () => {
   });
 
   it('refuses a module importing outside ABI v1', async () => {
-    const p = inputs(MANIFEST, `(module
+    const p = inputs(
+      MANIFEST,
+      `(module
       (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
       (func (export "mcp0_abi_v1") (result i32) (i32.const 0))
-      (func (export "zero") (result i32) (call $w (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))`);
+      (func (export "zero") (result i32) (call $w (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))`,
+    );
     const r = await run('pack', p.module, '--manifest', p.manifest, '--out', p.out);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/EIMPORT.*wasi_snapshot_preview1\.fd_write/);

@@ -32,9 +32,18 @@ beforeAll(async () => {
  * Runs `args` under node until `until` says stop on a line of `stream`, then SIGKILLs it; a child
  * that exits first (a gc that finished) is fine when `mayFinish`. Resolves to its lines.
  */
-function runChild(args: string[], stream: 'stdout' | 'stderr', until: (line: string, lines: string[]) => boolean, mayFinish = false): Promise<{ lines: string[]; killed: boolean; code: number | null }> {
+function runChild(
+  args: string[],
+  stream: 'stdout' | 'stderr',
+  until: (line: string, lines: string[]) => boolean,
+  mayFinish = false,
+): Promise<{ lines: string[]; killed: boolean; code: number | null }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--no-warnings', ...args], { cwd: ROOT, env: { ...process.env, MCP0_KEYRING: KEYRING, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--no-warnings', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, MCP0_KEYRING: KEYRING, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     const output = { stdout: '', stderr: '' };
     let buffered = '';
@@ -92,7 +101,12 @@ async function checkRestart(store: string, acks: Acks): Promise<void> {
   const node = await restarted(store);
   try {
     expect(node.agents.refused()).toEqual([]);
-    expect(node.agents.list().map((a) => a.name).sort()).toEqual(['notes', 'tally']);
+    expect(
+      node.agents
+        .list()
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(['notes', 'tally']);
     const tally = node.agents.get('tally');
     const value = ((await tally.execute('get')) as { value: number }).value;
     // Every acknowledged increment, and one more if its commit landed just before the kill.

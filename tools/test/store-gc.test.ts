@@ -55,7 +55,10 @@ async function populated(): Promise<{ dir: string; at: string[]; gcAt: string[];
   const dir = tempDir('mcp0-store-gc-');
   const at = ['--dist', dist, '--store', `lmdb:${dir}`, '--dev', '--trust-agent', memory.pub];
   const ids: Record<string, string> = {};
-  for (const [name, file] of [['notes', memory.file], ['tally', counter.file]] as const) {
+  for (const [name, file] of [
+    ['notes', memory.file],
+    ['tally', counter.file],
+  ] as const) {
     const r = await run('agent', 'spawn', file, '--name', name, ...at, '--json');
     expect(r.code, r.err).toBe(0);
     ids[name] = json(r.out).id;
@@ -77,7 +80,7 @@ describe('mcp0 store gc', () => {
     expect(r.out).toMatch(/nothing\n?\s*is deleted/);
   });
 
-  it('keeps the agents\' modules and recorded snapshots: after gc --keep 1 the agents come back with their state, and the snapshot recovers', async () => {
+  it("keeps the agents' modules and recorded snapshots: after gc --keep 1 the agents come back with their state, and the snapshot recovers", async () => {
     const { dir, at, gcAt, snap, ids } = await populated();
     const orphan = await garbage(dir);
     const r = await run('store', 'gc', `lmdb:${dir}`, ...gcAt, '--keep', '1', '--grace', '0', '--json');
@@ -131,7 +134,9 @@ describe('mcp0 store gc', () => {
     expect(text.code, text.err).toBe(0);
     expect(text.out).toMatch(new RegExp(`^gc of lmdb:${dir} \\(dry run: nothing deleted, no history cut\\):\\n`));
     expect(text.out).toMatch(/ {2}marked 2 agents: \d+ commits kept, at most 1 each \(\d+ histor(y|ies) to cut\)\n/);
-    expect(text.out).toMatch(/ {2}kept \d+ blocks: \d+ reached by the agents' heads, \d+ more for the node's 2 agent records \(modules, recorded snapshots\); \d+ unmarked but written within the grace period\n/);
+    expect(text.out).toMatch(
+      / {2}kept \d+ blocks: \d+ reached by the agents' heads, \d+ more for the node's 2 agent records \(modules, recorded snapshots\); \d+ unmarked but written within the grace period\n/,
+    );
     expect(text.out).toContain(`  would sweep ${report.swept} blocks of ${report.scanned} listed`);
     expect(await blocksIn(dir)).toEqual(before);
     // The real run frees what the dry run counted; the default grace (an hour) frees nothing yet.

@@ -68,7 +68,6 @@ function archiveFile(bytes: Uint8Array, name = 'edited.mcp0a'): string {
   return file;
 }
 
-
 describe('mcp0 store', () => {
   it('--help lists both subcommands and the exit codes', async () => {
     const r = await run('store', '--help');
@@ -89,7 +88,14 @@ describe('mcp0 store', () => {
     const e = JSON.parse(ex.out);
     expect(e).toMatchObject({ agent: AGENT, signer: operator.kid, root: hex(state.second.root), bytes: readFileSync(file).length });
     expect(e.blocks).toBeGreaterThan(100);
-    expect(archiveFields(new Uint8Array(readFileSync(file))).seal).toMatchObject({ type: 'mcp0.archive-seal/1', signer: operator.kid, agent: AGENT, head: e.head, history: true, blocks: e.blocks });
+    expect(archiveFields(new Uint8Array(readFileSync(file))).seal).toMatchObject({
+      type: 'mcp0.archive-seal/1',
+      signer: operator.kid,
+      agent: AGENT,
+      head: e.head,
+      history: true,
+      blocks: e.blocks,
+    });
 
     const destDir = join(dir, 'dest');
     const im = await run('store', 'import', `lmdb:${destDir}`, '--in', file, '--trust', operator.pub, '--json');
@@ -111,7 +117,9 @@ describe('mcp0 store', () => {
     const again = await run('store', 'import', `lmdb:${destDir}`, '--in', file, '--trust', operator.kid);
     expect(again.code, again.err).toBe(0);
     expect(again.err).toMatch(new RegExp(`^trust: archive sealer ${operator.kid} from keyring entry ${operator.kid} `));
-    expect(again.out).toBe(`imported cli-agent, sealed by ${operator.kid}: ${e.blocks} blocks, ${e.bytes} bytes, root ${e.root}, head/cli-agent at version 1\n`);
+    expect(again.out).toBe(
+      `imported cli-agent, sealed by ${operator.kid}: ${e.blocks} blocks, ${e.bytes} bytes, root ${e.root}, head/cli-agent at version 1\n`,
+    );
     // Without --trust: the key the seal names, found in the keyring (and only there).
     const named = await run('store', 'import', `lmdb:${destDir}`, '--in', file);
     expect(named.code, named.err).toBe(0);
@@ -157,14 +165,37 @@ describe('mcp0 store', () => {
     const r = await run('store', 'export', '--store', `lmdb:${srcDir}`, '--agent', AGENT, '--out', byOption, '--key', operator.priv);
     expect(r.code, r.err).toBe(0);
     expect(readFileSync(byOption).equals(readFileSync(await exported()))).toBe(true);
-    const both = await run('store', 'export', `lmdb:${srcDir}`, '--store', `lmdb:${srcDir}`, '--agent', AGENT, '--out', join(tempDir(), 'b'), '--key', operator.priv);
+    const both = await run(
+      'store',
+      'export',
+      `lmdb:${srcDir}`,
+      '--store',
+      `lmdb:${srcDir}`,
+      '--agent',
+      AGENT,
+      '--out',
+      join(tempDir(), 'b'),
+      '--key',
+      operator.priv,
+    );
     expect(both.code).toBe(2);
     expect(both.err).toContain('the store is given twice');
     const dest = join(tempDir('mcp0-store-'), 'dest');
     const imported = await run('store', 'import', '--store', `lmdb:${dest}`, '--in', byOption, '--trust', operator.pub, '--json');
     expect(imported.code, imported.err).toBe(0);
     expect(JSON.parse(imported.out).agent).toBe(AGENT);
-    const missing = await run('store', 'export', '--store', `lmdb:${join(tempDir(), 'typo')}`, '--agent', AGENT, '--out', join(tempDir(), 'c'), '--key', operator.priv);
+    const missing = await run(
+      'store',
+      'export',
+      '--store',
+      `lmdb:${join(tempDir(), 'typo')}`,
+      '--agent',
+      AGENT,
+      '--out',
+      join(tempDir(), 'c'),
+      '--key',
+      operator.priv,
+    );
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('ENOTFOUND: no store at');
   });
@@ -201,7 +232,10 @@ describe('mcp0 store', () => {
       [['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', operator.pub], /expected a private key/],
       [['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', readable], /chmod 600/],
       [['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', operator.priv, '--dev'], /--key and --dev/],
-      [['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', operator.priv, '--trust', operator.pub], /--trust is not an option of store export/],
+      [
+        ['store', 'export', `lmdb:${srcDir}`, '--agent', AGENT, '--out', out, '--key', operator.priv, '--trust', operator.pub],
+        /--trust is not an option of store export/,
+      ],
       [['store', 'import', 'memory:'], /--in/],
       [['store', 'copy', 'memory:'], /expected export, import or gc/],
       [['store', 'import', 'memory:', '--in', archive, '--history'], /--history is not an option of store import/],
@@ -250,7 +284,11 @@ describe('mcp0 store import: sealed archives (issue 12, defect 10)', () => {
     const before = await heads();
     const given = await run('store', 'import', `lmdb:${dir}`, '--in', file, '--trust', operator.pub, '--force');
     expect(given.code, given.err).toBe(1);
-    expect(given.err).toMatch(new RegExp(`ESIGNATURE: archive: seal: the mcp0\\.archive-seal/1 statement is signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`));
+    expect(given.err).toMatch(
+      new RegExp(
+        `ESIGNATURE: archive: seal: the mcp0\\.archive-seal/1 statement is signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`,
+      ),
+    );
     const keyring = await run('store', 'import', `lmdb:${dir}`, '--in', file, '--force');
     expect(keyring.code, keyring.err).toBe(1);
     expect(keyring.err).toMatch(new RegExp(`trust: no archive sealer key: the seal names ${stranger.kid}, which is not in your keyring`));
@@ -286,7 +324,7 @@ describe('mcp0 store import: sealed archives (issue 12, defect 10)', () => {
     expect(await heads()).toEqual(before);
   });
 
-  it('--dev seals with, and trusts, the development key a local build left in --dist, with a warning; another build\'s key is not trusted', async () => {
+  it("--dev seals with, and trusts, the development key a local build left in --dist, with a warning; another build's key is not trusted", async () => {
     const build = tempDir('mcp0-store-build-');
     const dev = writeKeys(build, generateKeyPair(), 'dev-key');
     const file = join(tempDir('mcp0-store-'), 'dev.mcp0a');

@@ -207,7 +207,7 @@ describe('mcp0 trace prove and verify', () => {
     expect((await run('trace', 'verify')).code).toBe(2);
   });
 
-  it('an over-limit batch fails with the prover\'s typed error naming the limit (exit 1), writing nothing', async () => {
+  it("an over-limit batch fails with the prover's typed error naming the limit (exit 1), writing nothing", async () => {
     const out = join(tempDir(), 'over.json');
     const r = await run('trace', 'prove', '--from', '2', '--to', '5', '--out', out, '--cost-limit', '1', '--store', uri);
     expect(r.code).toBe(1);
@@ -277,7 +277,7 @@ describe('mcp0 trace prove over a tampered store', () => {
   });
 });
 
-describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreement\'s limit', () => {
+describe("mcp0 trace: proofs bound to the chain, signed checkpoints, the agreement's limit", () => {
   const operator = generateKeyPair();
   const stranger = generateKeyPair();
   const AGREEMENT = 'agr-trace-test';
@@ -306,11 +306,17 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
   async function bindAgreement(kv: Awaited<ReturnType<typeof openStore>>['kv'], agent: string, id: string, quota?: number): Promise<void> {
     await kv.put('mcp0.agreements', `agreements/b/${agent}`, encodeCbor(id));
     const quotas = quota === undefined ? { windowMs: 60_000 } : { windowMs: 60_000, costUnitsPerWindow: quota };
-    await kv.put('mcp0.agreements', `agreements/a/${id}`, encodeCbor({ document: { type: 'mcp0.agreement/1', id, quotas }, revoked: false, revokedAt: null, registeredAt: 1, consumerKey: 'c', providerKey: 'p' }));
+    await kv.put(
+      'mcp0.agreements',
+      `agreements/a/${id}`,
+      encodeCbor({ document: { type: 'mcp0.agreement/1', id, quotas }, revoked: false, revokedAt: null, registeredAt: 1, consumerKey: 'c', providerKey: 'p' }),
+    );
   }
 
   /** A copy of the chain's store, with `edit` applied. */
-  async function copyStore(edit: (kv: Awaited<ReturnType<typeof openStore>>['kv']) => Promise<void> = async () => undefined): Promise<{ dir: string; uri: string }> {
+  async function copyStore(
+    edit: (kv: Awaited<ReturnType<typeof openStore>>['kv']) => Promise<void> = async () => undefined,
+  ): Promise<{ dir: string; uri: string }> {
     const copy = tempDir('mcp0-trace-copy-');
     cpSync(dir, copy, { recursive: true });
     const store = await openStore(`lmdb:${copy}`);
@@ -342,8 +348,8 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
     writeFileSync(forged, JSON.stringify({ proof: fake.proof, publicSignals: fake.publicSignals, from: 2, to: 4, batchSize: 32 }));
   }, 240_000);
 
-  describe('prove: the cost limit is the agreement\'s', () => {
-    it('with every entry\'s agent bound to an agreement, its quotas.costUnitsPerWindow is the limit, and says so', () => {
+  describe("prove: the cost limit is the agreement's", () => {
+    it("with every entry's agent bound to an agreement, its quotas.costUnitsPerWindow is the limit, and says so", () => {
       expect(proveRun.err).toContain(`cost limit ${QUOTA}: agreement ${AGREEMENT}'s quotas.costUnitsPerWindow (every entry's agent is bound to it)`);
       expect(proveRun.out).toContain(`(the limit: agreement ${AGREEMENT}'s quotas.costUnitsPerWindow`);
       expect(JSON.parse(readFileSync(bound, 'utf8')).publicSignals[4]).toBe(String(QUOTA));
@@ -352,7 +358,9 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
     it('without a limit and without a bound agreement it is a usage error saying what to pass, before proving', async () => {
       const r = await run('trace', 'prove', '--from', '2', '--to', '5', '--out', join(tempDir(), 'n.json'), '--store', uri);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/EUSAGE: no cost limit: entry 2's agent "mcp0\.hello" is bound to no agreement \(mcp0\.agreements agreements\/b\/mcp0\.hello\); pass --cost-limit <n> or --agreement <id>/);
+      expect(r.err).toMatch(
+        /EUSAGE: no cost limit: entry 2's agent "mcp0\.hello" is bound to no agreement \(mcp0\.agreements agreements\/b\/mcp0\.hello\); pass --cost-limit <n> or --agreement <id>/,
+      );
       expect(r.err).not.toMatch(/proving/);
     });
 
@@ -372,7 +380,22 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       const missing = await run('trace', 'prove', '--from', '2', '--to', '5', '--out', out, '--agreement', 'nope', '--store', store.uri);
       expect(missing.code).toBe(2);
       expect(missing.err).toMatch(/no agreement "nope" in the store/);
-      const overridden = await run('trace', 'prove', '--from', '2', '--to', '5', '--out', out, '--agreement', 'agr-small', '--cost-limit', '0', '--store', store.uri);
+      const overridden = await run(
+        'trace',
+        'prove',
+        '--from',
+        '2',
+        '--to',
+        '5',
+        '--out',
+        out,
+        '--agreement',
+        'agr-small',
+        '--cost-limit',
+        '0',
+        '--store',
+        store.uri,
+      );
       expect(overridden.err).toContain('cost limit 0: --cost-limit');
       expect(() => readFileSync(out)).toThrow();
     });
@@ -383,18 +406,22 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       await bindAgreement(store.kv, 'a1', 'agr-1', 10);
       await bindAgreement(store.kv, 'a2', 'agr-2', 20);
       const entry = (seq: number, agent: string) => ({ seq, agent, eventHash: '1', head: '1', cost: 1n });
-      await expect(costLimitFor(store.kv, [entry(0, 'a1'), entry(1, 'a2')], {})).rejects.toThrow(/bound to different agreements: agr-1 \(a1\), agr-2 \(a2\); pass --agreement <id> or --cost-limit <n>/);
+      await expect(costLimitFor(store.kv, [entry(0, 'a1'), entry(1, 'a2')], {})).rejects.toThrow(
+        /bound to different agreements: agr-1 \(a1\), agr-2 \(a2\); pass --agreement <id> or --cost-limit <n>/,
+      );
       expect(await costLimitFor(store.kv, [entry(0, 'a1'), entry(1, 'a1')], {})).toMatchObject({ value: 10n });
     });
   });
 
   describe('trace checkpoint', () => {
-    it('--key signs the store\'s current head, printing what it wrote', () => {
+    it("--key signs the store's current head, printing what it wrote", () => {
       const cp = JSON.parse(readFileSync(head, 'utf8'));
       expect(cp).toMatchObject({ type: 'mcp0.trace-checkpoint/1', seq: 6, head: entries[6]!.head, signer: keys.kid });
       expect(Object.keys(cp).sort()).toEqual(['head', 'seq', 'sig', 'signer', 'time', 'type']);
       expect(verifyCheckpoint(cp, [operator.publicKey]).checkpoint.seq).toBe(6);
-      expect(signRun.out).toMatch(new RegExp(`^wrote .*head\\.json: checkpoint seq 6, head ${entries[6]!.head}, signed by ${keys.kid} at \\d{4}-.*\\(signed now\\)`));
+      expect(signRun.out).toMatch(
+        new RegExp(`^wrote .*head\\.json: checkpoint seq 6, head ${entries[6]!.head}, signed by ${keys.kid} at \\d{4}-.*\\(signed now\\)`),
+      );
     });
 
     it('exports the newest checkpoint the node signed, or the one of --seq, naming what is there when one is missing', async () => {
@@ -447,7 +474,9 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       const missing = await run('trace', 'verify', bound, '--checkpoint', head, '--keyring', keyring);
       expect(missing.code).toBe(1);
       expect(missing.err).toMatch(new RegExp(`trust: no operator key: the checkpoint names ${keys.kid}, which is not in your keyring`));
-      expect(missing.err).toMatch(new RegExp(`invalid: the mcp0\\.trace-checkpoint/1 statement is signed by ${keys.kid}, which is not a trusted key \\(trusted: none\\)`));
+      expect(missing.err).toMatch(
+        new RegExp(`invalid: the mcp0\\.trace-checkpoint/1 statement is signed by ${keys.kid}, which is not a trusted key \\(trusted: none\\)`),
+      );
       expect((await run('keyring', 'add', keys.pub, '--keyring', keyring)).code).toBe(0);
       const found = await run('trace', 'verify', bound, '--checkpoint', head, '--keyring', keyring);
       expect(found.code, found.err).toBe(0);
@@ -459,10 +488,14 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       expect(store.code).toBe(1);
       expect(store.out).toBe('');
       const newRoot = JSON.parse(readFileSync(forged, 'utf8')).publicSignals[0];
-      expect(store.err).toContain(`invalid: the proof ends at newRoot ${newRoot}, but the head of entry 4 in ${uri} is ${entries[4]!.head}: the batch is not the chain's entries 2..4`);
+      expect(store.err).toContain(
+        `invalid: the proof ends at newRoot ${newRoot}, but the head of entry 4 in ${uri} is ${entries[4]!.head}: the batch is not the chain's entries 2..4`,
+      );
       const cp = await run('trace', 'verify', forged, '--checkpoint', head, '--trust', keys.pub);
       expect(cp.code).toBe(1);
-      expect(cp.err).toContain(`invalid: the proof ends at newRoot ${newRoot}, but checkpoint seq 6 signed head ${entries[6]!.head}: the batch does not end at the signed head`);
+      expect(cp.err).toContain(
+        `invalid: the proof ends at newRoot ${newRoot}, but checkpoint seq 6 signed head ${entries[6]!.head}: the batch does not end at the signed head`,
+      );
       const json = await run('trace', 'verify', forged, '--checkpoint', head, '--trust', keys.pub, '--json');
       expect(JSON.parse(json.out)).toMatchObject({ ok: false, check: 'new-root' });
     });
@@ -476,12 +509,36 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       const store = await run('trace', 'verify', relabelled, '--store', uri);
       expect(store.code).toBe(1);
       expect(store.err).toContain(`invalid: the file says entries 5000..5031, but the chain in ${uri} ends at entry 6`);
-      const shifted = await run('trace', 'verify', edited(bound, (f) => Object.assign(f, { from: 2, to: 5 })), '--store', uri);
+      const shifted = await run(
+        'trace',
+        'verify',
+        edited(bound, (f) => Object.assign(f, { from: 2, to: 5 })),
+        '--store',
+        uri,
+      );
       expect(shifted.code).toBe(1);
-      expect(shifted.err).toMatch(new RegExp(`invalid: the proof starts at prevRoot ${entries[2]!.head}, but the head of entry 1 in .* is ${entries[1]!.head}`));
-      const shrunk = await run('trace', 'verify', edited(bound, (f) => Object.assign(f, { from: 4, to: 6 })), '--checkpoint', head, '--trust', keys.pub);
+      expect(shifted.err).toMatch(
+        new RegExp(`invalid: the proof starts at prevRoot ${entries[2]!.head}, but the head of entry 1 in .* is ${entries[1]!.head}`),
+      );
+      const shrunk = await run(
+        'trace',
+        'verify',
+        edited(bound, (f) => Object.assign(f, { from: 4, to: 6 })),
+        '--checkpoint',
+        head,
+        '--trust',
+        keys.pub,
+      );
       expect(shrunk.err).toContain('invalid: the file says entries 4..6, the proof against checkpoint seq 6 covers 3..6');
-      const batch = await run('trace', 'verify', edited(bound, (f) => Object.assign(f, { batchSize: 64 })), '--checkpoint', head, '--trust', keys.pub);
+      const batch = await run(
+        'trace',
+        'verify',
+        edited(bound, (f) => Object.assign(f, { batchSize: 64 })),
+        '--checkpoint',
+        head,
+        '--trust',
+        keys.pub,
+      );
       expect(batch.code).toBe(1);
       expect(batch.err).toContain("invalid: the file says batchSize 64, the circuit's batch size is 32");
     });
@@ -491,7 +548,9 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       expect((await run('trace', 'checkpoint', '--key', strangerKeys.priv, '--store', uri, '--out', foreign)).code).toBe(0);
       const r = await run('trace', 'verify', bound, '--checkpoint', foreign, '--trust', keys.pub);
       expect(r.code).toBe(1);
-      expect(r.err).toContain(`invalid: the mcp0.trace-checkpoint/1 statement is signed by ${stranger.kid}, which is not a trusted key (trusted: ${operator.kid})`);
+      expect(r.err).toContain(
+        `invalid: the mcp0.trace-checkpoint/1 statement is signed by ${stranger.kid}, which is not a trusted key (trusted: ${operator.kid})`,
+      );
       expect(r.out).toBe('');
     });
 
@@ -502,7 +561,9 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
         writeFileSync(file, JSON.stringify({ ...cp, ...edit }));
         const r = await run('trace', 'verify', bound, '--checkpoint', file, '--trust', keys.pub);
         expect(r.code).toBe(1);
-        expect(r.err).toContain(`invalid: the mcp0.trace-checkpoint/1 statement's signature by ${keys.kid} does not verify: a member was changed after signing`);
+        expect(r.err).toContain(
+          `invalid: the mcp0.trace-checkpoint/1 statement's signature by ${keys.kid} does not verify: a member was changed after signing`,
+        );
       }
     });
 
@@ -516,7 +577,9 @@ describe('mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
       writeFileSync(extra, JSON.stringify(signCheckpoint({ seq: 6, head: entries[6]!.head, time: 1 }, operator)).replace('{', '{"note":"x",'));
       const e = await run('trace', 'verify', bound, '--checkpoint', extra, '--trust', keys.pub);
       expect(e.code).toBe(1); // the signature covers every member: an added one breaks it
-      expect((await run('trace', 'verify', bound, '--trust', keys.pub)).err).toMatch(/--trust and --dev say whose checkpoints to trust: give them with --checkpoint <file>/);
+      expect((await run('trace', 'verify', bound, '--trust', keys.pub)).err).toMatch(
+        /--trust and --dev say whose checkpoints to trust: give them with --checkpoint <file>/,
+      );
       const dupProof = join(tempDir(), 'dup-proof.json');
       writeFileSync(dupProof, readFileSync(bound, 'utf8').replace('"from": 3,', '"from": 3, "from": 5000,'));
       const p = await run('trace', 'verify', dupProof, '--store', uri);
@@ -574,9 +637,14 @@ describe('mcp0 trace through the real binary', () => {
   const ROOT = resolve(import.meta.dirname, '..', '..');
   const bin = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, ['tools/bin/mcp0.js', ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 90_000 }, (error, stdout, stderr) => {
-        done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['tools/bin/mcp0.js', ...args],
+        { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 90_000 },
+        (error, stdout, stderr) => {
+          done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+        },
+      );
     });
 
   beforeAll(() => {
@@ -596,7 +664,7 @@ describe('mcp0 trace through the real binary', () => {
 });
 
 describe('mcp0 trace export-verifier', () => {
-  it('writes the Solidity verifier, saying that its license is the template\'s GPL-3.0', async () => {
+  it("writes the Solidity verifier, saying that its license is the template's GPL-3.0", async () => {
     const out = join(tempDir(), 'Verifier.sol');
     const r = await run('trace', 'export-verifier', '--solidity', out);
     expect(r.code, r.err).toBe(0);
@@ -617,6 +685,26 @@ describe('mcp0 trace --help', () => {
     expect(r.err).toBe('');
     expect(r.out).toMatch(/^mcp0 trace: /);
     expect(r.out).toContain('lmdb:./data');
-    for (const s of ['trace head', 'trace prove', 'trace verify', 'trace checkpoint', 'trace export-verifier', '--store', '--from', '--to', '--cost-limit', '--agreement', '--vkey', '--checkpoint', '--trust', '--seq', '--key', '--solidity', 'bound to no chain', 'DEVELOPMENT']) expect(r.out).toContain(s);
+    for (const s of [
+      'trace head',
+      'trace prove',
+      'trace verify',
+      'trace checkpoint',
+      'trace export-verifier',
+      '--store',
+      '--from',
+      '--to',
+      '--cost-limit',
+      '--agreement',
+      '--vkey',
+      '--checkpoint',
+      '--trust',
+      '--seq',
+      '--key',
+      '--solidity',
+      'bound to no chain',
+      'DEVELOPMENT',
+    ])
+      expect(r.out).toContain(s);
   });
 });

@@ -39,7 +39,7 @@ async function helloDist(assembler = generateKeyPair()): Promise<string> {
 }
 
 describe('a key id is looked up only in the keyring (defect 1)', () => {
-  it('verify and call refuse an attacker\'s module when a file named after the trusted id holds the attacker\'s key', async () => {
+  it("verify and call refuse an attacker's module when a file named after the trusted id holds the attacker's key", async () => {
     const mallory = generateKeyPair();
     const dir = tempDir('mcp0-cwd-');
     writeFileSync(join(dir, 'plugin.wasm'), await signed('hello', mallory));
@@ -92,7 +92,7 @@ describe('a key id is looked up only in the keyring (defect 1)', () => {
     expect(missing.err).toMatch(/nothing\.jwk: no such file/);
   });
 
-  it('dist verify never resolves the document\'s assembler id against the filesystem: a bundle carrying its own key file is not trusted', async () => {
+  it("dist verify never resolves the document's assembler id against the filesystem: a bundle carrying its own key file is not trusted", async () => {
     const mallory = generateKeyPair();
     const bundle = await helloDist(mallory);
     writeFileSync(join(bundle, mallory.kid), formatJwk(mallory.publicKey));
@@ -148,7 +148,10 @@ describe('no trust from a file beside the artifacts (defect 3)', () => {
   });
 
   it('start refuses it too (a child process: it must exit, never say ready)', async () => {
-    const child = spawn(process.execPath, ['--no-warnings', BIN, 'start', '--dist', evil, '--store', 'memory:', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MCP0_KEYRING: KEYRING } });
+    const child = spawn(process.execPath, ['--no-warnings', BIN, 'start', '--dist', evil, '--store', 'memory:', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MCP0_KEYRING: KEYRING },
+    });
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));
@@ -242,7 +245,15 @@ describe('private keys others can read are refused (defect 9)', () => {
       expect(statSync(ring).mode & 0o777).toBe(0o700);
 
       const spec = tempDir();
-      writeFileSync(join(spec, 'dist.json'), JSON.stringify({ name: 'test.modes', version: '0.1.0', plugins: [{ source: join(ROOT, 'plugins', 'hello'), grants: ['kv:hello/', 'clock', 'random'] }], pipeline: {} }));
+      writeFileSync(
+        join(spec, 'dist.json'),
+        JSON.stringify({
+          name: 'test.modes',
+          version: '0.1.0',
+          plugins: [{ source: join(ROOT, 'plugins', 'hello'), grants: ['kv:hello/', 'clock', 'random'] }],
+          pipeline: {},
+        }),
+      );
       const built = await run('dist', 'build', spec, '--quiet');
       expect(built.code, built.err).toBe(0);
       expect(statSync(join(spec, 'build', 'dev-key.jwk')).mode & 0o777).toBe(0o600);

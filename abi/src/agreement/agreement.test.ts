@@ -9,7 +9,16 @@ import { ed25519Sign } from '../keys/ed25519.js';
 import { base64urlEncode } from '../keys/base64url.js';
 import { generateKeyPair, type PrivateKey } from '../keys/index.js';
 import {
-  AgreementError, agreementSigningBytes, agreementTemplates, MAX_AGREEMENT_BYTES, newAgreement, parseAgreement, readAgreementTemplate, signAgreement, validateAgreement, verifyAgreement,
+  AgreementError,
+  agreementSigningBytes,
+  agreementTemplates,
+  MAX_AGREEMENT_BYTES,
+  newAgreement,
+  parseAgreement,
+  readAgreementTemplate,
+  signAgreement,
+  validateAgreement,
+  verifyAgreement,
   type Agreement,
 } from './index.js';
 
@@ -45,14 +54,21 @@ describe('agreement documents', () => {
     for (const name of agreementTemplates()) {
       const t = readAgreementTemplate(name);
       const d = newAgreement(name, { ...parties, notBefore: T });
-      expect(d).toMatchObject({ type: 'mcp0.agreement/1', plan: name, quotas: t.quotas, pricing: t.pricing, validity: { notBefore: T, notAfter: T + t.durationMs } });
+      expect(d).toMatchObject({
+        type: 'mcp0.agreement/1',
+        plan: name,
+        quotas: t.quotas,
+        pricing: t.pricing,
+        validity: { notBefore: T, notAfter: T + t.durationMs },
+      });
     }
     expect(thrown(() => readAgreementTemplate('gold')).message).toContain('expected one of business, enterprise, free, personal');
   });
 
   it('applies --set overrides, with ISO dates for validity and JSON for arrays', () => {
     const d = newAgreement('free', {
-      ...parties, notBefore: T,
+      ...parties,
+      notBefore: T,
       set: { 'quotas.callsPerWindow': '5', 'validity.notAfter': '2027-06-01T00:00:00Z', 'permissions.intents': '["get*","put"]', 'pricing.currency': 'USD' },
     });
     expect(d.quotas.callsPerWindow).toBe(5);
@@ -73,7 +89,9 @@ describe('agreement documents', () => {
     for (let i = 0; i < 10_000; i++) deep = { a: deep };
     expect(thrown(() => validateAgreement(deep)).message).toContain('nesting deeper than 8');
     expect(thrown(() => validateAgreement({ ...base(), validity: { notBefore: T, notAfter: T } })).message).toContain('notBefore < notAfter');
-    expect(thrown(() => validateAgreement({ ...base(), consumer: 'a/b' })).message).toContain('/consumer: expected a key id (the RFC 7638 thumbprint of the party\'s Ed25519 key, 43 base64url characters), got "a/b"');
+    expect(thrown(() => validateAgreement({ ...base(), consumer: 'a/b' })).message).toContain(
+      '/consumer: expected a key id (the RFC 7638 thumbprint of the party\'s Ed25519 key, 43 base64url characters), got "a/b"',
+    );
     expect(thrown(() => validateAgreement({ ...base(), quotas: { windowMs: 2 ** 60 } })).message).toContain('must be <= 9007199254740991');
   });
 });
@@ -96,7 +114,9 @@ describe('strict JSON text', () => {
   it('refuses a duplicate at any depth, and at the top', () => {
     const text = JSON.stringify(both(base()));
     expect(thrown(() => parseAgreement(text.replace('{"type":', '{"id":"agr-other","type":'))).message).toContain('duplicate member "id" at /id');
-    expect(thrown(() => parseAgreement(text.replace('"intents":[', '"intents":["*"],"intents":['))).message).toContain('duplicate member "intents" at /permissions/intents');
+    expect(thrown(() => parseAgreement(text.replace('"intents":[', '"intents":["*"],"intents":['))).message).toContain(
+      'duplicate member "intents" at /permissions/intents',
+    );
   });
 });
 
@@ -152,7 +172,9 @@ describe('parties are two different key ids (issue 12, defect 4)', () => {
   it('refuses one key as both parties: an enterprise plan at price 0 signed twice by the same key', () => {
     const self = thrown(() => newAgreement('enterprise', { consumer: consumer.kid, provider: consumer.kid, notBefore: T, set: { 'pricing.baseFee': '0' } }));
     expect(self.code).toBe('EINPUT');
-    expect(self.message).toContain(`/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${consumer.kid}`);
+    expect(self.message).toContain(
+      `/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${consumer.kid}`,
+    );
     // The same document, signed for both parties by that one key, as a hostile signer would.
     const doc = { ...newAgreement('enterprise', { ...parties, notBefore: T, set: { 'pricing.baseFee': '0' } }), provider: consumer.kid };
     const twice = forceSign(forceSign(doc, consumer, 'consumer'), consumer, 'provider');

@@ -94,11 +94,17 @@ export function validateAgreement(value: unknown): Agreement {
   checkShape(value, 'agreement');
   const validateDoc = agreementValidator();
   if (!validateDoc(value)) {
-    invalid('agreement', (validateDoc.errors ?? []).map((e) => schemaProblem(e, value as Record<string, unknown>)));
+    invalid(
+      'agreement',
+      (validateDoc.errors ?? []).map((e) => schemaProblem(e, value as Record<string, unknown>)),
+    );
   }
   // One key on both sides would let a single holder set any terms (a free enterprise plan) and
   // have them look agreed: an agreement is between two keys.
-  if (value.consumer === value.provider) invalid('agreement', [`/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${value.consumer}`]);
+  if (value.consumer === value.provider)
+    invalid('agreement', [
+      `/provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${value.consumer}`,
+    ]);
   const { notBefore, notAfter } = value.validity;
   if (notBefore >= notAfter) invalid('agreement', [`/validity: expected notBefore < notAfter, got ${notBefore} ≥ ${notAfter}`]);
   const parties = (value.signatures ?? []).map((s) => s.party);
@@ -115,7 +121,8 @@ export function validateAgreement(value: unknown): Agreement {
  */
 export function parseAgreement(text: string): Agreement {
   const size = Buffer.byteLength(text, 'utf8');
-  if (size > MAX_AGREEMENT_BYTES) throw new AgreementError('ETOOBIG', `agreement: expected at most ${MAX_AGREEMENT_BYTES} bytes of JSON, got ${size}`, { size, limit: MAX_AGREEMENT_BYTES });
+  if (size > MAX_AGREEMENT_BYTES)
+    throw new AgreementError('ETOOBIG', `agreement: expected at most ${MAX_AGREEMENT_BYTES} bytes of JSON, got ${size}`, { size, limit: MAX_AGREEMENT_BYTES });
   let value: unknown;
   try {
     // Strict: a member named twice would let a reader see one set of terms and the signer another.
@@ -137,6 +144,10 @@ export function parseAgreement(text: string): Agreement {
 export function validateTemplate(value: unknown): AgreementTemplate {
   checkShape(value, 'agreement template');
   const validateTemplateDoc = templateValidator();
-  if (!validateTemplateDoc(value)) invalid('agreement template', (validateTemplateDoc.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`));
+  if (!validateTemplateDoc(value))
+    invalid(
+      'agreement template',
+      (validateTemplateDoc.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`),
+    );
   return value;
 }

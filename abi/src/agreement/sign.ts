@@ -77,7 +77,10 @@ export function verifyAgreement(value: unknown): VerifiedAgreement {
   const kids: Partial<Record<AgreementParty, string>> = {};
   for (const party of ['consumer', 'provider'] as const) {
     const entry = (agreement.signatures ?? []).find((s) => s.party === party);
-    if (!entry) throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: expected signatures by the consumer and the provider, the ${party}'s is missing`, { party });
+    if (!entry)
+      throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: expected signatures by the consumer and the provider, the ${party}'s is missing`, {
+        party,
+      });
     let kid: string;
     try {
       kid = publicKeyFromBytes(base64urlDecode(entry.key, `${party} key`)).kid;
@@ -85,16 +88,27 @@ export function verifyAgreement(value: unknown): VerifiedAgreement {
       throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party}'s key is unusable (${(e as Error).message})`, { party }, { cause: e });
     }
     if (!ed25519Verify(base64urlDecode(entry.sig, `${party} sig`), msg, base64urlDecode(entry.key, `${party} key`))) {
-      throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party}'s signature does not verify (tampered, or signed by another key)`, { party });
+      throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party}'s signature does not verify (tampered, or signed by another key)`, {
+        party,
+      });
     }
     const id = agreement[party];
-    if (id !== kid) throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party} is the key ${id}, but its signature is by ${kid}`, { party, expected: id, got: kid });
+    if (id !== kid)
+      throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: the ${party} is the key ${id}, but its signature is by ${kid}`, {
+        party,
+        expected: id,
+        got: kid,
+      });
     kids[party] = kid;
   }
   // Unreachable while the parties differ and each signed with its own key; kept so that no change
   // to those rules can let one key stand on both sides unnoticed.
   if (kids.consumer === kids.provider) {
-    throw new AgreementError('ESIGNATURE', `agreement ${agreement.id}: expected the consumer and the provider to sign with two different keys, got ${kids.consumer!} for both`, { expected: 'two keys', got: kids.consumer });
+    throw new AgreementError(
+      'ESIGNATURE',
+      `agreement ${agreement.id}: expected the consumer and the provider to sign with two different keys, got ${kids.consumer!} for both`,
+      { expected: 'two keys', got: kids.consumer },
+    );
   }
   return { agreement, consumerKey: kids.consumer!, providerKey: kids.provider! };
 }

@@ -19,7 +19,10 @@ const TEMPLATE_DIR = fileURLToPath(new URL('../../schema/agreement-templates/', 
  * agreementTemplates() // ['business', 'enterprise', 'free', 'personal']
  */
 export function agreementTemplates(): string[] {
-  return readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(TEMPLATE_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /**
@@ -29,7 +32,8 @@ export function agreementTemplates(): string[] {
  */
 export function readAgreementTemplate(name: string): AgreementTemplate {
   const names = agreementTemplates();
-  if (!names.includes(name)) throw new UsageError('EUSAGE', `unknown agreement template ${JSON.stringify(name)}: expected one of ${names.join(', ')}`, { expected: names, got: name });
+  if (!names.includes(name))
+    throw new UsageError('EUSAGE', `unknown agreement template ${JSON.stringify(name)}: expected one of ${names.join(', ')}`, { expected: names, got: name });
   return validateTemplate(parseJson(readFileSync(`${TEMPLATE_DIR}${name}.json`, 'utf8')));
 }
 
@@ -75,11 +79,13 @@ export function overrideValue(path: string, text: string): unknown {
 
 function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
-  if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) throw new UsageError('EUSAGE', `--set: expected a dotted path such as quotas.callsPerWindow, got ${JSON.stringify(path)}`);
+  if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype'))
+    throw new UsageError('EUSAGE', `--set: expected a dotted path such as quotas.callsPerWindow, got ${JSON.stringify(path)}`);
   let node: Record<string, unknown> = doc;
   for (const part of parts.slice(0, -1)) {
     const next = node[part];
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) throw new UsageError('EUSAGE', `--set ${path}: ${part} is ${describe(next)}, not an object`);
+    if (next === null || typeof next !== 'object' || Array.isArray(next))
+      throw new UsageError('EUSAGE', `--set ${path}: ${part} is ${describe(next)}, not an object`);
     node = next as Record<string, unknown>;
   }
   node[parts.at(-1)!] = value;
@@ -108,7 +114,8 @@ export function newAgreement(template: string, options: NewAgreementOptions): Ag
   try {
     return validateAgreement(doc);
   } catch (e) {
-    if (e instanceof AgreementError) throw new UsageError(e.code, `agreement from template ${template}: ${e.message}`, e.details as Record<string, unknown>, { cause: e });
+    if (e instanceof AgreementError)
+      throw new UsageError(e.code, `agreement from template ${template}: ${e.message}`, e.details as Record<string, unknown>, { cause: e });
     throw e;
   }
 }

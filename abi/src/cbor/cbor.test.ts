@@ -11,17 +11,46 @@ const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 // that are whole encode as integers, so Appendix A's 65504.0 and 100000.0 are replaced by 65504.5 and
 // 100000.5, whose single-precision encodings were computed by hand: 0x477fe080 and 0x47c35040.)
 const VECTORS: [unknown, string][] = [
-  [0, '00'], [1, '01'], [10, '0a'], [23, '17'], [24, '1818'], [25, '1819'], [100, '1864'], [1000, '1903e8'],
-  [1000000, '1a000f4240'], [1000000000000, '1b000000e8d4a51000'], [18446744073709551615n, '1bffffffffffffffff'],
-  [-1, '20'], [-10, '29'], [-100, '3863'], [-1000, '3903e7'],
-  [1.1, 'fb3ff199999999999a'], [1.5, 'f93e00'], [65504.5, 'fa477fe080'], [100000.5, 'fa47c35040'],
-  [-4.1, 'fbc010666666666666'], [5.960464477539063e-8, 'f90001'],
-  [false, 'f4'], [true, 'f5'], [null, 'f6'],
-  [new Uint8Array(0), '40'], [bytes('01020304'), '4401020304'],
-  ['', '60'], ['a', '6161'], ['IETF', '6449455446'], ['"\\', '62225c'], ['\u00fc', '62c3bc'], ['\u6c34', '63e6b0b4'], ['\u{10151}', '64f0908591'],
-  [[], '80'], [[1, 2, 3], '83010203'], [[1, [2, 3], [4, 5]], '8301820203820405'],
+  [0, '00'],
+  [1, '01'],
+  [10, '0a'],
+  [23, '17'],
+  [24, '1818'],
+  [25, '1819'],
+  [100, '1864'],
+  [1000, '1903e8'],
+  [1000000, '1a000f4240'],
+  [1000000000000, '1b000000e8d4a51000'],
+  [18446744073709551615n, '1bffffffffffffffff'],
+  [-1, '20'],
+  [-10, '29'],
+  [-100, '3863'],
+  [-1000, '3903e7'],
+  [1.1, 'fb3ff199999999999a'],
+  [1.5, 'f93e00'],
+  [65504.5, 'fa477fe080'],
+  [100000.5, 'fa47c35040'],
+  [-4.1, 'fbc010666666666666'],
+  [5.960464477539063e-8, 'f90001'],
+  [false, 'f4'],
+  [true, 'f5'],
+  [null, 'f6'],
+  [new Uint8Array(0), '40'],
+  [bytes('01020304'), '4401020304'],
+  ['', '60'],
+  ['a', '6161'],
+  ['IETF', '6449455446'],
+  ['"\\', '62225c'],
+  ['\u00fc', '62c3bc'],
+  ['\u6c34', '63e6b0b4'],
+  ['\u{10151}', '64f0908591'],
+  [[], '80'],
+  [[1, 2, 3], '83010203'],
+  [[1, [2, 3], [4, 5]], '8301820203820405'],
   [Array.from({ length: 25 }, (_, i) => i + 1), '98190102030405060708090a0b0c0d0e0f101112131415161718181819'],
-  [{}, 'a0'], [{ a: 1, b: [2, 3] }, 'a26161016162820203'], [['a', { b: 'c' }], '826161a161626163'],
+  [{}, 'a0'],
+  [{ a: 1, b: [2, 3] }, 'a26161016162820203'],
+  [['a', { b: 'c' }], '826161a161626163'],
   [{ a: 'A', b: 'B', c: 'C', d: 'D', e: 'E' }, 'a56161614161626142616361436164614461656145'],
 ];
 
@@ -42,7 +71,13 @@ describe('CBOR profile (RFC 8949 §4.2.1)', () => {
   });
 
   const refuse = (h: string, why: RegExp) => {
-    const e = (() => { try { decodeCbor(bytes(h)); } catch (x) { return x; } })();
+    const e = (() => {
+      try {
+        decodeCbor(bytes(h));
+      } catch (x) {
+        return x;
+      }
+    })();
     expect(e).toBeInstanceOf(CallError);
     expect(e).toMatchObject({ code: 'EINPUT' });
     expect((e as Error).message).toMatch(why);
@@ -65,7 +100,10 @@ describe('CBOR profile (RFC 8949 §4.2.1)', () => {
     const deep = new Uint8Array(100_000).fill(0x81);
     expect(() => decodeCbor(deep)).toThrow(/nesting deeper than 64/);
     const deepMaps = new Uint8Array(200_000);
-    for (let i = 0; i < deepMaps.length; i += 2) { deepMaps[i] = 0xa1; deepMaps[i + 1] = 0x00; }
+    for (let i = 0; i < deepMaps.length; i += 2) {
+      deepMaps[i] = 0xa1;
+      deepMaps[i + 1] = 0x00;
+    }
     expect(() => decodeCbor(deepMaps)).toThrow(/nesting/);
   });
 

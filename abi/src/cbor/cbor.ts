@@ -11,15 +11,7 @@ import { CallError, Mcp0Error } from '../errors/index.js';
 export const MAX_CBOR_DEPTH = 64;
 
 /** The value space of the profile: what `encodeCbor` takes and `decodeCbor` gives. */
-export type CborValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | CborValue[]
-  | { [key: string]: CborValue };
+export type CborValue = null | boolean | number | bigint | string | Uint8Array | CborValue[] | { [key: string]: CborValue };
 
 const decodeOptions = {
   strict: true,

@@ -42,7 +42,13 @@ export function hostileCorpus(): HostileEntry[] {
   return readdirSync(DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((file) => parseEntry(file.slice(0, -'.json'.length), JSON.parse(readFileSync(new URL(file, DIR), 'utf8')), readFileSync(new URL(file.replace(/\.json$/, '.wat'), DIR), 'utf8')));
+    .map((file) =>
+      parseEntry(
+        file.slice(0, -'.json'.length),
+        JSON.parse(readFileSync(new URL(file, DIR), 'utf8')),
+        readFileSync(new URL(file.replace(/\.json$/, '.wat'), DIR), 'utf8'),
+      ),
+    );
 }
 
 function parseEntry(name: string, raw: Record<string, unknown>, wat: string): HostileEntry {
@@ -72,7 +78,12 @@ function parseEntry(name: string, raw: Record<string, unknown>, wat: string): Ho
       if (typeof hex !== 'string' || !/^([0-9a-f]{2})*$/.test(hex)) fail(`calls[${i}].input: expected hex`);
       const times = c.times ?? 1;
       if (!Number.isSafeInteger(times) || (times as number) < 1) fail(`calls[${i}].times: expected a positive integer`);
-      return { export: c.export as string, input: Uint8Array.from(Buffer.from(hex as string, 'hex')), expect: expected(c.expect, `calls[${i}].expect`), times: times as number };
+      return {
+        export: c.export as string,
+        input: Uint8Array.from(Buffer.from(hex as string, 'hex')),
+        expect: expected(c.expect, `calls[${i}].expect`),
+        times: times as number,
+      };
     }),
   };
 }

@@ -66,10 +66,12 @@ describe('parseJson', () => {
     expect(e).toBeInstanceOf(Mcp0Error);
     expect(e.code).toBe('EINPUT');
     expect(e.details).toEqual({ reason: 'duplicate', key: 'perCall', path: '/pricing/perCall', offset: 43 });
-    expect(e.message).toBe('duplicate member "perCall" at /pricing/perCall (offset 43): expected each name once per object, got it twice (JSON.parse would keep only the last)');
+    expect(e.message).toBe(
+      'duplicate member "perCall" at /pricing/perCall (offset 43): expected each name once per object, got it twice (JSON.parse would keep only the last)',
+    );
   });
 
-  it('refuses text that is not JSON with EINPUT and JSON.parse\'s message', () => {
+  it("refuses text that is not JSON with EINPUT and JSON.parse's message", () => {
     const e = refused('{"a":');
     expect(e.details).toEqual({ reason: 'syntax' });
     expect(e.message).toMatch(/^expected JSON text, got a parse error \(.+\)$/);

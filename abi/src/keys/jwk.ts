@@ -35,7 +35,11 @@ function expectOneOf(jwk: Record<string, unknown>, name: string, allowed: readon
   const value = jwk[name];
   if (value === undefined && !required) return;
   if (typeof value !== 'string' || !allowed.includes(value)) {
-    fail(`JWK "${name}": expected ${allowed.map((a) => JSON.stringify(a)).join(' or ')}, got ${value === undefined ? 'nothing' : describe(value)}`, { member: name, expected: allowed, got: value });
+    fail(`JWK "${name}": expected ${allowed.map((a) => JSON.stringify(a)).join(' or ')}, got ${value === undefined ? 'nothing' : describe(value)}`, {
+      member: name,
+      expected: allowed,
+      got: value,
+    });
   }
 }
 
@@ -64,7 +68,10 @@ export function parseJwk(input: unknown): PrivateKey | PublicKey {
   const publicKey = publicKeyFromBytes(bytesMember(jwk, 'x', ED25519_PUBLIC_KEY_LENGTH));
   const key = jwk.d === undefined ? publicKey : privateKeyFromSeed(bytesMember(jwk, 'd', ED25519_SEED_LENGTH));
   if (key.type === 'private' && key.kid !== publicKey.kid) {
-    fail(`JWK "x": expected ${base64urlEncode(key.publicKey.bytes)} (the public key of "d"), got ${jwk.x as string}`, { expected: base64urlEncode(key.publicKey.bytes), got: jwk.x });
+    fail(`JWK "x": expected ${base64urlEncode(key.publicKey.bytes)} (the public key of "d"), got ${jwk.x as string}`, {
+      expected: base64urlEncode(key.publicKey.bytes),
+      got: jwk.x,
+    });
   }
   if (jwk.kid !== undefined && jwk.kid !== key.kid) {
     fail(`JWK "kid": expected the RFC 7638 thumbprint ${key.kid}, got ${describe(jwk.kid)}`, { expected: key.kid, got: jwk.kid });

@@ -31,7 +31,8 @@ function checkTagged(bytes: Uint8Array, tag: number, length: number, what: strin
     const got = bytes.length === 0 ? 'an empty file' : `0x${bytes[0]!.toString(16).padStart(2, '0')}`;
     throw new UsageError('EUSAGE', `${what}: expected type tag 0x${tag.toString(16)}, got ${got}`, { expected: tag, got: bytes[0] });
   }
-  if (bytes.length !== length) throw new UsageError('EUSAGE', `${what}: expected ${length} bytes, got ${bytes.length}`, { expected: length, got: bytes.length });
+  if (bytes.length !== length)
+    throw new UsageError('EUSAGE', `${what}: expected ${length} bytes, got ${bytes.length}`, { expected: length, got: bytes.length });
 }
 
 /**

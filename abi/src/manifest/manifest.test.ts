@@ -6,7 +6,14 @@ import { answerModule } from '../signature/test-fixtures.js';
 import { appendCustomSection, removeCustomSections } from '../wasm/sections.js';
 import { appendManifest, readManifest } from './manifest.js';
 
-const manifest = { name: 'test.answer', version: '1.0.0', abi: '^1.0', kind: 'plugin', exports: [{ name: 'answer' }], limits: { memoryPages: 4, timeoutMs: 1000 } };
+const manifest = {
+  name: 'test.answer',
+  version: '1.0.0',
+  abi: '^1.0',
+  kind: 'plugin',
+  exports: [{ name: 'answer' }],
+  limits: { memoryPages: 4, timeoutMs: 1000 },
+};
 const bare = removeCustomSections(answerModule(), 'mcp0.manifest');
 const withText = (text: string) => appendCustomSection(bare, 'mcp0.manifest', new TextEncoder().encode(text));
 
@@ -24,11 +31,18 @@ describe('readManifest', () => {
   it('reads the canonical manifest appendManifest wrote (known answer)', () => {
     const module = appendManifest(bare, manifest);
     expect(readManifest(module)).toEqual(manifest);
-    expect(readManifest(withText('{"abi":"^1.0","exports":[{"name":"answer"}],"kind":"plugin","limits":{"memoryPages":4,"timeoutMs":1000},"name":"test.answer","version":"1.0.0"}'))).toEqual(manifest);
+    expect(
+      readManifest(
+        withText(
+          '{"abi":"^1.0","exports":[{"name":"answer"}],"kind":"plugin","limits":{"memoryPages":4,"timeoutMs":1000},"name":"test.answer","version":"1.0.0"}',
+        ),
+      ),
+    ).toEqual(manifest);
   });
 
   it('refuses a member named twice, nested, with EMANIFEST naming it', () => {
-    const text = '{"abi":"^1.0","exports":[{"name":"answer"}],"kind":"plugin","limits":{"memoryPages":65536,"memoryPages":4,"timeoutMs":1000},"name":"test.answer","version":"1.0.0"}';
+    const text =
+      '{"abi":"^1.0","exports":[{"name":"answer"}],"kind":"plugin","limits":{"memoryPages":65536,"memoryPages":4,"timeoutMs":1000},"name":"test.answer","version":"1.0.0"}';
     const e = loadError(() => readManifest(withText(text)));
     expect(e.code).toBe('EMANIFEST');
     expect(e.details).toMatchObject({ check: 'manifest', key: 'memoryPages', path: '/limits/memoryPages' });

@@ -46,7 +46,9 @@ describe('bounded signature verification', () => {
     const counter = counting();
     const e = loadError(() => verifyModule(module, trusted, counter), 'ESIGNATURE', 'signature');
     expect(counter.calls).toBe(MAX_ED25519_VERIFICATIONS);
-    expect(e.message).toMatch(/^too many signatures to check: found no trusted signer within 16 Ed25519 verifications .*16383 of 16384 signatures left unchecked/);
+    expect(e.message).toMatch(
+      /^too many signatures to check: found no trusted signer within 16 Ed25519 verifications .*16383 of 16384 signatures left unchecked/,
+    );
     expect(e.details).toMatchObject({ attempts: 16, limit: 16, anonymousLimit: 2, unchecked: 16383, signatures: 16384 });
     // The real verify function takes the same path.
     expect(loadError(() => verifyModule(module, trusted), 'ESIGNATURE', 'signature').details).toMatchObject({ attempts: 16, unchecked: 16383 });
@@ -54,7 +56,16 @@ describe('bounded signature verification', () => {
 
   it('64 × 256 distinct signatures naming the trusted keys: each key is tried once (16 verifications)', () => {
     const counter = counting();
-    const e = loadError(() => verifyModule(hostile((n) => ids[n % 16]), trusted, counter), 'ESIGNATURE', 'signature');
+    const e = loadError(
+      () =>
+        verifyModule(
+          hostile((n) => ids[n % 16]),
+          trusted,
+          counter,
+        ),
+      'ESIGNATURE',
+      'signature',
+    );
     expect(counter.calls).toBe(16);
     expect(e.details.keys).toEqual(trusted.map((k) => k.kid));
     expect(e.message).toMatch(/^signature does not verify: expected a valid Ed25519 signature by trusted key .* … \(16 in all\), got an invalid one$/);
@@ -62,12 +73,23 @@ describe('bounded signature verification', () => {
 
   it('64 × 256 signatures by key ids no trusted key has: EUNTRUSTED without one verification, and a short message', () => {
     const counter = counting();
-    const e = loadError(() => verifyModule(hostile((n) => Uint8Array.from({ length: 12 }, (_, i) => (n >> (8 * (i % 4))) & 0xff ^ i)), trusted, counter), 'EUNTRUSTED', 'trust');
+    const e = loadError(
+      () =>
+        verifyModule(
+          hostile((n) => Uint8Array.from({ length: 12 }, (_, i) => ((n >> (8 * (i % 4))) & 0xff) ^ i)),
+          trusted,
+          counter,
+        ),
+      'EUNTRUSTED',
+      'trust',
+    );
     expect(counter.calls).toBe(0);
     expect(e.details.signatures).toBe(16384);
     expect((e.details.signers as string[]).length).toBe(64);
     expect(e.message.length).toBeLessThan(2000);
-    expect(e.message).toMatch(/got signatures by key id (?:[0-9a-f]{24}, ){7}[0-9a-f]{24} … \(16384 signatures by no trusted key\) \(wasmsign2 key ids, hex\)$/);
+    expect(e.message).toMatch(
+      /got signatures by key id (?:[0-9a-f]{24}, ){7}[0-9a-f]{24} … \(16384 signatures by no trusted key\) \(wasmsign2 key ids, hex\)$/,
+    );
   });
 
   it('a genuine signature by key id is found with one verification, whatever junk without a key id surrounds it', () => {
@@ -79,7 +101,11 @@ describe('bounded signature verification', () => {
 
   it('identical signatures count once: 16,384 copies of one signature cost at most one try per key', () => {
     const good = genuineSignature(unsigned, keys[15]!.seed);
-    const copies = (entry: typeof good) => withCoveringSets(unsigned, Array.from({ length: SETS }, () => Array.from({ length: PER_SET }, () => entry)));
+    const copies = (entry: typeof good) =>
+      withCoveringSets(
+        unsigned,
+        Array.from({ length: SETS }, () => Array.from({ length: PER_SET }, () => entry)),
+      );
     const counter = counting();
     expect(verifyModule(copies(good), trusted, counter).signers).toEqual([keys[15]!.kid]);
     expect(counter.calls).toBe(16); // keys 0…14 fail, key 15 verifies

@@ -37,12 +37,20 @@ describe('hostile signature sections', () => {
     ['a huge set count', concatBytes(HEADER, encodeU32(0xffffffff)), /signed_hashes_count: expected at most 64, got 4294967295/],
     ['a set count the bytes cannot hold', concatBytes(HEADER, encodeU32(60)), /signed_hashes_count: 60 items need at least 60 bytes, only 0 remain/],
     ['an overlong LEB128 count', concatBytes(HEADER, Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x00)), /signed_hashes_count: LEB128: more than 5 bytes/],
-    ['a set longer than the section', concatBytes(HEADER, Uint8Array.of(1), encodeU32(1000), new Uint8Array(10)), /signed_hashes: expected 1000 bytes, only 10 remain/],
+    [
+      'a set longer than the section',
+      concatBytes(HEADER, Uint8Array.of(1), encodeU32(1000), new Uint8Array(10)),
+      /signed_hashes: expected 1000 bytes, only 10 remain/,
+    ],
     ['65 hashes', concatBytes(HEADER, Uint8Array.of(1, 2, 65, 0)), /hashes_count: expected at most 64, got 65/],
     ['a hash count the bytes cannot hold', concatBytes(HEADER, Uint8Array.of(1, 3, 2, 0, 0)), /hashes_count: 2 items need at least 64 bytes, only 2 remain/],
     ['300 signatures', concatBytes(HEADER, Uint8Array.of(1, 3, 0), encodeU32(300)), /signatures_count: expected at most 256, got 300/],
     ['a huge key id length', concatBytes(HEADER, Uint8Array.of(1, 8, 0, 1, 5), encodeU32(0xfffffff0)), /key_id: expected 4294967280 bytes, only 0 remain/],
-    ['a 63-byte Ed25519 signature', concatBytes(HEADER, Uint8Array.of(1, 69, 0, 1, 66, 0, 1, 63), new Uint8Array(63)), /Ed25519 signature: expected 64 bytes, got 63/],
+    [
+      'a 63-byte Ed25519 signature',
+      concatBytes(HEADER, Uint8Array.of(1, 69, 0, 1, 66, 0, 1, 63), new Uint8Array(63)),
+      /Ed25519 signature: expected 64 bytes, got 63/,
+    ],
     ['bytes after the last set', concatBytes(payload, Uint8Array.of(0)), /signature data: expected its end, got 1 more bytes/],
   ])('refuses %s', (_name, bytes, message) => {
     expect(refused(withPayload(bytes))).toMatch(message);

@@ -28,10 +28,14 @@ export function signatureLayout(module: Uint8Array): SignatureLayout {
   const misplaced = sections.findIndex((s, i) => i > 0 && isSignatureSection(s));
   if (misplaced !== -1) {
     const at = sections[misplaced]!.start;
-    throw new LoadError('ESIGNATURE', `malformed signature section: expected the "signature" section first, got one at section index ${misplaced} (offset ${at})`, {
-      check: 'signature',
-      offset: at,
-    });
+    throw new LoadError(
+      'ESIGNATURE',
+      `malformed signature section: expected the "signature" section first, got one at section index ${misplaced} (offset ${at})`,
+      {
+        check: 'signature',
+        offset: at,
+      },
+    );
   }
   const first = sections[0];
   return first && isSignatureSection(first) ? { signature: first, content: sections.slice(1) } : { content: sections };

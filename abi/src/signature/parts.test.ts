@@ -21,7 +21,12 @@ const delimiter = (n: number) => encodeCustomSection(DELIMITER_SECTION, new Uint
 const answer = answerModule();
 const [type, fn, exp, code, manifest] = parseSections(answer).map((s) => answer.subarray(s.start, s.end));
 const note = encodeCustomSection('note', Uint8Array.of(1, 2, 3));
-const parts = [concatBytes(type!, fn!, delimiter(1)), concatBytes(exp!, code!, delimiter(2)), concatBytes(note, delimiter(3)), concatBytes(manifest!, delimiter(4))];
+const parts = [
+  concatBytes(type!, fn!, delimiter(1)),
+  concatBytes(exp!, code!, delimiter(2)),
+  concatBytes(note, delimiter(3)),
+  concatBytes(manifest!, delimiter(4)),
+];
 const unsigned = concatBytes(WASM_HEADER, ...parts);
 const signed = signModule(unsigned, alice);
 /** The signed module's signature section, then `chosen` parts in that order. */
@@ -48,7 +53,9 @@ describe('the whole-module rule', () => {
     // The cut module's last hash is one the set signs: "contains" would have accepted it.
     expect(readSignatures(signed)[0]!.hashes.map(hex)).toContain(hex(moduleHashes(cut).at(-1)!));
     const e = loadError(() => verifyModule(cut, [alice.publicKey]), 'ESIGNATURE', 'signature');
-    expect(e.message).toContain(`set 1: the set signs 4 parts, the module has ${kept}: it ends after part ${kept} (cut off at a signature_delimiter, or its last parts dropped)`);
+    expect(e.message).toContain(
+      `set 1: the set signs 4 parts, the module has ${kept}: it ends after part ${kept} (cut off at a signature_delimiter, or its last parts dropped)`,
+    );
     expect(e.details.parts).toEqual(moduleHashes(cut).map(hex));
     expect(readSignatures(cut)[0]!.current).toBe(false);
   });
@@ -63,13 +70,17 @@ describe('the whole-module rule', () => {
 
   it('refuses a module with the first part dropped', () => {
     const e = loadError(() => verifyModule(withParts(...parts.slice(1)), [alice.publicKey]), 'ESIGNATURE', 'signature');
-    expect(e.message).toContain(`set 1: the set signs 4 parts, the module has 3; part 1 of 3 hashes to ${rolling(parts[1]!)}, the set expects ${rolling(parts[0]!)}`);
+    expect(e.message).toContain(
+      `set 1: the set signs 4 parts, the module has 3; part 1 of 3 hashes to ${rolling(parts[1]!)}, the set expects ${rolling(parts[0]!)}`,
+    );
   });
 
   it('refuses a module with two parts swapped, naming the part', () => {
     const swapped = withParts(parts[0]!, parts[2]!, parts[1]!, parts[3]!);
     const e = loadError(() => verifyModule(swapped, [alice.publicKey]), 'ESIGNATURE', 'signature');
-    expect(e.message).toContain(`set 1: part 2 of 4 hashes to ${rolling(parts[0]!, parts[2]!)}, the set expects ${rolling(parts[0]!, parts[1]!)} (parts dropped, reordered or changed after signing)`);
+    expect(e.message).toContain(
+      `set 1: part 2 of 4 hashes to ${rolling(parts[0]!, parts[2]!)}, the set expects ${rolling(parts[0]!, parts[1]!)} (parts dropped, reordered or changed after signing)`,
+    );
   });
 
   it('refuses a partial signature: a set over the first part of a module that has more', () => {
@@ -109,7 +120,9 @@ describe('coversModule and uncovered', () => {
   });
 
   it('names the first differing part with both hashes', () => {
-    expect(uncovered([h1, h3], [h1, h2])).toBe(`part 2 of 2 hashes to ${hex(h2)}, the set expects ${hex(h3)} (parts dropped, reordered or changed after signing)`);
+    expect(uncovered([h1, h3], [h1, h2])).toBe(
+      `part 2 of 2 hashes to ${hex(h2)}, the set expects ${hex(h3)} (parts dropped, reordered or changed after signing)`,
+    );
     expect(uncovered([h3], [h1])).toBe(`part 1 of 1 hashes to ${hex(h1)}, the set expects ${hex(h3)} (the module changed after signing)`);
     expect(uncovered([], [h1])).toBe('the set signs no hashes');
   });
@@ -125,6 +138,8 @@ describe('coversModule and uncovered', () => {
 
   it('a standard section after the last delimiter is part of a last part', () => {
     const extra = concatBytes(signed, encodeSection(11, Uint8Array.of(0))); // an empty data section
-    expect(loadError(() => verifyModule(extra, [alice.publicKey]), 'ESIGNATURE', 'signature').message).toContain('the set signs 4 parts, the module has 5: part 5 is not covered');
+    expect(loadError(() => verifyModule(extra, [alice.publicKey]), 'ESIGNATURE', 'signature').message).toContain(
+      'the set signs 4 parts, the module has 5: part 5 is not covered',
+    );
   });
 });

@@ -53,10 +53,15 @@ describe('signModule', () => {
       Uint8Array.of(0x01, 0x01, 0x01), // spec version, content type (module), hash function (SHA-256)
       Uint8Array.of(1), // one signed hash set…
       Uint8Array.of(1 + 32 + 1 + 1 + (1 + 12 + 1 + 1 + 64)), // …of this many bytes:
-      Uint8Array.of(1), hash, // one hash
+      Uint8Array.of(1),
+      hash, // one hash
       Uint8Array.of(1), // one signature…
       Uint8Array.of(1 + 12 + 1 + 1 + 64), // …of this many bytes:
-      Uint8Array.of(12), keyId, Uint8Array.of(0x01), Uint8Array.of(64), signature,
+      Uint8Array.of(12),
+      keyId,
+      Uint8Array.of(0x01),
+      Uint8Array.of(64),
+      signature,
     );
     expect(hex(section.payload)).toBe(hex(expected));
   });
@@ -98,7 +103,9 @@ describe('signModule', () => {
   });
 
   it('refuses a public key, and non-bytes, with EUSAGE', () => {
-    expect(() => signModule(unsigned, alice.publicKey as never)).toThrow(expect.objectContaining({ code: 'EUSAGE', message: expect.stringMatching(/expected a private key, got public key/) }));
+    expect(() => signModule(unsigned, alice.publicKey as never)).toThrow(
+      expect.objectContaining({ code: 'EUSAGE', message: expect.stringMatching(/expected a private key, got public key/) }),
+    );
     expect(() => signModule('wasm' as never, alice)).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
   });
 });
@@ -173,10 +180,7 @@ describe('verifyModule', () => {
     const split = concatBytes(unsigned.subarray(0, 8), ...parts.slice(0, 4), delimiter(), ...parts.slice(4), delimiter());
     const signedSplit = signModule(split, alice);
     const [set] = readSignatures(signedSplit);
-    expect(set!.hashes.map(hex)).toEqual([
-      hex(sha256(concatBytes(...parts.slice(0, 4), delimiter()))),
-      hex(sha256(split.subarray(8))),
-    ]);
+    expect(set!.hashes.map(hex)).toEqual([hex(sha256(concatBytes(...parts.slice(0, 4), delimiter()))), hex(sha256(split.subarray(8)))]);
     expect(verifyModule(signedSplit, [alice.publicKey]).signers).toEqual([alice.kid]);
     const message = concatBytes(new TextEncoder().encode('wasmsig'), Uint8Array.of(1, 1, 1), ...set!.hashes);
     expect(ed25519Verify(set!.signatures[0]!.signature, message, alice.publicKey.bytes)).toBe(true);

@@ -45,7 +45,8 @@ function addSignature(sets: readonly SignedHashSet[], hashes: Uint8Array[], entr
  */
 export function signModule(module: Uint8Array, key: PrivateKey): Uint8Array {
   if (!(module instanceof Uint8Array)) throw new UsageError('EUSAGE', `signModule: expected module bytes, got ${describe(module)}`);
-  if (key?.type !== 'private') throw new UsageError('EUSAGE', `signModule: expected a private key, got ${key?.type === 'public' ? `public key ${key.kid}` : describe(key)}`);
+  if (key?.type !== 'private')
+    throw new UsageError('EUSAGE', `signModule: expected a private key, got ${key?.type === 'public' ? `public key ${key.kid}` : describe(key)}`);
   const layout = signatureLayout(module);
   const existing = layout.signature ? decodeSignatureData(layout.signature.payload, payloadOffset(layout.signature)).sets : [];
   // With signers present, rewriting any byte would break their signatures: keep the module as is.

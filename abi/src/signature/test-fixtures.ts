@@ -27,7 +27,11 @@ const SECTIONS: [id: number, content: number[]][] = [
  * const signed = signModule(answerModule(), key)
  */
 export function answerModule(manifest = '{"name":"test.answer"}'): Uint8Array {
-  return concatBytes(WASM_HEADER, ...SECTIONS.map(([id, c]) => encodeSection(id, Uint8Array.from(c))), encodeCustomSection('mcp0.manifest', utf8.encode(manifest)));
+  return concatBytes(
+    WASM_HEADER,
+    ...SECTIONS.map(([id, c]) => encodeSection(id, Uint8Array.from(c))),
+    encodeCustomSection('mcp0.manifest', utf8.encode(manifest)),
+  );
 }
 
 /**
@@ -36,7 +40,8 @@ export function answerModule(manifest = '{"name":"test.answer"}'): Uint8Array {
  * signModule(paddedAnswerModule(), key) // re-encoded with minimal headers
  */
 export function paddedAnswerModule(): Uint8Array {
-  const padded = (n: number) => Uint8Array.of((n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, ((n >> 14) & 0x7f) | 0x80, ((n >> 21) & 0x7f) | 0x80, (n >> 28) & 0x0f);
+  const padded = (n: number) =>
+    Uint8Array.of((n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, ((n >> 14) & 0x7f) | 0x80, ((n >> 21) & 0x7f) | 0x80, (n >> 28) & 0x0f);
   const section = (id: number, content: Uint8Array) => concatBytes(Uint8Array.of(id), padded(content.length), content);
   const name = utf8.encode('mcp0.manifest');
   const custom = concatBytes(Uint8Array.of(name.length), name, utf8.encode('{"name":"test.answer"}'));
@@ -74,7 +79,10 @@ export function loadError(fn: () => unknown, code: ErrorCode, check?: string): L
     fn();
   } catch (e) {
     if (!(e instanceof LoadError) || e.code !== code || (check !== undefined && e.details.check !== check)) {
-      throw new Error(`expected LoadError ${code}${check ? ` (check ${check})` : ''}, got ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''}: ${e.message}` : String(e)}`, { cause: e });
+      throw new Error(
+        `expected LoadError ${code}${check ? ` (check ${check})` : ''}, got ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''}: ${e.message}` : String(e)}`,
+        { cause: e },
+      );
     }
     return e;
   }

@@ -97,7 +97,10 @@ function uncoveredError(sets: readonly SignedHashSet[], module: readonly Uint8Ar
   const more = sets.length > MAX_LISTED ? `; … (${sets.length} sets in all)` : '';
   // A module may have any number of delimiters, so its hashes are listed up to what a set can hold.
   return signatureError(
-    `content hash mismatch: the signatures cover ${listed(sets.slice(0, MAX_LISTED).map((set) => hashList(set.hashes)), sets.length)}, got ${hashList(module)}; no set signs the whole module (one hash per part, in order): ${reasons.join('; ')}${more}`,
+    `content hash mismatch: the signatures cover ${listed(
+      sets.slice(0, MAX_LISTED).map((set) => hashList(set.hashes)),
+      sets.length,
+    )}, got ${hashList(module)}; no set signs the whole module (one hash per part, in order): ${reasons.join('; ')}${more}`,
     {
       expected: sets.slice(0, MAX_LISTED).flatMap((set) => set.hashes.map(hex)),
       got: hex(whole),
@@ -241,5 +244,5 @@ export function verifyModule(module: Uint8Array, trusted: readonly PublicKey[], 
       { check: 'trust', signers: names, signatures: count, trusted: keys.map((k) => k.kid) },
     );
   }
-  throw signatureError('signature section holds no signatures for this module\'s content');
+  throw signatureError("signature section holds no signatures for this module's content");
 }

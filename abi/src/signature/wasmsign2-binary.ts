@@ -27,6 +27,9 @@ function isExecutable(path: string): boolean {
  */
 export function findWasmsign2(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.WASMSIGN2) return isExecutable(env.WASMSIGN2) ? env.WASMSIGN2 : undefined;
-  const onPath = (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'wasmsign2'));
+  const onPath = (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'wasmsign2'));
   return [WASMSIGN2_CACHE_PATH, ...onPath].find(isExecutable);
 }

@@ -51,7 +51,9 @@ describe('verifyStatement', () => {
 
   it('refuses a statement signed by a key that is not trusted, naming it and the trusted ids', () => {
     const other = generateKeyPair();
-    expect(() => verifyStatement(signStatement(TYPE, { seq: 1 }, other), TYPE, [key.publicKey])).toThrow(new RegExp(`signed by ${other.kid}, which is not a trusted key \\(trusted: ${key.kid}\\)`));
+    expect(() => verifyStatement(signStatement(TYPE, { seq: 1 }, other), TYPE, [key.publicKey])).toThrow(
+      new RegExp(`signed by ${other.kid}, which is not a trusted key \\(trusted: ${key.kid}\\)`),
+    );
     expect(() => verifyStatement(s, TYPE, [])).toThrow(/trusted: none/);
   });
 });

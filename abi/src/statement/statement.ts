@@ -54,7 +54,8 @@ function signingBytes(statement: Record<string, unknown>): Uint8Array {
  * const checkpoint = signStatement('mcp0.trace-checkpoint/1', { seq: 41, head: '1234', time: Date.now() }, operatorKey)
  */
 export function signStatement(type: string, body: { [member: string]: StatementValue }, key: PrivateKey): SignedStatement {
-  if ('type' in body || 'signer' in body || 'sig' in body) throw new StatementError('EINPUT', 'a statement body may not set type, signer or sig: they are the envelope');
+  if ('type' in body || 'signer' in body || 'sig' in body)
+    throw new StatementError('EINPUT', 'a statement body may not set type, signer or sig: they are the envelope');
   assertJsonValue(body, '');
   const unsigned = { ...body, type, signer: key.kid };
   return { ...unsigned, sig: base64urlEncode(ed25519Sign(signingBytes(unsigned), key.seed)) };
@@ -68,15 +69,21 @@ export function signStatement(type: string, body: { [member: string]: StatementV
  * const { statement, key } = verifyStatement(parseJson(text), 'mcp0.trace-checkpoint/1', [operatorPublicKey])
  */
 export function verifyStatement(value: unknown, type: string, trust: readonly PublicKey[]): { statement: SignedStatement; key: PublicKey } {
-  if (!isObject(value)) throw new StatementError('EINPUT', `expected a signed statement (a JSON object), got ${Array.isArray(value) ? 'an array' : typeof value}`);
+  if (!isObject(value))
+    throw new StatementError('EINPUT', `expected a signed statement (a JSON object), got ${Array.isArray(value) ? 'an array' : typeof value}`);
   const { type: got, signer, sig } = value;
-  if (got !== type) throw new StatementError('ESIGNATURE', `expected a statement of type ${type}, got ${JSON.stringify(got)}`, { expected: type, got: String(got) });
-  if (typeof signer !== 'string' || typeof sig !== 'string') throw new StatementError('ESIGNATURE', `the ${type} statement is unsigned: expected string members signer and sig`);
+  if (got !== type)
+    throw new StatementError('ESIGNATURE', `expected a statement of type ${type}, got ${JSON.stringify(got)}`, { expected: type, got: String(got) });
+  if (typeof signer !== 'string' || typeof sig !== 'string')
+    throw new StatementError('ESIGNATURE', `the ${type} statement is unsigned: expected string members signer and sig`);
   assertJsonValue(value, '');
   const key = trust.find((k) => k.kid === signer);
   if (!key) {
     const trusted = trust.map((k) => k.kid).join(', ') || 'none';
-    throw new StatementError('ESIGNATURE', `the ${type} statement is signed by ${signer}, which is not a trusted key (trusted: ${trusted})`, { signer, trusted: trust.map((k) => k.kid) });
+    throw new StatementError('ESIGNATURE', `the ${type} statement is signed by ${signer}, which is not a trusted key (trusted: ${trusted})`, {
+      signer,
+      trusted: trust.map((k) => k.kid),
+    });
   }
   let signature: Uint8Array;
   try {

@@ -87,7 +87,9 @@ export function encodeCustomSection(name: string, payload: Uint8Array): Uint8Arr
 
 /** The payloads of every custom section called `name`, in module order. */
 export function customSections(bytes: Uint8Array, name: string): Uint8Array[] {
-  return parseSections(bytes).filter((s) => s.id === 0 && s.name === name).map((s) => s.payload);
+  return parseSections(bytes)
+    .filter((s) => s.id === 0 && s.name === name)
+    .map((s) => s.payload);
 }
 
 /** A copy of the module without any custom section called `name`. */

@@ -26,7 +26,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 describe.skipIf(!bin && !required)('wasmsign2 interop', () => {
   let dir = '';
   beforeAll(() => {
-    if (!bin) throw new Error('wasmsign2 is required in CI but was not found: set WASMSIGN2, or build it with `cargo install wasmsign2-cli --root ~/.cache/mcp0/wasmsign2`');
+    if (!bin)
+      throw new Error(
+        'wasmsign2 is required in CI but was not found: set WASMSIGN2, or build it with `cargo install wasmsign2-cli --root ~/.cache/mcp0/wasmsign2`',
+      );
     dir = mkdtempSync(join(tmpdir(), 'mcp0-wasmsign2-'));
   });
   afterAll(() => {
@@ -131,7 +134,9 @@ describe.skipIf(!bin && !required)('wasmsign2 interop', () => {
     const signed = wasmsign2Sign(concatBytes(WASM_HEADER, type!, fn!, delimiter(1), exp!, code!, delimiter(2), manifest!, delimiter(3)), key);
     expect(verifyModule(signed, [key.publicKey]).signers).toEqual([key.kid]);
     const cut = concatBytes(signed.subarray(0, parseSections(signed)[0]!.end), type!, fn!, delimiter(1), exp!, code!, delimiter(2));
-    expect(loadError(() => verifyModule(cut, [key.publicKey]), 'ESIGNATURE', 'signature').message).toContain('the set signs 3 parts, the module has 2: it ends after part 2');
+    expect(loadError(() => verifyModule(cut, [key.publicKey]), 'ESIGNATURE', 'signature').message).toContain(
+      'the set signs 3 parts, the module has 2: it ends after part 2',
+    );
     // The pinned wasmsign2 (.ci/run) only looks for the module's hashes among the set's, the defect
     // fixed here; if an upgrade refuses the cut module too, drop this line and say so in ABI.md §1.
     expect(wasmsign2Verify(cut, key).status).toBe(0);

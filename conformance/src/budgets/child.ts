@@ -17,10 +17,13 @@ process.once('message', (message: Request) => {
   const send = (m: unknown) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
   runBudgets(message.distribution, { ...message.options, isolate: false, onProgress: (text) => void send({ progress: text }) })
     .then((report) => send({ report }))
-    .catch((e: unknown) => send({
-      error: e instanceof Mcp0Error
-        ? { code: e.code, message: e.message, details: e.details }
-        : { code: 'EINTERNAL', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), details: {} },
-    }))
+    .catch((e: unknown) =>
+      send({
+        error:
+          e instanceof Mcp0Error
+            ? { code: e.code, message: e.message, details: e.details }
+            : { code: 'EINTERNAL', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), details: {} },
+      }),
+    )
     .finally(() => process.disconnect());
 });

@@ -51,7 +51,9 @@ export function componentShares(x: ComponentInputs): BudgetReport['components'] 
       // Metered wall time is not CPU time (a call's wall time holds waits and work interleaved
       // while it awaited), and process CPU is not split by thread, so nothing honest is left to
       // subtract for the kernel alone.
-      component: 'kernel', budgetPercent: COMPONENT_BUDGETS.kernel, measuredPercent: null,
+      component: 'kernel',
+      budgetPercent: COMPONENT_BUDGETS.kernel,
+      measuredPercent: null,
       note: `not separable: process CPU is not split between kernel, plugin and agent code, and metered wall times count waiting; the whole process used ${r2(x.cpuPercentReference)}%, the kernel's ceiling`,
     },
     { component: 'api', budgetPercent: COMPONENT_BUDGETS.api, measuredPercent: null, note: 'not in this distribution' },
@@ -63,7 +65,9 @@ export function componentShares(x: ComponentInputs): BudgetReport['components'] 
   } else {
     const noise = Number.isFinite(a.noisePercent) ? `± ${r2(a.noisePercent * f)}` : '± unknown (run too short)';
     rows.push({
-      component: 'agreements', budgetPercent: COMPONENT_BUDGETS.agreements, measuredPercent: r2(Math.max(0, a.withPercent - a.withoutPercent) * f),
+      component: 'agreements',
+      budgetPercent: COMPONENT_BUDGETS.agreements,
+      measuredPercent: r2(Math.max(0, a.withPercent - a.withoutPercent) * f),
       note: `the CPU it adds: this run's ${r2(a.withPercent)}% of a core here minus ${r2(a.withoutPercent)}% for the same workload run ${r2(a.withoutDurationS)} s without it, × ${r2(f)}; ${noise} (two standard errors); its hook calls' metered wall time, which counts waiting too, came to ${r2(a.wallPercent * f)}%`,
     });
   }

@@ -18,7 +18,8 @@ import type { BudgetReport } from '../report/types.js';
 function childEntry(): string {
   const here = import.meta.url;
   const path = fileURLToPath(new URL(here.endsWith('.ts') ? '../../dist/budgets/child.js' : './child.js', here));
-  if (!existsSync(path)) throw new UsageError('EUSAGE', `the budgets child ${path} is missing: expected a built conformance package (run npx tsc -b)`, { path });
+  if (!existsSync(path))
+    throw new UsageError('EUSAGE', `the budgets child ${path} is missing: expected a built conformance package (run npx tsc -b)`, { path });
   return path;
 }
 
@@ -60,7 +61,13 @@ export function inChildProcess(
     child.on('exit', (code, signal) => {
       if (settled) return;
       settled = true;
-      reject(new CallError('EINTERNAL', `the budgets child process exited (${signal ?? `code ${code}`}) before reporting; expected a report. Its stderr ends: ${stderr.trim().slice(-500) || '(empty)'}`, { code, signal }));
+      reject(
+        new CallError(
+          'EINTERNAL',
+          `the budgets child process exited (${signal ?? `code ${code}`}) before reporting; expected a report. Its stderr ends: ${stderr.trim().slice(-500) || '(empty)'}`,
+          { code, signal },
+        ),
+      );
     });
     progress(`budgets: in a child process (pid ${child.pid}), so only the node and its workload are measured`);
     child.send({ distribution, options });

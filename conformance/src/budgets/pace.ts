@@ -19,10 +19,14 @@ export async function paced<T>(count: number, rate: number, op: (i: number) => P
     onSlot?.(i);
     // Started now, settled at the end: a slow operation never delays the next one's start. The
     // handlers are attached at once, so a failure while later slots wait is never "unhandled".
-    running.push(Promise.resolve().then(() => op(i)).then(
-      (value): PromiseSettledResult<T> => ({ status: 'fulfilled', value }),
-      (reason: unknown): PromiseSettledResult<T> => ({ status: 'rejected', reason }),
-    ));
+    running.push(
+      Promise.resolve()
+        .then(() => op(i))
+        .then(
+          (value): PromiseSettledResult<T> => ({ status: 'fulfilled', value }),
+          (reason: unknown): PromiseSettledResult<T> => ({ status: 'rejected', reason }),
+        ),
+    );
   }
   return Promise.all(running);
 }

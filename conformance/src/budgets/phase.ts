@@ -13,7 +13,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeniedError, generateKeyPair, newAgreement, readManifest, signAgreement, signModule, stripSignatures, verifyModule, type CborValue, type PrivateKey, type PublicKey } from '@mcp0/abi';
+import {
+  DeniedError,
+  generateKeyPair,
+  newAgreement,
+  readManifest,
+  signAgreement,
+  signModule,
+  stripSignatures,
+  verifyModule,
+  type CborValue,
+  type PrivateKey,
+  type PublicKey,
+} from '@mcp0/abi';
 import { Node, UsageSampler, type Agent, type LoadedDistribution, type UsageSample, type UsageSummary } from '@mcp0/sdk';
 import type { BudgetReport } from '../report/types.js';
 import { paced } from './pace.js';
@@ -51,7 +63,11 @@ export interface PhaseOptions {
 const AGREEMENT_ID = 'mcp0.conformance.budgets';
 
 /** The per-module metering accumulated between two snapshots of `kernel.metrics()`. */
-function meteringDelta(before: ReturnType<Node['metrics']>['modules'], after: ReturnType<Node['metrics']>['modules'], label: (name: string) => string): Record<string, Metering> {
+function meteringDelta(
+  before: ReturnType<Node['metrics']>['modules'],
+  after: ReturnType<Node['metrics']>['modules'],
+  label: (name: string) => string,
+): Record<string, Metering> {
   const out: Record<string, Metering> = {};
   for (const [name, m] of Object.entries(after)) {
     const b = before[name];
@@ -86,7 +102,9 @@ function signedByConsumer(modules: Record<Kind, Uint8Array>, trust: readonly Pub
 function acceptingProvider(distribution: LoadedDistribution, provider: string): LoadedDistribution {
   const plugins = distribution.plugins.map((p) => {
     if (!(readManifest(p.bytes).provides ?? []).includes('mcp0.agreements@1')) return p;
-    const config = (p.config !== null && typeof p.config === 'object' && !Array.isArray(p.config) && !(p.config instanceof Uint8Array) ? p.config : {}) as Record<string, CborValue>;
+    const config = (
+      p.config !== null && typeof p.config === 'object' && !Array.isArray(p.config) && !(p.config instanceof Uint8Array) ? p.config : {}
+    ) as Record<string, CborValue>;
     const listed = Array.isArray(config.providers) ? config.providers : [];
     return { ...p, config: { ...config, providers: [...listed, provider] } };
   });
@@ -96,11 +114,15 @@ function acceptingProvider(distribution: LoadedDistribution, provider: string): 
 /** Registers the workload's agreement: every listed intent permitted, nothing else (so `reset` is denied). */
 async function registerAgreement(node: Node, { consumer, provider }: Parties): Promise<void> {
   const doc = newAgreement('business', {
-    id: AGREEMENT_ID, consumer: consumer.kid, provider: provider.kid,
+    id: AGREEMENT_ID,
+    consumer: consumer.kid,
+    provider: provider.kid,
     // The template's export globs would permit `reset` too: only the listed intents are allowed.
     set: { 'permissions.intents': JSON.stringify(REFERENCE_WORKLOAD.permitted), 'permissions.exports': '[]' },
   });
-  await node.callRole('agreements', 'register', { document: signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider') as unknown as CborValue });
+  await node.callRole('agreements', 'register', {
+    document: signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider') as unknown as CborValue,
+  });
 }
 
 /**
@@ -122,7 +144,9 @@ export async function runPhase(distribution: LoadedDistribution, o: PhaseOptions
     const agents: Record<Kind, Agent[]> = { memory: [], counter: [] };
     for (const kind of w.agents) {
       for (let k = 0; k < kind.count; k++) {
-        agents[kind.module].push(await node.agents.spawn({ module: modules[kind.module], name: `${kind.module}-${k + 1}`, ...(withAgreement ? { agreement: AGREEMENT_ID } : {}) }));
+        agents[kind.module].push(
+          await node.agents.spawn({ module: modules[kind.module], name: `${kind.module}-${k + 1}`, ...(withAgreement ? { agreement: AGREEMENT_ID } : {}) }),
+        );
       }
     }
     const names = new Map([...agents.memory, ...agents.counter].map((a) => [a.id, a.name]));
@@ -148,12 +172,21 @@ export async function runPhase(distribution: LoadedDistribution, o: PhaseOptions
     for (const r of results) {
       if (r.status === 'rejected') r.reason instanceof DeniedError ? denials++ : failures.push(r.reason);
     }
-    if (failures.length > 0) o.progress(`  ${failures.length} operations failed, e.g. ${failures.slice(0, 3).map((e) => (e instanceof Error ? e.message : String(e))).join(' | ')}`);
+    if (failures.length > 0)
+      o.progress(
+        `  ${failures.length} operations failed, e.g. ${failures
+          .slice(0, 3)
+          .map((e) => (e instanceof Error ? e.message : String(e)))
+          .join(' | ')}`,
+      );
     return {
       usage,
       samples: sampler.samples,
       metering: meteringDelta(before, after, (n) => (names.has(n) ? `agent:${names.get(n)}` : n)),
-      agreements: node.kernel.modules().filter((m) => m.manifest.provides?.includes('mcp0.agreements@1')).map((m) => m.name),
+      agreements: node.kernel
+        .modules()
+        .filter((m) => m.manifest.provides?.includes('mcp0.agreements@1'))
+        .map((m) => m.name),
       agents: names.size,
       operations: count,
       errors: failures.length,

@@ -48,7 +48,12 @@ function durationOf(options: BudgetOptions): number {
 function modulesOf(options: BudgetOptions): Record<'memory' | 'counter', Uint8Array> {
   const find = (kind: 'memory' | 'counter') => {
     const found = options.agents.find((a) => a.name === kind);
-    if (!found) throw new UsageError('EUSAGE', `the reference workload needs a signed agent module named ${JSON.stringify(kind)} (agents/${kind}); got ${JSON.stringify(options.agents.map((a) => a.name))}`, { expected: ['memory', 'counter'], got: options.agents.map((a) => a.name) });
+    if (!found)
+      throw new UsageError(
+        'EUSAGE',
+        `the reference workload needs a signed agent module named ${JSON.stringify(kind)} (agents/${kind}); got ${JSON.stringify(options.agents.map((a) => a.name))}`,
+        { expected: ['memory', 'counter'], got: options.agents.map((a) => a.name) },
+      );
     return found.bytes;
   };
   return { memory: find('memory'), counter: find('counter') };
@@ -58,7 +63,11 @@ function modulesOf(options: BudgetOptions): Record<'memory' | 'counter', Uint8Ar
 function toSamples(raw: readonly UsageSample[]): BudgetSample[] {
   return raw.map((s, i) => {
     const dtMs = i === 0 ? 0 : s.t - raw[i - 1]!.t;
-    return { t: s.t / 1000, cpuPercent: dtMs > 0 ? Math.round((s.cpuUs / 1000 / dtMs) * 100 * 100) / 100 : 0, rssMB: Math.round((s.rss / 1048576) * 100) / 100 };
+    return {
+      t: s.t / 1000,
+      cpuPercent: dtMs > 0 ? Math.round((s.cpuUs / 1000 / dtMs) * 100 * 100) / 100 : 0,
+      rssMB: Math.round((s.rss / 1048576) * 100) / 100,
+    };
   });
 }
 
@@ -82,7 +91,8 @@ function without(distribution: LoadedDistribution, names: string[]): LoadedDistr
 export async function runBudgets(distribution: LoadedDistribution, options: BudgetOptions): Promise<BudgetReport> {
   const durationS = durationOf(options);
   const coreFactor = options.coreFactor ?? REFERENCE_CORE_FACTOR;
-  if (!(Number.isFinite(coreFactor) && coreFactor > 0)) throw new UsageError('EUSAGE', `coreFactor: expected a positive number, got ${coreFactor}`, { got: coreFactor });
+  if (!(Number.isFinite(coreFactor) && coreFactor > 0))
+    throw new UsageError('EUSAGE', `coreFactor: expected a positive number, got ${coreFactor}`, { got: coreFactor });
   const modules = modulesOf(options);
   const progress = options.onProgress ?? (() => undefined);
   if (options.isolate !== false) {
@@ -92,27 +102,50 @@ export async function runBudgets(distribution: LoadedDistribution, options: Budg
   const w = REFERENCE_WORKLOAD;
   const common = { coreFactor, modules, trust: options.trust, progress };
 
-  progress(`budgets: ${distribution.name}@${distribution.version}, the reference workload (${w.agents.reduce((a, k) => a + k.count, 0)} agents, ${w.opsPerSecond} ops/s, ${w.payloadBytes} B payloads) for ${durationS} s`);
+  progress(
+    `budgets: ${distribution.name}@${distribution.version}, the reference workload (${w.agents.reduce((a, k) => a + k.count, 0)} agents, ${w.opsPerSecond} ops/s, ${w.payloadBytes} B payloads) for ${durationS} s`,
+  );
   const main = await runPhase(distribution, { ...common, durationS, ...(options.store === undefined ? {} : { store: options.store }) });
   let agreements: Parameters<typeof componentShares>[0]['agreements'] = null;
   if (main.agreements.length > 0) {
     // Half as long is enough for a rate; never shorter than the quick run unless the run itself is.
     const withoutS = Math.min(durationS, Math.max(w.quickDurationS, durationS / 2));
     progress(`budgets: the same workload for ${withoutS} s without ${main.agreements.join(', ')}, to measure what agreements cost`);
-    const bare = await runPhase(without(distribution, main.agreements), { ...common, durationS: withoutS, skipDenied: true, ...(options.store?.startsWith('memory:') ? { store: options.store } : {}) });
+    const bare = await runPhase(without(distribution, main.agreements), {
+      ...common,
+      durationS: withoutS,
+      skipDenied: true,
+      ...(options.store?.startsWith('memory:') ? { store: options.store } : {}),
+    });
     const se = Math.hypot(standardError(cpuPerSecond(main.samples)), standardError(cpuPerSecond(bare.samples)));
     const wallUs = main.agreements.reduce((a, n) => a + (main.metering[n]?.wallUsTotal ?? 0), 0);
     agreements = {
-      withPercent: main.usage.cpuPercent, withoutPercent: bare.usage.cpuPercent, withoutDurationS: Math.round(bare.usage.durationMs / 100) / 10,
-      noisePercent: 2 * se, wallPercent: (wallUs / 1000 / main.usage.durationMs) * 100,
+      withPercent: main.usage.cpuPercent,
+      withoutPercent: bare.usage.cpuPercent,
+      withoutDurationS: Math.round(bare.usage.durationMs / 100) / 10,
+      noisePercent: 2 * se,
+      wallPercent: (wallUs / 1000 / main.usage.durationMs) * 100,
     };
   }
   const u = main.usage;
   return {
-    workload: { agents: main.agents, opsPerSecond: w.opsPerSecond, payloadBytes: w.payloadBytes, durationS: Math.round(u.durationMs / 100) / 10, operations: main.operations, errors: main.errors, denials: main.denials },
+    workload: {
+      agents: main.agents,
+      opsPerSecond: w.opsPerSecond,
+      payloadBytes: w.payloadBytes,
+      durationS: Math.round(u.durationMs / 100) / 10,
+      operations: main.operations,
+      errors: main.errors,
+      denials: main.denials,
+    },
     usage: {
-      cpuPercent: u.cpuPercent, cpuPercentReference: u.cpuPercentReference, coreFactor, rssPeakMB: u.rssPeakMB, rssAvgMB: u.rssAvgMB,
-      samples: u.samples, hz: Math.round(((u.samples - 1) / (u.durationMs / 1000)) * 10) / 10,
+      cpuPercent: u.cpuPercent,
+      cpuPercentReference: u.cpuPercentReference,
+      coreFactor,
+      rssPeakMB: u.rssPeakMB,
+      rssAvgMB: u.rssAvgMB,
+      samples: u.samples,
+      hz: Math.round(((u.samples - 1) / (u.durationMs / 1000)) * 10) / 10,
     },
     gates: checkBudgets(u, distribution.budgets),
     components: componentShares({ coreFactor, cpuPercentReference: u.cpuPercentReference, agreements }),

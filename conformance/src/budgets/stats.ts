@@ -18,7 +18,10 @@ export function cpuPerSecond(samples: readonly UsageSample[]): number[] {
   }
   const last = samples.length > 0 ? samples[samples.length - 1]!.t : 0;
   const whole = Math.floor(last / 1000);
-  return [...bins.entries()].filter(([second]) => second < whole).sort((a, b) => a[0] - b[0]).map(([, us]) => us / 1e4);
+  return [...bins.entries()]
+    .filter(([second]) => second < whole)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, us]) => us / 1e4);
 }
 
 /**

@@ -26,7 +26,10 @@ export interface WorkloadStep {
  * REFERENCE_WORKLOAD.opsPerSecond * REFERENCE_WORKLOAD.durationS // 1200 operations
  */
 export const REFERENCE_WORKLOAD = Object.freeze({
-  agents: Object.freeze([Object.freeze({ module: 'memory', count: 4 }), Object.freeze({ module: 'counter', count: 4 })] as const satisfies readonly WorkloadAgent[]),
+  agents: Object.freeze([
+    Object.freeze({ module: 'memory', count: 4 }),
+    Object.freeze({ module: 'counter', count: 4 }),
+  ] as const satisfies readonly WorkloadAgent[]),
   opsPerSecond: 20,
   payloadBytes: 256,
   durationS: 60,
@@ -35,11 +38,16 @@ export const REFERENCE_WORKLOAD = Object.freeze({
   warmupS: 2,
   /** The mix, repeated: 40% remember, 10% recall, 10% list, 30% increment, 10% get. */
   mix: Object.freeze([
-    { module: 'memory', intent: 'remember' }, { module: 'counter', intent: 'increment' },
-    { module: 'memory', intent: 'remember' }, { module: 'counter', intent: 'get' },
-    { module: 'memory', intent: 'recall' }, { module: 'counter', intent: 'increment' },
-    { module: 'memory', intent: 'remember' }, { module: 'memory', intent: 'list' },
-    { module: 'counter', intent: 'increment' }, { module: 'memory', intent: 'remember' },
+    { module: 'memory', intent: 'remember' },
+    { module: 'counter', intent: 'increment' },
+    { module: 'memory', intent: 'remember' },
+    { module: 'counter', intent: 'get' },
+    { module: 'memory', intent: 'recall' },
+    { module: 'counter', intent: 'increment' },
+    { module: 'memory', intent: 'remember' },
+    { module: 'memory', intent: 'list' },
+    { module: 'counter', intent: 'increment' },
+    { module: 'memory', intent: 'remember' },
   ] as const satisfies readonly WorkloadStep[]),
   /** Every `denyEvery`-th operation is this intent, left out of the agreement's permissions. */
   denyEvery: 50,
@@ -81,15 +89,21 @@ export function notePayload(i: number, bytes: number): string {
  * @example
  * planOperation(0) // { module: 'memory', instance: 0, intent: 'remember', input: { text: 'note 0: …', tags: ['budgets'] } }
  */
-export function planOperation(i: number, w: Pick<typeof REFERENCE_WORKLOAD, 'mix' | 'denyEvery' | 'denied' | 'payloadBytes' | 'agents'> = REFERENCE_WORKLOAD): PlannedOperation {
+export function planOperation(
+  i: number,
+  w: Pick<typeof REFERENCE_WORKLOAD, 'mix' | 'denyEvery' | 'denied' | 'payloadBytes' | 'agents'> = REFERENCE_WORKLOAD,
+): PlannedOperation {
   const step: WorkloadStep = (i + 1) % w.denyEvery === 0 ? w.denied : w.mix[i % w.mix.length]!;
   const count = w.agents.find((a) => a.module === step.module)?.count ?? 1;
   // Spread each kind's operations over its instances: the k-th operation of a kind goes to instance k mod count.
   const instance = Math.floor(i / w.mix.length) % count;
   const input: CborValue =
-    step.intent === 'remember' ? { text: notePayload(i, w.payloadBytes), tags: ['budgets'] }
-    : step.intent === 'recall' ? { query: `note ${Math.max(0, i - 7)}:`, limit: 3 }
-    : step.intent === 'list' ? { limit: 10 }
-    : {};
+    step.intent === 'remember'
+      ? { text: notePayload(i, w.payloadBytes), tags: ['budgets'] }
+      : step.intent === 'recall'
+        ? { query: `note ${Math.max(0, i - 7)}:`, limit: 3 }
+        : step.intent === 'list'
+          ? { limit: 10 }
+          : {};
   return { module: step.module, instance, intent: step.intent, input };
 }

@@ -30,7 +30,10 @@ export function repositoryRoot(): string {
 
 function wasmFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.wasm')).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 function load(root: string, path: string): Artifact {
@@ -45,14 +48,23 @@ function load(root: string, path: string): Artifact {
  * const artifacts = referenceArtifacts(repositoryRoot())
  */
 export function referenceArtifacts(root: string): Artifact[] {
-  const sub = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().map((d) => join(dir, d, 'build')) : []);
+  const sub = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .sort()
+          .map((d) => join(dir, d, 'build'))
+      : [];
   const paths = [
     ...wasmFiles(join(root, 'dist', 'standard', 'build', 'plugins')),
     ...sub(join(root, 'plugins')).flatMap(wasmFiles),
     ...sub(join(root, 'agents')).flatMap(wasmFiles),
   ];
   if (paths.length === 0) {
-    throw new UsageError('EUSAGE', `no reference artifacts under ${root}: expected dist/standard/build/plugins/*.wasm and plugins/*/build/*.wasm (run npm run build)`, { root });
+    throw new UsageError(
+      'EUSAGE',
+      `no reference artifacts under ${root}: expected dist/standard/build/plugins/*.wasm and plugins/*/build/*.wasm (run npm run build)`,
+      { root },
+    );
   }
   return paths.map((p) => load(root, p));
 }

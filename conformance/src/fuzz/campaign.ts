@@ -78,7 +78,13 @@ function replayModules(paths: readonly string[]): { modules: FuzzModule[]; keys:
     const bytes = new Uint8Array(readFileSync(path));
     const jsonPath = path.replace(/\.wasm$/, '.json');
     const saved = existsSync(jsonPath)
-      ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { crash?: { seed?: number }; exports?: string[]; publicKey?: string; generator?: string; origin?: Record<string, unknown> })
+      ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as {
+          crash?: { seed?: number };
+          exports?: string[];
+          publicKey?: string;
+          generator?: string;
+          origin?: Record<string, unknown>;
+        })
       : {};
     if (saved.publicKey) keys.push(Uint8Array.from(Buffer.from(saved.publicKey, 'hex')));
     let exports = saved.exports;
@@ -90,7 +96,7 @@ function replayModules(paths: readonly string[]): { modules: FuzzModule[]; keys:
       }
     }
     // What the module first came from travels along, so a replayed crash still says how it was made.
-    const origin = saved.generator === 'replay' ? saved.origin ?? {} : { replay: path, generator: saved.generator, ...saved.origin };
+    const origin = saved.generator === 'replay' ? (saved.origin ?? {}) : { replay: path, generator: saved.generator, ...saved.origin };
     return { seed: saved.crash?.seed ?? i, generator: 'replay', origin, bytes, exports, ...(saved.publicKey ? { publicKey: saved.publicKey } : {}) };
   });
   return { modules, keys };
@@ -106,7 +112,8 @@ function add(into: Record<string, number>, from: Record<string, number>): void {
  * const report = await runCampaign({ ...defaults, seed: 1, modules: 40, generators: ['mutate'] })
  */
 export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
-  if (o.generators.includes('smith') && !o.replay && !o.wasmTools) throw new UsageError('EUSAGE', 'the smith generator needs wasm-tools: set wasmTools (see findWasmTools)');
+  if (o.generators.includes('smith') && !o.replay && !o.wasmTools)
+    throw new UsageError('EUSAGE', 'the smith generator needs wasm-tools: set wasmTools (see findWasmTools)');
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const key: PrivateKey = generateKeyPair();
@@ -153,24 +160,32 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     publicKey: m?.publicKey ?? hex(key.publicKey.bytes),
     artifacts: artifacts.map((a) => a.path),
     wasmTools: smith ? WASM_TOOLS_VERSION : undefined,
-    ...(m?.generator === 'replay' ? {} : { reproduce: `npm run fuzz -- --seed ${crash.seed} --modules 1 --generators ${m?.generator ?? o.generators.join(',')} --tiers ${crash.tier ?? o.tiers.join(',')} --rss-calls 0` }),
+    ...(m?.generator === 'replay'
+      ? {}
+      : {
+          reproduce: `npm run fuzz -- --seed ${crash.seed} --modules 1 --generators ${m?.generator ?? o.generators.join(',')} --tiers ${crash.tier ?? o.tiers.join(',')} --rss-calls 0`,
+        }),
   });
   const record = (crashes: readonly Crash[], moduleOf: (crash: Crash, index: number) => FuzzModule | undefined) => {
     for (const [index, crash] of crashes.entries()) {
       const m = moduleOf(crash, index);
       if (crash.kind === 'internal-error') {
-        if (internal.add(crash, m?.bytes, context(m, crash)).count === 1) o.progress(`fuzz: EINTERNAL seed ${crash.seed} (${crash.tier}, ${crash.phase}): ${crash.message.slice(0, 300)}`);
+        if (internal.add(crash, m?.bytes, context(m, crash)).count === 1)
+          o.progress(`fuzz: EINTERNAL seed ${crash.seed} (${crash.tier}, ${crash.phase}): ${crash.message.slice(0, 300)}`);
         continue;
       }
       const c = book.add(crash, m?.bytes, context(m, crash));
-      o.progress(`fuzz: HOST CRASH seed ${crash.seed}: ${crash.kind}${crash.tier ? ` (${crash.tier}, ${crash.phase})` : ''}: ${crash.message.slice(0, 300)} → ${c.folder}`);
+      o.progress(
+        `fuzz: HOST CRASH seed ${crash.seed}: ${crash.kind}${crash.tier ? ` (${crash.tier}, ${crash.phase})` : ''}: ${crash.message.slice(0, 300)} → ${c.folder}`,
+      );
     }
   };
 
   let target = await Target.start(init, o.target);
   let lastProgress = 0;
   let previous: FuzzModule | undefined;
-  const done = (i: number) => (replay ? i >= replay.modules.length : (o.modules !== undefined && i >= o.modules) || (o.seconds !== undefined && elapsed() >= o.seconds));
+  const done = (i: number) =>
+    replay ? i >= replay.modules.length : (o.modules !== undefined && i >= o.modules) || (o.seconds !== undefined && elapsed() >= o.seconds);
   const make = (i: number) => (replay ? Promise.resolve(replay.modules[i]) : factory!.make(o.seed + i));
   try {
     // The next module is generated while the child runs the current one. A generation left in
@@ -209,7 +224,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
       }
       if (performance.now() - lastProgress > 5000) {
         lastProgress = performance.now();
-        o.progress(`fuzz: ${Math.round(elapsed())} s, ${report.modules.generated} modules (${Object.entries(report.modules.byGenerator).map(([g, n]) => `${g} ${n}`).join(', ')}), ${report.calls} calls, ${book.total} host crashes, ${internal.total} EINTERNAL`);
+        o.progress(
+          `fuzz: ${Math.round(elapsed())} s, ${report.modules.generated} modules (${Object.entries(report.modules.byGenerator)
+            .map(([g, n]) => `${g} ${n}`)
+            .join(', ')}), ${report.calls} calls, ${book.total} host crashes, ${internal.total} EINTERNAL`,
+        );
       }
     }
   } finally {
@@ -233,7 +252,10 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
         return m && { seed: c.seed, generator: 'mutate', origin: { rss: artifacts[Number(i)]!.path, unmutated: true }, bytes: m.bytes, exports: m.exports };
       });
       record(run.crashes, (_, index) => rssModules[index]);
-      report.rss = { ...rssFigures(run.samples, run.calls, o.rssSampleEvery, run.outcomes), crashes: run.crashes.filter((c) => c.kind !== 'internal-error').length };
+      report.rss = {
+        ...rssFigures(run.samples, run.calls, o.rssSampleEvery, run.outcomes),
+        crashes: run.crashes.filter((c) => c.kind !== 'internal-error').length,
+      };
     } finally {
       await rssTarget.close();
     }

@@ -101,7 +101,10 @@ async function guarded<T>(at: Omit<PhaseMessage, 't' | 'seed' | 'budgetMs'>, bud
   } catch (e) {
     pending = Promise.reject(e);
   }
-  const settled = pending.then((value): Result<T> => ({ ok: true, value }), (error: unknown): Result<T> => ({ ok: false, error }));
+  const settled = pending.then(
+    (value): Result<T> => ({ ok: true, value }),
+    (error: unknown): Result<T> => ({ ok: false, error }),
+  );
   const deadline = new Promise<Result<T>>((resolve) => (timer = setTimeout(() => resolve({ unsettled: true }), budgetMs)));
   const result = await Promise.race([settled, deadline]);
   clearTimeout(timer);
@@ -140,7 +143,9 @@ const callBudget = (tier: Tier) => (tier === 'worker' ? THREAD_START_MS : 0) + s
 /** The hello plugin must still answer, in every tier. */
 async function checkServing(): Promise<void> {
   for (const tier of settings.tiers) {
-    const r = await guarded({ tier, phase: 'check', export: 'greet' }, callBudget(tier), () => kernel.callValue(`fuzz.hello.${tier}`, 'greet', { name: 'fuzz' }));
+    const r = await guarded({ tier, phase: 'check', export: 'greet' }, callBudget(tier), () =>
+      kernel.callValue(`fuzz.hello.${tier}`, 'greet', { name: 'fuzz' }),
+    );
     if (!('ok' in r) || !r.ok || r.value !== GREETING) {
       const got = 'ok' in r ? (r.ok ? JSON.stringify(r.value) : describeError(r.error).message) : 'no answer';
       await crash('stopped-serving', `the hello plugin (${tier}) no longer answers greet: expected ${JSON.stringify(GREETING)}, got ${got}`, true);
@@ -184,7 +189,10 @@ async function runBurst(message: ModuleMessage, tier: Tier, name: string, counts
   }
   const settle = (op: () => Promise<unknown>): Promise<Result<unknown>> => {
     try {
-      return op().then((value): Result<unknown> => ({ ok: true, value }), (error: unknown): Result<unknown> => ({ ok: false, error }));
+      return op().then(
+        (value): Result<unknown> => ({ ok: true, value }),
+        (error: unknown): Result<unknown> => ({ ok: false, error }),
+      );
     } catch (error) {
       return Promise.resolve({ ok: false, error });
     }
@@ -212,7 +220,9 @@ async function runModule(message: ModuleMessage): Promise<void> {
       const rng = new Prng(`fuzz/${message.seed}/${tier}/${exportName}`);
       for (let i = 0; i < settings.inputsPerExport; i++) {
         const input = hostileInput(rng, settings.maxInputBytes);
-        const r = await guarded({ tier, phase: 'call', export: exportName, input: input.kind }, callBudget(tier), () => kernel.call(name, exportName, input.bytes));
+        const r = await guarded({ tier, phase: 'call', export: exportName, input: input.kind }, callBudget(tier), () =>
+          kernel.call(name, exportName, input.bytes),
+        );
         await outcome('call', r, counts);
         calls++;
       }
@@ -224,14 +234,17 @@ async function runModule(message: ModuleMessage): Promise<void> {
     // then call it once more, so a restart that goes wrong happens under watch.
     if (load.value.state === 'failed' && message.exports.length > 0) {
       await new Promise((resolve) => setTimeout(resolve, 60));
-      const r = await guarded({ tier, phase: 'settle', export: message.exports[0]! }, callBudget(tier), () => kernel.call(name, message.exports[0]!, new Uint8Array(0)));
+      const r = await guarded({ tier, phase: 'settle', export: message.exports[0]! }, callBudget(tier), () =>
+        kernel.call(name, message.exports[0]!, new Uint8Array(0)),
+      );
       await outcome('call', r, counts);
       calls++;
     }
     await outcome('unload', await guarded({ tier, phase: 'unload' }, callBudget(tier), () => kernel.unload(name)), counts);
   }
   await checkServing();
-  if (maxLagMs > callBudget('inline')) await crash('event-loop-blocked', `the event loop was held for ${Math.round(maxLagMs)} ms, over ${callBudget('inline')} ms`, false);
+  if (maxLagMs > callBudget('inline'))
+    await crash('event-loop-blocked', `the event loop was held for ${Math.round(maxLagMs)} ms, over ${callBudget('inline')} ms`, false);
   await send({ t: 'done', seed: message.seed, outcomes: counts, calls, loaded, rss: process.memoryUsage().rss, maxLagMs: Math.round(maxLagMs) });
 }
 
@@ -253,7 +266,9 @@ async function runRss(message: RssMessage): Promise<void> {
   for (let c = 0; c < message.calls; c++) {
     const t = targets[c % targets.length]!;
     const input = hostileInput(rng, settings.maxInputBytes);
-    const r = await guarded({ tier: t.tier, phase: 'call', export: `${t.name}/${t.exportName}`, input: input.kind }, callBudget(t.tier), () => kernel.call(t.name, t.exportName, input.bytes));
+    const r = await guarded({ tier: t.tier, phase: 'call', export: `${t.name}/${t.exportName}`, input: input.kind }, callBudget(t.tier), () =>
+      kernel.call(t.name, t.exportName, input.bytes),
+    );
     await outcome('call', r, counts);
     if ((c + 1) % message.sampleEvery === 0) {
       // After a full collection, RSS shows what the host holds, not garbage not yet collected.
@@ -267,13 +282,15 @@ async function runRss(message: RssMessage): Promise<void> {
 /** Messages are handled one at a time, in order. */
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (message: ToChild) => {
-  queue = queue.then(async () => {
-    if (message.t === 'init') await start(message);
-    else if (message.t === 'module') await runModule(message);
-    else await runRss(message);
-  }).catch(async (e: unknown) => {
-    // The harness itself failed (not a kernel operation): report it as a crash and end.
-    const { message: text, stack } = describeError(e);
-    await crash('uncaught-exception', `fuzz child: ${text}`, true, stack);
-  });
+  queue = queue
+    .then(async () => {
+      if (message.t === 'init') await start(message);
+      else if (message.t === 'module') await runModule(message);
+      else await runRss(message);
+    })
+    .catch(async (e: unknown) => {
+      // The harness itself failed (not a kernel operation): report it as a crash and end.
+      const { message: text, stack } = describeError(e);
+      await crash('uncaught-exception', `fuzz child: ${text}`, true, stack);
+    });
 });

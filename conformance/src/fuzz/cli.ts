@@ -47,9 +47,13 @@ function positiveInt(value: string | undefined, name: string, fallback: number, 
 
 function list<T extends string>(value: string | undefined, name: string, allowed: readonly T[], fallback: T[]): T[] {
   if (value === undefined) return fallback;
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = items.find((s) => !(allowed as readonly string[]).includes(s));
-  if (bad !== undefined || items.length === 0) throw new UsageError('EUSAGE', `--${name}: expected a comma-separated list of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  if (bad !== undefined || items.length === 0)
+    throw new UsageError('EUSAGE', `--${name}: expected a comma-separated list of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return [...new Set(items)] as T[];
 }
 
@@ -58,14 +62,29 @@ function list<T extends string>(value: string | undefined, name: string, allowed
  * @example
  * const { options } = parseFuzzArgs(['--modules', '10', '--seed', '7'])
  */
-export function parseFuzzArgs(argv: string[], progress: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): { options?: CampaignOptions; json?: string; help?: boolean } {
+export function parseFuzzArgs(
+  argv: string[],
+  progress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): { options?: CampaignOptions; json?: string; help?: boolean } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      seconds: { type: 'string' }, modules: { type: 'string' }, seed: { type: 'string' }, tiers: { type: 'string' }, generators: { type: 'string' },
-      inputs: { type: 'string' }, 'rss-calls': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'memory-pages': { type: 'string' },
-      'slack-ms': { type: 'string' }, 'max-rss-mb': { type: 'string' }, crashes: { type: 'string' }, replay: { type: 'boolean' }, json: { type: 'string' }, help: { type: 'boolean' },
+      seconds: { type: 'string' },
+      modules: { type: 'string' },
+      seed: { type: 'string' },
+      tiers: { type: 'string' },
+      generators: { type: 'string' },
+      inputs: { type: 'string' },
+      'rss-calls': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'memory-pages': { type: 'string' },
+      'slack-ms': { type: 'string' },
+      'max-rss-mb': { type: 'string' },
+      crashes: { type: 'string' },
+      replay: { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
   if (values.help) return { help: true };
@@ -75,8 +94,14 @@ export function parseFuzzArgs(argv: string[], progress: (line: string) => void =
   const wanted = list<GeneratorName>(values.generators, 'generators', ['smith', 'mutate'], ['smith', 'mutate']);
   let generators = wanted;
   if (wanted.includes('smith') && !wasmTools && !values.replay) {
-    if (values.generators !== undefined) throw new UsageError('EUSAGE', `--generators smith: wasm-tools ${WASM_TOOLS_VERSION} not found (set WASM_TOOLS, or build it: cargo install --locked wasm-tools --version ${WASM_TOOLS_VERSION} --root ~/.cache/mcp0/wasm-tools-${WASM_TOOLS_VERSION})`);
-    progress(`fuzz: warning: wasm-tools ${WASM_TOOLS_VERSION} not found (WASM_TOOLS or ~/.cache/mcp0/wasm-tools-${WASM_TOOLS_VERSION}/bin/wasm-tools); only mutated reference artifacts are generated`);
+    if (values.generators !== undefined)
+      throw new UsageError(
+        'EUSAGE',
+        `--generators smith: wasm-tools ${WASM_TOOLS_VERSION} not found (set WASM_TOOLS, or build it: cargo install --locked wasm-tools --version ${WASM_TOOLS_VERSION} --root ~/.cache/mcp0/wasm-tools-${WASM_TOOLS_VERSION})`,
+      );
+    progress(
+      `fuzz: warning: wasm-tools ${WASM_TOOLS_VERSION} not found (WASM_TOOLS or ~/.cache/mcp0/wasm-tools-${WASM_TOOLS_VERSION}/bin/wasm-tools); only mutated reference artifacts are generated`,
+    );
     generators = ['mutate'];
   }
   const modules = values.modules === undefined ? undefined : positiveInt(values.modules, 'modules', 0);
@@ -118,9 +143,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    progress(options.replay
-      ? `fuzz: replaying ${options.replay.length} saved modules, tiers ${options.tiers.join(',')}`
-      : `fuzz: seed ${options.seed}, tiers ${options.tiers.join(',')}, generators ${options.generators.join(',')}${options.seconds ? `, ${options.seconds} s` : ''}${options.modules ? `, ${options.modules} modules` : ''}`);
+    progress(
+      options.replay
+        ? `fuzz: replaying ${options.replay.length} saved modules, tiers ${options.tiers.join(',')}`
+        : `fuzz: seed ${options.seed}, tiers ${options.tiers.join(',')}, generators ${options.generators.join(',')}${options.seconds ? `, ${options.seconds} s` : ''}${options.modules ? `, ${options.modules} modules` : ''}`,
+    );
     const report = await runCampaign(options);
     process.stdout.write(formatSummary(report));
     if (json) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);

@@ -28,7 +28,10 @@ export interface CrashClass {
 /** The line of a dead process's output that says why it died. */
 function deathLine(output: string | undefined): string {
   if (!output) return '';
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const telling = lines.find((l) => /FATAL ERROR|out of memory|Fatal error|Check failed|Segmentation|Aborted|RangeError|TypeError|Error:/.test(l));
   return telling ?? lines[lines.length - 1] ?? '';
 }
@@ -105,7 +108,10 @@ export class CrashBook {
       mkdirSync(c.folder, { recursive: true });
       const base = join(c.folder, `seed-${crash.seed}`);
       writeFileSync(`${base}.wasm`, bytes);
-      writeFileSync(`${base}.json`, `${JSON.stringify({ class: c.id, signature: sig, crash, ...context, replay: `npm run fuzz -- --replay ${base}.wasm` }, null, 2)}\n`);
+      writeFileSync(
+        `${base}.json`,
+        `${JSON.stringify({ class: c.id, signature: sig, crash, ...context, replay: `npm run fuzz -- --replay ${base}.wasm` }, null, 2)}\n`,
+      );
     }
     return c;
   }

@@ -66,15 +66,41 @@ export class ModuleFactory {
       if (!m) return undefined;
       // A quarter of smith's modules get a loop spliced in (host calls with valid requests, memory.grow).
       const looped = rng.chance(0.25) ? spliceLoop(rng.fork('loop'), m.bytes) : undefined;
-      const manifest = fuzzManifest(name, m.exports.map((e) => e.name), this.#o.limits);
+      const manifest = fuzzManifest(
+        name,
+        m.exports.map((e) => e.name),
+        this.#o.limits,
+      );
       const packed = pack(rng.fork('pack'), looped?.bytes ?? m.bytes, manifest, this.#o.key);
       const origin = { smith: m.options, ...(looped ? { mutations: [looped.mutation] } : {}) };
-      return { seed, generator, origin, bytes: packed.bytes, exports: manifest.exports.map((e) => e.name), ...(packed.packing ? { packing: packed.packing } : {}) };
+      return {
+        seed,
+        generator,
+        origin,
+        bytes: packed.bytes,
+        exports: manifest.exports.map((e) => e.name),
+        ...(packed.packing ? { packing: packed.packing } : {}),
+      };
     }
     const artifact = rng.pick(this.#o.artifacts);
-    const { bytes, mutations } = mutate(rng.fork('mutate'), artifact.bare, this.#o.artifacts.map((a) => a.bare));
-    const manifest = fuzzManifest(name, artifact.manifest.exports.map((e) => e.name), this.#o.limits);
+    const { bytes, mutations } = mutate(
+      rng.fork('mutate'),
+      artifact.bare,
+      this.#o.artifacts.map((a) => a.bare),
+    );
+    const manifest = fuzzManifest(
+      name,
+      artifact.manifest.exports.map((e) => e.name),
+      this.#o.limits,
+    );
     const packed = pack(rng.fork('pack'), bytes, manifest, this.#o.key);
-    return { seed, generator, origin: { artifact: artifact.path, mutations }, bytes: packed.bytes, exports: manifest.exports.map((e) => e.name), ...(packed.packing ? { packing: packed.packing } : {}) };
+    return {
+      seed,
+      generator,
+      origin: { artifact: artifact.path, mutations },
+      bytes: packed.bytes,
+      exports: manifest.exports.map((e) => e.name),
+      ...(packed.packing ? { packing: packed.packing } : {}),
+    };
   }
 }

@@ -16,9 +16,46 @@ export interface FuzzInput {
 
 /** Argument names the reference plugins and agents read, so maps sometimes reach their logic. */
 const KEYS = [
-  'name', 'key', 'by', 'agent', 'value', 'data', 'prefix', 'after', 'limit', 'cursor', 'id', 'ids', 'root', 'rootA', 'rootB',
-  'delta', 'puts', 'deletes', 'keep', 'seq', 'from', 'to', 'document', 'agreement', 'consumer', 'storageBytes', 'window',
-  'text', 'tags', 'query', 'op', 'outcome', 'time', 'intent', 'input', 'target', 'topic', 'level', 'msg', 'n',
+  'name',
+  'key',
+  'by',
+  'agent',
+  'value',
+  'data',
+  'prefix',
+  'after',
+  'limit',
+  'cursor',
+  'id',
+  'ids',
+  'root',
+  'rootA',
+  'rootB',
+  'delta',
+  'puts',
+  'deletes',
+  'keep',
+  'seq',
+  'from',
+  'to',
+  'document',
+  'agreement',
+  'consumer',
+  'storageBytes',
+  'window',
+  'text',
+  'tags',
+  'query',
+  'op',
+  'outcome',
+  'time',
+  'intent',
+  'input',
+  'target',
+  'topic',
+  'level',
+  'msg',
+  'n',
 ];
 
 /** Writes raw CBOR, including the non-canonical forms the ABI's encoder never produces. */
@@ -56,7 +93,18 @@ const EDGE_INTS: (number | bigint)[] = [0, 1, 23, 24, 255, 256, 65535, 65536, 2 
 
 /** A random CBOR data item of at most `depth` levels, written into `w`. */
 function value(w: CborWriter, rng: Prng, depth: number): void {
-  const kind = rng.weighted({ uint: 4, nint: 2, text: 4, bytes: 3, array: depth > 0 ? 2 : 0, map: depth > 0 ? 3 : 0, simple: 2, float: 1, tag: 1, indefinite: 1 });
+  const kind = rng.weighted({
+    uint: 4,
+    nint: 2,
+    text: 4,
+    bytes: 3,
+    array: depth > 0 ? 2 : 0,
+    map: depth > 0 ? 3 : 0,
+    simple: 2,
+    float: 1,
+    tag: 1,
+    indefinite: 1,
+  });
   switch (kind) {
     case 'uint':
       return w.head(0, rng.chance(0.5) ? rng.pick(EDGE_INTS) : rng.int(1000));
@@ -67,10 +115,20 @@ function value(w: CborWriter, rng: Prng, depth: number): void {
       if (rng.chance(0.1)) {
         // Not UTF-8: a lone continuation byte, an overlong form, a surrogate.
         w.head(3, n + 3);
-        w.raw(rng.pick([[0x80, 0x41, 0x41], [0xc0, 0xaf, 0x41], [0xed, 0xa0, 0x80]]));
+        w.raw(
+          rng.pick([
+            [0x80, 0x41, 0x41],
+            [0xc0, 0xaf, 0x41],
+            [0xed, 0xa0, 0x80],
+          ]),
+        );
         return w.raw(new Uint8Array(n).fill(0x61));
       }
-      return w.text(rng.chance(0.5) ? rng.pick(KEYS) + '/'.repeat(rng.int(2)) + rng.int(100) : String.fromCharCode(...Array.from({ length: n }, () => rng.range(0x20, 0x7e))));
+      return w.text(
+        rng.chance(0.5)
+          ? rng.pick(KEYS) + '/'.repeat(rng.int(2)) + rng.int(100)
+          : String.fromCharCode(...Array.from({ length: n }, () => rng.range(0x20, 0x7e))),
+      );
     }
     case 'bytes': {
       const b = rng.bytes(rng.chance(0.1) ? rng.pick([32, 64]) : rng.size(2048));
@@ -186,8 +244,16 @@ function lyingLength(rng: Prng): Uint8Array {
  */
 export function hostileInput(rng: Prng, maxInputBytes: number, large = true): FuzzInput {
   const kind = rng.weighted({
-    empty: 4, random: 18, map: 26, truncated: 14, flipped: 10, nested: 10, lying: 5, wrongTop: 5,
-    large: large ? 4 : 0, overLimit: large ? 1 : 0,
+    empty: 4,
+    random: 18,
+    map: 26,
+    truncated: 14,
+    flipped: 10,
+    nested: 10,
+    lying: 5,
+    wrongTop: 5,
+    large: large ? 4 : 0,
+    overLimit: large ? 1 : 0,
   });
   switch (kind) {
     case 'empty':

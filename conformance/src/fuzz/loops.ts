@@ -47,7 +47,12 @@ function sparseRequest(rng: Prng, fn: string): { length: number; writes: { at: n
     writes.push({ at, bytes });
     at += bytes.length;
   };
-  const head = (major: number, n: number) => put(n < 24 ? Uint8Array.of((major << 5) | n) : concatBytes(Uint8Array.of((major << 5) | 26), Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)));
+  const head = (major: number, n: number) =>
+    put(
+      n < 24
+        ? Uint8Array.of((major << 5) | n)
+        : concatBytes(Uint8Array.of((major << 5) | 26), Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)),
+    );
   const text = (t: string) => {
     const b = new TextEncoder().encode(t);
     head(3, b.length);
@@ -80,7 +85,11 @@ function sparseRequest(rng: Prng, fn: string): { length: number; writes: { at: n
  * of instructions but a real host call (up to hashing or copying 1 MiB), which is what stretches
  * the time between the inline tier's deadline checks.
  */
-function requestLoop(rng: Prng, sections: Section[], imports: readonly { module: string; name: string; index: number }[]): { kind: string; bytes: Uint8Array } | undefined {
+function requestLoop(
+  rng: Prng,
+  sections: Section[],
+  imports: readonly { module: string; name: string; index: number }[],
+): { kind: string; bytes: Uint8Array } | undefined {
   const alloc = imports.find((f) => f.module === 'extism:host/env' && f.name === 'alloc');
   const store = imports.find((f) => f.module === 'extism:host/env' && f.name === 'store_u8');
   const hosts = imports.filter((f) => f.module === 'mcp0:abi/v1' && Object.hasOwn(REQUEST_FIELDS, f.name));
@@ -113,15 +122,22 @@ function loopBytes(rng: Prng, sections: Section[]): { kind: string; bytes: Uint8
     const request = requestLoop(rng, sections, imports);
     if (request) return request;
   }
-  const callable = imports
-    .filter((f) => f.module === 'mcp0:abi/v1' || (f.module === 'extism:host/env' && (I64_TO_I64.has(f.name) || f.name === 'input_length' || f.name === 'input_offset')));
+  const callable = imports.filter(
+    (f) => f.module === 'mcp0:abi/v1' || (f.module === 'extism:host/env' && (I64_TO_I64.has(f.name) || f.name === 'input_length' || f.name === 'input_offset')),
+  );
   const hasMemory = sections.some((s) => s.id === 5);
   const kind = rng.weighted({ plain: 3, hostCall: callable.length > 0 ? 4 : 0, grow: hasMemory ? 2 : 0 });
   if (kind === 'hostCall') {
     const f = rng.pick(callable);
     // An i64 argument: 0, a small handle, or a huge one (an offset far outside Extism's memory).
-    const arg = f.name === 'input_length' || f.name === 'input_offset' ? new Uint8Array(0) : concatBytes(Uint8Array.of(0x42), rng.pick([Uint8Array.of(0x00), Uint8Array.of(0x10), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f)]));
-    return { kind: `hostCall:${f.module}.${f.name}`, bytes: concatBytes(Uint8Array.of(0x03, 0x40), arg, Uint8Array.of(0x10), encodeU32(f.index), Uint8Array.of(0x1a, 0x0c, 0x00, 0x0b)) };
+    const arg =
+      f.name === 'input_length' || f.name === 'input_offset'
+        ? new Uint8Array(0)
+        : concatBytes(Uint8Array.of(0x42), rng.pick([Uint8Array.of(0x00), Uint8Array.of(0x10), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f)]));
+    return {
+      kind: `hostCall:${f.module}.${f.name}`,
+      bytes: concatBytes(Uint8Array.of(0x03, 0x40), arg, Uint8Array.of(0x10), encodeU32(f.index), Uint8Array.of(0x1a, 0x0c, 0x00, 0x0b)),
+    };
   }
   if (kind === 'grow') return { kind, bytes: Uint8Array.of(0x03, 0x40, 0x41, 0x01, 0x40, 0x00, 0x1a, 0x0c, 0x00, 0x0b) };
   return { kind, bytes: Uint8Array.of(0x03, 0x40, 0x0c, 0x00, 0x0b) };
@@ -156,7 +172,10 @@ export function injectLoop(rng: Prng, sections: Section[]): string | undefined {
   // A request loop may add a global section, which moves the code section in the list.
   const loop = loopBytes(rng, sections);
   const body = splice(code.subarray(bodyStart, bodyStart + size.value), p - bodyStart, 0, loop.bytes);
-  sections[sections.findIndex((s) => s.id === 10 && !s.framed)] = { id: 10, content: concatBytes(code.subarray(0, at), encodeU32(body.length), body, code.subarray(bodyStart + size.value)) };
+  sections[sections.findIndex((s) => s.id === 10 && !s.framed)] = {
+    id: 10,
+    content: concatBytes(code.subarray(0, at), encodeU32(body.length), body, code.subarray(bodyStart + size.value)),
+  };
   return `loop(${loop.kind}) in body ${target}`;
 }
 

@@ -148,7 +148,10 @@ const OPERATORS = {
   },
   count(rng: Prng, sections: Section[]): string | undefined {
     // The vector count every standard section but start starts with.
-    const i = pickSection(rng, sections.map((s) => (s.id === 0 || s.id === 8 ? { ...s, framed: s.content } : s)));
+    const i = pickSection(
+      rng,
+      sections.map((s) => (s.id === 0 || s.id === 8 ? { ...s, framed: s.content } : s)),
+    );
     if (i === undefined) return undefined;
     const s = sections[i]!;
     const count = readLeb(s.content, 0);
@@ -178,7 +181,19 @@ const OPERATORS = {
     const wide = s.content[found.at] === 0x42;
     const length = slebLength(s.content, found.at + 1, wide ? 10 : 5);
     if (length === undefined) return undefined;
-    const values = [0n, 1n, -1n, 7n, 8n, 0x7fffffffn, -0x80000000n, 0xffffn, 0x10000n, 0x1000000n, ...(wide ? [0x7fffffffffffffffn, -0x8000000000000000n, 0x100000000n] : [])];
+    const values = [
+      0n,
+      1n,
+      -1n,
+      7n,
+      8n,
+      0x7fffffffn,
+      -0x80000000n,
+      0xffffn,
+      0x10000n,
+      0x1000000n,
+      ...(wide ? [0x7fffffffffffffffn, -0x8000000000000000n, 0x100000000n] : []),
+    ];
     const value = rng.chance(0.8) ? rng.pick(values) : BigInt(rng.u32() | 0);
     sections[found.index] = { id: 10, content: splice(s.content, found.at + 1, length, sleb(value)) };
     return `${wide ? 'i64' : 'i32'}.const at ${found.at} → ${value}`;
@@ -218,7 +233,21 @@ type Operator = keyof typeof OPERATORS;
  * checks, which need fewer modules.
  */
 const WEIGHTS: Record<Operator, number> = {
-  constant: 16, memarg: 8, operator: 14, loop: 18, limits: 6, bitflip: 4, bytes: 3, splice: 4, leb: 5, count: 2, truncate: 2, duplicate: 1, remove: 1, swap: 1, sectionSize: 2,
+  constant: 16,
+  memarg: 8,
+  operator: 14,
+  loop: 18,
+  limits: 6,
+  bitflip: 4,
+  bytes: 3,
+  splice: 4,
+  leb: 5,
+  count: 2,
+  truncate: 2,
+  duplicate: 1,
+  remove: 1,
+  swap: 1,
+  sectionSize: 2,
 };
 
 /**

@@ -5,7 +5,18 @@
  * compiler, the instrumenter and the host functions. A module too broken to carry sections is
  * passed on as it is: the kernel's first check must refuse it.
  */
-import { CAPABILITIES, Mcp0Error, RESERVED_EXPORT_PREFIX, appendManifest, concatBytes, encodeCustomSection, MANIFEST_SECTION, signModule, type Manifest, type PrivateKey } from '@mcp0/abi';
+import {
+  CAPABILITIES,
+  Mcp0Error,
+  RESERVED_EXPORT_PREFIX,
+  appendManifest,
+  concatBytes,
+  encodeCustomSection,
+  MANIFEST_SECTION,
+  signModule,
+  type Manifest,
+  type PrivateKey,
+} from '@mcp0/abi';
 import type { Prng } from './prng.js';
 
 /** The limits every fuzzed module runs under. */
@@ -31,7 +42,10 @@ const EXPORT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
  * fuzzManifest('fuzz.m7', ['f0', 'mcp0_abi_v1'], { memoryPages: 32, timeoutMs: 100 }).exports // [{ name: 'f0' }]
  */
 export function fuzzManifest(name: string, exportNames: readonly string[], limits: FuzzLimits): Manifest {
-  const exports = [...new Set(exportNames)].filter((n) => EXPORT_NAME.test(n) && !n.startsWith(RESERVED_EXPORT_PREFIX)).slice(0, 256).map((name) => ({ name }));
+  const exports = [...new Set(exportNames)]
+    .filter((n) => EXPORT_NAME.test(n) && !n.startsWith(RESERVED_EXPORT_PREFIX))
+    .slice(0, 256)
+    .map((name) => ({ name }));
   return {
     name,
     version: '0.0.0',

@@ -67,7 +67,15 @@ export interface PhaseMessage {
  * EINTERNAL, which is typed (so not a crash) but is a host-side fault by definition; it is
  * reported and saved apart from the crashes.
  */
-export type ChildCrashKind = 'uncaught-exception' | 'unhandled-rejection' | 'untyped-error' | 'unsettled' | 'overran' | 'event-loop-blocked' | 'stopped-serving' | 'internal-error';
+export type ChildCrashKind =
+  | 'uncaught-exception'
+  | 'unhandled-rejection'
+  | 'untyped-error'
+  | 'unsettled'
+  | 'overran'
+  | 'event-loop-blocked'
+  | 'stopped-serving'
+  | 'internal-error';
 
 /** A host crash (or an EINTERNAL finding) the child saw. `fatal`: the child exits after sending it. */
 export interface CrashMessage {

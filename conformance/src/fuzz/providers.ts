@@ -13,7 +13,10 @@ import { systemClock, systemRandom, type BlockProvider, type KvProvider, type Ne
 class BoundedMap<V extends { length: number }> {
   readonly #map = new Map<string, V>();
   #bytes = 0;
-  constructor(readonly maxEntries: number, readonly maxBytes: number) {}
+  constructor(
+    readonly maxEntries: number,
+    readonly maxBytes: number,
+  ) {}
 
   get(key: string): V | undefined {
     return this.#map.get(key);

@@ -37,7 +37,11 @@ export interface RssFigures {
  */
 export function rssMessage(artifacts: readonly Artifact[], key: PrivateKey, limits: FuzzLimits, seed: number, calls: number, sampleEvery = 500): RssMessage {
   const modules = artifacts.map((a, i) => {
-    const manifest = fuzzManifest(`fuzz.rss${i}`, a.manifest.exports.map((e) => e.name), limits);
+    const manifest = fuzzManifest(
+      `fuzz.rss${i}`,
+      a.manifest.exports.map((e) => e.name),
+      limits,
+    );
     return { bytes: signModule(appendManifest(a.bare, manifest), key), exports: manifest.exports.map((e) => e.name) };
   });
   return { t: 'rss', seed, modules, calls, sampleEvery };

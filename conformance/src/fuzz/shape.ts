@@ -5,7 +5,18 @@
  * have (the version marker, optionally `mcp0_init` and `mcp0_stop`, and a few service exports).
  * Only these shape modules are hand-encoded; everything inside the generated modules is smith's.
  */
-import { ABI_NAMESPACE, EXTISM_IMPORTS, EXTISM_NAMESPACE, GUEST_EXPORTS, HOST_FUNCTIONS, HOST_FUNCTION_TYPE, WASM_HEADER, concatBytes, encodeSection, encodeU32 } from '@mcp0/abi';
+import {
+  ABI_NAMESPACE,
+  EXTISM_IMPORTS,
+  EXTISM_NAMESPACE,
+  GUEST_EXPORTS,
+  HOST_FUNCTIONS,
+  HOST_FUNCTION_TYPE,
+  WASM_HEADER,
+  concatBytes,
+  encodeSection,
+  encodeU32,
+} from '@mcp0/abi';
 import type { Prng } from './prng.js';
 
 /** A WebAssembly value type by its text name. */
@@ -118,7 +129,10 @@ export function exportsModule(exports: readonly ExportShape[], memory?: { min: n
   const exportEntries = exports.map((e, i) => concatBytes(name(e.name), Uint8Array.of(0x00), encodeU32(i)));
   const parts = [WASM_HEADER, types.section(), encodeSection(3, vec(funcs))];
   if (memory) {
-    const limits = memory.max === undefined ? concatBytes(Uint8Array.of(0x00), encodeU32(memory.min)) : concatBytes(Uint8Array.of(0x01), encodeU32(memory.min), encodeU32(memory.max));
+    const limits =
+      memory.max === undefined
+        ? concatBytes(Uint8Array.of(0x00), encodeU32(memory.min))
+        : concatBytes(Uint8Array.of(0x01), encodeU32(memory.min), encodeU32(memory.max));
     parts.push(encodeSection(5, vec([limits])));
     exportEntries.push(concatBytes(name('memory'), Uint8Array.of(0x02), encodeU32(0)));
   }

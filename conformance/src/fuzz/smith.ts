@@ -132,7 +132,13 @@ export class SmithGenerator {
       const code = await run(this.#bin, args, seedBytes);
       if (code === 2) return undefined;
       const bytes = new Uint8Array(await readFile(outPath));
-      const options = { ...config, 'available-imports': undefined, exports: shape.exports.map((e) => e.name), memory: shape.memory, ensureTermination: terminate ? fuel : false };
+      const options = {
+        ...config,
+        'available-imports': undefined,
+        exports: shape.exports.map((e) => e.name),
+        memory: shape.memory,
+        ensureTermination: terminate ? fuel : false,
+      };
       return { bytes, exports: shape.exports, options };
     } finally {
       await Promise.all([exportsPath, configPath, outPath].map((p) => rm(p, { force: true })));

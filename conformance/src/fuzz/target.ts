@@ -115,9 +115,10 @@ export class Target {
       this.#dead = true;
       this.#disarm();
       clearInterval(this.#memoryPoll);
-      let crash: Crash | undefined = this.#exiting || this.#ended
-        ? this.#ended
-        : { ...this.#where(), kind: 'exit', message: `the target process exited (${signal ?? `code ${code}`})`, output: this.#output.trim() };
+      let crash: Crash | undefined =
+        this.#exiting || this.#ended
+          ? this.#ended
+          : { ...this.#where(), kind: 'exit', message: `the target process exited (${signal ?? `code ${code}`})`, output: this.#output.trim() };
       if (crash && !this.#started && this.#previousSeed !== undefined) {
         // Dead before it began the module in hand: what killed it may be left over from the one before.
         crash = { ...crash, message: `${crash.message}, before it started this module (the one before was seed ${this.#previousSeed})` };
@@ -129,7 +130,11 @@ export class Target {
     this.#memoryPoll = setInterval(() => {
       const rss = this.#child.pid === undefined ? undefined : rssOf(this.#child.pid);
       if (rss !== undefined && rss > this.#options.maxRssBytes) {
-        this.#kill({ ...this.#where(), kind: 'memory', message: `the target process held ${Math.round(rss / 2 ** 20)} MiB, over the ${Math.round(this.#options.maxRssBytes / 2 ** 20)} MiB ceiling` });
+        this.#kill({
+          ...this.#where(),
+          kind: 'memory',
+          message: `the target process held ${Math.round(rss / 2 ** 20)} MiB, over the ${Math.round(this.#options.maxRssBytes / 2 ** 20)} MiB ceiling`,
+        });
       }
     }, 500);
     this.#memoryPoll.unref();
@@ -147,7 +152,13 @@ export class Target {
           if (m.t === 'ready') resolve();
           else if (m.t === 'crash') reject(new UsageError('EUSAGE', `the fuzz child could not start its kernel: ${m.message}`));
         },
-        ended: (crash) => reject(new UsageError('EUSAGE', `the fuzz child exited while starting: ${crash?.message ?? 'no reason given'}; its output ends: ${target.#output.slice(-1000)}`)),
+        ended: (crash) =>
+          reject(
+            new UsageError(
+              'EUSAGE',
+              `the fuzz child exited while starting: ${crash?.message ?? 'no reason given'}; its output ends: ${target.#output.slice(-1000)}`,
+            ),
+          ),
       };
       target.#arm(60_000);
       target.#child.send(init);
@@ -193,7 +204,11 @@ export class Target {
   #arm(budgetMs: number): void {
     this.#disarm();
     this.#watchdog = setTimeout(() => {
-      this.#kill({ ...this.#where(), kind: 'hang', message: `the target went silent during ${this.#last.phase} for over ${budgetMs + this.#options.graceMs} ms (its budget ${budgetMs} ms plus ${this.#options.graceMs} ms): its event loop was held` });
+      this.#kill({
+        ...this.#where(),
+        kind: 'hang',
+        message: `the target went silent during ${this.#last.phase} for over ${budgetMs + this.#options.graceMs} ms (its budget ${budgetMs} ms plus ${this.#options.graceMs} ms): its event loop was held`,
+      });
     }, budgetMs + this.#options.graceMs);
   }
 
@@ -221,12 +236,26 @@ export class Target {
       this.#begin(message.seed);
       this.#pending = {
         message: (m) => {
-          if (m.t === 'crash') crashes.push({ seed: m.seed, kind: m.kind, ...(m.tier ? { tier: m.tier } : {}), ...(m.phase ? { phase: m.phase } : {}), ...(m.export ? { export: m.export } : {}), ...(m.input ? { input: m.input } : {}), message: m.message, ...(m.stack ? { stack: m.stack } : {}) });
+          if (m.t === 'crash')
+            crashes.push({
+              seed: m.seed,
+              kind: m.kind,
+              ...(m.tier ? { tier: m.tier } : {}),
+              ...(m.phase ? { phase: m.phase } : {}),
+              ...(m.export ? { export: m.export } : {}),
+              ...(m.input ? { input: m.input } : {}),
+              message: m.message,
+              ...(m.stack ? { stack: m.stack } : {}),
+            });
           if (m.t === 'done') {
             this.#pending = undefined;
             this.#disarm();
             if (m.rss > this.#options.maxRssBytes) {
-              crashes.push({ seed: m.seed, kind: 'memory', message: `the target process held ${Math.round(m.rss / 2 ** 20)} MiB after the module, over the ceiling` });
+              crashes.push({
+                seed: m.seed,
+                kind: 'memory',
+                message: `the target process held ${Math.round(m.rss / 2 ** 20)} MiB after the module, over the ceiling`,
+              });
               this.#kill(crashes[crashes.length - 1]!);
               return resolve({ done: m, crashes, dead: true });
             }
@@ -260,7 +289,16 @@ export class Target {
             run.samples.push(m);
             onSample(m);
           } else if (m.t === 'crash') {
-            run.crashes.push({ seed: m.seed, kind: m.kind, ...(m.tier ? { tier: m.tier } : {}), ...(m.phase ? { phase: m.phase } : {}), ...(m.export ? { export: m.export } : {}), ...(m.input ? { input: m.input } : {}), message: m.message, ...(m.stack ? { stack: m.stack } : {}) });
+            run.crashes.push({
+              seed: m.seed,
+              kind: m.kind,
+              ...(m.tier ? { tier: m.tier } : {}),
+              ...(m.phase ? { phase: m.phase } : {}),
+              ...(m.export ? { export: m.export } : {}),
+              ...(m.input ? { input: m.input } : {}),
+              message: m.message,
+              ...(m.stack ? { stack: m.stack } : {}),
+            });
           } else if (m.t === 'rss-done') {
             this.#pending = undefined;
             this.#disarm();

@@ -60,7 +60,9 @@ export function lineChart(c: { id: string; title: string; unit: string; series: 
     const points = s.points.map((p) => `${num(px(p.x))},${num(py(p.y))}`).join(' ');
     out.push(`<polyline class="series" fill="none" stroke="${escapeHtml(s.color)}" stroke-width="1.6" points="${points}"/>`);
     const lx = PAD.left + i * 220;
-    out.push(`<rect x="${lx}" y="${H - 14}" width="12" height="4" fill="${escapeHtml(s.color)}"/><text class="legend" x="${lx + 16}" y="${H - 8}">${escapeHtml(s.label)}</text>`);
+    out.push(
+      `<rect x="${lx}" y="${H - 14}" width="12" height="4" fill="${escapeHtml(s.color)}"/><text class="legend" x="${lx + 16}" y="${H - 8}">${escapeHtml(s.label)}</text>`,
+    );
   });
   // Gates last, so the limits stay visible over the data.
   for (const g of c.gates) {

@@ -50,7 +50,12 @@ export function workloadLine(b: BudgetReport): string {
 export function gateRows(b: BudgetReport): { label: string; measured: string; limit: string; gate: Gate }[] {
   const u = b.usage;
   return [
-    { label: 'CPU', measured: `${num(u.cpuPercent)}% of a core here, ${num(u.cpuPercentReference)}% of the reference core (× ${num(u.coreFactor)})`, limit: `< ${num(b.gates.cpu.limit)}%`, gate: b.gates.cpu },
+    {
+      label: 'CPU',
+      measured: `${num(u.cpuPercent)}% of a core here, ${num(u.cpuPercentReference)}% of the reference core (× ${num(u.coreFactor)})`,
+      limit: `< ${num(b.gates.cpu.limit)}%`,
+      gate: b.gates.cpu,
+    },
     { label: 'RSS peak', measured: `${num(u.rssPeakMB, 1)} MB`, limit: `< ${num(b.gates.rssPeak.limit)} MB`, gate: b.gates.rssPeak },
     { label: 'RSS average', measured: `${num(u.rssAvgMB, 1)} MB`, limit: `< ${num(b.gates.rssAvg.limit)} MB`, gate: b.gates.rssAvg },
   ];

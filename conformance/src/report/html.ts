@@ -55,15 +55,49 @@ function budgetsSection(b: BudgetReport): string {
   const cpuHere = cpu;
   const cpuRef = cpu.map((p) => ({ x: p.x, y: p.y * b.usage.coreFactor }));
   const rss = b.samples.map((s) => ({ x: s.t, y: s.rssMB }));
-  const gates = gateRows(b).map((g) => `<tr class="${g.gate.pass ? 'pass' : 'fail'}"><th>${h(g.label)}</th><td>${h(g.measured)}</td><td>${h(g.limit)}</td><td class="status">${gateWord(g.gate)}</td></tr>`);
-  const components = b.components.map((c) => row([h(c.component), `${h(num(c.budgetPercent))}%`, c.measuredPercent === null ? '–' : `${h(num(c.measuredPercent))}%`, componentWord(c) === '-' ? '–' : componentWord(c), h(c.note ?? '')], '', new Set([1, 2])));
+  const gates = gateRows(b).map(
+    (g) =>
+      `<tr class="${g.gate.pass ? 'pass' : 'fail'}"><th>${h(g.label)}</th><td>${h(g.measured)}</td><td>${h(g.limit)}</td><td class="status">${gateWord(g.gate)}</td></tr>`,
+  );
+  const components = b.components.map((c) =>
+    row(
+      [
+        h(c.component),
+        `${h(num(c.budgetPercent))}%`,
+        c.measuredPercent === null ? '–' : `${h(num(c.measuredPercent))}%`,
+        componentWord(c) === '-' ? '–' : componentWord(c),
+        h(c.note ?? ''),
+      ],
+      '',
+      new Set([1, 2]),
+    ),
+  );
   const metering = Object.entries(b.metering).map(([name, m]) =>
-    row([h(name), String(m.calls), String(m.errors), String(m.costUnits), h(num(m.wallUsTotal / 1000, 1)), h(num(m.p99Us, 0))], '', new Set([1, 2, 3, 4, 5])));
+    row([h(name), String(m.calls), String(m.errors), String(m.costUnits), h(num(m.wallUsTotal / 1000, 1)), h(num(m.p99Us, 0))], '', new Set([1, 2, 3, 4, 5])),
+  );
   return `<section id="budgets"><h2>Budgets</h2>
 <p>Reference workload: ${h(workloadLine(b))}. ${b.usage.samples} samples at ${h(num(b.usage.hz, 1))} Hz.</p>
 <table id="gates"><tr><th>gate</th><th>measured</th><th>limit</th><th>result</th></tr>${gates.join('')}</table>
-${lineChart({ id: 'cpu-chart', title: `CPU over time, averaged over ${num(windowS * 1000, 0)} ms windows (the gate is on the reference core)`, unit: '%', series: [{ label: 'here', color: '#1f6fd1', points: cpuHere }, { label: `reference core (× ${num(b.usage.coreFactor)})`, color: '#e08a00', points: cpuRef }], gates: [{ label: `CPU gate ${num(b.gates.cpu.limit)}% (reference)`, value: b.gates.cpu.limit }] })}
-${lineChart({ id: 'rss-chart', title: 'RSS over time (MB)', unit: '', series: [{ label: 'RSS', color: '#2e7d32', points: rss }], gates: [{ label: `RSS peak gate ${num(b.gates.rssPeak.limit)} MB`, value: b.gates.rssPeak.limit }, { label: `RSS average gate ${num(b.gates.rssAvg.limit)} MB`, value: b.gates.rssAvg.limit }] })}
+${lineChart({
+  id: 'cpu-chart',
+  title: `CPU over time, averaged over ${num(windowS * 1000, 0)} ms windows (the gate is on the reference core)`,
+  unit: '%',
+  series: [
+    { label: 'here', color: '#1f6fd1', points: cpuHere },
+    { label: `reference core (× ${num(b.usage.coreFactor)})`, color: '#e08a00', points: cpuRef },
+  ],
+  gates: [{ label: `CPU gate ${num(b.gates.cpu.limit)}% (reference)`, value: b.gates.cpu.limit }],
+})}
+${lineChart({
+  id: 'rss-chart',
+  title: 'RSS over time (MB)',
+  unit: '',
+  series: [{ label: 'RSS', color: '#2e7d32', points: rss }],
+  gates: [
+    { label: `RSS peak gate ${num(b.gates.rssPeak.limit)} MB`, value: b.gates.rssPeak.limit },
+    { label: `RSS average gate ${num(b.gates.rssAvg.limit)} MB`, value: b.gates.rssAvg.limit },
+  ],
+})}
 <h2>Per component</h2><p>Shares of the reference core, reported beside the gates (not gated).</p>
 <table id="components"><tr><th>component</th><th>budget</th><th>measured</th><th>vs budget</th><th>note</th></tr>${components.join('')}</table>
 <h2>Kernel metering per module</h2>
@@ -80,8 +114,10 @@ export function renderHtml(report: ConformanceReport): string {
   const t = report.target;
   const s = report.summary;
   const title = `MCP-ZERO conformance: ${t.name}@${t.version}`;
-  const cases = report.results.map((r) =>
-    `<tr class="case ${r.status}">${[h(r.subject), h(r.suite), h(r.case)].map((c) => `<td>${c}</td>`).join('')}<td class="status">${r.status.toUpperCase()}</td><td class="num">${Math.round(r.ms)}</td><td class="message">${h(r.message ?? '')}</td></tr>`);
+  const cases = report.results.map(
+    (r) =>
+      `<tr class="case ${r.status}">${[h(r.subject), h(r.suite), h(r.case)].map((c) => `<td>${c}</td>`).join('')}<td class="status">${r.status.toUpperCase()}</td><td class="num">${Math.round(r.ms)}</td><td class="message">${h(r.message ?? '')}</td></tr>`,
+  );
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${h(title)}</title><style>${CSS}</style></head>

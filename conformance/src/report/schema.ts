@@ -35,6 +35,13 @@ const check = ajv.compile<ConformanceReport>(reportSchema);
  */
 export function validateReport(value: unknown): ConformanceReport {
   if (check(value)) return value;
-  const problems = (check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${JSON.stringify(e.params.allowedValues)})` : ''}`);
-  throw new ReportError('EINPUT', `not a conformance report: expected ${REPORT_FORMAT_TEXT}, got: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`, { problems });
+  const problems = (check.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${JSON.stringify(e.params.allowedValues)})` : ''}`,
+  );
+  throw new ReportError(
+    'EINPUT',
+    `not a conformance report: expected ${REPORT_FORMAT_TEXT}, got: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`,
+    { problems },
+  );
 }

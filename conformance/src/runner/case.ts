@@ -148,7 +148,11 @@ export async function runSuite<S extends { name: string }, C>(suite: Suite<S, C>
         const status = e instanceof CaseSkip ? 'skip' : 'fail';
         if (status === 'fail') failed.add(c.name);
         emit({
-          suite: suite.name, case: c.name, status, ms: Math.round(performance.now() - t), message: messageOf(e),
+          suite: suite.name,
+          case: c.name,
+          status,
+          ms: Math.round(performance.now() - t),
+          message: messageOf(e),
           ...(e instanceof CaseFailure && Object.keys(e.details).length > 0 ? { details: e.details } : {}),
         });
       }

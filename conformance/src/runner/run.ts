@@ -17,9 +17,7 @@ import { notRun, runSuite, skipSuite, type CaseResult, type RunOptions } from '.
 import type { PluginSubject } from './subject.js';
 
 /** What to run the suites against. */
-export type ConformanceTarget =
-  | { kind: 'plugin'; file: string; trust: PublicKey[] }
-  | { kind: 'distribution'; dir: string; trust: PublicKey[] };
+export type ConformanceTarget = { kind: 'plugin'; file: string; trust: PublicKey[] } | { kind: 'distribution'; dir: string; trust: PublicKey[] };
 
 /** How to run them. */
 export interface ConformanceOptions extends RunOptions {
@@ -76,20 +74,37 @@ export async function runConformance(target: ConformanceTarget, options: Conform
       dist = await loadDistribution(target.dir, { trust: target.trust });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      const failed: CaseResult = { subject: basename(resolve(target.dir)), suite: 'distribution', case: 'verifies (signature, lock, plugins, pipeline)', status: 'fail', ms: Math.round(performance.now() - t), message };
+      const failed: CaseResult = {
+        subject: basename(resolve(target.dir)),
+        suite: 'distribution',
+        case: 'verifies (signature, lock, plugins, pipeline)',
+        status: 'fail',
+        ms: Math.round(performance.now() - t),
+        message,
+      };
       results.push(failed);
       options.onResult?.(failed);
     }
     name = dist?.name ?? basename(resolve(target.dir));
     version = dist?.version ?? '';
     if (dist) {
-      const ok: CaseResult = { subject: dist.name, suite: 'distribution', case: 'verifies (signature, lock, plugins, pipeline)', status: 'pass', ms: Math.round(performance.now() - t) };
+      const ok: CaseResult = {
+        subject: dist.name,
+        suite: 'distribution',
+        case: 'verifies (signature, lock, plugins, pipeline)',
+        status: 'pass',
+        ms: Math.round(performance.now() - t),
+      };
       results.push(ok);
       options.onResult?.(ok);
       for (const p of dist.plugins) results.push(...(await pluginResults(subjectOf(p.bytes, dist.publishers, `${target.dir}/${p.name}`), options)));
       if (options.budgets) {
         options.onProgress?.('budgets: running the reference workload');
-        budgets = await runBudgets(dist, { ...options.budgets, ...(options.quick ? { quick: true } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+        budgets = await runBudgets(dist, {
+          ...options.budgets,
+          ...(options.quick ? { quick: true } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
       }
     }
   }

@@ -44,7 +44,9 @@ export class RecordingKv implements KvProvider {
   }
   /** Every stored entry, `ns key → sha256(value)`, in namespace then key order. */
   contents(): string[] {
-    return [...this.#namespaces].sort().flatMap((ns) => this.#inner.scan(ns, '', Number.MAX_SAFE_INTEGER).map(([k, v]) => `${ns} ${JSON.stringify(k)} ${digest(v)}`));
+    return [...this.#namespaces]
+      .sort()
+      .flatMap((ns) => this.#inner.scan(ns, '', Number.MAX_SAFE_INTEGER).map(([k, v]) => `${ns} ${JSON.stringify(k)} ${digest(v)}`));
   }
 }
 
@@ -125,7 +127,10 @@ export async function bench(subject: PluginSubject, options: BenchOptions = {}):
   });
   const module = await kernel.load(subject.bytes, { grants: grantsAsRequested(subject.manifest), ...load });
   return {
-    kernel, module, kv, store,
+    kernel,
+    module,
+    kv,
+    store,
     async close() {
       await kernel.stop().catch(() => undefined);
       await store.close().catch(() => undefined);

@@ -79,7 +79,9 @@ describe('admit', () => {
     await register(kernel, signed(doc({ id: 'for-keys', consumer: other.kid, permissions: { intents: ['echo'], exports: [] } }), other));
     expect(await bind(kernel, 'for-keys', HELLO, other.kid)).toEqual({ agent: HELLO, agreement: 'for-keys' });
     expect((await op(kernel, T0)).ok).toBe(true);
-    const usage = (await kernel.callValue(NAME, 'usage', { consumer: other.kid, window: T0 })) as { agreements: { id: string; admitted: number; calls: number }[] };
+    const usage = (await kernel.callValue(NAME, 'usage', { consumer: other.kid, window: T0 })) as {
+      agreements: { id: string; admitted: number; calls: number }[];
+    };
     expect(usage.agreements).toMatchObject([{ id: 'for-keys', admitted: 1, calls: 1 }]);
     expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: true });
     expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: false });
@@ -98,7 +100,10 @@ describe('admit', () => {
     await bind(kernel, 'b-new');
     expect((await op(kernel, T0)).ok).toBe(true);
     const usage = (await kernel.callValue(NAME, 'usage', { consumer: CONSUMER, window: T0 })) as { agreements: { id: string; admitted: number }[] };
-    expect(usage.agreements.map((a) => [a.id, a.admitted])).toEqual([['a-old', 0], ['b-new', 1]]);
+    expect(usage.agreements.map((a) => [a.id, a.admitted])).toEqual([
+      ['a-old', 0],
+      ['b-new', 1],
+    ]);
     await kernel.stop();
   });
 

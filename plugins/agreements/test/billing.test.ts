@@ -26,14 +26,36 @@ const WINDOWS = [60_000, 24 * HOUR, 7 * 60_000];
 async function fixture(windowMs = 60_000): Promise<Kernel> {
   const k = await makeKernel();
   const quotas = { windowMs };
-  await register(k, signed(doc({ id: 'a', quotas, pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 }, validity: { notBefore: T0, notAfter: T0 + 48 * HOUR } })));
-  await register(k, signed(doc({ id: 'b', quotas, pricing: { currency: 'USD', baseFee: 250, perCall: 2, perCostUnit: 0 }, validity: { notBefore: T0 + 24 * HOUR, notAfter: T0 + 72 * HOUR } })));
+  await register(
+    k,
+    signed(
+      doc({ id: 'a', quotas, pricing: { currency: 'EUR', baseFee: 1000, perCall: 7, perCostUnit: 3 }, validity: { notBefore: T0, notAfter: T0 + 48 * HOUR } }),
+    ),
+  );
+  await register(
+    k,
+    signed(
+      doc({
+        id: 'b',
+        quotas,
+        pricing: { currency: 'USD', baseFee: 250, perCall: 2, perCostUnit: 0 },
+        validity: { notBefore: T0 + 24 * HOUR, notAfter: T0 + 72 * HOUR },
+      }),
+    ),
+  );
   await failedCalls(k, 'a', 5, T0 + HOUR);
   await failedCalls(k, 'b', 3, T0 + 25 * HOUR);
   return k;
 }
 
-const line = (agreement: string, item: string, quantity: number, unitPrice: number, amount: number, currency: string) => ({ agreement, item, quantity, unitPrice, amount, currency });
+const line = (agreement: string, item: string, quantity: number, unitPrice: number, amount: number, currency: string) => ({
+  agreement,
+  item,
+  quantity,
+  unitPrice,
+  amount,
+  currency,
+});
 
 describe('invoice', () => {
   it.each(WINDOWS)('first day: agreement a only (b starts at its end); windows of %i ms', async (windowMs) => {
@@ -53,11 +75,18 @@ describe('invoice', () => {
     const k = await fixture(windowMs);
     const inv = (await invoice(k, T0, T0 + 48 * HOUR)) as { lines: unknown[]; totals: unknown[] };
     expect(inv.lines).toEqual([
-      line('a', 'base', 1, 1000, 1000, 'EUR'), line('a', 'calls', 5, 7, 35, 'EUR'), line('a', 'costUnits', 5, 3, 15, 'EUR'),
+      line('a', 'base', 1, 1000, 1000, 'EUR'),
+      line('a', 'calls', 5, 7, 35, 'EUR'),
+      line('a', 'costUnits', 5, 3, 15, 'EUR'),
       // base 250 + 3 calls × 2 + 3 units × 0 = 256
-      line('b', 'base', 1, 250, 250, 'USD'), line('b', 'calls', 3, 2, 6, 'USD'), line('b', 'costUnits', 3, 0, 0, 'USD'),
+      line('b', 'base', 1, 250, 250, 'USD'),
+      line('b', 'calls', 3, 2, 6, 'USD'),
+      line('b', 'costUnits', 3, 0, 0, 'USD'),
     ]);
-    expect(inv.totals).toEqual([{ currency: 'EUR', amount: 1050 }, { currency: 'USD', amount: 256 }]);
+    expect(inv.totals).toEqual([
+      { currency: 'EUR', amount: 1050 },
+      { currency: 'USD', amount: 256 },
+    ]);
     // The same question gives the same bytes.
     const q = encodeCbor({ consumer: CONSUMER, from: T0, to: T0 + 48 * HOUR });
     expect(await k.call(NAME, 'invoice', q)).toEqual(await k.call(NAME, 'invoice', q));
@@ -81,7 +110,9 @@ describe('invoice', () => {
     // Revoked now (wall clock), long before T0, so it was never in force.
     await k.callValue(NAME, 'revoke', { id: 'a' });
     expect(((await invoice(k, T0, T0 + 24 * HOUR)) as { lines: unknown[] }).lines).toEqual([
-      line('a', 'base', 0, 1000, 0, 'EUR'), line('a', 'calls', 5, 7, 35, 'EUR'), line('a', 'costUnits', 5, 3, 15, 'EUR'),
+      line('a', 'base', 0, 1000, 0, 'EUR'),
+      line('a', 'calls', 5, 7, 35, 'EUR'),
+      line('a', 'costUnits', 5, 3, 15, 'EUR'),
     ]);
     await k.stop();
   });

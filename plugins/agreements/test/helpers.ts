@@ -53,7 +53,13 @@ export const CONFIG = { providers: [providerKey.kid] };
  * A kernel with agreements admitting and observing, and hello as the agent (both inline unless
  * told); the plugin gets `config` (default: it accepts `providerKey`).
  */
-export async function makeKernel(kv: KvProvider = new MemoryStore().kv, helloTier: 'inline' | 'worker' = 'inline', hooks = true, agreementsTier: 'inline' | 'worker' = 'inline', config: CborValue = CONFIG): Promise<Kernel> {
+export async function makeKernel(
+  kv: KvProvider = new MemoryStore().kv,
+  helloTier: 'inline' | 'worker' = 'inline',
+  hooks = true,
+  agreementsTier: 'inline' | 'worker' = 'inline',
+  config: CborValue = CONFIG,
+): Promise<Kernel> {
   const { agreements, hello } = await plugins();
   const kernel = new Kernel({ trust: [publisher.publicKey], providers: { kv } });
   await kernel.load(agreements, { isolation: agreementsTier, grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], config });
@@ -126,12 +132,23 @@ export async function whilePaused<T>(kernel: Kernel, work: () => Promise<T>): Pr
 }
 
 /** Run echo at logical time `time`; 'ok' or the denial/error. */
-export async function op(kernel: Kernel, time: number, intent = 'echo', agent = HELLO): Promise<{ ok: true; cost: number } | { ok: false; code: string; reason?: string; retryAfterMs?: number; message: string }> {
+export async function op(
+  kernel: Kernel,
+  time: number,
+  intent = 'echo',
+  agent = HELLO,
+): Promise<{ ok: true; cost: number } | { ok: false; code: string; reason?: string; retryAfterMs?: number; message: string }> {
   try {
-    const r = await kernel.execute({ agent, intent, input: intent === 'greet' ? (new TextEncoder().encode('not cbor')) : input, time });
+    const r = await kernel.execute({ agent, intent, input: intent === 'greet' ? new TextEncoder().encode('not cbor') : input, time });
     return { ok: true, cost: r.outcome.cost };
   } catch (e) {
     const err = e as { code: string; message: string; details?: { reason?: string; retryAfterMs?: number } };
-    return { ok: false, code: err.code, message: err.message, ...(err.details?.reason === undefined ? {} : { reason: err.details.reason }), ...(err.details?.retryAfterMs === undefined ? {} : { retryAfterMs: err.details.retryAfterMs }) };
+    return {
+      ok: false,
+      code: err.code,
+      message: err.message,
+      ...(err.details?.reason === undefined ? {} : { reason: err.details.reason }),
+      ...(err.details?.retryAfterMs === undefined ? {} : { retryAfterMs: err.details.retryAfterMs }),
+    };
   }
 }

@@ -33,7 +33,9 @@ describe('the providers an operator accepts (config.providers)', () => {
     const stranger = generateKeyPair();
     const e = await rejection(register(kernel, signed(doc({ id: 'agr-2', provider: stranger.kid }), consumerKey, stranger)));
     expect(e.code).toBe('EPERM');
-    expect(e.message).toBe(`agreement agr-2: expected a provider this node accepts (config.providers of mcp0.agreements: [${providerKey.kid}]), got ${stranger.kid}`);
+    expect(e.message).toBe(
+      `agreement agr-2: expected a provider this node accepts (config.providers of mcp0.agreements: [${providerKey.kid}]), got ${stranger.kid}`,
+    );
     // Nothing was stored.
     expect((await rejection(kernel.callValue(NAME, 'get', { id: 'agr-2' }))).code).toBe('ENOTFOUND');
     await kernel.stop();
@@ -58,7 +60,11 @@ describe('the providers an operator accepts (config.providers)', () => {
     ['the placeholder left in', { providers: ['$assembler'] }, /got "\$assembler" \(a placeholder that only mcp0 dist build replaces\)$/],
     ['providers null', { providers: null }, /^mcp0\.agreements config\.providers: expected a list of key ids, got null$/],
     ['a misspelt member', { provider: [providerKey.kid] }, /^mcp0\.agreements config: expected only the member "providers", got "provider"$/],
-    ['65 providers', { providers: Array.from({ length: 65 }, () => providerKey.kid) }, /^mcp0\.agreements config\.providers: expected at most 64 key ids, got 65$/],
+    [
+      '65 providers',
+      { providers: Array.from({ length: 65 }, () => providerKey.kid) },
+      /^mcp0\.agreements config\.providers: expected at most 64 key ids, got 65$/,
+    ],
   ] as [string, CborValue, RegExp][])('refuses to load with %s (EINPUT), rather than accept any or none silently', async (_name, config, message) => {
     const e = await loadError(config);
     expect(e, 'the plugin loaded').not.toBeNull();
@@ -77,7 +83,9 @@ describe('the providers an operator accepts (config.providers)', () => {
     const second = await makeKernel(kv, 'inline', true, 'inline', { providers: [next.kid] });
     const r = await op(second, T0 + 1);
     expect(r).toMatchObject({ ok: false, code: 'EDENIED' });
-    expect((r as { reason: string }).reason).toBe(`provider-not-accepted: agreement agr-1 is with the provider ${providerKey.kid}, expected one this node accepts (config.providers of mcp0.agreements: [${next.kid}])`);
+    expect((r as { reason: string }).reason).toBe(
+      `provider-not-accepted: agreement agr-1 is with the provider ${providerKey.kid}, expected one this node accepts (config.providers of mcp0.agreements: [${next.kid}])`,
+    );
     const e = await rejection(bind(second, 'agr-1', 'acme.other'));
     expect(e.code).toBe('EPERM');
     expect(e.message).toContain(`got ${providerKey.kid}`);
@@ -91,7 +99,9 @@ describe('parties are two different key ids, checked by the plugin itself', () =
     const named = forceSign(forceSign(doc({ consumer: 'acme.notes' }), generateKeyPair(), 'consumer'), providerKey, 'provider');
     const e = await rejection(register(kernel, named));
     expect(e.code).toBe('EINPUT');
-    expect(e.message).toBe('invalid agreement: /consumer: expected a key id (the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters), got "acme.notes"');
+    expect(e.message).toBe(
+      'invalid agreement: /consumer: expected a key id (the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters), got "acme.notes"',
+    );
     await kernel.stop();
   });
 
@@ -102,7 +112,9 @@ describe('parties are two different key ids, checked by the plugin itself', () =
     const twice = forceSign(forceSign(free, providerKey, 'consumer'), providerKey, 'provider');
     const e = await rejection(register(kernel, twice));
     expect(e.code).toBe('EINPUT');
-    expect(e.message).toBe(`invalid agreement: /provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${providerKey.kid}`);
+    expect(e.message).toBe(
+      `invalid agreement: /provider: expected a key other than the consumer's (an agreement is between two parties), got the consumer's key id ${providerKey.kid}`,
+    );
     expect((await rejection(kernel.callValue(NAME, 'get', { id: 'agr-1' }))).code).toBe('ENOTFOUND');
     await kernel.stop();
   });
@@ -115,7 +127,9 @@ describe('bind checks the consumer', () => {
     const bob = generateKeyPair();
     const e = await rejection(bind(kernel, 'agr-1', HELLO, bob.kid));
     expect(e.code).toBe('EPERM');
-    expect(e.message).toBe(`agreement agr-1: expected the agent ${HELLO} to act for the agreement's consumer ${consumerKey.kid}, got ${bob.kid} (the key the agent acts for: a node passes the key that signed its module)`);
+    expect(e.message).toBe(
+      `agreement agr-1: expected the agent ${HELLO} to act for the agreement's consumer ${consumerKey.kid}, got ${bob.kid} (the key the agent acts for: a node passes the key that signed its module)`,
+    );
     // Nothing was bound, so nothing runs or is billed to the consumer.
     expect(await op(kernel, T0)).toMatchObject({ ok: false, code: 'EDENIED', reason: `no-agreement: no agreement is bound to ${HELLO}` });
     const usage = (await kernel.callValue(NAME, 'usage', { consumer: consumerKey.kid, window: T0 })) as { agreements: { calls: number; admitted: number }[] };

@@ -79,7 +79,9 @@ describe('quotas', () => {
     await whilePaused(kernel, () => op(kernel, T0 + 2));
     const r = await whilePaused(kernel, () => op(kernel, T0 + 3));
     expect(r).toMatchObject({ ok: false, code: 'EDENIED', retryAfterMs: 60_000 - 3 });
-    expect((r as { reason: string }).reason).toBe(`quota-exhausted: 3 of 3 cost units used in the window from ${new Date(T0).toISOString()} of agreement agr-1`);
+    expect((r as { reason: string }).reason).toBe(
+      `quota-exhausted: 3 of 3 cost units used in the window from ${new Date(T0).toISOString()} of agreement agr-1`,
+    );
     expect((await usage(kernel)).agreements[0]).toMatchObject({ admitted: 3, calls: 3, costUnits: 3 });
     await kernel.stop();
   });
@@ -92,7 +94,13 @@ describe('quotas', () => {
     const ran = results.filter((r) => r.ok || r.code !== 'EDENIED');
     expect(ran).toHaveLength(5);
     const refused = results.filter((r) => !r.ok && r.code === 'EDENIED') as { reason: string; retryAfterMs: number }[];
-    expect(refused.every((r) => /^quota-exhausted: \d of 5 cost units used in the window from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z of agreement agr-1(, and \d held by operations in flight)?$/.test(r.reason))).toBe(true);
+    expect(
+      refused.every((r) =>
+        /^quota-exhausted: \d of 5 cost units used in the window from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z of agreement agr-1(, and \d held by operations in flight)?$/.test(
+          r.reason,
+        ),
+      ),
+    ).toBe(true);
     // A denial that waits only for operations in flight says to retry soon, not at the next window.
     const waiting = refused.filter((r) => r.reason.includes('in flight'));
     expect(waiting.length).toBeGreaterThan(0);

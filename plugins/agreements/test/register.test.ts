@@ -13,7 +13,13 @@ describe('register', () => {
   it('registers a document signed by both parties and returns it from get', async () => {
     const kernel = await makeKernel();
     const d = signed(doc());
-    expect(await register(kernel, d)).toEqual({ id: 'agr-1', consumer: consumerKey.kid, provider: providerKey.kid, consumerKey: consumerKey.kid, providerKey: providerKey.kid });
+    expect(await register(kernel, d)).toEqual({
+      id: 'agr-1',
+      consumer: consumerKey.kid,
+      provider: providerKey.kid,
+      consumerKey: consumerKey.kid,
+      providerKey: providerKey.kid,
+    });
     const got = (await kernel.callValue(NAME, 'get', { id: 'agr-1' })) as Record<string, unknown>;
     expect(got.document).toEqual(d);
     expect(got).toMatchObject({ revoked: false, revokedAt: null, consumerKey: consumerKey.kid, providerKey: providerKey.kid });
@@ -40,7 +46,11 @@ describe('register', () => {
     const intruder = generateKeyPair();
     const d = doc();
     const body = signAgreement(signAgreement(d, providerKey, 'provider'), consumerKey, 'consumer');
-    const forged = { party: 'consumer' as const, key: Buffer.from(intruder.publicKey.bytes).toString('base64url'), sig: Buffer.from(ed25519Sign(agreementSigningBytes(d), intruder.seed)).toString('base64url') };
+    const forged = {
+      party: 'consumer' as const,
+      key: Buffer.from(intruder.publicKey.bytes).toString('base64url'),
+      sig: Buffer.from(ed25519Sign(agreementSigningBytes(d), intruder.seed)).toString('base64url'),
+    };
     const swapped: Agreement = { ...body, signatures: body.signatures!.map((s) => (s.party === 'consumer' ? forged : s)) };
     const e = await rejection(register(kernel, swapped));
     expect(e.code).toBe('ESIGNATURE');
@@ -96,9 +106,19 @@ describe('hostile documents', () => {
     ['an unknown member', { ...good, admin: true }, 'EINPUT', /unexpected member "admin"/],
     ['a wrong type tag', { ...good, type: 'mcp0.agreement/2' }, 'EINPUT', /type: expected "mcp0.agreement\/1"/],
     ['a slash in the consumer', { ...good, consumer: 'a/b' }, 'EINPUT', /consumer: character 1/],
-    ['an agent id as the consumer', { ...good, consumer: 'acme.notes' }, 'EINPUT', /^invalid agreement: \/consumer: expected a key id \(the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters\), got "acme\.notes"$/],
+    [
+      'an agent id as the consumer',
+      { ...good, consumer: 'acme.notes' },
+      'EINPUT',
+      /^invalid agreement: \/consumer: expected a key id \(the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters\), got "acme\.notes"$/,
+    ],
     ['an agent id as the provider', { ...good, provider: 'mcp0.node' }, 'EINPUT', /\/provider: expected a key id .*, got "mcp0\.node"$/],
-    ['one key as both parties', { ...good, provider: good.consumer }, 'EINPUT', /\/provider: expected a key other than the consumer's \(an agreement is between two parties\), got the consumer's key id/],
+    [
+      'one key as both parties',
+      { ...good, provider: good.consumer },
+      'EINPUT',
+      /\/provider: expected a key other than the consumer's \(an agreement is between two parties\), got the consumer's key id/,
+    ],
     ['an empty id', { ...good, id: '' }, 'EINPUT', /id: expected 1 to 128 characters/],
     ['a nested array as a glob', { ...good, permissions: { intents: [[[['x']]]], exports: [] } }, 'EINPUT', /intents\/0: expected text, got array/],
     ['too many globs', { ...good, permissions: { intents: Array(65).fill('x'), exports: [] } }, 'EINPUT', /at most 64 patterns/],

@@ -20,7 +20,10 @@ function readTree(get: (id: Uint8Array) => Uint8Array | undefined, root: Uint8Ar
   const block = (id: Uint8Array) => {
     const b = get(id)!;
     expect(hex(sha(b))).toBe(hex(id));
-    if (!seen.has(hex(id))) { seen.add(hex(id)); bytes += b.length; }
+    if (!seen.has(hex(id))) {
+      seen.add(hex(id));
+      bytes += b.length;
+    }
     return b;
   };
   const walk = (id: Uint8Array, expectLevel: number | null, tail: boolean): Uint8Array => {
@@ -37,8 +40,15 @@ function readTree(get: (id: Uint8Array) => Uint8Array | undefined, root: Uint8Ar
       if (i < node.items.length - 1) expect(cut).toBe(false);
       else if (!tail) expect(cut).toBe(true);
       if (node.level === 0) {
-        if (it.valueId) { const v = block(it.valueId); expect(v.length).toBe(it.size); expect(v.length).toBeGreaterThan(64); entries.push([new TextDecoder().decode(it.key), v]); }
-        else { expect(it.value!.length).toBeLessThanOrEqual(64); entries.push([new TextDecoder().decode(it.key), it.value!]); }
+        if (it.valueId) {
+          const v = block(it.valueId);
+          expect(v.length).toBe(it.size);
+          expect(v.length).toBeGreaterThan(64);
+          entries.push([new TextDecoder().decode(it.key), v]);
+        } else {
+          expect(it.value!.length).toBeLessThanOrEqual(64);
+          entries.push([new TextDecoder().decode(it.key), it.value!]);
+        }
       } else {
         const last = walk(it.child!, node.level - 1, tail && i === node.items.length - 1);
         expect(hex(last)).toBe(hex(it.key));
@@ -53,7 +63,13 @@ function readTree(get: (id: Uint8Array) => Uint8Array | undefined, root: Uint8Ar
 async function measure(kernel: Kernel, newBytes: () => number, reset: () => void, store: MemoryStore, agent: string, n: number, valueSize: number) {
   const call = (exp: string, input: unknown) => kernel.callValue(NAME, exp, input as never) as Promise<any>;
   // Distinct values (no dedupe flatters the full size): key index and generation in the first bytes.
-  const value = (i: number, gen: number) => { const v = new Uint8Array(valueSize); for (let j = 0; j < valueSize; j++) v[j] = (i * 131 + j * 7 + gen * 17) & 0xff; new DataView(v.buffer).setUint32(0, i); v[4] = gen; return v; };
+  const value = (i: number, gen: number) => {
+    const v = new Uint8Array(valueSize);
+    for (let j = 0; j < valueSize; j++) v[j] = (i * 131 + j * 7 + gen * 17) & 0xff;
+    new DataView(v.buffer).setUint32(0, i);
+    v[4] = gen;
+    return v;
+  };
   const key = (i: number) => `/memory/notes/${i}`;
   for (let i = 0; i < n; i += 500) {
     const puts = [];
@@ -87,12 +103,19 @@ describe('write amplification of a 1% change', () => {
   const c = counting(store.blocks);
 
   // A fixed salt, so that the byte counts (which depend on where nodes end) are the same every run.
-  beforeAll(async () => { kernel = await boot(c.blocks, 'inline', { bytes: (n) => new Uint8Array(n).fill(0x5a) }); });
-  afterAll(async () => { await kernel.stop(); await store.close(); });
+  beforeAll(async () => {
+    kernel = await boot(c.blocks, 'inline', { bytes: (n) => new Uint8Array(n).fill(0x5a) });
+  });
+  afterAll(async () => {
+    await kernel.stop();
+    await store.close();
+  });
 
   it('10,000 keys × 1 KiB: ≤ 5% of a full snapshot', async () => {
     const r = await measure(kernel, c.newBytes, c.reset, store, 'amp-1k', 10_000, 1024);
-    console.log(`[storage] 10,000 × 1 KiB: full ${r.full} B; 1% in one apply ${r.batch} B (${(r.batchRatio * 100).toFixed(2)}%); as 100 puts ${r.single} B (${(r.singleRatio * 100).toFixed(2)}%)`);
+    console.log(
+      `[storage] 10,000 × 1 KiB: full ${r.full} B; 1% in one apply ${r.batch} B (${(r.batchRatio * 100).toFixed(2)}%); as 100 puts ${r.single} B (${(r.singleRatio * 100).toFixed(2)}%)`,
+    );
     expect(r.batchRatio).toBeLessThanOrEqual(0.05);
     // 100 separate versions each rewrite their own root-to-leaf path (~4 nodes of ~1 KB + a commit).
     expect(r.singleRatio).toBeLessThanOrEqual(0.06);
@@ -100,7 +123,9 @@ describe('write amplification of a 1% change', () => {
 
   it('10,000 keys × 64 B (inline values): measured and bounded', async () => {
     const r = await measure(kernel, c.newBytes, c.reset, store, 'amp-64', 10_000, 64);
-    console.log(`[storage] 10,000 × 64 B: full ${r.full} B; 1% in one apply ${r.batch} B (${(r.batchRatio * 100).toFixed(2)}%); as 100 puts ${r.single} B (${(r.singleRatio * 100).toFixed(2)}%)`);
+    console.log(
+      `[storage] 10,000 × 64 B: full ${r.full} B; 1% in one apply ${r.batch} B (${(r.batchRatio * 100).toFixed(2)}%); as 100 puts ${r.single} B (${(r.singleRatio * 100).toFixed(2)}%)`,
+    );
     // Inline values: every touched leaf (~1.2 KB) is rewritten, so ~100 of ~640 leaves change.
     expect(r.batchRatio).toBeLessThanOrEqual(0.3);
   });

@@ -14,10 +14,13 @@ type Entries = { entries: [string, Uint8Array][]; cursor: string | null };
 
 const stores: [string, () => { store: Store; cleanup: () => void }][] = [
   ['MemoryStore', () => ({ store: new MemoryStore(), cleanup: () => {} })],
-  ['LmdbStore', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-'));
-    return { store: LmdbStore.open(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-  }],
+  [
+    'LmdbStore',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-'));
+      return { store: LmdbStore.open(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
 ];
 
 describe.each(stores)('mcp0.storage over %s', (_name, open) => {
@@ -67,8 +70,14 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     // Single puts and deletes across the space.
     for (let i = 0; i < 200; i++) {
       const k = `/k/${(i * 31) % 3000}`;
-      if (i % 2) { await call('delete', { agent: a, key: k }); model.delete(k); }
-      else { const v = bytes(`w:${i}`.repeat(i % 20)); await call('put', { agent: a, key: k, value: v }); model.set(k, v); }
+      if (i % 2) {
+        await call('delete', { agent: a, key: k });
+        model.delete(k);
+      } else {
+        const v = bytes(`w:${i}`.repeat(i % 20));
+        await call('put', { agent: a, key: k, value: v });
+        model.set(k, v);
+      }
     }
     const all: [string, Uint8Array][] = [];
     let cursor: string | null = null;
@@ -159,7 +168,9 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     const r1 = (await call('snapshot', { agent: a })).root;
     // Deleting everything gives the empty root.
     expect((await call('apply', { agent: a, delta: { deletes: keys } })).root).toEqual(empty);
-    const shuffled = [...keys].sort((x, y) => ((x.length * 31 + x.charCodeAt(x.length - 1)) % 17) - ((y.length * 31 + y.charCodeAt(y.length - 1)) % 17) || y.localeCompare(x));
+    const shuffled = [...keys].sort(
+      (x, y) => ((x.length * 31 + x.charCodeAt(x.length - 1)) % 17) - ((y.length * 31 + y.charCodeAt(y.length - 1)) % 17) || y.localeCompare(x),
+    );
     for (const k of shuffled) await call('put', { agent: a, key: k, value: val(k) });
     // Extra keys added then removed, and values overwritten back.
     for (let i = 0; i < 50; i++) await call('put', { agent: a, key: `/extra/${i}`, value: bytes('e') });
@@ -180,7 +191,10 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     const base = Array.from({ length: 1500 }, (_, i) => [`/d/${i}`, i % 3 ? bytes(`v${i}`) : new Uint8Array(100).fill(i & 0xff)] as [string, Uint8Array]);
     const a = await call('apply', { agent: 'diff-a', delta: { puts: base } });
     const changed = base.filter((_, i) => i % 50 === 0).map(([k]) => [k, bytes('changed')]);
-    const added = [['/d/new/1', bytes('n1')], ['/e', new Uint8Array(300).fill(1)]];
+    const added = [
+      ['/d/new/1', bytes('n1')],
+      ['/e', new Uint8Array(300).fill(1)],
+    ];
     const removed = base.filter((_, i) => i % 70 === 1).map(([k]) => k);
     await call('apply', { agent: 'diff-b', delta: { puts: base } });
     const b = await call('apply', { agent: 'diff-b', delta: { puts: [...changed, ...added], deletes: removed } });
@@ -211,7 +225,15 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
   it('answers hostile input with typed errors and keeps serving', async () => {
     const exportsWithAgent = ['get', 'put', 'delete', 'list', 'snapshot', 'restore', 'apply', 'history'];
     for (const exp of [...exportsWithAgent, 'diff']) {
-      for (const raw of [new Uint8Array(0), new Uint8Array([0xa1]), new Uint8Array([0xff]), new Uint8Array([0x82, 0x01]), encodeCbor([1, 2]), encodeCbor('x'), new Uint8Array([0xbf, 0xff])]) {
+      for (const raw of [
+        new Uint8Array(0),
+        new Uint8Array([0xa1]),
+        new Uint8Array([0xff]),
+        new Uint8Array([0x82, 0x01]),
+        encodeCbor([1, 2]),
+        encodeCbor('x'),
+        new Uint8Array([0xbf, 0xff]),
+      ]) {
         await expect(kernel.call(NAME, exp, raw), `${exp} ${Buffer.from(raw).toString('hex')}`).rejects.toMatchObject({ code: 'EINPUT' });
       }
     }
@@ -238,7 +260,24 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     await expect(call('restore', { agent: 'h', root: 'text' })).rejects.toMatchObject({ code: 'EINPUT' });
     await expect(call('diff', { rootA: new Uint8Array(32), rootB: 1 })).rejects.toMatchObject({ code: 'EINPUT' });
     await expect(call('diff', { rootA: new Uint8Array(32), rootB: new Uint8Array(32) })).rejects.toMatchObject({ code: 'ENOTFOUND' });
-    for (const delta of [null, 1, [], { puts: 1 }, { puts: [[1, 2]] }, { puts: [['k']] }, { puts: [['k', 'v']] }, { deletes: [1] }, { deletes: 'k' }, { puts: [['k', bytes('v')]], deletes: ['k'] }, { puts: [['k', bytes('v')], ['k', bytes('w')]] }]) {
+    for (const delta of [
+      null,
+      1,
+      [],
+      { puts: 1 },
+      { puts: [[1, 2]] },
+      { puts: [['k']] },
+      { puts: [['k', 'v']] },
+      { deletes: [1] },
+      { deletes: 'k' },
+      { puts: [['k', bytes('v')]], deletes: ['k'] },
+      {
+        puts: [
+          ['k', bytes('v')],
+          ['k', bytes('w')],
+        ],
+      },
+    ]) {
       await expect(call('apply', { agent: 'h', delta }), JSON.stringify(delta)).rejects.toMatchObject({ code: 'EINPUT' });
     }
     // Still serving, and nothing was written for agent h.

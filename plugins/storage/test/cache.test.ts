@@ -10,13 +10,30 @@ describe('caches across calls', () => {
   const store = new MemoryStore();
   const n = { get: 0, refGet: 0, put: 0, refCas: 0 };
   const blocks: BlockProvider = {
-    put: (l) => { n.put++; return store.blocks.put(l); },
-    get: (id) => { n.get++; return store.blocks.get(id); },
+    put: (l) => {
+      n.put++;
+      return store.blocks.put(l);
+    },
+    get: (id) => {
+      n.get++;
+      return store.blocks.get(id);
+    },
     has: (ids) => store.blocks.has(ids),
-    refGet: (ns, name) => { n.refGet++; return store.blocks.refGet(ns, name); },
-    refCas: (ns, name, want, root) => { n.refCas++; return store.blocks.refCas(ns, name, want, root); },
+    refGet: (ns, name) => {
+      n.refGet++;
+      return store.blocks.refGet(ns, name);
+    },
+    refCas: (ns, name, want, root) => {
+      n.refCas++;
+      return store.blocks.refCas(ns, name, want, root);
+    },
   };
-  const reset = () => { n.get = 0; n.refGet = 0; n.put = 0; n.refCas = 0; };
+  const reset = () => {
+    n.get = 0;
+    n.refGet = 0;
+    n.put = 0;
+    n.refCas = 0;
+  };
   let kernel: Kernel;
   const call = (exp: string, input: unknown) => kernel.callValue(NAME, exp, input as never) as Promise<any>;
   const value = (i: number, gen: number) => new Uint8Array(300).fill((i + gen) & 0xff).map((x, j) => (j < 4 ? (i >> (8 * j)) & 0xff : x));
@@ -24,9 +41,13 @@ describe('caches across calls', () => {
 
   beforeAll(async () => {
     kernel = await boot(blocks);
-    for (let i = 0; i < KEYS; i += 500) await call('apply', { agent: 'c', delta: { puts: Array.from({ length: 500 }, (_, j) => [`/c/${i + j}`, value(i + j, 0)]) } });
+    for (let i = 0; i < KEYS; i += 500)
+      await call('apply', { agent: 'c', delta: { puts: Array.from({ length: 500 }, (_, j) => [`/c/${i + j}`, value(i + j, 0)]) } });
   });
-  afterAll(async () => { await kernel.stop(); await store.close(); });
+  afterAll(async () => {
+    await kernel.stop();
+    await store.close();
+  });
 
   it('a warm put reads no block and no ref: one blocks_put, one ref_cas', async () => {
     reset();

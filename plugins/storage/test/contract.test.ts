@@ -42,29 +42,38 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 const backends: [string, Backend | null][] = [
   ['memory', { tier: 'inline', open: async (faults) => ({ store: new MemoryStore({ faults }) }) }],
-  ['LMDB', {
-    tier: 'inline',
-    open: async (faults) => {
-      const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-contract-'));
-      dirs.push(dir);
-      return { store: LmdbStore.open(dir, { faults }), uri: `lmdb:${dir}` };
+  [
+    'LMDB',
+    {
+      tier: 'inline',
+      open: async (faults) => {
+        const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-contract-'));
+        dirs.push(dir);
+        return { store: LmdbStore.open(dir, { faults }), uri: `lmdb:${dir}` };
+      },
     },
-  }],
-  ['MongoDB (worker tier)', mongo && {
-    tier: 'worker',
-    open: async (faults) => {
-      const uri = freshMongoUri();
-      return { store: await openStore(uri, { faults }), uri };
+  ],
+  [
+    'MongoDB (worker tier)',
+    mongo && {
+      tier: 'worker',
+      open: async (faults) => {
+        const uri = freshMongoUri();
+        return { store: await openStore(uri, { faults }), uri };
+      },
     },
-  }],
-  ['MongoDB (inline tier, sync bridge)', mongo && {
-    tier: 'inline',
-    open: async (faults) => {
-      const uri = freshMongoUri();
-      return { store: await MongoSyncStore.open(uri, { faults }), uri };
+  ],
+  [
+    'MongoDB (inline tier, sync bridge)',
+    mongo && {
+      tier: 'inline',
+      open: async (faults) => {
+        const uri = freshMongoUri();
+        return { store: await MongoSyncStore.open(uri, { faults }), uri };
+      },
+      reopen: (uri) => MongoSyncStore.open(uri),
     },
-    reopen: (uri) => MongoSyncStore.open(uri),
-  }],
+  ],
 ];
 afterAll(async () => mongo?.stop());
 
@@ -95,7 +104,10 @@ function runChild(args: string[], until: (line: string, lines: string[]) => bool
     let buf = '';
     let stderr = '';
     let killed = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child timed out after 60 s; stderr:\n${stderr}`)); }, 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child timed out after 60 s; stderr:\n${stderr}`));
+    }, 60_000);
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -150,22 +162,27 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
   it('concurrent writers on one agent: every acknowledged put is kept, every failure is a typed ECONFLICT', async () => {
     const writers = await Promise.all(Array.from({ length: 4 }, () => boot(store.blocks, 'worker')));
     try {
-      const outcomes = await Promise.all(writers.map(async (w, n) => {
-        const out: [string, string][] = [];
-        for (let i = 0; i < 12; i++) {
-          const k = `/w${n}/${i}`;
-          try {
-            await w.callValue(NAME, 'put', { agent: 'contended', key: k, value: bytes(k) });
-            out.push([k, 'ok']);
-          } catch (e) {
-            out.push([k, (e as Mcp0Error).code]);
+      const outcomes = await Promise.all(
+        writers.map(async (w, n) => {
+          const out: [string, string][] = [];
+          for (let i = 0; i < 12; i++) {
+            const k = `/w${n}/${i}`;
+            try {
+              await w.callValue(NAME, 'put', { agent: 'contended', key: k, value: bytes(k) });
+              out.push([k, 'ok']);
+            } catch (e) {
+              out.push([k, (e as Mcp0Error).code]);
+            }
           }
-        }
-        return out;
-      }));
+          return out;
+        }),
+      );
       const all = outcomes.flat();
       for (const [, code] of all) expect(['ok', 'ECONFLICT']).toContain(code);
-      const acked = all.filter(([, c]) => c === 'ok').map(([k]) => k).sort();
+      const acked = all
+        .filter(([, c]) => c === 'ok')
+        .map(([k]) => k)
+        .sort();
       const page = await call('list', { agent: 'contended', limit: 1000 });
       expect(page.entries.map(([k]: [string]) => k).sort()).toEqual(acked);
       for (const [k, v] of page.entries) expect(v).toEqual(bytes(k));
@@ -190,7 +207,8 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
           then(store.blocks.refCas(ns, n, cur!.version, cur!.root), () => {
             stolen++;
             return store.blocks.refCas(ns, n, expect, root);
-          })),
+          }),
+        ),
     };
     const k2 = await boot(rival, backend.tier);
     try {
@@ -220,7 +238,11 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
         await k.stop();
       }
     };
-    const answer = (p: Promise<unknown>) => p.then((v) => v, (e: Mcp0Error) => e.code);
+    const answer = (p: Promise<unknown>) =>
+      p.then(
+        (v) => v,
+        (e: Mcp0Error) => e.code,
+      );
     await corrupt(sha(big), new Uint8Array(randomBytes(4000)));
     // The warm instance verified these blocks when it wrote them: the right bytes, or the error.
     const warm = await answer(call('get', { agent: 'rot', key: '/big' }));
@@ -236,7 +258,11 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
     const tampered = node.slice();
     tampered[tampered.length - 1] ^= 1;
     await corrupt(root, tampered);
-    for (const [exp, input] of [['get', { agent: 'rot', key: '/small' }], ['put', { agent: 'rot', key: '/n', value: bytes('n') }], ['diff', { rootA: root, rootB: root }]] as const) {
+    for (const [exp, input] of [
+      ['get', { agent: 'rot', key: '/small' }],
+      ['put', { agent: 'rot', key: '/n', value: bytes('n') }],
+      ['diff', { rootA: root, rootB: root }],
+    ] as const) {
       expect(await fresh((c) => codeOf(c(exp, input))), exp).toBe('EINTERNAL');
     }
     const small = await answer(call('get', { agent: 'rot', key: '/small' }));
@@ -250,8 +276,11 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
   it('refuses oversized keys and values with ETOOBIG naming the limit, and takes the largest allowed', async () => {
     const k = 'k'.repeat(1025);
     for (const [exp, input] of [
-      ['get', { agent: 'big', key: k }], ['put', { agent: 'big', key: k, value: bytes('v') }], ['delete', { agent: 'big', key: k }],
-      ['list', { agent: 'big', prefix: k }], ['apply', { agent: 'big', delta: { puts: [[k, bytes('v')]] } }],
+      ['get', { agent: 'big', key: k }],
+      ['put', { agent: 'big', key: k, value: bytes('v') }],
+      ['delete', { agent: 'big', key: k }],
+      ['list', { agent: 'big', prefix: k }],
+      ['apply', { agent: 'big', delta: { puts: [[k, bytes('v')]] } }],
       ['put', { agent: 'big', key: '/v', value: new Uint8Array((1 << 20) + 1) }],
       ['put', { agent: 'a'.repeat(201), key: '/v', value: bytes('v') }],
     ] as const) {
@@ -265,18 +294,41 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
 
   it('answers hostile input to every export with EINPUT or ETOOBIG, and keeps serving', async () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const wrong = [null, 7, -1, 'x', new Uint8Array(3), [], [1, 'a'], { a: 1 }, true, 1.5];
     for (const exp of EXPORTS) {
       const inputs: Uint8Array[] = [new Uint8Array(0), new Uint8Array([0xff]), encodeCbor([1, 2, 3]), encodeCbor('text')];
       for (let i = 0; i < 6; i++) inputs.push(new Uint8Array(Array.from({ length: 1 + Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))));
-      const good = encodeCbor({ agent: 'hostile', key: 'k', value: bytes('v'), root: new Uint8Array(32), rootA: new Uint8Array(32), rootB: new Uint8Array(32), delta: {} });
+      const good = encodeCbor({
+        agent: 'hostile',
+        key: 'k',
+        value: bytes('v'),
+        root: new Uint8Array(32),
+        rootA: new Uint8Array(32),
+        rootB: new Uint8Array(32),
+        delta: {},
+      });
       for (let cut = 1; cut < good.length; cut += 9) inputs.push(good.subarray(0, cut));
       for (const field of ['agent', 'key', 'value', 'root', 'rootA', 'rootB', 'delta', 'prefix', 'limit', 'cursor', 'keep', 'after', 'expect']) {
-        for (const w of wrong) inputs.push(encodeCbor({ agent: 'hostile', key: 'k', value: bytes('v'), root: new Uint8Array(32), rootA: new Uint8Array(32), rootB: new Uint8Array(32), delta: {}, [field]: w } as never));
+        for (const w of wrong)
+          inputs.push(
+            encodeCbor({
+              agent: 'hostile',
+              key: 'k',
+              value: bytes('v'),
+              root: new Uint8Array(32),
+              rootA: new Uint8Array(32),
+              rootB: new Uint8Array(32),
+              delta: {},
+              [field]: w,
+            } as never),
+          );
       }
       for (const raw of inputs) {
-        const code = await kernel.call(NAME, exp, raw).then(() => 'ok', (e: Mcp0Error) => e.code);
+        const code = await kernel.call(NAME, exp, raw).then(
+          () => 'ok',
+          (e: Mcp0Error) => e.code,
+        );
         // Some mutations are valid input (e.g. a wrong type in a field this export ignores, or an
         // apply that expects a head version the agent is not at: ECONFLICT).
         expect(['ok', 'EINPUT', 'ETOOBIG', 'ENOTFOUND', 'ECONFLICT'], `${exp} ${hexOf(raw).slice(0, 80)}`).toContain(code);
@@ -290,7 +342,12 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
   it.runIf(durable)('kill -9 mid write burst: every acknowledged snapshot restores, no root dangles', async () => {
     const agent = 'crashy';
     const lines = await runChild(['write', uri!, unsignedPath, backend.tier, agent], (line, all) => all.length >= 25 && line !== 'ready');
-    const acks = lines.filter((l) => l !== 'ready').map((l) => { const [i, root] = l.split(' '); return { i: Number(i), root: root! }; });
+    const acks = lines
+      .filter((l) => l !== 'ready')
+      .map((l) => {
+        const [i, root] = l.split(' ');
+        return { i: Number(i), root: root! };
+      });
     expect(acks.length).toBeGreaterThanOrEqual(20);
     // A fresh view of the store (as after a restart) sees what the child wrote.
     const again = await (backend.reopen ?? openStore)(uri!);

@@ -13,13 +13,21 @@ const SALT = Uint8Array.from({ length: 16 }, (_, i) => i);
 const fixedRandom = { bytes: (n: number) => Uint8Array.from({ length: n }, (_, i) => i) };
 
 /** 1,000 entries: every fifth value out of line (100 bytes), the rest inline. */
-const DATA: [string, Uint8Array][] = Array.from({ length: 1000 }, (_, i) => [`/kat/${i}`, i % 5 === 0 ? new Uint8Array(100).fill(i & 255) : enc.encode(`v${i}`)]);
+const DATA: [string, Uint8Array][] = Array.from({ length: 1000 }, (_, i) => [
+  `/kat/${i}`,
+  i % 5 === 0 ? new Uint8Array(100).fill(i & 255) : enc.encode(`v${i}`),
+]);
 /** The root of DATA under SALT (format version 2, target fanout 16, caps 128 items / 8,192 bytes). */
 const KAT_ROOT = '088f7354343b08f7b8c3c604f32c5e736d37544761ae39daa095b01246fcf857';
 
 describe('known answers', () => {
   it('SipHash-2-4: the reference vectors (key 00..0f)', () => {
-    expect(siphash24(SALT, Uint8Array.from({ length: 15 }, (_, i) => i)).toString(16)).toBe('a129ca6149be45e5');
+    expect(
+      siphash24(
+        SALT,
+        Uint8Array.from({ length: 15 }, (_, i) => i),
+      ).toString(16),
+    ).toBe('a129ca6149be45e5');
     expect(siphash24(SALT, new Uint8Array(0)).toString(16)).toBe('726fdb47dd0e0e31');
   });
 
@@ -38,7 +46,14 @@ describe('known answers', () => {
   });
 
   it('the model of the canonical tree gives the known root', () => {
-    expect(hexOf(buildTree(SALT, DATA.map(([k, v]) => [enc.encode(k), v])).root)).toBe(KAT_ROOT);
+    expect(
+      hexOf(
+        buildTree(
+          SALT,
+          DATA.map(([k, v]) => [enc.encode(k), v]),
+        ).root,
+      ),
+    ).toBe(KAT_ROOT);
   });
 });
 
@@ -46,8 +61,13 @@ describe('the plugin writes exactly the canonical tree', () => {
   let kernel: Kernel;
   const store = new MemoryStore();
   const call = (exp: string, input: unknown) => kernel.callValue(NAME, exp, input as never) as Promise<any>;
-  beforeAll(async () => { kernel = await boot(store.blocks, 'inline', fixedRandom); });
-  afterAll(async () => { await kernel.stop(); await store.close(); });
+  beforeAll(async () => {
+    kernel = await boot(store.blocks, 'inline', fixedRandom);
+  });
+  afterAll(async () => {
+    await kernel.stop();
+    await store.close();
+  });
 
   it('salts a new agent from random_bytes, and keeps the salt in every commit', async () => {
     await call('put', { agent: 'salted', key: '/x', value: enc.encode('1') });
@@ -61,8 +81,19 @@ describe('the plugin writes exactly the canonical tree', () => {
 
   it('the same leaf bytes as the known answer', async () => {
     const big = new Uint8Array(70).fill(0x61);
-    const { root } = await call('apply', { agent: 'leaf', delta: { puts: [['/a', enc.encode('v')], ['/ab/c', big], ['/b', new Uint8Array(0)]] } });
-    expect(hexOf(store.blocks.get(root)!)).toBe('830200838300422f614176840243622f6358206bd5e5034855a11241f0dee8fc72850ffd9955b28347a86428b5fa19119f6ad018468301416240');
+    const { root } = await call('apply', {
+      agent: 'leaf',
+      delta: {
+        puts: [
+          ['/a', enc.encode('v')],
+          ['/ab/c', big],
+          ['/b', new Uint8Array(0)],
+        ],
+      },
+    });
+    expect(hexOf(store.blocks.get(root)!)).toBe(
+      '830200838300422f614176840243622f6358206bd5e5034855a11241f0dee8fc72850ffd9955b28347a86428b5fa19119f6ad018468301416240',
+    );
     // Under this salt none of the three keys ends a node.
     for (const k of ['/a', '/ab/c']) expect(rank(SALT, enc.encode(k))).toBe(0);
   });
@@ -75,7 +106,10 @@ describe('the plugin writes exactly the canonical tree', () => {
     await call('apply', { agent: 'kat-2', delta: { puts: [...DATA.slice(0, 700), ['/kat/extra', enc.encode('x')]] } });
     const two = await call('apply', { agent: 'kat-2', delta: { deletes: ['/kat/extra'] } });
     expect(hexOf(two.root)).toBe(KAT_ROOT);
-    const model = buildTree(SALT, DATA.map(([k, v]) => [enc.encode(k), v]));
+    const model = buildTree(
+      SALT,
+      DATA.map(([k, v]) => [enc.encode(k), v]),
+    );
     for (const [h, bytes] of model.blocks) expect(hexOf(store.blocks.get(Buffer.from(h, 'hex'))!), h).toBe(hexOf(bytes));
   });
 });

@@ -46,7 +46,9 @@ export function decodeNode(bytes: Uint8Array): TreeNode {
     return {
       version: 1,
       level,
-      items: items.map((it) => (level > 0 ? { key: it[0]!, child: it[1]! } : it.length === 3 ? { key: it[0]!, valueId: it[1]!, size: Number(it[2]) } : { key: it[0]!, value: it[1]! })),
+      items: items.map((it) =>
+        level > 0 ? { key: it[0]!, child: it[1]! } : it.length === 3 ? { key: it[0]!, valueId: it[1]!, size: Number(it[2]) } : { key: it[0]!, value: it[1]! },
+      ),
     };
   }
   if (v.length !== 3 || v[0] !== 2) throw new Error('not a node');
@@ -93,22 +95,41 @@ export function siphash24(k: Uint8Array, m: Uint8Array): bigint {
   let v2 = k0 ^ 0x6c7967656e657261n;
   let v3 = k1 ^ 0x7465646279746573n;
   const round = () => {
-    v0 = (v0 + v1) & M64; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & M64; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & M64; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & M64; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
+    v0 = (v0 + v1) & M64;
+    v1 = rotl(v1, 13n);
+    v1 ^= v0;
+    v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & M64;
+    v3 = rotl(v3, 16n);
+    v3 ^= v2;
+    v0 = (v0 + v3) & M64;
+    v3 = rotl(v3, 21n);
+    v3 ^= v0;
+    v2 = (v2 + v1) & M64;
+    v1 = rotl(v1, 17n);
+    v1 ^= v2;
+    v2 = rotl(v2, 32n);
   };
   const end = m.length - (m.length % 8);
   const mv = new DataView(m.buffer, m.byteOffset, m.length);
   for (let i = 0; i < end; i += 8) {
     const w = mv.getBigUint64(i, true);
-    v3 ^= w; round(); round(); v0 ^= w;
+    v3 ^= w;
+    round();
+    round();
+    v0 ^= w;
   }
   let b = BigInt(m.length & 0xff) << 56n;
   for (let j = 0; j < m.length % 8; j++) b |= BigInt(m[end + j]!) << BigInt(8 * j);
-  v3 ^= b; round(); round(); v0 ^= b;
+  v3 ^= b;
+  round();
+  round();
+  v0 ^= b;
   v2 ^= 0xffn;
-  round(); round(); round(); round();
+  round();
+  round();
+  round();
+  round();
   return (v0 ^ v1 ^ v2 ^ v3) & M64;
 }
 
@@ -122,7 +143,10 @@ export const rank = (salt: Uint8Array, key: Uint8Array): number => Math.floor(cl
 export function rankV1(key: Uint8Array): number {
   let z = 0;
   for (const x of sha(key)) {
-    if (x === 0) { z += 8; continue; }
+    if (x === 0) {
+      z += 8;
+      continue;
+    }
     z += Math.clz32(x) - 24;
     break;
   }
@@ -137,7 +161,6 @@ export const MAX_WEIGHT = 8192;
 export const weight = (it: NodeItem): number => it.suffix!.length + (it.value ? it.value.length : 32);
 
 // ---- a model of the canonical tree (README "Boundaries"), for known answers ----
-
 
 const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 

@@ -19,10 +19,13 @@ type State = Map<string, Uint8Array>;
 
 const stores: [string, () => { store: Store; cleanup: () => void }][] = [
   ['MemoryStore', () => ({ store: new MemoryStore(), cleanup: () => {} })],
-  ['LmdbStore', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-gc-'));
-    return { store: LmdbStore.open(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-  }],
+  [
+    'LmdbStore',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mcp0-storage-gc-'));
+      return { store: LmdbStore.open(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
 ];
 
 /** Every stored block id (hex). */
@@ -180,8 +183,16 @@ describe.each(stores)('gc over %s', (_name, open) => {
     await expect(gc({ graceMs: -1 })).rejects.toMatchObject({ code: 'EUSAGE' });
     await expect(gc({ graceMs: Infinity })).rejects.toMatchObject({ code: 'EUSAGE' });
     await expect(gc({ call: async () => ({ live: 'everything' }) })).rejects.toMatchObject({ code: 'EINTERNAL' });
-    await expect(gc({ call: async () => ({ live: new Uint8Array(33), cursor: null, commits: 1, dropped: false }) })).rejects.toMatchObject({ code: 'EINTERNAL' });
-    await expect(gc({ call: async () => { throw Object.assign(new Error('store down'), { code: 'EUNAVAILABLE' }); } })).rejects.toThrow('store down');
+    await expect(gc({ call: async () => ({ live: new Uint8Array(33), cursor: null, commits: 1, dropped: false }) })).rejects.toMatchObject({
+      code: 'EINTERNAL',
+    });
+    await expect(
+      gc({
+        call: async () => {
+          throw Object.assign(new Error('store down'), { code: 'EUNAVAILABLE' });
+        },
+      }),
+    ).rejects.toThrow('store down');
     expect((await stored(store)).size).toBe(count);
   });
 

@@ -34,7 +34,9 @@ export function counting(inner: BlockProvider): { blocks: BlockProvider; newByte
     // Synchronous, as the inline tier needs (the stores under test answer synchronously).
     put: (list) => {
       const had = inner.has(list.map(sha)) as boolean[];
-      list.forEach((b, i) => { if (!had[i]) bytes += b.length; });
+      list.forEach((b, i) => {
+        if (!had[i]) bytes += b.length;
+      });
       return inner.put(list);
     },
     get: (id) => inner.get(id),
@@ -42,7 +44,13 @@ export function counting(inner: BlockProvider): { blocks: BlockProvider; newByte
     refGet: (ns, name) => inner.refGet(ns, name),
     refCas: (ns, name, expect, root) => inner.refCas(ns, name, expect, root),
   };
-  return { blocks, newBytes: () => bytes, reset: () => { bytes = 0; } };
+  return {
+    blocks,
+    newBytes: () => bytes,
+    reset: () => {
+      bytes = 0;
+    },
+  };
 }
 
 export const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());

@@ -38,8 +38,13 @@ describe('hostile key sets', () => {
     return c.newBytes();
   };
 
-  beforeAll(async () => { kernel = await boot(c.blocks); });
-  afterAll(async () => { await kernel.stop(); await store.close(); });
+  beforeAll(async () => {
+    kernel = await boot(c.blocks);
+  });
+  afterAll(async () => {
+    await kernel.stop();
+    await store.close();
+  });
 
   it('keys that never end a node under the version 1 rule: the tree splits, 20,000 of them are written, puts stay small', async () => {
     const agent = 'no-split';
@@ -67,7 +72,10 @@ describe('hostile key sets', () => {
     const at20k = await putBytes(agent, keys[17_000]!, new Uint8Array(1024).fill(8));
     expect(at20k).toBeLessThan(16_000);
     // The tree is the canonical one for its salt (checked by the independent model).
-    const model = buildTree(saltOf(agent), keys.map((k, i) => [bytes(k), i === 4321 ? new Uint8Array(1024).fill(7) : i === 17_000 ? new Uint8Array(1024).fill(8) : value(i)]));
+    const model = buildTree(
+      saltOf(agent),
+      keys.map((k, i) => [bytes(k), i === 4321 ? new Uint8Array(1024).fill(7) : i === 17_000 ? new Uint8Array(1024).fill(8) : value(i)]),
+    );
     expect(hexOf((await call('snapshot', { agent })).root)).toBe(hexOf(model.root));
   });
 
@@ -91,7 +99,13 @@ describe('hostile key sets', () => {
     expect(Math.max(...all.map((n) => n.bytes))).toBeLessThan(MAX_WEIGHT + 2_000);
     const one = await putBytes(agent, keys[1234]!, new Uint8Array(1024).fill(3));
     expect(one).toBeLessThan(3 * (MAX_WEIGHT + 2_000));
-    const model = buildTree(salt, [['/first', bytes('x')], ...keys.map((k, i): [string, Uint8Array] => [k, i === 1234 ? new Uint8Array(1024).fill(3) : value])].map(([k, v]) => [bytes(k), v]));
+    const model = buildTree(
+      salt,
+      [['/first', bytes('x')], ...keys.map((k, i): [string, Uint8Array] => [k, i === 1234 ? new Uint8Array(1024).fill(3) : value])].map(([k, v]) => [
+        bytes(k),
+        v,
+      ]),
+    );
     expect(hexOf((await call('snapshot', { agent })).root)).toBe(hexOf(model.root));
   });
 
@@ -124,10 +138,21 @@ describe('apply with expect, and reads at a root', () => {
   const store = new MemoryStore();
   const c = counting(store.blocks);
   const call = (exp: string, input: unknown) => kernel.callValue(NAME, exp, input as never) as Promise<any>;
-  const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: Mcp0Error) => e);
+  const fail = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: Mcp0Error) => e,
+    );
 
-  beforeAll(async () => { kernel = await boot(c.blocks); });
-  afterAll(async () => { await kernel.stop(); await store.close(); });
+  beforeAll(async () => {
+    kernel = await boot(c.blocks);
+  });
+  afterAll(async () => {
+    await kernel.stop();
+    await store.close();
+  });
 
   it('commits only at the expected head version; a stale one is ECONFLICT with both versions, nothing written', async () => {
     const agent = 'cas';
@@ -209,7 +234,16 @@ describe('apply with expect, and reads at a root', () => {
     const big = new Uint8Array(300).fill(5);
     await call('apply', { agent, delta: { puts: [['/x', bytes('1')], ['/big', big], ...Array.from({ length: 300 }, (_, i) => [`/m/${i}`, bytes(`a${i}`)])] } });
     const old = await call('snapshot', { agent });
-    await call('apply', { agent, delta: { puts: [['/x', bytes('2')], ['/y', bytes('3')]], deletes: ['/big', '/m/7'] } });
+    await call('apply', {
+      agent,
+      delta: {
+        puts: [
+          ['/x', bytes('2')],
+          ['/y', bytes('3')],
+        ],
+        deletes: ['/big', '/m/7'],
+      },
+    });
     expect(await call('get', { agent, key: '/x' })).toEqual(bytes('2'));
     expect(await call('get', { agent, key: '/x', root: old.root })).toEqual(bytes('1'));
     expect(await call('get', { agent, key: '/y', root: old.root })).toBeNull();

@@ -39,20 +39,28 @@ describe('a version 1 store (written by 0.2.0)', () => {
   /** Every entry of an agent (or at a root), and the digest the fixture recorded for such a listing. */
   async function listing(agent: string, root?: Uint8Array): Promise<{ entries: [string, Uint8Array][]; digest: string }> {
     const entries: [string, Uint8Array][] = [];
-    for (let cursor: string | null = null; ;) {
+    for (let cursor: string | null = null; ; ) {
       const page: { entries: [string, Uint8Array][]; cursor: string | null } = await call('list', { agent, limit: 1000, cursor, ...(root ? { root } : {}) });
       entries.push(...page.entries);
       if (page.cursor === null) break;
       cursor = page.cursor;
     }
-    return { entries, digest: createHash('sha256').update(encodeCbor(entries as never)).digest('hex') };
+    return {
+      entries,
+      digest: createHash('sha256')
+        .update(encodeCbor(entries as never))
+        .digest('hex'),
+    };
   }
 
   beforeAll(async () => {
     loadFixture(store);
     kernel = await boot(store.blocks);
   });
-  afterAll(async () => { await kernel.stop(); await store.close(); });
+  afterAll(async () => {
+    await kernel.stop();
+    await store.close();
+  });
 
   it('is version 1 as recorded: whole-key nodes and commits without a salt', () => {
     const head = decodeCommit(store.blocks.get(fromHex(big.head))!);
@@ -160,16 +168,23 @@ describe('a version 1 store (written by 0.2.0)', () => {
     const fresh = new MemoryStore();
     loadFixture(fresh);
     // The untouched version 1 store with its history; the mixed one (after the gc above) as its current state.
-    for (const [agent, from, history] of [['v1-big', fresh, true], ['v1-big', store, false]] as const) {
+    for (const [agent, from, history] of [
+      ['v1-big', fresh, true],
+      ['v1-big', store, false],
+    ] as const) {
       const archive = await exportAgent(from, agent, { key, history });
       const target = new MemoryStore();
       await importAgent(target, archive, { trust: [key.publicKey] });
       const k2 = await boot(target.blocks);
       try {
-        const page = await k2.callValue(NAME, 'list', { agent, limit: 1000 }) as { entries: [string, Uint8Array][] };
+        const page = (await k2.callValue(NAME, 'list', { agent, limit: 1000 })) as { entries: [string, Uint8Array][] };
         const expected = await (async () => {
           const k3 = await boot(from.blocks);
-          try { return (await k3.callValue(NAME, 'list', { agent, limit: 1000 }) as { entries: [string, Uint8Array][] }).entries; } finally { await k3.stop(); }
+          try {
+            return ((await k3.callValue(NAME, 'list', { agent, limit: 1000 })) as { entries: [string, Uint8Array][] }).entries;
+          } finally {
+            await k3.stop();
+          }
         })();
         expect(page.entries).toEqual(expected);
       } finally {

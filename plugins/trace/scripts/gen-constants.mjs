@@ -35,7 +35,9 @@ function circomlibjsDir() {
 }
 
 function limbs(x) {
-  return mont29(x).map((l) => '0x' + l.toString(16).padStart(8, '0')).join(', ');
+  return mont29(x)
+    .map((l) => '0x' + l.toString(16).padStart(8, '0'))
+    .join(', ');
 }
 
 function block(name, values, comment) {
@@ -70,9 +72,11 @@ ${N_ROUNDS_P.map((n, i) => `    case ${i + 2}: return ${n};`).join('\n')}
   const tables = [];
   for (let t = 2; t <= 5; t++) {
     const i = t - 2;
-    const C = opt.C[i], S = opt.S[i];
+    const C = opt.C[i],
+      S = opt.S[i];
     // Transposed, so output i's coefficients are contiguous: MT[i·t + j] = M[j][i].
-    const M = transpose(opt.M[i]).flat(), Pm = transpose(opt.P[i]).flat();
+    const M = transpose(opt.M[i]).flat(),
+      Pm = transpose(opt.P[i]).flat();
     const nP = N_ROUNDS_P[i];
     if (C.length !== N_ROUNDS_F * t + nP) throw new Error(`t=${t}: C has ${C.length} constants, expected ${N_ROUNDS_F * t + nP}`);
     if (S.length !== nP * (2 * t - 1)) throw new Error(`t=${t}: S has ${S.length} constants, expected ${nP * (2 * t - 1)}`);
@@ -96,8 +100,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const text = await generate();
   if (process.argv.includes('--check')) {
     let current = '';
-    try { current = readFileSync(OUT, 'utf8'); } catch {}
-    if (current !== text) { console.error(`${OUT} is stale: run node plugins/trace/scripts/gen-constants.mjs`); process.exit(1); }
+    try {
+      current = readFileSync(OUT, 'utf8');
+    } catch {}
+    if (current !== text) {
+      console.error(`${OUT} is stale: run node plugins/trace/scripts/gen-constants.mjs`);
+      process.exit(1);
+    }
     console.log(`${OUT} is up to date`);
   } else {
     writeFileSync(OUT, text);

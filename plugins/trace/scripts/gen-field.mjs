@@ -36,7 +36,7 @@ export function limbs29(x) {
 }
 /** x (any integer) in Montgomery form, reduced, as N 29-bit limbs. */
 export function mont29(x) {
-  return limbs29((((BigInt(x) % P) + P) % P) * R % P);
+  return limbs29(((((BigInt(x) % P) + P) % P) * R) % P);
 }
 const hex = (x) => '0x' + x.toString(16).padStart(8, '0');
 const list = (xs) => xs.map(hex).join(', ');
@@ -105,7 +105,10 @@ function mont() {
   const A = core.slice();
   A.push('  // + c, carrying into 29-bit limbs');
   A.push(`  let s0 = (t0 & ${hex(MASK)}) + <u64>load<u32>(c, 0);`);
-  for (let j = 1; j < N - 1; j++) A.push(`  t${j} += t${j - 1} >> ${WBITS}; let s${j} = (t${j} & ${hex(MASK)}) + <u64>load<u32>(c, ${4 * j}) + (s${j - 1} >> ${WBITS}); s${j - 1} &= ${hex(MASK)};`);
+  for (let j = 1; j < N - 1; j++)
+    A.push(
+      `  t${j} += t${j - 1} >> ${WBITS}; let s${j} = (t${j} & ${hex(MASK)}) + <u64>load<u32>(c, ${4 * j}) + (s${j - 1} >> ${WBITS}); s${j - 1} &= ${hex(MASK)};`,
+    );
   A.push(`  let s${N - 1} = (t${N - 2} >> ${WBITS}) + <u64>load<u32>(c, ${4 * (N - 1)}) + (s${N - 2} >> ${WBITS}); s${N - 2} &= ${hex(MASK)};`);
   A.push(...condSub(p2, '2p', 'r'));
   return `${HEADER}// BN254 Fr Montgomery multiplication, R = 2^${N * WBITS}, ${N} unsaturated ${WBITS}-bit limbs, unrolled.
@@ -226,11 +229,15 @@ function condSub(mod, name, out) {
 function reduce() {
   const add = [];
   add.push(`  let s0 = <u64>load<u32>(a, 0) + <u64>load<u32>(b, 0);`);
-  for (let j = 1; j < N; j++) add.push(`  let s${j} = <u64>load<u32>(a, ${4 * j}) + <u64>load<u32>(b, ${4 * j}) + (s${j - 1} >> ${WBITS}); s${j - 1} &= ${hex(MASK)};`);
+  for (let j = 1; j < N; j++)
+    add.push(`  let s${j} = <u64>load<u32>(a, ${4 * j}) + <u64>load<u32>(b, ${4 * j}) + (s${j - 1} >> ${WBITS}); s${j - 1} &= ${hex(MASK)};`);
   const sub = [];
   // a − b + 2p: never negative for a, b < 2p.
   sub.push(`  let s0 = <u64>load<u32>(a, 0) + ${hex(p2[0])} - <u64>load<u32>(b, 0);`);
-  for (let j = 1; j < N; j++) sub.push(`  let s${j} = <u64>load<u32>(a, ${4 * j}) + ${hex(p2[j])} - <u64>load<u32>(b, ${4 * j}) + <u64>(<i64>s${j - 1} >> ${WBITS}); s${j - 1} &= ${hex(MASK)};`);
+  for (let j = 1; j < N; j++)
+    sub.push(
+      `  let s${j} = <u64>load<u32>(a, ${4 * j}) + ${hex(p2[j])} - <u64>load<u32>(b, ${4 * j}) + <u64>(<i64>s${j - 1} >> ${WBITS}); s${j - 1} &= ${hex(MASK)};`,
+    );
   const can = [];
   for (let j = 0; j < N; j++) can.push(`  const s${j} = <u64>load<u32>(a, ${4 * j});`);
   return `${HEADER}// Addition and subtraction in [0, 2p), and the canonical form (< p), over ${N}×${WBITS}-bit limbs.
@@ -266,8 +273,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const file = join(DIR, name);
     if (check) {
       let current = '';
-      try { current = readFileSync(file, 'utf8'); } catch {}
-      if (current !== text) { console.error(`${file} is stale: run node plugins/trace/scripts/gen-field.mjs`); stale = true; }
+      try {
+        current = readFileSync(file, 'utf8');
+      } catch {}
+      if (current !== text) {
+        console.error(`${file} is stale: run node plugins/trace/scripts/gen-field.mjs`);
+        stale = true;
+      }
     } else {
       writeFileSync(file, text);
       console.log(`wrote ${file}`);

@@ -90,7 +90,8 @@ async function run(kernel: Kernel, intent: string, input: Uint8Array, log: Expec
 const head = (k: Kernel) => k.callValue(NAME, 'head', {}) as Promise<{ seq: number | null; head: string }>;
 const getEntry = (k: Kernel, seq: number) => k.callValue(NAME, 'get', { seq }) as Promise<Entry>;
 const range = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'range', { from, to }) as Promise<Entry[]>;
-const verify = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'verifyRange', { from, to }) as Promise<{ ok: boolean; brokenAt?: number; reason?: string }>;
+const verify = (k: Kernel, from: number, to: number) =>
+  k.callValue(NAME, 'verifyRange', { from, to }) as Promise<{ ok: boolean; brokenAt?: number; reason?: string }>;
 
 /** Checks every entry against the expectations and the reference chain; returns the reference heads. */
 function checkAgainstReference(entries: Entry[], log: Expected[]): bigint[] {
@@ -166,7 +167,9 @@ describe('mcp0.trace chain', () => {
       await run(kernel, 'greet', encodeCbor({ name: 7 }), log); // EINPUT: failed, still observed
       await run(kernel, 'echo', new Uint8Array(5000).fill(9), log);
       // An intent the agent does not export is refused before any hook runs: never traced.
-      await expect(kernel.execute({ agent: HELLO, intent: 'no-such-intent', input: new Uint8Array(0), time: nextTime++ })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      await expect(kernel.execute({ agent: HELLO, intent: 'no-such-intent', input: new Uint8Array(0), time: nextTime++ })).rejects.toMatchObject({
+        code: 'ENOTFOUND',
+      });
       await run(kernel, 'echo', new Uint8Array(0), log);
       await run(kernel, 'count', encodeCbor({ key: 'k' }), log);
       expect(log.map((l) => l.status)).toEqual(['ok', 'ok', 'error', 'ok', 'ok', 'ok']);
@@ -208,7 +211,11 @@ describe('mcp0.trace chain', () => {
       // 2. an edited event with its eventHash and head recomputed: entry 2 is self-consistent, 3 breaks
       const forged = { ...e2.event, agent: 'someone.else' };
       const prev = BigInt((decodeCbor((await store.kv.get(NAME, entryKey(1)))!) as unknown as Entry).head);
-      await store.kv.put(NAME, k2, encodeCbor({ seq: 2, event: forged, eventHash: refEventHash(forged).toString(), head: refStep(prev, forged).toString() } as unknown as CborValue));
+      await store.kv.put(
+        NAME,
+        k2,
+        encodeCbor({ seq: 2, event: forged, eventHash: refEventHash(forged).toString(), head: refStep(prev, forged).toString() } as unknown as CborValue),
+      );
       r = await verify(kernel, 0, n - 1);
       expect(r).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/head/) });
 
@@ -249,7 +256,13 @@ describe('mcp0.trace chain', () => {
 
     it('answers hostile input to every export with typed errors, and keeps serving', async () => {
       const raw = async (exp: string, bytes: Uint8Array) => kernel.call(NAME, exp, bytes);
-      const garbage = [new Uint8Array(0), new Uint8Array([0xa1]), new Uint8Array([0xa2, 0x64, 0x66, 0x72]), new Uint8Array([0xff]), new Uint8Array([0x1b, 1, 2])];
+      const garbage = [
+        new Uint8Array(0),
+        new Uint8Array([0xa1]),
+        new Uint8Array([0xa2, 0x64, 0x66, 0x72]),
+        new Uint8Array([0xff]),
+        new Uint8Array([0x1b, 1, 2]),
+      ];
       for (const exp of ['head', 'get', 'range', 'verifyRange']) {
         for (const bytes of garbage) await expect(raw(exp, bytes), `${exp} ${bytes.join(',')}`).rejects.toMatchObject({ code: 'EINPUT' });
         for (const v of [[], 'x', 7, null, [1, 2]] as CborValue[]) {
@@ -264,14 +277,18 @@ describe('mcp0.trace chain', () => {
         for (const v of [{}, { from: 0 }, { to: 1 }, { from: 'a', to: 1 }, { from: 0, to: -1 }, { from: 0.5, to: 1 }, { from: 5, to: 2 }] as CborValue[]) {
           await expect(kernel.callValue(NAME, exp, v), `${exp} ${JSON.stringify(v)}`).rejects.toMatchObject({ code: 'EINPUT' });
         }
-        for (const v of [{ from: 0, to: 1000 }, { from: 0, to: 2n ** 64n - 1n }, { from: 10, to: 1_000_000 }] as CborValue[]) {
+        for (const v of [
+          { from: 0, to: 1000 },
+          { from: 0, to: 2n ** 64n - 1n },
+          { from: 10, to: 1_000_000 },
+        ] as CborValue[]) {
           await expect(kernel.callValue(NAME, exp, v), `${exp} ${String(v)}`).rejects.toMatchObject({ code: 'ETOOBIG' });
         }
       }
       expect(await range(kernel, 0, 999)).toHaveLength(log.length);
       await expect(verify(kernel, 0, 999)).rejects.toMatchObject({ code: 'ENOTFOUND' });
       await expect(kernel.callValue(NAME, 'verifyRange', { from: 2n ** 64n - 2n, to: 2n ** 64n - 1n })).rejects.toMatchObject({ code: 'ENOTFOUND' });
-      expect(await range(kernel, 2n ** 64n - 2n as unknown as number, 2n ** 64n - 1n as unknown as number)).toEqual([]);
+      expect(await range(kernel, (2n ** 64n - 2n) as unknown as number, (2n ** 64n - 1n) as unknown as number)).toEqual([]);
       expect(await verify(kernel, 0, log.length - 1)).toEqual({ ok: true });
       expect((await head(kernel)).seq).toBe(log.length - 1);
     });
@@ -281,7 +298,16 @@ describe('mcp0.trace chain', () => {
     let g: Guest;
     const obs = (op: Record<string, CborValue>, outcome: Record<string, CborValue>) => g.call('mcp0_observe', encodeCbor({ op, outcome }));
     const op = (o: Record<string, CborValue> = {}) => ({ id: 'x', agent: 'a.b', intent: 'do', time: 5, inputBytes: 0, ...o });
-    const outcome = (o: Record<string, CborValue> = {}) => ({ status: 'ok', cost: 3, wallUs: 1, bytesIn: 0, bytesOut: 0, inputHash: new Uint8Array(32).fill(1), outputHash: new Uint8Array(32).fill(2), ...o });
+    const outcome = (o: Record<string, CborValue> = {}) => ({
+      status: 'ok',
+      cost: 3,
+      wallUs: 1,
+      bytesIn: 0,
+      bytesOut: 0,
+      inputHash: new Uint8Array(32).fill(1),
+      outputHash: new Uint8Array(32).fill(2),
+      ...o,
+    });
     const stored = (seq: number) => decodeCbor(g.host.kv.get(entryKey(seq))!) as unknown as Entry;
 
     beforeAll(async () => {
@@ -292,9 +318,14 @@ describe('mcp0.trace chain', () => {
       const agent = 'publisher.agent-with-a-long-name-ünïcödé-🌍-over-two-chunks-of-31-bytes';
       const cost = 2n ** 40n + 5n;
       const time = 2n ** 60n;
-      expect(await obs(op({ agent, time }), outcome({ cost, status: 'error', code: 'ETRAP', message: 'm' }))).toEqual({ kind: 'output', bytes: new Uint8Array(0) });
+      expect(await obs(op({ agent, time }), outcome({ cost, status: 'error', code: 'ETRAP', message: 'm' }))).toEqual({
+        kind: 'output',
+        bytes: new Uint8Array(0),
+      });
       expect(await obs(op(), outcome({ cost: 2n ** 32n - 1n }))).toMatchObject({ kind: 'output' });
-      expect(await obs(op(), outcome({ cost: 2n ** 64n - 1n, inputHash: new Uint8Array(32).fill(0xff), outputHash: new Uint8Array(32) }))).toMatchObject({ kind: 'output' });
+      expect(await obs(op(), outcome({ cost: 2n ** 64n - 1n, inputHash: new Uint8Array(32).fill(0xff), outputHash: new Uint8Array(32) }))).toMatchObject({
+        kind: 'output',
+      });
       const e0 = stored(0);
       expect(e0.event).toMatchObject({ seq: 0, agent, status: 'error', logicalTime: time });
       expect(BigInt(e0.event.cost)).toBe(cost);

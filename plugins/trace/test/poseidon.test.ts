@@ -151,15 +151,26 @@ describe('mcp0.trace poseidon', () => {
       await expect(kernel.callValue(NAME, 'poseidon', input as never), JSON.stringify(input)).rejects.toMatchObject({ code: 'EINPUT' });
     }
     await expect(kernel.call(NAME, 'poseidon', new Uint8Array([0x82, 0x61]))).rejects.toMatchObject({ code: 'EINPUT' });
-    await expect(kernel.callValue(NAME, 'poseidon_batch', [['1'], ['x']])).rejects.toMatchObject({ code: 'EINPUT', message: expect.stringMatching(/input\[1\]\[0\]/) });
+    await expect(kernel.callValue(NAME, 'poseidon_batch', [['1'], ['x']])).rejects.toMatchObject({
+      code: 'EINPUT',
+      message: expect.stringMatching(/input\[1\]\[0\]/),
+    });
     await expect(kernel.callValue(NAME, 'poseidon_batch', ['1'])).rejects.toMatchObject({ code: 'EINPUT' });
     await expect(kernel.callValue(NAME, 'poseidon', ['1', '2'])).resolves.toBe('7853200120776062878684798364095072458815029376092732009249414926327459813530');
   });
 
   it('fails with the ABI error JSON {code, message}', async () => {
     const g = await loadGuest(wasm, {});
-    expect(await g.call('poseidon', encodeCbor(['1', '2', '3', '4', '5']))).toEqual({ kind: 'error', code: 'EINPUT', message: 'input: expected 1 to 4 inputs, got 5' });
-    expect(await g.call('poseidon', encodeCbor(['1', 'z']))).toEqual({ kind: 'error', code: 'EINPUT', message: 'input[1]: not a decimal string of digits 0-9' });
+    expect(await g.call('poseidon', encodeCbor(['1', '2', '3', '4', '5']))).toEqual({
+      kind: 'error',
+      code: 'EINPUT',
+      message: 'input: expected 1 to 4 inputs, got 5',
+    });
+    expect(await g.call('poseidon', encodeCbor(['1', 'z']))).toEqual({
+      kind: 'error',
+      code: 'EINPUT',
+      message: 'input[1]: not a decimal string of digits 0-9',
+    });
   });
 
   it('keeps the generated files up to date with their generators', async () => {

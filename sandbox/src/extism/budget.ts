@@ -13,7 +13,11 @@ import type { ErrorCode } from '@mcp0/abi';
  * throw new LimitError('EMEMORY', 'allocated more than 1024 bytes of host memory in one call', { limit: 1024 })
  */
 export class LimitError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details: Record<string, unknown>) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'LimitError';
   }
@@ -41,7 +45,11 @@ export class AllocationBudget {
   /** Charge `n` bytes. Anything that is not a byte count (NaN, negative, over 2^53) is refused, not added. */
   charge(n: number): void {
     if (this.exceeded || !Number.isSafeInteger(n) || n < 0 || this.#used + n > this.limit) {
-      this.exceeded ??= new LimitError('EMEMORY', `allocated more than ${this.limit} bytes of host memory in one call`, { limit: this.limit, used: this.#used, requested: n });
+      this.exceeded ??= new LimitError('EMEMORY', `allocated more than ${this.limit} bytes of host memory in one call`, {
+        limit: this.limit,
+        used: this.#used,
+        requested: n,
+      });
       throw this.exceeded;
     }
     this.#used += n;

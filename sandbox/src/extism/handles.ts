@@ -123,14 +123,22 @@ export class Handles {
   };
 
   /** Host functions that count as host calls (and store through the budget: see `#capture`). */
-  wrap<F extends (ctx: CallContext, ...args: bigint[]) => unknown>(table: Record<string, Record<string, F>>, onCall?: () => void): Record<string, Record<string, F>> {
+  wrap<F extends (ctx: CallContext, ...args: bigint[]) => unknown>(
+    table: Record<string, Record<string, F>>,
+    onCall?: () => void,
+  ): Record<string, Record<string, F>> {
     const out: Record<string, Record<string, F>> = {};
     for (const [ns, fns] of Object.entries(table)) {
-      out[ns] = Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, ((ctx: CallContext, ...args: bigint[]) => {
-        this.hostCalls++;
-        onCall?.();
-        return fn(ctx, ...args);
-      }) as F]));
+      out[ns] = Object.fromEntries(
+        Object.entries(fns).map(([name, fn]) => [
+          name,
+          ((ctx: CallContext, ...args: bigint[]) => {
+            this.hostCalls++;
+            onCall?.();
+            return fn(ctx, ...args);
+          }) as F,
+        ]),
+      );
     }
     return out;
   }
@@ -146,7 +154,11 @@ export class Handles {
   /** A handle Extism just made at the end of the table, refused from the index where handles turn negative. */
   #checked(addr: bigint): bigint {
     if (addr < MAX_HANDLE) return addr;
-    this.exhausted ??= new LimitError('ETOOBIG', `kept ${MAX_INDEX - 1} Extism blocks alive in one call (after ${this.hostCalls} host calls): free request and response handles`, { limit: MAX_INDEX - 1, hostCalls: this.hostCalls });
+    this.exhausted ??= new LimitError(
+      'ETOOBIG',
+      `kept ${MAX_INDEX - 1} Extism blocks alive in one call (after ${this.hostCalls} host calls): free request and response handles`,
+      { limit: MAX_INDEX - 1, hostCalls: this.hostCalls },
+    );
     throw this.exhausted;
   }
 

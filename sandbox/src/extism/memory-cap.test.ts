@@ -32,6 +32,8 @@ describe('capMemory on tables', () => {
     // Two funcref tables: min 10 without a maximum, and min 5 with a maximum of 1,000,000.
     const payload = concatBytes(encodeU32(2), Uint8Array.of(0x70, 0x00), encodeU32(10), Uint8Array.of(0x70, 0x01), encodeU32(5), encodeU32(1_000_000));
     const capped = tablesOf(capMemory(withTables(payload), 16, 100));
-    expect([...capped]).toEqual([...concatBytes(encodeU32(2), Uint8Array.of(0x70, 0x01), encodeU32(10), encodeU32(95), Uint8Array.of(0x70, 0x01), encodeU32(5), encodeU32(5))]);
+    expect([...capped]).toEqual([
+      ...concatBytes(encodeU32(2), Uint8Array.of(0x70, 0x01), encodeU32(10), encodeU32(95), Uint8Array.of(0x70, 0x01), encodeU32(5), encodeU32(5)),
+    ]);
   });
 });

@@ -72,7 +72,8 @@ function capPages(payload: Uint8Array, capPages: number): Uint8Array {
 /** Every table keeps its minimum; what the cap leaves above the minima is growth room, first come. */
 function capTables(payload: Uint8Array, capEntries: number): Uint8Array {
   const [count, first] = decodeU32(payload, 0);
-  if (count > MAX_TABLES) throw new LoadError('EMEMORY', `module defines ${count} tables, the cap is ${MAX_TABLES}`, { check: 'limits', expected: `<= ${MAX_TABLES}`, got: count });
+  if (count > MAX_TABLES)
+    throw new LoadError('EMEMORY', `module defines ${count} tables, the cap is ${MAX_TABLES}`, { check: 'limits', expected: `<= ${MAX_TABLES}`, got: count });
   const tables: { type: number; min: number; max: number | undefined }[] = [];
   let at = first;
   for (let i = 0; i < count; i++) {
@@ -84,10 +85,15 @@ function capTables(payload: Uint8Array, capEntries: number): Uint8Array {
     tables.push({ type, min, max });
     at = end;
   }
-  if (at !== payload.length) throw new LoadError('ENOTWASM', `table section: ${payload.length - at} bytes after its ${count} tables`, { check: 'wasm', offset: at });
+  if (at !== payload.length)
+    throw new LoadError('ENOTWASM', `table section: ${payload.length - at} bytes after its ${count} tables`, { check: 'wasm', offset: at });
   const needed = tables.reduce((n, t) => n + t.min, 0);
   if (needed > capEntries) {
-    throw new LoadError('EMEMORY', `module needs ${needed} table entries at start (${count} tables), the cap is ${capEntries}`, { check: 'limits', expected: `<= ${capEntries}`, got: needed });
+    throw new LoadError('EMEMORY', `module needs ${needed} table entries at start (${count} tables), the cap is ${capEntries}`, {
+      check: 'limits',
+      expected: `<= ${capEntries}`,
+      got: needed,
+    });
   }
   let room = capEntries - needed;
   const out = tables.map((t) => {

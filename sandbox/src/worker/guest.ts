@@ -62,7 +62,8 @@ let guest: GuestPlugin | undefined;
 const memoryBytes = () => guest?.memoryBytes ?? 0;
 
 function failed(e: unknown): GuestMessage {
-  const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+  const message =
+    e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
   const error = e instanceof LimitError ? { code: e.code, message: e.message, details: e.details } : undefined;
   const growFailed = guest?.takeGrowFailed();
   return { t: 'failed', message, memoryBytes: memoryBytes(), ...(growFailed !== undefined && { growFailed }), ...(error && { error }) };
@@ -70,7 +71,11 @@ function failed(e: unknown): GuestMessage {
 
 try {
   guest = await GuestPlugin.create({
-    name: data.name, compiled: data.compiled, functions, hostBytesPerCall: data.hostBytesPerCall, growFlag: data.growFlag,
+    name: data.name,
+    compiled: data.compiled,
+    functions,
+    hostBytesPerCall: data.hostBytesPerCall,
+    growFlag: data.growFlag,
     onLog: (level, msg) => post({ t: 'log', level, msg }),
     // From here on the module is instantiated (its start function runs): the main thread times it against the call timeout.
     onInstantiate: () => post({ t: 'starting' }),

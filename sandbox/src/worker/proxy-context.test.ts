@@ -23,7 +23,10 @@ describe('ProxyContext', () => {
     expect(a).not.toBe(b);
     expect(a).not.toBe(handle);
     expect(ctx.read(b)!.text()).toBe('hé');
-    expect(ctx.stored).toEqual([[a, new Uint8Array([7])], [b, new TextEncoder().encode('hé')]]);
+    expect(ctx.stored).toEqual([
+      [a, new Uint8Array([7])],
+      [b, new TextEncoder().encode('hé')],
+    ]);
     // A placeholder past the stored ones is not a block.
     expect(ctx.read(b + 1n)).toBeNull();
   });

@@ -68,8 +68,15 @@ export class GuestFailure extends Error {
  */
 export class GuestStartTimeout extends Error {
   /** @example new GuestStartTimeout(5000, 'instantiation') */
-  constructor(readonly timeoutMs: number, readonly phase: 'thread' | 'instantiation') {
-    super(phase === 'thread' ? `the guest thread did not start within ${timeoutMs} ms and was terminated` : `the module's instantiation (its start function) did not finish within ${timeoutMs} ms; the thread was terminated`);
+  constructor(
+    readonly timeoutMs: number,
+    readonly phase: 'thread' | 'instantiation',
+  ) {
+    super(
+      phase === 'thread'
+        ? `the guest thread did not start within ${timeoutMs} ms and was terminated`
+        : `the module's instantiation (its start function) did not finish within ${timeoutMs} ms; the thread was terminated`,
+    );
     this.name = 'GuestStartTimeout';
   }
 }
@@ -119,7 +126,14 @@ export class GuestThread {
   /** Linear memory after the last call. */
   memoryBytes = 0;
 
-  private constructor(worker: Worker, replies: MessagePort, flag: Int32Array, fns: HostFn[], onLog: GuestThreadOptions['onLog'], onExit: GuestThreadOptions['onExit']) {
+  private constructor(
+    worker: Worker,
+    replies: MessagePort,
+    flag: Int32Array,
+    fns: HostFn[],
+    onLog: GuestThreadOptions['onLog'],
+    onExit: GuestThreadOptions['onExit'],
+  ) {
     this.#worker = worker;
     this.#replies = replies;
     this.#flag = flag;
@@ -151,10 +165,23 @@ export class GuestThread {
     }
     const { port1, port2 } = new MessageChannel();
     const flag = new SharedArrayBuffer(4);
-    const data: GuestData = { name: opts.name ?? 'guest', compiled: opts.compiled, functions: names, hostBytesPerCall: opts.hostBytesPerCall, flag, replies: port2, growFlag: GROW_FAILED_EXPORT };
-    const worker = new Worker(guestUrl(), { workerData: data, transferList: [port2], resourceLimits: resourceLimits(opts.memoryPages ?? 256, opts.hostBytesPerCall) });
+    const data: GuestData = {
+      name: opts.name ?? 'guest',
+      compiled: opts.compiled,
+      functions: names,
+      hostBytesPerCall: opts.hostBytesPerCall,
+      flag,
+      replies: port2,
+      growFlag: GROW_FAILED_EXPORT,
+    };
+    const worker = new Worker(guestUrl(), {
+      workerData: data,
+      transferList: [port2],
+      resourceLimits: resourceLimits(opts.memoryPages ?? 256, opts.hostBytesPerCall),
+    });
     const thread = new GuestThread(worker, port1, new Int32Array(flag), fns, opts.onLog, opts.onExit);
-    const bound = (ms: number | undefined, phase: GuestStartTimeout['phase']) => ms === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(ms, phase)), ms);
+    const bound = (ms: number | undefined, phase: GuestStartTimeout['phase']) =>
+      ms === undefined ? undefined : setTimeout(() => thread.#end(new GuestStartTimeout(ms, phase)), ms);
     let timer = bound(THREAD_START_MS, 'thread');
     try {
       await thread.#next(); // 'starting': the thread is up
@@ -257,7 +284,10 @@ export class GuestThread {
       return;
     }
     if (result instanceof Promise) {
-      result.then((value: unknown) => this.#reply({ value, stored: ctx.stored }), (e: unknown) => this.#reply({ error: errorText(e) }));
+      result.then(
+        (value: unknown) => this.#reply({ value, stored: ctx.stored }),
+        (e: unknown) => this.#reply({ error: errorText(e) }),
+      );
     } else {
       this.#reply({ value: result, stored: ctx.stored });
     }

@@ -140,12 +140,16 @@ export async function exportAgent(store: ArchiveStore, agent: string, options: E
   const history = options.history === true;
   const ref = await store.blocks.refGet(STORAGE_MODULE, headRef(name));
   if (!ref) throw new Mcp0Error('ENOTFOUND', `agent ${JSON.stringify(name)} has no state: no ref ${headRef(name)} in ${STORAGE_MODULE}`, { agent: name });
-  if (ref.root.length !== 32) throw new Mcp0Error('EINPUT', `ref ${headRef(name)} names a ${ref.root.length}-byte root, expected a 32-byte commit id`, { agent: name });
+  if (ref.root.length !== 32)
+    throw new Mcp0Error('EINPUT', `ref ${headRef(name)} names a ${ref.root.length}-byte root, expected a 32-byte commit id`, { agent: name });
   const get = async (id: Uint8Array, from: string | null): Promise<Uint8Array> => {
     const bytes = await store.blocks.get(id);
     if (bytes === undefined) {
       if (hex(id) === hex(EMPTY_TREE_ID)) return EMPTY_TREE;
-      throw new Mcp0Error('ENOTFOUND', `block ${hex(id)} is missing from the store${from ? ` (referenced by ${from})` : ' (the head commit)'}`, { block: hex(id), from });
+      throw new Mcp0Error('ENOTFOUND', `block ${hex(id)} is missing from the store${from ? ` (referenced by ${from})` : ' (the head commit)'}`, {
+        block: hex(id),
+        from,
+      });
     }
     if (hex(sha256(bytes)) !== hex(id)) throw new Mcp0Error('EINTERNAL', `block ${hex(id)}: the store answered bytes with another hash`, { block: hex(id) });
     return bytes;
@@ -177,7 +181,8 @@ function rootCommit(bytes: Uint8Array, id: Uint8Array): { id: Uint8Array; bytes:
   } catch (e) {
     throw new Mcp0Error('EINPUT', `block ${hex(id)}: expected a commit (deterministic CBOR), ${(e as Error).message}`, { block: hex(id) });
   }
-  if (!isMap(v) || !('parent' in v) || !('seq' in v)) throw new Mcp0Error('EINPUT', `block ${hex(id)}: expected a commit map {tree, parent, seq}`, { block: hex(id) });
+  if (!isMap(v) || !('parent' in v) || !('seq' in v))
+    throw new Mcp0Error('EINPUT', `block ${hex(id)}: expected a commit map {tree, parent, seq}`, { block: hex(id) });
   if (v.parent === null && v.seq === 1) return { id, bytes };
   const rooted = encodeCbor({ ...v, parent: null, seq: 1 });
   const rootId = sha256(rooted);
@@ -188,14 +193,21 @@ function rootCommit(bytes: Uint8Array, id: Uint8Array): { id: Uint8Array; bytes:
 function checkKey(key: unknown): PrivateKey {
   const k = key as { type?: unknown; seed?: unknown; kid?: unknown } | undefined;
   if (k?.type !== 'private' || !(k.seed instanceof Uint8Array) || typeof k.kid !== 'string') {
-    throw new UsageError('EUSAGE', `exportAgent: options.key: expected the exporting operator's private key (it seals the archive), got ${k?.type === 'public' ? 'a public key' : key === undefined ? 'none' : typeof key}`);
+    throw new UsageError(
+      'EUSAGE',
+      `exportAgent: options.key: expected the exporting operator's private key (it seals the archive), got ${k?.type === 'public' ? 'a public key' : key === undefined ? 'none' : typeof key}`,
+    );
   }
   return k as PrivateKey;
 }
 
 function checkTrust(options: unknown): readonly PublicKey[] {
   const trust = (options as Partial<ReadOptions> | undefined)?.trust;
-  if (!Array.isArray(trust)) throw new UsageError('EUSAGE', `options.trust: expected the public keys trusted to seal archives (an array), got ${trust === undefined ? 'none' : typeof trust}`);
+  if (!Array.isArray(trust))
+    throw new UsageError(
+      'EUSAGE',
+      `options.trust: expected the public keys trusted to seal archives (an array), got ${trust === undefined ? 'none' : typeof trust}`,
+    );
   return trust;
 }
 
@@ -240,7 +252,9 @@ export async function readArchive(bytes: Uint8Array, options: ReadOptions): Prom
   );
   if (reached.size !== byId.size) {
     const extra = [...byId.keys()].filter((id) => !reached.has(id));
-    throw input(`${extra.length} block(s) are not referenced from the head, e.g. ${extra[0]} (an extra block, or a block altered so its hash changed)`, { blocks: extra.slice(0, 10) });
+    throw input(`${extra.length} block(s) are not referenced from the head, e.g. ${extra[0]} (an extra block, or a block altered so its hash changed)`, {
+      blocks: extra.slice(0, 10),
+    });
   }
   checkOrder([...byId.keys()], [...reached.keys()]);
   return { agent, signer: seal.signer, head, root: first.tree, blocks: list, history };
@@ -277,7 +291,8 @@ function decodeArchive(bytes: Uint8Array): Record<string, CborValue> {
   checkFormat(v);
   // One encoding only: then no byte of an accepted archive lies outside what the seal and the block
   // hashes pin down (the decoder alone accepts map keys in any order).
-  if (Buffer.compare(encodeCbor(v), bytes) !== 0) throw input('not in deterministic CBOR (RFC 8949 §4.2.1): it re-encodes to other bytes; archives are written by export, never edited');
+  if (Buffer.compare(encodeCbor(v), bytes) !== 0)
+    throw input('not in deterministic CBOR (RFC 8949 §4.2.1): it re-encodes to other bytes; archives are written by export, never edited');
   return v;
 }
 
@@ -290,9 +305,14 @@ function checkFormat(fields: Record<string, CborValue>): void {
       { reason: 'unsealed', format },
     );
   }
-  if (format !== ARCHIVE_FORMAT) throw input(`format: expected ${JSON.stringify(ARCHIVE_FORMAT)}, got ${JSON.stringify(typeof format === 'string' ? format : (format ?? null))}`);
+  if (format !== ARCHIVE_FORMAT)
+    throw input(`format: expected ${JSON.stringify(ARCHIVE_FORMAT)}, got ${JSON.stringify(typeof format === 'string' ? format : (format ?? null))}`);
   if (!('seal' in fields)) {
-    throw new Mcp0Error('ESIGNATURE', `archive: no seal: a ${ARCHIVE_FORMAT} archive carries its exporter's seal, this one none, so nothing says who exported it or that it belongs to the agent it names`, { reason: 'unsealed', format });
+    throw new Mcp0Error(
+      'ESIGNATURE',
+      `archive: no seal: a ${ARCHIVE_FORMAT} archive carries its exporter's seal, this one none, so nothing says who exported it or that it belongs to the agent it names`,
+      { reason: 'unsealed', format },
+    );
   }
 }
 
@@ -325,7 +345,12 @@ function hashBlocks(list: Uint8Array[]): Map<string, Uint8Array> {
 /** The blocks in the order export walks them: with it, the archive has one form for its content. */
 function checkOrder(listed: string[], walked: string[]): void {
   const at = listed.findIndex((id, i) => id !== walked[i]);
-  if (at >= 0) throw input(`blocks[${at}]: expected block ${walked[at]} (archives list blocks in the order export walks them from the head), got ${listed[at]}`, { index: at, expected: walked[at], got: listed[at] });
+  if (at >= 0)
+    throw input(`blocks[${at}]: expected block ${walked[at]} (archives list blocks in the order export walks them from the head), got ${listed[at]}`, {
+      index: at,
+      expected: walked[at],
+      got: listed[at],
+    });
 }
 
 function wrap<T>(f: () => T): T {
@@ -379,11 +404,15 @@ export async function importAgent(store: ArchiveStore, archive: Uint8Array, opti
   });
   const same = current !== undefined && hex(current.root) === hex(head);
   if (current && !same && options.force !== true) {
-    throw new Mcp0Error('ECONFLICT', `agent ${JSON.stringify(a.agent)} already has another head (${hex(current.root)}, version ${current.version}); import with force to replace it`, {
-      agent: a.agent,
-      current: hex(current.root),
-      archived: hex(head),
-    });
+    throw new Mcp0Error(
+      'ECONFLICT',
+      `agent ${JSON.stringify(a.agent)} already has another head (${hex(current.root)}, version ${current.version}); import with force to replace it`,
+      {
+        agent: a.agent,
+        current: hex(current.root),
+        archived: hex(head),
+      },
+    );
   }
   // Children before parents, like the plugin: a crash in between leaves only unreferenced blocks.
   let batch: Uint8Array[] = [];

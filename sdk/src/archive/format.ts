@@ -190,7 +190,8 @@ function readNodeV2(v: CborValue[], id: Uint8Array, expectLevel: number | null):
     const suffix = item[1];
     if (shared > prev.length || (i === 0 && shared !== 0)) throw bad(`item ${i}: shares ${shared} bytes with a previous key of ${prev.length}`, id);
     // The key increases, and shares exactly `shared` bytes with the previous one (a unique encoding).
-    if (suffix.length === 0 || (shared < prev.length && suffix[0]! <= prev[shared]!)) throw bad(`item ${i}: keys are not in strictly increasing order, or a shared prefix is not taken whole`, id);
+    if (suffix.length === 0 || (shared < prev.length && suffix[0]! <= prev[shared]!))
+      throw bad(`item ${i}: keys are not in strictly increasing order, or a shared prefix is not taken whole`, id);
     const key = new Uint8Array(shared + suffix.length);
     key.set(prev.subarray(0, shared));
     key.set(suffix, shared);
@@ -235,7 +236,11 @@ export function readBlock(bytes: Uint8Array, id: Uint8Array, expect: BlockKind, 
  * @example
  * const blocks = await walk(ref.root, false, async (id) => (await store.blocks.get(id))!)
  */
-export async function walk(head: Uint8Array, history: boolean, get: (id: Uint8Array, from: string | null) => Uint8Array | Promise<Uint8Array>): Promise<Map<string, Uint8Array>> {
+export async function walk(
+  head: Uint8Array,
+  history: boolean,
+  get: (id: Uint8Array, from: string | null) => Uint8Array | Promise<Uint8Array>,
+): Promise<Map<string, Uint8Array>> {
   const seen = new Map<string, Uint8Array>();
   const stack: { ref: BlockRef; from: string | null }[] = [{ ref: { id: head, expect: { kind: 'commit' } }, from: null }];
   while (stack.length > 0) {

@@ -71,7 +71,8 @@ export function sealArchive(body: SealBody, key: PrivateKey): SignedStatement {
 export function verifySeal(value: unknown, trust: readonly PublicKey[]): VerifiedSeal {
   // The signer ends up in messages a terminal shows: anything but a key id is refused unprinted.
   const signer = namedSigner(value);
-  if (signer !== null && !KEY_ID.test(signer)) throw refuse(`seal: signer: expected a key id (43 base64url characters), got ${JSON.stringify(signer.slice(0, 60))}`);
+  if (signer !== null && !KEY_ID.test(signer))
+    throw refuse(`seal: signer: expected a key id (43 base64url characters), got ${JSON.stringify(signer.slice(0, 60))}`);
   let statement: SignedStatement;
   try {
     statement = verifyStatement(value, SEAL_TYPE, trust).statement;
@@ -100,11 +101,14 @@ export function checkSealCovers(sealed: SealBody, archive: Partial<SealBody>): v
   for (const member of ['format', 'agent', 'head', 'history', 'blocks'] as const) {
     if (member in archive && sealed[member] !== archive[member]) {
       const [s, a] = [JSON.stringify(sealed[member]), JSON.stringify(archive[member])];
-      throw refuse(`the seal does not cover this archive: the seal says ${member} ${s}, the archive has ${a} (edited after sealing, or a seal taken from another archive)`, {
-        member,
-        sealed: sealed[member],
-        archive: archive[member],
-      });
+      throw refuse(
+        `the seal does not cover this archive: the seal says ${member} ${s}, the archive has ${a} (edited after sealing, or a seal taken from another archive)`,
+        {
+          member,
+          sealed: sealed[member],
+          archive: archive[member],
+        },
+      );
     }
   }
 }

@@ -73,7 +73,8 @@ function compareKeys(a: string, b: string): number {
 /** A key as the storage plugin takes it: text that is well-formed Unicode (else it would collide). */
 function checkKey(key: unknown, what: string): asserts key is string {
   if (typeof key !== 'string') throw new UsageError('EUSAGE', `${what}: expected a string, got ${typeof key}`);
-  if (LONE_SURROGATE.test(key)) throw new CallError('EINPUT', `${what}: not well-formed Unicode (a lone surrogate); it would name the same key as U+FFFD`, { what });
+  if (LONE_SURROGATE.test(key))
+    throw new CallError('EINPUT', `${what}: not well-formed Unicode (a lone surrogate); it would name the same key as U+FFFD`, { what });
 }
 
 function cost(key: string, value: Uint8Array | null): number {
@@ -82,7 +83,8 @@ function cost(key: string, value: Uint8Array | null): number {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const isConflict = (e: unknown) => e instanceof Mcp0Error && e.code === 'ECONFLICT';
-const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(AGENT_STATE_RETRY.maxMs, AGENT_STATE_RETRY.baseMs * 2 ** attempt)));
+const pause = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.random() * Math.min(AGENT_STATE_RETRY.maxMs, AGENT_STATE_RETRY.baseMs * 2 ** attempt)));
 
 /**
  * The `agentKv` provider of a node.
@@ -259,7 +261,8 @@ export class AgentStateKv implements KvProvider {
   async scan(agent: string, prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]> {
     checkKey(prefix, 'prefix');
     if (after !== undefined) checkKey(after, 'after');
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
     if (limit === 0) return [];
     const op = this.#open.get(agent);
     const inRange = (k: string) => k.startsWith(prefix) && (after === undefined || compareKeys(k, after) > 0);

@@ -53,7 +53,9 @@ export class Agents {
    * node.agents.list().map((a) => a.name) // ['a', 'b']
    */
   list(): Agent[] {
-    return this.#records().sort((a, b) => a.created - b.created).map((r) => new Agent(r.id, this.#driver));
+    return this.#records()
+      .sort((a, b) => a.created - b.created)
+      .map((r) => new Agent(r.id, this.#driver));
   }
 
   /**
@@ -65,7 +67,8 @@ export class Agents {
     const r = this.#records().find((x) => x.id === idOrName || x.name === idOrName);
     if (!r) {
       const refused = this.#refused().find((x) => x.id === idOrName || x.name === idOrName);
-      if (refused) throw new CallError(refused.code, `agent ${refused.name} (${refused.id}) is stored but was not brought back: ${refused.reason}`, { agent: refused.id });
+      if (refused)
+        throw new CallError(refused.code, `agent ${refused.name} (${refused.id}) is stored but was not brought back: ${refused.reason}`, { agent: refused.id });
       throw new CallError('ENOTFOUND', `no agent ${JSON.stringify(idOrName)} on this node`, { agent: idOrName });
     }
     return new Agent(r.id, this.#driver);

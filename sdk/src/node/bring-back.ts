@@ -46,7 +46,8 @@ export async function bringBack(host: AgentHost, record: AgentRecord): Promise<v
   } catch (e) {
     return refuse(e instanceof Mcp0Error ? e.code : 'EINTERNAL', `its lease could not be taken: ${(e as Error).message}`);
   }
-  if ('holder' in got) return host.refuse({ id: record.id, name: record.name, code: 'EBUSY', reason: `another node runs it: ${leaseText(got.holder)}`, holder: got.holder });
+  if ('holder' in got)
+    return host.refuse({ id: record.id, name: record.name, code: 'EBUSY', reason: `another node runs it: ${leaseText(got.holder)}`, holder: got.holder });
   host.publishers.set(record.id, key);
   try {
     await host.load(record);

@@ -34,7 +34,13 @@ export async function markNodeRecords(store: Pick<Store, 'kv' | 'blocks'>, marki
     ids.forEach((id) => marking.block(id));
     const present = await store.blocks.has(ids);
     present.forEach((ok, i) => {
-      if (!ok) marking.damaged({ what: `agent ${r.id} module`, agent: r.id, block: r.module.blocks[i]!, message: 'missing from the store: the node cannot load this agent' });
+      if (!ok)
+        marking.damaged({
+          what: `agent ${r.id} module`,
+          agent: r.id,
+          block: r.module.blocks[i]!,
+          message: 'missing from the store: the node cannot load this agent',
+        });
     });
     for (const s of r.snapshots) await marking.tree(Buffer.from(s.id, 'hex'), `agent ${r.id} snapshot ${s.id}`, r.id);
   }
@@ -55,7 +61,10 @@ function namedIds(raw: Uint8Array): Uint8Array[] {
   try {
     value = decodeCbor(raw);
   } catch {
-    for (const m of Buffer.from(raw).toString('latin1').matchAll(/[0-9a-fA-F]{64}/g)) add(Buffer.from(m[0], 'hex'));
+    for (const m of Buffer.from(raw)
+      .toString('latin1')
+      .matchAll(/[0-9a-fA-F]{64}/g))
+      add(Buffer.from(m[0], 'hex'));
     return [...found.values()];
   }
   const stack: unknown[] = [value];

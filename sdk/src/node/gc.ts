@@ -25,7 +25,14 @@ export type NodeGcOptions = Omit<GcOptions, 'store' | 'call' | 'namespace'>;
  */
 export function collectNodeGarbage(node: Node, options: NodeGcOptions = {}): Promise<GcReport> {
   const storage = node.kernel.modules().find((m) => m.manifest.provides?.includes(ROLES.storage));
-  if (!storage) return Promise.reject(new CallError('EUNAVAILABLE', `the distribution ${node.distribution.name} has no plugin providing ${ROLES.storage}: nothing marks the agents' state, so gc cannot run`, { role: ROLES.storage }));
+  if (!storage)
+    return Promise.reject(
+      new CallError(
+        'EUNAVAILABLE',
+        `the distribution ${node.distribution.name} has no plugin providing ${ROLES.storage}: nothing marks the agents' state, so gc cannot run`,
+        { role: ROLES.storage },
+      ),
+    );
   return collectGarbage({
     ...options,
     store: node.store,

@@ -107,7 +107,11 @@ export class AgentHost {
     if (!r) {
       // An agent this node gave up (another node took it over) answers why, not "no agent".
       const refused = this.refused.get(id);
-      if (refused) throw new CallError(refused.code, `agent ${refused.name} (${id}) is not run by this node: ${refused.reason}`, { agent: id, ...(refused.holder ? { holder: { ...refused.holder } } : {}) });
+      if (refused)
+        throw new CallError(refused.code, `agent ${refused.name} (${id}) is not run by this node: ${refused.reason}`, {
+          agent: id,
+          ...(refused.holder ? { holder: { ...refused.holder } } : {}),
+        });
       throw new CallError('ENOTFOUND', `no agent ${JSON.stringify(id)} on this node`, { agent: id });
     }
     return r;
@@ -149,7 +153,10 @@ export class AgentHost {
     await this.kernel.unload(id).catch(() => undefined);
     const reason = holder.node ? `another node took it over: ${leaseText(holder)}` : `its lease was released by someone else (lease token ${holder.token})`;
     this.refuse({ id, name, code: 'EBUSY', reason, ...(holder.node ? { holder } : {}) });
-    throw new CallError('EBUSY', `agent ${name} (${id}): this node no longer holds its lease: ${reason}`, { agent: id, ...(holder.node ? { holder: { ...holder } } : {}) });
+    throw new CallError('EBUSY', `agent ${name} (${id}): this node no longer holds its lease: ${reason}`, {
+      agent: id,
+      ...(holder.node ? { holder: { ...holder } } : {}),
+    });
   }
 
   /**
@@ -162,7 +169,11 @@ export class AgentHost {
     const key = this.publishers.get(record.id);
     if (!key) throw new CallError('EINTERNAL', `agent ${record.id}: no trusted publisher key recorded`);
     const module = await this.kernel.load(await this.records.module(record), {
-      name: record.id, trust: [key], grants: record.grants.map(parseGrant), isolation: 'worker', config: record.config,
+      name: record.id,
+      trust: [key],
+      grants: record.grants.map(parseGrant),
+      isolation: 'worker',
+      config: record.config,
       ...this.policy.ceilings,
     });
     if (record.state === 'paused') module.pause();

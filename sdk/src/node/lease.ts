@@ -142,10 +142,15 @@ export class NodeLeases {
   constructor(store: Store, options: LeaseOptions = {}) {
     const ttl = options.ttlMs ?? LEASE_DEFAULTS.ttlMs;
     const renew = options.renewMs ?? Math.max(1, Math.floor(ttl / 3));
-    for (const [name, v] of [['ttlMs', ttl], ['renewMs', renew]] as const) {
-      if (!Number.isSafeInteger(v) || v <= 0) throw new UsageError('EUSAGE', `lease.${name}: expected a positive integer of ms, got ${String(v)}`, { [name]: v });
+    for (const [name, v] of [
+      ['ttlMs', ttl],
+      ['renewMs', renew],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v <= 0)
+        throw new UsageError('EUSAGE', `lease.${name}: expected a positive integer of ms, got ${String(v)}`, { [name]: v });
     }
-    if (renew >= ttl) throw new UsageError('EUSAGE', `lease.renewMs (${renew}) must be shorter than lease.ttlMs (${ttl}), or the heartbeat lapses between renewals`);
+    if (renew >= ttl)
+      throw new UsageError('EUSAGE', `lease.renewMs (${renew}) must be shorter than lease.ttlMs (${ttl}), or the heartbeat lapses between renewals`);
     this.#store = store;
     this.#ttl = ttl;
     this.#renew = renew;
@@ -167,7 +172,9 @@ export class NodeLeases {
     this.#timer = setInterval(() => {
       // A failed renewal is tried again at the next tick; if they keep failing the heartbeat
       // lapses, another node may take the agents over, and this one learns it at its next check.
-      this.#beating ??= this.#beat().catch(() => undefined).finally(() => (this.#beating = undefined));
+      this.#beating ??= this.#beat()
+        .catch(() => undefined)
+        .finally(() => (this.#beating = undefined));
     }, this.#renew);
     this.#timer.unref();
   }
@@ -292,7 +299,12 @@ export class NodeLeases {
     const errors: unknown[] = [];
     for (const agent of [...this.#held.keys()]) await this.release(agent).catch((e: unknown) => errors.push(e));
     await Promise.resolve(this.#store.kv.delete(NODE_NAMESPACE, beatKey(this.id))).catch((e: unknown) => errors.push(e));
-    if (errors.length > 0) throw new CallError('EUNAVAILABLE', `leases: ${errors.length} could not be released (they lapse when the heartbeat expires): ${(errors[0] as Error).message}`, { errors: errors.length });
+    if (errors.length > 0)
+      throw new CallError(
+        'EUNAVAILABLE',
+        `leases: ${errors.length} could not be released (they lapse when the heartbeat expires): ${(errors[0] as Error).message}`,
+        { errors: errors.length },
+      );
   }
 }
 
@@ -301,7 +313,14 @@ function parseBeat(bytes: Uint8Array): Heartbeat | undefined {
     const v = decodeCbor(bytes) as Partial<Heartbeat> | null;
     if (!v || typeof v !== 'object' || typeof v.node !== 'string' || typeof v.expires !== 'number') return undefined;
     const text = (x: unknown) => (typeof x === 'string' ? x : '');
-    return { node: v.node, pid: typeof v.pid === 'number' ? v.pid : 0, host: text(v.host), boot: text(v.boot), started: typeof v.started === 'number' ? v.started : 0, expires: v.expires };
+    return {
+      node: v.node,
+      pid: typeof v.pid === 'number' ? v.pid : 0,
+      host: text(v.host),
+      boot: text(v.boot),
+      started: typeof v.started === 'number' ? v.started : 0,
+      expires: v.expires,
+    };
   } catch {
     return undefined;
   }

@@ -45,13 +45,36 @@ export class NodeMetrics {
     this.#kernel = kernel;
     this.#agents = agents;
     const registers = [this.registry];
-    this.#opsCounter = new Counter({ name: 'mcp0_operations_total', help: 'Operations executed, by agent and status (ok, error, denied).', labelNames: ['agent', 'status'], registers });
-    this.#denialCounter = new Counter({ name: 'mcp0_denials_total', help: 'Operations an admit hook denied, by agent and hook module.', labelNames: ['agent', 'by'], registers });
-    this.#errorCounter = new Counter({ name: 'mcp0_operation_errors_total', help: 'Failed operations, by agent and error code.', labelNames: ['agent', 'code'], registers });
-    this.#healCounter = new Counter({ name: 'mcp0_agent_heals_total', help: 'Agents restored from their last snapshot after repeated failures.', labelNames: ['agent'], registers });
+    this.#opsCounter = new Counter({
+      name: 'mcp0_operations_total',
+      help: 'Operations executed, by agent and status (ok, error, denied).',
+      labelNames: ['agent', 'status'],
+      registers,
+    });
+    this.#denialCounter = new Counter({
+      name: 'mcp0_denials_total',
+      help: 'Operations an admit hook denied, by agent and hook module.',
+      labelNames: ['agent', 'by'],
+      registers,
+    });
+    this.#errorCounter = new Counter({
+      name: 'mcp0_operation_errors_total',
+      help: 'Failed operations, by agent and error code.',
+      labelNames: ['agent', 'code'],
+      registers,
+    });
+    this.#healCounter = new Counter({
+      name: 'mcp0_agent_heals_total',
+      help: 'Agents restored from their last snapshot after repeated failures.',
+      labelNames: ['agent'],
+      registers,
+    });
     const self = this;
     new Gauge({
-      name: 'mcp0_agents', help: 'Agents on the node, by state.', labelNames: ['state'], registers,
+      name: 'mcp0_agents',
+      help: 'Agents on the node, by state.',
+      labelNames: ['state'],
+      registers,
       collect() {
         const a = self.#agents();
         this.set({ state: 'running' }, a.running);
@@ -60,7 +83,10 @@ export class NodeMetrics {
     });
     const perModule = (name: string, help: string, pick: (m: ModuleMetrics) => number) =>
       new Gauge({
-        name, help, labelNames: ['module'], registers,
+        name,
+        help,
+        labelNames: ['module'],
+        registers,
         collect() {
           for (const [module, m] of Object.entries(self.#kernel.metrics())) this.set({ module }, pick(m));
         },

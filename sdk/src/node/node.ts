@@ -61,14 +61,25 @@ export class Node extends EventEmitter<NodeEvents> {
     const host = new AgentHost(this.kernel, store, options.distribution.name, state, policy, this, options.lease);
     this.#host = host;
     const driver = agentDriver(host);
-    this.agents = new Agents((o) => spawnAgent(host, driver, o), () => [...host.live.values()], () => [...host.refused.values()], driver);
+    this.agents = new Agents(
+      (o) => spawnAgent(host, driver, o),
+      () => [...host.live.values()],
+      () => [...host.refused.values()],
+      driver,
+    );
     this.kernel.on('transition', (e) => {
       this.emit('transition', e);
       if (e.to === 'failed' && host.live.has(e.module)) heal(host, e.module, e.reason ?? 'the module failed');
     });
     this.kernel.on('log', (e) => this.emit('log', e));
     this.kernel.on('hook-error', (e) => this.emit('hook-error', e));
-    this.#checkpoints = nodeCheckpointer(this, store.kv, options, (cp) => this.emit('checkpoint', cp), (e) => this.emit('checkpoint-error', e));
+    this.#checkpoints = nodeCheckpointer(
+      this,
+      store.kv,
+      options,
+      (cp) => this.emit('checkpoint', cp),
+      (e) => this.emit('checkpoint-error', e),
+    );
   }
 
   /**
@@ -80,9 +91,13 @@ export class Node extends EventEmitter<NodeEvents> {
   static async start(options: NodeOptions): Promise<Node> {
     const owns = typeof options.store === 'string';
     if (typeof options.store !== 'string' && options.store.synchronous === false && options.distribution.plugins.some((p) => p.isolation !== 'worker')) {
-      throw new UsageError('EUSAGE', `the distribution ${options.distribution.name} runs plugins in the inline tier, which cannot wait for an asynchronous store (${options.store.uri}): give the node the URI (it opens MongoSyncStore), or a store from openStore(uri, { synchronous: true })`);
+      throw new UsageError(
+        'EUSAGE',
+        `the distribution ${options.distribution.name} runs plugins in the inline tier, which cannot wait for an asynchronous store (${options.store.uri}): give the node the URI (it opens MongoSyncStore), or a store from openStore(uri, { synchronous: true })`,
+      );
     }
-    const store = typeof options.store === 'string' ? await openStore(options.store, { create: options.createStore ?? true, synchronous: true }) : options.store;
+    const store =
+      typeof options.store === 'string' ? await openStore(options.store, { create: options.createStore ?? true, synchronous: true }) : options.store;
     let node: Node | undefined;
     try {
       const stored = await new AgentRecords(store.kv, store.blocks).list();
@@ -153,7 +168,8 @@ export class Node extends EventEmitter<NodeEvents> {
    */
   async checkpoint(): Promise<TraceCheckpoint> {
     if (this.#host.stopped) throw new CallError('ESTATE', 'the node is stopped');
-    if (!this.#checkpoints) throw new CallError('ESTATE', 'the node has no operator key (NodeOptions.operatorKey): it signs no checkpoints', { reason: 'no-operator-key' });
+    if (!this.#checkpoints)
+      throw new CallError('ESTATE', 'the node has no operator key (NodeOptions.operatorKey): it signs no checkpoints', { reason: 'no-operator-key' });
     roleModule(this.kernel, this.distribution.name, 'trace');
     return this.#checkpoints.sign();
   }

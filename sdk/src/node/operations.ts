@@ -107,8 +107,16 @@ async function recover(host: AgentHost, id: string, snapshotId: string, options:
     }
     if (!ours && options.force !== true) {
       const [stored] = await host.store.blocks.has([Buffer.from(snapshotId, 'hex')]);
-      if (!stored) throw new CallError('ENOTFOUND', `agent ${r.name} (${id}): no snapshot ${snapshotId}: it is not in its history, nor in the store`, { agent: id, snapshot: snapshotId });
-      throw new CallError('EPERM', `agent ${r.name} (${id}): ${snapshotId} is not in its history (neither a recorded snapshot nor among its newest 1,000 versions); recover with force to restore it anyway`, { agent: id, snapshot: snapshotId, reason: 'not-in-history' });
+      if (!stored)
+        throw new CallError('ENOTFOUND', `agent ${r.name} (${id}): no snapshot ${snapshotId}: it is not in its history, nor in the store`, {
+          agent: id,
+          snapshot: snapshotId,
+        });
+      throw new CallError(
+        'EPERM',
+        `agent ${r.name} (${id}): ${snapshotId} is not in its history (neither a recorded snapshot nor among its newest 1,000 versions); recover with force to restore it anyway`,
+        { agent: id, snapshot: snapshotId, reason: 'not-in-history' },
+      );
     }
     await host.callRole('storage', 'restore', { agent: id, root: Buffer.from(snapshotId, 'hex') });
     host.event('recovered', r, { snapshot: snapshotId, ...(ours ? {} : { reason: 'forced: the root is not in its history' }) });

@@ -174,7 +174,14 @@ function recordProblem(key: string, value: Uint8Array): AgentRecord | string {
   if (v.id !== key.slice(PREFIX.length)) return `its id ${JSON.stringify(v.id)} is not the key's ${JSON.stringify(key.slice(PREFIX.length))}`;
   if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > 256) return 'name is not a string of 1 to 256 characters';
   const m = v.module;
-  if (!isMap(m) || typeof m.name !== 'string' || typeof m.version !== 'string' || !isStrings(m.blocks) || m.blocks.length === 0 || !m.blocks.every((b) => HEX64.test(b))) {
+  if (
+    !isMap(m) ||
+    typeof m.name !== 'string' ||
+    typeof m.version !== 'string' ||
+    !isStrings(m.blocks) ||
+    m.blocks.length === 0 ||
+    !m.blocks.every((b) => HEX64.test(b))
+  ) {
     return 'module is not {name, version, blocks: [64 hex digits, ...]}';
   }
   if (typeof v.publisher !== 'string') return 'publisher is not a JWK text';
@@ -182,7 +189,11 @@ function recordProblem(key: string, value: Uint8Array): AgentRecord | string {
   if (v.agreement !== null && typeof v.agreement !== 'string') return 'agreement is neither null nor an id';
   if (v.state !== 'running' && v.state !== 'paused') return `state is ${JSON.stringify(v.state)}, expected "running" or "paused"`;
   if (!isTime(v.created)) return 'created is not a time';
-  if (!Array.isArray(v.snapshots) || v.snapshots.length > MAX_SNAPSHOTS || !v.snapshots.every((x) => isMap(x) && typeof x.id === 'string' && HEX64.test(x.id) && isTime(x.at))) {
+  if (
+    !Array.isArray(v.snapshots) ||
+    v.snapshots.length > MAX_SNAPSHOTS ||
+    !v.snapshots.every((x) => isMap(x) && typeof x.id === 'string' && HEX64.test(x.id) && isTime(x.at))
+  ) {
     return `snapshots is not a list of at most ${MAX_SNAPSHOTS} {id: 64 hex digits, at}`;
   }
   if (!('config' in v)) return 'config is missing';

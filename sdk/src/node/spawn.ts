@@ -26,16 +26,28 @@ export async function spawnAgent(host: AgentHost, driver: AgentDriver, options: 
   const grants = options.grants ?? policy.grants;
   const beyond = policy.beyond(grants);
   if (beyond.length > 0) {
-    throw new CallError('EPERM', `${beyond.join(', ')} ${beyond.length === 1 ? 'is' : 'are'} beyond what this node allows agents (${policy.allowedText()})`, { grants: beyond, allowed: policy.allowedText() });
+    throw new CallError('EPERM', `${beyond.join(', ')} ${beyond.length === 1 ? 'is' : 'are'} beyond what this node allows agents (${policy.allowedText()})`, {
+      grants: beyond,
+      allowed: policy.allowedText(),
+    });
   }
-  const module = await host.kernel.load(options.module, { name: id, grants: grants.map(parseGrant), isolation: 'worker', config: options.config ?? {}, ...policy.ceilings });
+  const module = await host.kernel.load(options.module, {
+    name: id,
+    grants: grants.map(parseGrant),
+    isolation: 'worker',
+    config: options.config ?? {},
+    ...policy.ceilings,
+  });
   try {
     if (module.manifest.kind !== 'agent') {
-      throw new UsageError('EUSAGE', `${module.manifest.name} is a module of kind ${module.manifest.kind}, expected kind "agent"`, { kind: module.manifest.kind });
+      throw new UsageError('EUSAGE', `${module.manifest.name} is a module of kind ${module.manifest.kind}, expected kind "agent"`, {
+        kind: module.manifest.kind,
+      });
     }
     // The agent acts for the trusted key that signed its module: the plugin binds it only to an
     // agreement whose consumer is that key, so nobody's agent runs (and is billed) on another's.
-    if (options.agreement !== undefined) await host.callRole('agreements', 'bind', { agent: id, agreement: options.agreement, consumer: policy.signer(module).kid });
+    if (options.agreement !== undefined)
+      await host.callRole('agreements', 'bind', { agent: id, agreement: options.agreement, consumer: policy.signer(module).kid });
     const record: AgentRecord = {
       id,
       name: options.name,
@@ -50,7 +62,8 @@ export async function spawnAgent(host: AgentHost, driver: AgentDriver, options: 
     };
     // A new id: its lease is free (version 0), taken before the record makes the agent visible.
     const got = await host.leases.acquire(id);
-    if ('holder' in got) throw new CallError('EBUSY', `agent ${options.name} (${id}): its lease is held by ${leaseText(got.holder)}`, { agent: id, holder: { ...got.holder } });
+    if ('holder' in got)
+      throw new CallError('EBUSY', `agent ${options.name} (${id}): its lease is held by ${leaseText(got.holder)}`, { agent: id, holder: { ...got.holder } });
     await host.records.save(record);
     host.live.set(id, record);
     host.publishers.set(id, policy.signer(module));

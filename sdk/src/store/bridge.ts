@@ -108,11 +108,15 @@ export class MongoSyncStore implements Store {
   static async open(uri: string, options: MongoSyncStoreOptions = {}): Promise<MongoSyncStore> {
     for (const name of ['cacheBytes', 'timeoutMs'] as const) {
       const v = options[name];
-      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new UsageError('EUSAGE', `MongoSyncStore: ${name} must be a non-negative integer, got ${String(v)}`);
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
+        throw new UsageError('EUSAGE', `MongoSyncStore: ${name} must be a non-negative integer, got ${String(v)}`);
     }
     const { cacheBytes: _c, timeoutMs: _t, faults, ...storeOptions } = options;
     if (faults?.beforeRequest || faults?.afterWrite) {
-      throw new UsageError('EUSAGE', 'MongoSyncStore: faults.beforeRequest and faults.afterWrite would run in its I/O thread, which cannot call back the thread that waits; inject them into a MongoStore');
+      throw new UsageError(
+        'EUSAGE',
+        'MongoSyncStore: faults.beforeRequest and faults.afterWrite would run in its I/O thread, which cannot call back the thread that waits; inject them into a MongoStore',
+      );
     }
     const flag = new SharedArrayBuffer(4);
     const signal = new Int32Array(flag);

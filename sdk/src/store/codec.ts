@@ -139,7 +139,8 @@ export function decodeRef(record: Uint8Array): { root: Uint8Array; version: numb
  * checkVersion(-1) // throws EUSAGE
  */
 export function checkVersion(expect: number): void {
-  if (!Number.isSafeInteger(expect) || expect < 0) throw new UsageError('EUSAGE', `refCas: expect must be a non-negative integer, got ${String(expect)}`, { expect });
+  if (!Number.isSafeInteger(expect) || expect < 0)
+    throw new UsageError('EUSAGE', `refCas: expect must be a non-negative integer, got ${String(expect)}`, { expect });
 }
 
 /**
@@ -169,6 +170,7 @@ export function corrupt(id: Uint8Array, got: Uint8Array): CallError {
 export function checkWrittenBefore(options: { writtenBefore?: number } | undefined): number {
   const t = options?.writtenBefore;
   if (t === undefined) return Infinity;
-  if (typeof t !== 'number' || !Number.isFinite(t)) throw new UsageError('EUSAGE', `deleteBlocks: writtenBefore must be a finite number of ms, got ${String(t)}`);
+  if (typeof t !== 'number' || !Number.isFinite(t))
+    throw new UsageError('EUSAGE', `deleteBlocks: writtenBefore must be a finite number of ms, got ${String(t)}`);
   return t;
 }

@@ -252,8 +252,22 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   // Taken before any head is read: see the header for why this bounds every write in flight.
   const cutoff = now() - graceMs;
   const report: GcReport = {
-    agents: 0, dropped: 0, commits: 0, live: 0, pinned: 0, records: 0, scanned: 0, swept: 0, young: 0, cutoff, dryRun,
-    perAgent: [], failed: [], damaged: [], malformed: [], notes: [],
+    agents: 0,
+    dropped: 0,
+    commits: 0,
+    live: 0,
+    pinned: 0,
+    records: 0,
+    scanned: 0,
+    swept: 0,
+    young: 0,
+    cutoff,
+    dryRun,
+    perAgent: [],
+    failed: [],
+    damaged: [],
+    malformed: [],
+    notes: [],
   };
   const live = new Set<string>();
   const progress = (phase: GcProgress['phase']) =>
@@ -380,7 +394,11 @@ async function dryMark(agent: string, keep: number, options: GcOptions, live: Se
  * that is missing or does not read as what references it goes to `problem`; the walk goes on.
  */
 async function walkTree(
-  store: Pick<Store, 'blocks'>, root: Uint8Array, seen: Set<string>, problem: (block: string, message: string) => void, skip?: Set<string>,
+  store: Pick<Store, 'blocks'>,
+  root: Uint8Array,
+  seen: Set<string>,
+  problem: (block: string, message: string) => void,
+  skip?: Set<string>,
   expect: BlockKind = { kind: 'node', level: null },
 ): Promise<void> {
   const stack: { id: Uint8Array; expect: BlockKind }[] = [{ id: root, expect }];
@@ -445,9 +463,18 @@ function marking(store: Store, live: Set<string>, report: GcReport): GcMarking {
 function markPage(out: unknown, agent: string): MarkPage {
   const o = out as Partial<MarkPage> | null;
   const ok =
-    o !== null && typeof o === 'object' && o.live instanceof Uint8Array && o.live.length % 32 === 0 &&
+    o !== null &&
+    typeof o === 'object' &&
+    o.live instanceof Uint8Array &&
+    o.live.length % 32 === 0 &&
     (o.cursor === null || (o.cursor instanceof Uint8Array && o.cursor.length === 32)) &&
-    typeof o.commits === 'number' && typeof o.dropped === 'boolean';
-  if (!ok) throw new CallError('EINTERNAL', `gc: the storage plugin's mark of agent "${agent}" is malformed: expected {live: bytes (32 × n), cursor, commits, dropped}`, { agent });
+    typeof o.commits === 'number' &&
+    typeof o.dropped === 'boolean';
+  if (!ok)
+    throw new CallError(
+      'EINTERNAL',
+      `gc: the storage plugin's mark of agent "${agent}" is malformed: expected {live: bytes (32 × n), cursor, commits, dropped}`,
+      { agent },
+    );
   return o as MarkPage;
 }

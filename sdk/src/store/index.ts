@@ -11,5 +11,14 @@ export { SyncStore, type RawSpaces } from './sync-store.js';
 export { sha256 as blockId } from './codec.js';
 export { type BlockEntry, type DeleteBlocksOptions } from './types.js';
 export {
-  collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport, type GcProgress, type GcAgentMark, type GcFailure, type GcDamage, type GcMalformed, type GcMarking,
+  collectGarbage,
+  GC_DEFAULTS,
+  type GcOptions,
+  type GcReport,
+  type GcProgress,
+  type GcAgentMark,
+  type GcFailure,
+  type GcDamage,
+  type GcMalformed,
+  type GcMarking,
 } from './gc.js';

@@ -41,10 +41,16 @@ describe('openStore lmdb: with create: false (issue 13)', () => {
   it('refuses a directory that holds no store (ENOTFOUND, "no store at …") and creates nothing; opens one that does', async () => {
     const { existsSync } = await import('node:fs');
     const typo = join(root, 'typo', 'data');
-    await expect(openStore(`lmdb:${typo}`, { create: false })).rejects.toMatchObject({ code: 'ENOTFOUND', message: expect.stringMatching(/^no store at lmdb:.*typo\/data: .* does not exist/) });
+    await expect(openStore(`lmdb:${typo}`, { create: false })).rejects.toMatchObject({
+      code: 'ENOTFOUND',
+      message: expect.stringMatching(/^no store at lmdb:.*typo\/data: .* does not exist/),
+    });
     expect(existsSync(typo)).toBe(false);
     const empty = mkdtempSync(join(root, 'empty-'));
-    await expect(openStore(`lmdb:${empty}`, { create: false })).rejects.toMatchObject({ code: 'ENOTFOUND', message: expect.stringContaining('holds no LMDB store') });
+    await expect(openStore(`lmdb:${empty}`, { create: false })).rejects.toMatchObject({
+      code: 'ENOTFOUND',
+      message: expect.stringContaining('holds no LMDB store'),
+    });
     const made = await openStore(`lmdb:${join(root, 'made')}`);
     made.kv.put('ns', 'k', new Uint8Array([1]));
     await made.close();
@@ -55,23 +61,36 @@ describe('openStore lmdb: with create: false (issue 13)', () => {
 });
 
 describe('lmdb-js spurious freelist aborts', () => {
-  const spurious = () => new Error('MDB_BAD_TXN: Transaction must abort, has a child, or is invalid: reserved freelist had a data entry with zero-size, last id 1\n');
+  const spurious = () =>
+    new Error('MDB_BAD_TXN: Transaction must abort, has a child, or is invalid: reserved freelist had a data entry with zero-size, last id 1\n');
 
   it('runs the write again after the spurious abort, and answers its result', () => {
     let calls = 0;
-    expect(retried(() => {
-      if (++calls < 3) throw spurious();
-      return 'written';
-    })).toBe('written');
+    expect(
+      retried(() => {
+        if (++calls < 3) throw spurious();
+        return 'written';
+      }),
+    ).toBe('written');
     expect(calls).toBe(3);
   });
 
   it('gives up after four attempts, and never retries any other error', () => {
     let calls = 0;
-    expect(() => retried(() => { calls++; throw spurious(); })).toThrow(/reserved freelist/);
+    expect(() =>
+      retried(() => {
+        calls++;
+        throw spurious();
+      }),
+    ).toThrow(/reserved freelist/);
     expect(calls).toBe(4);
     calls = 0;
-    expect(() => retried(() => { calls++; throw new Error('MDB_MAP_FULL: Environment mapsize limit reached'); })).toThrow(/MDB_MAP_FULL/);
+    expect(() =>
+      retried(() => {
+        calls++;
+        throw new Error('MDB_MAP_FULL: Environment mapsize limit reached');
+      }),
+    ).toThrow(/MDB_MAP_FULL/);
     expect(calls).toBe(1);
   });
 });

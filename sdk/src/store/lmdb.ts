@@ -98,15 +98,16 @@ export function retried<T>(write: () => T): T {
       if (attempt >= 4 || !SPURIOUS_FREELIST.test(String((e as Error)?.message))) throw e;
       if (!warned) {
         warned = true;
-        process.emitWarning('lmdb-js aborted a commit with its spurious "reserved freelist … zero-size" error; the transaction was run again', { code: 'MCP0_LMDB_FREELIST' });
+        process.emitWarning('lmdb-js aborted a commit with its spurious "reserved freelist … zero-size" error; the transaction was run again', {
+          code: 'MCP0_LMDB_FREELIST',
+        });
       }
     }
   }
 }
 
 function lmdbSpaces(env: RootDatabase): RawSpaces {
-  const sub = (name: string): Database<Buffer, Buffer> =>
-    env.openDB<Buffer, Buffer>({ name, encoding: 'binary', keyEncoding: 'binary', cache: false });
+  const sub = (name: string): Database<Buffer, Buffer> => env.openDB<Buffer, Buffer>({ name, encoding: 'binary', keyEncoding: 'binary', cache: false });
   const blocks = sub('blocks');
   const times = sub('btimes');
   const refs = sub('refs');
@@ -120,23 +121,27 @@ function lmdbSpaces(env: RootDatabase): RawSpaces {
     putBlocksIfAbsent(entries, now) {
       if (entries.length === 0) return;
       const stamp = time(now);
-      retried(() => env.transactionSync(() => {
-        for (const [id, bytes] of entries) {
-          blocks.putSync(key(id), key(bytes), { noOverwrite: true });
-          times.putSync(key(id), stamp);
-        }
-      }));
+      retried(() =>
+        env.transactionSync(() => {
+          for (const [id, bytes] of entries) {
+            blocks.putSync(key(id), key(bytes), { noOverwrite: true });
+            times.putSync(key(id), stamp);
+          }
+        }),
+      );
     },
     overwriteBlock: (id, bytes) => void retried(() => blocks.putSync(key(id), key(bytes))),
     deleteBlocks(ids, writtenBefore) {
       let n = 0;
-      retried(() => env.transactionSync(() => {
-        for (const id of ids) {
-          if (writtenBefore !== Infinity && writtenAt(times.get(key(id))) >= writtenBefore) continue;
-          if (blocks.removeSync(key(id))) n++;
-          times.removeSync(key(id));
-        }
-      }));
+      retried(() =>
+        env.transactionSync(() => {
+          for (const id of ids) {
+            if (writtenBefore !== Infinity && writtenAt(times.get(key(id))) >= writtenBefore) continue;
+            if (blocks.removeSync(key(id))) n++;
+            times.removeSync(key(id));
+          }
+        }),
+      );
       return n;
     },
     blockRange(after, limit) {
@@ -158,10 +163,12 @@ function lmdbSpaces(env: RootDatabase): RawSpaces {
     },
     getRef: (k) => view(refs.get(key(k))),
     updateRef(k, next) {
-      retried(() => env.transactionSync(() => {
-        const current = view(refs.get(key(k)));
-        refs.putSync(key(k), key(next(current)));
-      }));
+      retried(() =>
+        env.transactionSync(() => {
+          const current = view(refs.get(key(k)));
+          refs.putSync(key(k), key(next(current)));
+        }),
+      );
     },
     kvGet: (k) => view(kv.get(key(k))),
     kvPut: (k, value) => void retried(() => kv.putSync(key(k), key(value))),

@@ -26,16 +26,52 @@ for (const size of [256, 1024]) {
   for (const overlappingSync of [true, false]) {
     const store = LmdbStore.open(dir(), { overlappingSync });
     const data = blocks(one, size);
-    rows.push([size, `store.blocks.put([b]) sync, 1 txn per block, overlappingSync=${overlappingSync}`, rate(one, time(() => { for (const b of data) store.blocks.put([b]); }))]);
+    rows.push([
+      size,
+      `store.blocks.put([b]) sync, 1 txn per block, overlappingSync=${overlappingSync}`,
+      rate(
+        one,
+        time(() => {
+          for (const b of data) store.blocks.put([b]);
+        }),
+      ),
+    ]);
     await store.close();
   }
   {
     const store = LmdbStore.open(dir());
     const data = blocks(many, size);
-    rows.push([size, 'store.blocks.put(100 blocks) sync, 1 txn per call', rate(many, time(() => { for (let i = 0; i < many; i += 100) store.blocks.put(data.slice(i, i + 100)); }))]);
+    rows.push([
+      size,
+      'store.blocks.put(100 blocks) sync, 1 txn per call',
+      rate(
+        many,
+        time(() => {
+          for (let i = 0; i < many; i += 100) store.blocks.put(data.slice(i, i + 100));
+        }),
+      ),
+    ]);
     const ids = data.map((b) => createHash('sha256').update(b).digest());
-    rows.push([size, 'store.blocks.get(id) sync, sha256-verified', rate(many, time(() => { for (const id of ids) store.blocks.get(id); }))]);
-    rows.push([size, 'store.blocks.has([id])', rate(many, time(() => { for (const id of ids) store.blocks.has([id]); }))]);
+    rows.push([
+      size,
+      'store.blocks.get(id) sync, sha256-verified',
+      rate(
+        many,
+        time(() => {
+          for (const id of ids) store.blocks.get(id);
+        }),
+      ),
+    ]);
+    rows.push([
+      size,
+      'store.blocks.has([id])',
+      rate(
+        many,
+        time(() => {
+          for (const id of ids) store.blocks.has([id]);
+        }),
+      ),
+    ]);
     await store.close();
   }
   for (const perTurn of [1, 'all']) {
@@ -43,11 +79,27 @@ for (const size of [256, 1024]) {
     const db = env.openDB({ name: 'blocks', encoding: 'binary', keyEncoding: 'binary', cache: false });
     const data = blocks(perTurn === 1 ? one : many, size);
     const ids = data.map((b) => createHash('sha256').update(b).digest());
-    const ms = perTurn === 1
-      ? await time(async () => { for (let i = 0; i < data.length; i++) await db.put(ids[i], data[i]); })
-      : await time(() => Promise.all(data.map((b, i) => db.put(ids[i], b))));
-    rows.push([size, perTurn === 1 ? 'raw lmdb await put() one at a time (async, 1 txn each)' : 'raw lmdb put() all in one turn (async batch)', rate(data.length, ms)]);
-    rows.push([size, 'raw lmdb get(id), no verification', rate(ids.length, time(() => { for (const id of ids) db.get(id); }))]);
+    const ms =
+      perTurn === 1
+        ? await time(async () => {
+            for (let i = 0; i < data.length; i++) await db.put(ids[i], data[i]);
+          })
+        : await time(() => Promise.all(data.map((b, i) => db.put(ids[i], b))));
+    rows.push([
+      size,
+      perTurn === 1 ? 'raw lmdb await put() one at a time (async, 1 txn each)' : 'raw lmdb put() all in one turn (async batch)',
+      rate(data.length, ms),
+    ]);
+    rows.push([
+      size,
+      'raw lmdb get(id), no verification',
+      rate(
+        ids.length,
+        time(() => {
+          for (const id of ids) db.get(id);
+        }),
+      ),
+    ]);
     await env.close();
   }
 }

@@ -72,7 +72,11 @@ function memorySpaces(): RawSpaces {
     },
     refRange(within, start, limit) {
       const [w, s] = [hex(within), hex(start)];
-      return [...refs.keys()].filter((k) => k.startsWith(w) && k >= s).sort().slice(0, limit).map((k) => copy(refs.get(k)![0]));
+      return [...refs.keys()]
+        .filter((k) => k.startsWith(w) && k >= s)
+        .sort()
+        .slice(0, limit)
+        .map((k) => copy(refs.get(k)![0]));
     },
     getRef: (key) => read(refs, key),
     updateRef: (key, next) => write(refs, key, next(read(refs, key))),

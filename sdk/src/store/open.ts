@@ -62,7 +62,8 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
   if (uri.startsWith('lmdb:')) {
     const dir = uri.slice('lmdb:'.length);
     if (dir === '') throw new UsageError('EUSAGE', `openStore "${uri}": lmdb: needs a directory, e.g. lmdb:./data`, { uri });
-    if (!create && !existsSync(join(dir, 'data.mdb'))) throw missing(uri, existsSync(dir) ? `${dir} holds no LMDB store (no data.mdb)` : `${dir} does not exist`);
+    if (!create && !existsSync(join(dir, 'data.mdb')))
+      throw missing(uri, existsSync(dir) ? `${dir} holds no LMDB store (no data.mdb)` : `${dir} does not exist`);
     const { LmdbStore } = await import('./lmdb.js');
     return LmdbStore.open(dir, faults);
   }
@@ -97,5 +98,8 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
 
 function missing(uri: string, why: string): CallError {
   const shown = uri.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i, (_, scheme: string, credentials: string) => `${scheme}${credentials.split(':')[0]}:***@`);
-  return new CallError('ENOTFOUND', `no store at ${shown}: ${why} (a command that creates agents, such as agent spawn or start, creates it)`, { uri: shown, reason: 'no-store' });
+  return new CallError('ENOTFOUND', `no store at ${shown}: ${why} (a command that creates agents, such as agent spawn or start, creates it)`, {
+    uri: shown,
+    reason: 'no-store',
+  });
 }

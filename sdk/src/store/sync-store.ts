@@ -186,7 +186,10 @@ export abstract class SyncStore implements Store {
     }
     if (limit === 0) return [];
     const keys = this.#spaces.refRange(within, start, skip ? limit + 1 : limit);
-    return keys.filter((k) => !(skip && sameBytes(k, skip))).slice(0, limit).map((k) => utf8.decode(k.subarray(header.length)));
+    return keys
+      .filter((k) => !(skip && sameBytes(k, skip)))
+      .slice(0, limit)
+      .map((k) => utf8.decode(k.subarray(header.length)));
   }
 
   // ---- refs --------------------------------------------------------------------------------------
@@ -258,7 +261,8 @@ export abstract class SyncStore implements Store {
    * store.kvScan('agent-1', 'notes/', 100) // [['notes/1', bytes], ['notes/2', bytes]]
    */
   kvScan(namespace: string, prefix: string, limit: number, after?: string): [string, Uint8Array][] {
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
     const header = namespaceHeader(namespace);
     const within = concat(header, encodeText(prefix, STORE_LIMITS.kvKeyBytes, 'kv prefix'));
     let start = within;

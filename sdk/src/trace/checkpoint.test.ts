@@ -23,7 +23,9 @@ describe('trace checkpoints', () => {
     const other = signStatement('mcp0.archive-seal/1', body, operator);
     expect(() => verifyCheckpoint(other, [operator.publicKey])).toThrow(/expected a statement of type mcp0\.trace-checkpoint\/1, got "mcp0\.archive-seal\/1"/);
     const stranger = generateKeyPair();
-    expect(() => verifyCheckpoint(signCheckpoint(body, stranger), [operator.publicKey])).toThrow(new RegExp(`signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`));
+    expect(() => verifyCheckpoint(signCheckpoint(body, stranger), [operator.publicKey])).toThrow(
+      new RegExp(`signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`),
+    );
     const cp = signCheckpoint(body, operator);
     for (const edit of [{ seq: 42 }, { head: '1234567891' }, { time: 1 }, { signer: stranger.kid }]) {
       expect(() => verifyCheckpoint({ ...cp, ...edit }, [operator.publicKey, stranger.publicKey])).toThrow(StatementError);

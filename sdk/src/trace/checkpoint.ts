@@ -6,9 +6,7 @@
  * (`verifyTraceProof`). The node keeps the checkpoints it signed in its own kv namespace, as the
  * JSON text it signed, so an export is byte for byte what the node wrote.
  */
-import {
-  LIMITS, Mcp0Error, parseJson, signStatement, verifyStatement, type PrivateKey, type PublicKey, type SignedStatement,
-} from '@mcp0/abi';
+import { LIMITS, Mcp0Error, parseJson, signStatement, verifyStatement, type PrivateKey, type PublicKey, type SignedStatement } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
 import { NODE_NAMESPACE } from '../node/records.js';
 import { BN254_FIELD } from '../zk/trace-batch.js';
@@ -59,7 +57,16 @@ export class CheckpointError extends Mcp0Error {}
 const MEMBERS = ['type', 'seq', 'head', 'time', 'signer', 'sig'] as const;
 const FIELD = /^(0|[1-9][0-9]*)$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
+const describe = (v: unknown): string =>
+  typeof v === 'string'
+    ? JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)
+    : Array.isArray(v)
+      ? 'an array'
+      : v === null
+        ? 'null'
+        : typeof v === 'object'
+          ? 'an object'
+          : String(v);
 
 /** Checks the body's members; `what` prefixes messages. */
 function checkBody(v: Record<string, unknown>, what: string): CheckpointBody {
@@ -68,7 +75,9 @@ function checkBody(v: Record<string, unknown>, what: string): CheckpointBody {
     throw new CheckpointError('EINPUT', `${what}: seq: expected an integer from 0 to 2^53 − 1, got ${describe(seq)}`, { member: 'seq' });
   }
   if (typeof head !== 'string' || !FIELD.test(head) || BigInt(head) >= BN254_FIELD) {
-    throw new CheckpointError('EINPUT', `${what}: head: expected a BN254 field element as a canonical decimal string, got ${describe(head)}`, { member: 'head' });
+    throw new CheckpointError('EINPUT', `${what}: head: expected a BN254 field element as a canonical decimal string, got ${describe(head)}`, {
+      member: 'head',
+    });
   }
   if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
     throw new CheckpointError('EINPUT', `${what}: time: expected ms since the epoch (an integer ≥ 0), got ${describe(time)}`, { member: 'time' });
@@ -85,14 +94,22 @@ function checkBody(v: Record<string, unknown>, what: string): CheckpointBody {
  */
 export function parseCheckpoint(value: unknown, what = 'checkpoint'): TraceCheckpoint {
   if (!isObject(value)) throw new CheckpointError('EINPUT', `${what}: expected a ${CHECKPOINT_TYPE} statement (a JSON object), got ${describe(value)}`);
-  if (value.type !== CHECKPOINT_TYPE) throw new CheckpointError('EINPUT', `${what}: type: expected ${JSON.stringify(CHECKPOINT_TYPE)}, got ${describe(value.type)}`, { member: 'type' });
+  if (value.type !== CHECKPOINT_TYPE)
+    throw new CheckpointError('EINPUT', `${what}: type: expected ${JSON.stringify(CHECKPOINT_TYPE)}, got ${describe(value.type)}`, { member: 'type' });
   const extra = Object.keys(value).filter((k) => !(MEMBERS as readonly string[]).includes(k));
   if (extra.length > 0) {
-    throw new CheckpointError('EINPUT', `${what}: unexpected member${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}: expected exactly ${MEMBERS.join(', ')}`, { members: extra });
+    throw new CheckpointError(
+      'EINPUT',
+      `${what}: unexpected member${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}: expected exactly ${MEMBERS.join(', ')}`,
+      { members: extra },
+    );
   }
   const body = checkBody(value, what);
   if (typeof value.signer !== 'string' || typeof value.sig !== 'string') {
-    throw new CheckpointError('EINPUT', `${what}: expected string members signer and sig (a signed statement), got signer ${describe(value.signer)}, sig ${describe(value.sig)}`);
+    throw new CheckpointError(
+      'EINPUT',
+      `${what}: expected string members signer and sig (a signed statement), got signer ${describe(value.signer)}, sig ${describe(value.sig)}`,
+    );
   }
   return { type: CHECKPOINT_TYPE, ...body, signer: value.signer, sig: value.sig };
 }

@@ -4,11 +4,31 @@
  */
 export type { TraceEvent, TraceEntry } from './entry.js';
 export {
-  TRACE_NAMESPACE, TRACE_HEAD_KEY, MAX_CHAIN_COST, traceEntryKey, readTraceHead, readTraceEntry, kvTraceChain, nodeTraceChain, chainCost,
-  type TraceHead, type TraceChainEntry, type TraceChainView, type TraceRoleCaller,
+  TRACE_NAMESPACE,
+  TRACE_HEAD_KEY,
+  MAX_CHAIN_COST,
+  traceEntryKey,
+  readTraceHead,
+  readTraceEntry,
+  kvTraceChain,
+  nodeTraceChain,
+  chainCost,
+  type TraceHead,
+  type TraceChainEntry,
+  type TraceChainView,
+  type TraceRoleCaller,
 } from './chain.js';
 export {
-  CHECKPOINT_TYPE, CHECKPOINT_PREFIX, LATEST_CHECKPOINT_KEY, CheckpointError, CheckpointLog, checkpointKey, parseCheckpoint, signCheckpoint, verifyCheckpoint,
-  type CheckpointBody, type TraceCheckpoint,
+  CHECKPOINT_TYPE,
+  CHECKPOINT_PREFIX,
+  LATEST_CHECKPOINT_KEY,
+  CheckpointError,
+  CheckpointLog,
+  checkpointKey,
+  parseCheckpoint,
+  signCheckpoint,
+  verifyCheckpoint,
+  type CheckpointBody,
+  type TraceCheckpoint,
 } from './checkpoint.js';
 export { TraceProofError, parseTraceProofFile, verifyTraceProof, type TraceProofBinding, type TraceProofFile, type VerifiedTraceProof } from './proof.js';

@@ -48,14 +48,27 @@ const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSaf
  */
 export function parseTraceProofFile(value: unknown, name?: string): TraceProofFile {
   const malformed = (what: string): TraceProofError =>
-    new TraceProofError('EINPUT', `malformed proof file${name === undefined ? '' : ` ${name}`}: ${what} (expected {proof, publicSignals, from, to, batchSize} as mcp0 trace prove writes it)`, { reason: 'malformed' });
+    new TraceProofError(
+      'EINPUT',
+      `malformed proof file${name === undefined ? '' : ` ${name}`}: ${what} (expected {proof, publicSignals, from, to, batchSize} as mcp0 trace prove writes it)`,
+      { reason: 'malformed' },
+    );
   if (!isObject(value)) throw malformed('not a JSON object');
   const { proof, publicSignals, from, to, batchSize } = value;
-  if (!isObject(proof) || !Array.isArray(proof.pi_a) || !Array.isArray(proof.pi_b) || !Array.isArray(proof.pi_c)) throw malformed('proof is not a Groth16 proof {pi_a, pi_b, pi_c}');
-  if (!Array.isArray(publicSignals) || publicSignals.length !== TRACE_BATCH_PUBLIC_SIGNALS.length || !publicSignals.every((s) => typeof s === 'string' && /^[0-9]+$/.test(s))) {
+  if (!isObject(proof) || !Array.isArray(proof.pi_a) || !Array.isArray(proof.pi_b) || !Array.isArray(proof.pi_c))
+    throw malformed('proof is not a Groth16 proof {pi_a, pi_b, pi_c}');
+  if (
+    !Array.isArray(publicSignals) ||
+    publicSignals.length !== TRACE_BATCH_PUBLIC_SIGNALS.length ||
+    !publicSignals.every((s) => typeof s === 'string' && /^[0-9]+$/.test(s))
+  ) {
     throw malformed(`publicSignals is not ${TRACE_BATCH_PUBLIC_SIGNALS.length} decimal strings [${TRACE_BATCH_PUBLIC_SIGNALS.join(', ')}]`);
   }
-  for (const [name, v] of [['from', from], ['to', to], ['batchSize', batchSize]] as const) {
+  for (const [name, v] of [
+    ['from', from],
+    ['to', to],
+    ['batchSize', batchSize],
+  ] as const) {
     if (!isSeq(v)) throw malformed(`${name} is ${v === undefined ? 'missing' : `not an unsigned integer (${JSON.stringify(v)})`}`);
   }
   return { proof, publicSignals: publicSignals as string[], from: from as number, to: to as number, batchSize: batchSize as number };
@@ -104,7 +117,10 @@ function refuse(reason: string, message: string, details: Record<string, unknown
 /** The file's labels against the entries the binding proves. */
 function checkLabels(file: TraceProofFile, from: number, to: number, against: string): void {
   if (file.from !== from || file.to !== to) {
-    throw refuse('range', `the file says entries ${file.from}..${file.to}, the proof against ${against} covers ${from}..${to}`, { file: { from: file.from, to: file.to }, proven: { from, to } });
+    throw refuse('range', `the file says entries ${file.from}..${file.to}, the proof against ${against} covers ${from}..${to}`, {
+      file: { from: file.from, to: file.to },
+      proven: { from, to },
+    });
   }
 }
 
@@ -124,10 +140,17 @@ function checkLabels(file: TraceProofFile, from: number, to: number, against: st
 export async function verifyTraceProof(value: unknown, options: TraceProofBinding & { vkey: VerificationKey }): Promise<VerifiedTraceProof> {
   const file = parseTraceProofFile(value);
   if (options.checkpoint === undefined && options.chain === undefined) {
-    throw new TraceProofError('EUSAGE', 'a proof is evidence of a chain only when bound to one: pass a checkpoint (with the keys trusted to sign it) or a chain', { reason: 'unbound' });
+    throw new TraceProofError(
+      'EUSAGE',
+      'a proof is evidence of a chain only when bound to one: pass a checkpoint (with the keys trusted to sign it) or a chain',
+      { reason: 'unbound' },
+    );
   }
   if (file.batchSize !== TRACE_BATCH_N) {
-    throw refuse('batch-size', `the file says batchSize ${file.batchSize}, the circuit's batch size is ${TRACE_BATCH_N}`, { file: file.batchSize, circuit: TRACE_BATCH_N });
+    throw refuse('batch-size', `the file says batchSize ${file.batchSize}, the circuit's batch size is ${TRACE_BATCH_N}`, {
+      file: file.batchSize,
+      circuit: TRACE_BATCH_N,
+    });
   }
   if (!(await verifyBatch(file.proof, file.publicSignals, options.vkey))) {
     throw refuse('pairing', 'the proof does not verify against the verification key: the proof, a public signal or the key differs from what was proved');
@@ -143,12 +166,19 @@ export async function verifyTraceProof(value: unknown, options: TraceProofBindin
     const { checkpoint, key } = verifyCheckpoint(options.checkpoint, options.trust ?? []);
     const against = `checkpoint seq ${checkpoint.seq}`;
     if (newRoot !== checkpoint.head) {
-      throw refuse('new-root', `the proof ends at newRoot ${newRoot}, but ${against} signed head ${checkpoint.head}: the batch does not end at the signed head (a proof is checked against a checkpoint only when it ends at the checkpoint's seq, ${checkpoint.seq})`, { newRoot, head: checkpoint.head, seq: checkpoint.seq });
+      throw refuse(
+        'new-root',
+        `the proof ends at newRoot ${newRoot}, but ${against} signed head ${checkpoint.head}: the batch does not end at the signed head (a proof is checked against a checkpoint only when it ends at the checkpoint's seq, ${checkpoint.seq})`,
+        { newRoot, head: checkpoint.head, seq: checkpoint.seq },
+      );
     }
     // A chain of `count` steps ending at head_seq starts at head_{seq − count}; past entry 0 it would
     // have to pass through head_{−1} = 0 as a Poseidon output.
     if (count > checkpoint.seq + 1) {
-      throw refuse('count', `the proof's count is ${count}, but ${against} holds only ${checkpoint.seq + 1} entries (0..${checkpoint.seq})`, { count, seq: checkpoint.seq });
+      throw refuse('count', `the proof's count is ${count}, but ${against} holds only ${checkpoint.seq + 1} entries (0..${checkpoint.seq})`, {
+        count,
+        seq: checkpoint.seq,
+      });
     }
     const from = checkpoint.seq - count + 1;
     if (from === 0 && prevRoot !== '0') {
@@ -164,17 +194,26 @@ export async function verifyTraceProof(value: unknown, options: TraceProofBindin
     if (from > to) throw refuse('range', `the file says entries ${from}..${to}: from is after to`, { from, to });
     const head = await chain.head();
     if (head === undefined) throw new TraceProofError('ENOTFOUND', `${chain.name} holds no trace: nothing to check the proof against`, { reason: 'no-trace' });
-    if (to > head.seq) throw refuse('past-head', `the file says entries ${from}..${to}, but the chain in ${chain.name} ends at entry ${head.seq}`, { to, head: head.seq });
+    if (to > head.seq)
+      throw refuse('past-head', `the file says entries ${from}..${to}, but the chain in ${chain.name} ends at entry ${head.seq}`, { to, head: head.seq });
     if (to - from + 1 !== count) {
       throw refuse('count', `the file says entries ${from}..${to} (${to - from + 1} entries), the proof's count is ${count}`, { from, to, count });
     }
     const anchor = from === 0 ? '0' : await chain.headAt(from - 1);
     if (prevRoot !== anchor) {
-      throw refuse('prev-root', `the proof starts at prevRoot ${prevRoot}, but ${from === 0 ? 'a batch from entry 0 starts at 0' : `the head of entry ${from - 1} in ${chain.name} is ${anchor}`}`, { prevRoot, expected: anchor });
+      throw refuse(
+        'prev-root',
+        `the proof starts at prevRoot ${prevRoot}, but ${from === 0 ? 'a batch from entry 0 starts at 0' : `the head of entry ${from - 1} in ${chain.name} is ${anchor}`}`,
+        { prevRoot, expected: anchor },
+      );
     }
     const end = await chain.headAt(to);
     if (newRoot !== end) {
-      throw refuse('new-root', `the proof ends at newRoot ${newRoot}, but the head of entry ${to} in ${chain.name} is ${end}: the batch is not the chain's entries ${from}..${to}`, { newRoot, expected: end });
+      throw refuse(
+        'new-root',
+        `the proof ends at newRoot ${newRoot}, but the head of entry ${to} in ${chain.name} is ${end}: the batch is not the chain's entries ${from}..${to}`,
+        { newRoot, expected: end },
+      );
     }
     result.bound.chain = { name: chain.name, headSeq: head.seq };
   }

@@ -218,7 +218,12 @@ export function batchWitnessInput(input: Pick<ProveBatchInput, 'prevRoot' | 'eve
     eventHash.push(inRange(toBigInt(e.eventHash, `events[${i}].eventHash`), BN254_FIELD - 1n, `events[${i}].eventHash`, 'field').toString());
     const c = toBigInt(e.cost, `events[${i}].cost`);
     if (c < 0n || c > MAX_EVENT_COST) {
-      throw new Mcp0Error('EINPUT', `event ${i} cost ${c} is not below 2^32`, { bound: 'cost32', index: i, value: c.toString(), max: MAX_EVENT_COST.toString() });
+      throw new Mcp0Error('EINPUT', `event ${i} cost ${c} is not below 2^32`, {
+        bound: 'cost32',
+        index: i,
+        value: c.toString(),
+        max: MAX_EVENT_COST.toString(),
+      });
     }
     cost.push(c.toString());
     active.push('1');

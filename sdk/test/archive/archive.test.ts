@@ -111,7 +111,15 @@ describe('exportAgent', () => {
     expect(hex(commitOf(a.blocks[0]!).tree)).toBe(hex(state.second.root));
     // The seal: the operator's signed statement over every member the block hashes do not cover.
     const { sig, ...seal } = a.seal;
-    expect(seal).toEqual({ type: SEAL_TYPE, signer: operator.kid, format: ARCHIVE_FORMAT, agent: AGENT, head: hex(a.head), history: false, blocks: a.blocks.length });
+    expect(seal).toEqual({
+      type: SEAL_TYPE,
+      signer: operator.kid,
+      format: ARCHIVE_FORMAT,
+      agent: AGENT,
+      head: hex(a.head),
+      history: false,
+      blocks: a.blocks.length,
+    });
     expect(sig).toMatch(/^[A-Za-z0-9_-]{86}$/);
     expect(archiveSigner(current)).toBe(operator.kid);
     expect(hex(encodeCbor(a))).toBe(hex(current)); // deterministic
@@ -324,22 +332,121 @@ describe('edited, grafted, untrusted and unsealed archives are refused (ESIGNATU
     return b;
   };
   const cases: [string, () => Uint8Array, RegExp][] = [
-    ["one byte of the agent's name flipped (the archive's member): the seal still names the original", flippedName('archive'), /the seal says agent "agent-archive-1", the archive has "agent-archive-0"/],
+    [
+      "one byte of the agent's name flipped (the archive's member): the seal still names the original",
+      flippedName('archive'),
+      /the seal says agent "agent-archive-1", the archive has "agent-archive-0"/,
+    ],
     ["one byte of the agent's name flipped inside the seal", flippedName('seal'), /signature by .* does not verify/],
     ["one byte of both copies of the agent's name flipped", flippedName('both'), /signature by .* does not verify/],
-    ['the head member changed', () => { const f = fields(current); f.head[0]! ^= 0x01; return encodeCbor(f); }, /the seal says head "[0-9a-f]{64}", the archive has "[0-9a-f]{64}"/],
-    ["the seal's history flag flipped", () => { const f = fields(current); f.seal.history = true; return encodeCbor(f); }, /does not verify/],
-    ["the seal's block count changed", () => { const f = fields(current); f.seal.blocks += 1; return encodeCbor(f); }, /does not verify/],
-    ["the seal's signature changed", () => { const f = fields(current); f.seal.sig = (f.seal.sig[0] === 'A' ? 'B' : 'A') + f.seal.sig.slice(1); return encodeCbor(f); }, /does not verify/],
-    ['a seal by an untrusted key', () => sealedBy(fields(current), stranger), new RegExp(`signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`)],
-    ['renamed and re-sealed by an untrusted key', () => { const f = fields(current); f.agent = OTHER; return sealedBy(f, stranger, { agent: OTHER }); }, new RegExp(`signed by ${stranger.kid}, which is not a trusted key`)],
-    ["another agent's seal grafted on", () => { const f = fields(current); f.seal = fields(otherArchive).seal; return encodeCbor(f); }, /the seal says agent "agent-archive-0", the archive has "agent-archive-1"/],
-    ["another agent's seal grafted on, the name changed to match", () => { const f = fields(current); f.seal = fields(otherArchive).seal; f.agent = OTHER; return encodeCbor(f); }, /the seal says head/],
-    ["the seal of this agent's history archive grafted onto the current-state one", () => { const f = fields(current); f.seal = fields(full).seal; return encodeCbor(f); }, /the seal says head "[0-9a-f]{64}", the archive has "[0-9a-f]{64}"/],
-    ['a statement of another type, signed by the trusted key, as the seal', () => sealedBy(fields(current), operator, {}, 'mcp0.trace-checkpoint/1'), /expected a statement of type mcp0\.archive-seal\/1/],
-    ['a seal whose signer is not a key id', () => { const f = fields(current); f.seal.signer = '\u001b[31mevil'; return encodeCbor(f); }, /signer: expected a key id .*\\u001b/],
-    ['a version 1 archive: it predates seals', () => { const { seal: _s, ...f } = fields(current); return encodeCbor({ ...f, format: 'mcp0.archive/1' }); }, /format mcp0\.archive\/1 predates seals: .*agent "agent-archive-1".*Re-export .*--key/],
-    ['a version 2 archive without its seal', () => { const { seal: _s, ...f } = fields(current); return encodeCbor(f); }, /no seal/],
+    [
+      'the head member changed',
+      () => {
+        const f = fields(current);
+        f.head[0]! ^= 0x01;
+        return encodeCbor(f);
+      },
+      /the seal says head "[0-9a-f]{64}", the archive has "[0-9a-f]{64}"/,
+    ],
+    [
+      "the seal's history flag flipped",
+      () => {
+        const f = fields(current);
+        f.seal.history = true;
+        return encodeCbor(f);
+      },
+      /does not verify/,
+    ],
+    [
+      "the seal's block count changed",
+      () => {
+        const f = fields(current);
+        f.seal.blocks += 1;
+        return encodeCbor(f);
+      },
+      /does not verify/,
+    ],
+    [
+      "the seal's signature changed",
+      () => {
+        const f = fields(current);
+        f.seal.sig = (f.seal.sig[0] === 'A' ? 'B' : 'A') + f.seal.sig.slice(1);
+        return encodeCbor(f);
+      },
+      /does not verify/,
+    ],
+    [
+      'a seal by an untrusted key',
+      () => sealedBy(fields(current), stranger),
+      new RegExp(`signed by ${stranger.kid}, which is not a trusted key \\(trusted: ${operator.kid}\\)`),
+    ],
+    [
+      'renamed and re-sealed by an untrusted key',
+      () => {
+        const f = fields(current);
+        f.agent = OTHER;
+        return sealedBy(f, stranger, { agent: OTHER });
+      },
+      new RegExp(`signed by ${stranger.kid}, which is not a trusted key`),
+    ],
+    [
+      "another agent's seal grafted on",
+      () => {
+        const f = fields(current);
+        f.seal = fields(otherArchive).seal;
+        return encodeCbor(f);
+      },
+      /the seal says agent "agent-archive-0", the archive has "agent-archive-1"/,
+    ],
+    [
+      "another agent's seal grafted on, the name changed to match",
+      () => {
+        const f = fields(current);
+        f.seal = fields(otherArchive).seal;
+        f.agent = OTHER;
+        return encodeCbor(f);
+      },
+      /the seal says head/,
+    ],
+    [
+      "the seal of this agent's history archive grafted onto the current-state one",
+      () => {
+        const f = fields(current);
+        f.seal = fields(full).seal;
+        return encodeCbor(f);
+      },
+      /the seal says head "[0-9a-f]{64}", the archive has "[0-9a-f]{64}"/,
+    ],
+    [
+      'a statement of another type, signed by the trusted key, as the seal',
+      () => sealedBy(fields(current), operator, {}, 'mcp0.trace-checkpoint/1'),
+      /expected a statement of type mcp0\.archive-seal\/1/,
+    ],
+    [
+      'a seal whose signer is not a key id',
+      () => {
+        const f = fields(current);
+        f.seal.signer = '\u001b[31mevil';
+        return encodeCbor(f);
+      },
+      /signer: expected a key id .*\\u001b/,
+    ],
+    [
+      'a version 1 archive: it predates seals',
+      () => {
+        const { seal: _s, ...f } = fields(current);
+        return encodeCbor({ ...f, format: 'mcp0.archive/1' });
+      },
+      /format mcp0\.archive\/1 predates seals: .*agent "agent-archive-1".*Re-export .*--key/,
+    ],
+    [
+      'a version 2 archive without its seal',
+      () => {
+        const { seal: _s, ...f } = fields(current);
+        return encodeCbor(f);
+      },
+      /no seal/,
+    ],
   ];
 
   it.each(cases)('%s', async (_what, make, message) => {
@@ -383,28 +490,128 @@ describe('edited, grafted, untrusted and unsealed archives are refused (ESIGNATU
 describe('damaged archives are refused (EINPUT) and leave the destination unchanged', () => {
   // Re-sealed by the trusted key after the damage: the seal vouches for them, the block checks do not.
   const resealedCases: [string, () => Uint8Array, RegExp][] = [
-    ['a flipped byte in a block', () => { const f = fields(full); const b = new Uint8Array(f.blocks[5]!); b[b.length >> 1]! ^= 0x01; f.blocks[5] = b; return resealed(f); }, /missing|not referenced|block/],
-    ['a flipped byte in a value block', () => { const f = fields(full); const i = f.blocks.findIndex((b) => b.length === 100); const b = new Uint8Array(f.blocks[i]!); b[50]! ^= 0x80; f.blocks[i] = b; return resealed(f); }, /missing/],
-    ['a flipped byte in the head commit', () => { const f = fields(current); const b = new Uint8Array(f.blocks[0]!); b[b.length - 1]! ^= 0x01; f.blocks[0] = b; return resealed(f); }, /head commit .* is not among the blocks/],
-    ['a dropped block', () => { const f = fields(full); f.blocks.splice(7, 1); return resealed(f); }, /missing/],
-    ['a dropped parent commit', () => { const f = fields(full); const parent = (decodeCbor(f.blocks[0]!) as { parent: Uint8Array }).parent; f.blocks = f.blocks.filter((b) => hex(sha256(b)) !== hex(parent)); return resealed(f, false); }, /not referenced/],
-    ['a dropped tree of an earlier version', () => { const f = fields(full); f.blocks = f.blocks.filter((b) => hex(sha256(b)) !== hex(sourceHistory[1]!)); return resealed(f); }, /missing/],
-    ['an extra unreferenced block', () => { const f = fields(current); f.blocks.push(new TextEncoder().encode('not part of this state')); return resealed(f); }, /not referenced/],
-    ['a duplicated block', () => { const f = fields(current); f.blocks.push(f.blocks[3]!); return resealed(f); }, /twice/],
-    ['blocks out of the order export walks them', () => { const f = fields(current); [f.blocks[1], f.blocks[2]] = [f.blocks[2]!, f.blocks[1]!]; return resealed(f); }, /blocks\[1\]: expected block [0-9a-f]{64} \(archives list blocks in the order export walks them/],
+    [
+      'a flipped byte in a block',
+      () => {
+        const f = fields(full);
+        const b = new Uint8Array(f.blocks[5]!);
+        b[b.length >> 1]! ^= 0x01;
+        f.blocks[5] = b;
+        return resealed(f);
+      },
+      /missing|not referenced|block/,
+    ],
+    [
+      'a flipped byte in a value block',
+      () => {
+        const f = fields(full);
+        const i = f.blocks.findIndex((b) => b.length === 100);
+        const b = new Uint8Array(f.blocks[i]!);
+        b[50]! ^= 0x80;
+        f.blocks[i] = b;
+        return resealed(f);
+      },
+      /missing/,
+    ],
+    [
+      'a flipped byte in the head commit',
+      () => {
+        const f = fields(current);
+        const b = new Uint8Array(f.blocks[0]!);
+        b[b.length - 1]! ^= 0x01;
+        f.blocks[0] = b;
+        return resealed(f);
+      },
+      /head commit .* is not among the blocks/,
+    ],
+    [
+      'a dropped block',
+      () => {
+        const f = fields(full);
+        f.blocks.splice(7, 1);
+        return resealed(f);
+      },
+      /missing/,
+    ],
+    [
+      'a dropped parent commit',
+      () => {
+        const f = fields(full);
+        const parent = (decodeCbor(f.blocks[0]!) as { parent: Uint8Array }).parent;
+        f.blocks = f.blocks.filter((b) => hex(sha256(b)) !== hex(parent));
+        return resealed(f, false);
+      },
+      /not referenced/,
+    ],
+    [
+      'a dropped tree of an earlier version',
+      () => {
+        const f = fields(full);
+        f.blocks = f.blocks.filter((b) => hex(sha256(b)) !== hex(sourceHistory[1]!));
+        return resealed(f);
+      },
+      /missing/,
+    ],
+    [
+      'an extra unreferenced block',
+      () => {
+        const f = fields(current);
+        f.blocks.push(new TextEncoder().encode('not part of this state'));
+        return resealed(f);
+      },
+      /not referenced/,
+    ],
+    [
+      'a duplicated block',
+      () => {
+        const f = fields(current);
+        f.blocks.push(f.blocks[3]!);
+        return resealed(f);
+      },
+      /twice/,
+    ],
+    [
+      'blocks out of the order export walks them',
+      () => {
+        const f = fields(current);
+        [f.blocks[1], f.blocks[2]] = [f.blocks[2]!, f.blocks[1]!];
+        return resealed(f);
+      },
+      /blocks\[1\]: expected block [0-9a-f]{64} \(archives list blocks in the order export walks them/,
+    ],
     ['an extra field', () => encodeCbor({ ...fields(current), note: 'x' }), /keys/],
     ['a head that is not 32 bytes', () => encodeCbor({ ...fields(current), head: new Uint8Array(31) }), /head/],
   ];
   const rawCases: [string, () => Uint8Array, RegExp][] = [
-    ['a flipped byte in the middle of the file', () => { const b = new Uint8Array(full); b[b.length >> 1]! ^= 0x01; return b; }, /archive/],
+    [
+      'a flipped byte in the middle of the file',
+      () => {
+        const b = new Uint8Array(full);
+        b[b.length >> 1]! ^= 0x01;
+        return b;
+      },
+      /archive/,
+    ],
     ['a truncated file', () => full.slice(0, full.length - 100), /truncated/],
     ['a truncated file (one byte short)', () => full.slice(0, full.length - 1), /truncated/],
-    ['an unknown format', () => { const f = fields(current); f.format = 'mcp0.archive/3'; return encodeCbor(f); }, /format: expected "mcp0\.archive\/2", got "mcp0\.archive\/3"/],
-    ['the right content, not in deterministic CBOR (map keys out of order)', () => {
-      const f = fields(current);
-      const pairs = (['format', 'agent', 'head', 'blocks', 'seal'] as const).map((k) => Buffer.concat([encodeCbor(k), encodeCbor(f[k])]));
-      return new Uint8Array(Buffer.concat([Uint8Array.of(0xa5), ...pairs]));
-    }, /not in deterministic CBOR/],
+    [
+      'an unknown format',
+      () => {
+        const f = fields(current);
+        f.format = 'mcp0.archive/3';
+        return encodeCbor(f);
+      },
+      /format: expected "mcp0\.archive\/2", got "mcp0\.archive\/3"/,
+    ],
+    [
+      'the right content, not in deterministic CBOR (map keys out of order)',
+      () => {
+        const f = fields(current);
+        const pairs = (['format', 'agent', 'head', 'blocks', 'seal'] as const).map((k) => Buffer.concat([encodeCbor(k), encodeCbor(f[k])]));
+        return new Uint8Array(Buffer.concat([Uint8Array.of(0xa5), ...pairs]));
+      },
+      /not in deterministic CBOR/,
+    ],
     ['not CBOR', () => new TextEncoder().encode('hello'), /archive/],
     ['empty', () => new Uint8Array(0), /archive/],
   ];

@@ -103,7 +103,7 @@ describe('the per-operation write budget (issue 13, defect 8)', () => {
     const long = 'k'.repeat(1000);
     let n = 0;
     const e = await rejection(async () => {
-      for (;; n++) await state.delete('dels', `${long}${n}`);
+      for (; ; n++) await state.delete('dels', `${long}${n}`);
     });
     expect(e.code).toBe('ETOOBIG');
     // About budget / (1,004 + 16) deletes of 1,004-byte keys.
@@ -144,24 +144,33 @@ describe('three writers on one agent outside operations (issue 13, defect 9)', (
     // Three kernels, each with its own storage plugin in its own thread, over one store: their
     // ref_cas calls interleave as three processes' would.
     const shared = new MemoryStore();
-    const kernels = await Promise.all([0, 1, 2].map(async () => {
-      const k = new Kernel({ trust: [trusted], providers: { blocks: shared.blocks } });
-      await k.load(await signed('storage'), { grants: [parseGrant('blocks'), parseGrant('random')], isolation: 'worker' });
-      return k;
-    }));
+    const kernels = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const k = new Kernel({ trust: [trusted], providers: { blocks: shared.blocks } });
+        await k.load(await signed('storage'), { grants: [parseGrant('blocks'), parseGrant('random')], isolation: 'worker' });
+        return k;
+      }),
+    );
     let conflicts = 0;
-    const writers = kernels.map((k) => new AgentStateKv(async (exp, v) => {
-      try {
-        return await k.callValue('mcp0.storage', exp, v);
-      } catch (e) {
-        if ((e as { code?: string }).code === 'ECONFLICT') conflicts++;
-        throw e;
-      }
-    }));
+    const writers = kernels.map(
+      (k) =>
+        new AgentStateKv(async (exp, v) => {
+          try {
+            return await k.callValue('mcp0.storage', exp, v);
+          } catch (e) {
+            if ((e as { code?: string }).code === 'ECONFLICT') conflicts++;
+            throw e;
+          }
+        }),
+    );
     try {
-      await Promise.all(writers.map((w, i) => (async () => {
-        for (let n = 0; n < 60; n++) await w.put('shared', `w${i}/${n}`, te.encode(String(n)));
-      })()));
+      await Promise.all(
+        writers.map((w, i) =>
+          (async () => {
+            for (let n = 0; n < 60; n++) await w.put('shared', `w${i}/${n}`, te.encode(String(n)));
+          })(),
+        ),
+      );
       const all = await writers[0]!.scan('shared', '', 1000);
       expect(all).toHaveLength(180);
       console.info(`[three writers] 180 puts landed; the plugin reported ECONFLICT ${conflicts} times, each retried by the host`);

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('agents on a node', () => {
-  it('spawn → execute → snapshot → more executes → recover gives the snapshot\'s state', async () => {
+  it("spawn → execute → snapshot → more executes → recover gives the snapshot's state", async () => {
     node = await startNode('memory:');
     const events: AgentEvent[] = [];
     node.on('agent', (e) => events.push(e));
@@ -48,7 +48,7 @@ describe('agents on a node', () => {
     expect(node.agents.get('b').id).toBe(b.id);
   });
 
-  it('applies an operation\'s writes together: a failed or trapped operation changes nothing', async () => {
+  it("applies an operation's writes together: a failed or trapped operation changes nothing", async () => {
     node = await startNode('memory:');
     const f = await node.agents.spawn({ module: await signed('faulty'), name: 'f' });
     await f.execute('write', { key: '/a', value: 'kept' });
@@ -119,7 +119,9 @@ describe('agents on a node', () => {
 
   it('refuses what is not an agent, a duplicate name, an unknown export and a bad snapshot id', async () => {
     node = await startNode('memory:');
-    await expect(node.agents.spawn({ module: await signed('hello'), name: 'h', grants: ['kv:hello/', 'clock', 'random'] })).rejects.toMatchObject({ code: 'EUSAGE' });
+    await expect(node.agents.spawn({ module: await signed('hello'), name: 'h', grants: ['kv:hello/', 'clock', 'random'] })).rejects.toMatchObject({
+      code: 'EUSAGE',
+    });
     expect(node.agents.list()).toEqual([]);
     expect(Object.keys(node.kernel.metrics())).not.toContain('h');
     const c = await node.agents.spawn({ module: await signed('counter'), name: 'c' });
@@ -127,7 +129,9 @@ describe('agents on a node', () => {
     await expect(c.execute('nope')).rejects.toMatchObject({ code: 'ENOTFOUND' });
     await expect(c.recover('zz')).rejects.toMatchObject({ code: 'EUSAGE' });
     await expect(c.recover('00'.repeat(32))).rejects.toMatchObject({ code: 'ENOTFOUND' });
-    const untrusted = await import('@mcp0/abi').then(({ generateKeyPair, signModule }) => import('../../../test/fixtures.js').then(async (f) => signModule(await f.unsigned('counter'), generateKeyPair())));
+    const untrusted = await import('@mcp0/abi').then(({ generateKeyPair, signModule }) =>
+      import('../../../test/fixtures.js').then(async (f) => signModule(await f.unsigned('counter'), generateKeyPair())),
+    );
     await expect(node.agents.spawn({ module: untrusted, name: 'u' })).rejects.toMatchObject({ code: 'EUNTRUSTED' });
   });
 
@@ -162,11 +166,16 @@ describe('agents on a node', () => {
   });
 });
 
-describe('an agent\'s limits', () => {
-  it('are the node\'s ceilings when its manifest asks for more (64k pages, 600 s)', async () => {
+describe("an agent's limits", () => {
+  it("are the node's ceilings when its manifest asks for more (64k pages, 600 s)", async () => {
     node = await startNode('memory:');
     const plain = await unsigned('counter');
-    const bare = concatBytes(WASM_HEADER, ...parseSections(plain).filter((s) => s.name !== 'mcp0.manifest').map((s) => plain.subarray(s.start, s.end)));
+    const bare = concatBytes(
+      WASM_HEADER,
+      ...parseSections(plain)
+        .filter((s) => s.name !== 'mcp0.manifest')
+        .map((s) => plain.subarray(s.start, s.end)),
+    );
     const greedy = signModule(appendManifest(bare, { ...readManifest(plain), limits: { memoryPages: 65_536, timeoutMs: 600_000 } }), publisher);
     const agent = await node.agents.spawn({ module: greedy, name: 'greedy' });
     const module = node.kernel.module(agent.id);

@@ -5,7 +5,19 @@
 // a real timer.
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallError, generateKeyPair, Mcp0Error, StatementError } from '@mcp0/abi';
-import { CHECKPOINT_PREFIX, CHECKPOINT_TYPE, CheckpointLog, LATEST_CHECKPOINT_KEY, MemoryStore, NODE_NAMESPACE, checkpointKey, verifyCheckpoint, type Node, type TraceCheckpoint, type TraceHead } from '@mcp0/sdk';
+import {
+  CHECKPOINT_PREFIX,
+  CHECKPOINT_TYPE,
+  CheckpointLog,
+  LATEST_CHECKPOINT_KEY,
+  MemoryStore,
+  NODE_NAMESPACE,
+  checkpointKey,
+  verifyCheckpoint,
+  type Node,
+  type TraceCheckpoint,
+  type TraceHead,
+} from '@mcp0/sdk';
 import { Checkpointer, type Schedule } from '../../src/node/checkpoints.js';
 import { signed } from '../../../test/fixtures.js';
 import { startNode } from './harness.js';
@@ -48,7 +60,13 @@ describe('Checkpointer', () => {
     const store = new MemoryStore();
     let head: TraceHead | undefined;
     const signedEvents: TraceCheckpoint[] = [];
-    const cp = new Checkpointer({ key: operator, kv: store.kv, head: async () => head, now: () => 1_765_000_000_000, onCheckpoint: (c) => signedEvents.push(c) });
+    const cp = new Checkpointer({
+      key: operator,
+      kv: store.kv,
+      head: async () => head,
+      now: () => 1_765_000_000_000,
+      onCheckpoint: (c) => signedEvents.push(c),
+    });
     expect(await cp.signIfMoved()).toBeUndefined(); // an empty chain: nothing to sign
     await expect(cp.sign()).rejects.toMatchObject({ code: 'ENOTFOUND', details: { reason: 'empty-trace' } });
 
@@ -97,7 +115,10 @@ describe('Checkpointer', () => {
     const errors: Error[] = [];
     const made: TraceCheckpoint[] = [];
     const cp = new Checkpointer({
-      key: operator, kv: store.kv, intervalMs: 5_000, schedule: timer.schedule,
+      key: operator,
+      kv: store.kv,
+      intervalMs: 5_000,
+      schedule: timer.schedule,
       head: () => {
         reads++;
         return read();
@@ -134,21 +155,32 @@ describe('Checkpointer', () => {
 
   it('stop reports a failed last checkpoint instead of throwing', async () => {
     const errors: Error[] = [];
-    const cp = new Checkpointer({ key: operator, kv: new MemoryStore().kv, schedule: manualSchedule().schedule, head: () => Promise.reject(new Error('no head')), onError: (e) => errors.push(e) });
+    const cp = new Checkpointer({
+      key: operator,
+      kv: new MemoryStore().kv,
+      schedule: manualSchedule().schedule,
+      head: () => Promise.reject(new Error('no head')),
+      onError: (e) => errors.push(e),
+    });
     await expect(cp.stop()).resolves.toBeUndefined();
     expect(errors.map((e) => e.message)).toEqual(['no head']);
   });
 
   it('refuses an interval that is not a positive integer', () => {
     for (const intervalMs of [0, -1, 1.5, Number.NaN]) {
-      expect(() => new Checkpointer({ key: operator, kv: new MemoryStore().kv, head: async () => undefined, intervalMs })).toThrow(/checkpointIntervalMs: expected a positive integer/);
+      expect(() => new Checkpointer({ key: operator, kv: new MemoryStore().kv, head: async () => undefined, intervalMs })).toThrow(
+        /checkpointIntervalMs: expected a positive integer/,
+      );
     }
   });
 
   it('a stored checkpoint that does not read is ESTATE naming its key', async () => {
     const store = new MemoryStore();
     await store.kv.put(NODE_NAMESPACE, LATEST_CHECKPOINT_KEY, new TextEncoder().encode('{"type":"mcp0.trace-checkpoint/1","seq":-1}'));
-    await expect(new CheckpointLog(store.kv).latest()).rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/mcp0\.node checkpoint-latest is not a stored checkpoint: .*seq: expected an integer/) });
+    await expect(new CheckpointLog(store.kv).latest()).rejects.toMatchObject({
+      code: 'ESTATE',
+      message: expect.stringMatching(/mcp0\.node checkpoint-latest is not a stored checkpoint: .*seq: expected an integer/),
+    });
   });
 });
 

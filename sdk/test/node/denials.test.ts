@@ -33,7 +33,16 @@ async function nodeWithAgreement(set: Record<string, string>, agentKeys: Private
   const n = await startNode('memory:', {
     distribution: {
       ...base,
-      plugins: [{ name: 'mcp0.agreements', bytes: await signed('agreements'), grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant), isolation: 'inline', config: { providers: [provider.kid] } }, ...base.plugins],
+      plugins: [
+        {
+          name: 'mcp0.agreements',
+          bytes: await signed('agreements'),
+          grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant),
+          isolation: 'inline',
+          config: { providers: [provider.kid] },
+        },
+        ...base.plugins,
+      ],
       pipeline: { admit: ['mcp0.agreements'], observe: ['mcp0.agreements', 'mcp0.trace'] },
     },
     trust: agentKeys.map((k) => k.publicKey),
@@ -87,7 +96,9 @@ describe('denials through the SDK', () => {
 
   it('the call quota holds exactly when the operations of several agents race for its last units', async () => {
     node = await nodeWithAgreement({ 'quotas.callsPerWindow': '5', 'quotas.windowMs': '3600000' });
-    const agents = await Promise.all(['a', 'b', 'c', 'd'].map(async (name) => node!.agents.spawn({ module: await signed('counter'), name, agreement: 'agr-sdk' })));
+    const agents = await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (name) => node!.agents.spawn({ module: await signed('counter'), name, agreement: 'agr-sdk' })),
+    );
     const results = await Promise.allSettled(agents.flatMap((a) => [1, 2, 3].map(() => a.execute('increment', {}))));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as DeniedError);
@@ -103,11 +114,15 @@ describe('denials through the SDK', () => {
     const e = await rejection(async () => node!.agents.spawn({ module: await signed('counter', bob), name: 'bobs', agreement: 'agr-alice' }));
     expect(e).toBeInstanceOf(CallError);
     expect(e).toMatchObject({ code: 'EPERM' });
-    expect((e as Error).message).toMatch(new RegExp(`^agreement agr-alice: expected the agent agent-[0-9a-f]{16} to act for the agreement's consumer ${alice.kid}, got ${bob.kid} `));
+    expect((e as Error).message).toMatch(
+      new RegExp(`^agreement agr-alice: expected the agent agent-[0-9a-f]{16} to act for the agreement's consumer ${alice.kid}, got ${bob.kid} `),
+    );
     // No agent, no record, no module left loaded, and not one operation billed to Alice.
     expect(node.agents.list()).toEqual([]);
     expect(node.kernel.modules().filter((m) => m.manifest.kind === 'agent')).toEqual([]);
-    const usage = (await node.callRole('agreements', 'usage', { consumer: alice.kid })) as { agreements: { id: string; admitted: number; calls: number; costUnits: number }[] };
+    const usage = (await node.callRole('agreements', 'usage', { consumer: alice.kid })) as {
+      agreements: { id: string; admitted: number; calls: number; costUnits: number }[];
+    };
     expect(usage.agreements).toMatchObject([{ id: 'agr-alice', admitted: 0, calls: 0, costUnits: 0 }]);
     expect(node.metrics().operations.total).toBe(0);
     // Bob's agent runs under an agreement of Bob's own.

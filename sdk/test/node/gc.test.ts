@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mcp0Error, decodeCbor, encodeCbor, generateKeyPair } from '@mcp0/abi';
-import { AgentRecords, MemoryStore, NODE_NAMESPACE, collectGarbage, collectNodeGarbage, type AgentEvent, type GcProgress, type GcReport, type Node, type Store } from '@mcp0/sdk';
+import {
+  AgentRecords,
+  MemoryStore,
+  NODE_NAMESPACE,
+  collectGarbage,
+  collectNodeGarbage,
+  type AgentEvent,
+  type GcProgress,
+  type GcReport,
+  type Node,
+  type Store,
+} from '@mcp0/sdk';
 import { STORAGE_MODULE, headRef } from '@mcp0/sdk/archive';
 import { signed } from '../../../test/fixtures.js';
 import { startNode } from './harness.js';
@@ -46,7 +57,7 @@ describe('gc keeps what the node needs (defects 1 and 3)', () => {
   it.each([
     ['collectNodeGarbage(node)', (node: Node, keep?: number) => collectNodeGarbage(node, { now: later, ...(keep ? { keep } : {}) })],
     ['collectGarbage({store, call})', (node: Node, keep?: number) => storeGc(node, keep ? { keep } : {})],
-  ] as const)('%s: the agents\' modules stay, and a restarted node brings every agent back with its state', async (_entry, gc) => {
+  ] as const)("%s: the agents' modules stay, and a restarted node brings every agent back with its state", async (_entry, gc) => {
     const uri = lmdb();
     let node = await startNode(uri);
     const notes = await node.agents.spawn({ module: await signed('memory'), name: 'notes' });
@@ -66,7 +77,9 @@ describe('gc keeps what the node needs (defects 1 and 3)', () => {
     node = await startNode(uri);
     expect(node.agents.refused()).toEqual([]);
     expect(node.agents.list().map((a) => a.name)).toEqual(['notes', 'counter']);
-    expect(((await node.agents.get('notes').execute('recall', { query: 'gc' })) as { notes: { text: string }[] }).notes.map((n) => n.text)).toEqual(['outlives gc']);
+    expect(((await node.agents.get('notes').execute('recall', { query: 'gc' })) as { notes: { text: string }[] }).notes.map((n) => n.text)).toEqual([
+      'outlives gc',
+    ]);
     expect(await node.agents.get('counter').execute('get')).toEqual({ value: 5 });
     await node.stop();
   });
@@ -84,7 +97,7 @@ describe('gc keeps what the node needs (defects 1 and 3)', () => {
     expect(report.dropped).toBe(1);
     expect(report.damaged).toEqual([]);
     // Cut out of the plugin's history, kept for the record.
-    expect((await node.callRole('storage', 'history', { agent: c.id, limit: 100 }) as { roots: Uint8Array[] }).roots.map(hex)).not.toContain(first.id);
+    expect(((await node.callRole('storage', 'history', { agent: c.id, limit: 100 })) as { roots: Uint8Array[] }).roots.map(hex)).not.toContain(first.id);
     await c.recover(first.id);
     expect(await c.execute('get')).toEqual({ value: 1 });
     await node.stop();
@@ -129,13 +142,28 @@ describe('gc keeps what the node needs (defects 1 and 3)', () => {
     const [record] = (await records.list()).records;
     const moduleA = await records.putModule(await signed('memory'));
     const moduleB = await records.putModule(new Uint8Array(randomBytes(700)));
-    await store.kv.put(NODE_NAMESPACE, 'agent/agent-damaged', encodeCbor({ ...record!, id: 'agent-damaged', name: 'damaged', created: 'yesterday', module: { ...record!.module, blocks: moduleA } } as never));
+    await store.kv.put(
+      NODE_NAMESPACE,
+      'agent/agent-damaged',
+      encodeCbor({ ...record!, id: 'agent-damaged', name: 'damaged', created: 'yesterday', module: { ...record!.module, blocks: moduleA } } as never),
+    );
     await store.kv.put(NODE_NAMESPACE, 'agent/agent-garbled', new TextEncoder().encode(`\u0000garbled ${moduleB.join(',')} ${snap.id}`));
     expect((await records.list()).malformed.map((m) => m.id).sort()).toEqual(['agent-damaged', 'agent-garbled']);
 
     // Started without trusting c's publisher: c is refused, and gc keeps what it needs all the same.
     node = await startNode(store);
-    expect(node.agents.refused().map((r) => [r.id, r.code]).sort()).toEqual([[c.id, 'EUNTRUSTED'], ['agent-damaged', 'EINPUT'], ['agent-garbled', 'EINPUT']].sort());
+    expect(
+      node.agents
+        .refused()
+        .map((r) => [r.id, r.code])
+        .sort(),
+    ).toEqual(
+      [
+        [c.id, 'EUNTRUSTED'],
+        ['agent-damaged', 'EINPUT'],
+        ['agent-garbled', 'EINPUT'],
+      ].sort(),
+    );
     const report = await collectNodeGarbage(node, { keep: 1, now: later });
     await node.stop();
     expect(report.dropped).toBe(1);
@@ -156,7 +184,7 @@ describe('gc keeps what the node needs (defects 1 and 3)', () => {
 });
 
 describe('gc reports what it cannot mark', () => {
-  it("a failed mark of one agent sweeps nothing and names it; the others are marked; keep repairs a missing parent", async () => {
+  it('a failed mark of one agent sweeps nothing and names it; the others are marked; keep repairs a missing parent', async () => {
     const node = await startNode('memory:');
     const a = await node.agents.spawn({ module: await signed('counter'), name: 'a' });
     const b = await node.agents.spawn({ module: await signed('counter'), name: 'b' });
@@ -255,7 +283,7 @@ describe('gc dry run and progress', () => {
   });
 });
 
-describe('recover refuses a root from outside the agent\'s history', () => {
+describe("recover refuses a root from outside the agent's history", () => {
   it("refuses another agent's snapshot (EPERM) unless forced; its own snapshots, versions and the empty state are fine", async () => {
     const node = await startNode('memory:');
     const tally = await node.agents.spawn({ module: await signed('counter'), name: 'tally' });
@@ -264,7 +292,7 @@ describe('recover refuses a root from outside the agent\'s history', () => {
     await tally.execute('increment', { by: 1 });
     const unrecorded = await tally.stateRoot(); // in its history, never recorded as a snapshot
     await tally.execute('increment', { by: 1 });
-    await notes.execute('remember', { text: 'not tally\'s' });
+    await notes.execute('remember', { text: "not tally's" });
     const foreign = await notes.snapshot();
 
     const e = (await tally.recover(foreign.id).catch((x: unknown) => x)) as Mcp0Error;

@@ -24,7 +24,8 @@ beforeAll(async () => {
   const src = join(import.meta.dirname, '..', '..', 'src');
   for (const f of ['node/node.ts', 'node/host.ts', 'node/operations.ts', 'node/lease.ts', 'node/agent-state.ts', 'store/open.ts']) {
     const out = join(src, '..', 'dist', f.replace(/\.ts$/, '.js'));
-    if ((statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0) < statSync(join(src, f)).mtimeMs) throw new Error(`${out} is missing or older than ${f}: run \`npx tsc -b\` first`);
+    if ((statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0) < statSync(join(src, f)).mtimeMs)
+      throw new Error(`${out} is missing or older than ${f}: run \`npx tsc -b\` first`);
   }
   writeFileSync(join(dir, 'storage.wasm'), await signed('storage'));
   writeFileSync(join(dir, 'publisher.pub.jwk'), JSON.stringify(toPublicJwk(publisher.publicKey)));
@@ -82,7 +83,12 @@ async function twoNodes(uri: string, count: number, batch: number): Promise<void
   expect(new Set(acked).size).toBe(2 * count);
   expect(Math.max(...acked)).toBe(2 * count);
   // One node at a time: within a session the values are consecutive.
-  for (const l of logs) for (const s of l.sessions) expect(s.every((v, i) => i === 0 || v === s[i - 1]! + 1), `session of ${l.pid}: ${s.join(',')}`).toBe(true);
+  for (const l of logs)
+    for (const s of l.sessions)
+      expect(
+        s.every((v, i) => i === 0 || v === s[i - 1]! + 1),
+        `session of ${l.pid}: ${s.join(',')}`,
+      ).toBe(true);
 
   const last = await startNode(uri);
   try {
@@ -90,7 +96,9 @@ async function twoNodes(uri: string, count: number, batch: number): Promise<void
   } finally {
     await last.stop();
   }
-  console.info(`[two nodes on ${uri.split(':')[0]}] ${acked.length} acknowledged, final ${2 * count}; sessions ${logs.map((l) => l.sessions.length).join(' + ')}, refused (EBUSY) ${logs.map((l) => l.busy).join(' + ')}, ECONFLICT ${logs.map((l) => l.conflicts).join(' + ')}`);
+  console.info(
+    `[two nodes on ${uri.split(':')[0]}] ${acked.length} acknowledged, final ${2 * count}; sessions ${logs.map((l) => l.sessions.length).join(' + ')}, refused (EBUSY) ${logs.map((l) => l.busy).join(' + ')}, ECONFLICT ${logs.map((l) => l.conflicts).join(' + ')}`,
+  );
 }
 
 describe('two node processes on one store: one writer per agent, no lost update', () => {
@@ -98,12 +106,16 @@ describe('two node processes on one store: one writer per agent, no lost update'
     await twoNodes(`lmdb:${join(dir, 'lmdb')}`, 1000, 250);
   }, 600_000);
 
-  it.skipIf(!mongo)('on MongoDB (FerretDB)', async () => {
-    const databases = testDatabases(mongo as MongoServer, 'mcp0_two_nodes_');
-    try {
-      await twoNodes(databases.fresh(), 200, 50);
-    } finally {
-      await databases.drop();
-    }
-  }, 1_200_000);
+  it.skipIf(!mongo)(
+    'on MongoDB (FerretDB)',
+    async () => {
+      const databases = testDatabases(mongo as MongoServer, 'mcp0_two_nodes_');
+      try {
+        await twoNodes(databases.fresh(), 200, 50);
+      } finally {
+        await databases.drop();
+      }
+    },
+    1_200_000,
+  );
 });

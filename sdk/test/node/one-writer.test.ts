@@ -37,7 +37,12 @@ describe('leases: one node runs an agent at a time', () => {
     const b = await node(store, { lease: { now: fixed(T + 1000) } });
     expect(b.agents.list()).toEqual([]);
     const [refused] = b.agents.refused();
-    expect(refused).toMatchObject({ id: counter.id, name: 'tally', code: 'EBUSY', holder: { pid: process.pid, host: hostname(), expires: T + 30_000, token: 1 } });
+    expect(refused).toMatchObject({
+      id: counter.id,
+      name: 'tally',
+      code: 'EBUSY',
+      holder: { pid: process.pid, host: hostname(), expires: T + 30_000, token: 1 },
+    });
     expect(refused!.reason).toContain(`pid ${process.pid} on host ${hostname()}`);
     expect(refused!.reason).toContain(new Date(T + 30_000).toISOString());
     const e = await rejection(() => b.agents.get('tally'));
@@ -57,7 +62,7 @@ describe('leases: one node runs an agent at a time', () => {
     expect(store.blocks.refGet('mcp0.node', `lease/${counter.id}`)?.version).toBe(3);
   });
 
-  it('takes an agent over only once the holder\'s heartbeat expired; the old holder then refuses to run it', async () => {
+  it("takes an agent over only once the holder's heartbeat expired; the old holder then refuses to run it", async () => {
     const store = new MemoryStore();
     const a = await node(store, { lease: { now: fixed(T), ttlMs: 10_000 } });
     const tally = await a.agents.spawn({ module: await signed('counter'), name: 'tally' });
@@ -75,7 +80,10 @@ describe('leases: one node runs an agent at a time', () => {
     expect(a.agents.refused()).toEqual([expect.objectContaining({ id: tally.id, code: 'EBUSY' })]);
     expect(a.agents.list()).toEqual([]);
     // The handle keeps answering why: the agent is another node's now.
-    await expect(tally.execute('get')).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining('is not run by this node: another node took it over') });
+    await expect(tally.execute('get')).rejects.toMatchObject({
+      code: 'EBUSY',
+      message: expect.stringContaining('is not run by this node: another node took it over'),
+    });
     expect(await value(b, 'tally')).toBe(6);
   });
 
@@ -83,7 +91,14 @@ describe('leases: one node runs an agent at a time', () => {
     const store = new MemoryStore();
     let during: (() => void) | undefined;
     // The kernel reads the clock once per operation, after the operation began and before the agent runs.
-    const clock = { now: () => { const f = during; during = undefined; f?.(); return Date.now(); } };
+    const clock = {
+      now: () => {
+        const f = during;
+        during = undefined;
+        f?.();
+        return Date.now();
+      },
+    };
     const a = await node(store, { clock, lease: { now: fixed(T) } });
     const tally = await a.agents.spawn({ module: await signed('counter'), name: 'tally' });
     await tally.execute('increment', { by: 7 });
@@ -111,7 +126,9 @@ describe('leases: one node runs an agent at a time', () => {
     const beat = decodeCbor(bytes!) as Record<string, unknown>;
     store.kv.put('mcp0.node', key!, encodeCbor({ ...beat, pid: dead, host: 'another-host' }));
     const elsewhere = await node(store, { lease: { now: fixed(T + 1000) } });
-    expect(elsewhere.agents.refused()).toEqual([expect.objectContaining({ code: 'EBUSY', holder: expect.objectContaining({ pid: dead, host: 'another-host' }) })]);
+    expect(elsewhere.agents.refused()).toEqual([
+      expect.objectContaining({ code: 'EBUSY', holder: expect.objectContaining({ pid: dead, host: 'another-host' }) }),
+    ]);
 
     store.kv.put('mcp0.node', key!, encodeCbor({ ...beat, pid: dead }));
     const b = await node(store, { lease: { now: fixed(T + 2000) } });
@@ -139,7 +156,11 @@ describe('leases: one node runs an agent at a time', () => {
     const b = await node(store);
     expect(swaps).toBeGreaterThan(1);
     const [refused] = b.agents.refused();
-    expect(refused).toMatchObject({ id: tally.id, code: 'EBUSY', reason: expect.stringMatching(/its lease changed hands at every attempt to take it \(lease token \d+\): try again/) });
+    expect(refused).toMatchObject({
+      id: tally.id,
+      code: 'EBUSY',
+      reason: expect.stringMatching(/its lease changed hands at every attempt to take it \(lease token \d+\): try again/),
+    });
     expect((await rejection(() => b.agents.get('tally'))).code).toBe('EBUSY');
     // Once the lease is left alone the agent runs again, its state intact.
     store.blocks.refCas = refCas;
@@ -165,7 +186,14 @@ describe('an operation commits only on the head version it began at (issue 13, d
   it('another writer changed the state during the operation: ECONFLICT, and its state stands (no lost update)', async () => {
     const store = new MemoryStore();
     let during: (() => void) | undefined;
-    const clock = { now: () => { const f = during; during = undefined; f?.(); return Date.now(); } };
+    const clock = {
+      now: () => {
+        const f = during;
+        during = undefined;
+        f?.();
+        return Date.now();
+      },
+    };
     const a = await node(store, { clock });
     const tally = await a.agents.spawn({ module: await signed('counter'), name: 'tally' });
     await tally.execute('increment'); // 1
@@ -186,7 +214,14 @@ describe('an operation commits only on the head version it began at (issue 13, d
   it('a new version of the same tree (gc retention moved the head) is no conflict', async () => {
     const store = new MemoryStore();
     let during: (() => void) | undefined;
-    const clock = { now: () => { const f = during; during = undefined; f?.(); return Date.now(); } };
+    const clock = {
+      now: () => {
+        const f = during;
+        during = undefined;
+        f?.();
+        return Date.now();
+      },
+    };
     const a = await node(store, { clock });
     const tally = await a.agents.spawn({ module: await signed('counter'), name: 'tally' });
     await tally.execute('increment', { by: 3 });
@@ -210,7 +245,11 @@ describe('the per-operation write budget at kv_put (issue 13, defect 8)', () => 
     const root = await faulty.stateRoot();
     const e = await rejection(() => faulty.execute('write_many', { prefix: 'big', count: fits + 10, size }));
     expect(e.code).toBe('ETOOBIG');
-    expect(e.message).toMatch(new RegExp(`would bring the operation's writes to \\d+ bytes \\(the budget is ${OPERATION_WRITE_BUDGET.bytes}\\); it already holds \\d+ bytes in ${fits} keys`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `would bring the operation's writes to \\d+ bytes \\(the budget is ${OPERATION_WRITE_BUDGET.bytes}\\); it already holds \\d+ bytes in ${fits} keys`,
+      ),
+    );
     expect(await faulty.stateRoot()).toBe(root);
   });
 });

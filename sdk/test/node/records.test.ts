@@ -31,12 +31,17 @@ describe('stored agent records', () => {
   it('refuses a planted record whose module an untrusted key signed, whatever it grants itself', async () => {
     const store = new MemoryStore();
     const attacker = generateKeyPair();
-    const planted = await plant(store, await signed('counter', attacker), { publisher: JSON.stringify(toPublicJwk(attacker.publicKey)), grants: ['kv', 'net:*', 'call:mcp0.agreements'] });
+    const planted = await plant(store, await signed('counter', attacker), {
+      publisher: JSON.stringify(toPublicJwk(attacker.publicKey)),
+      grants: ['kv', 'net:*', 'call:mcp0.agreements'],
+    });
     const events: AgentEvent[] = [];
     const node = await startNode(store);
     node.on('agent', (e) => events.push(e));
     expect(node.agents.list()).toEqual([]);
-    expect(node.agents.refused()).toEqual([{ id: planted.id, name: 'planted', code: 'EUNTRUSTED', reason: expect.stringContaining(`signed by ${attacker.kid}, which this node does not trust`) }]);
+    expect(node.agents.refused()).toEqual([
+      { id: planted.id, name: 'planted', code: 'EUNTRUSTED', reason: expect.stringContaining(`signed by ${attacker.kid}, which this node does not trust`) },
+    ]);
     expect(node.kernel.modules().some((m) => m.name === planted.id)).toBe(false);
     // The node serves, the name stays taken, and the record is kept as it was.
     const ok = await node.agents.spawn({ module: await signed('counter'), name: 'real' });
@@ -55,11 +60,20 @@ describe('stored agent records', () => {
     await node.stop();
   });
 
-  it('refuses a record whose grants go beyond the node\'s policy, and brings it back once the operator allows them', async () => {
+  it("refuses a record whose grants go beyond the node's policy, and brings it back once the operator allows them", async () => {
     const store = new MemoryStore();
-    const planted = await plant(store, await signed('counter'), { publisher: JSON.stringify(toPublicJwk(trusted)), grants: ['kv', 'clock', 'random', 'call:mcp0.storage'] });
+    const planted = await plant(store, await signed('counter'), {
+      publisher: JSON.stringify(toPublicJwk(trusted)),
+      grants: ['kv', 'clock', 'random', 'call:mcp0.storage'],
+    });
     let node = await startNode(store);
-    expect(node.agents.refused()).toEqual([expect.objectContaining({ id: planted.id, code: 'EPERM', reason: expect.stringContaining('call:mcp0.storage, beyond what this node allows agents (allowed: kv, clock, random)') })]);
+    expect(node.agents.refused()).toEqual([
+      expect.objectContaining({
+        id: planted.id,
+        code: 'EPERM',
+        reason: expect.stringContaining('call:mcp0.storage, beyond what this node allows agents (allowed: kv, clock, random)'),
+      }),
+    ]);
     await expect(async () => node.agents.get(planted.id)).rejects.toMatchObject({ code: 'EPERM' });
     await node.stop();
     node = await startNode(store, { allowedAgentGrants: ['kv', 'clock', 'random', 'call:mcp0.storage'] });
@@ -91,10 +105,13 @@ describe('stored agent records', () => {
   it.each<[string, (r: AgentRecord) => CborValue | Uint8Array]>([
     ['not CBOR', () => Uint8Array.of(0xff, 0x00)],
     ['not a map', () => [1, 2]],
-    ['an id other than its key\'s', (r) => ({ ...(r as unknown as Record<string, CborValue>), id: 'agent-else' })],
+    ["an id other than its key's", (r) => ({ ...(r as unknown as Record<string, CborValue>), id: 'agent-else' })],
     ['grants that are not texts', (r) => ({ ...(r as unknown as Record<string, CborValue>), grants: [1] })],
     ['a state that is not running or paused', (r) => ({ ...(r as unknown as Record<string, CborValue>), state: 'admin' })],
-    ['module blocks that are not block ids', (r) => ({ ...(r as unknown as Record<string, CborValue>), module: { name: 'x', version: '1', blocks: ['../../etc'] } })],
+    [
+      'module blocks that are not block ids',
+      (r) => ({ ...(r as unknown as Record<string, CborValue>), module: { name: 'x', version: '1', blocks: ['../../etc'] } }),
+    ],
     ['a publisher that is not a JWK', (r) => ({ ...(r as unknown as Record<string, CborValue>), publisher: '{"kty":"RSA"}' })],
     ['a grant that does not parse', (r) => ({ ...(r as unknown as Record<string, CborValue>), grants: ['root'] })],
   ])('refuses a record with %s and serves the others', async (_what, corrupt) => {
@@ -115,7 +132,11 @@ describe('stored agent records', () => {
   it('refuses a record whose module blocks are gone', async () => {
     const store = new MemoryStore();
     const planted = await plant(store, await signed('counter'), { publisher: JSON.stringify(toPublicJwk(trusted)) });
-    await store.kv.put(NODE_NAMESPACE, `agent/${planted.id}`, encodeCbor({ ...(planted as unknown as Record<string, CborValue>), module: { ...planted.module, blocks: ['00'.repeat(32)] } }));
+    await store.kv.put(
+      NODE_NAMESPACE,
+      `agent/${planted.id}`,
+      encodeCbor({ ...(planted as unknown as Record<string, CborValue>), module: { ...planted.module, blocks: ['00'.repeat(32)] } }),
+    );
     const node = await startNode(store);
     expect(node.agents.refused()).toEqual([expect.objectContaining({ id: planted.id, code: 'ENOTFOUND' })]);
     await node.stop();

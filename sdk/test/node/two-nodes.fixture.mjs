@@ -22,7 +22,14 @@ const distribution = {
   name: 'two-nodes',
   version: '0.0.0',
   publishers: [publisher],
-  plugins: [{ name: 'mcp0.storage', bytes: new Uint8Array(readFileSync(join(dir, 'storage.wasm'))), grants: [parseGrant('blocks'), parseGrant('random')], isolation: 'inline' }],
+  plugins: [
+    {
+      name: 'mcp0.storage',
+      bytes: new Uint8Array(readFileSync(join(dir, 'storage.wasm'))),
+      grants: [parseGrant('blocks'), parseGrant('random')],
+      isolation: 'inline',
+    },
+  ],
   pipeline: { admit: [], observe: [] },
 };
 const say = (line) => writeSync(1, `${line}\n`);

@@ -43,7 +43,6 @@ async function faulty(uri: string, options: MongoStoreOptions = {}): Promise<{ s
   return { store, inject: (f) => Object.assign(left, { before: f.before ?? 0, lostAcks: f.lostAcks ?? 0 }) };
 }
 
-
 // Needs no server: nothing listens on port 1.
 describe('mongodb store: unreachable server', () => {
   it('reports an unreachable server as EUNAVAILABLE, quickly', async () => {
@@ -150,7 +149,9 @@ describe.skipIf(!mongo)('mongodb store', () => {
       const stores = await Promise.all(Array.from({ length: 5 }, () => MongoStore.connect(uri)));
       try {
         // Exactly one of 50 CAS attempts from 0 wins, whichever client it comes from.
-        const first = await Promise.allSettled(stores.flatMap((s, i) => Array.from({ length: 10 }, (_, j) => s.blocks.refCas('ns', 'race', 0, sha(`c${i}.${j}`)))));
+        const first = await Promise.allSettled(
+          stores.flatMap((s, i) => Array.from({ length: 10 }, (_, j) => s.blocks.refCas('ns', 'race', 0, sha(`c${i}.${j}`)))),
+        );
         expect(first.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of first) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ECONFLICT', details: { expected: 0, actual: 1 } });
 
@@ -288,29 +289,32 @@ describe.skipIf(!mongo)('mongodb store', () => {
       }
     });
 
-  describe('mongodb store: block cache', () => {
-    it('serves repeated reads from its cache, never wrong data, and can run without one', async () => {
-      const uri = freshUri();
-      const cached = await MongoStore.connect(uri);
-      const uncached = await MongoStore.connect(uri, { cacheBytes: 0 });
-      const client = new MongoClient(uri);
-      try {
-        const block = te.encode('a block that will rot on the server');
-        const [id] = await cached.blocks.put([block]);
-        // Rot the stored bytes behind both stores' backs.
-        await client.db(cached.database).collection('blocks').updateOne({ _id: hexOf(id) as never }, { $set: { data: te.encode('rotten') } });
-        expect(hexOf(await cached.blocks.get(id!))).toBe(hexOf(block)); // the bytes it wrote: right ones
-        expect(await rejection(() => uncached.blocks.get(id!))).toMatchObject({ code: 'EINTERNAL' }); // verified: refused
-        // A delete through the store evicts, so the cache never answers for a block that is gone.
-        expect(await cached.deleteBlocks([id!])).toBe(1);
-        expect(await cached.blocks.get(id!)).toBeUndefined();
-        await expect(MongoStore.connect(uri, { cacheBytes: -1 })).rejects.toMatchObject({ code: 'EUSAGE' });
-      } finally {
-        await client.close();
-        await cached.close();
-        await uncached.close();
-      }
+    describe('mongodb store: block cache', () => {
+      it('serves repeated reads from its cache, never wrong data, and can run without one', async () => {
+        const uri = freshUri();
+        const cached = await MongoStore.connect(uri);
+        const uncached = await MongoStore.connect(uri, { cacheBytes: 0 });
+        const client = new MongoClient(uri);
+        try {
+          const block = te.encode('a block that will rot on the server');
+          const [id] = await cached.blocks.put([block]);
+          // Rot the stored bytes behind both stores' backs.
+          await client
+            .db(cached.database)
+            .collection('blocks')
+            .updateOne({ _id: hexOf(id) as never }, { $set: { data: te.encode('rotten') } });
+          expect(hexOf(await cached.blocks.get(id!))).toBe(hexOf(block)); // the bytes it wrote: right ones
+          expect(await rejection(() => uncached.blocks.get(id!))).toMatchObject({ code: 'EINTERNAL' }); // verified: refused
+          // A delete through the store evicts, so the cache never answers for a block that is gone.
+          expect(await cached.deleteBlocks([id!])).toBe(1);
+          expect(await cached.blocks.get(id!)).toBeUndefined();
+          await expect(MongoStore.connect(uri, { cacheBytes: -1 })).rejects.toMatchObject({ code: 'EUSAGE' });
+        } finally {
+          await client.close();
+          await cached.close();
+          await uncached.close();
+        }
+      });
     });
-  });
   });
 });

@@ -91,13 +91,19 @@ describe.skipIf(!haveArtifacts)('verifyTraceProof', () => {
     const cp = await refusal(verifyTraceProof(relabelled, { vkey, checkpoint, trust: [operator.publicKey] }));
     expect(cp).toMatchObject({ code: 'ESIGNATURE', details: { reason: 'range' } });
     expect(cp.message).toBe('the file says entries 5000..5031, the proof against checkpoint seq 5 covers 2..5');
-    expect((await refusal(verifyTraceProof(relabelled, { vkey, chain }))).message).toMatch(/the file says entries 5000\.\.5031, but the chain in the test chain ends at entry 5/);
+    expect((await refusal(verifyTraceProof(relabelled, { vkey, chain }))).message).toMatch(
+      /the file says entries 5000\.\.5031, but the chain in the test chain ends at entry 5/,
+    );
     // Same length, shifted: the roots no longer match the chain.
     const shifted = await refusal(verifyTraceProof({ ...real, from: 1, to: 4 }, { vkey, chain }));
     expect(shifted).toMatchObject({ details: { reason: 'prev-root' } });
     expect(shifted.message).toMatch(/the head of entry 0 in the test chain is/);
-    expect((await refusal(verifyTraceProof({ ...real, from: 3, to: 5 }, { vkey, chain }))).message).toMatch(/the file says entries 3\.\.5 \(3 entries\), the proof's count is 4/);
-    expect((await refusal(verifyTraceProof({ ...real, batchSize: 64 }, { vkey, chain }))).message).toBe("the file says batchSize 64, the circuit's batch size is 32");
+    expect((await refusal(verifyTraceProof({ ...real, from: 3, to: 5 }, { vkey, chain }))).message).toMatch(
+      /the file says entries 3\.\.5 \(3 entries\), the proof's count is 4/,
+    );
+    expect((await refusal(verifyTraceProof({ ...real, batchSize: 64 }, { vkey, chain }))).message).toBe(
+      "the file says batchSize 64, the circuit's batch size is 32",
+    );
   });
 
   it('refuses a checkpoint by an untrusted key naming the signer, and a tampered one', async () => {
@@ -114,9 +120,13 @@ describe.skipIf(!haveArtifacts)('verifyTraceProof', () => {
 
   it('refuses a signed head that cannot be the end of this batch (an operator signing nonsense)', async () => {
     const early = signCheckpoint({ seq: 2, head: heads[5]!, time: 1 }, operator);
-    expect((await refusal(verifyTraceProof(real, { vkey, checkpoint: early, trust: [operator.publicKey] }))).message).toMatch(/the proof's count is 4, but checkpoint seq 2 holds only 3 entries/);
+    expect((await refusal(verifyTraceProof(real, { vkey, checkpoint: early, trust: [operator.publicKey] }))).message).toMatch(
+      /the proof's count is 4, but checkpoint seq 2 holds only 3 entries/,
+    );
     const fromZero = signCheckpoint({ seq: 3, head: heads[5]!, time: 1 }, operator);
-    expect((await refusal(verifyTraceProof({ ...real, from: 0, to: 3 }, { vkey, checkpoint: fromZero, trust: [operator.publicKey] }))).message).toMatch(/prevRoot .* but a batch from entry 0 starts at 0/);
+    expect((await refusal(verifyTraceProof({ ...real, from: 0, to: 3 }, { vkey, checkpoint: fromZero, trust: [operator.publicKey] }))).message).toMatch(
+      /prevRoot .* but a batch from entry 0 starts at 0/,
+    );
   });
 
   it('refuses a proof that does not verify, an unbound check, and a malformed file', async () => {

@@ -151,17 +151,21 @@ describe.skipIf(!haveArtifacts)('trace batch proofs (TraceBatch(32), Groth16)', 
       details: { bound: 'field' },
     });
     await expect(proveBatch({ prevRoot, events: [{ eventHash: 1, cost: -1 }], costLimit: 9 })).rejects.toMatchObject({ details: { bound: 'cost32' } });
-    await expect(proveBatch({ prevRoot, events: makeEvents(33), costLimit: 2n ** 40n })).rejects.toMatchObject({ code: 'ETOOBIG', details: { bound: 'batchSize' } });
+    await expect(proveBatch({ prevRoot, events: makeEvents(33), costLimit: 2n ** 40n })).rejects.toMatchObject({
+      code: 'ETOOBIG',
+      details: { bound: 'batchSize' },
+    });
   });
 
   // The circuit itself must refuse what the prover's pre-checks refuse: feed it witnesses directly.
   describe('the circuit refuses bad witnesses', () => {
     const wasm = batchArtifacts().wasm;
-    const valid = () => batchWitnessInput({ prevRoot, events: makeEvents(5), costLimit: 10_000 }) as Record<string, string | string[]> & {
-      cost: string[];
-      active: string[];
-      eventHash: string[];
-    };
+    const valid = () =>
+      batchWitnessInput({ prevRoot, events: makeEvents(5), costLimit: 10_000 }) as Record<string, string | string[]> & {
+        cost: string[];
+        active: string[];
+        eventHash: string[];
+      };
     const witness = (input: Record<string, unknown>) => snarkjs.wtns.calculate(input, wasm, { type: 'mem' });
 
     it('accepts the valid witness', async () => {

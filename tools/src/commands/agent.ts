@@ -16,7 +16,15 @@ type Sub = (typeof SUBCOMMANDS)[number];
 
 /** What `list` and `spawn` print of an agent. */
 async function describe(a: Agent) {
-  return { id: a.id, name: a.name, state: a.state, module: `${a.module.name}@${a.module.version}`, agreement: a.agreement, stateRoot: await a.stateRoot(), snapshots: a.snapshots.map((s) => s.id) };
+  return {
+    id: a.id,
+    name: a.name,
+    state: a.state,
+    module: `${a.module.name}@${a.module.version}`,
+    agreement: a.agreement,
+    stateRoot: await a.stateRoot(),
+    snapshots: a.snapshots.map((s) => s.id),
+  };
 }
 
 function parseJsonArg(text: string | undefined, what: string): CborValue {
@@ -66,7 +74,10 @@ interface Parsed {
 async function parse(sub: Sub, args: Args, rest: string[]): Promise<Parsed> {
   const { min, max, names } = ARITY[sub];
   if (rest.length < min || rest.length > max) {
-    throw new UsageError('EUSAGE', `mcp0 agent ${sub}${names ? ` ${names}` : ''}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${rest.length}`);
+    throw new UsageError(
+      'EUSAGE',
+      `mcp0 agent ${sub}${names ? ` ${names}` : ''}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${rest.length}`,
+    );
   }
   if (sub === 'execute') return { rest, input: parseJsonArg(rest[2], 'input') };
   if (sub !== 'spawn') return { rest };
@@ -93,14 +104,28 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, c
         // Said now rather than at the first denial: under an agreements admit hook, an agent bound
         // to no agreement is refused every operation (no-agreement).
         const { ROLES } = await import('@mcp0/sdk'); // loaded already: the node runs on it
-        const gate = node.distribution.pipeline.admit.find((name) => node.kernel.modules().some((m) => m.name === name && m.manifest.provides?.includes(ROLES.agreements)));
-        if (gate) io.err(`WARNING: ${d.name} is bound to no agreement, and ${gate} admits operations only under one: every operation will be denied (no-agreement). Spawn it again with --agreement <file|id>\n`);
+        const gate = node.distribution.pipeline.admit.find((name) =>
+          node.kernel.modules().some((m) => m.name === name && m.manifest.provides?.includes(ROLES.agreements)),
+        );
+        if (gate)
+          io.err(
+            `WARNING: ${d.name} is bound to no agreement, and ${gate} admits operations only under one: every operation will be denied (no-agreement). Spawn it again with --agreement <file|id>\n`,
+          );
       }
       return 0;
     }
     case 'list': {
       const all = await Promise.all(node.agents.list().map(describe));
-      print(all, all.length === 0 ? 'no agents' : all.map((a) => `${a.id}  ${a.name.padEnd(16)} ${a.state.padEnd(8)} ${a.module}  root ${a.stateRoot.slice(0, 16)}…  ${a.snapshots.length} snapshot(s)`).join('\n'));
+      print(
+        all,
+        all.length === 0
+          ? 'no agents'
+          : all
+              .map(
+                (a) => `${a.id}  ${a.name.padEnd(16)} ${a.state.padEnd(8)} ${a.module}  root ${a.stateRoot.slice(0, 16)}…  ${a.snapshots.length} snapshot(s)`,
+              )
+              .join('\n'),
+      );
       return 0;
     }
     case 'execute': {
@@ -125,7 +150,10 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, c
     case 'recover': {
       const [name, id] = rest;
       const force = args.values.force === true;
-      if (force) io.err(`WARNING: --force: recovering ${name} to ${id} even if it is not in its history (another agent's state, say): its state, and what its exports carry, then hold that root's blocks\n`);
+      if (force)
+        io.err(
+          `WARNING: --force: recovering ${name} to ${id} even if it is not in its history (another agent's state, say): its state, and what its exports carry, then hold that root's blocks\n`,
+        );
       await node.agents.get(name!).recover(id!, { force });
       print({ recovered: id }, `recovered ${name} to ${id}`);
       return 0;
@@ -148,11 +176,20 @@ export const agent: Command = {
   usage: '<spawn|list|execute|snapshot|recover|pause|resume|terminate> [args] [options]',
   options: {
     ...NODE_OPTIONS,
-    name: { type: 'string', arg: '<name>', description: 'spawn: the agent\'s name, unique on the node' },
-    agreement: { type: 'string', arg: '<id|file>', description: "spawn: run the agent under this agreement: the id of a registered one, or a signed agreement file to register. Its consumer must be the key that signed the agent, its provider a key the distribution's mcp0.agreements accepts (config.providers): EPERM otherwise" },
+    name: { type: 'string', arg: '<name>', description: "spawn: the agent's name, unique on the node" },
+    agreement: {
+      type: 'string',
+      arg: '<id|file>',
+      description:
+        "spawn: run the agent under this agreement: the id of a registered one, or a signed agreement file to register. Its consumer must be the key that signed the agent, its provider a key the distribution's mcp0.agreements accepts (config.providers): EPERM otherwise",
+    },
     grant: { type: 'string', multiple: true, arg: '<grant>', description: 'spawn: a capability to grant (default: kv, clock, random)' },
-    config: { type: 'string', arg: '<json>', description: 'spawn: the agent\'s configuration (JSON)' },
-    force: { type: 'boolean', description: "recover: restore a root that is not in the agent's history (not one of its snapshots nor among its newest 1,000 versions), with a warning; refused (EPERM) without it" },
+    config: { type: 'string', arg: '<json>', description: "spawn: the agent's configuration (JSON)" },
+    force: {
+      type: 'boolean',
+      description:
+        "recover: restore a root that is not in the agent's history (not one of its snapshots nor among its newest 1,000 versions), with a warning; refused (EPERM) without it",
+    },
     json: { type: 'boolean', description: 'print results as JSON' },
   },
   details: [
@@ -182,7 +219,8 @@ export const agent: Command = {
   ].join('\n'),
   async run(args, io) {
     const [sub, ...rest] = positionals(args, this, 1, 5);
-    if (!SUBCOMMANDS.includes(sub as Sub)) throw new UsageError('EUSAGE', `unknown subcommand ${JSON.stringify(sub)}: expected one of ${SUBCOMMANDS.join(', ')}`);
+    if (!SUBCOMMANDS.includes(sub as Sub))
+      throw new UsageError('EUSAGE', `unknown subcommand ${JSON.stringify(sub)}: expected one of ${SUBCOMMANDS.join(', ')}`);
     // Only spawn may create the store: the others use agents already there, and a mistyped
     // --store must fail ("no store at …") rather than show an empty store.
     const parsed = await parse(sub as Sub, args, rest);
@@ -198,5 +236,7 @@ export const agent: Command = {
 /** An error's details as JSON can carry them: bigints as numbers' digits, bytes as hex. */
 function plain(details: unknown): Record<string, unknown> {
   if (details === null || typeof details !== 'object') return {};
-  return JSON.parse(JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))) as Record<string, unknown>;
+  return JSON.parse(
+    JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
+  ) as Record<string, unknown>;
 }

@@ -9,8 +9,19 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import {
-  AgreementError, agreementTemplates, isKeyId, newAgreement, parseAgreement, publicKeyOf, readManifest, signAgreement, UsageError, verifyAgreement,
-  type AgreementParty, type CborValue, type PublicKey,
+  AgreementError,
+  agreementTemplates,
+  isKeyId,
+  newAgreement,
+  parseAgreement,
+  publicKeyOf,
+  readManifest,
+  signAgreement,
+  UsageError,
+  verifyAgreement,
+  type AgreementParty,
+  type CborValue,
+  type PublicKey,
 } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import type { Store } from '@mcp0/sdk';
@@ -40,29 +51,53 @@ export const agreement: Command = {
   options: {
     template: { type: 'string', arg: '<name>', description: `new: the template (${agreementTemplates().join(', ')})` },
     consumer: { type: 'string', arg: '<key>', description: "new: the consumer's key: its key id, or a key file (public or private) whose id is used" },
-    provider: { type: 'string', arg: '<key>', description: "new: the provider's key (another key than the consumer's): the key of the node's operator, as an id or a key file" },
+    provider: {
+      type: 'string',
+      arg: '<key>',
+      description: "new: the provider's key (another key than the consumer's): the key of the node's operator, as an id or a key file",
+    },
     id: { type: 'string', arg: '<id>', description: 'new: the agreement id (default agr-<random>)' },
-    set: { type: 'string', multiple: true, arg: '<key=value>', description: 'new: override a member by dotted path; the value is JSON when it parses as JSON (numbers, true, ["a","b"]), else text, and validity times also take ISO 8601 dates: quotas.callsPerWindow=50, permissions.intents=\'["get"]\', validity.notAfter=2027-01-01' },
+    set: {
+      type: 'string',
+      multiple: true,
+      arg: '<key=value>',
+      description:
+        'new: override a member by dotted path; the value is JSON when it parses as JSON (numbers, true, ["a","b"]), else text, and validity times also take ISO 8601 dates: quotas.callsPerWindow=50, permissions.intents=\'["get"]\', validity.notAfter=2027-01-01',
+    },
     out: { type: 'string', arg: '<file>', description: 'new: write here instead of stdout; sign: write here instead of in place' },
     key: { type: 'string', arg: '<jwk>', description: 'sign: the signing key (private JWK, mode 0600)' },
     party: { type: 'string', arg: '<consumer|provider>', description: "sign: which party signs (default: the party whose key id is the key's)" },
     store: { type: 'string', arg: '<uri>', description: `usage, invoice: the node's store (default ${DEFAULT_STORE}; also memory:, mongodb://host/db)` },
     window: { type: 'string', arg: '<time>', description: 'usage: a time inside the window to report (ms or ISO 8601; default now)' },
     period: { type: 'string', arg: '<from>..<to>', description: 'invoice: whole UTC hours, ms or ISO 8601, e.g. 2026-11-01..2026-12-01' },
-    dist: { type: 'string', arg: '<dir>', description: `usage, invoice: the distribution whose mcp0.agreements plugin reads the store (default ${DEFAULT_DIST})` },
+    dist: {
+      type: 'string',
+      arg: '<dir>',
+      description: `usage, invoice: the distribution whose mcp0.agreements plugin reads the store (default ${DEFAULT_DIST})`,
+    },
     dev: { type: 'boolean', description: "usage, invoice: trust the development key a local build left in --dist's folder" },
-    plugin: { type: 'string', arg: '<file.wasm>', description: 'usage, invoice: a signed mcp0.agreements artifact to use instead of the distribution\'s' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: "verify: a provider key you accept; usage, invoice: the distribution's assembler key, or with --plugin the key that signed it (a file path, or a key id in the keyring)" },
-    keyring: { type: 'string', arg: '<dir>', description: 'verify, usage, invoice: where --trust key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
+    plugin: { type: 'string', arg: '<file.wasm>', description: "usage, invoice: a signed mcp0.agreements artifact to use instead of the distribution's" },
+    trust: {
+      type: 'string',
+      multiple: true,
+      arg: '<key>',
+      description:
+        "verify: a provider key you accept; usage, invoice: the distribution's assembler key, or with --plugin the key that signed it (a file path, or a key id in the keyring)",
+    },
+    keyring: {
+      type: 'string',
+      arg: '<dir>',
+      description: 'verify, usage, invoice: where --trust key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)',
+    },
     json: { type: 'boolean', description: 'verify, usage, invoice: print the result as JSON' },
   },
   details: [
     'subcommands:',
     '  mcp0 agreement new --template <name> --consumer <key> --provider <key> [--id <id>] [--set key=value]… [--out <file>]',
-    '      an unsigned agreement from a template, valid from now for the template\'s duration (stdout without --out).',
+    "      an unsigned agreement from a template, valid from now for the template's duration (stdout without --out).",
     '      Each party is a key, given by its id or a key file, and they are two different keys: the consumer is the',
     '      key that signs your agent modules (a node binds an agent only to an agreement of its signer), the',
-    '      provider the key of the node\'s operator (a node registers only agreements with providers it accepts:',
+    "      provider the key of the node's operator (a node registers only agreements with providers it accepts:",
     '      config.providers of mcp0.agreements; for a local build of dist/standard, dist/standard/build/dev-key.pub.jwk)',
     '  mcp0 agreement sign <file> --key <jwk> [--party consumer|provider] [--out <file>]',
     "      add one party's signature (Ed25519 over the RFC 8785 canonical JSON without signatures); run once per",
@@ -71,12 +106,12 @@ export const agreement: Command = {
     '      check the schema, that the parties are two keys, and both signatures; with --trust, also that the',
     '      provider is one of those keys (EUNTRUSTED otherwise). Exit 1 when it fails',
     '  mcp0 agreement usage <consumer key id> [--window <time>] [--store <uri>] [--dist <dir>] [--json]',
-    "  mcp0 agreement invoice <consumer key id> --period <from>..<to> [--store <uri>] [--dist <dir>] [--json]",
+    '  mcp0 agreement invoice <consumer key id> --period <from>..<to> [--store <uri>] [--dist <dir>] [--json]',
     '      (a key id that starts with "-" goes last, after --: mcp0 agreement usage --json -- -Xy…)',
-    '      run the distribution\'s signed mcp0.agreements plugin (--dist, verified as mcp0 start does: --trust or --dev),',
-    '      or --plugin <file.wasm> --trust <its signer>, over the store\'s kv (read only) and print its usage or invoice',
+    "      run the distribution's signed mcp0.agreements plugin (--dist, verified as mcp0 start does: --trust or --dev),",
+    "      or --plugin <file.wasm> --trust <its signer>, over the store's kv (read only) and print its usage or invoice",
     '',
-    'Amounts are integer minor units of the agreement\'s currency (cents for EUR); invoice totals are also shown in the currency\'s own units.',
+    "Amounts are integer minor units of the agreement's currency (cents for EUR); invoice totals are also shown in the currency's own units.",
   ].join('\n'),
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
@@ -112,7 +147,8 @@ function overrides(args: Args): Record<string, string> {
   return out;
 }
 
-const pretty = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x), 2)}\n`;
+const pretty = (v: unknown): string =>
+  `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x), 2)}\n`;
 
 /**
  * A party of `new`: a key id as it is, or a key file (the rule of trust.ts: a path has a "/" or
@@ -165,12 +201,17 @@ async function sign(args: Args, self: Command, io: Io): Promise<number> {
   const key = await readPrivateKey(stringOption(args, 'key', true), '--key');
   const doc = await readDoc(file!);
   let party = stringOption(args, 'party') as AgreementParty | undefined;
-  if (party !== undefined && party !== 'consumer' && party !== 'provider') throw new UsageError('EUSAGE', `--party: expected consumer or provider, got ${JSON.stringify(party)}`);
+  if (party !== undefined && party !== 'consumer' && party !== 'provider')
+    throw new UsageError('EUSAGE', `--party: expected consumer or provider, got ${JSON.stringify(party)}`);
   if (party === undefined) {
     // The parties are two different keys, so a key is at most one of them.
     const match = (['consumer', 'provider'] as const).find((p) => doc[p] === key.kid);
     if (match === undefined) {
-      throw new UsageError('EUSAGE', `--key: expected the consumer's or the provider's key, got ${key.kid} (consumer ${doc.consumer}, provider ${doc.provider}): each party signs with its own key`, { reason: 'not-a-party', expected: [doc.consumer, doc.provider], got: key.kid });
+      throw new UsageError(
+        'EUSAGE',
+        `--key: expected the consumer's or the provider's key, got ${key.kid} (consumer ${doc.consumer}, provider ${doc.provider}): each party signs with its own key`,
+        { reason: 'not-a-party', expected: [doc.consumer, doc.provider], got: key.kid },
+      );
     }
     party = match;
   }
@@ -178,7 +219,9 @@ async function sign(args: Args, self: Command, io: Io): Promise<number> {
   const out = stringOption(args, 'out') ?? file!;
   await writeFile(out, pretty(signed));
   const missing = (['consumer', 'provider'] as const).filter((p) => !signed.signatures!.some((s) => s.party === p));
-  io.out(`signed agreement ${doc.id} as the ${party} with ${key.kid}: ${out}${missing.length ? ` (still needs the ${missing[0]}'s signature)` : ' (signed by both parties)'}\n`);
+  io.out(
+    `signed agreement ${doc.id} as the ${party} with ${key.kid}: ${out}${missing.length ? ` (still needs the ${missing[0]}'s signature)` : ' (signed by both parties)'}\n`,
+  );
   return 0;
 }
 
@@ -197,7 +240,10 @@ async function checkProvider(args: Args, io: Io, id: string, providerKey: string
   announce(io, 'provider', trusted);
   if (!trusted.some((t) => t.key.kid === providerKey)) {
     const list = trusted.map((t) => `${t.key.kid} (${t.source})`).join(', ');
-    throw new AgreementError('EUNTRUSTED', `agreement ${id}: expected a provider you trust (${list}), got ${providerKey}`, { expected: trusted.map((t) => t.key.kid), got: providerKey });
+    throw new AgreementError('EUNTRUSTED', `agreement ${id}: expected a provider you trust (${list}), got ${providerKey}`, {
+      expected: trusted.map((t) => t.key.kid),
+      got: providerKey,
+    });
   }
   return true;
 }
@@ -208,7 +254,10 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
   const providerTrusted = await checkProvider(args, io, doc.id, providerKey);
   const result = { ok: true, id: doc.id, consumer: doc.consumer, provider: doc.provider, consumerKey, providerKey, providerTrusted, validity: doc.validity };
   if (args.values.json) io.out(`${JSON.stringify(result)}\n`);
-  else io.out(`agreement ${doc.id}: both signatures verify\n  consumer ${doc.consumer} signed by ${consumerKey}\n  provider ${doc.provider} signed by ${providerKey}${providerTrusted ? ', a key you trust' : ''}\n  valid ${new Date(doc.validity.notBefore).toISOString()} to ${new Date(doc.validity.notAfter).toISOString()}\n`);
+  else
+    io.out(
+      `agreement ${doc.id}: both signatures verify\n  consumer ${doc.consumer} signed by ${consumerKey}\n  provider ${doc.provider} signed by ${providerKey}${providerTrusted ? ', a key you trust' : ''}\n  valid ${new Date(doc.validity.notBefore).toISOString()} to ${new Date(doc.validity.notAfter).toISOString()}\n`,
+    );
   return 0;
 }
 
@@ -219,7 +268,8 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
  */
 export function parseTime(text: string, what: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError('EUSAGE', `${what}: expected ms since the epoch or an ISO 8601 date, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new UsageError('EUSAGE', `${what}: expected ms since the epoch or an ISO 8601 date, got ${JSON.stringify(text)}`);
   return ms;
 }
 
@@ -231,18 +281,27 @@ export function parseTime(text: string, what: string): number {
 async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; trust: PublicKey[]; config?: CborValue }> {
   const file = stringOption(args, 'plugin');
   if (file !== undefined) {
-    if (args.values.dev === true || stringOption(args, 'dist') !== undefined) throw new UsageError('EUSAGE', '--plugin replaces the distribution: give --plugin with --trust, or --dist (with --trust or --dev), not both');
+    if (args.values.dev === true || stringOption(args, 'dist') !== undefined)
+      throw new UsageError('EUSAGE', '--plugin replaces the distribution: give --plugin with --trust, or --dist (with --trust or --dev), not both');
     const trusted = await trustedKeys(listOption(args, 'trust'), '--trust', stringOption(args, 'keyring'));
     if (trusted.length === 0) throw new UsageError('EUSAGE', '--plugin needs --trust: the key its publisher signed it with');
     announce(io, 'publisher of --plugin', trusted);
     return { bytes: new Uint8Array(await readFile(file)), trust: trusted.map((t) => t.key) };
   }
   const dir = stringOption(args, 'dist') ?? DEFAULT_DIST;
-  if (!existsSync(dir)) throw new UsageError('EUSAGE', `--dist ${dir}: no such directory (build the standard one with: mcp0 dist build dist/standard; or give --plugin <file.wasm> --trust <key>)`);
+  if (!existsSync(dir))
+    throw new UsageError(
+      'EUSAGE',
+      `--dist ${dir}: no such directory (build the standard one with: mcp0 dist build dist/standard; or give --plugin <file.wasm> --trust <key>)`,
+    );
   const { ROLES, loadDistribution } = await import('@mcp0/sdk');
   const distribution = await loadDistribution(dir, { trust: await assemblerTrust(args, dir, io) });
   const plugin = distribution.plugins.find((p) => readManifest(p.bytes).provides?.includes(ROLES.agreements));
-  if (!plugin) throw new UsageError('EUSAGE', `--dist ${dir}: no plugin provides ${ROLES.agreements} (it has ${distribution.plugins.map((p) => p.name).join(', ') || 'none'}): give --plugin <file.wasm> --trust <key>`);
+  if (!plugin)
+    throw new UsageError(
+      'EUSAGE',
+      `--dist ${dir}: no plugin provides ${ROLES.agreements} (it has ${distribution.plugins.map((p) => p.name).join(', ') || 'none'}): give --plugin <file.wasm> --trust <key>`,
+    );
   return { bytes: plugin.bytes, trust: distribution.publishers, ...(plugin.config === undefined ? {} : { config: plugin.config }) };
 }
 
@@ -255,7 +314,11 @@ async function callPlugin(args: Args, io: Io, exportName: string, input: CborVal
   const kernel = new Kernel({ trust, providers: { kv: store.kv } });
   try {
     // MongoDB answers kv asynchronously, which only the worker tier can wait for (ABI.md §4).
-    await kernel.load(bytes, { isolation: uri.startsWith('mongodb') ? 'worker' : 'inline', grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }], ...(config === undefined ? {} : { config }) });
+    await kernel.load(bytes, {
+      isolation: uri.startsWith('mongodb') ? 'worker' : 'inline',
+      grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }],
+      ...(config === undefined ? {} : { config }),
+    });
     return await kernel.callValue(AGREEMENTS, exportName, input);
   } finally {
     await kernel.stop();
@@ -267,13 +330,28 @@ interface UsageView {
   consumer: string;
   time: number;
   storageBytes: number;
-  agreements: { id: string; revoked: boolean; windowStart: number; windowMs: number; admitted: number; calls: number; costUnits: number; bytesIn: number; bytesOut: number; inFlight: number; limits: Record<string, number> }[];
+  agreements: {
+    id: string;
+    revoked: boolean;
+    windowStart: number;
+    windowMs: number;
+    admitted: number;
+    calls: number;
+    costUnits: number;
+    bytesIn: number;
+    bytesOut: number;
+    inFlight: number;
+    limits: Record<string, number>;
+  }[];
 }
 
 async function usage(args: Args, self: Command, io: Io): Promise<number> {
   const [consumer] = positionals(args, self, 1);
   const window = stringOption(args, 'window');
-  const u = (await callPlugin(args, io, 'usage', { consumer: consumer!, ...(window === undefined ? {} : { window: parseTime(window, '--window') }) })) as unknown as UsageView;
+  const u = (await callPlugin(args, io, 'usage', {
+    consumer: consumer!,
+    ...(window === undefined ? {} : { window: parseTime(window, '--window') }),
+  })) as unknown as UsageView;
   if (args.values.json) {
     io.out(`${JSON.stringify(u, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`);
     return 0;
@@ -282,7 +360,9 @@ async function usage(args: Args, self: Command, io: Io): Promise<number> {
   if (u.agreements.length === 0) lines.push('  no agreements');
   for (const a of u.agreements) {
     const of = (n: number, limit: number | undefined) => `${n}${limit === undefined ? '' : `/${limit}`}`;
-    lines.push(`  ${a.id}${a.revoked ? ' (revoked)' : ''}: window from ${new Date(Number(a.windowStart)).toISOString()} (${a.windowMs} ms): calls ${of(a.admitted, a.limits.callsPerWindow)}, cost units ${of(a.costUnits, a.limits.costUnitsPerWindow)}, bytes in ${a.bytesIn} out ${a.bytesOut}, in flight ${of(a.inFlight, a.limits.maxConcurrent)}`);
+    lines.push(
+      `  ${a.id}${a.revoked ? ' (revoked)' : ''}: window from ${new Date(Number(a.windowStart)).toISOString()} (${a.windowMs} ms): calls ${of(a.admitted, a.limits.callsPerWindow)}, cost units ${of(a.costUnits, a.limits.costUnitsPerWindow)}, bytes in ${a.bytesIn} out ${a.bytesOut}, in flight ${of(a.inFlight, a.limits.maxConcurrent)}`,
+    );
   }
   io.out(`${lines.join('\n')}\n`);
   return 0;
@@ -325,8 +405,10 @@ async function invoice(args: Args, self: Command, io: Io): Promise<number> {
   const from = parseTime(parts[0]!, '--period from');
   const to = parseTime(parts[1]!, '--period to');
   // The plugin refuses these too (EINPUT, exit 1); they are the user's typing, so usage errors here.
-  if (from % HOUR_MS !== 0 || to % HOUR_MS !== 0) throw new UsageError('EUSAGE', `--period: invoices cover whole UTC hours, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
-  if (from >= to) throw new UsageError('EUSAGE', `--period: the start must come before the end, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
+  if (from % HOUR_MS !== 0 || to % HOUR_MS !== 0)
+    throw new UsageError('EUSAGE', `--period: invoices cover whole UTC hours, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
+  if (from >= to)
+    throw new UsageError('EUSAGE', `--period: the start must come before the end, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
   const inv = (await callPlugin(args, io, 'invoice', { consumer: consumer!, from, to })) as unknown as InvoiceView;
   if (args.values.json) {
     // Amounts past 2^53 come back as bigint: printed as JSON numbers, digits exact.
@@ -334,7 +416,10 @@ async function invoice(args: Args, self: Command, io: Io): Promise<number> {
     return 0;
   }
   const rows = [`invoice for ${inv.consumer}, ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`];
-  for (const l of inv.lines) rows.push(`  ${l.agreement.padEnd(24)} ${l.item.padEnd(10)} ${String(l.quantity).padStart(12)} × ${String(l.unitPrice).padStart(10)} = ${String(l.amount).padStart(14)} ${l.currency}`);
+  for (const l of inv.lines)
+    rows.push(
+      `  ${l.agreement.padEnd(24)} ${l.item.padEnd(10)} ${String(l.quantity).padStart(12)} × ${String(l.unitPrice).padStart(10)} = ${String(l.amount).padStart(14)} ${l.currency}`,
+    );
   if (inv.lines.length === 0) rows.push('  nothing to invoice');
   for (const t of inv.totals) rows.push(`  total ${money(t.amount, t.currency).padStart(14)} ${t.currency} (${t.amount} minor units)`);
   io.out(`${rows.join('\n')}\n`);

@@ -21,7 +21,8 @@ export const build: Command = {
     const out = stringOption(args, 'out');
     const result = await buildPlugin(dir!, { ...(out === undefined ? {} : { out }), incremental: args.values.force !== true });
     const what = result.reused ? 'up to date' : 'built';
-    if (args.values.quiet !== true) io.out(`${what} ${result.manifest.name}@${result.manifest.version}: ${relative(process.cwd(), result.file)} (${result.wasm.length} bytes, unsigned)\n`);
+    if (args.values.quiet !== true)
+      io.out(`${what} ${result.manifest.name}@${result.manifest.version}: ${relative(process.cwd(), result.file)} (${result.wasm.length} bytes, unsigned)\n`);
     return 0;
   },
 };

@@ -16,11 +16,25 @@ export const call: Command = {
   summary: 'load a module into a kernel and call its exports (JSON in and out, CBOR inside)',
   usage: '<file.wasm> --trust <key>... [--grant <cap>]... [--isolation inline|worker] [--timeout-ms N] [--memory-pages N] <export>[=<json>|=@<file>|=@-]...',
   options: {
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'a trusted public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring' },
+    trust: {
+      type: 'string',
+      multiple: true,
+      arg: '<key>',
+      description: 'a trusted public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring',
+    },
     keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
-    grant: { type: 'string', multiple: true, arg: '<cap>', description: 'grant a capability: kv, kv:<prefix>, clock, random, crypto, call:<module>[/<export>], ...' },
+    grant: {
+      type: 'string',
+      multiple: true,
+      arg: '<cap>',
+      description: 'grant a capability: kv, kv:<prefix>, clock, random, crypto, call:<module>[/<export>], ...',
+    },
     isolation: { type: 'string', arg: 'inline|worker', description: 'isolation tier (default: inline for plugins, worker for agents)' },
-    'timeout-ms': { type: 'string', arg: '<n>', description: "per-call time limit, a ceiling on the manifest's (both tiers: inline checks it in loops and host calls, worker terminates the thread)" },
+    'timeout-ms': {
+      type: 'string',
+      arg: '<n>',
+      description: "per-call time limit, a ceiling on the manifest's (both tiers: inline checks it in loops and host calls, worker terminates the thread)",
+    },
     'memory-pages': { type: 'string', arg: '<n>', description: "memory cap in 64 KiB pages, a ceiling on the manifest's" },
     config: { type: 'string', arg: '<json>', description: 'config passed to mcp0_init' },
     json: { type: 'boolean', description: 'accepted for uniformity: call always prints one JSON line per call' },
@@ -35,23 +49,26 @@ export const call: Command = {
     const [file, ...calls] = args.positionals;
     if (file === undefined) throw new UsageError('EUSAGE', `expected a module file\nusage: mcp0 call ${this.usage}`);
     if (calls.length === 0) throw new UsageError('EUSAGE', 'expected at least one <export>[=<json>] to call');
-    if (calls.filter((c) => c.includes('=') && c.slice(c.indexOf('=') + 1) === '@-').length > 1) throw new UsageError('EUSAGE', '=@-: stdin can feed one call only');
-    const plan = await Promise.all(calls.map(async (c) => {
-      const eq = c.indexOf('=');
-      if (eq < 0) return { name: c, input: new Uint8Array(0) };
-      const text = c.slice(eq + 1);
-      // No JSON text starts with "@": <export>=@<file> reads the JSON from a file, =@- from stdin
-      // (inputs past the ~128 KB an argument list holds).
-      if (!text.startsWith('@')) return { name: c.slice(0, eq), input: jsonToCbor(text) };
-      const source = text.slice(1);
-      let json: string;
-      try {
-        json = source === '-' ? readFileSync(0, 'utf8') : await readFile(source, 'utf8');
-      } catch (e) {
-        throw new UsageError('EUSAGE', `${c}: cannot read ${source === '-' ? 'stdin' : source}: ${(e as Error).message}`, {}, { cause: e });
-      }
-      return { name: c.slice(0, eq), input: jsonToCbor(json) };
-    }));
+    if (calls.filter((c) => c.includes('=') && c.slice(c.indexOf('=') + 1) === '@-').length > 1)
+      throw new UsageError('EUSAGE', '=@-: stdin can feed one call only');
+    const plan = await Promise.all(
+      calls.map(async (c) => {
+        const eq = c.indexOf('=');
+        if (eq < 0) return { name: c, input: new Uint8Array(0) };
+        const text = c.slice(eq + 1);
+        // No JSON text starts with "@": <export>=@<file> reads the JSON from a file, =@- from stdin
+        // (inputs past the ~128 KB an argument list holds).
+        if (!text.startsWith('@')) return { name: c.slice(0, eq), input: jsonToCbor(text) };
+        const source = text.slice(1);
+        let json: string;
+        try {
+          json = source === '-' ? readFileSync(0, 'utf8') : await readFile(source, 'utf8');
+        } catch (e) {
+          throw new UsageError('EUSAGE', `${c}: cannot read ${source === '-' ? 'stdin' : source}: ${(e as Error).message}`, {}, { cause: e });
+        }
+        return { name: c.slice(0, eq), input: jsonToCbor(json) };
+      }),
+    );
     const isolation = stringOption(args, 'isolation');
     if (isolation !== undefined && isolation !== 'inline' && isolation !== 'worker') {
       throw new UsageError('EUSAGE', `--isolation: expected inline or worker, got ${JSON.stringify(isolation)}`);

@@ -33,7 +33,11 @@ async function referenceAgents() {
  * wasmsign2 key ids). Never a key from beside the artifact.
  */
 async function publisherTrust(args: Args, file: string, io: Io): Promise<PublicKey[]> {
-  if (args.values.dev === true) throw new UsageError('EUSAGE', '--dev trusts a development build\'s assembler key: it is for a distribution directory; for a plugin pass --trust <publisher key>');
+  if (args.values.dev === true)
+    throw new UsageError(
+      'EUSAGE',
+      "--dev trusts a development build's assembler key: it is for a distribution directory; for a plugin pass --trust <publisher key>",
+    );
   const given = listOption(args, 'trust');
   const keyring = stringOption(args, 'keyring');
   let keys: TrustedKey[];
@@ -45,8 +49,10 @@ async function publisherTrust(args: Args, file: string, io: Io): Promise<PublicK
     } catch {
       // A malformed signature section: the signature case reports it, with nothing trusted.
     }
-    keys = (await keyringEntries(keyring)).entries.filter((e) => ids.has(hex(wasmsign2KeyId(e.key)))).map((e) => ({ key: e.key, source: `keyring entry ${e.id} (${e.file})` }));
-    if (keys.length === 0) io.err('trust: no publisher key: none of the module\'s signers is in your keyring; pass --trust <publisher key>\n');
+    keys = (await keyringEntries(keyring)).entries
+      .filter((e) => ids.has(hex(wasmsign2KeyId(e.key))))
+      .map((e) => ({ key: e.key, source: `keyring entry ${e.id} (${e.file})` }));
+    if (keys.length === 0) io.err("trust: no publisher key: none of the module's signers is in your keyring; pass --trust <publisher key>\n");
   }
   announce(io, 'publisher', keys);
   return keys.map((k) => k.key);
@@ -62,7 +68,8 @@ function coreFactor(text: string | undefined): number | undefined {
 export const conformanceCommand: Command = {
   name: 'conformance',
   summary: 'run the ABI, role and budget suites against a plugin or a distribution',
-  usage: '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json] [--out <file>] [--html <file>] [--budgets [--store <uri>]] [--quick] [--core-factor <x>]',
+  usage:
+    '<plugin.wasm | distribution-dir> [--trust <key>... | --dev] [--json] [--out <file>] [--html <file>] [--budgets [--store <uri>]] [--quick] [--core-factor <x>]',
   options: {
     json: { type: 'boolean', description: 'print the JSON report on stdout instead of the table, as --json does in every command' },
     out: { type: 'string', arg: '<file>', description: 'write the JSON report to this file (schema: conformance/report.schema.json)' },
@@ -70,19 +77,30 @@ export const conformanceCommand: Command = {
     budgets: { type: 'boolean', description: 'distributions: run the reference workload against the hardware gates' },
     quick: { type: 'boolean', description: 'leave slow cases out and run a short workload (for tests and CI)' },
     'core-factor': { type: 'string', arg: '<x>', description: 'how much slower the reference core (2.4 GHz i3) is than one core here (default 1.8)' },
-    store: { type: 'string', arg: '<uri>', description: "--budgets: run the workload's node on this store (mongodb://host/db, lmdb:<dir>; it must hold no agents). Default: a temporary LMDB directory" },
+    store: {
+      type: 'string',
+      arg: '<uri>',
+      description:
+        "--budgets: run the workload's node on this store (mongodb://host/db, lmdb:<dir>; it must hold no agents). Default: a temporary LMDB directory",
+    },
     ...DIST_TRUST_OPTIONS,
-    trust: { type: 'string', multiple: true, arg: '<key>', description: "a plugin's publisher key, or a distribution's assembler key: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the keyring" },
+    trust: {
+      type: 'string',
+      multiple: true,
+      arg: '<key>',
+      description:
+        "a plugin's publisher key, or a distribution's assembler key: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the keyring",
+    },
   },
   details: [
     'A plugin gets the ABI suite (signature, manifest, imports, version marker, init and stop, determinism,',
     'denied capabilities, hostile input, memory cap, timeout) and the role suites its manifest provides.',
     'A distribution gets its own verification, the same for every plugin in it, and with --budgets the',
     'reference workload (conformance/README.md) against CPU < 27% of the reference core, RSS peak < 827 MB',
-    'and RSS average < 640 MB. The workload\'s node runs on a temporary LMDB store, or on --store <uri> (an empty',
+    "and RSS average < 640 MB. The workload's node runs on a temporary LMDB store, or on --store <uri> (an empty",
     'store: a fresh MongoDB database, say: mongodb://host/db).',
     '',
-    'Trust: --trust, else the keyring (a plugin\'s signers; a distribution\'s named assembler), or --dev for the',
+    "Trust: --trust, else the keyring (a plugin's signers; a distribution's named assembler), or --dev for the",
     'development key a local build left in the distribution folder. The keys trusted, and from where, go to stderr.',
     '',
     'Exit codes: 0 every case passed and every gate held; 1 something failed (the table names it);',
@@ -103,11 +121,16 @@ export const conformanceCommand: Command = {
     const c = await conformance();
     const progress = (text: string) => io.err(`${text}\n`);
     const report = isDist
-      ? await c.runConformance({ kind: 'distribution', dir: target!, trust: await assemblerTrust(args, target!, io) }, {
-          quick,
-          onProgress: progress,
-          ...(args.values.budgets === true ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}), ...(store ? { store } : {}) } } : {}),
-        })
+      ? await c.runConformance(
+          { kind: 'distribution', dir: target!, trust: await assemblerTrust(args, target!, io) },
+          {
+            quick,
+            onProgress: progress,
+            ...(args.values.budgets === true
+              ? { budgets: { ...(await referenceAgents()), ...(factor ? { coreFactor: factor } : {}), ...(store ? { store } : {}) } }
+              : {}),
+          },
+        )
       : await c.runConformance({ kind: 'plugin', file: target!, trust: await publisherTrust(args, target!, io) }, { quick, onProgress: progress });
     const json = `${JSON.stringify(report, null, 2)}\n`;
     io.out(args.values.json === true ? json : c.renderTable(report));

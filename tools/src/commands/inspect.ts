@@ -30,7 +30,12 @@ export const inspect: Command = {
     let signatureError: string | undefined;
     try {
       signatures = readSignatures(bytes).flatMap((set) =>
-        set.signatures.map((s) => ({ keyId: s.keyId ?? 'anonymous', ...(s.keyId && known.has(s.keyId) ? { signer: known.get(s.keyId)! } : {}), algorithm: s.algorithm, current: set.current })),
+        set.signatures.map((s) => ({
+          keyId: s.keyId ?? 'anonymous',
+          ...(s.keyId && known.has(s.keyId) ? { signer: known.get(s.keyId)! } : {}),
+          algorithm: s.algorithm,
+          current: set.current,
+        })),
       );
     } catch (e) {
       signatureError = e instanceof Mcp0Error ? `${e.code}: ${e.message}` : String(e);
@@ -59,13 +64,15 @@ export const inspect: Command = {
     const lines = [
       `${file}: ${bytes.length} bytes`,
       m ? `module:       ${m.name}@${m.version} (${m.kind}, abi ${m.abi})` : `manifest:     invalid: ${(manifest as { error: string }).error}`,
-      ...(m ? [
-        `provides:     ${(m.provides ?? []).join(', ') || '-'}`,
-        `exports:      ${m.exports.map((e) => e.name).join(', ') || '-'}`,
-        `hooks:        ${(m.hooks ?? []).join(', ') || '-'}`,
-        `capabilities: ${(m.capabilities ?? []).map((c) => `${c.name}${c.scope ? JSON.stringify(c.scope) : ''}${c.optional ? '?' : ''}`).join(', ') || '-'}`,
-        `limits:       ${JSON.stringify(m.limits ?? {})}`,
-      ] : []),
+      ...(m
+        ? [
+            `provides:     ${(m.provides ?? []).join(', ') || '-'}`,
+            `exports:      ${m.exports.map((e) => e.name).join(', ') || '-'}`,
+            `hooks:        ${(m.hooks ?? []).join(', ') || '-'}`,
+            `capabilities: ${(m.capabilities ?? []).map((c) => `${c.name}${c.scope ? JSON.stringify(c.scope) : ''}${c.optional ? '?' : ''}`).join(', ') || '-'}`,
+            `limits:       ${JSON.stringify(m.limits ?? {})}`,
+          ]
+        : []),
       `signatures:   ${signatureError ? `invalid: ${signatureError}` : signatures.length === 0 ? 'none (unsigned)' : signatures.map((s) => `${s.signer ?? `${s.keyId} (wasmsign2 key id, not in the keyring)`}${s.current ? '' : ' (STALE: module changed since)'}`).join(', ')}`,
       `imports:      ${report.imports.join(', ') || '-'}`,
       `wasm exports: ${report.exports.join(', ')}`,

@@ -18,7 +18,7 @@ export const keygen: Command = {
     out: { type: 'string', arg: '<file>', description: 'where to write the private key (mode 0600); the public key goes to <file without .jwk>.pub.jwk' },
     force: { type: 'boolean', description: 'overwrite existing files' },
     keyring: { type: 'string', arg: '<dir>', description: 'keyring to add the public key to (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
-    label: { type: 'string', arg: '<text>', description: 'the key\'s label in the keyring (default: the file name)' },
+    label: { type: 'string', arg: '<text>', description: "the key's label in the keyring (default: the file name)" },
     'no-keyring': { type: 'boolean', description: 'do not add the public key to the keyring' },
   },
   details: [
@@ -44,7 +44,10 @@ export const keygen: Command = {
     else {
       const label = stringOption(args, 'label') ?? basename(out).replace(/\.jwk$/, '');
       const ring = await addToKeyring(key, stringOption(args, 'keyring'), label);
-      lines.push(`keyring:     ${ring}`, `             added: --trust ${key.kid} and dist verify now trust this key; take it out with: mcp0 keyring remove ${key.kid}`);
+      lines.push(
+        `keyring:     ${ring}`,
+        `             added: --trust ${key.kid} and dist verify now trust this key; take it out with: mcp0 keyring remove ${key.kid}`,
+      );
     }
     io.out(`${lines.join('\n')}\n`);
     return 0;

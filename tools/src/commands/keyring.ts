@@ -22,7 +22,10 @@ async function list(args: Args, self: Command, io: Io): Promise<number> {
     io.out(`${JSON.stringify(entries.map((e) => ({ id: e.id, ...(e.label ? { label: e.label } : {}), file: e.file, type: e.type })))}\n`);
   } else if (entries.length === 0) io.out(`no keys in the keyring ${dir}\n`);
   else {
-    const rows = entries.map((e) => `${e.id}  ${(e.label ?? '-').padEnd(20)} ${e.type === 'private' ? 'PRIVATE (a private key does not belong here: remove it)' : 'public '}  ${e.file}`);
+    const rows = entries.map(
+      (e) =>
+        `${e.id}  ${(e.label ?? '-').padEnd(20)} ${e.type === 'private' ? 'PRIVATE (a private key does not belong here: remove it)' : 'public '}  ${e.file}`,
+    );
     io.out(`keyring ${dir}: ${entries.length} key${entries.length === 1 ? '' : 's'} trusted by id\n${rows.join('\n')}\n`);
   }
   // Files that are ignored are worth knowing about: a typo, a broken copy, an unsafe mode.
@@ -35,7 +38,9 @@ async function add(args: Args, self: Command, io: Io): Promise<number> {
   const key = await readKey(file!);
   const label = stringOption(args, 'label') ?? basename(file!).replace(/\.jwk$/, '');
   const path = await addToKeyring(publicKeyOf(key), stringOption(args, 'keyring'), label);
-  io.out(`added ${key.kid} (${label}) to the keyring: ${path}${key.type === 'private' ? ' (its public half only)' : ''}\nkey id ${key.kid} is now trusted wherever it is given by id; take it out with: mcp0 keyring remove ${key.kid}\n`);
+  io.out(
+    `added ${key.kid} (${label}) to the keyring: ${path}${key.type === 'private' ? ' (its public half only)' : ''}\nkey id ${key.kid} is now trusted wherever it is given by id; take it out with: mcp0 keyring remove ${key.kid}\n`,
+  );
   return 0;
 }
 

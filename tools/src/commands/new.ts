@@ -57,7 +57,10 @@ export const scaffold: Command = {
     await cp(join(template, 'assembly'), join(dir!, 'assembly'), { recursive: true });
     const short = name.split('.').pop()!;
     await writeFile(join(dir!, 'plugin.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    await writeFile(join(dir!, 'package.json'), `${JSON.stringify({ name: short, version: '0.1.0', private: true, type: 'module', dependencies: { '@mcp0/abi': `^${ABI_VERSION}` } }, null, 2)}\n`);
+    await writeFile(
+      join(dir!, 'package.json'),
+      `${JSON.stringify({ name: short, version: '0.1.0', private: true, type: 'module', dependencies: { '@mcp0/abi': `^${ABI_VERSION}` } }, null, 2)}\n`,
+    );
     await writeFile(join(dir!, 'CHANGELOG.md'), `# Changelog\n\n## 0.1.0\n\n- First version, scaffolded from ${from}.\n`);
     await writeFile(join(dir!, '.gitignore'), 'build/\nnode_modules/\n');
     io.out(`created ${name} in ${dir}/ (from ${from})\nnext: mcp0 build ${dir} && mcp0 sign ${dir}/build/${short}.wasm --key <key.jwk>\n`);

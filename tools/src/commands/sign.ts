@@ -9,7 +9,10 @@ export const sign: Command = {
   summary: 'sign a module with an Ed25519 JWK key; a second signer keeps the first',
   usage: '<file.wasm> --key <key.jwk> [--out <file>] [--replace]',
   options: {
-    replace: { type: 'boolean', description: 'drop the signatures already in the module first (a module changed after signing, e.g. by pack); otherwise earlier signers are kept' },
+    replace: {
+      type: 'boolean',
+      description: 'drop the signatures already in the module first (a module changed after signing, e.g. by pack); otherwise earlier signers are kept',
+    },
     key: { type: 'string', arg: '<file>', description: 'the private key (JWK; refused when group or others can read it: chmod 600)' },
     out: { type: 'string', arg: '<file>', description: 'where to write (default: in place)' },
   },
@@ -36,7 +39,12 @@ function manifestOf(bytes: Uint8Array, file: string): Manifest {
     return readManifest(bytes);
   } catch (e) {
     if (e instanceof Mcp0Error && e.code === 'EMANIFEST' && (e.details as { found?: number }).found === 0) {
-      throw new UsageError('EUSAGE', `${file} has no mcp0 manifest: a module built outside mcp0 build gets one with mcp0 pack ${file} --manifest plugin.json --out <file.wasm>, then sign that`, {}, { cause: e });
+      throw new UsageError(
+        'EUSAGE',
+        `${file} has no mcp0 manifest: a module built outside mcp0 build gets one with mcp0 pack ${file} --manifest plugin.json --out <file.wasm>, then sign that`,
+        {},
+        { cause: e },
+      );
     }
     throw e;
   }

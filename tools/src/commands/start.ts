@@ -15,7 +15,12 @@ export const start: Command = {
   usage: '[--dist <dir>] [--store <uri>] [--trust <key>... | --dev] [--operator-key <file>] [--json]',
   options: {
     ...NODE_OPTIONS,
-    'operator-key': { type: 'string', arg: '<file>', description: "the operator's private key (JWK, mode 0600): the node signs its trace head with it every minute the head moved, and at stop (trace checkpoints)" },
+    'operator-key': {
+      type: 'string',
+      arg: '<file>',
+      description:
+        "the operator's private key (JWK, mode 0600): the node signs its trace head with it every minute the head moved, and at stop (trace checkpoints)",
+    },
     json: { type: 'boolean', description: 'print the ready and stopped lines as JSON' },
   },
   details: [
@@ -57,14 +62,30 @@ export const start: Command = {
       }
     });
     const agents = node.agents.list();
-    const ready = { event: 'ready', pid: process.pid, distribution: `${node.distribution.name}@${node.distribution.version}`, store: node.store.uri, plugins: node.kernel.modules().length - agents.length, agents: agents.map((a) => ({ id: a.id, name: a.name, state: a.state })) };
-    io.out(json ? `${JSON.stringify(ready)}\n` : `node up: ${ready.distribution} on ${ready.store}, ${ready.plugins} plugins, ${agents.length} agents (${agents.map((a) => a.name).join(', ') || 'none'}); Ctrl-C stops it\n`);
+    const ready = {
+      event: 'ready',
+      pid: process.pid,
+      distribution: `${node.distribution.name}@${node.distribution.version}`,
+      store: node.store.uri,
+      plugins: node.kernel.modules().length - agents.length,
+      agents: agents.map((a) => ({ id: a.id, name: a.name, state: a.state })),
+    };
+    io.out(
+      json
+        ? `${JSON.stringify(ready)}\n`
+        : `node up: ${ready.distribution} on ${ready.store}, ${ready.plugins} plugins, ${agents.length} agents (${agents.map((a) => a.name).join(', ') || 'none'}); Ctrl-C stops it\n`,
+    );
     const signal = await stopping;
     clearInterval(alive);
     clearInterval(watch);
     const m = node.metrics();
     await node.stop();
-    const stopped = { event: 'stopped', signal, operations: m.operations.total, ...(last ? { checkpoint: { seq: last.seq, head: last.head, signer: last.signer } } : {}) };
+    const stopped = {
+      event: 'stopped',
+      signal,
+      operations: m.operations.total,
+      ...(last ? { checkpoint: { seq: last.seq, head: last.head, signer: last.signer } } : {}),
+    };
     const signed = last ? `; last trace checkpoint seq ${last.seq}, signed by ${last.signer}` : '';
     io.out(json ? `${JSON.stringify(stopped)}\n` : `${signal}: node stopped cleanly after ${m.operations.total} operations; state flushed${signed}\n`);
     return 0;

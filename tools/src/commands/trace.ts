@@ -38,18 +38,44 @@ export const trace: Command = {
   summary: 'read the trace chain head, prove a batch of entries, verify a proof against a signed checkpoint or the store, export checkpoints',
   usage: '<head|prove|verify|checkpoint|export-verifier> [options]',
   options: {
-    store: { type: 'string', arg: '<uri>', description: `the store holding the trace (head, prove, checkpoint: default ${DEFAULT_STORE}, the node's embedded store; also memory:, mongodb://host/db); verify: bind the proof to this store's chain` },
+    store: {
+      type: 'string',
+      arg: '<uri>',
+      description: `the store holding the trace (head, prove, checkpoint: default ${DEFAULT_STORE}, the node's embedded store; also memory:, mongodb://host/db); verify: bind the proof to this store's chain`,
+    },
     json: { type: 'boolean', description: 'head, verify: print the result as JSON' },
     from: { type: 'string', arg: '<seq>', description: 'prove: the first entry of the batch' },
     to: { type: 'string', arg: '<seq>', description: `prove: the last entry of the batch (at most ${BATCH} entries in all)` },
     out: { type: 'string', arg: '<file>', description: 'prove: where to write the proof (JSON); checkpoint: where to write the checkpoint (default: stdout)' },
-    'cost-limit': { type: 'string', arg: '<n>', description: "prove: the limit the batch's total cost is proved to respect (default: the cost quota of the agreement the entries' agents are bound to)" },
+    'cost-limit': {
+      type: 'string',
+      arg: '<n>',
+      description: "prove: the limit the batch's total cost is proved to respect (default: the cost quota of the agreement the entries' agents are bound to)",
+    },
     agreement: { type: 'string', arg: '<id>', description: "prove: take the cost limit from this agreement's quotas.costUnitsPerWindow" },
-    vkey: { type: 'string', arg: '<file>', description: 'verify: the verification key of the ceremony (default: the committed DEVELOPMENT key, with a warning)' },
-    checkpoint: { type: 'string', arg: '<file>', description: 'verify: bind the proof to this signed checkpoint (needs the operator key: --trust, the keyring, or --dev)' },
-    trust: { type: 'string', multiple: true, arg: '<key>', description: "verify: the operator key trusted to sign checkpoints: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the signer the checkpoint names, if it is in your keyring" },
+    vkey: {
+      type: 'string',
+      arg: '<file>',
+      description: 'verify: the verification key of the ceremony (default: the committed DEVELOPMENT key, with a warning)',
+    },
+    checkpoint: {
+      type: 'string',
+      arg: '<file>',
+      description: 'verify: bind the proof to this signed checkpoint (needs the operator key: --trust, the keyring, or --dev)',
+    },
+    trust: {
+      type: 'string',
+      multiple: true,
+      arg: '<key>',
+      description:
+        'verify: the operator key trusted to sign checkpoints: a file path (with a / or ending .jwk/.json) or a key id in the keyring; default: the signer the checkpoint names, if it is in your keyring',
+    },
     keyring: { type: 'string', arg: '<dir>', description: 'verify: where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
-    dev: { type: 'boolean', description: 'verify: trust the DEVELOPMENT key a local build left in --dist (the operator key npm start signs checkpoints with); checkpoint: sign with it. This machine only' },
+    dev: {
+      type: 'boolean',
+      description:
+        'verify: trust the DEVELOPMENT key a local build left in --dist (the operator key npm start signs checkpoints with); checkpoint: sign with it. This machine only',
+    },
     dist: { type: 'string', arg: '<dir>', description: `with --dev: the local build holding the development key (default ${DEFAULT_DIST})` },
     seq: { type: 'string', arg: '<n>', description: 'checkpoint: export the checkpoint the node signed at this seq (default: the newest)' },
     key: { type: 'string', arg: '<file>', description: "checkpoint: sign the store's current head now with this operator private key (JWK, mode 0600)" },
@@ -61,23 +87,23 @@ export const trace: Command = {
     `      the chain head {seq, head} (kv namespace ${TRACE_NAMESPACE}, key ${HEAD_KEY}); exit 1 when the store holds no trace`,
     '  mcp0 trace prove --from <seq> --to <seq> --out <proof.json> [--cost-limit <n> | --agreement <id>] [--store <uri>]',
     `      prove entries from..to (at most ${BATCH}: the circuit's batch size; split longer ranges) with the`,
-    '      Groth16 TraceBatch circuit: prevRoot is the head of entry from − 1 (0 when from = 0), the proof\'s',
+    "      Groth16 TraceBatch circuit: prevRoot is the head of entry from − 1 (0 when from = 0), the proof's",
     '      newRoot must equal the stored head of entry to. Costs enter the chain saturated at 2^32 − 1.',
     '      The cost limit is --cost-limit; else the quotas.costUnitsPerWindow of --agreement <id>; else of the',
     `      one agreement every entry's agent is bound to (${AGREEMENTS_NAMESPACE} in the store); else a usage error.`,
     '      Writes {proof, publicSignals, from, to, batchSize}; publicSignals are',
     `      [${SIGNALS.join(', ')}]. A batch over the limit fails (exit 1) naming the bound.`,
-    '      To check a proof against a checkpoint alone, end the batch at a checkpoint\'s seq (--to <seq>).',
+    "      To check a proof against a checkpoint alone, end the batch at a checkpoint's seq (--to <seq>).",
     '  mcp0 trace verify <proof.json> [--checkpoint <file> [--trust <key>... | --dev]] [--store <uri>] [--vkey <file>] [--json]',
     '      verify the proof (the pairing) and bind it to a chain. from, to and batchSize in the file are not',
     '      covered by the proof: they are checked against what is proven, never taken on trust.',
-    '      --checkpoint: the checkpoint\'s signature must verify against a trusted operator key and the proof\'s',
+    "      --checkpoint: the checkpoint's signature must verify against a trusted operator key and the proof's",
     '      newRoot must be its signed head; the proof then covers entries seq − count + 1 .. seq (no store needed:',
-    '      a batch ending at a signed head is, by Poseidon\'s collision resistance, the chain\'s own entries).',
+    "      a batch ending at a signed head is, by Poseidon's collision resistance, the chain's own entries).",
     '      --store: prevRoot must be the head of entry from − 1 (0 for from = 0), newRoot the head of entry to, and',
     '      count = to − from + 1. Both may be given; each must hold.',
     '      Without either, only the pairing is checked: it prints that the proof is bound to no chain and exits 1,',
-    '      so that no script reads a bare pairing as evidence of the node\'s trace.',
+    "      so that no script reads a bare pairing as evidence of the node's trace.",
     '      Without --vkey the committed DEVELOPMENT key is used, with a warning on stderr.',
     '  mcp0 trace checkpoint [--store <uri>] [--out <file>] [--seq <n>] [--key <operator.jwk> | --dev]',
     `      write a signed checkpoint {type, seq, head, time, signer, sig}: the newest (or --seq's) one the node`,
@@ -85,7 +111,7 @@ export const trace: Command = {
     '      signed now by that operator key (offline; the store is not written).',
     '  mcp0 trace export-verifier --solidity <file>',
     '      write the Solidity verifier of the committed proving key (verifyProof(a, b, c, pubSignals)); it is',
-    '      generated from snarkjs\'s template and licensed GPL-3.0, unlike this project (Apache-2.0)',
+    "      generated from snarkjs's template and licensed GPL-3.0, unlike this project (Apache-2.0)",
     '',
     `The store: --store <uri>, default ${DEFAULT_STORE} (the embedded LMDB store in ./data, where the node keeps`,
     'its kv); it is read only, never written. The bundled keys come from a DEVELOPMENT ceremony:',
@@ -131,7 +157,11 @@ async function withStore<T>(args: Args, use: (store: Store) => Promise<T>): Prom
 
 function noTrace(args: Args): Mcp0Error {
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
-  return new Mcp0Error('ENOTFOUND', `no trace in ${uri}: ${TRACE_NAMESPACE} has no ${HEAD_KEY} record (is mcp0.trace loaded with kv and in the observe pipeline?)`, { uri });
+  return new Mcp0Error(
+    'ENOTFOUND',
+    `no trace in ${uri}: ${TRACE_NAMESPACE} has no ${HEAD_KEY} record (is mcp0.trace loaded with kv and in the observe pipeline?)`,
+    { uri },
+  );
 }
 
 async function head(args: Args, self: Command, io: Io): Promise<number> {
@@ -174,7 +204,10 @@ async function prove(args: Args, self: Command, io: Io): Promise<number> {
     const prevRoot = from === 0 ? '0' : (await readEntry(store.kv, from - 1)).head;
     const entries: ChainEntry[] = [];
     for (let seq = from; seq <= to; seq++) entries.push(await readEntry(store.kv, seq));
-    const limit = await costLimitFor(store.kv, entries, { ...(limitText === undefined ? {} : { costLimit: limitText }), ...(agreement === undefined ? {} : { agreement }) });
+    const limit = await costLimitFor(store.kv, entries, {
+      ...(limitText === undefined ? {} : { costLimit: limitText }),
+      ...(agreement === undefined ? {} : { agreement }),
+    });
     return { prevRoot, entries, limit };
   });
   io.err(`cost limit ${limit.value}: ${limit.source}\n`);
@@ -272,12 +305,15 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
   let keyName: string;
   if (vkeyPath !== undefined) {
     const v = await readJson(vkeyPath, 'verification key');
-    if (!isObject(v) || v.protocol !== 'groth16' || !Array.isArray(v.IC)) throw new UsageError('EUSAGE', `${vkeyPath} is not a Groth16 verification key (snarkjs JSON with protocol "groth16" and IC)`, { path: vkeyPath });
+    if (!isObject(v) || v.protocol !== 'groth16' || !Array.isArray(v.IC))
+      throw new UsageError('EUSAGE', `${vkeyPath} is not a Groth16 verification key (snarkjs JSON with protocol "groth16" and IC)`, { path: vkeyPath });
     vkey = v;
     keyName = vkeyPath;
   } else {
     const devPath = zk.batchArtifacts().vkey;
-    io.err(`WARNING: no --vkey: verifying with the DEVELOPMENT verification key ${devPath}, from a single-party ceremony whose toxic waste anyone may hold (circuits/README.md): such a key proves nothing to a third party; pass --vkey <the ceremony's verification_key.json>\n`);
+    io.err(
+      `WARNING: no --vkey: verifying with the DEVELOPMENT verification key ${devPath}, from a single-party ceremony whose toxic waste anyone may hold (circuits/README.md): such a key proves nothing to a third party; pass --vkey <the ceremony's verification_key.json>\n`,
+    );
     vkey = await zk.loadVerificationKey(devPath);
     keyName = 'the committed development key';
   }
@@ -292,25 +328,37 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
   if (checkpointPath !== undefined) {
     checkpointValue = await readJson(checkpointPath, 'checkpoint');
     const named = isObject(checkpointValue) ? checkpointValue.signer : undefined;
-    trust = await signerTrust(args, io, { role: 'operator', named, devDir: stringOption(args, 'dist') ?? DEFAULT_DIST, what: 'checkpoints', statement: 'the checkpoint' });
+    trust = await signerTrust(args, io, {
+      role: 'operator',
+      named,
+      devDir: stringOption(args, 'dist') ?? DEFAULT_DIST,
+      what: 'checkpoints',
+      statement: 'the checkpoint',
+    });
   }
 
   const signals = Object.fromEntries(SIGNALS.map((name, i) => [name, file.publicSignals[i]!]));
   try {
     if (checkpointPath === undefined && storeUri === undefined) {
       if (!(await zk.verifyBatch(file.proof, file.publicSignals, vkey))) {
-        return invalid(args, io, `the proof does not verify against the verification key (${keyName}): the proof, a public signal or the key differs from what was proved`);
+        return invalid(
+          args,
+          io,
+          `the proof does not verify against the verification key (${keyName}): the proof, a public signal or the key differs from what was proved`,
+        );
       }
       const reason = 'the proof verifies, but is bound to no chain: pass --checkpoint <file> (with the operator key) or --store <uri>';
       if (args.values.json) io.out(`${JSON.stringify({ ok: false, pairing: true, bound: false, reason, ...signals })}\n`);
       else {
-        io.out([
-          `unbound: ${reason}`,
-          `  it shows that some batch of ${signals.count} events leads from prevRoot to newRoot within costLimit, not that`,
-          '  the node\'s trace holds them, nor which entries they are.',
-          ...SIGNALS.map((name) => `  ${name.padEnd(10)} ${signals[name]}`),
-          '',
-        ].join('\n'));
+        io.out(
+          [
+            `unbound: ${reason}`,
+            `  it shows that some batch of ${signals.count} events leads from prevRoot to newRoot within costLimit, not that`,
+            "  the node's trace holds them, nor which entries they are.",
+            ...SIGNALS.map((name) => `  ${name.padEnd(10)} ${signals[name]}`),
+            '',
+          ].join('\n'),
+        );
       }
       return 1;
     }
@@ -327,29 +375,38 @@ async function verify(args: Args, self: Command, io: Io): Promise<number> {
     if (cp) against.push(`checkpoint seq ${cp.checkpoint.seq} signed by ${cp.signer.kid} at ${new Date(cp.checkpoint.time).toISOString()}`);
     if (proven.bound.chain) against.push(`the chain in ${proven.bound.chain.name} (head seq ${proven.bound.chain.headSeq})`);
     if (args.values.json) {
-      io.out(`${JSON.stringify({
-        ok: true,
-        from: proven.from,
-        to: proven.to,
-        ...signals,
-        ...(cp ? { checkpoint: { seq: cp.checkpoint.seq, head: cp.checkpoint.head, time: cp.checkpoint.time, signer: cp.signer.kid } } : {}),
-        ...(proven.bound.chain ? { store: proven.bound.chain.name } : {}),
-      })}\n`);
+      io.out(
+        `${JSON.stringify({
+          ok: true,
+          from: proven.from,
+          to: proven.to,
+          ...signals,
+          ...(cp ? { checkpoint: { seq: cp.checkpoint.seq, head: cp.checkpoint.head, time: cp.checkpoint.time, signer: cp.signer.kid } } : {}),
+          ...(proven.bound.chain ? { store: proven.bound.chain.name } : {}),
+        })}\n`,
+      );
     } else {
-      io.out([
-        `valid: entries ${proven.from}..${proven.to} of the chain: bound to ${against.join(' and ')}; the proof verifies against ${keyName}`,
-        ...SIGNALS.map((name) => `  ${name.padEnd(10)} ${signals[name]}`),
-        '',
-      ].join('\n'));
+      io.out(
+        [
+          `valid: entries ${proven.from}..${proven.to} of the chain: bound to ${against.join(' and ')}; the proof verifies against ${keyName}`,
+          ...SIGNALS.map((name) => `  ${name.padEnd(10)} ${signals[name]}`),
+          '',
+        ].join('\n'),
+      );
     }
     return 0;
   } catch (e) {
     if ((e instanceof client.TraceProofError || e instanceof StatementError) && e.code === 'ESIGNATURE') {
-      const message = e instanceof client.TraceProofError && e.details.reason === 'pairing' ? e.message.replace('the verification key', `the verification key (${keyName})`) : e.message;
+      const message =
+        e instanceof client.TraceProofError && e.details.reason === 'pairing'
+          ? e.message.replace('the verification key', `the verification key (${keyName})`)
+          : e.message;
       return invalid(args, io, message, { check: String(e.details.reason ?? 'checkpoint-signature') });
     }
-    if (e instanceof client.CheckpointError && e.code === 'EINPUT') throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
-    if (e instanceof StatementError && e.code === 'EINPUT') throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
+    if (e instanceof client.CheckpointError && e.code === 'EINPUT')
+      throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
+    if (e instanceof StatementError && e.code === 'EINPUT')
+      throw new UsageError('EUSAGE', `malformed checkpoint ${checkpointPath}: ${e.message}`, { path: checkpointPath }, { cause: e });
     throw e;
   } finally {
     await zk.releaseZk();
@@ -362,7 +419,9 @@ async function checkpoint(args: Args, self: Command, io: Io): Promise<number> {
   const out = stringOption(args, 'out');
   const key = await signingKey(args, io, { devDir: stringOption(args, 'dist') ?? DEFAULT_DIST, what: 'the checkpoint' });
   if (key !== undefined && seq !== undefined) {
-    throw new UsageError('EUSAGE', '--seq picks a checkpoint the node signed; --key signs the current head: give one of them', { reason: 'conflicting-options' });
+    throw new UsageError('EUSAGE', '--seq picks a checkpoint the node signed; --key signs the current head: give one of them', {
+      reason: 'conflicting-options',
+    });
   }
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
   const client = await sdk();
@@ -373,7 +432,11 @@ async function checkpoint(args: Args, self: Command, io: Io): Promise<number> {
       // Sign only a head the stored chain agrees with: the head record and its entry.
       const entry = await readEntry(store.kv, h.seq);
       if (entry.head !== h.head) {
-        throw new Mcp0Error('ESTATE', `the head record says seq ${h.seq} head ${h.head}, but entry ${h.seq}'s stored head is ${entry.head}: not signing (check the chain with the plugin's verifyRange)`, { seq: h.seq });
+        throw new Mcp0Error(
+          'ESTATE',
+          `the head record says seq ${h.seq} head ${h.head}, but entry ${h.seq}'s stored head is ${entry.head}: not signing (check the chain with the plugin's verifyRange)`,
+          { seq: h.seq },
+        );
       }
       return client.signCheckpoint({ seq: h.seq, head: h.head, time: Date.now() }, key);
     }
@@ -381,7 +444,11 @@ async function checkpoint(args: Args, self: Command, io: Io): Promise<number> {
     const found = seq === undefined ? await log.latest() : await log.get(seq);
     if (found !== undefined) return found;
     if (seq === undefined) {
-      throw new Mcp0Error('ENOTFOUND', `no checkpoint in ${uri} (${CHECKPOINTS}): a node signs checkpoints only with an operator key (mcp0 start --operator-key <file>); or sign the current head now with --key <operator.jwk>`, { uri });
+      throw new Mcp0Error(
+        'ENOTFOUND',
+        `no checkpoint in ${uri} (${CHECKPOINTS}): a node signs checkpoints only with an operator key (mcp0 start --operator-key <file>); or sign the current head now with --key <operator.jwk>`,
+        { uri },
+      );
     }
     const [latest, next] = [await log.latest(), await log.after(seq)];
     const near = [next ? `the next is seq ${next.seq}` : 'none after it', latest ? `the newest is seq ${latest.seq}` : ''].filter((x) => x !== '').join(', ');
@@ -409,7 +476,9 @@ async function exportVerifier(args: Args, self: Command, io: Io): Promise<number
     const contract = /contract\s+(\w+)/.exec(source)?.[1] ?? 'the verifier';
     io.out(`wrote ${out}: contract ${contract}, verifyProof(a, b, c, pubSignals[${SIGNALS.length}]) with pubSignals [${SIGNALS.join(', ')}]\n`);
     const license = /SPDX-License-Identifier:\s*(\S+)/.exec(source)?.[1] ?? 'unknown';
-    io.err(`note: the verifier is generated from snarkjs's template, licensed ${license} (not this project's Apache-2.0): deploying or redistributing it is under that license's terms\n`);
+    io.err(
+      `note: the verifier is generated from snarkjs's template, licensed ${license} (not this project's Apache-2.0): deploying or redistributing it is under that license's terms\n`,
+    );
     return 0;
   } finally {
     await zk.releaseZk();

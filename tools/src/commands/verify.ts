@@ -10,7 +10,12 @@ export const verify: Command = {
   summary: 'check a module: WebAssembly, signature, trusted signer, manifest, ABI, imports',
   usage: '<file.wasm> --trust <public key file | key id>... [--json]',
   options: {
-    trust: { type: 'string', multiple: true, arg: '<key>', description: 'a trusted public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring' },
+    trust: {
+      type: 'string',
+      multiple: true,
+      arg: '<key>',
+      description: 'a trusted public key: a file path (with a / or ending .jwk/.json) or a key id in the keyring',
+    },
     keyring: { type: 'string', arg: '<dir>', description: 'where key ids are looked up (default $MCP0_KEYRING or ~/.mcp0/keyring)' },
     json: { type: 'boolean', description: 'print the verdict as JSON' },
   },
@@ -32,7 +37,11 @@ export const verify: Command = {
     try {
       const v = await verifyArtifact(bytes, { trust, grants: 'as-requested' });
       const verdict = { ok: true, module: v.manifest.name, version: v.manifest.version, signers: v.signers, sha256: v.sha256 };
-      io.out(args.values.json ? `${JSON.stringify(verdict)}\n` : `ok: ${v.manifest.name}@${v.manifest.version} is signed by trusted ${v.signers.join(', ')}; wasm, signature, trust, manifest, abi and imports checks passed\n`);
+      io.out(
+        args.values.json
+          ? `${JSON.stringify(verdict)}\n`
+          : `ok: ${v.manifest.name}@${v.manifest.version} is signed by trusted ${v.signers.join(', ')}; wasm, signature, trust, manifest, abi and imports checks passed\n`,
+      );
       return 0;
     } catch (e) {
       if (!(e instanceof LoadError)) throw e;

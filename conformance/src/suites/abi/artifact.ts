@@ -4,8 +4,17 @@
  * ABI v1. They read the bytes; nothing runs.
  */
 import {
-  ABI_NAMESPACE, EXTISM_IMPORTS, EXTISM_NAMESPACE, GUEST_EXPORTS, HOST_FUNCTIONS, Mcp0Error, RESERVED_EXPORT_PREFIX,
-  checkAbi, parseSections, readManifest, verifyModule,
+  ABI_NAMESPACE,
+  EXTISM_IMPORTS,
+  EXTISM_NAMESPACE,
+  GUEST_EXPORTS,
+  HOST_FUNCTIONS,
+  Mcp0Error,
+  RESERVED_EXPORT_PREFIX,
+  checkAbi,
+  parseSections,
+  readManifest,
+  verifyModule,
 } from '@mcp0/abi';
 import { CaseFailure, check, type Case } from '../../runner/case.js';
 import type { AbiContext } from './context.js';
@@ -61,19 +70,22 @@ export const manifestCase: Case<AbiContext> = {
     } catch (e) {
       throw new CaseFailure(`manifest: expected a valid ${'mcp0.manifest'} section, got ${loadFailure(e)}`);
     }
-    const exported = new Set(WebAssembly.Module.exports(compiledOf(ctx)).filter((e) => e.kind === 'function').map((e) => e.name));
-    const wanted = [
-      GUEST_EXPORTS.marker,
-      ...manifest.exports.map((e) => e.name),
-      ...(manifest.hooks ?? []).map((h) => GUEST_EXPORTS[h]),
-    ];
+    const exported = new Set(
+      WebAssembly.Module.exports(compiledOf(ctx))
+        .filter((e) => e.kind === 'function')
+        .map((e) => e.name),
+    );
+    const wanted = [GUEST_EXPORTS.marker, ...manifest.exports.map((e) => e.name), ...(manifest.hooks ?? []).map((h) => GUEST_EXPORTS[h])];
     const missing = wanted.filter((name) => !exported.has(name));
     check(missing.length === 0, `manifest: expected the module to export ${wanted.join(', ')}, got no ${missing.join(', ')}`, { missing });
     const reserved = manifest.exports.map((e) => e.name).filter((n) => n.startsWith(RESERVED_EXPORT_PREFIX));
     check(reserved.length === 0, `manifest: expected service exports outside the reserved ${RESERVED_EXPORT_PREFIX} prefix, got ${reserved.join(', ')}`);
     // Hook exports present but not declared would never be called: a manifest out of step with its code.
     const undeclared = (['admit', 'observe', 'tick'] as const).filter((h) => exported.has(GUEST_EXPORTS[h]) && !(manifest.hooks ?? []).includes(h));
-    check(undeclared.length === 0, `manifest: expected every hook the module exports to be declared, got ${undeclared.map((h) => GUEST_EXPORTS[h]).join(', ')} exported but hooks ${JSON.stringify(manifest.hooks ?? [])}`);
+    check(
+      undeclared.length === 0,
+      `manifest: expected every hook the module exports to be declared, got ${undeclared.map((h) => GUEST_EXPORTS[h]).join(', ')} exported but hooks ${JSON.stringify(manifest.hooks ?? [])}`,
+    );
   },
 };
 
@@ -86,10 +98,19 @@ export const importsCase: Case<AbiContext> = {
   name: 'imports are a subset of ABI v1',
   async run(ctx) {
     const offending = WebAssembly.Module.imports(compiledOf(ctx))
-      .filter((imp) => !(imp.kind === 'function' && (
-        (imp.module === EXTISM_NAMESPACE && Object.hasOwn(EXTISM_IMPORTS, imp.name)) ||
-        (imp.module === ABI_NAMESPACE && Object.hasOwn(HOST_FUNCTIONS, imp.name)))))
+      .filter(
+        (imp) =>
+          !(
+            imp.kind === 'function' &&
+            ((imp.module === EXTISM_NAMESPACE && Object.hasOwn(EXTISM_IMPORTS, imp.name)) ||
+              (imp.module === ABI_NAMESPACE && Object.hasOwn(HOST_FUNCTIONS, imp.name)))
+          ),
+      )
       .map((imp) => `${imp.module}.${imp.name} (${imp.kind})`);
-    check(offending.length === 0, `imports: expected only functions of ${EXTISM_NAMESPACE} (the ABI subset) and ${ABI_NAMESPACE}, got ${offending.join(', ')}`, { offending });
+    check(
+      offending.length === 0,
+      `imports: expected only functions of ${EXTISM_NAMESPACE} (the ABI subset) and ${ABI_NAMESPACE}, got ${offending.join(', ')}`,
+      { offending },
+    );
   },
 };

@@ -35,19 +35,28 @@ function describeExpected(expected: Expected): string {
 /** Load one entry into `kernel` and make its calls; fails naming the entry and the step. */
 async function runEntry(kernel: Kernel, entry: HostileEntry, tier: Tier, publisher: ReturnType<typeof generateKeyPair>): Promise<void> {
   const name = `corpus.${entry.name}`;
-  const bytes = signModule(appendManifest(await assemble(entry.wat), { name, version: '1.0.0', abi: '^1.0', kind: 'plugin', exports: [], ...entry.manifest }), publisher);
+  const bytes = signModule(
+    appendManifest(await assemble(entry.wat), { name, version: '1.0.0', abi: '^1.0', kind: 'plugin', exports: [], ...entry.manifest }),
+    publisher,
+  );
   const load = await outcome(async () => {
     await kernel.load(bytes, { isolation: tier, trust: [publisher.publicKey], grants: entry.grants.map(parseGrant), ...entry.limits });
     return new Uint8Array(0);
   });
-  check(matches(load, entry.load), `${entry.name} (${tier}): expected the load to give ${describeExpected(entry.load)}, got ${describeOutcome(load)}`, { entry: entry.name, tier });
+  check(matches(load, entry.load), `${entry.name} (${tier}): expected the load to give ${describeExpected(entry.load)}, got ${describeOutcome(load)}`, {
+    entry: entry.name,
+    tier,
+  });
   if (!load.ok) return;
   const module = kernel.module(name);
   for (const call of entry.calls) {
     for (let i = 0; i < call.times; i++) {
       const o = await outcome(() => invoke(module, call.export, call.input));
       if (!matches(o, call.expect)) {
-        throw new CaseFailure(`${entry.name} (${tier}): expected ${call.export}${call.times > 1 ? ` (call ${i + 1} of ${call.times})` : ''} to give ${describeExpected(call.expect)}, got ${describeOutcome(o)}`, { entry: entry.name, tier, export: call.export });
+        throw new CaseFailure(
+          `${entry.name} (${tier}): expected ${call.export}${call.times > 1 ? ` (call ${i + 1} of ${call.times})` : ''} to give ${describeExpected(call.expect)}, got ${describeOutcome(o)}`,
+          { entry: entry.name, tier, export: call.export },
+        );
       }
     }
   }
@@ -70,7 +79,10 @@ export function corpusCase(tier: Tier, slow = false): Case<AbiContext> {
         for (const entry of hostileCorpus()) {
           await runEntry(b.kernel, entry, tier, publisher);
           const alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
-          check(alive.ok, `after ${entry.name} (${tier}): expected ${subject.name} to keep serving, got ${describeOutcome(alive)}`, { entry: entry.name, tier });
+          check(alive.ok, `after ${entry.name} (${tier}): expected ${subject.name} to keep serving, got ${describeOutcome(alive)}`, {
+            entry: entry.name,
+            tier,
+          });
         }
       } finally {
         await b.close();

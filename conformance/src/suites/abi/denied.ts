@@ -37,7 +37,9 @@ function withholding(request: CapabilityRequest): Grant | null | undefined {
 
 /** Grants as requested, with `request` replaced by `grant` (or left out when `grant` is null). */
 function grantsWithout(manifest: Manifest, request: CapabilityRequest, grant: Grant | null): Grant[] {
-  return grantsAsRequested(manifest).filter((g) => g.name !== request.name).concat(grant ? [grant] : []);
+  return grantsAsRequested(manifest)
+    .filter((g) => g.name !== request.name)
+    .concat(grant ? [grant] : []);
 }
 
 /** The error code of a failed outcome, or undefined for an output or an untyped error. */
@@ -60,9 +62,13 @@ async function exercise(subject: PluginSubject, request: CapabilityRequest, gran
         if (o.ok) continue;
         const code = codeOf(o);
         if (code === undefined) throw new CaseFailure(`${what}: expected a typed error or an output, got ${describeOutcome(o)}`);
-        if (['ETRAP', 'ETIMEOUT', 'EMEMORY'].includes(code)) throw new CaseFailure(`${what}: expected EPERM to come back as an error, got ${describeOutcome(o)}`);
+        if (['ETRAP', 'ETIMEOUT', 'EMEMORY'].includes(code))
+          throw new CaseFailure(`${what}: expected EPERM to come back as an error, got ${describeOutcome(o)}`);
         if (code !== 'EPERM' && code !== codeOf(withIt)) {
-          throw new CaseFailure(`${what}: expected EPERM (the same call answers ${describeOutcome(withIt)} with ${request.name} granted), got ${describeOutcome(o)}`, { export: name, probe: i, code });
+          throw new CaseFailure(
+            `${what}: expected EPERM (the same call answers ${describeOutcome(withIt)} with ${request.name} granted), got ${describeOutcome(o)}`,
+            { export: name, probe: i, code },
+          );
         }
       }
     }
@@ -94,7 +100,10 @@ export const deniedCase: Case<AbiContext> = {
           const b = await bench(subject, { grants: grantsWithout(subject.manifest, request, null) });
           await b.close();
         } catch (e) {
-          check(e instanceof LoadError && e.code === 'ECAPABILITY', `without ${request.name}: expected the load to be refused with ECAPABILITY, got ${e instanceof Mcp0Error ? `${e.code}: ${e.message}` : String(e)}`);
+          check(
+            e instanceof LoadError && e.code === 'ECAPABILITY',
+            `without ${request.name}: expected the load to be refused with ECAPABILITY, got ${e instanceof Mcp0Error ? `${e.code}: ${e.message}` : String(e)}`,
+          );
           continue;
         }
         throw new CaseFailure(`without ${request.name}: expected the load to be refused with ECAPABILITY (the capability is required), but it loaded`);

@@ -37,7 +37,9 @@ async function record(subject: PluginSubject, host: number): Promise<Record> {
     for (const name of callableExports(subject.manifest)) {
       for (const [i, input] of probesFor(name).entries()) {
         const o = await outcome(() => operation(b, name, input, `determinism-${name}-${i}`));
-        calls.push(`${name} probe ${i}: ${o.ok ? `ok ${digest(o.output)}` : o.error instanceof Mcp0Error ? `${o.error.code} ${o.error.message}` : String(o.error)}`);
+        calls.push(
+          `${name} probe ${i}: ${o.ok ? `ok ${digest(o.output)}` : o.error instanceof Mcp0Error ? `${o.error.code} ${o.error.message}` : String(o.error)}`,
+        );
       }
     }
     const blocks = (await b.store.listBlocks(undefined, 100_000)).map((e) => digest(e.id));
@@ -71,7 +73,11 @@ export const determinismCase: Case<AbiContext> = {
     const two = await record(subject, 2);
     for (const part of ['calls', 'writes', 'kv', 'blocks', 'refs'] as const) {
       const i = firstDifference(one[part], two[part]);
-      check(i < 0, `determinism (${part}): expected identical ${part} when the same operations run in two fresh kernels, got at #${i} "${one[part][i] ?? '(nothing)'}" then "${two[part][i] ?? '(nothing)'}"`, { part, index: i });
+      check(
+        i < 0,
+        `determinism (${part}): expected identical ${part} when the same operations run in two fresh kernels, got at #${i} "${one[part][i] ?? '(nothing)'}" then "${two[part][i] ?? '(nothing)'}"`,
+        { part, index: i },
+      );
     }
   },
 };

@@ -20,7 +20,12 @@ const LOST = new Set(['ETRAP']);
  * @example
  * await survive(subject, 'inline', hostileInputs())
  */
-export async function survive(subject: PluginSubject, tier: Tier, inputs: readonly HostileInput[], allowed: (code: string) => boolean = () => true): Promise<void> {
+export async function survive(
+  subject: PluginSubject,
+  tier: Tier,
+  inputs: readonly HostileInput[],
+  allowed: (code: string) => boolean = () => true,
+): Promise<void> {
   const b: Bench = await bench(subject, { isolation: tier });
   try {
     for (const name of callableExports(subject.manifest)) {
@@ -29,8 +34,14 @@ export async function survive(subject: PluginSubject, tier: Tier, inputs: readon
         const what = `${name} with ${input.name} (${tier})`;
         if (!o.ok) {
           const e = o.error;
-          if (!(e instanceof Mcp0Error) || !isErrorCode(e.code)) throw new CaseFailure(`${what}: expected an output or a typed error, got ${describeOutcome(o)}`);
-          if (LOST.has(e.code) || !allowed(e.code)) throw new CaseFailure(`${what}: expected a typed refusal (e.g. EINPUT), got ${describeOutcome(o)}`, { export: name, input: input.name, code: e.code });
+          if (!(e instanceof Mcp0Error) || !isErrorCode(e.code))
+            throw new CaseFailure(`${what}: expected an output or a typed error, got ${describeOutcome(o)}`);
+          if (LOST.has(e.code) || !allowed(e.code))
+            throw new CaseFailure(`${what}: expected a typed refusal (e.g. EINPUT), got ${describeOutcome(o)}`, {
+              export: name,
+              input: input.name,
+              code: e.code,
+            });
         }
         const alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
         if (!alive.ok) throw new CaseFailure(`${what}: expected the module to keep serving, got ${describeOutcome(alive)} from ${GUEST_EXPORTS.marker}`);
@@ -62,5 +73,11 @@ export function hostileCase(tier: Tier, slow = false): Case<AbiContext> {
 export const hugePayloadCase: Case<AbiContext> = {
   name: 'hostile input: 16 MiB payload to every export',
   slow: true,
-  run: ({ subject }) => survive(subject, subject.manifest.kind === 'agent' ? 'worker' : 'inline', [{ name: 'a 16 MiB payload', bytes: payload(16 << 20) }], (code) => code === 'ETOOBIG'),
+  run: ({ subject }) =>
+    survive(
+      subject,
+      subject.manifest.kind === 'agent' ? 'worker' : 'inline',
+      [{ name: 'a 16 MiB payload', bytes: payload(16 << 20) }],
+      (code) => code === 'ETOOBIG',
+    ),
 };

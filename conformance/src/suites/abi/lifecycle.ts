@@ -36,17 +36,28 @@ export const markerCase: Case<AbiContext> = {
       try {
         version = decodeCbor(out);
       } catch (e) {
-        throw new CaseFailure(`${GUEST_EXPORTS.marker}: expected CBOR text such as "${ABI_VERSION}", got ${out.length} bytes that do not decode (${describeError(e)})`);
+        throw new CaseFailure(
+          `${GUEST_EXPORTS.marker}: expected CBOR text such as "${ABI_VERSION}", got ${out.length} bytes that do not decode (${describeError(e)})`,
+        );
       }
-      check(typeof version === 'string' && SEMVER.test(version), `${GUEST_EXPORTS.marker}: expected CBOR text holding a semver version such as "${ABI_VERSION}", got ${JSON.stringify(version)}`);
-      check(version.split('.')[0] === ABI_VERSION.split('.')[0], `${GUEST_EXPORTS.marker}: expected ABI major version ${ABI_VERSION.split('.')[0]}, got "${version}"`);
+      check(
+        typeof version === 'string' && SEMVER.test(version),
+        `${GUEST_EXPORTS.marker}: expected CBOR text holding a semver version such as "${ABI_VERSION}", got ${JSON.stringify(version)}`,
+      );
+      check(
+        version.split('.')[0] === ABI_VERSION.split('.')[0],
+        `${GUEST_EXPORTS.marker}: expected ABI major version ${ABI_VERSION.split('.')[0]}, got "${version}"`,
+      );
       try {
         checkAbi({ name: subject.name, abi: subject.manifest.abi }, version);
       } catch {
         throw new CaseFailure(`${GUEST_EXPORTS.marker}: expected a version within the manifest's abi range "${subject.manifest.abi}", got "${version}"`);
       }
       const again = await call(b, GUEST_EXPORTS.marker, new Uint8Array(0), 'the same answer twice');
-      check(Buffer.compare(again, out) === 0, `${GUEST_EXPORTS.marker}: expected the same bytes on every call, got ${out.length} then ${again.length} bytes that differ`);
+      check(
+        Buffer.compare(again, out) === 0,
+        `${GUEST_EXPORTS.marker}: expected the same bytes on every call, got ${out.length} then ${again.length} bytes that differ`,
+      );
     } finally {
       await b.close();
     }

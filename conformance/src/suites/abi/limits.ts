@@ -53,10 +53,16 @@ export function memoryCapCase(tier: Tier, slow = false): Case<AbiContext> {
       const plain = await bench(subject, { isolation: tier });
       const uncapped = plain.module.verified.memoryPages;
       await plain.close();
-      check(uncapped === manifestCap, `memory cap: expected the module to run under the manifest's ${manifestCap} pages when the host sets no cap, got ${uncapped}`);
+      check(
+        uncapped === manifestCap,
+        `memory cap: expected the module to run under the manifest's ${manifestCap} pages when the host sets no cap, got ${uncapped}`,
+      );
       const b = await bench(subject, { isolation: tier, memoryPages: cap });
       try {
-        check(b.module.verified.memoryPages === cap, `memory cap: expected the kernel to run the module under ${cap} pages, got ${b.module.verified.memoryPages}`);
+        check(
+          b.module.verified.memoryPages === cap,
+          `memory cap: expected the kernel to run the module under ${cap} pages, got ${b.module.verified.memoryPages}`,
+        );
         for (const name of callableExports(subject.manifest)) {
           for (const input of heavyInputs()) {
             const o = await outcome(() => invoke(b.module, name, input.bytes));
@@ -96,7 +102,10 @@ export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
       check(own === manifestTimeout, `timeout: expected the module to run with the manifest's ${manifestTimeout} ms when the host sets no limit, got ${own}`);
       const b = await bench(subject, { isolation: tier, timeoutMs });
       try {
-        check(b.module.options.timeoutMs === timeoutMs, `timeout: expected the kernel to run the module with ${timeoutMs} ms, got ${b.module.options.timeoutMs}`);
+        check(
+          b.module.options.timeoutMs === timeoutMs,
+          `timeout: expected the kernel to run the module with ${timeoutMs} ms, got ${b.module.options.timeoutMs}`,
+        );
         for (const name of callableExports(subject.manifest)) {
           for (const input of heavyInputs()) {
             const t = performance.now();
@@ -106,12 +115,18 @@ export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
             if (!o.ok && !(o.error instanceof Mcp0Error && isErrorCode(o.error.code))) {
               throw new CaseFailure(`${what}: expected an output or a typed error (ETIMEOUT), got ${describeOutcome(o)}`);
             }
-            check(ms < timeoutMs + TIMEOUT_SLACK_MS, `${what}: expected the call to end within ${timeoutMs + TIMEOUT_SLACK_MS} ms, got ${Math.round(ms)} ms (${describeOutcome(o)})`);
+            check(
+              ms < timeoutMs + TIMEOUT_SLACK_MS,
+              `${what}: expected the call to end within ${timeoutMs + TIMEOUT_SLACK_MS} ms, got ${Math.round(ms)} ms (${describeOutcome(o)})`,
+            );
           }
           // The marker is trivial, but on a loaded machine one call may still miss 5 ms: one answer proves the module serves.
           let alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
           for (let i = 0; i < 4 && !alive.ok; i++) alive = await outcome(() => invoke(b.module, GUEST_EXPORTS.marker, new Uint8Array(0)));
-          check(alive.ok, `${name} under a ${timeoutMs} ms timeout (${tier}): expected the module to keep serving, got ${describeOutcome(alive)} from ${GUEST_EXPORTS.marker} five times`);
+          check(
+            alive.ok,
+            `${name} under a ${timeoutMs} ms timeout (${tier}): expected the module to keep serving, got ${describeOutcome(alive)} from ${GUEST_EXPORTS.marker} five times`,
+          );
         }
       } finally {
         await b.close();

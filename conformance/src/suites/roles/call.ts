@@ -74,7 +74,12 @@ export function canonical(v: unknown): string {
     if (x instanceof Uint8Array) return `bytes:${Buffer.from(x).toString('hex')}`;
     if (typeof x === 'bigint') return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : `${x}n`;
     if (Array.isArray(x)) return x.map(norm);
-    if (x !== null && typeof x === 'object') return Object.fromEntries(Object.keys(x).sort().map((k) => [k, norm((x as Record<string, unknown>)[k])]));
+    if (x !== null && typeof x === 'object')
+      return Object.fromEntries(
+        Object.keys(x)
+          .sort()
+          .map((k) => [k, norm((x as Record<string, unknown>)[k])]),
+      );
     return x;
   };
   return JSON.stringify(norm(v)) ?? 'undefined';

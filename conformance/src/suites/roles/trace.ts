@@ -54,7 +54,11 @@ async function withTrace<T>(subject: PluginSubject, work: (call: Caller, b: Benc
 async function poseidonOracle(call: Caller): Promise<(xs: bigint[]) => Promise<bigint>> {
   for (const [inputs, want] of POSEIDON_VECTORS) {
     const got = await call('poseidon', inputs);
-    check(got === want, `poseidon(${inputs.map((x) => (x.length > 12 ? `${x.slice(0, 6)}…` : x)).join(', ')}): expected ${want} (circomlibjs), got ${brief(got)}`, { inputs, expected: want, got });
+    check(
+      got === want,
+      `poseidon(${inputs.map((x) => (x.length > 12 ? `${x.slice(0, 6)}…` : x)).join(', ')}): expected ${want} (circomlibjs), got ${brief(got)}`,
+      { inputs, expected: want, got },
+    );
   }
   return async (xs) => BigInt(await call('poseidon', xs.map(String)));
 }
@@ -64,7 +68,13 @@ async function poseidonOracle(call: Caller): Promise<(xs: bigint[]) => Promise<b
  * are the agent), one of them failing, each at its own logical time.
  */
 async function runOperations(b: Bench): Promise<Executed[]> {
-  const plan: [string, unknown][] = [['head', {}], ['head', {}], ['get', { seq: 1_000_000 }], ['range', { from: 0, to: 0 }], ['head', {}]];
+  const plan: [string, unknown][] = [
+    ['head', {}],
+    ['head', {}],
+    ['get', { seq: 1_000_000 }],
+    ['range', { from: 0, to: 0 }],
+    ['head', {}],
+  ];
   const done: Executed[] = [];
   for (const [i, [intent, value]] of plan.entries()) {
     const input = encodeCbor(value);
@@ -81,99 +91,125 @@ async function runOperations(b: Bench): Promise<Executed[]> {
 
 const knownAnswers: Case<TraceContext> = {
   name: 'poseidon known answers (circomlibjs)',
-  run: ({ subject }) => withTrace(subject, async (call) => {
-    await poseidonOracle(call);
-    if (subject.manifest.exports.some((e) => e.name === 'poseidon_batch')) {
-      const got = await call('poseidon_batch', POSEIDON_VECTORS.map(([xs]) => xs));
-      check(Array.isArray(got) && got.length === POSEIDON_VECTORS.length, `poseidon_batch: expected ${POSEIDON_VECTORS.length} hashes, got ${brief(got)}`);
-      POSEIDON_VECTORS.forEach(([xs, want], i) => check(got[i] === want, `poseidon_batch #${i} (${xs.length} inputs): expected ${want}, got ${brief(got[i])}`));
-    }
-  }),
+  run: ({ subject }) =>
+    withTrace(subject, async (call) => {
+      await poseidonOracle(call);
+      if (subject.manifest.exports.some((e) => e.name === 'poseidon_batch')) {
+        const got = await call(
+          'poseidon_batch',
+          POSEIDON_VECTORS.map(([xs]) => xs),
+        );
+        check(Array.isArray(got) && got.length === POSEIDON_VECTORS.length, `poseidon_batch: expected ${POSEIDON_VECTORS.length} hashes, got ${brief(got)}`);
+        POSEIDON_VECTORS.forEach(([xs, want], i) =>
+          check(got[i] === want, `poseidon_batch #${i} (${xs.length} inputs): expected ${want}, got ${brief(got[i])}`),
+        );
+      }
+    }),
 };
 
 const observes: Case<TraceContext> = {
   name: 'observe appends one entry per operation',
-  run: ({ subject }) => withTrace(subject, async (call, b) => {
-    const empty = await call('head', {});
-    check(empty?.seq === null && empty?.head === '0', `head of an empty trace: expected {seq: null, head: "0"}, got ${brief(empty)}`);
-    const done = await runOperations(b);
-    check(done.some((d) => d.status === 'error'), 'the plan: expected one operation to fail (get of a missing seq)');
-    const h = await call('head', {});
-    check(Number(h?.seq) === done.length - 1, `head after ${done.length} operations: expected seq ${done.length - 1}, got ${brief(h)}`);
-    const entries: Entry[] = await call('range', { from: 0, to: done.length - 1 });
-    check(Array.isArray(entries) && entries.length === done.length, `range 0..${done.length - 1}: expected ${done.length} entries, got ${brief(entries)}`);
-    entries.forEach((e, i) => {
-      const want = done[i]!;
-      const ev = e.event;
-      check(Number(e.seq) === i && Number(ev?.seq) === i, `entry #${i}: expected seq ${i}, got ${brief({ seq: e.seq, eventSeq: ev?.seq })}`);
-      check(ev.agent === b.module.name && ev.intent === want.intent, `entry #${i}: expected agent ${b.module.name} and intent ${want.intent}, got ${ev.agent}/${ev.intent}`);
-      check(sameBytes(ev.inputHash, sha256(want.input)), `entry #${i}: expected inputHash = SHA-256 of the operation's input, got ${brief(ev.inputHash)}`);
-      check(ev.status === want.status, `entry #${i} (${want.intent}): expected status ${want.status}, got ${brief(ev.status)}`);
-      check(Number(ev.logicalTime) === want.time, `entry #${i}: expected logicalTime ${want.time} (the operation's), got ${brief(ev.logicalTime)}`);
-      if (want.status === 'ok') {
-        check(sameBytes(ev.outputHash, sha256(want.output!)), `entry #${i}: expected outputHash = SHA-256 of the operation's output, got ${brief(ev.outputHash)}`);
-        check(Number(ev.cost) === want.cost, `entry #${i}: expected cost ${want.cost} (the kernel's), got ${brief(ev.cost)}`);
-      }
-    });
-    check(entries.at(-1)!.head === h.head, `head: expected the last entry's head ${entries.at(-1)!.head}, got ${h.head}`);
-  }),
+  run: ({ subject }) =>
+    withTrace(subject, async (call, b) => {
+      const empty = await call('head', {});
+      check(empty?.seq === null && empty?.head === '0', `head of an empty trace: expected {seq: null, head: "0"}, got ${brief(empty)}`);
+      const done = await runOperations(b);
+      check(
+        done.some((d) => d.status === 'error'),
+        'the plan: expected one operation to fail (get of a missing seq)',
+      );
+      const h = await call('head', {});
+      check(Number(h?.seq) === done.length - 1, `head after ${done.length} operations: expected seq ${done.length - 1}, got ${brief(h)}`);
+      const entries: Entry[] = await call('range', { from: 0, to: done.length - 1 });
+      check(Array.isArray(entries) && entries.length === done.length, `range 0..${done.length - 1}: expected ${done.length} entries, got ${brief(entries)}`);
+      entries.forEach((e, i) => {
+        const want = done[i]!;
+        const ev = e.event;
+        check(Number(e.seq) === i && Number(ev?.seq) === i, `entry #${i}: expected seq ${i}, got ${brief({ seq: e.seq, eventSeq: ev?.seq })}`);
+        check(
+          ev.agent === b.module.name && ev.intent === want.intent,
+          `entry #${i}: expected agent ${b.module.name} and intent ${want.intent}, got ${ev.agent}/${ev.intent}`,
+        );
+        check(sameBytes(ev.inputHash, sha256(want.input)), `entry #${i}: expected inputHash = SHA-256 of the operation's input, got ${brief(ev.inputHash)}`);
+        check(ev.status === want.status, `entry #${i} (${want.intent}): expected status ${want.status}, got ${brief(ev.status)}`);
+        check(Number(ev.logicalTime) === want.time, `entry #${i}: expected logicalTime ${want.time} (the operation's), got ${brief(ev.logicalTime)}`);
+        if (want.status === 'ok') {
+          check(
+            sameBytes(ev.outputHash, sha256(want.output!)),
+            `entry #${i}: expected outputHash = SHA-256 of the operation's output, got ${brief(ev.outputHash)}`,
+          );
+          check(Number(ev.cost) === want.cost, `entry #${i}: expected cost ${want.cost} (the kernel's), got ${brief(ev.cost)}`);
+        }
+      });
+      check(entries.at(-1)!.head === h.head, `head: expected the last entry's head ${entries.at(-1)!.head}, got ${h.head}`);
+    }),
 };
 
 const chain: Case<TraceContext> = {
   name: 'chain is Poseidon over the documented encoding',
-  run: ({ subject }) => withTrace(subject, async (call, b) => {
-    let P: (xs: bigint[]) => Promise<bigint>;
-    try {
-      P = await poseidonOracle(call);
-    } catch (e) {
-      throw new CaseFailure(`cannot check the chain: the poseidon export fails its known answers (${(e as Error).message})`);
-    }
-    const done = await runOperations(b);
-    const entries: Entry[] = await call('range', { from: 0, to: done.length - 1 });
-    const utf8 = new TextEncoder();
-    const be = (x: Uint8Array): bigint => x.reduce((r, v) => (r << 8n) | BigInt(v), 0n);
-    const strField = async (s: string): Promise<bigint> => {
-      const bytes = utf8.encode(s);
-      let h = BigInt(bytes.length);
-      for (let off = 0; off < bytes.length; off += 31) h = await P([h, be(bytes.subarray(off, off + 31))]);
-      return h;
-    };
-    let head = 0n;
-    for (const e of entries) {
-      const ev = e.event;
-      const a = await P([1n, BigInt(ev.seq), await strField(ev.agent), await strField(ev.intent)]);
-      const bb = await P([be(ev.inputHash.subarray(0, 16)), be(ev.inputHash.subarray(16)), be(ev.outputHash.subarray(0, 16)), be(ev.outputHash.subarray(16))]);
-      const c = await P([ev.status === 'ok' ? 0n : 1n, BigInt(ev.cost), BigInt(ev.logicalTime)]);
-      const eventHash = await P([a, bb, c]);
-      check(e.eventHash === eventHash.toString(), `entry #${e.seq}: expected eventHash ${eventHash} (P(a, b, c) of its event), got ${e.eventHash}`);
-      const cost = BigInt(ev.cost) > MAX_CHAIN_COST ? MAX_CHAIN_COST : BigInt(ev.cost);
-      head = await P([head, eventHash, cost]);
-      check(e.head === head.toString(), `entry #${e.seq}: expected head ${head} (P(previous head, eventHash, cost)), got ${e.head}`);
-    }
-  }),
+  run: ({ subject }) =>
+    withTrace(subject, async (call, b) => {
+      let P: (xs: bigint[]) => Promise<bigint>;
+      try {
+        P = await poseidonOracle(call);
+      } catch (e) {
+        throw new CaseFailure(`cannot check the chain: the poseidon export fails its known answers (${(e as Error).message})`);
+      }
+      const done = await runOperations(b);
+      const entries: Entry[] = await call('range', { from: 0, to: done.length - 1 });
+      const utf8 = new TextEncoder();
+      const be = (x: Uint8Array): bigint => x.reduce((r, v) => (r << 8n) | BigInt(v), 0n);
+      const strField = async (s: string): Promise<bigint> => {
+        const bytes = utf8.encode(s);
+        let h = BigInt(bytes.length);
+        for (let off = 0; off < bytes.length; off += 31) h = await P([h, be(bytes.subarray(off, off + 31))]);
+        return h;
+      };
+      let head = 0n;
+      for (const e of entries) {
+        const ev = e.event;
+        const a = await P([1n, BigInt(ev.seq), await strField(ev.agent), await strField(ev.intent)]);
+        const bb = await P([
+          be(ev.inputHash.subarray(0, 16)),
+          be(ev.inputHash.subarray(16)),
+          be(ev.outputHash.subarray(0, 16)),
+          be(ev.outputHash.subarray(16)),
+        ]);
+        const c = await P([ev.status === 'ok' ? 0n : 1n, BigInt(ev.cost), BigInt(ev.logicalTime)]);
+        const eventHash = await P([a, bb, c]);
+        check(e.eventHash === eventHash.toString(), `entry #${e.seq}: expected eventHash ${eventHash} (P(a, b, c) of its event), got ${e.eventHash}`);
+        const cost = BigInt(ev.cost) > MAX_CHAIN_COST ? MAX_CHAIN_COST : BigInt(ev.cost);
+        head = await P([head, eventHash, cost]);
+        check(e.head === head.toString(), `entry #${e.seq}: expected head ${head} (P(previous head, eventHash, cost)), got ${e.head}`);
+      }
+    }),
 };
 
 const reads: Case<TraceContext> = {
   name: 'get, range and verifyRange',
-  run: ({ subject }) => withTrace(subject, async (call, b) => {
-    const done = await runOperations(b);
-    const last = done.length - 1;
-    const entries: Entry[] = await call('range', { from: 0, to: last });
-    for (const i of [0, last]) {
-      const got = await call('get', { seq: i });
-      check(canonical(got) === canonical(entries[i]), `get {seq: ${i}}: expected the entry range gives, got ${brief(got)}`);
-    }
-    const sub: Entry[] = await call('range', { from: 1, to: 2 });
-    check(sub.length === 2 && Number(sub[0]!.seq) === 1 && Number(sub[1]!.seq) === 2, `range 1..2: expected entries 1 and 2, got ${brief(sub.map((e) => e.seq))}`);
-    const v = await call('verifyRange', { from: 0, to: last });
-    check(v?.ok === true, `verifyRange 0..${last} of an intact chain: expected {ok: true}, got ${brief(v)}`);
-    const missing = await failure(b.kernel.callValue(b.module.name, 'get', { seq: last + 100 }), 'get of a seq past the head');
-    check(missing.code === 'ENOTFOUND', `get of a seq past the head: expected ENOTFOUND, got ${missing.code}: ${missing.message}`);
-    const wide = await failure(b.kernel.callValue(b.module.name, 'range', { from: 0, to: 5000 }), 'range of 5,001 entries');
-    check(wide.code === 'ETOOBIG', `range of 5,001 entries: expected ETOOBIG (at most 1000), got ${wide.code}: ${wide.message}`);
-    const bad = await failure(b.kernel.callValue(b.module.name, 'get', { seq: 'x' }), 'get with a text seq');
-    check(bad instanceof Mcp0Error && bad.code === 'EINPUT', `get with a text seq: expected EINPUT, got ${bad.code}: ${bad.message}`);
-  }),
+  run: ({ subject }) =>
+    withTrace(subject, async (call, b) => {
+      const done = await runOperations(b);
+      const last = done.length - 1;
+      const entries: Entry[] = await call('range', { from: 0, to: last });
+      for (const i of [0, last]) {
+        const got = await call('get', { seq: i });
+        check(canonical(got) === canonical(entries[i]), `get {seq: ${i}}: expected the entry range gives, got ${brief(got)}`);
+      }
+      const sub: Entry[] = await call('range', { from: 1, to: 2 });
+      check(
+        sub.length === 2 && Number(sub[0]!.seq) === 1 && Number(sub[1]!.seq) === 2,
+        `range 1..2: expected entries 1 and 2, got ${brief(sub.map((e) => e.seq))}`,
+      );
+      const v = await call('verifyRange', { from: 0, to: last });
+      check(v?.ok === true, `verifyRange 0..${last} of an intact chain: expected {ok: true}, got ${brief(v)}`);
+      const missing = await failure(b.kernel.callValue(b.module.name, 'get', { seq: last + 100 }), 'get of a seq past the head');
+      check(missing.code === 'ENOTFOUND', `get of a seq past the head: expected ENOTFOUND, got ${missing.code}: ${missing.message}`);
+      const wide = await failure(b.kernel.callValue(b.module.name, 'range', { from: 0, to: 5000 }), 'range of 5,001 entries');
+      check(wide.code === 'ETOOBIG', `range of 5,001 entries: expected ETOOBIG (at most 1000), got ${wide.code}: ${wide.message}`);
+      const bad = await failure(b.kernel.callValue(b.module.name, 'get', { seq: 'x' }), 'get with a text seq');
+      check(bad instanceof Mcp0Error && bad.code === 'EINPUT', `get with a text seq: expected EINPUT, got ${bad.code}: ${bad.message}`);
+    }),
 };
 
 /**

@@ -97,7 +97,9 @@ export function translate(op: string, uri: string, e: unknown, attempts: number,
     const details: Record<string, unknown> = { op, uri: redact(uri), attempts, reason };
     // A write that failed mid-flight and was not repeated may or may not have been applied.
     if (retry === 'once' && e instanceof MongoNetworkError) details.outcome = 'unknown';
-    return new CallError('EUNAVAILABLE', `mongodb ${op}: server unavailable after ${attempts} attempt${attempts === 1 ? '' : 's'} (${reason})`, details, { cause: e });
+    return new CallError('EUNAVAILABLE', `mongodb ${op}: server unavailable after ${attempts} attempt${attempts === 1 ? '' : 's'} (${reason})`, details, {
+      cause: e,
+    });
   }
   const code = e instanceof MongoError ? e.code : undefined;
   return new CallError('EINTERNAL', `mongodb ${op}: ${reason}`, { op, code }, { cause: e });

@@ -101,12 +101,17 @@ export class MongoStore implements Store {
    */
   static async connect(uri: string, options: MongoStoreOptions = {}): Promise<MongoStore> {
     if (typeof uri !== 'string' || !/^mongodb(\+srv)?:\/\//i.test(uri)) {
-      throw new UsageError('EUSAGE', `MongoStore: expected a mongodb:// or mongodb+srv:// URI, got ${typeof uri === 'string' ? `"${redact(uri)}"` : typeof uri}`);
+      throw new UsageError(
+        'EUSAGE',
+        `MongoStore: expected a mongodb:// or mongodb+srv:// URI, got ${typeof uri === 'string' ? `"${redact(uri)}"` : typeof uri}`,
+      );
     }
     const retries = options.retries ?? MONGO_DEFAULTS.retries;
     const cacheBytes = options.cacheBytes ?? MONGO_DEFAULTS.cacheBytes;
-    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) throw new UsageError('EUSAGE', `MongoStore: cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`, { cacheBytes });
-    if (!Number.isSafeInteger(retries) || retries < 0) throw new UsageError('EUSAGE', `MongoStore: retries must be a non-negative integer, got ${String(retries)}`, { retries });
+    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0)
+      throw new UsageError('EUSAGE', `MongoStore: cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`, { cacheBytes });
+    if (!Number.isSafeInteger(retries) || retries < 0)
+      throw new UsageError('EUSAGE', `MongoStore: retries must be a non-negative integer, got ${String(retries)}`, { retries });
     const database = databaseName(uri);
     let client: MongoClient;
     try {
@@ -420,7 +425,8 @@ export class MongoStore implements Store {
    */
   async kvScan(namespace: string, prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]> {
     this.#assertOpen();
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new UsageError('EUSAGE', `scan: limit must be a non-negative integer, got ${String(limit)}`, { limit });
     const header = namespaceHeader(namespace);
     const within = concat(header, encodeText(prefix, STORE_LIMITS.kvKeyBytes, 'kv prefix'));
     const low = hex(within);

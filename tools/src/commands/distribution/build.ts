@@ -73,7 +73,8 @@ export async function build(args: Args, self: Command, io: Io): Promise<number> 
   // they were built from changed (--force compiles them all).
   const cache = join(out, '.cache');
   for (const plugin of spec.plugins) {
-    if (!existsSync(join(plugin.source, 'plugin.json'))) throw new UsageError('EUSAGE', `plugin source ${relative(process.cwd(), plugin.source) || '.'} has no plugin.json`);
+    if (!existsSync(join(plugin.source, 'plugin.json')))
+      throw new UsageError('EUSAGE', `plugin source ${relative(process.cwd(), plugin.source) || '.'} has no plugin.json`);
     const cached = join(cache, `${createHash('sha256').update(resolve(plugin.source)).digest('hex').slice(0, 16)}.wasm`);
     const built = await buildPlugin(plugin.source, { out: cached, incremental: args.values.force !== true });
     const entry = await dist.addPlugin(out, signModule(built.wasm, publisher), {
@@ -84,11 +85,18 @@ export async function build(args: Args, self: Command, io: Io): Promise<number> 
       ...(plugin.config ? { config: resolveConfig(plugin.config, { assembler: assembler.kid }) } : {}),
       ...(plugin.preempt !== undefined ? { preempt: plugin.preempt } : {}),
     });
-    say(`${built.reused ? 'up to date' : 'built'} ${entry.name}@${entry.version} → ${join(out, entry.file)} (${entry.isolation}, grants: ${entry.grants.join(', ') || 'none'})\n`);
+    say(
+      `${built.reused ? 'up to date' : 'built'} ${entry.name}@${entry.version} → ${join(out, entry.file)} (${entry.isolation}, grants: ${entry.grants.join(', ') || 'none'})\n`,
+    );
   }
   await dist.setPipeline(out, spec.pipeline);
   const doc = await dist.lockDistribution(out, assembler);
-  say(`locked ${doc.name}@${doc.version} in ${out}/ (pipeline: admit [${doc.pipeline.admit.join(', ')}] → execute → observe [${doc.pipeline.observe.join(', ')}]), signed by ${assembler.kid}\n`);
-  if (dev) say(`${dev.created ? 'made' : 'used'} the DEVELOPMENT key ${join(out, DEV_KEY_FILE)}: not for a distribution you ship; run or verify this build with --dev (or --trust ${join(out, DEV_PUBLIC_KEY_FILE)})\n`);
+  say(
+    `locked ${doc.name}@${doc.version} in ${out}/ (pipeline: admit [${doc.pipeline.admit.join(', ')}] → execute → observe [${doc.pipeline.observe.join(', ')}]), signed by ${assembler.kid}\n`,
+  );
+  if (dev)
+    say(
+      `${dev.created ? 'made' : 'used'} the DEVELOPMENT key ${join(out, DEV_KEY_FILE)}: not for a distribution you ship; run or verify this build with --dev (or --trust ${join(out, DEV_PUBLIC_KEY_FILE)})\n`,
+    );
   return 0;
 }

@@ -19,7 +19,9 @@ export async function create(args: Args, self: Command, io: Io): Promise<number>
   const assembler = assemblerKey!.key;
   const version = stringOption(args, 'version');
   const doc = await (await sdk()).createDistribution(dir!, { name, assembler, ...(version !== undefined ? { version } : {}) });
-  io.out(`created distribution ${doc.name}@${doc.version} in ${dir}/ (assembler ${doc.assembler.kid})\nnext: mcp0 dist add ${dir} <plugin.wasm> --grant … --publisher <its public key>\n`);
+  io.out(
+    `created distribution ${doc.name}@${doc.version} in ${dir}/ (assembler ${doc.assembler.kid})\nnext: mcp0 dist add ${dir} <plugin.wasm> --grant … --publisher <its public key>\n`,
+  );
   return 0;
 }
 
@@ -38,7 +40,8 @@ function configOption(args: Args): Record<string, unknown> | undefined {
   } catch (e) {
     throw new UsageError('EUSAGE', `--config: expected a JSON object, got invalid JSON (${(e as Error).message})`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('EUSAGE', `--config: expected a JSON object, got ${JSON.stringify(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError('EUSAGE', `--config: expected a JSON object, got ${JSON.stringify(value)}`);
   return value as Record<string, unknown>;
 }
 
@@ -62,7 +65,9 @@ export async function add(args: Args, self: Command, io: Io): Promise<number> {
     ...(config ? { config } : {}),
     ...(args.values['no-preempt'] === true ? { preempt: false } : {}),
   });
-  io.out(`added ${entry.name}@${entry.version} as ${entry.file} (${entry.isolation}, grants: ${entry.grants.join(', ') || 'none'}, sha256 ${entry.sha256.slice(0, 12)}…)\n`);
+  io.out(
+    `added ${entry.name}@${entry.version} as ${entry.file} (${entry.isolation}, grants: ${entry.grants.join(', ') || 'none'}, sha256 ${entry.sha256.slice(0, 12)}…)\n`,
+  );
   return 0;
 }
 
@@ -92,7 +97,13 @@ export async function grant(args: Args, self: Command, io: Io): Promise<number> 
   return 0;
 }
 
-const names = (text: string | undefined) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+const names = (text: string | undefined) =>
+  text === undefined
+    ? undefined
+    : text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
 
 /**
  * `mcp0 dist pipeline <dir> --admit a,b --observe c,d`.

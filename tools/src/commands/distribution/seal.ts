@@ -12,7 +12,7 @@ const sdk = () => import('@mcp0/sdk');
  */
 export async function lock(args: Args, self: Command, io: Io): Promise<number> {
   const [dir] = positionals(args, self, 1);
-  const key = await readPrivateKey(stringOption(args, 'key', true), '--key (the assembler\'s private key)');
+  const key = await readPrivateKey(stringOption(args, 'key', true), "--key (the assembler's private key)");
   const doc = await (await sdk()).lockDistribution(dir!, key);
   io.out(`locked ${doc.name}@${doc.version}: ${doc.plugins.length} plugin${doc.plugins.length === 1 ? '' : 's'} pinned, signed by ${key.kid}\n`);
   return 0;
@@ -20,7 +20,10 @@ export async function lock(args: Args, self: Command, io: Io): Promise<number> {
 
 function summary(report: DistributionReport): string {
   const doc = report.document!;
-  const rows = report.plugins.map((p) => `  ${`${p.entry.name}@${p.entry.version}`.padEnd(28)} ${p.entry.isolation.padEnd(6)} sha256 ${p.entry.sha256.slice(0, 12)}…  grants ${p.entry.grants.join(', ') || 'none'}`);
+  const rows = report.plugins.map(
+    (p) =>
+      `  ${`${p.entry.name}@${p.entry.version}`.padEnd(28)} ${p.entry.isolation.padEnd(6)} sha256 ${p.entry.sha256.slice(0, 12)}…  grants ${p.entry.grants.join(', ') || 'none'}`,
+  );
   return [
     `ok: distribution ${doc.name}@${doc.version} is signed by trusted assembler ${report.assembler}`,
     ...rows,
@@ -43,7 +46,9 @@ export async function verify(args: Args, self: Command, io: Io): Promise<number>
   const report = await checkDistribution(dir!, { trust });
   if (args.values.json) {
     const plugins = report.plugins.map((p) => ({ name: p.entry.name, version: p.entry.version, sha256: p.entry.sha256, signers: p.signers }));
-    io.out(`${JSON.stringify({ ok: report.ok, ...(report.document ? { name: report.document.name, version: report.document.version } : {}), ...(report.assembler ? { assembler: report.assembler } : {}), plugins, problems: report.problems })}\n`);
+    io.out(
+      `${JSON.stringify({ ok: report.ok, ...(report.document ? { name: report.document.name, version: report.document.version } : {}), ...(report.assembler ? { assembler: report.assembler } : {}), plugins, problems: report.problems })}\n`,
+    );
   }
   if (report.ok) {
     if (!args.values.json) io.out(summary(report));

@@ -48,12 +48,20 @@ function parsePlugin(file: string, dir: string, value: unknown, i: number): Spec
   if (!isObject(value)) throw new UsageError('EUSAGE', `${where}: expected an object, got ${describe(value)}`);
   only(where, value, ['source', 'grants', 'isolation', 'config', 'preempt']);
   const { source, grants, isolation, config, preempt } = value;
-  if (typeof source !== 'string' || source.length === 0) throw new UsageError('EUSAGE', `${where}.source: expected the plugin's source directory, got ${describe(source)}`);
+  if (typeof source !== 'string' || source.length === 0)
+    throw new UsageError('EUSAGE', `${where}.source: expected the plugin's source directory, got ${describe(source)}`);
   if (!isStrings(grants)) throw new UsageError('EUSAGE', `${where}.grants: expected an array of grant texts, got ${describe(grants)}`);
-  if (isolation !== undefined && isolation !== 'inline' && isolation !== 'worker') throw new UsageError('EUSAGE', `${where}.isolation: expected inline or worker, got ${describe(isolation)}`);
+  if (isolation !== undefined && isolation !== 'inline' && isolation !== 'worker')
+    throw new UsageError('EUSAGE', `${where}.isolation: expected inline or worker, got ${describe(isolation)}`);
   if (config !== undefined && !isObject(config)) throw new UsageError('EUSAGE', `${where}.config: expected an object, got ${describe(config)}`);
   if (preempt !== undefined && typeof preempt !== 'boolean') throw new UsageError('EUSAGE', `${where}.preempt: expected a boolean, got ${describe(preempt)}`);
-  return { source: resolve(dir, source), grants, ...(isolation ? { isolation } : {}), ...(config ? { config } : {}), ...(preempt !== undefined ? { preempt } : {}) };
+  return {
+    source: resolve(dir, source),
+    grants,
+    ...(isolation ? { isolation } : {}),
+    ...(config ? { config } : {}),
+    ...(preempt !== undefined ? { preempt } : {}),
+  };
 }
 
 /**
@@ -91,7 +99,12 @@ export async function readSpec(dir: string): Promise<DistSpec> {
     // Strict: a spec naming a member twice could show a reader one grant and build with another.
     value = parseJson(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new UsageError('EUSAGE', `cannot read the distribution spec ${file}: ${e instanceof Mcp0Error ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)}`, { file }, { cause: e });
+    throw new UsageError(
+      'EUSAGE',
+      `cannot read the distribution spec ${file}: ${e instanceof Mcp0Error ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)}`,
+      { file },
+      { cause: e },
+    );
   }
   if (!isObject(value)) throw new UsageError('EUSAGE', `${file}: expected a JSON object, got ${describe(value)}`);
   only(file, value, ['name', 'version', 'description', 'plugins', 'pipeline', 'budgets']);
@@ -99,7 +112,8 @@ export async function readSpec(dir: string): Promise<DistSpec> {
   if (typeof name !== 'string' || typeof version !== 'string') throw new UsageError('EUSAGE', `${file}: expected name and version strings`);
   if (description !== undefined && typeof description !== 'string') throw new UsageError('EUSAGE', `${file}: description: expected a string`);
   if (!Array.isArray(plugins) || plugins.length === 0) throw new UsageError('EUSAGE', `${file}: plugins: expected a non-empty array, got ${describe(plugins)}`);
-  if (!isObject(pipeline) || !isStrings(pipeline.admit ?? []) || !isStrings(pipeline.observe ?? [])) throw new UsageError('EUSAGE', `${file}: pipeline: expected {admit: [names], observe: [names]}`);
+  if (!isObject(pipeline) || !isStrings(pipeline.admit ?? []) || !isStrings(pipeline.observe ?? []))
+    throw new UsageError('EUSAGE', `${file}: pipeline: expected {admit: [names], observe: [names]}`);
   only(`${file}: pipeline`, pipeline, ['admit', 'observe']);
   if (budgets !== undefined) {
     const ok = isObject(budgets) && ['cpuPercent', 'rssPeakMB', 'rssAvgMB'].every((k) => typeof budgets[k] === 'number');

@@ -18,10 +18,25 @@ export { DEFAULT_DIST };
 /** The options of every command that opens a node. */
 export const NODE_OPTIONS: Record<string, OptionSpec> = {
   dist: { type: 'string', arg: '<dir>', description: `the distribution (default ${DEFAULT_DIST})` },
-  store: { type: 'string', arg: '<uri>', description: `the store (default ${DEFAULT_STORE}; also memory:, mongodb://host/db). Only spawn and start create one that does not exist` },
+  store: {
+    type: 'string',
+    arg: '<uri>',
+    description: `the store (default ${DEFAULT_STORE}; also memory:, mongodb://host/db). Only spawn and start create one that does not exist`,
+  },
   ...DIST_TRUST_OPTIONS,
-  'trust-agent': { type: 'string', multiple: true, arg: '<key>', description: 'a key trusted to sign agents: a file path or a key id in the keyring. Stored agents come back when their publisher is given here or is in the keyring' },
-  'allow-grant': { type: 'string', multiple: true, arg: '<grant>', description: 'a grant agents on this node may hold beyond kv, clock, random (spawn refuses others; a stored agent holding more is not brought back)' },
+  'trust-agent': {
+    type: 'string',
+    multiple: true,
+    arg: '<key>',
+    description:
+      'a key trusted to sign agents: a file path or a key id in the keyring. Stored agents come back when their publisher is given here or is in the keyring',
+  },
+  'allow-grant': {
+    type: 'string',
+    multiple: true,
+    arg: '<grant>',
+    description: 'a grant agents on this node may hold beyond kv, clock, random (spawn refuses others; a stored agent holding more is not brought back)',
+  },
 };
 
 /** What agents may be granted unless --allow-grant widens it (the SDK's default agent grants). */
@@ -59,10 +74,14 @@ export async function openNode(args: Args, io: Io, extra: Partial<NodeOptions> =
     ...extra,
   });
   for (const r of node.agents.refused()) {
-    const hint = r.code === 'EUNTRUSTED' ? ' (pass --trust-agent <its key>, or add it to the keyring)'
-      : r.code === 'EPERM' ? ' (allow with --allow-grant)'
-      : r.code === 'EBUSY' ? ' (one node runs an agent at a time: stop that node first, or wait for its heartbeat to expire if it died)'
-      : '';
+    const hint =
+      r.code === 'EUNTRUSTED'
+        ? ' (pass --trust-agent <its key>, or add it to the keyring)'
+        : r.code === 'EPERM'
+          ? ' (allow with --allow-grant)'
+          : r.code === 'EBUSY'
+            ? ' (one node runs an agent at a time: stop that node first, or wait for its heartbeat to expire if it died)'
+            : '';
     io.err(`warning: stored agent ${r.name} (${r.id}) not brought back: ${r.reason}${hint}\n`);
   }
   return node;

@@ -38,7 +38,8 @@ export async function gcCommand(args: Args, uri: string, io: Io): Promise<number
   const graceMs = graceText === undefined ? undefined : parseDuration(graceText, '--grace');
   const dryRun = args.values['dry-run'] === true;
   const json = args.values.json === true;
-  if (graceMs === 0 && !dryRun) io.err('WARNING: --grace 0: blocks written while this gc runs may be swept; use it only when nothing else writes to the store\n');
+  if (graceMs === 0 && !dryRun)
+    io.err('WARNING: --grace 0: blocks written while this gc runs may be swept; use it only when nothing else writes to the store\n');
   const { collectNodeGarbage } = await import('@mcp0/sdk');
   const node = await openNode({ ...args, values: { ...args.values, store: uri } }, io);
   let report: GcReport;

@@ -24,7 +24,8 @@ export interface CostLimit {
   source: string;
 }
 
-const isMap = (v: CborValue | undefined): v is { [key: string]: CborValue } => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isMap = (v: CborValue | undefined): v is { [key: string]: CborValue } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 function decodeAt(bytes: Uint8Array, key: string): CborValue {
   try {
@@ -36,7 +37,8 @@ function decodeAt(bytes: Uint8Array, key: string): CborValue {
 
 /** Parses `--cost-limit`. */
 export function parseCostLimit(text: string): bigint {
-  if (!/^[0-9]+$/.test(text) || BigInt(text) > MAX_LIMIT) throw new UsageError('EUSAGE', `--cost-limit: expected an integer from 0 to 2^64 − 1, got ${JSON.stringify(text)}`);
+  if (!/^[0-9]+$/.test(text) || BigInt(text) > MAX_LIMIT)
+    throw new UsageError('EUSAGE', `--cost-limit: expected an integer from 0 to 2^64 − 1, got ${JSON.stringify(text)}`);
   return BigInt(text);
 }
 
@@ -45,7 +47,11 @@ async function agreementLimit(kv: KvProvider, id: string, why: string): Promise<
   const key = AGREEMENT_PREFIX + id;
   const bytes = await kv.get(AGREEMENTS_NAMESPACE, key);
   if (bytes === undefined) {
-    throw new UsageError('EUSAGE', `no agreement ${JSON.stringify(id)} in the store (${AGREEMENTS_NAMESPACE} ${key}): pass --agreement <a registered id> or --cost-limit <n>`, { agreement: id });
+    throw new UsageError(
+      'EUSAGE',
+      `no agreement ${JSON.stringify(id)} in the store (${AGREEMENTS_NAMESPACE} ${key}): pass --agreement <a registered id> or --cost-limit <n>`,
+      { agreement: id },
+    );
   }
   const v = decodeAt(bytes, key);
   if (!isMap(v) || !isMap(v.document)) throw new Mcp0Error('ESTATE', `${AGREEMENTS_NAMESPACE} ${key}: not an agreement record {document, …}`, { key });
@@ -54,7 +60,12 @@ async function agreementLimit(kv: KvProvider, id: string, why: string): Promise<
   if (limit === undefined || limit === null) {
     throw new UsageError('EUSAGE', `agreement ${JSON.stringify(id)} sets no cost quota (quotas.costUnitsPerWindow): pass --cost-limit <n>`, { agreement: id });
   }
-  const value = typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 0 ? BigInt(limit) : typeof limit === 'bigint' && limit >= 0n && limit <= MAX_LIMIT ? limit : undefined;
+  const value =
+    typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 0
+      ? BigInt(limit)
+      : typeof limit === 'bigint' && limit >= 0n && limit <= MAX_LIMIT
+        ? limit
+        : undefined;
   if (value === undefined) throw new Mcp0Error('ESTATE', `${AGREEMENTS_NAMESPACE} ${key}: quotas.costUnitsPerWindow is not an unsigned integer`, { key });
   return { value, source: `agreement ${id}'s quotas.costUnitsPerWindow (${why})` };
 }
@@ -87,7 +98,9 @@ export async function costLimitFor(kv: KvProvider, entries: readonly ChainEntry[
   }
   if (byAgreement.size > 1) {
     const list = [...byAgreement].map(([id, a]) => `${id} (${a.join(', ')})`).join(', ');
-    throw new UsageError('EUSAGE', `no cost limit: the batch's agents are bound to different agreements: ${list}; pass --agreement <id> or --cost-limit <n>`, { agreements: [...byAgreement.keys()] });
+    throw new UsageError('EUSAGE', `no cost limit: the batch's agents are bound to different agreements: ${list}; pass --agreement <id> or --cost-limit <n>`, {
+      agreements: [...byAgreement.keys()],
+    });
   }
   const [id] = [...byAgreement.keys()];
   return agreementLimit(kv, id!, `every entry's agent is bound to it`);

@@ -50,7 +50,12 @@ export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
  * @example
  * await withPlugin(subject, async (call) => { await call("put", { agent, key, value }) })
  */
-export async function withPlugin<T>(subject: PluginSubject, work: (call: Caller, b: Bench) => Promise<T>, blocks?: BlockProvider, store?: MemoryStore): Promise<T> {
+export async function withPlugin<T>(
+  subject: PluginSubject,
+  work: (call: Caller, b: Bench) => Promise<T>,
+  blocks?: BlockProvider,
+  store?: MemoryStore,
+): Promise<T> {
   const b = await bench(subject, blocks ? { providers: { blocks } } : {});
   try {
     return await work(caller(b.kernel, b.module.name), b);
@@ -88,7 +93,10 @@ export async function listAll(call: Caller, agent: string, prefix: string, limit
 export async function expectGet(call: Caller, agent: string, key: string, truth: Uint8Array | null, what: string): Promise<void> {
   const got = await call('get', { agent, key });
   const ok = truth === null ? got === null : sameBytes(got, truth);
-  check(ok, `get ${key} ${what}: expected ${truth === null ? 'null' : `the ${truth.length} bytes ${brief(new TextDecoder().decode(truth.subarray(0, 24)))}`}, got ${got instanceof Uint8Array ? `${got.length} bytes ${brief(new TextDecoder().decode(got.subarray(0, 24)))}` : brief(got)}`);
+  check(
+    ok,
+    `get ${key} ${what}: expected ${truth === null ? 'null' : `the ${truth.length} bytes ${brief(new TextDecoder().decode(truth.subarray(0, 24)))}`}, got ${got instanceof Uint8Array ? `${got.length} bytes ${brief(new TextDecoder().decode(got.subarray(0, 24)))}` : brief(got)}`,
+  );
 }
 
 /**
@@ -109,8 +117,10 @@ export function sameEntries(what: string, got: [string, Uint8Array][], model: Ma
     const g = got[i];
     const w = want[i];
     if (!g || !w || g[0] !== w[0] || !sameBytes(g[1], w[1])) {
-      throw new CaseFailure(`${what}: expected entry #${i} to be ${w ? `${JSON.stringify(w[0])} (${w[1].length} bytes)` : 'the end'}, got ${g ? `${JSON.stringify(g[0])} (${g[1]?.length} bytes)` : 'the end'}`, { index: i });
+      throw new CaseFailure(
+        `${what}: expected entry #${i} to be ${w ? `${JSON.stringify(w[0])} (${w[1].length} bytes)` : 'the end'}, got ${g ? `${JSON.stringify(g[0])} (${g[1]?.length} bytes)` : 'the end'}`,
+        { index: i },
+      );
     }
   }
 }
-
