@@ -1,7 +1,7 @@
 /**
  * The README's code blocks, run as written (issue 14). Each walk is one or two README sections,
  * run in a folder of its own that looks like a clone (the repository's node_modules, plugins and
- * agents linked in, dist/standard and its build copied): every `sh` line runs through bash, every
+ * agents linked in, distributions/standard and its build copied): every `sh` line runs through bash, every
  * `ts` block as a module with node, in order. A command exits 0 unless EXPECTED says otherwise,
  * and the outputs the README shows are checked. A block no walk covers fails the test, so a new
  * block cannot go untested; the few commands a test cannot run as written say where they are
@@ -66,9 +66,9 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   'npm install && npm start': '.ci/run runs it on a fresh clone, twice',
   'npm test': 'it is this test run',
   'npx mcp0 start --dev': 'runs until stopped: tools/test/agent.test.ts starts it and stops it by SIGTERM and SIGINT',
-  'npx mcp0 conformance dist/standard/build --dev --budgets --html report.html':
+  'npx mcp0 conformance distributions/standard/build --dev --budgets --html report.html':
     'a 60 s run: conformance/test/budgets.test.ts runs the budgets, CI runs npm start',
-  'npx mcp0 conformance dist/standard/build --dev --budgets --store mongodb://db:27017/fresh':
+  'npx mcp0 conformance distributions/standard/build --dev --budgets --store mongodb://db:27017/fresh':
     'needs a server at db:27017: tools/test/mongo.test.ts runs it on FerretDB',
 };
 
@@ -98,8 +98,8 @@ function clone(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mcp0-readme-'));
   folders.push(dir);
   for (const name of ['node_modules', 'plugins', 'agents']) symlinkSync(join(ROOT, name), join(dir, name));
-  cpSync(join(ROOT, 'dist', 'standard'), join(dir, 'dist', 'standard'), { recursive: true });
-  chmodSync(join(dir, 'dist', 'standard', 'build', 'dev-key.jwk'), 0o600);
+  cpSync(join(ROOT, 'distributions', 'standard'), join(dir, 'distributions', 'standard'), { recursive: true });
+  chmodSync(join(dir, 'distributions', 'standard', 'build', 'dev-key.jwk'), 0o600);
   return dir;
 }
 

@@ -7,7 +7,7 @@
 //   node scripts/compat/add.mjs plugins/storage                  the version at HEAD, built at HEAD
 //   node scripts/compat/add.mjs plugins/storage --version 0.2.0  at the newest commit that changed 0.2.0
 //   node scripts/compat/add.mjs plugins/storage --commit <rev>   at that commit
-//   node scripts/compat/add.mjs dist/standard [--commit <rev>]
+//   node scripts/compat/add.mjs distributions/standard [--commit <rev>]
 //   node scripts/compat/add.mjs --check                          rebuild every entry, compare, write nothing
 //
 // Needs the built packages (`npm run build`). Sources come from `git archive` of the commit, never
@@ -33,7 +33,9 @@ const KEYS = { publisher: 'keys/publisher', assembler: 'keys/assembler' };
 /** What a build reads besides the commit's sources: AssemblyScript's standard library. */
 const ASC_DIR = dirname(createRequire(import.meta.url).resolve('assemblyscript/package.json'));
 /** The package folders the corpus takes: a reference plugin, an example agent, a distribution spec. */
-const PACKAGE = /^(plugins|agents|dist)\/[A-Za-z0-9._-]+$/;
+const PACKAGE = /^(plugins|agents|distributions|dist)\/[A-Za-z0-9._-]+$/;
+/** A distribution spec's folder: distributions/<n>, or dist/<n> in entries recorded before the folder's rename. */
+const isDistribution = (dir) => /^(distributions|dist)\//.test(dir);
 
 /** A refusal: the message says what is wrong and what to do. */
 const refuse = (message, details = {}) => new UsageError('EUSAGE', message, details);
@@ -270,7 +272,7 @@ function buildDistribution(dir, commit, corpus, keys) {
 async function add(dir, commit) {
   const corpus = readCorpus();
   const keys = corpusKeys(corpus);
-  if (dir.startsWith('dist/')) {
+  if (isDistribution(dir)) {
     // Refused before building (a build takes tens of seconds): the spec at the commit names the entry.
     const { name, version } = showJson(commit, `${dir}/dist.json`);
     const existing = corpus.distributions.find((d) => d.name === name && d.version === version);
@@ -344,11 +346,11 @@ async function main() {
     return check();
   }
   if (positionals.length !== 1)
-    throw refuse('usage: node scripts/compat/add.mjs <plugins/<n> | agents/<n> | dist/<n>> [--commit <rev> | --version <x.y.z>] | --check');
+    throw refuse('usage: node scripts/compat/add.mjs <plugins/<n> | agents/<n> | distributions/<n>> [--commit <rev> | --version <x.y.z>] | --check');
   const dir = relative(ROOT, resolve(positionals[0])).split(sep).join('/');
-  if (!PACKAGE.test(dir)) throw refuse(`expected a package folder of this repository (plugins/<n>, agents/<n> or dist/<n>), got ${positionals[0]}`);
+  if (!PACKAGE.test(dir)) throw refuse(`expected a package folder of this repository (plugins/<n>, agents/<n> or distributions/<n>), got ${positionals[0]}`);
   if (values.commit !== undefined && values.version !== undefined) throw refuse('--commit and --version: give one');
-  if (values.version !== undefined && dir.startsWith('dist/')) throw refuse("--version is for plugins and agents; give a distribution's --commit");
+  if (values.version !== undefined && isDistribution(dir)) throw refuse("--version is for plugins and agents; give a distribution's --commit");
   const commit = values.version !== undefined ? releaseCommit(dir, values.version) : commitOf(values.commit ?? 'HEAD');
   await add(dir, commit);
 }

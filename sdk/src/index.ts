@@ -10,7 +10,7 @@
  * The kernel is `@mcp0/kernel`'s, not re-exported here.
  * @example
  * import { Node, loadDistribution } from '@mcp0/sdk'
- * const node = await Node.start({ distribution: await loadDistribution('dist/standard/build', { trust }), store: 'lmdb:./data' })
+ * const node = await Node.start({ distribution: await loadDistribution('distributions/standard/build', { trust }), store: 'lmdb:./data' })
  */
 export { type Store, type BlockEntry, type DeleteBlocksOptions, STORE_LIMITS } from './store/types.js';
 export { type StoreFaults, type StoreDamage } from './store/faults.js';
@@ -29,7 +29,7 @@ export {
   type GcMarking,
 } from './store/gc.js';
 export * from './node/index.js';
-export * from './dist/index.js';
+export * from './distribution/index.js';
 export * from './usage/index.js';
 /**
  * The trace chain from the client's side: entry shapes, reading a chain, signed checkpoints and

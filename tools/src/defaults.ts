@@ -4,4 +4,4 @@
 export const DEFAULT_STORE = 'lmdb:./data';
 
 /** The distribution the node runs unless told otherwise: the standard one, as `npm start` builds it. */
-export const DEFAULT_DIST = 'dist/standard/build';
+export const DEFAULT_DIST = 'distributions/standard/build';

@@ -31,7 +31,7 @@ import { readPrivateKey } from './trust.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const DATA = resolve(process.env.MCP0_DATA ?? 'data');
-const DIST = join(ROOT, 'dist', 'standard', 'build');
+const DIST = join(ROOT, 'distributions', 'standard', 'build');
 const AGREEMENT_ID = 'mcp0.main-job';
 /** The intents the agreement permits: `reset` is left out, so trying it shows a denial. */
 const PERMITTED = ['remember', 'list', 'recall', 'increment', 'get'];
@@ -93,7 +93,7 @@ async function agreement(consumer: PrivateKey, provider: PrivateKey): Promise<Ag
     // with another build's development key would be refused, and so would its agents' operations.
     if (cached.consumer !== consumer.kid || cached.provider !== provider.kid) {
       throw new Error(
-        `${path} is between consumer ${cached.consumer} and provider ${cached.provider}, but this run's keys are ${consumer.kid} (${join(DATA, 'dev-key.jwk')}) and ${provider.kid} (the development key of dist/standard/build, rebuilt with a new key?): remove ${DATA} to start afresh`,
+        `${path} is between consumer ${cached.consumer} and provider ${cached.provider}, but this run's keys are ${consumer.kid} (${join(DATA, 'dev-key.jwk')}) and ${provider.kid} (the development key of distributions/standard/build, rebuilt with a new key?): remove ${DATA} to start afresh`,
       );
     }
     return cached;
@@ -131,13 +131,13 @@ async function main(): Promise<void> {
   if (!existsSync(join(DIST, 'distribution.json'))) throw new Error(`${DIST} is missing: run npm run build (npm start does) first`);
   // The distribution was just built by `npm run build` with this development key: the job trusts
   // the key it made, by its private half (refused if others can read it), never a file beside it.
-  const operator = await readPrivateKey(join(DIST, 'dev-key.jwk'), 'the development key of dist/standard');
+  const operator = await readPrivateKey(join(DIST, 'dev-key.jwk'), 'the development key of distributions/standard');
   const developer = await devKey('dev-key.jwk');
   process.stderr.write(
-    `trust: assembler ${operator.kid} from the development key npm run build made (dist/standard/build/dev-key.jwk); agent signer ${developer.kid} from ${join(DATA, 'dev-key.jwk')}\n`,
+    `trust: assembler ${operator.kid} from the development key npm run build made (distributions/standard/build/dev-key.jwk); agent signer ${developer.kid} from ${join(DATA, 'dev-key.jwk')}\n`,
   );
 
-  const distribution = await step('verifying dist/standard', () => loadDistribution(DIST, { trust: [operator.publicKey] }));
+  const distribution = await step('verifying distributions/standard', () => loadDistribution(DIST, { trust: [operator.publicKey] }));
   // The operator key signs the node's trace checkpoints (here the development key, as it assembled the distribution).
   const node = await step(`starting the node on ${SHOWN_STORE}`, () =>
     Node.start({ distribution, store: STORE, trust: [developer.publicKey], operatorKey: operator }),

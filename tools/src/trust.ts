@@ -175,7 +175,7 @@ async function devTrust(dir: string, io: Io, use = 'a distribution built on this
  * statement is untrusted: its id is never resolved against the filesystem). When none is found the
  * list is empty, and the verification that follows refuses, naming the signer.
  * @example
- * const trust = await signerTrust(args, io, { role: 'operator', named: checkpoint.signer, devDir: 'dist/standard/build', what: 'checkpoints', statement: 'the checkpoint' })
+ * const trust = await signerTrust(args, io, { role: 'operator', named: checkpoint.signer, devDir: 'distributions/standard/build', what: 'checkpoints', statement: 'the checkpoint' })
  */
 export async function signerTrust(
   args: Args,
@@ -210,7 +210,7 @@ export async function signerTrust(
  * The private key that signs a statement now: `--key` (a file others cannot read), or with `--dev`
  * the development key a local build left in `devDir`, with a warning; undefined when neither is given.
  * @example
- * const key = await signingKey(args, io, { devDir: 'dist/standard/build', what: 'the archive' })
+ * const key = await signingKey(args, io, { devDir: 'distributions/standard/build', what: 'the archive' })
  */
 export async function signingKey(args: Args, io: Io, o: { devDir: string; what: string }): Promise<PrivateKey | undefined> {
   const file = stringOption(args, 'key');
@@ -241,7 +241,7 @@ export async function signingKey(args: Args, io: Io, o: { devDir: string; what: 
  * against the filesystem). When the document cannot be read, a throwaway key stands in, so the
  * verification that follows reports why and nothing real is trusted.
  * @example
- * const trust = await assemblerTrust(args, 'dist/standard/build', io)
+ * const trust = await assemblerTrust(args, 'distributions/standard/build', io)
  */
 export async function assemblerTrust(args: Args, dir: string, io: Io): Promise<PublicKey[]> {
   const given = listOption(args, 'trust');

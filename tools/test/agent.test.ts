@@ -117,8 +117,8 @@ describe('mcp0 agent recover (issue 13)', () => {
 });
 
 describe('mcp0 agent on the standard distribution', () => {
-  const standard = resolve(import.meta.dirname, '..', '..', 'dist', 'standard', 'build');
-  /** The provider a local build of dist/standard accepts: its development key ("$assembler" in dist.json). */
+  const standard = resolve(import.meta.dirname, '..', '..', 'distributions', 'standard', 'build');
+  /** The provider a local build of distributions/standard accepts: its development key ("$assembler" in dist.json). */
   const operatorKey = join(standard, 'dev-key.jwk');
 
   /** An agreement file made and signed with the CLI between `consumer` and `provider` (key files). */

@@ -17,7 +17,7 @@ import { run, tempDir, writeKeys } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
 /** The standard distribution as `npm run build` leaves it (npm test builds it first). */
-const STANDARD = fileURLToPath(new URL('../../dist/standard/build', import.meta.url));
+const STANDARD = fileURLToPath(new URL('../../distributions/standard/build', import.meta.url));
 const consumer = generateKeyPair();
 const provider = generateKeyPair();
 const HOUR = 3_600_000;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { validateReport } from '@mcp0/conformance';
 import { run, signedFile, tempDir, writeKeys } from './helpers.js';
 
-const STANDARD = resolve(import.meta.dirname, '..', '..', 'dist', 'standard', 'build');
+const STANDARD = resolve(import.meta.dirname, '..', '..', 'distributions', 'standard', 'build');
 
 describe('mcp0 conformance', () => {
   it('passes a plugin made with mcp0 new, and writes a valid JSON report', async () => {

@@ -2,7 +2,7 @@
  * `mcp0 dist`: a distribution assembled from signed fixtures through the CLI (new, add, pipeline,
  * lock, verify), the CLI naming each kind of tampering, trust from --trust or the keyring, usage
  * errors, `dist build` from a spec (hello + trace + storage, reproducible) and the committed
- * dist/standard spec built and loaded into a kernel.
+ * distributions/standard spec built and loaded into a kernel.
  */
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -327,12 +327,12 @@ describe('mcp0 dist build', () => {
 
 const AGREEMENTS = existsSync(join(ROOT, 'plugins/agreements/plugin.json'));
 
-describe('dist/standard', () => {
+describe('distributions/standard', () => {
   it.skipIf(!AGREEMENTS)(
     'builds from the committed spec and every plugin loads into a kernel with its grants (skipped while plugins/agreements is missing)',
     async () => {
       const out = join(tempDir(), 'standard');
-      const r = await run('dist', 'build', join(ROOT, 'dist/standard'), '--out', out);
+      const r = await run('dist', 'build', join(ROOT, 'distributions/standard'), '--out', out);
       expect(r.code, r.err).toBe(0);
       const devPub = publicKeyOf(parseJwk(readFileSync(join(out, 'dev-key.pub.jwk'), 'utf8')));
       const dist = await loadDistribution(out, { trust: [devPub] });

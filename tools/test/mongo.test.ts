@@ -14,7 +14,7 @@ import { run, signedFile, tempDir } from './helpers.js';
 import { nodeDist } from './node-dist.js';
 
 const mongo = await startMongo();
-const STANDARD = resolve(import.meta.dirname, '..', '..', 'dist', 'standard', 'build');
+const STANDARD = resolve(import.meta.dirname, '..', '..', 'distributions', 'standard', 'build');
 const JOB = resolve(import.meta.dirname, '..', 'dist', 'main-job.js');
 const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 

@@ -85,7 +85,7 @@ function without(distribution: LoadedDistribution, names: string[]): LoadedDistr
  * Runs the reference workload on `distribution` and measures it against the budgets, in a child
  * process unless `isolate: false`.
  * @example
- * const budgets = await runBudgets(await loadDistribution('dist/standard/build'), { quick: true, agents, trust: [developer.publicKey] })
+ * const budgets = await runBudgets(await loadDistribution('distributions/standard/build'), { quick: true, agents, trust: [developer.publicKey] })
  * budgets.gates.cpu.pass // CPU on the reference core < 27%
  */
 export async function runBudgets(distribution: LoadedDistribution, options: BudgetOptions): Promise<BudgetReport> {

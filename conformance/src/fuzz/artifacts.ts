@@ -1,7 +1,7 @@
 /**
  * The reference artifacts the mutation generator starts from, and the hello plugin the campaign
  * calls after every module to check that the kernel still serves. They are the repository's build
- * outputs (`npm run build`): `dist/standard/build/plugins/*.wasm`, `plugins/<name>/build/*.wasm`
+ * outputs (`npm run build`): `distributions/standard/build/plugins/*.wasm`, `plugins/<name>/build/*.wasm`
  * and, when `npm start` has built them, `agents/<name>/build/*.wasm`. Each is kept without its
  * signatures and manifest, ready to be mutated, re-packed and re-signed.
  */
@@ -55,14 +55,14 @@ export function referenceArtifacts(root: string): Artifact[] {
           .map((d) => join(dir, d, 'build'))
       : [];
   const paths = [
-    ...wasmFiles(join(root, 'dist', 'standard', 'build', 'plugins')),
+    ...wasmFiles(join(root, 'distributions', 'standard', 'build', 'plugins')),
     ...sub(join(root, 'plugins')).flatMap(wasmFiles),
     ...sub(join(root, 'agents')).flatMap(wasmFiles),
   ];
   if (paths.length === 0) {
     throw new UsageError(
       'EUSAGE',
-      `no reference artifacts under ${root}: expected dist/standard/build/plugins/*.wasm and plugins/*/build/*.wasm (run npm run build)`,
+      `no reference artifacts under ${root}: expected distributions/standard/build/plugins/*.wasm and plugins/*/build/*.wasm (run npm run build)`,
       { root },
     );
   }

@@ -35,7 +35,7 @@ Fuzzes the kernel with generated modules in a child process and reports host cra
   --json FILE        write the full report as JSON
   --help
 
-Reference artifacts come from the repository's build (npm run build): dist/standard/build/plugins,
+Reference artifacts come from the repository's build (npm run build): distributions/standard/build/plugins,
 plugins/*/build and agents/*/build; the hello plugin is the known-good module.`;
 
 function positiveInt(value: string | undefined, name: string, fallback: number, min = 1): number {

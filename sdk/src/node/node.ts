@@ -30,7 +30,7 @@ import { spawnAgent } from './spawn.js';
 /**
  * A running node.
  * @example
- * const node = await Node.start({ distribution: await loadDistribution('dist/standard/build'), store: 'lmdb:./data' })
+ * const node = await Node.start({ distribution: await loadDistribution('distributions/standard/build'), store: 'lmdb:./data' })
  * const agent = await node.agents.spawn({ module: counterWasm, name: 'counter' })
  * await agent.execute('increment', { by: 2 }) // { value: 2 }
  * await node.stop()

@@ -10,7 +10,7 @@ import type { LeaseOptions } from './lease.js';
 /**
  * A distribution as the node runs it: verified plugins in load order, and the pipeline.
  * @example
- * const distribution: NodeDistribution = await loadDistribution('dist/standard/build', { trust: [assemblerKey] })
+ * const distribution: NodeDistribution = await loadDistribution('distributions/standard/build', { trust: [assemblerKey] })
  */
 export interface NodeDistribution {
   name: string;

@@ -5,7 +5,7 @@
  */
 import { CallError, parseGrant, type Grant, type PublicKey } from '@mcp0/abi';
 import type { Ceilings, LoadedModule } from '@mcp0/kernel';
-import { covers, formatGrant } from '../dist/grants.js';
+import { covers, formatGrant } from '../distribution/grants.js';
 import { DEFAULT_AGENT_CEILINGS, DEFAULT_AGENT_GRANTS, type NodeOptions } from './options.js';
 
 /**

@@ -98,7 +98,7 @@ export const agreement: Command = {
     '      Each party is a key, given by its id or a key file, and they are two different keys: the consumer is the',
     '      key that signs your agent modules (a node binds an agent only to an agreement of its signer), the',
     "      provider the key of the node's operator (a node registers only agreements with providers it accepts:",
-    '      config.providers of mcp0.agreements; for a local build of dist/standard, dist/standard/build/dev-key.pub.jwk)',
+    '      config.providers of mcp0.agreements; for a local build of distributions/standard, distributions/standard/build/dev-key.pub.jwk)',
     '  mcp0 agreement sign <file> --key <jwk> [--party consumer|provider] [--out <file>]',
     "      add one party's signature (Ed25519 over the RFC 8785 canonical JSON without signatures); run once per",
     "      party, each with its own key (the party is the one whose key id is the key's)",
@@ -292,7 +292,7 @@ async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; 
   if (!existsSync(dir))
     throw new UsageError(
       'EUSAGE',
-      `--dist ${dir}: no such directory (build the standard one with: mcp0 dist build dist/standard; or give --plugin <file.wasm> --trust <key>)`,
+      `--dist ${dir}: no such directory (build the standard one with: mcp0 dist build distributions/standard; or give --plugin <file.wasm> --trust <key>)`,
     );
   const { ROLES, loadDistribution } = await import('@mcp0/sdk');
   const distribution = await loadDistribution(dir, { trust: await assemblerTrust(args, dir, io) });

@@ -28,7 +28,7 @@ const COMMON = ['help', 'debug'];
 /**
  * The `mcp0 dist` command, registered in cli.ts.
  * @example
- * await main(['dist', 'verify', 'dist/standard/build', '--dev'])
+ * await main(['dist', 'verify', 'distributions/standard/build', '--dev'])
  */
 export const dist: Command = {
   name: 'dist',

@@ -46,7 +46,7 @@ async function devKey(out: string): Promise<{ key: PrivateKey; created: boolean 
 /**
  * `mcp0 dist build <spec-dir> [--out d] [--key k] [--publisher-key k]`.
  * @example
- * await build({ positionals: ['dist/standard'], values: {} }, dist, io)
+ * await build({ positionals: ['distributions/standard'], values: {} }, dist, io)
  */
 export async function build(args: Args, self: Command, io: Io): Promise<number> {
   const [specDir] = positionals(args, self, 1);

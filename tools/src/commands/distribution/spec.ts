@@ -11,7 +11,7 @@ import { Mcp0Error, UsageError, describe, parseJson } from '@mcp0/abi';
 /**
  * The spec file's name inside a spec directory.
  * @example
- * join('dist/standard', SPEC_FILE) // 'dist/standard/dist.json'
+ * join('distributions/standard', SPEC_FILE) // 'distributions/standard/dist.json'
  */
 export const SPEC_FILE = 'dist.json';
 
@@ -90,7 +90,7 @@ export function resolveConfig<T>(value: T, keys: { assembler: string }): T {
 /**
  * Read and check `<dir>/dist.json`.
  * @example
- * const spec = await readSpec('dist/standard')
+ * const spec = await readSpec('distributions/standard')
  */
 export async function readSpec(dir: string): Promise<DistSpec> {
   const file = join(dir, SPEC_FILE);

@@ -50,12 +50,12 @@ const BASE_AGENT_GRANTS = ['kv', 'clock', 'random'];
  * Agents another node runs (a `mcp0 start` on the same store, say) are not run here: the node
  * refuses them (EBUSY, naming the holder's pid and host) and a warning says so.
  * @example
- * const node = await openNode(args, io) // --dist dist/standard/build --store lmdb:./data --dev
+ * const node = await openNode(args, io) // --dist distributions/standard/build --store lmdb:./data --dev
  */
 export async function openNode(args: Args, io: Io, extra: Partial<NodeOptions> = {}): Promise<Node> {
   const { Node, loadDistribution } = await import('@mcp0/sdk');
   const dist = stringOption(args, 'dist') ?? DEFAULT_DIST;
-  if (!existsSync(dist)) throw new UsageError('EUSAGE', `--dist ${dist}: no such directory (build the standard one with: mcp0 dist build dist/standard)`);
+  if (!existsSync(dist)) throw new UsageError('EUSAGE', `--dist ${dist}: no such directory (build the standard one with: mcp0 dist build distributions/standard)`);
   const distribution = await loadDistribution(dist, { trust: await assemblerTrust(args, dist, io) });
   const agentKeys = await trustedKeys(listOption(args, 'trust-agent'), '--trust-agent', stringOption(args, 'keyring'));
   announce(io, 'agent signer', agentKeys);

@@ -11,7 +11,7 @@ import {
   addPlugin, changeGrants, checkDistribution, createDistribution, DEFAULT_BUDGETS, DISTRIBUTION_FILE, loadDistribution,
   lockDistribution, MAX_DOCUMENT_BYTES, readDistribution, removePlugin, setPipeline, sha256Hex, signDistribution, verifyDistribution, writeDistribution,
   type DistributionDocument,
-} from '../../src/dist/index.js';
+} from '../../src/distribution/index.js';
 
 const dirs: string[] = [];
 const tempDir = () => {

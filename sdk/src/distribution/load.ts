@@ -10,7 +10,7 @@ import { verifyDistribution, type TrustOptions } from './verify.js';
  * verifier's `LoadError` naming every problem. `trust` is the trusted assembler keys; without it,
  * `trustEmbeddedDevKey: true` accepts the document's own assembler key (development builds only).
  * @example
- * const dist = await loadDistribution('dist/standard/build', { trust: [parsePublicJwk(devKeyText)] })
+ * const dist = await loadDistribution('distributions/standard/build', { trust: [parsePublicJwk(devKeyText)] })
  * const kernel = new Kernel({ trust: dist.publishers })
  * for (const p of dist.plugins) await kernel.load(p.bytes, { grants: p.grants, isolation: p.isolation, config: p.config })
  */

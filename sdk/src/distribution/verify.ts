@@ -50,7 +50,7 @@ export interface CheckedPlugin {
 /**
  * Everything verify found. `ok` when `problems` is empty.
  * @example
- * const r: DistributionReport = await checkDistribution('dist/standard/build', { trust: [assemblerKey] })
+ * const r: DistributionReport = await checkDistribution('distributions/standard/build', { trust: [assemblerKey] })
  * if (!r.ok) console.error(r.problems.map((p) => p.message).join('\n'))
  */
 export interface DistributionReport {
@@ -67,7 +67,7 @@ export interface DistributionReport {
  * How the assembler is trusted.
  * @example
  * await checkDistribution(dir, { trust: [assemblerKey] })
- * await checkDistribution('dist/standard/build', { trustEmbeddedDevKey: true }) // development builds only
+ * await checkDistribution('distributions/standard/build', { trustEmbeddedDevKey: true }) // development builds only
  */
 export interface TrustOptions {
   /** Trusted assembler public keys. */
@@ -75,7 +75,7 @@ export interface TrustOptions {
   /**
    * Also accept the document's own `assembler` key. That only proves the document was not changed
    * by someone without that key's private half sitting next to it: for development builds (the
-   * dev key of dist/standard), never for a distribution that came from elsewhere.
+   * dev key of distributions/standard), never for a distribution that came from elsewhere.
    */
   trustEmbeddedDevKey?: boolean;
 }
@@ -159,7 +159,7 @@ function checkPipeline(doc: DistributionDocument, manifests: Map<string, Manifes
  * Every check of a distribution except the assembler's signature: the document-level rules and
  * each plugin's. `lock` runs this before it signs; verify runs it after the signature.
  * @example
- * const { problems } = await checkContents('dist/standard/build', doc)
+ * const { problems } = await checkContents('distributions/standard/build', doc)
  */
 export async function checkContents(dir: string, doc: DistributionDocument): Promise<{ problems: DistributionProblem[]; plugins: CheckedPlugin[] }> {
   const problems: DistributionProblem[] = [];
@@ -219,7 +219,7 @@ function checkSignature(doc: DistributionDocument, trust: PublicKey[], problems:
  * Run every check on the distribution in `dir` and report; never throws for a failed check (only
  * for a caller's mistake: no trusted assembler key at all is `EUSAGE`).
  * @example
- * const report = await checkDistribution('dist/standard/build', { trust: [devKey] })
+ * const report = await checkDistribution('distributions/standard/build', { trust: [devKey] })
  * for (const p of report.problems) console.error(p.message)
  */
 export async function checkDistribution(dir: string, options: TrustOptions = {}): Promise<DistributionReport> {

@@ -54,7 +54,7 @@ export function validateDistribution(value: unknown): DistributionDocument {
  * Parse `distribution.json` text: strict JSON (a member named twice in one object is refused, with
  * `details.key` and `details.path`), then the schema. Throws `EINPUT`.
  * @example
- * const doc = parseDistribution(await readFile('dist/standard/build/distribution.json', 'utf8'))
+ * const doc = parseDistribution(await readFile('distributions/standard/build/distribution.json', 'utf8'))
  */
 export function parseDistribution(text: string): DistributionDocument {
   let value: unknown;
@@ -80,7 +80,7 @@ export function parseDistribution(text: string): DistributionDocument {
 /**
  * Read and validate `<dir>/distribution.json`. A missing file is `ENOTFOUND`, anything malformed `EINPUT`.
  * @example
- * const doc = await readDistribution('dist/standard/build')
+ * const doc = await readDistribution('distributions/standard/build')
  */
 export async function readDistribution(dir: string): Promise<DistributionDocument> {
   const path = join(dir, DISTRIBUTION_FILE);

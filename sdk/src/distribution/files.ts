@@ -33,7 +33,7 @@ const inside = (root: string, path: string) => {
  * Read the artifact `file` (relative to `dir`) of plugin `plugin`. Throws `ENOTFOUND` (check
  * 'file') when it is missing, `EINPUT` when the path leaves the directory, `ETOOBIG` past the limit.
  * @example
- * const bytes = await readArtifact('dist/standard/build', 'mcp0.trace', 'plugins/mcp0.trace.wasm')
+ * const bytes = await readArtifact('distributions/standard/build', 'mcp0.trace', 'plugins/mcp0.trace.wasm')
  */
 export async function readArtifact(dir: string, plugin: string, file: string): Promise<Uint8Array> {
   const root = resolve(dir);

@@ -93,7 +93,7 @@ export interface DistributionSignature {
 /**
  * `distribution.json`.
  * @example
- * const doc: DistributionDocument = await readDistribution('dist/standard/build')
+ * const doc: DistributionDocument = await readDistribution('distributions/standard/build')
  * doc.plugins.map((p) => `${p.name}@${p.version}`)
  */
 export interface DistributionDocument {
@@ -118,7 +118,7 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({ cpuPercent: 27
 /**
  * A verified distribution, ready for a node to load: what the SDK's Node consumes.
  * @example
- * const dist: LoadedDistribution = await loadDistribution('dist/standard/build', { trust: [assemblerKey] })
+ * const dist: LoadedDistribution = await loadDistribution('distributions/standard/build', { trust: [assemblerKey] })
  * const node = await Node.start({ distribution: dist, store: 'lmdb:./data' })
  */
 export interface LoadedDistribution {
