@@ -57,7 +57,8 @@ export function diffDistributions(before: Doc, after: Doc): string[] {
   const oldNames = before.plugins.map((p) => p.name);
   const newNames = after.plugins.map((p) => p.name);
   for (const p of before.plugins.filter((x) => !newNames.includes(x.name))) out.push(`plugin removed: ${p.name}`);
-  for (const p of after.plugins.filter((x) => !oldNames.includes(x.name))) out.push(`plugin added: ${p.name}@${p.version} (${p.file}, sha256 ${short(p.sha256)}, grants ${grantsText(p.grants)})`);
+  for (const p of after.plugins.filter((x) => !oldNames.includes(x.name)))
+    out.push(`plugin added: ${p.name}@${p.version} (${p.file}, sha256 ${short(p.sha256)}, grants ${grantsText(p.grants)})`);
   for (const p of after.plugins) {
     const old = before.plugins.find((x) => x.name === p.name);
     if (old) out.push(...pluginChanges(old, p));
@@ -67,7 +68,8 @@ export function diffDistributions(before: Doc, after: Doc): string[] {
   if (!same(kept, keptNow)) out.push(`plugin load order changed: ${list(kept)} → ${list(keptNow)}`);
 
   for (const hook of ['admit', 'observe'] as const) {
-    if (!same(before.pipeline[hook], after.pipeline[hook])) out.push(`pipeline changed: ${hook} ${list(before.pipeline[hook])} → ${list(after.pipeline[hook])}`);
+    if (!same(before.pipeline[hook], after.pipeline[hook]))
+      out.push(`pipeline changed: ${hook} ${list(before.pipeline[hook])} → ${list(after.pipeline[hook])}`);
   }
   for (const budget of ['cpuPercent', 'rssPeakMB', 'rssAvgMB'] as const) {
     if (before.budgets[budget] !== after.budgets[budget]) out.push(`budget changed: ${budget} ${before.budgets[budget]} → ${after.budgets[budget]}`);

@@ -35,7 +35,10 @@ export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 export function validateDistribution(value: unknown): DistributionDocument {
   const validate = distributionValidator();
   if (!validate(value)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
+    const problems = (validate.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+    );
     throw new LoadError('EINPUT', `distribution.json does not match the schema: ${problems.join('; ')}`, { check: 'schema', problems });
   }
   const names = value.plugins.map((p) => p.name);

@@ -149,7 +149,8 @@ export async function changeGrants(dir: string, name: string, change: { grant?: 
   let grants = parseGrants(name, entry.grants).map(formatGrant);
   for (const text of change.revoke ?? []) {
     const kept = grants.filter((g) => g !== text && g.split(':')[0] !== text);
-    if (kept.length === grants.length) throw new UsageError('EUSAGE', `plugin ${name}: nothing to revoke for ${JSON.stringify(text)} (grants: ${grants.join(', ') || 'none'})`);
+    if (kept.length === grants.length)
+      throw new UsageError('EUSAGE', `plugin ${name}: nothing to revoke for ${JSON.stringify(text)} (grants: ${grants.join(', ') || 'none'})`);
     grants = kept;
   }
   for (const added of parseGrants(name, change.grant ?? [])) {

@@ -45,7 +45,12 @@ export async function readArtifact(dir: string, plugin: string, file: string): P
   try {
     real = await realpath(path);
   } catch (e) {
-    throw new LoadError('ENOTFOUND', `plugin ${plugin}: file ${file} is missing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, { check: 'file', plugin, file }, { cause: e });
+    throw new LoadError(
+      'ENOTFOUND',
+      `plugin ${plugin}: file ${file} is missing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      { check: 'file', plugin, file },
+      { cause: e },
+    );
   }
   if (!inside(await realpath(root), real)) {
     throw new LoadError('EINPUT', `plugin ${plugin}: file ${file} links outside the distribution directory (to ${real})`, { check: 'file', plugin, file });
@@ -53,13 +58,19 @@ export async function readArtifact(dir: string, plugin: string, file: string): P
   const handle = await open(real, 'r');
   try {
     const { size } = await handle.stat();
-    if (size > MAX_ARTIFACT_BYTES) throw new LoadError('ETOOBIG', `plugin ${plugin}: file ${file} is ${size} bytes, the limit is ${MAX_ARTIFACT_BYTES}`, { check: 'file', plugin, file });
+    if (size > MAX_ARTIFACT_BYTES)
+      throw new LoadError('ETOOBIG', `plugin ${plugin}: file ${file} is ${size} bytes, the limit is ${MAX_ARTIFACT_BYTES}`, { check: 'file', plugin, file });
     const bytes = new Uint8Array(size);
     const { bytesRead } = await handle.read(bytes, 0, size, 0);
     return bytes.subarray(0, bytesRead);
   } catch (e) {
     if (e instanceof LoadError) throw e;
-    throw new LoadError('ENOTFOUND', `plugin ${plugin}: file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { check: 'file', plugin, file }, { cause: e });
+    throw new LoadError(
+      'ENOTFOUND',
+      `plugin ${plugin}: file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { check: 'file', plugin, file },
+      { cause: e },
+    );
   } finally {
     await handle.close();
   }

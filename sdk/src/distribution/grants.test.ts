@@ -5,9 +5,12 @@ import { LoadError, parseGrant } from '@mcp0/abi';
 import { covers, formatGrant, grantChange, parseGrants } from './grants.js';
 
 describe('grant texts', () => {
-  it.each(['kv', 'kv:trace/', 'blocks', 'crypto', 'call:mcp0.storage', 'call:mcp0.storage/get,acme.x', 'net:*', 'emit:audit.,billing.'])('formats %s back to itself', (text) => {
-    expect(formatGrant(parseGrant(text))).toBe(text);
-  });
+  it.each(['kv', 'kv:trace/', 'blocks', 'crypto', 'call:mcp0.storage', 'call:mcp0.storage/get,acme.x', 'net:*', 'emit:audit.,billing.'])(
+    'formats %s back to itself',
+    (text) => {
+      expect(formatGrant(parseGrant(text))).toBe(text);
+    },
+  );
 
   it('drops empty list entries when formatting', () => {
     expect(formatGrant(parseGrant('call:a.b,,c.d'))).toBe('call:a.b,c.d');
@@ -44,7 +47,7 @@ describe('covers', () => {
     expect(c('blocks', 'crypto')).toBe(false);
   });
 
-  it('classifies a change of a plugin\'s grants', () => {
+  it("classifies a change of a plugin's grants", () => {
     expect(grantChange(['blocks'], ['blocks', 'net:*'])).toBe('widened');
     expect(grantChange(['kv:trace/'], ['kv'])).toBe('widened');
     expect(grantChange(['kv', 'crypto'], ['kv'])).toBe('narrowed');

@@ -36,7 +36,11 @@ export function parseGrants(plugin: string, texts: readonly string[]): Grant[] {
   const names = grants.map((g) => g.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) {
-    throw new LoadError('EINPUT', `plugin ${plugin}: capability ${dup} is granted twice (${texts.filter((t) => t.split(':')[0] === dup).join(', ')}); grant it once`, { check: 'grants', plugin, capability: dup });
+    throw new LoadError(
+      'EINPUT',
+      `plugin ${plugin}: capability ${dup} is granted twice (${texts.filter((t) => t.split(':')[0] === dup).join(', ')}); grant it once`,
+      { check: 'grants', plugin, capability: dup },
+    );
   }
   return grants;
 }
@@ -55,7 +59,9 @@ export function covers(a: Grant, b: Grant): boolean {
   if (a.scope.prefix !== undefined) return b.scope.prefix !== undefined && b.scope.prefix.startsWith(a.scope.prefix);
   const listA = a.scope.targets ?? a.scope.peers ?? a.scope.topics ?? [];
   const listB = b.scope.targets ?? b.scope.peers ?? b.scope.topics ?? [];
-  return listA.includes('*') || listB.every((entry) => listA.some((x) => x === entry || entry.startsWith(`${x}/`) || (a.name !== 'call' && entry.startsWith(x))));
+  return (
+    listA.includes('*') || listB.every((entry) => listA.some((x) => x === entry || entry.startsWith(`${x}/`) || (a.name !== 'call' && entry.startsWith(x))))
+  );
 }
 
 /**
@@ -65,13 +71,14 @@ export function covers(a: Grant, b: Grant): boolean {
  * grantChange(['blocks'], ['blocks', 'net:*']) // 'widened'
  */
 export function grantChange(before: readonly string[], after: readonly string[]): 'same' | 'widened' | 'narrowed' | 'changed' {
-  const parse = (texts: readonly string[]) => texts.flatMap((t) => {
-    try {
-      return [parseGrant(t)];
-    } catch {
-      return [];
-    }
-  });
+  const parse = (texts: readonly string[]) =>
+    texts.flatMap((t) => {
+      try {
+        return [parseGrant(t)];
+      } catch {
+        return [];
+      }
+    });
   const old = parse(before);
   const now = parse(after);
   const allCovered = (xs: Grant[], by: Grant[]) => xs.every((x) => by.some((y) => covers(y, x)));

@@ -17,10 +17,13 @@ import { checkContents, distributionError } from './verify.js';
  * const doc = await lockDistribution('my-dist', await readKeyFile('assembler.jwk') as PrivateKey)
  */
 export async function lockDistribution(dir: string, key: PrivateKey): Promise<DistributionDocument> {
-  if (key?.type !== 'private') throw new UsageError('EUSAGE', 'lock: expected the assembler\'s private key');
+  if (key?.type !== 'private') throw new UsageError('EUSAGE', "lock: expected the assembler's private key");
   const doc = await readDistribution(dir);
   if (key.kid !== doc.assembler.kid) {
-    throw new UsageError('EUSAGE', `lock: expected the assembler key ${doc.assembler.kid} (as the document names it), got ${key.kid}`, { expected: doc.assembler.kid, got: key.kid });
+    throw new UsageError('EUSAGE', `lock: expected the assembler key ${doc.assembler.kid} (as the document names it), got ${key.kid}`, {
+      expected: doc.assembler.kid,
+      got: key.kid,
+    });
   }
   const plugins = [];
   for (const entry of doc.plugins) {

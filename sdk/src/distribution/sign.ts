@@ -16,7 +16,8 @@ const utf8 = new TextEncoder();
  * const signed = signDistribution(doc, assemblerKey)
  */
 export function signDistribution(doc: DistributionDocument, key: PrivateKey): DistributionDocument {
-  if (key?.type !== 'private') throw new UsageError('EUSAGE', `signDistribution: expected a private key, got ${key?.type === 'public' ? `public key ${key.kid}` : describe(key)}`);
+  if (key?.type !== 'private')
+    throw new UsageError('EUSAGE', `signDistribution: expected a private key, got ${key?.type === 'public' ? `public key ${key.kid}` : describe(key)}`);
   const signed = canonicalDistribution(doc);
   const value = Buffer.from(ed25519Sign(utf8.encode(signed), key.seed)).toString('base64url');
   const signature: DistributionSignature = { alg: 'Ed25519', kid: key.kid, value, signed };
@@ -43,7 +44,10 @@ export function verifySignature(doc: DistributionDocument, trusted: readonly Pub
   }
   const value = Buffer.from(sig.value, 'base64url');
   if (value.length !== 64 || !ed25519Verify(value, utf8.encode(sig.signed), signer.bytes)) {
-    throw new LoadError('ESIGNATURE', `signature invalid: the signature or the signed copy was altered (it does not verify under assembler ${sig.kid})`, { check: 'signature', kid: sig.kid });
+    throw new LoadError('ESIGNATURE', `signature invalid: the signature or the signed copy was altered (it does not verify under assembler ${sig.kid})`, {
+      check: 'signature',
+      kid: sig.kid,
+    });
   }
   return signer;
 }

@@ -7,8 +7,18 @@
  * covering the required capabilities → the pipeline names plugins that declare the hook.
  */
 import {
-  ABI_VERSION, LoadError, Mcp0Error, UsageError, checkAbi, parseJson, readManifest, verifyModule,
-  type ErrorCode, type Grant, type Manifest, type PublicKey,
+  ABI_VERSION,
+  LoadError,
+  Mcp0Error,
+  UsageError,
+  checkAbi,
+  parseJson,
+  readManifest,
+  verifyModule,
+  type ErrorCode,
+  type Grant,
+  type Manifest,
+  type PublicKey,
 } from '@mcp0/abi';
 import { effectiveCapabilities } from '@mcp0/kernel';
 import { diffDistributions } from './diff.js';
@@ -116,7 +126,12 @@ async function checkPlugin(dir: string, entry: PluginEntry, publishers: PublicKe
   const before = problems.length;
   const actual = sha256Hex(bytes);
   if (actual !== entry.sha256) {
-    problems.push({ code: 'ESIGNATURE', check: 'sha256', plugin: entry.name, message: `plugin ${entry.name}: sha256 mismatch (locked ${entry.sha256.slice(0, 12)}…, file ${actual.slice(0, 12)}…): ${entry.file} was swapped or edited after lock` });
+    problems.push({
+      code: 'ESIGNATURE',
+      check: 'sha256',
+      plugin: entry.name,
+      message: `plugin ${entry.name}: sha256 mismatch (locked ${entry.sha256.slice(0, 12)}…, file ${actual.slice(0, 12)}…): ${entry.file} was swapped or edited after lock`,
+    });
   }
   const signers = attempt(problems, { check: 'publisher', plugin: entry.name }, () => {
     try {
@@ -130,7 +145,12 @@ async function checkPlugin(dir: string, entry: PluginEntry, publishers: PublicKe
   });
   const manifest = attempt(problems, { check: 'manifest', plugin: entry.name }, () => readManifest(bytes));
   if (manifest && (manifest.name !== entry.name || manifest.version !== entry.version)) {
-    problems.push({ code: 'EMANIFEST', check: 'manifest', plugin: entry.name, message: `plugin ${entry.name}: the entry says ${entry.name}@${entry.version}, the file's manifest says ${manifest.name}@${manifest.version}` });
+    problems.push({
+      code: 'EMANIFEST',
+      check: 'manifest',
+      plugin: entry.name,
+      message: `plugin ${entry.name}: the entry says ${entry.name}@${entry.version}, the file's manifest says ${manifest.name}@${manifest.version}`,
+    });
   }
   if (manifest) attempt(problems, { check: 'abi', plugin: entry.name }, () => checkAbi(manifest));
   const grants = attempt(problems, { check: 'grants', plugin: entry.name }, () => parseGrants(entry.name, entry.grants));
@@ -144,12 +164,22 @@ function checkPipeline(doc: DistributionDocument, manifests: Map<string, Manifes
   for (const hook of ['admit', 'observe'] as const) {
     for (const name of doc.pipeline[hook]) {
       if (!manifests.has(name)) {
-        problems.push({ code: 'EINPUT', check: 'pipeline', plugin: name, message: `pipeline ${hook} names ${name}, which is not a plugin of this distribution (plugins: ${[...manifests.keys()].join(', ') || 'none'})` });
+        problems.push({
+          code: 'EINPUT',
+          check: 'pipeline',
+          plugin: name,
+          message: `pipeline ${hook} names ${name}, which is not a plugin of this distribution (plugins: ${[...manifests.keys()].join(', ') || 'none'})`,
+        });
         continue;
       }
       const manifest = manifests.get(name);
       if (manifest && !(manifest.hooks ?? []).includes(hook)) {
-        problems.push({ code: 'EINPUT', check: 'pipeline', plugin: name, message: `pipeline ${hook} names ${name}, whose manifest does not declare the ${hook} hook (its hooks: ${(manifest.hooks ?? []).join(', ') || 'none'})` });
+        problems.push({
+          code: 'EINPUT',
+          check: 'pipeline',
+          plugin: name,
+          message: `pipeline ${hook} names ${name}, whose manifest does not declare the ${hook} hook (its hooks: ${(manifest.hooks ?? []).join(', ') || 'none'})`,
+        });
       }
     }
   }
@@ -224,7 +254,10 @@ function checkSignature(doc: DistributionDocument, trust: PublicKey[], problems:
  */
 export async function checkDistribution(dir: string, options: TrustOptions = {}): Promise<DistributionReport> {
   if ((options.trust ?? []).length === 0 && !options.trustEmbeddedDevKey) {
-    throw new UsageError('EUSAGE', 'verifying a distribution needs a trusted assembler key: pass trust (the assembler\'s public key), or trustEmbeddedDevKey for a development build');
+    throw new UsageError(
+      'EUSAGE',
+      "verifying a distribution needs a trusted assembler key: pass trust (the assembler's public key), or trustEmbeddedDevKey for a development build",
+    );
   }
   const problems: DistributionProblem[] = [];
   let doc: DistributionDocument;
@@ -250,7 +283,10 @@ export async function checkDistribution(dir: string, options: TrustOptions = {})
 export function distributionError(report: DistributionReport): LoadError {
   const first = report.problems[0]!;
   const more = report.problems.length > 1 ? ` (${report.problems.length} problems)` : '';
-  return new LoadError(first.code, `distribution ${report.dir} failed verification${more}: ${report.problems.map((p) => p.message).join('; ')}`, { check: first.check, problems: report.problems });
+  return new LoadError(first.code, `distribution ${report.dir} failed verification${more}: ${report.problems.map((p) => p.message).join('; ')}`, {
+    check: first.check,
+    problems: report.problems,
+  });
 }
 
 /**

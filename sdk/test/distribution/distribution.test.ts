@@ -8,8 +8,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, LoadError, Mcp0Error, signModule, toJwk, type PrivateKey } from '@mcp0/abi';
 import { publisher, signed, unsigned } from '../../../test/fixtures.js';
 import {
-  addPlugin, changeGrants, checkDistribution, createDistribution, DEFAULT_BUDGETS, DISTRIBUTION_FILE, loadDistribution,
-  lockDistribution, MAX_DOCUMENT_BYTES, readDistribution, removePlugin, setPipeline, sha256Hex, signDistribution, verifyDistribution, writeDistribution,
+  addPlugin,
+  changeGrants,
+  checkDistribution,
+  createDistribution,
+  DEFAULT_BUDGETS,
+  DISTRIBUTION_FILE,
+  loadDistribution,
+  lockDistribution,
+  MAX_DOCUMENT_BYTES,
+  readDistribution,
+  removePlugin,
+  setPipeline,
+  sha256Hex,
+  signDistribution,
+  verifyDistribution,
+  writeDistribution,
   type DistributionDocument,
 } from '../../src/distribution/index.js';
 
@@ -74,7 +88,10 @@ describe('a distribution assembled, locked and loaded', () => {
     expect(dist.name).toBe('test.dist');
     expect(dist.version).toBe('0.1.0');
     expect(dist.publishers.map((k) => k.kid)).toEqual([publisher.kid]);
-    expect(dist.plugins.map((p) => [p.name, p.version, p.isolation])).toEqual([['mcp0.hello', '0.1.0', 'inline'], ['test.gate', '0.1.0', 'worker']]);
+    expect(dist.plugins.map((p) => [p.name, p.version, p.isolation])).toEqual([
+      ['mcp0.hello', '0.1.0', 'inline'],
+      ['test.gate', '0.1.0', 'worker'],
+    ]);
     expect(Buffer.from(dist.plugins[0]!.bytes).equals(Buffer.from(hello))).toBe(true);
     expect(Buffer.from(dist.plugins[1]!.bytes).equals(Buffer.from(gate))).toBe(true);
     expect(dist.plugins[0]!.grants).toEqual([{ name: 'kv', scope: { prefix: 'hello/' } }, { name: 'clock' }, { name: 'random' }]);
@@ -83,7 +100,7 @@ describe('a distribution assembled, locked and loaded', () => {
     expect(dist.budgets).toEqual(DEFAULT_BUDGETS);
   });
 
-  it('pins each file\'s sha256 and signs the canonical document', async () => {
+  it("pins each file's sha256 and signs the canonical document", async () => {
     const doc = await readDistribution(locked);
     expect(doc.plugins.map((p) => p.sha256)).toEqual([sha256Hex(hello), sha256Hex(gate)]);
     expect(doc.signature?.kid).toBe(assembler.kid);
@@ -113,7 +130,7 @@ describe('tampering makes verify fail and name what changed', () => {
     expect(e).toBeInstanceOf(LoadError);
     expect(e.code).toBe('ESIGNATURE');
     expect(e.message).toContain(`plugin mcp0.hello: sha256 mismatch (locked ${sha256Hex(hello).slice(0, 12)}…, file ${sha256Hex(gate).slice(0, 12)}…)`);
-    expect(e.message).toContain('the file\'s manifest says test.gate@0.1.0');
+    expect(e.message).toContain("the file's manifest says test.gate@0.1.0");
   });
 
   it('a swapped file whose new hash was written into the document', async () => {
@@ -196,7 +213,10 @@ describe('tampering makes verify fail and name what changed', () => {
     const mallory = generateKeyPair();
     const doc = await readDistribution(d);
     const { kty, crv, x, kid } = toJwk(mallory.publicKey);
-    await writeDistribution(d, signDistribution({ ...doc, assembler: { kty, crv, x, kid: kid! }, plugins: doc.plugins.map((p) => ({ ...p, grants: [...p.grants] })) }, mallory));
+    await writeDistribution(
+      d,
+      signDistribution({ ...doc, assembler: { kty, crv, x, kid: kid! }, plugins: doc.plugins.map((p) => ({ ...p, grants: [...p.grants] })) }, mallory),
+    );
     const e = await rejection(verifyDistribution(d, { trust }));
     expect(e.code).toBe('EUNTRUSTED');
     expect(e.message).toContain(mallory.kid);
@@ -231,7 +251,10 @@ describe('tampering makes verify fail and name what changed', () => {
     writeFileSync(join(d, 'plugins/mcp0.hello.wasm'), foreign);
     const doc = await readDistribution(d);
     // Signed directly, past lock's checks, as a careless or hostile assembler could.
-    await writeDistribution(d, signDistribution({ ...doc, plugins: doc.plugins.map((p) => (p.name === 'mcp0.hello' ? { ...p, sha256: sha256Hex(foreign) } : p)) }, assembler));
+    await writeDistribution(
+      d,
+      signDistribution({ ...doc, plugins: doc.plugins.map((p) => (p.name === 'mcp0.hello' ? { ...p, sha256: sha256Hex(foreign) } : p)) }, assembler),
+    );
     const report = await checkDistribution(d, { trust });
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatchObject({ code: 'EUNTRUSTED', check: 'publisher', plugin: 'mcp0.hello' });
@@ -394,7 +417,7 @@ describe('edits that are refused, writing nothing', () => {
 });
 
 describe('edits, then verify names them until the next lock', () => {
-  it('grant replaces a capability\'s scope, revoke removes by name; remove takes the plugin out of the pipeline and deletes its file', async () => {
+  it("grant replaces a capability's scope, revoke removes by name; remove takes the plugin out of the pipeline and deletes its file", async () => {
     const d = copy();
     expect(await changeGrants(d, 'test.gate', { grant: ['kv', 'crypto'] })).toEqual(['kv', 'crypto']);
     expect(await changeGrants(d, 'test.gate', { revoke: ['crypto'] })).toEqual(['kv']);
@@ -418,6 +441,8 @@ describe('edits, then verify names them until the next lock', () => {
     expect(entry.sha256).toBe(sha256Hex(again));
     const doc = await readDistribution(d);
     expect(doc.plugins.map((p) => p.name)).toEqual(['mcp0.hello', 'test.gate']);
-    expect(await messages(d)).toEqual([`changed since signed: plugin swapped: mcp0.hello sha256 ${sha256Hex(hello).slice(0, 12)}… → ${sha256Hex(again).slice(0, 12)}…`]);
+    expect(await messages(d)).toEqual([
+      `changed since signed: plugin swapped: mcp0.hello sha256 ${sha256Hex(hello).slice(0, 12)}… → ${sha256Hex(again).slice(0, 12)}…`,
+    ]);
   });
 });

@@ -55,7 +55,8 @@ const BASE_AGENT_GRANTS = ['kv', 'clock', 'random'];
 export async function openNode(args: Args, io: Io, extra: Partial<NodeOptions> = {}): Promise<Node> {
   const { Node, loadDistribution } = await import('@mcp0/sdk');
   const dist = stringOption(args, 'dist') ?? DEFAULT_DIST;
-  if (!existsSync(dist)) throw new UsageError('EUSAGE', `--dist ${dist}: no such directory (build the standard one with: mcp0 dist build distributions/standard)`);
+  if (!existsSync(dist))
+    throw new UsageError('EUSAGE', `--dist ${dist}: no such directory (build the standard one with: mcp0 dist build distributions/standard)`);
   const distribution = await loadDistribution(dist, { trust: await assemblerTrust(args, dist, io) });
   const agentKeys = await trustedKeys(listOption(args, 'trust-agent'), '--trust-agent', stringOption(args, 'keyring'));
   announce(io, 'agent signer', agentKeys);
