@@ -1,5 +1,5 @@
 // Two node processes on one store (issue 13, defect 4), LMDB and MongoDB (FerretDB): each runs
-// increments of one agent, in sessions of a few hundred (LMDB) or fifty (FerretDB, where each
+// increments of one agent, in sessions of a few hundred (LMDB) or 25 (FerretDB, where each
 // increment costs ~30 times more) with the agent handed over between sessions, until it has its
 // count of acknowledged ones. The agent ends at exactly the number of acknowledged increments,
 // every acknowledged value is distinct, and the values one node saw while it held the agent are
@@ -111,7 +111,7 @@ describe('two node processes on one store: one writer per agent, no lost update'
     async () => {
       const databases = testDatabases(mongo as MongoServer, 'mcp0_two_nodes_');
       try {
-        await twoNodes(databases.fresh(), 200, 50);
+        await twoNodes(databases.fresh(), 100, 25);
       } finally {
         await databases.drop();
       }
