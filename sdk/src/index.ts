@@ -12,22 +12,7 @@
  * import { Node, loadDistribution } from '@mcp0/sdk'
  * const node = await Node.start({ distribution: await loadDistribution('distributions/standard/build', { trust }), store: 'lmdb:./data' })
  */
-export { type Store, type BlockEntry, type DeleteBlocksOptions, STORE_LIMITS } from './store/types.js';
-export { type StoreFaults, type StoreDamage } from './store/faults.js';
-export { openStore, STORE_SCHEMES, type OpenStoreOptions } from './store/open.js';
-export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
-export {
-  collectGarbage,
-  GC_DEFAULTS,
-  type GcOptions,
-  type GcReport,
-  type GcProgress,
-  type GcAgentMark,
-  type GcFailure,
-  type GcDamage,
-  type GcMalformed,
-  type GcMarking,
-} from './store/gc.js';
+export * from './store/index.js';
 export * from './node/index.js';
 export * from './distribution/index.js';
 export * from './usage/index.js';
