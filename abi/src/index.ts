@@ -17,5 +17,5 @@ export * from './keys/index.js';
 export * from './signature/index.js';
 export * from './agreement/index.js';
 export * from './corpus/hostile.js';
-export * from './roles/cost.js';
+export * from './roles/index.js';
 export * from './statement/index.js';

@@ -18,6 +18,7 @@ import {
   generateKeyPair,
   newAgreement,
   readManifest,
+  ROLE_NAMES,
   signAgreement,
   signModule,
   stripSignatures,
@@ -101,7 +102,7 @@ function signedByConsumer(modules: Record<Kind, Uint8Array>, trust: readonly Pub
 /** The distribution with `provider` added to the `config.providers` of every plugin providing mcp0.agreements@1. */
 function acceptingProvider(distribution: LoadedDistribution, provider: string): LoadedDistribution {
   const plugins = distribution.plugins.map((p) => {
-    if (!(readManifest(p.bytes).provides ?? []).includes('mcp0.agreements@1')) return p;
+    if (!(readManifest(p.bytes).provides ?? []).includes(ROLE_NAMES.agreements)) return p;
     const config = (
       p.config !== null && typeof p.config === 'object' && !Array.isArray(p.config) && !(p.config instanceof Uint8Array) ? p.config : {}
     ) as Record<string, CborValue>;
@@ -185,7 +186,7 @@ export async function runPhase(distribution: LoadedDistribution, o: PhaseOptions
       metering: meteringDelta(before, after, (n) => (names.has(n) ? `agent:${names.get(n)}` : n)),
       agreements: node.kernel
         .modules()
-        .filter((m) => m.manifest.provides?.includes('mcp0.agreements@1'))
+        .filter((m) => m.manifest.provides?.includes(ROLE_NAMES.agreements))
         .map((m) => m.name),
       agents: names.size,
       operations: count,

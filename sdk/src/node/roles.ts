@@ -2,7 +2,7 @@
  * The roles a node talks to (storage, agreements, trace): found by what a plugin's manifest
  * `provides`, never by its name, so any plugin that passes a role's conformance suite may stand in.
  */
-import { CallError, type CborValue } from '@mcp0/abi';
+import { CallError, ROLE_NAMES, type CborValue, type RoleName } from '@mcp0/abi';
 import type { Kernel, LoadedModule } from '@mcp0/kernel';
 
 /**
@@ -10,14 +10,14 @@ import type { Kernel, LoadedModule } from '@mcp0/kernel';
  * @example
  * if (node.hasRole('trace')) console.log(await node.callRole('trace', 'head', {}))
  */
-export const ROLES = { storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1' } as const;
+export const ROLES = ROLE_NAMES;
 
 /**
  * A role's short name.
  * @example
  * const role: Role = 'storage'
  */
-export type Role = keyof typeof ROLES;
+export type Role = RoleName;
 
 /**
  * The loaded plugin that provides `role`; EUNAVAILABLE, naming the distribution, when none does.

@@ -6,34 +6,11 @@
  * of a chain, so a client can answer it from a store (`kvTraceChain`) or a live node
  * (`nodeTraceChain`).
  */
-import { decodeCbor, Mcp0Error, type CborValue } from '@mcp0/abi';
+import { chainCost, decodeCbor, MAX_CHAIN_COST, Mcp0Error, TRACE_HEAD_KEY, TRACE_NAMESPACE, traceEntryKey, type CborValue } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
 
-/**
- * The kv namespace of the trace plugin.
- * @example
- * await store.kv.get(TRACE_NAMESPACE, TRACE_HEAD_KEY)
- */
-export const TRACE_NAMESPACE = 'mcp0.trace';
-/**
- * The head record's key.
- * @example
- * const bytes = await store.kv.get(TRACE_NAMESPACE, TRACE_HEAD_KEY) // CBOR {seq, head}
- */
-export const TRACE_HEAD_KEY = 'trace/head';
-/**
- * The chain saturates every cost at 2^32 − 1 (the circuit's range check).
- * @example
- * const saturated = entry.cost > MAX_CHAIN_COST
- */
-export const MAX_CHAIN_COST = 2n ** 32n - 1n;
-
-/**
- * The kv key of entry `seq`.
- * @example
- * traceEntryKey(41) // 'trace/e/00000000000000000041'
- */
-export const traceEntryKey = (seq: number): string => `trace/e/${String(seq).padStart(20, '0')}`;
+/** The trace role's kv layout and cost cap (abi/src/roles/trace.ts), exported by the SDK too. */
+export { TRACE_NAMESPACE, TRACE_HEAD_KEY, MAX_CHAIN_COST, traceEntryKey, chainCost };
 
 /**
  * A chain head: the last entry's seq and the head after it (a decimal field element).
@@ -174,10 +151,3 @@ export function nodeTraceChain(node: TraceRoleCaller, name = 'the node'): TraceC
     },
   };
 }
-
-/**
- * The cost the chain (and the circuit) uses: the true cost saturated at 2^32 − 1.
- * @example
- * const events = entries.map((e) => ({ eventHash: e.eventHash, cost: chainCost(e.cost) }))
- */
-export const chainCost = (cost: bigint): bigint => (cost > MAX_CHAIN_COST ? MAX_CHAIN_COST : cost);

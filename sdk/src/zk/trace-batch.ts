@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Mcp0Error } from '@mcp0/abi';
+import { MAX_CHAIN_COST, Mcp0Error } from '@mcp0/abi';
 
 /** snarkjs (and its curve arithmetic) loaded when a proof is made or checked: it costs a third of a second to import. */
 const loadSnarkjs = (): Promise<typeof import('snarkjs')> => import('snarkjs');
@@ -45,7 +45,7 @@ export const BN254_FIELD = 21888242871839275222246405745257275088548364400416034
  * @example
  * const chained = cost > MAX_EVENT_COST ? MAX_EVENT_COST : cost // the trace chains larger costs as 2^32 − 1
  */
-export const MAX_EVENT_COST = 2n ** 32n - 1n;
+export const MAX_EVENT_COST = MAX_CHAIN_COST;
 /**
  * The largest `costLimit` (and so batch total) a proof can carry: 2^64 − 1.
  * @example

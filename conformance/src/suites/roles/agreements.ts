@@ -9,7 +9,7 @@
  * the machine). Documents are made and signed with the host library in @mcp0/abi; the hostile
  * ones a signer could make without its checks are signed here directly.
  */
-import { DeniedError, Mcp0Error, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
+import { DeniedError, Mcp0Error, ROLE_NAMES, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
 import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 import { bench, grantsAsRequested, type Bench } from '../harness.js';
@@ -20,7 +20,7 @@ import { brief, caller, canonical, failure, type Caller } from './call.js';
  * @example
  * registerRoleSuite(AGREEMENTS_ROLE, mySuite) // replaces the standard suite
  */
-export const AGREEMENTS_ROLE = 'mcp0.agreements@1';
+export const AGREEMENTS_ROLE = ROLE_NAMES.agreements;
 
 /** The agreements suite's context: the subject and the parties' keys. */
 interface AgreementsContext {

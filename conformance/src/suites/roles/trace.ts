@@ -6,7 +6,7 @@
  * the documented encoding fails.
  */
 import { createHash } from 'node:crypto';
-import { encodeCbor, Mcp0Error } from '@mcp0/abi';
+import { chainCost, encodeCbor, Mcp0Error, ROLE_NAMES } from '@mcp0/abi';
 import type { TraceEntry as Entry } from '@mcp0/sdk';
 import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
@@ -19,7 +19,7 @@ import { POSEIDON_VECTORS } from './poseidon-vectors.js';
  * @example
  * registerRoleSuite(TRACE_ROLE, mySuite) // replaces the standard suite
  */
-export const TRACE_ROLE = 'mcp0.trace@1';
+export const TRACE_ROLE = ROLE_NAMES.trace;
 
 /** The trace suite's context: the subject. */
 interface TraceContext {
@@ -36,7 +36,6 @@ interface Executed {
   cost?: number;
 }
 
-const MAX_CHAIN_COST = 2n ** 32n - 1n;
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 
 /** A fresh bench with the plugin as the observe hook. */
@@ -178,7 +177,7 @@ const chain: Case<TraceContext> = {
         const c = await P([ev.status === 'ok' ? 0n : 1n, BigInt(ev.cost), BigInt(ev.logicalTime)]);
         const eventHash = await P([a, bb, c]);
         check(e.eventHash === eventHash.toString(), `entry #${e.seq}: expected eventHash ${eventHash} (P(a, b, c) of its event), got ${e.eventHash}`);
-        const cost = BigInt(ev.cost) > MAX_CHAIN_COST ? MAX_CHAIN_COST : BigInt(ev.cost);
+        const cost = chainCost(BigInt(ev.cost));
         head = await P([head, eventHash, cost]);
         check(e.head === head.toString(), `entry #${e.seq}: expected head ${head} (P(previous head, eventHash, cost)), got ${e.head}`);
       }

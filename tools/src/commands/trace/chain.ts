@@ -3,20 +3,14 @@
  * `trace/e/<seq, 20 digits>` → CBOR `{seq, event, eventHash, head}`, `trace/head` → `{seq, head}`,
  * in the kv namespace of the module, `mcp0.trace`. Only reads; never writes the store. The readers
  * are the SDK's (`readTraceHead`, `readTraceEntry`), loaded only when a command reads a chain, so
- * `--help` and the other commands start without the SDK; the constants are repeated here for the
- * same reason.
+ * `--help` and the other commands start without the SDK; the layout and the cost cap are the trace
+ * role's contract, in @mcp0/abi.
  */
 import { existsSync } from 'node:fs';
 import { Mcp0Error } from '@mcp0/abi';
+export { chainCost, MAX_CHAIN_COST, TRACE_HEAD_KEY as HEAD_KEY, TRACE_NAMESPACE } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
 import type { TraceChainEntry, TraceHead } from '@mcp0/sdk';
-
-/** The kv namespace of the trace plugin (TRACE_NAMESPACE in the SDK). */
-export const TRACE_NAMESPACE = 'mcp0.trace';
-/** The head record's key (TRACE_HEAD_KEY in the SDK). */
-export const HEAD_KEY = 'trace/head';
-/** The chain saturates every cost at 2^32 − 1 (the circuit's range check). */
-export const MAX_CHAIN_COST = 2n ** 32n - 1n;
 
 /** The head record. */
 export type ChainHead = TraceHead;
@@ -41,6 +35,3 @@ export async function readHead(kv: KvProvider): Promise<ChainHead | undefined> {
 export async function readEntry(kv: KvProvider, seq: number): Promise<ChainEntry> {
   return (await import('@mcp0/sdk')).readTraceEntry(kv, seq);
 }
-
-/** The cost the chain (and the circuit) uses: the true cost saturated at 2^32 − 1. */
-export const chainCost = (cost: bigint): bigint => (cost > MAX_CHAIN_COST ? MAX_CHAIN_COST : cost);

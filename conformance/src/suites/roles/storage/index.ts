@@ -3,6 +3,7 @@
  * under test through a real kernel over an SDK memory store as the blocks provider. Each case uses
  * its own fresh kernel and store, so one failure cannot hide or cause another.
  */
+import { ROLE_NAMES } from '@mcp0/abi';
 import type { Suite } from '../../../runner/case.js';
 import type { PluginSubject } from '../../../runner/subject.js';
 import type { StorageContext } from './common.js';
@@ -15,7 +16,7 @@ import { diffApply, expectAndRoots, gc, history, snapshots } from './versions.js
  * @example
  * registerRoleSuite(STORAGE_ROLE, mySuite) // replaces the standard suite
  */
-export const STORAGE_ROLE = 'mcp0.storage@1';
+export const STORAGE_ROLE = ROLE_NAMES.storage;
 
 /**
  * The storage role suite.

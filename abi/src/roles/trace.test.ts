@@ -1,0 +1,27 @@
+// Known answers for the trace role's kv layout and cost cap, which clients use to read a chain from a store.
+import { describe, expect, it } from 'vitest';
+import { ROLE_NAMES } from './names.js';
+import { chainCost, MAX_CHAIN_COST, TRACE_HEAD_KEY, TRACE_NAMESPACE, traceEntryKey } from './trace.js';
+
+describe('the trace role contract', () => {
+  it('keys entries by 20-digit seq under the plugin namespace, beside the head record', () => {
+    expect(TRACE_NAMESPACE).toBe('mcp0.trace');
+    expect(TRACE_HEAD_KEY).toBe('trace/head');
+    expect(traceEntryKey(0)).toBe('trace/e/00000000000000000000');
+    expect(traceEntryKey(41)).toBe('trace/e/00000000000000000041');
+    // Byte order of the keys is seq order, so a prefix scan reads the chain in order.
+    expect([traceEntryKey(10), traceEntryKey(9), traceEntryKey(100)].sort()).toEqual([traceEntryKey(9), traceEntryKey(10), traceEntryKey(100)]);
+  });
+
+  it('saturates costs at 2^32 − 1, the circuit range', () => {
+    expect(MAX_CHAIN_COST).toBe(4294967295n);
+    expect(chainCost(0n)).toBe(0n);
+    expect(chainCost(4294967295n)).toBe(4294967295n);
+    expect(chainCost(4294967296n)).toBe(4294967295n);
+    expect(chainCost(2n ** 64n - 1n)).toBe(4294967295n);
+  });
+
+  it('names each role by name@major', () => {
+    expect(ROLE_NAMES).toEqual({ storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1' });
+  });
+});
