@@ -160,7 +160,7 @@ describe('the README, as written', () => {
             seen.set(`${section}\0${step}`, nth);
             let ran: Ran;
             if (block.lang === 'sh') {
-              const viaNpx = !npxRan && step.includes('npx mcp0');
+              const viaNpx: boolean = !npxRan && step.includes('npx mcp0');
               npxRan ||= viaNpx;
               ran = await sh(dir, placeholders(step, dir), env, viaNpx);
             } else {

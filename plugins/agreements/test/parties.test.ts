@@ -42,7 +42,7 @@ describe('the providers an operator accepts (config.providers)', () => {
   });
 
   it('with no providers configured, refuses every document and says how to configure one', async () => {
-    for (const config of [{}, { providers: [] }]) {
+    for (const config of [{}, { providers: [] }] as CborValue[]) {
       const kernel = await makeKernel(undefined, 'inline', true, 'inline', config);
       const e = await rejection(register(kernel, signed(doc())));
       expect(e.code).toBe('EPERM');

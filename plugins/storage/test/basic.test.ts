@@ -174,9 +174,9 @@ describe.each(stores)('mcp0.storage over %s', (_name, open) => {
     for (const k of shuffled) await call('put', { agent: a, key: k, value: val(k) });
     // Extra keys added then removed, and values overwritten back.
     for (let i = 0; i < 50; i++) await call('put', { agent: a, key: `/extra/${i}`, value: bytes('e') });
-    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: keys[i * 3], value: bytes('tmp') });
+    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: keys[i * 3]!, value: bytes('tmp') });
     for (let i = 0; i < 50; i++) await call('delete', { agent: a, key: `/extra/${i}` });
-    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: keys[i * 3], value: val(keys[i * 3]) });
+    for (let i = 0; i < 50; i++) await call('put', { agent: a, key: keys[i * 3]!, value: val(keys[i * 3]!) });
     expect((await call('snapshot', { agent: a })).root).toEqual(r1);
     await call('apply', { agent: a, delta: { deletes: keys } });
     const batch = await call('apply', { agent: a, delta: { puts: keys.map((k) => [k, val(k)]) } });

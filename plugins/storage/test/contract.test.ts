@@ -256,7 +256,7 @@ describe.each(backends)('mcp0.storage contract on %s', (name, backend) => {
     const { root } = await call('snapshot', { agent: 'rot' });
     const node = (await store.blocks.get(root))!;
     const tampered = node.slice();
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1]! ^= 1;
     await corrupt(root, tampered);
     for (const [exp, input] of [
       ['get', { agent: 'rot', key: '/small' }],

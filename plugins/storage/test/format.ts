@@ -53,7 +53,7 @@ export function decodeNode(bytes: Uint8Array): TreeNode {
   }
   if (v.length !== 3 || v[0] !== 2) throw new Error('not a node');
   const level = v[1] as number;
-  let prev = new Uint8Array(0);
+  let prev: Uint8Array = new Uint8Array(0);
   const items = (v[2] as unknown[][]).map((it) => {
     const shared = it[0] as number;
     const suffix = it[1] as Uint8Array;

@@ -101,10 +101,9 @@ describe('hostile key sets', () => {
     expect(one).toBeLessThan(3 * (MAX_WEIGHT + 2_000));
     const model = buildTree(
       salt,
-      [['/first', bytes('x')], ...keys.map((k, i): [string, Uint8Array] => [k, i === 1234 ? new Uint8Array(1024).fill(3) : value])].map(([k, v]) => [
-        bytes(k),
-        v,
-      ]),
+      [['/first', bytes('x')] as [string, Uint8Array], ...keys.map((k, i): [string, Uint8Array] => [k, i === 1234 ? new Uint8Array(1024).fill(3) : value])].map(
+        ([k, v]) => [bytes(k), v],
+      ),
     );
     expect(hexOf((await call('snapshot', { agent })).root)).toBe(hexOf(model.root));
   });

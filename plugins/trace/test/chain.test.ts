@@ -88,8 +88,8 @@ async function run(kernel: Kernel, intent: string, input: Uint8Array, log: Expec
 }
 
 const head = (k: Kernel) => k.callValue(NAME, 'head', {}) as Promise<{ seq: number | null; head: string }>;
-const getEntry = (k: Kernel, seq: number) => k.callValue(NAME, 'get', { seq }) as Promise<Entry>;
-const range = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'range', { from, to }) as Promise<Entry[]>;
+const getEntry = (k: Kernel, seq: number) => k.callValue(NAME, 'get', { seq }) as Promise<unknown> as Promise<Entry>;
+const range = (k: Kernel, from: number, to: number) => k.callValue(NAME, 'range', { from, to }) as Promise<unknown> as Promise<Entry[]>;
 const verify = (k: Kernel, from: number, to: number) =>
   k.callValue(NAME, 'verifyRange', { from, to }) as Promise<{ ok: boolean; brokenAt?: number; reason?: string }>;
 

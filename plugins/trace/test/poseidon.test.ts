@@ -15,9 +15,7 @@ import { encodeCbor, generateKeyPair, readManifest, signModule } from '@mcp0/abi
 import { Kernel } from '@mcp0/kernel';
 import { unsigned } from '../../../test/fixtures.js';
 import { loadGuest } from '../../../test/guest/harness.js';
-// @ts-expect-error: plain ESM generator scripts
 import { generate as generateConstants, OUT as CONSTANTS_FILE } from '../scripts/gen-constants.mjs';
-// @ts-expect-error: plain ESM generator scripts
 import { DIR as FIELD_DIR, files as fieldFiles } from '../scripts/gen-field.mjs';
 
 const dir = fileURLToPath(new URL('..', import.meta.url));
@@ -62,7 +60,7 @@ function vectors(n: number, count: number): bigint[][] {
 }
 
 function bareInstance(bytes: Uint8Array) {
-  const mod = new WebAssembly.Module(bytes);
+  const mod = new WebAssembly.Module(new Uint8Array(bytes));
   const imports: Record<string, Record<string, () => never>> = {};
   for (const imp of WebAssembly.Module.imports(mod)) {
     (imports[imp.module] ??= {})[imp.name] = () => {

@@ -184,7 +184,7 @@ describe('tampering makes verify fail and name what changed', () => {
   it('a plugin file edited after lock', async () => {
     const d = copy();
     const bytes = new Uint8Array(hello);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     writeFileSync(join(d, 'plugins/mcp0.hello.wasm'), bytes);
     const report = await checkDistribution(d, { trust });
     expect(report.ok).toBe(false);
@@ -307,7 +307,7 @@ describe('hostile documents and paths', () => {
       editJson(d, (doc) => {
         if (what.startsWith('a private')) (doc.publishers[0] as Record<string, unknown>).d = toJwk(publisher).d;
         if (what.startsWith('a duplicate')) doc.plugins.push({ ...doc.plugins[0]!, file: 'plugins/x.wasm' });
-        if (what.startsWith('an unknown')) (doc.plugins[0] as Record<string, unknown>).isolation = 'none';
+        if (what.startsWith('an unknown')) (doc.plugins[0] as unknown as Record<string, unknown>).isolation = 'none';
       });
     }
     const report = await checkDistribution(d, { trust });

@@ -122,7 +122,7 @@ describe('leases: one node runs an agent at a time', () => {
     await tally.execute('increment', { by: 7 });
     // Make a's heartbeat say it is a process that has exited (as after kill -9), here or elsewhere.
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
-    const [[key, bytes]] = store.kv.scan('mcp0.node', 'node/', 10) as [string, Uint8Array][];
+    const [[key, bytes]] = store.kv.scan('mcp0.node', 'node/', 10) as [[string, Uint8Array]];
     const beat = decodeCbor(bytes!) as Record<string, unknown>;
     store.kv.put('mcp0.node', key!, encodeCbor({ ...beat, pid: dead, host: 'another-host' }));
     const elsewhere = await node(store, { lease: { now: fixed(T + 1000) } });
