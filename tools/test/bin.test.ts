@@ -1,11 +1,11 @@
 /**
  * The real binary, `node tools/bin/mcp0.js`, in a child process: exit codes, and stdout carrying
- * only results while diagnostics go to stderr. Builds tools/dist first (`npx tsc -b`).
+ * only results while diagnostics go to stderr. Brings the built packages up to date first (test/built.ts).
  */
-import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPackages } from '../../test/built.js';
 import { runProcess, signedFile, tempDir, type ProcessResult } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -15,7 +15,7 @@ const mcp0 = (...args: string[]): Promise<ProcessResult> => runProcess(process.e
 const GRANTS = ['--grant', 'kv:hello/', '--grant', 'clock', '--grant', 'random'];
 
 beforeAll(() => {
-  execSync('npx tsc -b', { cwd: ROOT, stdio: 'pipe' });
+  buildPackages();
 }, 300_000);
 
 describe('tools/bin/mcp0.js', () => {

@@ -6,9 +6,10 @@
  * acknowledged write, and every snapshot acknowledged in any round recovers to its value. Where
  * exactly each kill lands does not matter: the checks hold at any point. Builds dist/ first.
  */
-import { execSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPackages } from '../../test/built.js';
 import { publicKeyOf, readKeyFile } from '@mcp0/abi';
 import { Node, loadDistribution, type Agent } from '@mcp0/sdk';
 import { KEYRING, signedFile, tempDir } from './helpers.js';
@@ -22,7 +23,7 @@ let dist: string;
 let counter: { file: string; pub: string };
 let memory: { file: string };
 beforeAll(async () => {
-  execSync('npx tsc -b', { cwd: ROOT, stdio: 'pipe' });
+  buildPackages();
   dist = await nodeDist();
   counter = await signedFile('counter');
   memory = await signedFile('memory');

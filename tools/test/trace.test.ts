@@ -7,10 +7,11 @@
  * untrusted key or altered, all refused; a proof verified against a signed checkpoint alone; the
  * development key warned about; the cost limit taken from the agreement, never from the batch.
  */
-import { execFile, execSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPackages } from '../../test/built.js';
 import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { CheckpointLog, MemoryStore, openStore, signCheckpoint, verifyCheckpoint } from '@mcp0/sdk';
@@ -648,7 +649,7 @@ describe('mcp0 trace through the real binary', () => {
     });
 
   beforeAll(() => {
-    execSync('npx tsc -b', { cwd: ROOT, stdio: 'pipe' });
+    buildPackages();
   }, 300_000);
 
   it('proves and verifies, exits on its own (releaseZk), one progress line when stderr is not a TTY', async () => {

@@ -6,11 +6,12 @@
 // consecutive: the other node never ran it meanwhile.
 // (Before the fix: two processes × 100 increments on LMDB ended at 111, on FerretDB 20 of 100 were lost.)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPublicJwk } from '@mcp0/abi';
+import { buildPackages } from '../../../test/built.js';
 import { publisher, signed } from '../../../test/fixtures.js';
 import { startMongo, testDatabases, type MongoServer } from '../../../test/mongo-server.js';
 import { startNode } from './harness.js';
@@ -20,13 +21,8 @@ const dir = mkdtempSync(join(tmpdir(), 'mcp0-two-nodes-'));
 const mongo = await startMongo();
 
 beforeAll(async () => {
-  // The children run the built SDK: refuse a dist older than the sources this test is about.
-  const src = join(import.meta.dirname, '..', '..', 'src');
-  for (const f of ['node/node.ts', 'node/host.ts', 'node/operations.ts', 'node/lease.ts', 'node/agent-state.ts', 'store/open.ts']) {
-    const out = join(src, '..', 'dist', f.replace(/\.ts$/, '.js'));
-    if ((statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0) < statSync(join(src, f)).mtimeMs)
-      throw new Error(`${out} is missing or older than ${f}: run \`npx tsc -b\` first`);
-  }
+  // The children run the built SDK.
+  buildPackages();
   writeFileSync(join(dir, 'storage.wasm'), await signed('storage'));
   writeFileSync(join(dir, 'publisher.pub.jwk'), JSON.stringify(toPublicJwk(publisher.publicKey)));
 });

@@ -1,14 +1,17 @@
 // MongoSyncStore (the synchronous bridge to MongoDB): the whole Store contract on FerretDB 1.24.2,
 // plus what the bridge adds: synchronous answers, blocks served from the cache without a round
 // trip, eviction on delete, and typed errors for an unreachable server. The I/O thread runs the
-// BUILT store (dist/): run `npx tsc -b` first.
+// BUILT store (dist/), which the file brings up to date first (test/built.ts).
 import { createHash, randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPackages } from '../../../test/built.js';
 import { startMongo, type MongoServer } from '../../../test/mongo-server.js';
 import { MongoSyncStore } from '../../src/store/bridge.js';
 import { storeContract } from '../../src/store/contract.test-support.js';
 
 const mongo = await startMongo();
+// The I/O thread runs the built store.
+beforeAll(() => buildPackages());
 const te = new TextEncoder();
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 

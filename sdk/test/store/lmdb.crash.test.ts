@@ -1,34 +1,21 @@
 // kill -9 in the middle of a write burst: a child process advances a ref through the LMDB store,
 // acknowledging each version on stdout; after SIGKILL every acknowledged root must still be there.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LmdbStore } from '../../src/store/lmdb.js';
+import { buildPackages } from '../../../test/built.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = join(here, 'crash-writer.fixture.mjs');
-const sourceDir = join(here, '../../src/store');
 const dir = mkdtempSync(join(tmpdir(), 'mcp0-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The child runs the built store; refuse to test a dist older than the sources. */
-beforeAll(() => {
-  const built = join(here, '../../dist/store');
-  const sources = readdirSync(sourceDir).filter((f) => f.endsWith('.ts') && !/\.test(-support)?\.ts$/.test(f));
-  for (const f of sources) {
-    const out = join(built, f.replace(/\.ts$/, '.js'));
-    let outTime: number;
-    try {
-      outTime = statSync(out).mtimeMs;
-    } catch {
-      throw new Error(`${out} is missing: run \`npx tsc -b\` before this test (the crash writer runs the built store)`);
-    }
-    if (outTime < statSync(join(sourceDir, f)).mtimeMs) throw new Error(`${out} is older than ${f}: run \`npx tsc -b\` first`);
-  }
-});
+/** The child runs the built store. */
+beforeAll(() => buildPackages());
 
 interface Ack {
   version: number;
