@@ -142,6 +142,13 @@ describe('the README, as written', () => {
     expect(Object.keys(COVERED_ELSEWHERE).filter((c) => !known.has(c))).toEqual([]);
   });
 
+  it('puts a key id argument after --: one key id in 64 starts with "-", which would read as an option', () => {
+    // The walks make a fresh key each run, so they meet such a key id only by chance (one run did).
+    const positional = readme.flatMap((b) => (b.lang === 'sh' ? commands(b.text) : [])).filter((c) => c.includes('<your key id>'));
+    expect(positional.length).toBeGreaterThan(0);
+    expect(positional.filter((c) => !/ -- <your key id>/.test(c))).toEqual([]);
+  });
+
   it.each(WALKS.map((w) => [w.join(' + '), w] as const))(
     '%s',
     async (_title, sections) => {
