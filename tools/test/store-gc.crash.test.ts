@@ -4,12 +4,14 @@
  * killed as its marking begins, at the end of it (as the sweep begins), or left to finish;
  * after each round a node restarted on the store starts, brings both agents back with every
  * acknowledged write, and every snapshot acknowledged in any round recovers to its value. Where
- * exactly each kill lands does not matter: the checks hold at any point. Builds dist/ first.
+ * exactly each kill lands does not matter: the checks hold at any point. On LMDB and on MongoDB
+ * (FerretDB), whose writes are single-document atomic only. Builds dist/ first.
  */
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages } from '../../test/built.js';
+import { startMongo, testDatabases } from '../../test/mongo-server.js';
 import { publicKeyOf, readKeyFile } from '@mcp0/abi';
 import { Node, loadDistribution, type Agent } from '@mcp0/sdk';
 import { KEYRING, signedFile, tempDir } from './helpers.js';
@@ -18,6 +20,12 @@ import { nodeDist } from './node-dist.js';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const writer = join(import.meta.dirname, 'fixtures', 'gc-writer.fixture.mjs');
 const bin = join(ROOT, 'tools', 'bin', 'mcp0.js');
+const mongo = await startMongo();
+const databases = mongo && testDatabases(mongo, 'mcp0_gc_crash_');
+afterAll(async () => {
+  await databases?.drop();
+  await mongo?.stop();
+});
 
 let dist: string;
 let counter: { file: string; pub: string };
@@ -127,43 +135,53 @@ async function checkRestart(store: string, acks: Acks): Promise<void> {
   }
 }
 
-describe('kill -9 during writes and during mcp0 store gc', () => {
-  it('a restarted node brings the agents back with their state, and every recorded snapshot recovers, three rounds over', async () => {
-    const store = `lmdb:${tempDir('mcp0-gc-crash-')}`;
-    const acks: Acks = { value: 0, notes: 0, snaps: new Map() };
-    // Where the gc is killed: as it starts marking (its trust lines), as the sweep begins, or not at all.
-    const gcKills: [string, ((line: string) => boolean) | null][] = [
-      // The gc's node warns that it does not bring the agents back (their publisher is not in its keyring) just before marking.
-      ['as marking begins', (line) => line.startsWith('warning: stored agent ')],
-      ['as the sweep begins', (line) => line.startsWith('gc: marked ')],
-      ['not at all', null],
-    ];
-    for (const [round, [where, kill]] of gcKills.entries()) {
-      const w = await runChild([writer, store, dist, counter.pub, counter.file, memory.file], 'stdout', (_line, lines) => lines.length >= 20 + round * 10);
-      for (const line of w.lines) {
-        const [kind, a, b] = line.split(' ');
-        if (kind === 'inc') acks.value = Number(a);
-        else if (kind === 'note') acks.notes = Number(a);
-        else if (kind === 'snap') acks.snaps.set(a!, Number(b));
-      }
-      expect(acks.snaps.size, 'snapshots acknowledged so far').toBeGreaterThanOrEqual(round + 1);
-      // The restarted node may have one write more than acknowledged: take it as the new baseline.
-      await checkRestart(store, acks);
-      const now = await restarted(store);
-      acks.value = ((await now.agents.get('tally').execute('get')) as { value: number }).value;
-      acks.notes = await countNotes(now.agents.get('notes'));
-      await now.stop();
+/** The stores: a fresh one of each kind per run (MongoDB when a FerretDB binary or MONGODB_URI is there). */
+const stores: [string, (() => string) | null][] = [
+  ['LMDB', () => `lmdb:${tempDir('mcp0-gc-crash-')}`],
+  ['MongoDB (FerretDB)', databases ? () => databases.fresh() : null],
+];
 
-      const gcArgs = [bin, 'store', 'gc', store, '--dist', dist, '--dev', '--keep', '1', '--grace', '0'];
-      // A kill may land after the gc finished: either way the checks must hold.
-      const g = await runChild(gcArgs, 'stderr', (line) => kill !== null && kill(line), true);
-      if (kill === null) expect(g.killed, where).toBe(false);
+describe.each(stores)('kill -9 during writes and during mcp0 store gc, on %s', (_name, freshStore) => {
+  it.skipIf(freshStore === null)(
+    'a restarted node brings the agents back with their state, and every recorded snapshot recovers, three rounds over',
+    async () => {
+      const store = freshStore!();
+      const acks: Acks = { value: 0, notes: 0, snaps: new Map() };
+      // Where the gc is killed: as it starts marking (its trust lines), as the sweep begins, or not at all.
+      const gcKills: [string, ((line: string) => boolean) | null][] = [
+        // The gc's node warns that it does not bring the agents back (their publisher is not in its keyring) just before marking.
+        ['as marking begins', (line) => line.startsWith('warning: stored agent ')],
+        ['as the sweep begins', (line) => line.startsWith('gc: marked ')],
+        ['not at all', null],
+      ];
+      for (const [round, [where, kill]] of gcKills.entries()) {
+        const w = await runChild([writer, store, dist, counter.pub, counter.file, memory.file], 'stdout', (_line, lines) => lines.length >= 20 + round * 10);
+        for (const line of w.lines) {
+          const [kind, a, b] = line.split(' ');
+          if (kind === 'inc') acks.value = Number(a);
+          else if (kind === 'note') acks.notes = Number(a);
+          else if (kind === 'snap') acks.snaps.set(a!, Number(b));
+        }
+        expect(acks.snaps.size, 'snapshots acknowledged so far').toBeGreaterThanOrEqual(round + 1);
+        // The restarted node may have one write more than acknowledged: take it as the new baseline.
+        await checkRestart(store, acks);
+        const now = await restarted(store);
+        acks.value = ((await now.agents.get('tally').execute('get')) as { value: number }).value;
+        acks.notes = await countNotes(now.agents.get('notes'));
+        await now.stop();
+
+        const gcArgs = [bin, 'store', 'gc', store, '--dist', dist, '--dev', '--keep', '1', '--grace', '0'];
+        // A kill may land after the gc finished: either way the checks must hold.
+        const g = await runChild(gcArgs, 'stderr', (line) => kill !== null && kill(line), true);
+        if (kill === null) expect(g.killed, where).toBe(false);
+        await checkRestart(store, acks);
+      }
+      // A gc run to the end after all that: nothing failed or damaged, and the node is whole.
+      const done = await runChild([bin, 'store', 'gc', store, '--dist', dist, '--dev', '--keep', '1', '--grace', '0', '--json'], 'stdout', () => false, true);
+      const report = JSON.parse(done.lines.at(-1)!);
+      expect(report).toMatchObject({ failed: [], damaged: [], malformed: [], records: 2 });
       await checkRestart(store, acks);
-    }
-    // A gc run to the end after all that: nothing failed or damaged, and the node is whole.
-    const done = await runChild([bin, 'store', 'gc', store, '--dist', dist, '--dev', '--keep', '1', '--grace', '0', '--json'], 'stdout', () => false, true);
-    const report = JSON.parse(done.lines.at(-1)!);
-    expect(report).toMatchObject({ failed: [], damaged: [], malformed: [], records: 2 });
-    await checkRestart(store, acks);
-  }, 240_000);
+    },
+    240_000,
+  );
 });
