@@ -41,9 +41,10 @@ export const TRACE_BATCH_PUBLIC_SIGNALS = ['newRoot', 'totalCost', 'count', 'pre
  */
 export const BN254_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 /**
- * Costs are range-checked to 32 bits, the limit and the total to 64 bits.
+ * Costs are range-checked to 32 bits, the limit and the total to 64 bits: the trace role's cost cap
+ * (MAX_CHAIN_COST in @mcp0/abi), to which the chain saturates larger costs (`chainCost`).
  * @example
- * const chained = cost > MAX_EVENT_COST ? MAX_EVENT_COST : cost // the trace chains larger costs as 2^32 − 1
+ * if (cost > MAX_EVENT_COST) throw new Error('saturate it with chainCost first')
  */
 export const MAX_EVENT_COST = MAX_CHAIN_COST;
 /**

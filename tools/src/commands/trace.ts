@@ -9,11 +9,22 @@
  * without it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { JsonError, Mcp0Error, StatementError, UsageError, parseJson, type PublicKey } from '@mcp0/abi';
+import {
+  chainCost,
+  JsonError,
+  MAX_CHAIN_COST,
+  Mcp0Error,
+  StatementError,
+  TRACE_HEAD_KEY,
+  TRACE_NAMESPACE,
+  UsageError,
+  parseJson,
+  type PublicKey,
+} from '@mcp0/abi';
 import type { Store, TraceCheckpoint, VerifiedTraceProof } from '@mcp0/sdk';
 import type { VerificationKey } from '@mcp0/sdk/zk';
 import { type Args, type Command, type Io, intOption, positionals, stringOption } from '../command.js';
-import { assertStoreExists, chainCost, MAX_CHAIN_COST, readEntry, readHead, TRACE_NAMESPACE, HEAD_KEY, type ChainEntry } from './trace/chain.js';
+import { assertStoreExists, readEntry, readHead, type ChainEntry } from './trace/chain.js';
 import { AGREEMENTS_NAMESPACE, costLimitFor, parseCostLimit } from './trace/limit.js';
 import { progress } from './trace/progress.js';
 import { DEFAULT_DIST, DEFAULT_STORE } from '../defaults.js';
@@ -84,7 +95,7 @@ export const trace: Command = {
   details: [
     'subcommands:',
     '  mcp0 trace head [--store <uri>] [--json]',
-    `      the chain head {seq, head} (kv namespace ${TRACE_NAMESPACE}, key ${HEAD_KEY}); exit 1 when the store holds no trace`,
+    `      the chain head {seq, head} (kv namespace ${TRACE_NAMESPACE}, key ${TRACE_HEAD_KEY}); exit 1 when the store holds no trace`,
     '  mcp0 trace prove --from <seq> --to <seq> --out <proof.json> [--cost-limit <n> | --agreement <id>] [--store <uri>]',
     `      prove entries from..to (at most ${BATCH}: the circuit's batch size; split longer ranges) with the`,
     "      Groth16 TraceBatch circuit: prevRoot is the head of entry from − 1 (0 when from = 0), the proof's",
@@ -159,7 +170,7 @@ function noTrace(args: Args): Mcp0Error {
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
   return new Mcp0Error(
     'ENOTFOUND',
-    `no trace in ${uri}: ${TRACE_NAMESPACE} has no ${HEAD_KEY} record (is mcp0.trace loaded with kv and in the observe pipeline?)`,
+    `no trace in ${uri}: ${TRACE_NAMESPACE} has no ${TRACE_HEAD_KEY} record (is mcp0.trace loaded with kv and in the observe pipeline?)`,
     { uri },
   );
 }

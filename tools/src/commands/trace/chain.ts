@@ -8,7 +8,6 @@
  */
 import { existsSync } from 'node:fs';
 import { Mcp0Error } from '@mcp0/abi';
-export { chainCost, MAX_CHAIN_COST, TRACE_HEAD_KEY as HEAD_KEY, TRACE_NAMESPACE } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
 import type { TraceChainEntry, TraceHead } from '@mcp0/sdk';
 
