@@ -49,7 +49,7 @@ describe("stored agents and the operator's trust", () => {
       expect(got.err).toContain(`trust: agent signer ${own.kid} from keyring entry ${own.kid}`);
       expect(got.err).toContain('named by a stored agent');
     } finally {
-      expect((await run('keyring', 'remove', own.kid)).code).toBe(0);
+      expect((await run('keyring', 'remove', '--', own.kid)).code).toBe(0);
     }
   });
 

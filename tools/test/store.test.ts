@@ -124,7 +124,7 @@ describe('mcp0 store', () => {
     const named = await run('store', 'import', `lmdb:${destDir}`, '--in', file);
     expect(named.code, named.err).toBe(0);
     expect(named.err).toMatch(new RegExp(`^trust: archive sealer ${operator.kid} from keyring entry ${operator.kid} `));
-    expect((await run('keyring', 'remove', operator.kid)).code).toBe(0);
+    expect((await run('keyring', 'remove', '--', operator.kid)).code).toBe(0);
   });
 
   it('refuses another head without --force (exit 1), replaces it with --force', async () => {

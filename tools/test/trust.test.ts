@@ -305,11 +305,11 @@ describe('keyring commands (the "new user" items)', () => {
     const rows = JSON.parse((await run('keyring', 'list', '--keyring', ring, '--json')).out) as { id: string; type: string }[];
     expect(rows.map((r) => r.type).sort()).toEqual(['private', 'public', 'public']);
 
-    const removed = await run('keyring', 'remove', b.kid, '--keyring', ring);
+    const removed = await run('keyring', 'remove', '--keyring', ring, '--', b.kid);
     expect(removed.code, removed.err).toBe(0);
     expect(removed.out).toContain('stray.jwk');
     expect(JSON.parse((await run('keyring', 'list', '--keyring', ring, '--json')).out).map((r: { id: string }) => r.id)).toEqual([a.kid]);
-    const again = await run('keyring', 'remove', b.kid, '--keyring', ring);
+    const again = await run('keyring', 'remove', '--keyring', ring, '--', b.kid);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/ENOTFOUND/);
     expect((await run('keyring', 'remove', 'not-an-id', '--keyring', ring)).code).toBe(2);
