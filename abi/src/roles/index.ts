@@ -1,4 +1,21 @@
-/** The roles' shared contract: their names, the cost-unit formula, the trace role's kv layout and cost cap. */
+/**
+ * The roles' shared contract: their names, each export's request and response (the schemas in
+ * abi/schema/roles, their generated types, their checks), the cost-unit formula, and the trace
+ * role's kv layout and cost cap. abi/ROLES.md is the prose.
+ */
 export { ROLE_NAMES, type RoleName } from './names.js';
 export { costUnits } from './cost.js';
 export { TRACE_NAMESPACE, TRACE_HEAD_KEY, traceEntryKey, MAX_CHAIN_COST, chainCost } from './trace.js';
+export {
+  ROLE_SCHEMAS,
+  roleExports,
+  checkRoleRequest,
+  checkRoleResponse,
+  type RoleContracts,
+  type RoleExport,
+  type RoleRequest,
+  type RoleResponse,
+} from './contract.js';
+export type * from './generated/storage.js';
+export type * from './generated/agreements.js';
+export type * from './generated/trace.js';
