@@ -3,8 +3,9 @@
  * Generates the TypeScript types of the role contracts, abi/src/roles/generated/<role>.ts, from
  * their JSON Schemas, abi/schema/roles/<role>.schema.json (json-schema-to-typescript). The schemas
  * are the contract; these types are what TypeScript code sees of it, so they are never edited by
- * hand. Per role: a type for each definition (`StorageGetRequest` from `get.request`) and
- * `<Role>Exports`, each export's request and response, which the SDK's typed role clients map over.
+ * hand. Per role: a type for each definition (`StorageGetRequest` from `get.request`),
+ * `<Role>Exports`, each export's request and response, which the SDK's typed role clients map over,
+ * and `<Role>Records`, the records of its public kv layout (the `kv.*` definitions).
  *
  *   node abi/scripts/role-types.mjs [--check]
  *
@@ -95,6 +96,9 @@ export async function generate(role) {
     .replace(/\n \*\n \* This interface was referenced by `\w+`'s JSON-Schema\n \* via the `definition` "[^"]+"\./g, '')
     .replace(/\/\*\*\n \* This interface was referenced by `\w+`'s JSON-Schema\n \* via the `definition` "[^"]+"\.\n \*\/\n/g, '');
   for (const [alias, target] of aliases) body += `export type ${R}${pascal(alias)} = ${R}${pascal(target)};\n`;
+  const records = Object.keys(schema.definitions).filter((k) => k.startsWith('kv.'));
+  const members = records.map((k) => `  '${k}': ${R}${pascal(k)};\n`).join('');
+  body += `\n/**\n * ${schema.title}: the records of its public kv layout.\n */\nexport interface ${R}Records {${members === '' ? '' : `\n${members}`}}\n`;
   const imports = Object.entries(IMPORTS)
     .filter(([name]) => new RegExp(`\\b${name}\\b`).test(body))
     .map(([, line]) => `${line}\n`)

@@ -21,6 +21,8 @@ describe('the role contracts', () => {
     expect(roleExports('storage')).toEqual(['get', 'put', 'delete', 'list', 'snapshot', 'restore', 'diff', 'apply', 'history', 'gc']);
     expect(roleExports('agreements')).toEqual(['register', 'revoke', 'get', 'bind', 'binding', 'unbind', 'meter', 'usage', 'invoice']);
     expect(roleExports('trace')).toEqual(['poseidon', 'poseidon_batch', 'head', 'get', 'range', 'verifyRange']);
+    expect(roleExports('trace', { required: true })).toEqual(['poseidon', 'head', 'get', 'range', 'verifyRange']);
+    expect(roleExports('storage', { required: true })).toEqual(roleExports('storage'));
     for (const schema of Object.values(ROLE_SCHEMAS))
       for (const name of Object.keys(schema.definitions).filter((k) => k.endsWith('.request')))
         expect(schema.definitions, `${schema.title} ${name}`).toHaveProperty(name.replace('.request', '.response'));
@@ -35,7 +37,7 @@ describe('the role contracts', () => {
     checkRoleResponse('storage', 'get', null);
     checkRoleResponse('storage', 'get', bytes(0));
     checkRoleResponse('trace', 'head', { seq: null, head: '0' });
-    checkRoleResponse('trace', 'head', { seq: 2n ** 64n - 1n, head: '21888242871839275222246405745257275088548364400416034343698204186575808495616' });
+    checkRoleResponse('trace', 'head', { seq: 2 ** 53 - 1, head: '21888242871839275222246405745257275088548364400416034343698204186575808495616' });
     checkRoleResponse('trace', 'verifyRange', { ok: false, brokenAt: 3, reason: 'eventHash' });
     checkRoleResponse('agreements', 'meter', null);
     // An answer may carry members a later minor version adds; a request may not (a typo is caught).
@@ -52,7 +54,9 @@ describe('the role contracts', () => {
     expect(e.details).toMatchObject({ role: 'storage', export: 'snapshot', side: 'response' });
     expect(refusal(() => checkRoleResponse('storage', 'snapshot', { root: bytes(32), version: -1 })).message).toContain('/version must be >= 0, got number -1');
     expect(refusal(() => checkRoleResponse('storage', 'snapshot', { root: bytes(32), version: 2n ** 53n })).message).toContain('/version must be integer');
-    expect(refusal(() => checkRoleResponse('trace', 'head', { seq: 2n ** 64n, head: '0' })).message).toContain('/seq expected an integer from 0 to 2^64 − 1');
+    expect(refusal(() => checkRoleResponse('trace', 'get', { seq: 1, event: {}, eventHash: '0', head: '1' })).message).toContain(
+      "/event must have required property 'agent'",
+    );
     expect(refusal(() => checkRoleResponse('trace', 'head', { seq: 1, head: '007' })).message).toContain('/head must match pattern');
     expect(refusal(() => checkRoleResponse('trace', 'verifyRange', { ok: false })).message).toContain("must have required property 'brokenAt'");
     expect(refusal(() => checkRoleResponse('storage', 'get', 'text')).message).toContain('/ expected bytes, got "text"');
@@ -66,6 +70,9 @@ describe('the role contracts', () => {
     const e = refusal(() => checkRoleRequest('storage', 'put', { agent: 'a', key: 'k', value: [1, 2] }));
     expect(e.message).toBe("mcp0.storage@1 put: the request breaks the role's contract: /value expected bytes, got array(2)");
     expect(refusal(() => checkRoleRequest('agreements', 'meter', { agent: 'a', consumer: 'c', storageBytes: 1 })).code).toBe('EINPUT');
+    expect(refusal(() => checkRoleRequest('agreements', 'meter', { consumer: 'c', storageBytes: 2n ** 64n })).message).toContain(
+      '/storageBytes expected an integer from 0 to 2^64 − 1, got bigint 18446744073709551616',
+    );
     const missing = refusal(() => checkRoleRequest('trace', 'append' as never, {}));
     expect(missing.code).toBe('ENOTFOUND');
     expect(missing.message).toBe('mcp0.trace@1 has no export "append": expected one of poseidon, poseidon_batch, head, get, range, verifyRange');

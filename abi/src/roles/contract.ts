@@ -6,12 +6,12 @@
  */
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { CallError, describe } from '../errors/index.js';
+import { CallError, describe, Mcp0Error } from '../errors/index.js';
 import { agreementSchema } from '../agreement/index.js';
 import { ROLE_NAMES, type RoleName } from './names.js';
-import type { AgreementsExports } from './generated/agreements.js';
-import type { StorageExports } from './generated/storage.js';
-import type { TraceExports } from './generated/trace.js';
+import type { AgreementsExports, AgreementsRecords } from './generated/agreements.js';
+import type { StorageExports, StorageRecords } from './generated/storage.js';
+import type { TraceExports, TraceRecords } from './generated/trace.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
  * @example
  * Object.keys(ROLE_SCHEMAS.trace.definitions) // ['uint', 'uint64', 'field', …, 'head.request', 'head.response', …]
  */
-export const ROLE_SCHEMAS: Readonly<Record<RoleName, { $id: string; title: string; definitions: Record<string, object> }>> = {
+export const ROLE_SCHEMAS: Readonly<Record<RoleName, { $id: string; title: string; 'x-optional-exports'?: string[]; definitions: Record<string, object> }>> = {
   storage: require('../../schema/roles/storage.schema.json'),
   agreements: require('../../schema/roles/agreements.schema.json'),
   trace: require('../../schema/roles/trace.schema.json'),
@@ -36,6 +36,17 @@ export interface RoleContracts {
   storage: StorageExports;
   agreements: AgreementsExports;
   trace: TraceExports;
+}
+
+/**
+ * Every role's public kv records (the `kv.*` definitions): what others may read from its plugin's kv.
+ * @example
+ * type Head = RoleRecords['trace']['kv.head'] // { seq: number; head: string }
+ */
+export interface RoleRecords {
+  storage: StorageRecords;
+  agreements: AgreementsRecords;
+  trace: TraceRecords;
 }
 
 /**
@@ -58,14 +69,18 @@ export type RoleRequest<R extends RoleName, E extends RoleExport<R>> = RoleContr
 export type RoleResponse<R extends RoleName, E extends RoleExport<R>> = RoleContracts[R][E] extends { response: infer A } ? A : never;
 
 /**
- * The exports of a role, in the order its contract lists them.
+ * The exports of a role, in the order its contract lists them; with `required`, only those every
+ * plugin of the role must have (the contract's `x-optional-exports` may be left out).
  * @example
  * roleExports('trace') // ['poseidon', 'poseidon_batch', 'head', 'get', 'range', 'verifyRange']
+ * roleExports('trace', { required: true }) // the same without 'poseidon_batch'
  */
-export function roleExports<R extends RoleName>(role: R): readonly RoleExport<R>[] {
+export function roleExports<R extends RoleName>(role: R, options: { required?: boolean } = {}): readonly RoleExport<R>[] {
+  const optional = options.required === true ? (ROLE_SCHEMAS[role]['x-optional-exports'] ?? []) : [];
   return Object.keys(ROLE_SCHEMAS[role].definitions)
     .filter((k) => k.endsWith('.request'))
-    .map((k) => k.slice(0, -'.request'.length)) as RoleExport<R>[];
+    .map((k) => k.slice(0, -'.request'.length))
+    .filter((e) => !optional.includes(e)) as RoleExport<R>[];
 }
 
 const MAX_U64 = 2n ** 64n - 1n;
@@ -84,6 +99,7 @@ function validator(): Ajv {
   if (ajv !== undefined) return ajv;
   const made = new Ajv({ allErrors: true, strict: true, verbose: true });
   made.addKeyword({ keyword: 'tsType', schemaType: 'string' });
+  made.addKeyword({ keyword: 'x-optional-exports', schemaType: 'array' });
   const cbor = (kind: string, data: unknown): boolean => {
     const ok = CBOR_KINDS[kind]?.(data) ?? false;
     if (!ok) cbor.errors = [{ keyword: 'x-cbor', message: `expected ${KIND_NAMES[kind] ?? kind}, got ${describe(data)}`, params: { kind } }];
@@ -99,16 +115,20 @@ function validator(): Ajv {
 
 type Side = 'request' | 'response';
 
-function compiled(role: RoleName, exportName: string, side: Side): ValidateFunction {
+function compiled(role: RoleName, definition: string): ValidateFunction {
   const schema = ROLE_SCHEMAS[role];
-  if (!Object.hasOwn(schema.definitions, `${exportName}.${side}`))
+  const fn = validator().getSchema(`${schema.$id}#/definitions/${definition}`);
+  if (fn === undefined) throw new CallError('EINTERNAL', `${ROLE_NAMES[role]}: the ${definition} schema did not compile`);
+  return fn;
+}
+
+function exportDefinition(role: RoleName, exportName: string, side: Side): string {
+  if (!Object.hasOwn(ROLE_SCHEMAS[role].definitions, `${exportName}.${side}`))
     throw new CallError('ENOTFOUND', `${ROLE_NAMES[role]} has no export ${JSON.stringify(exportName)}: expected one of ${roleExports(role).join(', ')}`, {
       role,
       export: exportName,
     });
-  const fn = validator().getSchema(`${schema.$id}#/definitions/${exportName}.${side}`);
-  if (fn === undefined) throw new CallError('EINTERNAL', `${ROLE_NAMES[role]}: the ${exportName}.${side} schema did not compile`);
-  return fn;
+  return `${exportName}.${side}`;
 }
 
 /** ajv's errors as people read them: where, and what was expected and what came. */
@@ -124,7 +144,7 @@ function problems(errors: readonly ErrorObject[]): string[] {
 }
 
 function check(role: RoleName, exportName: string, side: Side, value: unknown): void {
-  const validate = compiled(role, exportName, side);
+  const validate = compiled(role, exportDefinition(role, exportName, side));
   if (validate(value)) return;
   const list = problems(validate.errors ?? []);
   const whose = side === 'request' ? 'the request' : "the plugin's answer";
@@ -155,4 +175,27 @@ export function checkRoleRequest<R extends RoleName, E extends RoleExport<R>>(ro
 export function checkRoleResponse<R extends RoleName, E extends RoleExport<R>>(role: R, exportName: E, value: unknown): RoleResponse<R, E> {
   check(role, exportName, 'response', value);
   return value as RoleResponse<R, E>;
+}
+
+/**
+ * `value`, typed, when it is record `name` of role `R`'s public kv layout (read from `where`, for
+ * the message); else `ESTATE` naming each member that is wrong: a store holding what no plugin of
+ * the role writes has been damaged or tampered with.
+ * @example
+ * const { seq, head } = checkRoleRecord('trace', 'kv.head', decodeCbor(bytes), 'mcp0.trace trace/head')
+ */
+export function checkRoleRecord<R extends RoleName, N extends keyof RoleRecords[R] & string>(
+  role: R,
+  name: N,
+  value: unknown,
+  where: string,
+): RoleRecords[R][N] {
+  if (!Object.hasOwn(ROLE_SCHEMAS[role].definitions, name) || !name.startsWith('kv.'))
+    throw new CallError('ENOTFOUND', `${ROLE_NAMES[role]} has no public kv record ${JSON.stringify(name)}`, { role, record: name });
+  const validate = compiled(role, name);
+  if (!validate(value)) {
+    const list = problems(validate.errors ?? []);
+    throw new Mcp0Error('ESTATE', `${where}: not a ${ROLE_NAMES[role]} ${name} record: ${list.join('; ')}`, { role, record: name, where, problems: list });
+  }
+  return value as RoleRecords[R][N];
 }

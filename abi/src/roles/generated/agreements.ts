@@ -192,3 +192,13 @@ export interface AgreementsInvoiceResponse {
     amount: AgreementsUint64;
   }[];
 }
+export type AgreementsKvAgreement = AgreementsGetResponse;
+export type AgreementsKvBinding = AgreementsId;
+
+/**
+ * mcp0.agreements@1: the records of its public kv layout.
+ */
+export interface AgreementsRecords {
+  'kv.agreement': AgreementsKvAgreement;
+  'kv.binding': AgreementsKvBinding;
+}

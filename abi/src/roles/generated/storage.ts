@@ -214,3 +214,8 @@ export interface StorageGcResponse {
   commits: StorageUint;
   dropped: boolean;
 }
+
+/**
+ * mcp0.storage@1: the records of its public kv layout.
+ */
+export interface StorageRecords {}

@@ -14,6 +14,10 @@ export type TraceField = string;
 export type TracePoseidonBatchRequest = [TraceField, ...TraceField[]][];
 export type TracePoseidonBatchResponse = TraceField[];
 /**
+ * 0 to 2^53 - 1.
+ */
+export type TraceUint = number;
+/**
  * 0 to 2^64 - 1.
  */
 export type TraceUint64 = number | bigint;
@@ -34,10 +38,9 @@ export type TraceVerifyRangeResponse =
     }
   | {
       ok: false;
-      brokenAt: TraceUint64;
+      brokenAt: TraceUint;
       reason: string;
     };
-export type TraceUint = number;
 
 /**
  * mcp0.trace@1: each export's request and response.
@@ -73,17 +76,17 @@ export interface TraceHeadRequest {}
  * The last entry's seq and head; {seq: null, head: "0"} when the chain is empty.
  */
 export interface TraceHeadResponse {
-  seq: TraceUint64 | null;
+  seq: TraceUint | null;
   head: TraceField;
 }
 export interface TraceGetRequest {
   seq: TraceUint64;
 }
 /**
- * One link of the chain, as stored under trace/e/<seq>.
+ * One link of the chain, as get answers it and as stored under trace/e/<seq>.
  */
 export interface TraceEntry {
-  seq: TraceUint64;
+  seq: TraceUint;
   event: TraceEvent;
   eventHash: TraceField;
   head: TraceField;
@@ -92,7 +95,7 @@ export interface TraceEntry {
  * One operation as the chain hashes it.
  */
 export interface TraceEvent {
-  seq: TraceUint64;
+  seq: TraceUint;
   agent: string;
   intent: string;
   inputHash: TraceHash;
@@ -116,11 +119,20 @@ export interface TraceVerifyRangeRequest {
   to: TraceUint64;
 }
 /**
- * The head record stored under trace/head.
+ * Public kv layout: the head record under trace/head (namespace mcp0.trace), the last entry's seq and head.
  */
-export interface TraceHeadRecord {
-  seq: TraceUint64;
+export interface TraceKvHead {
+  seq: TraceUint;
   head: TraceField;
 }
+export type TraceKvEntry = TraceEntry;
 export type TracePoseidonResponse = TraceField;
 export type TraceGetResponse = TraceEntry;
+
+/**
+ * mcp0.trace@1: the records of its public kv layout.
+ */
+export interface TraceRecords {
+  'kv.entry': TraceKvEntry;
+  'kv.head': TraceKvHead;
+}
