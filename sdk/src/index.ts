@@ -14,12 +14,13 @@
  */
 export * from './store/index.js';
 export * from './node/index.js';
+export * from './roles/index.js';
 export * from './distribution/index.js';
 export * from './usage/index.js';
 /**
  * The trace chain from the client's side: entry shapes, reading a chain, signed checkpoints and
  * batch proofs bound to a chain (`verifyTraceProof`).
  * @example
- * const { event, head } = (await node.callRole('trace', 'get', { seq: 0 })) as TraceEntry
+ * const { event, head } = await node.roles.trace.get({ seq: 0 })
  */
 export * from './trace/index.js';

@@ -98,9 +98,9 @@ describe.each(corpus.distributions.map((d) => ({ d, label: `${d.name}@${d.versio
     expect(notes.map((x) => x.text)).toEqual(['call Ada', 'Milk again']);
     const snap = await c.snapshot();
     // 10 operations ran, seq 0 to 9 (the denied one never reached the agent, nor the trace).
-    const head = (await old.callRole('trace', 'head', {})) as { seq: number; head: string };
+    const head = await old.roles.trace.head();
     expect(head.seq).toBe(9);
-    expect(await old.callRole('trace', 'verifyRange', { from: 0, to: 9 })).toEqual({ ok: true });
+    expect(await old.roles.trace.verifyRange({ from: 0, to: 9 })).toEqual({ ok: true });
     await old.stop();
     nodes = nodes.filter((x) => x !== old);
 
@@ -133,8 +133,8 @@ describe.each(corpus.distributions.map((d) => ({ d, label: `${d.name}@${d.versio
     expect(await c2.execute('get')).toEqual({ value: 6 });
     expect(((await now.agents.get('notes').execute('list', {})) as Notes).notes).toEqual(notes);
     // Four more operations (get, increment, get, list) extend the same chain.
-    expect(((await now.callRole('trace', 'head', {})) as { seq: number }).seq).toBe(13);
-    expect(await now.callRole('trace', 'verifyRange', { from: 0, to: 13 })).toEqual({ ok: true });
+    expect((await now.roles.trace.head()).seq).toBe(13);
+    expect(await now.roles.trace.verifyRange({ from: 0, to: 13 })).toEqual({ ok: true });
     const usage = (await now.callRole('agreements', 'usage', { consumer: publisher.kid })) as { agreements: { id: string; calls: number }[] };
     expect(usage.agreements.map((a) => a.id)).toEqual(['agr-compat']);
   });

@@ -19,15 +19,9 @@
  * input at 4 MiB): OPERATION_WRITE_BUDGET, enforced at `kv_put`/`kv_delete` time with `ETOOBIG`,
  * so an operation never writes more than it can commit (ABI.md §4).
  */
-import { CallError, Mcp0Error, UsageError, type CborValue } from '@mcp0/abi';
+import { CallError, Mcp0Error, UsageError } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
-
-/**
- * Calls one export of the storage plugin with a CBOR value.
- * @example
- * const call: StorageCall = (exportName, value) => kernel.callValue('mcp0.storage', exportName, value)
- */
-export type StorageCall = (exportName: string, value: CborValue) => Promise<CborValue>;
+import type { RoleClient } from '../roles/index.js';
 
 /**
  * What one operation may write: the bytes of its held writes, counting each put as its key's UTF-8
@@ -89,18 +83,18 @@ const pause = (attempt: number) =>
 /**
  * The `agentKv` provider of a node.
  * @example
- * const state = new AgentStateKv((exp, v) => kernel.callValue('mcp0.storage', exp, v))
+ * const state = new AgentStateKv(roleClient('storage', (exp, v) => kernel.callValue('mcp0.storage', exp, v)))
  * const kernel = new Kernel({ trust, providers: { agentKv: state } })
  * await state.begin('agent-1'); await kernel.execute({ agent: 'agent-1', intent: 'remember', input })
  * const root = await state.commit('agent-1')
  */
 export class AgentStateKv implements KvProvider {
-  readonly #call: StorageCall;
+  readonly #storage: RoleClient<'storage'>;
   readonly #open = new Map<string, Operation>();
   readonly #starting = new Set<string>();
 
-  constructor(call: StorageCall) {
-    this.#call = call;
+  constructor(storage: RoleClient<'storage'>) {
+    this.#storage = storage;
   }
 
   /**
@@ -113,7 +107,7 @@ export class AgentStateKv implements KvProvider {
     if (this.#open.has(agent) || this.#starting.has(agent)) throw new CallError('EBUSY', `agent ${agent} already has an operation in progress`, { agent });
     this.#starting.add(agent);
     try {
-      const head = (await this.#call('snapshot', { agent })) as { root: Uint8Array; version: number };
+      const head = await this.#storage.snapshot({ agent });
       this.#open.set(agent, { overlay: new Map(), root: head.root, version: head.version, bytes: 0 });
       return head;
     } finally {
@@ -151,19 +145,19 @@ export class AgentStateKv implements KvProvider {
     const op = this.#open.get(agent);
     this.#open.delete(agent);
     if (!op || op.overlay.size === 0) return null;
-    const puts: CborValue[] = [];
-    const deletes: CborValue[] = [];
+    const puts: [string, Uint8Array][] = [];
+    const deletes: string[] = [];
     for (const [key, value] of op.overlay) {
       if (value === null) deletes.push(key);
       else puts.push([key, value]);
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const out = (await this.#call('apply', { agent, delta: { puts, deletes }, expect: op.version })) as { root: Uint8Array };
+        const out = await this.#storage.apply({ agent, delta: { puts, deletes }, expect: op.version });
         return out.root;
       } catch (e) {
         if (!isConflict(e)) throw e;
-        const head = (await this.#call('snapshot', { agent })) as { root: Uint8Array; version: number };
+        const head = await this.#storage.snapshot({ agent });
         if (!sameBytes(head.root, op.root) || attempt >= AGENT_STATE_RETRY.attempts) {
           const changed = sameBytes(head.root, op.root) ? 'its head kept moving' : 'its state changed';
           throw new CallError(
@@ -189,8 +183,7 @@ export class AgentStateKv implements KvProvider {
     checkKey(key, 'key');
     const op = this.#open.get(agent);
     if (op?.overlay.has(key)) return op.overlay.get(key) ?? undefined;
-    const value = await this.#call('get', op ? { agent, key, root: op.root } : { agent, key });
-    return value instanceof Uint8Array ? value : undefined;
+    return (await this.#storage.get(op ? { agent, key, root: op.root } : { agent, key })) ?? undefined;
   }
 
   /**
@@ -203,7 +196,7 @@ export class AgentStateKv implements KvProvider {
     checkKey(key, 'key');
     const op = this.#open.get(agent);
     if (op) this.#hold(agent, op, key, value.slice());
-    else await this.#retry(() => this.#call('put', { agent, key, value }));
+    else await this.#retry(() => this.#storage.put({ agent, key, value }));
   }
 
   /**
@@ -214,7 +207,7 @@ export class AgentStateKv implements KvProvider {
   async delete(agent: string, key: string): Promise<boolean> {
     checkKey(key, 'key');
     const op = this.#open.get(agent);
-    if (!op) return ((await this.#retry(() => this.#call('delete', { agent, key }))) as { existed: boolean }).existed;
+    if (!op) return (await this.#retry(() => this.#storage.delete({ agent, key }))).existed;
     const existed = (await this.get(agent, key)) !== undefined;
     this.#hold(agent, op, key, null);
     return existed;
@@ -291,10 +284,7 @@ export class AgentStateKv implements KvProvider {
     const out: [string, Uint8Array][] = [];
     let cursor: string | null = after ?? null;
     while (out.length < want) {
-      const page = (await this.#call('list', { agent, prefix, limit: Math.min(want - out.length, 1000), cursor, ...(root ? { root } : {}) })) as {
-        entries: [string, Uint8Array][];
-        cursor: string | null;
-      };
+      const page = await this.#storage.list({ agent, prefix, limit: Math.min(want - out.length, 1000), cursor, ...(root ? { root } : {}) });
       out.push(...page.entries);
       if (page.cursor === null || page.entries.length === 0) break;
       cursor = page.cursor;

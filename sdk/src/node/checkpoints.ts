@@ -5,10 +5,10 @@
  * never runs two signings at once, and reports failures as events: a checkpoint that could not be
  * signed must not take the node down, and the next tick tries again.
  */
-import { Mcp0Error, type CborValue, type PrivateKey } from '@mcp0/abi';
+import { Mcp0Error, type PrivateKey } from '@mcp0/abi';
 import type { ClockProvider, KvProvider } from '@mcp0/kernel';
 import { CheckpointLog, signCheckpoint, type TraceCheckpoint } from '../trace/checkpoint.js';
-import { nodeTraceChain, type TraceHead } from '../trace/chain.js';
+import { nodeTraceChain, type TraceHead, type TraceRoleCaller } from '../trace/chain.js';
 
 /**
  * How often a node with an operator key signs its trace head, unless told otherwise (when the
@@ -192,7 +192,7 @@ export class Checkpointer {
  */
 export interface CheckpointSource {
   hasRole(role: 'trace'): boolean;
-  callRole(role: 'trace', exportName: string, value: CborValue): Promise<CborValue>;
+  readonly roles: { readonly trace: TraceRoleCaller };
 }
 
 /**
@@ -210,7 +210,7 @@ export function nodeCheckpointer(
   onError: (error: Error) => void,
 ): Checkpointer | undefined {
   if (options.operatorKey === undefined) return undefined;
-  const chain = nodeTraceChain(node);
+  const chain = nodeTraceChain(node.roles.trace);
   const clock = options.clock;
   const checkpointer = new Checkpointer({
     key: options.operatorKey,

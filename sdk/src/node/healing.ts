@@ -19,7 +19,7 @@ export function heal(host: AgentHost, id: string, reason: string): void {
       // An agent another node took over is not healed here (its state is that node's now).
       await host.holding(id);
       await host.kernel.unload(id);
-      if (last) await host.callRole('storage', 'restore', { agent: id, root: Buffer.from(last.id, 'hex') });
+      if (last) await host.roles.storage.restore({ agent: id, root: Buffer.from(last.id, 'hex') });
       await host.load(r);
       host.metrics.heal(id);
       host.event('healed', r, { reason, ...(last ? { snapshot: last.id } : {}) });

@@ -5,7 +5,7 @@
  * files that act on agents (spawn.ts, bring-back.ts, operations.ts, healing.ts) work through it.
  */
 import type { EventEmitter } from 'node:events';
-import { CallError, parseGrant, type CborValue, type PublicKey } from '@mcp0/abi';
+import { CallError, parseGrant, type PublicKey } from '@mcp0/abi';
 import type { Kernel } from '@mcp0/kernel';
 import type { Store } from '../store/index.js';
 import type { AgentStateKv } from './agent-state.js';
@@ -15,6 +15,7 @@ import { NodeMetrics } from './metrics.js';
 import type { AgentPolicy } from './policy.js';
 import { AgentRecords, type AgentRecord } from './records.js';
 import { callRole, providesRole, type Role } from './roles.js';
+import { roleClients, type RoleClients } from '../roles/index.js';
 
 /**
  * The state and services a node's agents share; made by the node.
@@ -33,6 +34,8 @@ export class AgentHost {
   /** The leases of the agents this node runs (one node per agent). */
   readonly leases: NodeLeases;
   readonly metrics: NodeMetrics;
+  /** Typed clients of the distribution's roles (`host.roles.storage.snapshot({ agent })`). */
+  readonly roles: RoleClients;
   /** Set once the node stops: no new work starts. */
   stopped = false;
   readonly #queues = new Map<string, Promise<unknown>>();
@@ -50,21 +53,13 @@ export class AgentHost {
     this.records = new AgentRecords(store.kv, store.blocks);
     this.leases = new NodeLeases(store, lease);
     this.metrics = new NodeMetrics(kernel, () => this.counts());
-  }
-
-  /**
-   * Calls a role's export; EUNAVAILABLE when the distribution lacks the role.
-   * @example
-   * await host.callRole('storage', 'snapshot', { agent: id })
-   */
-  callRole(role: Role, exportName: string, value: CborValue): Promise<CborValue> {
-    return callRole(this.kernel, this.distribution, role, exportName, value);
+    this.roles = roleClients((role, exportName, value) => callRole(kernel, distribution, role, exportName, value));
   }
 
   /**
    * True when a plugin of the distribution provides the role.
    * @example
-   * if (host.hasRole('agreements')) await host.callRole('agreements', 'unbind', { agent: id })
+   * if (host.hasRole('agreements')) await host.roles.agreements.unbind({ agent: id })
    */
   hasRole(role: Role): boolean {
     return providesRole(this.kernel, role);

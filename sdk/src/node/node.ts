@@ -25,6 +25,7 @@ import type { NodeDistribution, NodeOptions } from './options.js';
 import { AgentPolicy } from './policy.js';
 import { AgentRecords } from './records.js';
 import { ROLES, callRole, providesRole, roleModule } from './roles.js';
+import { roleClients, type RoleClients } from '../roles/index.js';
 import { spawnAgent } from './spawn.js';
 
 /**
@@ -41,6 +42,13 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly distribution: NodeDistribution;
   /** The node's agents. */
   readonly agents: Agents;
+  /**
+   * Typed clients of the distribution's roles: each export checks its request and the plugin's answer
+   * against the role's contract (abi/ROLES.md); EUNAVAILABLE when the distribution lacks the role.
+   * @example
+   * const { seq, head } = await node.roles.trace.head()
+   */
+  readonly roles: RoleClients;
   readonly #ownsStore: boolean;
   /** Its agents and the services they share. */
   readonly #host: AgentHost;
@@ -52,7 +60,8 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#ownsStore = ownsStore;
     this.distribution = options.distribution;
     const policy = new AgentPolicy(options);
-    const state = new AgentStateKv((exp, value) => this.callRole('storage', exp, value));
+    this.roles = roleClients((role, exportName, value) => this.callRole(role, exportName, value));
+    const state = new AgentStateKv(this.roles.storage);
     this.kernel = new Kernel({
       trust: policy.trust,
       providers: { kv: store.kv, blocks: store.blocks, agentKv: state, ...(options.clock ? { clock: options.clock } : {}) },
@@ -141,10 +150,11 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * Calls a role's export (storage, agreements, trace) with a value; EUNAVAILABLE when the
-   * distribution lacks the role.
+   * Calls a role's export (storage, agreements, trace) with a value, unchecked; EUNAVAILABLE when
+   * the distribution lacks the role. `node.roles` is the typed, checked way: this one is for an
+   * export the role's contract does not name (a plugin's own addition).
    * @example
-   * await node.callRole('agreements', 'register', { document: signedAgreement })
+   * await node.callRole('trace', 'poseidon', ['1', '2'])
    */
   callRole(role: keyof typeof ROLES, exportName: string, value: CborValue): Promise<CborValue> {
     return callRole(this.kernel, this.distribution.name, role, exportName, value);

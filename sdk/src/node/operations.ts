@@ -80,7 +80,7 @@ async function snapshot(host: AgentHost, id: string): Promise<SnapshotRecord> {
   return host.serial(id, async () => {
     const r = host.require(id);
     await host.holding(id);
-    const out = (await host.callRole('storage', 'snapshot', { agent: id })) as { root: Uint8Array };
+    const out = await host.roles.storage.snapshot({ agent: id });
     const snap = { id: toHex(out.root), at: Date.now() };
     r.snapshots = [...r.snapshots, snap].slice(-MAX_SNAPSHOTS);
     await host.records.save(r);
@@ -102,7 +102,7 @@ async function recover(host: AgentHost, id: string, snapshotId: string, options:
     await host.holding(id);
     let ours = r.snapshots.some((s) => s.id === snapshotId) || snapshotId === toHex(EMPTY_TREE_ID);
     if (!ours) {
-      const { roots } = (await host.callRole('storage', 'history', { agent: id, limit: 1000 })) as { roots: Uint8Array[] };
+      const { roots } = await host.roles.storage.history({ agent: id, limit: 1000 });
       ours = roots.some((root) => toHex(root) === snapshotId);
     }
     if (!ours && options.force !== true) {
@@ -118,7 +118,7 @@ async function recover(host: AgentHost, id: string, snapshotId: string, options:
         { agent: id, snapshot: snapshotId, reason: 'not-in-history' },
       );
     }
-    await host.callRole('storage', 'restore', { agent: id, root: Buffer.from(snapshotId, 'hex') });
+    await host.roles.storage.restore({ agent: id, root: Buffer.from(snapshotId, 'hex') });
     host.event('recovered', r, { snapshot: snapshotId, ...(ours ? {} : { reason: 'forced: the root is not in its history' }) });
   });
 }
@@ -128,7 +128,7 @@ async function terminate(host: AgentHost, id: string): Promise<void> {
     const r = host.require(id);
     await host.holding(id);
     await host.kernel.unload(id);
-    if (r.agreement !== null && host.hasRole('agreements')) await host.callRole('agreements', 'unbind', { agent: id }).catch(() => undefined);
+    if (r.agreement !== null && host.hasRole('agreements')) await host.roles.agreements.unbind({ agent: id }).catch(() => undefined);
     await host.records.remove(id);
     host.live.delete(id);
     host.publishers.delete(id);
@@ -139,6 +139,6 @@ async function terminate(host: AgentHost, id: string): Promise<void> {
 
 async function stateRoot(host: AgentHost, id: string): Promise<string> {
   host.require(id);
-  const out = (await host.callRole('storage', 'snapshot', { agent: id })) as { root: Uint8Array };
+  const out = await host.roles.storage.snapshot({ agent: id });
   return toHex(out.root);
 }

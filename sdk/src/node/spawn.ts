@@ -46,8 +46,7 @@ export async function spawnAgent(host: AgentHost, driver: AgentDriver, options: 
     }
     // The agent acts for the trusted key that signed its module: the plugin binds it only to an
     // agreement whose consumer is that key, so nobody's agent runs (and is billed) on another's.
-    if (options.agreement !== undefined)
-      await host.callRole('agreements', 'bind', { agent: id, agreement: options.agreement, consumer: policy.signer(module).kid });
+    if (options.agreement !== undefined) await host.roles.agreements.bind({ agent: id, agreement: options.agreement, consumer: policy.signer(module).kid });
     const record: AgentRecord = {
       id,
       name: options.name,
@@ -72,7 +71,7 @@ export async function spawnAgent(host: AgentHost, driver: AgentDriver, options: 
   } catch (e) {
     await host.kernel.unload(id).catch(() => undefined);
     // A binding made before a later step failed would be left to an id nobody will ever use.
-    if (options.agreement !== undefined && host.hasRole('agreements')) await host.callRole('agreements', 'unbind', { agent: id }).catch(() => undefined);
+    if (options.agreement !== undefined && host.hasRole('agreements')) await host.roles.agreements.unbind({ agent: id }).catch(() => undefined);
     await host.leases.release(id).catch(() => undefined);
     throw e;
   }

@@ -1,13 +1,14 @@
 /**
- * Reading the trace chain that `mcp0.trace` keeps (plugins/trace/README.md, "kv layout"), straight
- * from a store's kv: `trace/e/<seq, 20 digits>` → CBOR `{seq, event, eventHash, head}`,
- * `trace/head` → `{seq, head}`, in the plugin's kv namespace `mcp0.trace`. Read only. The CLI
+ * Reading the trace chain from the trace role's public kv layout (abi/ROLES.md), straight from a
+ * store's kv: `trace/e/<seq, 20 digits>` → CBOR `{seq, event, eventHash, head}`, `trace/head` →
+ * `{seq, head}`, in namespace `mcp0.trace`, each record checked against the role's contract. Read only. The CLI
  * reads a node's store this way with no node running; `TraceChainView` is what proof binding needs
  * of a chain, so a client can answer it from a store (`kvTraceChain`) or a live node
  * (`nodeTraceChain`).
  */
-import { chainCost, decodeCbor, MAX_CHAIN_COST, Mcp0Error, TRACE_HEAD_KEY, TRACE_NAMESPACE, traceEntryKey, type CborValue } from '@mcp0/abi';
+import { chainCost, checkRoleRecord, decodeCbor, MAX_CHAIN_COST, Mcp0Error, TRACE_HEAD_KEY, TRACE_NAMESPACE, traceEntryKey, type CborValue } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
+import type { RoleClient } from '../roles/index.js';
 
 /** The trace role's kv layout and cost cap (abi/src/roles/trace.ts), exported by the SDK too. */
 export { TRACE_NAMESPACE, TRACE_HEAD_KEY, MAX_CHAIN_COST, traceEntryKey, chainCost };
@@ -37,19 +38,6 @@ export interface TraceChainEntry {
   agent: string;
 }
 
-/** A canonical decimal field element: no sign, no leading zeros. */
-const FIELD = /^(0|[1-9][0-9]*)$/;
-
-function isMap(v: CborValue | undefined): v is { [key: string]: CborValue } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
-function uint(v: CborValue | undefined): bigint | undefined {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'bigint' && v >= 0n) return v;
-  return undefined;
-}
-
 function decodeAt(bytes: Uint8Array, key: string): CborValue {
   try {
     return decodeCbor(bytes);
@@ -66,12 +54,8 @@ function decodeAt(bytes: Uint8Array, key: string): CborValue {
 export async function readTraceHead(kv: KvProvider): Promise<TraceHead | undefined> {
   const bytes = await kv.get(TRACE_NAMESPACE, TRACE_HEAD_KEY);
   if (bytes === undefined) return undefined;
-  const v = decodeAt(bytes, TRACE_HEAD_KEY);
-  const seq = isMap(v) ? uint(v.seq) : undefined;
-  if (!isMap(v) || seq === undefined || seq > BigInt(Number.MAX_SAFE_INTEGER) || typeof v.head !== 'string' || !FIELD.test(v.head)) {
-    throw new Mcp0Error('ESTATE', `${TRACE_NAMESPACE} ${TRACE_HEAD_KEY}: the head record is not {seq, head}`, { key: TRACE_HEAD_KEY });
-  }
-  return { seq: Number(seq), head: v.head };
+  const { seq, head } = checkRoleRecord('trace', 'kv.head', decodeAt(bytes, TRACE_HEAD_KEY), `${TRACE_NAMESPACE} ${TRACE_HEAD_KEY}`);
+  return { seq, head };
 }
 
 /**
@@ -83,17 +67,9 @@ export async function readTraceEntry(kv: KvProvider, seq: number): Promise<Trace
   const key = traceEntryKey(seq);
   const bytes = await kv.get(TRACE_NAMESPACE, key);
   if (bytes === undefined) throw new Mcp0Error('ESTATE', `entry ${seq} is missing (${TRACE_NAMESPACE} ${key})`, { seq, key });
-  const v = decodeAt(bytes, key);
-  const bad = (what: string): Mcp0Error => new Mcp0Error('ESTATE', `entry ${seq} (${key}) is malformed: ${what}`, { seq, key });
-  if (!isMap(v)) throw bad('not a map');
-  if (uint(v.seq) !== BigInt(seq)) throw bad(`its seq is ${String(v.seq)}`);
-  if (typeof v.eventHash !== 'string' || !FIELD.test(v.eventHash)) throw bad('eventHash is not a decimal field element');
-  if (typeof v.head !== 'string' || !FIELD.test(v.head)) throw bad('head is not a decimal field element');
-  const cost = isMap(v.event) ? uint(v.event.cost) : undefined;
-  if (cost === undefined) throw bad('event.cost is not an unsigned integer');
-  const agent = isMap(v.event) ? v.event.agent : undefined;
-  if (typeof agent !== 'string') throw bad('event.agent is not text');
-  return { seq, eventHash: v.eventHash, head: v.head, cost, agent };
+  const entry = checkRoleRecord('trace', 'kv.entry', decodeAt(bytes, key), `entry ${seq} (${TRACE_NAMESPACE} ${key})`);
+  if (entry.seq !== seq) throw new Mcp0Error('ESTATE', `entry ${seq} (${TRACE_NAMESPACE} ${key}) is malformed: its seq is ${entry.seq}`, { seq, key });
+  return { seq, eventHash: entry.eventHash, head: entry.head, cost: BigInt(entry.event.cost), agent: entry.event.agent };
 }
 
 /**
@@ -125,29 +101,26 @@ export function kvTraceChain(kv: KvProvider, name = 'the store'): TraceChainView
 }
 
 /**
- * What `nodeTraceChain` needs of a node: calling the trace role.
+ * What `nodeTraceChain` needs of a node: its typed trace client's `head` and `get`.
  * @example
- * const source: TraceRoleCaller = node
+ * const source: TraceRoleCaller = node.roles.trace
  */
-export interface TraceRoleCaller {
-  callRole(role: 'trace', exportName: string, value: CborValue): Promise<CborValue>;
-}
+export type TraceRoleCaller = Pick<RoleClient<'trace'>, 'head' | 'get'>;
 
 /**
  * A chain view over a running node's trace role (`head` and `get`).
  * @example
- * await verifyTraceProof(file, { vkey, chain: nodeTraceChain(node) })
+ * await verifyTraceProof(file, { vkey, chain: nodeTraceChain(node.roles.trace) })
  */
-export function nodeTraceChain(node: TraceRoleCaller, name = 'the node'): TraceChainView {
+export function nodeTraceChain(trace: TraceRoleCaller, name = 'the node'): TraceChainView {
   return {
     name,
     async head() {
-      const h = (await node.callRole('trace', 'head', {})) as { seq: number | bigint | null; head: string };
-      return h.seq === null ? undefined : { seq: Number(h.seq), head: h.head };
+      const h = await trace.head();
+      return h.seq === null ? undefined : { seq: h.seq, head: h.head };
     },
     async headAt(seq) {
-      const entry = (await node.callRole('trace', 'get', { seq })) as { head: string };
-      return entry.head;
+      return (await trace.get({ seq })).head;
     },
   };
 }

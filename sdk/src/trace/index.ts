@@ -2,7 +2,8 @@
  * The trace chain from the client's side: its entries, reading it from a store or a node, signed
  * checkpoints of its head, and batch proofs bound to it.
  */
-export type { TraceEvent, TraceEntry } from './entry.js';
+/** The trace role's entry and event, as its contract (abi/schema/roles/trace.schema.json) types them. */
+export type { TraceEvent, TraceEntry } from '@mcp0/abi';
 export {
   TRACE_NAMESPACE,
   TRACE_HEAD_KEY,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGrant } from '@mcp0/abi';
 import { AgentStateKv } from '../../src/node/agent-state.js';
 import { Kernel } from '@mcp0/kernel';
-import { MemoryStore, OPERATION_WRITE_BUDGET } from '@mcp0/sdk';
+import { MemoryStore, OPERATION_WRITE_BUDGET, roleClient } from '@mcp0/sdk';
 import { signed, trusted } from '../../../test/fixtures.js';
 import { rejection } from '../rejection.js';
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   store = new MemoryStore();
   kernel = new Kernel({ trust: [trusted], providers: { blocks: store.blocks } });
   await kernel.load(await signed('storage'), { grants: [parseGrant('blocks'), parseGrant('random')], isolation: 'inline' });
-  state = new AgentStateKv(call);
+  state = new AgentStateKv(roleClient('storage', call));
 });
 afterAll(async () => {
   await kernel.stop();
@@ -154,14 +154,16 @@ describe('three writers on one agent outside operations (issue 13, defect 9)', (
     let conflicts = 0;
     const writers = kernels.map(
       (k) =>
-        new AgentStateKv(async (exp, v) => {
-          try {
-            return await k.callValue('mcp0.storage', exp, v);
-          } catch (e) {
-            if ((e as { code?: string }).code === 'ECONFLICT') conflicts++;
-            throw e;
-          }
-        }),
+        new AgentStateKv(
+          roleClient('storage', async (exp, v) => {
+            try {
+              return await k.callValue('mcp0.storage', exp, v);
+            } catch (e) {
+              if ((e as { code?: string }).code === 'ECONFLICT') conflicts++;
+              throw e;
+            }
+          }),
+        ),
     );
     try {
       await Promise.all(

@@ -60,7 +60,7 @@ describe('agents on a node', () => {
     expect(await f.execute('read', { key: '/a' })).toBe('kept');
     // One successful operation makes one version, however many keys it wrote (note + next id).
     const notes = await node.agents.spawn({ module: await signed('memory'), name: 'notes' });
-    const history = async () => ((await node!.callRole('storage', 'history', { agent: notes.id, limit: 100 })) as { roots: unknown[] }).roots.length;
+    const history = async () => (await node!.roles.storage.history({ agent: notes.id, limit: 100 })).roots.length;
     await notes.execute('remember', { text: 'one' });
     const versions = await history();
     await notes.execute('remember', { text: 'two' });

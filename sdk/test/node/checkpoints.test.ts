@@ -195,7 +195,7 @@ describe('a node with an operator key', () => {
     const counter = n.agents.list().find((a) => a.name === 'c') ?? (await n.agents.spawn({ module: await signed('counter'), name: 'c' }));
     for (let i = 0; i < ops; i++) await counter.execute('increment', {});
   }
-  const headOf = async (n: Node) => (await n.callRole('trace', 'head', {})) as { seq: number; head: string };
+  const headOf = async (n: Node) => n.roles.trace.head();
 
   it('node.checkpoint() signs the trace head, stores it and emits it; stop() signs a last one when the head moved', async () => {
     const store = new MemoryStore();

@@ -4,7 +4,7 @@
 // counted in the metrics and emitted as an event. The agreement's consumer is the key that signs
 // the agents (the fixture publisher): spawn binds an agent only to an agreement of its signer.
 import { afterEach, describe, expect, it } from 'vitest';
-import { CallError, DeniedError, generateKeyPair, newAgreement, parseGrant, signAgreement, type CborValue, type PrivateKey } from '@mcp0/abi';
+import { CallError, DeniedError, generateKeyPair, newAgreement, parseGrant, signAgreement, type PrivateKey } from '@mcp0/abi';
 import type { Node, OperationEvent } from '@mcp0/sdk';
 import { publisher, signed } from '../../../test/fixtures.js';
 import { rejection } from '../rejection.js';
@@ -24,7 +24,7 @@ const provider = generateKeyPair();
 /** Registers a signed agreement `id` between `by` and the provider. */
 async function registerAgreement(n: Node, id: string, by: PrivateKey, set: Record<string, string> = {}): Promise<void> {
   const doc = newAgreement('personal', { id, consumer: by.kid, provider: provider.kid, set: { 'permissions.intents': '["increment","get"]', ...set } });
-  await n.callRole('agreements', 'register', { document: signAgreement(signAgreement(doc, by, 'consumer'), provider, 'provider') as unknown as CborValue });
+  await n.roles.agreements.register({ document: signAgreement(signAgreement(doc, by, 'consumer'), provider, 'provider') });
 }
 
 /** A node with agreements admitting and observing before trace (trusting `agentKeys` as agent signers), and one agreement registered. */
