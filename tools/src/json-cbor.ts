@@ -51,3 +51,13 @@ export function toJson(v: CborValue): unknown {
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
   return v;
 }
+
+/**
+ * A value as JSON text with integers kept exact: a bigint (a u64 past 2^53 from a plugin) is
+ * written as a JSON number with all its digits, which `JSON.stringify` refuses to do.
+ * @example
+ * exactJson({ amount: 2n ** 64n - 1n }) // '{"amount":18446744073709551615}'
+ */
+export function exactJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (_k, x) => (typeof x === 'bigint' ? `__big${x}` : x), indent).replace(/"__big(\d+)"/g, '$1');
+}

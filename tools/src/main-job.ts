@@ -22,12 +22,12 @@ import {
   signModule,
   writeKeyFile,
   type Agreement,
-  type CborValue,
   type PrivateKey,
 } from '@mcp0/abi';
 import { Node, UsageSampler, checkBudgets, loadDistribution, type Agent } from '@mcp0/sdk';
 import { buildPlugin } from '@mcp0/builder';
 import { readPrivateKey } from './trust.js';
+import { exactJson } from './json-cbor.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const DATA = resolve(process.env.MCP0_DATA ?? 'data');
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     Node.start({ distribution, store: STORE, trust: [developer.publicKey], operatorKey: operator }),
   );
   try {
-    await node.callRole('agreements', 'register', { document: (await agreement(developer, operator)) as unknown as CborValue });
+    await node.roles.agreements.register({ document: await agreement(developer, operator) });
     const build = (dir: string) => async () => signModule((await buildPlugin(join(ROOT, 'agents', dir))).wasm, developer);
     const memory = await step('building the memory agent', () => agentNamed(node, 'memory', build('memory')));
     const counter = await step('building the counter agent', () => agentNamed(node, 'counter', build('counter')));
@@ -177,12 +177,10 @@ async function main(): Promise<void> {
     const notes = ((await memory.agent.execute('list', { limit: 100 })) as { notes: unknown[] }).notes.length;
     const count = ((await counter.agent.execute('get', {})) as { value: number }).value;
     const snapshots = [await memory.agent.snapshot(), await counter.agent.snapshot()];
-    const trace = (await node.callRole('trace', 'head', {})) as { seq: number | null; head: string };
+    const trace = await node.roles.trace.head();
     // A signed checkpoint of that head: `mcp0 trace checkpoint` exports it, a proof ending here verifies against it.
     const checkpoint = await node.checkpoint();
-    const usage = (await node.callRole('agreements', 'usage', { consumer: developer.kid })) as {
-      agreements: { id: string; calls: number; costUnits: number }[];
-    };
+    const usage = await node.roles.agreements.usage({ consumer: developer.kid });
     const metrics = node.metrics();
     const agents = await Promise.all(node.agents.list().map(async (a) => ({ id: a.id, name: a.name, state: a.state, stateRoot: await a.stateRoot() })));
     await node.stop();
@@ -206,7 +204,7 @@ async function main(): Promise<void> {
       budgets,
     };
     if (json) {
-      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      process.stdout.write(`${exactJson(summary)}\n`);
       return;
     }
     const line = (s: string) => process.stdout.write(`${s}\n`);

@@ -12,7 +12,21 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages } from '../../test/built.js';
-import { decodeCbor, encodeCbor, generateKeyPair, signModule } from '@mcp0/abi';
+import {
+  AGREEMENTS_NAMESPACE,
+  agreementKey,
+  bindingKey,
+  checkRoleRecord,
+  decodeCbor,
+  encodeCbor,
+  generateKeyPair,
+  newAgreement,
+  signAgreement,
+  signModule,
+  TRACE_NAMESPACE,
+  traceEntryKey,
+  type TraceEntry,
+} from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { CheckpointLog, MemoryStore, openStore, signCheckpoint, verifyCheckpoint } from '@mcp0/sdk';
 import { batchArtifacts, proveBatch, releaseZk } from '@mcp0/sdk/zk';
@@ -22,16 +36,9 @@ import { nodeDist } from './node-dist.js';
 
 const STACK = /\n\s+at /;
 
-interface StoredEntry {
-  seq: number;
-  event: { cost: number };
-  eventHash: string;
-  head: string;
-}
-
 let dir: string;
 let uri: string;
-let entries: StoredEntry[] = [];
+let entries: TraceEntry[] = [];
 let proofFile: string;
 
 beforeAll(async () => {
@@ -58,7 +65,8 @@ beforeAll(async () => {
     ];
     for (const [intent, input] of ops) await kernel.execute({ agent: 'mcp0.hello', intent, input, time: time++ }).catch(() => undefined);
     for (let seq = 0; seq < ops.length; seq++) {
-      entries.push(decodeCbor((await store.kv.get('mcp0.trace', `trace/e/${String(seq).padStart(20, '0')}`))!) as unknown as StoredEntry);
+      const key = traceEntryKey(seq);
+      entries.push(checkRoleRecord('trace', 'kv.entry', decodeCbor((await store.kv.get(TRACE_NAMESPACE, key))!), key));
     }
   } finally {
     await kernel.stop();
@@ -113,7 +121,7 @@ describe('mcp0 trace prove and verify', () => {
     const file = JSON.parse(readFileSync(proofFile, 'utf8'));
     expect(file).toMatchObject({ from: 2, to: 5, batchSize: 32 });
     expect(Object.keys(file).sort()).toEqual(['batchSize', 'from', 'proof', 'publicSignals', 'to']);
-    const total = entries.slice(2, 6).reduce((s, e) => s + e.event.cost, 0);
+    const total = entries.slice(2, 6).reduce((s, e) => s + Number(e.event.cost), 0);
     expect(file.publicSignals).toEqual([entries[5]!.head, String(total), '4', entries[1]!.head, '100000']);
   }, 120_000);
 
@@ -303,15 +311,18 @@ describe("mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
     return out;
   }
 
-  /** Binds `agent` to an agreement with this cost quota, in the agreements plugin's kv layout. */
+  /**
+   * Binds `agent` to a signed agreement with this cost quota (none when undefined), written as an
+   * agreements plugin keeps it: the role's public kv layout (abi/ROLES.md).
+   */
   async function bindAgreement(kv: Awaited<ReturnType<typeof openStore>>['kv'], agent: string, id: string, quota?: number): Promise<void> {
-    await kv.put('mcp0.agreements', `agreements/b/${agent}`, encodeCbor(id));
-    const quotas = quota === undefined ? { windowMs: 60_000 } : { windowMs: 60_000, costUnitsPerWindow: quota };
-    await kv.put(
-      'mcp0.agreements',
-      `agreements/a/${id}`,
-      encodeCbor({ document: { type: 'mcp0.agreement/1', id, quotas }, revoked: false, revokedAt: null, registeredAt: 1, consumerKey: 'c', providerKey: 'p' }),
-    );
+    const consumer = generateKeyPair();
+    const doc = newAgreement('personal', { id, consumer: consumer.kid, provider: operator.kid });
+    doc.quotas = quota === undefined ? { windowMs: 60_000 } : { windowMs: 60_000, costUnitsPerWindow: quota };
+    const document = signAgreement(signAgreement(doc, consumer, 'consumer'), operator, 'provider');
+    await kv.put(AGREEMENTS_NAMESPACE, bindingKey(agent), encodeCbor(id));
+    const record = { document, revoked: false, revokedAt: null, registeredAt: 1, consumerKey: 'c', providerKey: 'p' };
+    await kv.put(AGREEMENTS_NAMESPACE, agreementKey(id), encodeCbor(record));
   }
 
   /** A copy of the chain's store, with `edit` applied. */
@@ -411,6 +422,30 @@ describe("mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
         /bound to different agreements: agr-1 \(a1\), agr-2 \(a2\); pass --agreement <id> or --cost-limit <n>/,
       );
       expect(await costLimitFor(store.kv, [entry(0, 'a1'), entry(1, 'a1')], {})).toMatchObject({ value: 10n });
+    });
+
+    it('a binding or an agreement record that breaks the role contract is ESTATE naming it, not a limit', async () => {
+      const { costLimitFor } = await import('../src/commands/trace/limit.js');
+      const store = new MemoryStore();
+      const entry = (seq: number, agent: string) => ({ seq, agent, eventHash: '1', head: '1', cost: 1n });
+      await store.kv.put(AGREEMENTS_NAMESPACE, bindingKey('a1'), encodeCbor(42));
+      await expect(costLimitFor(store.kv, [entry(0, 'a1')], {})).rejects.toMatchObject({
+        code: 'ESTATE',
+        message: 'mcp0.agreements agreements/b/a1: not a mcp0.agreements@1 kv.binding record: / must be string, got number 42',
+      });
+      // A record whose document was altered to raise its quota past what any signed document says.
+      await bindAgreement(store.kv, 'a2', 'agr-2', 20);
+      const record = decodeCbor((await store.kv.get(AGREEMENTS_NAMESPACE, agreementKey('agr-2')))!) as { document: { quotas: Record<string, unknown> } };
+      record.document.quotas.costUnitsPerWindow = 'lots';
+      await store.kv.put(AGREEMENTS_NAMESPACE, agreementKey('agr-2'), encodeCbor(record));
+      await expect(costLimitFor(store.kv, [entry(0, 'a2')], {})).rejects.toMatchObject({
+        code: 'ESTATE',
+        message: expect.stringMatching(
+          /^mcp0\.agreements agreements\/a\/agr-2: not a mcp0\.agreements@1 kv\.agreement record: \/document\/quotas\/costUnitsPerWindow must be integer/,
+        ),
+      });
+      await store.kv.put(AGREEMENTS_NAMESPACE, agreementKey('agr-2'), Uint8Array.of(0xff));
+      await expect(costLimitFor(store.kv, [entry(0, 'a2')], {})).rejects.toMatchObject({ code: 'ESTATE', message: expect.stringContaining('is not CBOR') });
     });
   });
 

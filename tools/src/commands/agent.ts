@@ -47,8 +47,7 @@ function parseJsonArg(text: string | undefined, what: string): CborValue {
 async function agreementId(node: Node, value: string | undefined): Promise<string | undefined> {
   if (value === undefined || !existsSync(value)) return value;
   const document = parseAgreement(await readFile(value, 'utf8'));
-  const out = (await node.callRole('agreements', 'register', { document: document as unknown as CborValue })) as { id: string };
-  return out.id;
+  return (await node.roles.agreements.register({ document })).id;
 }
 
 /** The positional arguments each subcommand takes, after the subcommand. */

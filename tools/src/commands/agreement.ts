@@ -24,18 +24,13 @@ import {
   type PublicKey,
 } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
-import type { Store } from '@mcp0/sdk';
+import type { RoleClient, Store } from '@mcp0/sdk';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
 import { DEFAULT_DIST, DEFAULT_STORE } from '../defaults.js';
 import { announce, assemblerTrust, isKeyPath, readKey, readPrivateKey, trustedKeys } from '../trust.js';
 import { assertStoreExists } from './trace/chain.js';
+import { exactJson } from '../json-cbor.js';
 
-/**
- * The plugin's module name, which is also its kv namespace in the store.
- * @example
- * kernel.callValue(AGREEMENTS, 'usage', { consumer })
- */
-export const AGREEMENTS = 'mcp0.agreements';
 const SUBCOMMANDS = ['new', 'sign', 'verify', 'usage', 'invoice'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
@@ -147,8 +142,7 @@ function overrides(args: Args): Record<string, string> {
   return out;
 }
 
-const pretty = (v: unknown): string =>
-  `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x), 2)}\n`;
+const pretty = (v: unknown): string => `${exactJson(v, 2)}\n`;
 
 /**
  * A party of `new`: a key id as it is, or a key file (the rule of trust.ts: a path has a "/" or
@@ -305,8 +299,8 @@ async function pluginArtifact(args: Args, io: Io): Promise<{ bytes: Uint8Array; 
   return { bytes: plugin.bytes, trust: distribution.publishers, ...(plugin.config === undefined ? {} : { config: plugin.config }) };
 }
 
-/** Call one export of the plugin running over the store's kv. */
-async function callPlugin(args: Args, io: Io, exportName: string, input: CborValue): Promise<CborValue> {
+/** Runs `use` with a typed client of the agreements role, its plugin running over the store's kv. */
+async function withAgreements<T>(args: Args, io: Io, use: (agreements: RoleClient<'agreements'>) => Promise<T>): Promise<T> {
   const uri = stringOption(args, 'store') ?? DEFAULT_STORE;
   assertStoreExists(uri);
   const { bytes, trust, config } = await pluginArtifact(args, io);
@@ -319,61 +313,34 @@ async function callPlugin(args: Args, io: Io, exportName: string, input: CborVal
       grants: [{ name: 'kv' }, { name: 'crypto' }, { name: 'clock' }],
       ...(config === undefined ? {} : { config }),
     });
-    return await kernel.callValue(AGREEMENTS, exportName, input);
+    const { name } = readManifest(bytes);
+    return await use((await import('@mcp0/sdk')).roleClient('agreements', (e, v) => kernel.callValue(name, e, v)));
   } finally {
     await kernel.stop();
     await store.close();
   }
 }
 
-interface UsageView {
-  consumer: string;
-  time: number;
-  storageBytes: number;
-  agreements: {
-    id: string;
-    revoked: boolean;
-    windowStart: number;
-    windowMs: number;
-    admitted: number;
-    calls: number;
-    costUnits: number;
-    bytesIn: number;
-    bytesOut: number;
-    inFlight: number;
-    limits: Record<string, number>;
-  }[];
-}
-
 async function usage(args: Args, self: Command, io: Io): Promise<number> {
   const [consumer] = positionals(args, self, 1);
   const window = stringOption(args, 'window');
-  const u = (await callPlugin(args, io, 'usage', {
-    consumer: consumer!,
-    ...(window === undefined ? {} : { window: parseTime(window, '--window') }),
-  })) as unknown as UsageView;
+  const u = await withAgreements(args, io, (agreements) =>
+    agreements.usage({ consumer: consumer!, ...(window === undefined ? {} : { window: parseTime(window, '--window') }) }),
+  );
   if (args.values.json) {
-    io.out(`${JSON.stringify(u, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`);
+    io.out(`${exactJson(u)}\n`);
     return 0;
   }
-  const lines = [`usage of ${u.consumer} at ${new Date(Number(u.time)).toISOString()} (stored bytes: ${u.storageBytes})`];
+  const lines = [`usage of ${u.consumer} at ${new Date(u.time).toISOString()} (stored bytes: ${u.storageBytes})`];
   if (u.agreements.length === 0) lines.push('  no agreements');
   for (const a of u.agreements) {
-    const of = (n: number, limit: number | undefined) => `${n}${limit === undefined ? '' : `/${limit}`}`;
+    const of = (n: number | bigint, limit: number | bigint | undefined) => `${n}${limit === undefined ? '' : `/${limit}`}`;
     lines.push(
-      `  ${a.id}${a.revoked ? ' (revoked)' : ''}: window from ${new Date(Number(a.windowStart)).toISOString()} (${a.windowMs} ms): calls ${of(a.admitted, a.limits.callsPerWindow)}, cost units ${of(a.costUnits, a.limits.costUnitsPerWindow)}, bytes in ${a.bytesIn} out ${a.bytesOut}, in flight ${of(a.inFlight, a.limits.maxConcurrent)}`,
+      `  ${a.id}${a.revoked ? ' (revoked)' : ''}: window from ${new Date(a.windowStart).toISOString()} (${a.windowMs} ms): calls ${of(a.admitted, a.limits.callsPerWindow)}, cost units ${of(a.costUnits, a.limits.costUnitsPerWindow)}, bytes in ${a.bytesIn} out ${a.bytesOut}, in flight ${of(a.inFlight, a.limits.maxConcurrent)}`,
     );
   }
   io.out(`${lines.join('\n')}\n`);
   return 0;
-}
-
-interface InvoiceView {
-  consumer: string;
-  from: number;
-  to: number;
-  lines: { agreement: string; item: string; quantity: number | bigint; unitPrice: number | bigint; amount: number | bigint; currency: string }[];
-  totals: { currency: string; amount: number | bigint }[];
 }
 
 const HOUR_MS = 3_600_000;
@@ -409,10 +376,10 @@ async function invoice(args: Args, self: Command, io: Io): Promise<number> {
     throw new UsageError('EUSAGE', `--period: invoices cover whole UTC hours, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
   if (from >= to)
     throw new UsageError('EUSAGE', `--period: the start must come before the end, got ${new Date(from).toISOString()}..${new Date(to).toISOString()}`);
-  const inv = (await callPlugin(args, io, 'invoice', { consumer: consumer!, from, to })) as unknown as InvoiceView;
+  const inv = await withAgreements(args, io, (agreements) => agreements.invoice({ consumer: consumer!, from, to }));
   if (args.values.json) {
     // Amounts past 2^53 come back as bigint: printed as JSON numbers, digits exact.
-    io.out(`${JSON.stringify(inv, (_k, x) => (typeof x === 'bigint' ? `__big${x}` : x)).replace(/"__big(\d+)"/g, '$1')}\n`);
+    io.out(`${exactJson(inv)}\n`);
     return 0;
   }
   const rows = [`invoice for ${inv.consumer}, ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`];

@@ -10,6 +10,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import {
+  AGREEMENTS_NAMESPACE,
   chainCost,
   JsonError,
   MAX_CHAIN_COST,
@@ -25,7 +26,7 @@ import type { Store, TraceCheckpoint, VerifiedTraceProof } from '@mcp0/sdk';
 import type { VerificationKey } from '@mcp0/sdk/zk';
 import { type Args, type Command, type Io, intOption, positionals, stringOption } from '../command.js';
 import { assertStoreExists, readEntry, readHead, type ChainEntry } from './trace/chain.js';
-import { AGREEMENTS_NAMESPACE, costLimitFor, parseCostLimit } from './trace/limit.js';
+import { costLimitFor, parseCostLimit } from './trace/limit.js';
 import { progress } from './trace/progress.js';
 import { DEFAULT_DIST, DEFAULT_STORE } from '../defaults.js';
 import { signerTrust, signingKey } from '../trust.js';

@@ -1,21 +1,15 @@
 /**
  * The cost limit `mcp0 trace prove` proves a batch against. A limit taken from the batch itself
  * proves nothing (every batch is within its own total), so it comes from the agreement the
- * operations ran under: the agreements plugin binds each agent to an agreement and keeps the
- * signed document (plugins/agreements/README.md, "kv layout", namespace `mcp0.agreements`):
- *   agreements/b/<agent> → CBOR text: the agreement id
- *   agreements/a/<id>    → CBOR {document, revoked, …}, document.quotas.costUnitsPerWindow
- * `--cost-limit` overrides; `--agreement <id>` picks one; otherwise every entry's agent must be
- * bound to the same agreement, and that agreement must set a cost quota. Read only.
+ * operations ran under, read from the agreements role's public kv layout (abi/ROLES.md): the
+ * binding of each entry's agent and the agreement's record, both checked against the role's
+ * contract. `--cost-limit` overrides; `--agreement <id>` picks one; otherwise every entry's agent
+ * must be bound to the same agreement, and that agreement must set a cost quota. Read only.
  */
-import { decodeCbor, Mcp0Error, UsageError, type CborValue } from '@mcp0/abi';
+import { AGREEMENTS_NAMESPACE, agreementKey, bindingKey, checkRoleRecord, decodeCbor, Mcp0Error, UsageError } from '@mcp0/abi';
 import type { KvProvider } from '@mcp0/kernel';
 import type { ChainEntry } from './chain.js';
 
-/** The kv namespace of the agreements plugin. */
-export const AGREEMENTS_NAMESPACE = 'mcp0.agreements';
-const AGREEMENT_PREFIX = 'agreements/a/';
-const BINDING_PREFIX = 'agreements/b/';
 const MAX_LIMIT = 2n ** 64n - 1n;
 
 /** A limit and where it came from, for the operator to see. */
@@ -24,10 +18,10 @@ export interface CostLimit {
   source: string;
 }
 
-const isMap = (v: CborValue | undefined): v is { [key: string]: CborValue } =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-
-function decodeAt(bytes: Uint8Array, key: string): CborValue {
+/** The record at `key`, decoded; ESTATE naming it when it is not CBOR. */
+async function readRecord(kv: KvProvider, key: string): Promise<unknown> {
+  const bytes = await kv.get(AGREEMENTS_NAMESPACE, key);
+  if (bytes === undefined) return undefined;
   try {
     return decodeCbor(bytes);
   } catch (e) {
@@ -44,30 +38,21 @@ export function parseCostLimit(text: string): bigint {
 
 /** The agreement `id`'s cost quota; EUSAGE when it is not registered or sets none. */
 async function agreementLimit(kv: KvProvider, id: string, why: string): Promise<CostLimit> {
-  const key = AGREEMENT_PREFIX + id;
-  const bytes = await kv.get(AGREEMENTS_NAMESPACE, key);
-  if (bytes === undefined) {
+  const key = agreementKey(id);
+  const stored = await readRecord(kv, key);
+  if (stored === undefined) {
     throw new UsageError(
       'EUSAGE',
       `no agreement ${JSON.stringify(id)} in the store (${AGREEMENTS_NAMESPACE} ${key}): pass --agreement <a registered id> or --cost-limit <n>`,
       { agreement: id },
     );
   }
-  const v = decodeAt(bytes, key);
-  if (!isMap(v) || !isMap(v.document)) throw new Mcp0Error('ESTATE', `${AGREEMENTS_NAMESPACE} ${key}: not an agreement record {document, …}`, { key });
-  const quotas = v.document.quotas;
-  const limit = isMap(quotas) ? quotas.costUnitsPerWindow : undefined;
-  if (limit === undefined || limit === null) {
+  const { document } = checkRoleRecord('agreements', 'kv.agreement', stored, `${AGREEMENTS_NAMESPACE} ${key}`);
+  const limit = document.quotas.costUnitsPerWindow;
+  if (limit === undefined) {
     throw new UsageError('EUSAGE', `agreement ${JSON.stringify(id)} sets no cost quota (quotas.costUnitsPerWindow): pass --cost-limit <n>`, { agreement: id });
   }
-  const value =
-    typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 0
-      ? BigInt(limit)
-      : typeof limit === 'bigint' && limit >= 0n && limit <= MAX_LIMIT
-        ? limit
-        : undefined;
-  if (value === undefined) throw new Mcp0Error('ESTATE', `${AGREEMENTS_NAMESPACE} ${key}: quotas.costUnitsPerWindow is not an unsigned integer`, { key });
-  return { value, source: `agreement ${id}'s quotas.costUnitsPerWindow (${why})` };
+  return { value: BigInt(limit), source: `agreement ${id}'s quotas.costUnitsPerWindow (${why})` };
 }
 
 /**
@@ -82,11 +67,9 @@ export async function costLimitFor(kv: KvProvider, entries: readonly ChainEntry[
   const byAgreement = new Map<string, string[]>();
   const agents = [...new Set(entries.map((e) => e.agent))];
   for (const agent of agents) {
-    const key = BINDING_PREFIX + agent;
-    const bytes = await kv.get(AGREEMENTS_NAMESPACE, key);
-    const id = bytes === undefined ? undefined : decodeAt(bytes, key);
-    if (id !== undefined && typeof id !== 'string') throw new Mcp0Error('ESTATE', `${AGREEMENTS_NAMESPACE} ${key}: the binding is not CBOR text`, { key });
-    if (id === undefined || id === '') {
+    const key = bindingKey(agent);
+    const stored = await readRecord(kv, key);
+    if (stored === undefined) {
       const seq = entries.find((e) => e.agent === agent)!.seq;
       throw new UsageError(
         'EUSAGE',
@@ -94,6 +77,7 @@ export async function costLimitFor(kv: KvProvider, entries: readonly ChainEntry[
         { agent, seq },
       );
     }
+    const id = checkRoleRecord('agreements', 'kv.binding', stored, `${AGREEMENTS_NAMESPACE} ${key}`);
     byAgreement.set(id, [...(byAgreement.get(id) ?? []), agent]);
   }
   if (byAgreement.size > 1) {
