@@ -136,7 +136,7 @@ async function agentNode(withAgreements) {
     provider,
     'provider',
   );
-  if (withAgreements) await n.callRole('agreements', 'register', { document: agentDoc });
+  if (withAgreements) await n.roles.agreements.register({ document: agentDoc });
   const agent = await n.agents.spawn({ module: counter, name: 'counter', ...(withAgreements ? { agreement: 'bench-agent' } : {}) });
   await agent.execute('increment', {});
   return { n, agent };

@@ -62,26 +62,44 @@ export function parseCommandArgs(command: Command, argv: string[]): Args {
   }
 }
 
+/** A key id (an RFC 7638 thumbprint, 43 base64url characters) that starts with "-", as one in 64 does. */
+const DASHED_KEY_ID = /^-[A-Za-z0-9_-]{42}$/;
+
 /**
- * Joins `--name value` into `--name=value` where `name` takes a string and the value starts with
- * "-" without being an option this command knows. Key ids are base64url, so one in 64 starts with
- * "-", and parseArgs would refuse `--consumer -Xy…` as ambiguous.
+ * Key ids are base64url, so one in 64 starts with "-", which parseArgs reads as an option. This
+ * joins `--name value` into `--name=value` where `name` takes a string and the value starts with
+ * "-" without being an option this command knows (`--consumer -Xy…`), and moves the positionals
+ * after a `--` when one of them is such a key id (`keyring remove -Xy…`), keeping their order.
+ * @example
+ * bindDashValues(['-Xy…', '--keyring', 'k'], { keyring: { type: 'string' } }) // ['--keyring=k', '--', '-Xy…']
  */
-function bindDashValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
+export function bindDashValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
   const isOption = (t: string): boolean =>
     t === '--' ||
     (t.startsWith('--') ? t.slice(2).split('=')[0]! in options : Object.values(options).some((o) => o.short !== undefined && t === `-${o.short}`));
-  const out: string[] = [];
+  const flags: string[] = [];
+  const positionals: string[] = [];
+  let dashed = false;
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i]!;
     const next = argv[i + 1];
-    if (t === '--') return out.concat(argv.slice(i));
-    if (t.startsWith('--') && options[t.slice(2)]?.type === 'string' && next !== undefined && next.startsWith('-') && !isOption(next)) {
-      out.push(`${t}=${next}`);
+    if (t === '--') {
+      positionals.push(...argv.slice(i + 1));
+      return [...flags, '--', ...positionals];
+    }
+    const named =
+      t.startsWith('--') && !t.includes('=') ? options[t.slice(2)] : Object.values(options).find((o) => o.short !== undefined && t === `-${o.short}`);
+    const takesValue = named?.type === 'string';
+    if (takesValue && next !== undefined && (!next.startsWith('-') || !isOption(next))) {
+      flags.push(t.startsWith('--') ? `${t}=${next}` : t, ...(t.startsWith('--') ? [] : [next]));
       i++;
-    } else out.push(t);
+    } else if (t.startsWith('-') && t !== '-' && !DASHED_KEY_ID.test(t)) flags.push(t);
+    else {
+      dashed ||= DASHED_KEY_ID.test(t);
+      positionals.push(t);
+    }
   }
-  return out;
+  return dashed ? [...flags, '--', ...positionals] : [...flags, ...positionals];
 }
 
 /** The --help text of a command. */
