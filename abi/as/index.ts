@@ -11,6 +11,7 @@ export * from "./errors";
 export * from "./host";
 export * from "./args";
 export * from "./io";
+export * from "./hooks";
 
 import { Value, encode } from "./cbor";
 import { setOutput } from "./extism";

@@ -1,6 +1,7 @@
 /**
  * The guest library's other half: the host-function wrappers (against the stand-in host), request
- * reading with Args, the error JSON, the abort path through `panic`, and the version marker.
+ * reading with Args, the hook helpers (hooks.ts: reading admit and observe input, the verdicts),
+ * the error JSON, the abort path through `panic`, and the version marker.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +106,148 @@ describe('guest library', () => {
     }
     const bad = await g.call('args', Uint8Array.of(0xbf));
     expect(bad).toMatchObject({ kind: 'error', code: 'EINPUT', message: expect.stringMatching(/^input: CBOR: indefinite lengths/) });
+  });
+
+  describe('hook helpers', () => {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    const op = (o: Record<string, unknown> = {}) => ({ id: 'op-1', agent: 'acme.notes', intent: 'remember', time: 1_700_000_000_000, inputBytes: 12, ...o });
+    const h1 = new Uint8Array(32).fill(1);
+    const h2 = new Uint8Array(32).fill(2);
+    const outcome = (o: Record<string, unknown> = {}) => ({ status: 'ok', cost: 3, wallUs: 150, bytesIn: 12, bytesOut: 40, inputHash: h1, outputHash: h2, ...o });
+    /** `m` without `key`: a missing member (cborg would encode undefined, which is not in the profile). */
+    const without = (m: Record<string, unknown>, key: string) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== key));
+    /** What hookobserve echoes for `outcome(o)`: code and message "" when absent. */
+    const echoed = (o: Record<string, unknown> = {}) => ({ code: '', message: '', ...outcome(o) });
+    const bytesOf = (o: Awaited<ReturnType<typeof call>>): Uint8Array => {
+      if (o.kind !== 'output') throw new Error(`expected output, got ${o.kind}: ${o.kind === 'error' ? `${o.code} ${o.message}` : o.error.message}`);
+      return o.bytes;
+    };
+    let g: Awaited<ReturnType<typeof loadGuest>>;
+    const call = (name: string, input?: Uint8Array) => g.call(name, input);
+
+    beforeAll(async () => {
+      g = await loadGuest(wasm);
+    });
+
+    it('readAdmit reads every op member, the whole u64 range, and ignores members it does not know', async () => {
+      expect(hex(bytesOf(await call('hookadmit', enc({ op: op() }))))).toBe(hex(enc({ op: op() })));
+      const max = { id: 'ü水🌊', agent: 'a', intent: 'i', time: 2n ** 64n - 1n, inputBytes: 0 };
+      expect(hex(bytesOf(await call('hookadmit', enc({ op: max }))))).toBe(hex(enc({ op: max })));
+      // A later v1.x may add members: an old hook keeps reading what it knows.
+      expect(hex(bytesOf(await call('hookadmit', enc({ op: op({ future: [1] }), also: true }))))).toBe(hex(enc({ op: op() })));
+      // The observe input is an admit input with an outcome: readAdmit reads its op.
+      expect(hex(bytesOf(await call('hookadmit', enc({ op: op(), outcome: outcome() }))))).toBe(hex(enc({ op: op() })));
+    });
+
+    it('readObserve reads ok, error and denied outcomes, with code and message when present', async () => {
+      const error = { status: 'error', code: 'ETRAP', message: 'unreachable executed', cost: 2n ** 40n };
+      const denied = { status: 'denied', code: 'EDENIED', message: 'mcp0.policy denied acme.notes/remember: busy', cost: 0, wallUs: 0, bytesOut: 0 };
+      const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+        ['ok', {}, echoed()],
+        ['error', error, echoed(error)],
+        ['denied', denied, echoed(denied)],
+        ['null code and message', { code: null, message: null }, echoed()], // null is absent, as for every optional member (Args)
+        ['a member it does not know', { next: 'v1.2' }, echoed()],
+      ];
+      for (const [name, given, want] of cases) {
+        expect(hex(bytesOf(await call('hookobserve', enc({ op: op(), outcome: outcome(given) } as never)))), name).toBe(hex(enc({ op: op(), outcome: want } as never)));
+      }
+    });
+
+    it('names the member, what was expected and what came (EINPUT)', async () => {
+      const admit: [unknown, string][] = [
+        ...(['id', 'agent', 'intent'] as const).map((k): [unknown, string] => [{ op: without(op(), k) }, `op."${k}" is missing, expected text`]),
+        ...(['time', 'inputBytes'] as const).map((k): [unknown, string] => [{ op: without(op(), k) }, `op."${k}" is missing, expected uint`]),
+        [{ op: op({ agent: 1 }) }, 'op."agent" expected text, got uint'],
+        [{ op: op({ id: new Uint8Array(2) }) }, 'op."id" expected text, got bytes'],
+        [{ op: op({ intent: null }) }, 'op."intent" expected text, got null'],
+        [{ op: op({ time: -1 }) }, 'op."time" expected uint, got negint'],
+        [{ op: op({ time: 1.5 }) }, 'op."time" expected uint, got float'],
+        [{ op: op({ inputBytes: '12' }) }, 'op."inputBytes" expected uint, got text'],
+        [{ op: op({ agent: 1, time: 'x' }) }, 'op."agent" expected text, got uint'], // the first problem
+        [{}, '"op" is missing, expected map'],
+        [{ op: 'x' }, '"op" expected map, got text'],
+        [{ op: [op()] }, '"op" expected map, got array'],
+        [[{ op: op() }], 'input: expected a CBOR map, got array'],
+        ['op', 'input: expected a CBOR map, got text'],
+        [null, 'input: expected a CBOR map, got null'],
+      ];
+      for (const [input, message] of admit) {
+        expect(await call('hookadmit', enc(input as never)), message).toEqual({ kind: 'error', code: 'EINPUT', message });
+      }
+      const observe: [unknown, string][] = [
+        ...(['cost', 'wallUs', 'bytesIn', 'bytesOut'] as const).map((k): [unknown, string] => [
+          { op: op(), outcome: without(outcome(), k) },
+          `outcome."${k}" is missing, expected uint`,
+        ]),
+        ...(['inputHash', 'outputHash'] as const).map((k): [unknown, string] => [
+          { op: op(), outcome: without(outcome(), k) },
+          `outcome."${k}" is missing, expected bytes`,
+        ]),
+        [{ op: op(), outcome: without(outcome(), 'status') }, 'outcome."status" is missing, expected text'],
+        [{ op: op(), outcome: outcome({ status: 1 }) }, 'outcome."status" expected text, got uint'],
+        [{ op: op(), outcome: outcome({ status: 'maybe' }) }, 'outcome."status" expected "ok", "error" or "denied", got "maybe"'],
+        [{ op: op(), outcome: outcome({ status: 'OK' }) }, 'outcome."status" expected "ok", "error" or "denied", got "OK"'],
+        [{ op: op(), outcome: outcome({ status: 'maybe', cost: 'x' }) }, 'outcome."status" expected "ok", "error" or "denied", got "maybe"'],
+        [{ op: op(), outcome: outcome({ code: 7 }) }, 'outcome."code" expected text, got uint'],
+        [{ op: op(), outcome: outcome({ message: new Uint8Array(1) }) }, 'outcome."message" expected text, got bytes'],
+        [{ op: op(), outcome: outcome({ cost: -3 }) }, 'outcome."cost" expected uint, got negint'],
+        [{ op: op(), outcome: outcome({ wallUs: 0.5 }) }, 'outcome."wallUs" expected uint, got float'],
+        [{ op: op(), outcome: outcome({ bytesOut: true }) }, 'outcome."bytesOut" expected uint, got bool'],
+        [{ op: op(), outcome: outcome({ inputHash: new Uint8Array(31) }) }, 'outcome."inputHash" expected 32 bytes, got 31'],
+        [{ op: op(), outcome: outcome({ inputHash: new Uint8Array(0) }) }, 'outcome."inputHash" expected 32 bytes, got 0'],
+        [{ op: op(), outcome: outcome({ outputHash: new Uint8Array(33) }) }, 'outcome."outputHash" expected 32 bytes, got 33'],
+        [{ op: op(), outcome: outcome({ outputHash: 'abc' }) }, 'outcome."outputHash" expected bytes, got text'],
+        [{ op: op({ agent: 1 }), outcome: outcome({ status: 'maybe' }) }, 'op."agent" expected text, got uint'],
+        [{ op: op() }, '"outcome" is missing, expected map'],
+        [{ op: op(), outcome: [outcome()] }, '"outcome" expected map, got array'],
+        [{ outcome: outcome() }, '"op" is missing, expected map'],
+        [{ op: 'x', outcome: outcome() }, '"op" expected map, got text'],
+        [[], 'input: expected a CBOR map, got array'],
+      ];
+      for (const [input, message] of observe) {
+        expect(await call('hookobserve', enc(input as never)), message).toEqual({ kind: 'error', code: 'EINPUT', message });
+      }
+    });
+
+    it('refuses bytes that are not one strict CBOR item with EINPUT, never a trap', async () => {
+      for (const name of ['hookadmit', 'hookobserve']) {
+        expect(await call(name, new Uint8Array(0))).toEqual({ kind: 'error', code: 'EINPUT', message: 'input: CBOR: expected one data item, got 0 bytes' });
+        for (const bytes of [Uint8Array.of(0xa2, 0x62), Uint8Array.of(0xbf, 0xff), Uint8Array.of(0xa1, 0x62, 0x6f, 0x70, 0xa0, 0x00), Uint8Array.of(0xff)]) {
+          expect(await call(name, bytes), `${name} ${hex(bytes)}`).toMatchObject({ kind: 'error', code: 'EINPUT', message: expect.stringMatching(/^input: CBOR: /) });
+        }
+        // A map nested past the decoder's depth where op should be.
+        let deep: unknown = {};
+        for (let i = 0; i < 70; i++) deep = { op: deep };
+        expect(await call(name, enc(deep as never))).toMatchObject({ kind: 'error', code: 'EINPUT', message: expect.stringMatching(/nesting deeper than 64/) });
+      }
+      expect(g.host.panics).toEqual([]);
+    });
+
+    it('allow answers {allow: true}, the same bytes every time', async () => {
+      const out = bytesOf(await call('hookallow'));
+      expect(hex(out)).toBe('a165616c6c6f77f5');
+      expect(hex(out)).toBe(hex(enc({ allow: true })));
+      expect(hex(bytesOf(await call('hookallow')))).toBe(hex(out));
+    });
+
+    it('deny answers {allow: false, reason}, with retryAfterMs only when it is ≥ 0', async () => {
+      const deny = async (input: Record<string, unknown>) => bytesOf(await call('hookdeny', enc(input as never)));
+      expect(hex(await deny({ reason: 'r' }))).toBe('a265616c6c6f77f466726561736f6e6172');
+      expect(hex(await deny({ reason: 'r', retryAfterMs: 5 }))).toBe('a365616c6c6f77f466726561736f6e61726c726574727941667465724d7305');
+      for (const [retryAfterMs, want] of [
+        [undefined, {}],
+        [-1, {}],
+        [-5, {}],
+        [0, { retryAfterMs: 0 }],
+        [60_000, { retryAfterMs: 60_000 }],
+        [2n ** 63n - 1n, { retryAfterMs: 2n ** 63n - 1n }],
+      ] as [number | bigint | undefined, Record<string, unknown>][]) {
+        const reason = 'quota-exhausted: 10 of 10 calls used, ü水🌊 "quoted"';
+        const input = retryAfterMs === undefined ? { reason } : { reason, retryAfterMs };
+        expect(hex(await deny(input)), String(retryAfterMs)).toBe(hex(enc({ allow: false, reason, ...want } as never)));
+      }
+    });
   });
 
   it('writes the error as JSON the host can parse, whatever the message holds', async () => {

@@ -8,7 +8,7 @@
  * hour. Denial reasons start with a stable token: no-agreement, revoked, provider-not-accepted,
  * not-yet-valid, expired, not-permitted, quota-exhausted.
  */
-import { Args, Err, Value, encode, fail, failWith, readArgs, respond, respondBytes } from "@mcp0/abi/as";
+import { Err, allow, deny, failWith, readAdmit, readObserve } from "@mcp0/abi/as";
 import { providerDenial } from "./config";
 import { Agreement } from "./document";
 import { globMatch } from "./glob";
@@ -35,8 +35,8 @@ export function permits(a: Agreement, agent: string, intent: string): bool {
 class Choice {
   entry: Entry | null = null;
   reason: string = "";
-  retryAfterMs: u64 = 0;
-  hasRetry: bool = false;
+  /** When waiting may help, how long; -1 when it will not (deny's "no hint"). */
+  retryAfterMs: i64 = -1;
 }
 
 /** Why `e` does not admit the operation, or "" when it does (validity and permissions only). */
@@ -47,8 +47,7 @@ function refusal(e: Entry, agent: string, intent: string, time: u64, c: Choice):
   const provider = providerDenial(a.id, a.provider);
   if (provider != "") return provider;
   if (time < a.notBefore) {
-    c.retryAfterMs = a.notBefore - time;
-    c.hasRetry = true;
+    c.retryAfterMs = <i64>(a.notBefore - time); // notBefore < 2^53 (document.ts), so this fits
     return "not-yet-valid: agreement " + a.id + " is valid from " + a.notBefore.toString() + ", the operation's time is " + time.toString();
   }
   if (time >= a.notAfter) return "expired: agreement " + a.id + " expired at " + a.notAfter.toString() + ", the operation's time is " + time.toString();
@@ -85,33 +84,22 @@ function choose(agent: string, intent: string, time: u64): Choice {
   return c;
 }
 
-function deny(reason: string, hasRetry: bool, retryAfterMs: u64): i32 {
-  const v = Value.map().set("allow", Value.bool(false)).set("reason", Value.text(reason));
-  if (hasRetry) v.set("retryAfterMs", Value.uint(retryAfterMs));
-  return respond(v);
-}
-
 /** The retry-after of a denial that waits only for operations in flight to be observed. */
-const IN_FLIGHT_RETRY_MS: u64 = 100;
-
-const ALLOW = encode(Value.map().set("allow", Value.bool(true)));
+const IN_FLIGHT_RETRY_MS: i64 = 100;
 
 /** {op: {id, agent, intent, time, inputBytes}} → {allow, reason?, retryAfterMs?}. */
 export function mcp0_admit(): i32 {
-  const a = readArgs();
-  const opMap = a.map("op");
-  if (a.error !== null) return a.fail();
-  const op = new Args(opMap);
-  const opId = op.text("id");
-  const agent = op.text("agent");
-  const intent = op.text("intent");
-  const time = op.uint("time");
-  if (op.error !== null) return fail("EINPUT", "op." + op.error!);
+  const h = readAdmit();
+  if (h.error !== null) return h.fail();
+  const opId = h.op.id;
+  const agent = h.op.agent;
+  const intent = h.op.intent;
+  const time = h.op.time;
 
   const c = choose(agent, intent, time);
   if (stateErr !== null) return failWith(stateErr!);
   const e = c.entry;
-  if (e === null) return deny(c.reason, c.hasRetry, c.retryAfterMs);
+  if (e === null) return deny(c.reason, c.retryAfterMs);
   const ag = e.ag;
 
   if (ag.storageBytes != u64.MAX_VALUE) {
@@ -123,36 +111,37 @@ export function mcp0_admit(): i32 {
       if (byConsumer > stored) stored = byConsumer;
     }
     if (stored > ag.storageBytes) {
-      return deny("quota-exhausted: " + agent + " stores " + stored.toString() + " bytes, agreement " + ag.id + " allows " + ag.storageBytes.toString(), false, 0);
+      return deny("quota-exhausted: " + agent + " stores " + stored.toString() + " bytes, agreement " + ag.id + " allows " + ag.storageBytes.toString());
     }
   }
 
   const start = time - time % ag.windowMs;
   const w = windowOf(ag.id, start);
   if (w === null) return failWith(stateErr!);
-  const retry = start + ag.windowMs - time;
+  // Until the next window: at most windowMs, which is below 2^53 (document.ts), so it fits an i64.
+  const retry = <i64>(start + ag.windowMs - time);
   if (w.admitted >= ag.callsPerWindow) {
-    return deny("quota-exhausted: " + w.admitted.toString() + " of " + ag.callsPerWindow.toString() + " calls used in the window from " + isoTime(start) + " of agreement " + ag.id, true, retry);
+    return deny("quota-exhausted: " + w.admitted.toString() + " of " + ag.callsPerWindow.toString() + " calls used in the window from " + isoTime(start) + " of agreement " + ag.id, retry);
   }
   // Cost units are known only at observe, but every operation costs at least one (a failed one
   // exactly one), so each operation in flight holds one unit: operations racing for the last
   // units are admitted one per unit, never more.
   if (add(w.costUnits, w.reserved) >= ag.costUnitsPerWindow) {
     const used = "quota-exhausted: " + w.costUnits.toString() + " of " + ag.costUnitsPerWindow.toString() + " cost units used in the window from " + isoTime(start) + " of agreement " + ag.id;
-    if (w.costUnits >= ag.costUnitsPerWindow) return deny(used, true, retry);
+    if (w.costUnits >= ag.costUnitsPerWindow) return deny(used, retry);
     // Only held units stand in the way: they are settled when those operations are observed.
-    return deny(used + ", and " + w.reserved.toString() + " held by operations in flight", true, IN_FLIGHT_RETRY_MS < retry ? IN_FLIGHT_RETRY_MS : retry);
+    return deny(used + ", and " + w.reserved.toString() + " held by operations in flight", IN_FLIGHT_RETRY_MS < retry ? IN_FLIGHT_RETRY_MS : retry);
   }
   const busy = inFlight(ag.id);
   if (busy >= ag.maxConcurrent) {
-    return deny("quota-exhausted: " + busy.toString() + " operations of agreement " + ag.id + " in flight, the limit is " + ag.maxConcurrent.toString(), false, 0);
+    return deny("quota-exhausted: " + busy.toString() + " operations of agreement " + ag.id + " in flight, the limit is " + ag.maxConcurrent.toString());
   }
   // The reservation lives in memory: observe persists the call with its real cost, so each
   // operation costs one kv write. An operation in flight when the process dies is never observed,
   // and so neither counted nor billed (README, "Restarts").
   w.reserved++;
   takeSlot(ag.id, opId);
-  return respondBytes(ALLOW);
+  return allow();
 }
 
 function add(a: u64, b: u64): u64 {
@@ -173,21 +162,15 @@ function record(c: Counter, cost: u64, bytesIn: u64, bytesOut: u64): Err | null 
  * status "denied" (another admit hook refused it after this one admitted it) only releases.
  */
 export function mcp0_observe(): i32 {
-  const a = readArgs();
-  const opMap = a.map("op");
-  const outMap = a.map("outcome");
-  if (a.error !== null) return a.fail();
-  const op = new Args(opMap);
-  const opId = op.text("id");
-  const agent = op.text("agent");
-  const time = op.uint("time");
-  if (op.error !== null) return fail("EINPUT", "op." + op.error!);
-  const out = new Args(outMap);
-  const status = out.text("status");
-  const cost = out.uint("cost");
-  const bytesIn = out.uint("bytesIn");
-  const bytesOut = out.uint("bytesOut");
-  if (out.error !== null) return fail("EINPUT", "outcome." + out.error!);
+  const h = readObserve();
+  if (h.error !== null) return h.fail();
+  const opId = h.op.id;
+  const agent = h.op.agent;
+  const time = h.op.time;
+  const status = h.outcome.status;
+  const cost = h.outcome.cost;
+  const bytesIn = h.outcome.bytesIn;
+  const bytesOut = h.outcome.bytesOut;
 
   let id = releaseSlot(opId);
   const reservedHere = id != "";

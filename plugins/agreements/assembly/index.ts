@@ -9,7 +9,7 @@ import { configure } from "./config";
 
 export { mcp0_abi_v1 } from "@mcp0/abi/as";
 export { mcp0_admit, mcp0_observe } from "./hooks";
-export { register, revoke, get, bind, unbind, meter, usage, invoice } from "./service";
+export { register, revoke, get, bind, unbind, binding, meter, usage, invoice } from "./service";
 
 /** Reads the config map ({providers: [key id, …]}); a malformed one fails the load (EINPUT). */
 export function mcp0_init(): i32 {

@@ -1,8 +1,9 @@
 /**
  * The service exports: register (both signatures verified here, through `crypto`, and the provider
  * one the operator accepts), revoke, get, bind/unbind (the node puts an agent under an agreement
- * of the key the agent acts for), meter (the node reports stored bytes), usage and invoice. Every
- * input is checked before anything is written, so a refused call leaves the stored state as it was.
+ * of the key the agent acts for), binding (which one that is), meter (the node reports stored
+ * bytes), usage and invoice. Every input is checked before anything is written, so a refused call
+ * leaves the stored state as it was.
  */
 import { CborMap, Value, clockNow, decode, encode, fail, failWith, kvScan, readArgs, readInput, respond } from "@mcp0/abi/as";
 import { providerRefusal, shown } from "./config";
@@ -133,6 +134,23 @@ export function unbind(): i32 {
   const had = deleteBinding(agent);
   if (stateErr !== null) return failWith(stateErr!);
   return respond(Value.map().set("unbound", Value.bool(had)));
+}
+
+/**
+ * {agent} → {agent, agreement: id | null}: the agreement `bind` put the agent under, or null. The
+ * binding as recorded: whether that agreement still admits anything is admit's question. Callers
+ * beside a running plugin (the CLI) ask here rather than read `agreements/b/<agent>` from the store.
+ */
+export function binding(): i32 {
+  const a = readArgs();
+  const agent = a.text("agent");
+  if (a.error !== null) return a.fail();
+  const p = nameProblem("agent", agent);
+  if (p !== null) return fail("EINPUT", p);
+  const id = bindingOf(agent);
+  if (stateErr !== null) return failWith(stateErr!);
+  // bind refuses unregistered ids and ids are 1 to 128 characters, so "" is bindingOf's "none".
+  return respond(Value.map().set("agent", Value.text(agent)).set("agreement", id == "" ? Value.nil() : Value.text(id)));
 }
 
 /** {agent | consumer, storageBytes} → null: the bytes an agent (or consumer) stores now. */

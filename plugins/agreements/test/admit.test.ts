@@ -1,10 +1,11 @@
 /**
  * The admit hook through the real kernel pipeline: which agreement an operation runs under (the
- * bound one, and only that), the validity window at its exact boundaries, permission globs, the
- * storage quota reported through meter, and a specific reason for every denial.
+ * bound one, and only that, as `binding` reports it), the validity window at its exact boundaries,
+ * permission globs, the storage quota reported through meter, and a specific reason for every denial.
  */
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@mcp0/abi';
+import { MemoryStore } from '@mcp0/sdk';
 import { agree, bind, CONSUMER, doc, HELLO, HOUR, makeKernel, NAME, op, register, rejection, signed, T0 } from './helpers.js';
 
 const denied = (r: Awaited<ReturnType<typeof op>>) => {
@@ -88,6 +89,57 @@ describe('admit', () => {
     expect(denied(await op(kernel, T0)).reason).toBe(`no-agreement: no agreement is bound to ${HELLO}`);
     expect((await rejection(bind(kernel, 'missing'))).code).toBe('ENOTFOUND');
     expect((await rejection(bind(kernel, 'for-keys', 'a/b', other.kid))).code).toBe('EINPUT');
+    await kernel.stop();
+  });
+
+  it('binding reports the agreement bind recorded, and null for an agent never bound or unbound', async () => {
+    const kv = new MemoryStore().kv;
+    const kernel = await makeKernel(kv);
+    const binding = (agent: string) => kernel.callValue(NAME, 'binding', { agent });
+    expect(await binding(HELLO)).toEqual({ agent: HELLO, agreement: null });
+    await register(kernel, signed(doc({ id: 'a-1' })));
+    await register(kernel, signed(doc({ id: 'a-2' })));
+    await bind(kernel, 'a-1');
+    expect(await binding(HELLO)).toEqual({ agent: HELLO, agreement: 'a-1' });
+    await bind(kernel, 'a-2', 'acme.notes');
+    expect(await binding('acme.notes')).toEqual({ agent: 'acme.notes', agreement: 'a-2' });
+    expect(await binding(HELLO)).toEqual({ agent: HELLO, agreement: 'a-1' });
+    // The binding as recorded: a revoked agreement is still the one the agent runs under (and is denied by).
+    await kernel.callValue(NAME, 'revoke', { id: 'a-1' });
+    expect(await binding(HELLO)).toEqual({ agent: HELLO, agreement: 'a-1' });
+    expect(denied(await op(kernel, T0)).reason).toMatch(/^revoked: agreement a-1 /);
+    expect(await kernel.callValue(NAME, 'unbind', { agent: HELLO })).toEqual({ unbound: true });
+    expect(await binding(HELLO)).toEqual({ agent: HELLO, agreement: null });
+    expect(await binding('never.bound')).toEqual({ agent: 'never.bound', agreement: null });
+    await kernel.stop();
+    // A new instance reads the bindings from kv, not from the old one's memory.
+    const again = await makeKernel(kv);
+    expect(await again.callValue(NAME, 'binding', { agent: 'acme.notes' })).toEqual({ agent: 'acme.notes', agreement: 'a-2' });
+    expect(await again.callValue(NAME, 'binding', { agent: HELLO })).toEqual({ agent: HELLO, agreement: null });
+    await again.stop();
+  });
+
+  it('binding refuses what bind would refuse as an agent, with the same EINPUT', async () => {
+    const kernel = await makeKernel(undefined, 'inline', false);
+    await register(kernel, signed(doc()));
+    const cases: [unknown, string][] = [
+      [{}, '"agent" is missing, expected text'],
+      [{ agent: 7 }, '"agent" expected text, got uint'],
+      [{ agent: null }, '"agent" expected text, got null'],
+      [{ agent: '' }, '"agent" expected 1 to 128 characters, got 0'],
+      [{ agent: 'x'.repeat(129) }, '"agent" expected 1 to 128 characters, got 129'],
+      [{ agent: 'a/b' }, '"agent" character 1 is not one of A-Z a-z 0-9 _ . : @ -'],
+      [['mcp0.hello'], 'input: expected a CBOR map, got array'],
+    ];
+    for (const [input, message] of cases) {
+      const e = await rejection(kernel.callValue(NAME, 'binding', input as never)); // hostile input, on purpose
+      expect({ code: e.code, message: e.message }, JSON.stringify(input)).toEqual({ code: 'EINPUT', message });
+      if (!Array.isArray(input)) {
+        const b = await rejection(kernel.callValue(NAME, 'bind', { agreement: 'agr-1', consumer: CONSUMER, ...(input as object) } as never));
+        expect(b.message, `bind ${JSON.stringify(input)}`).toBe(message);
+      }
+    }
+    expect(await kernel.callValue(NAME, 'binding', { agent: 'x'.repeat(128) })).toEqual({ agent: 'x'.repeat(128), agreement: null });
     await kernel.stop();
   });
 

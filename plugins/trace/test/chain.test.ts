@@ -128,10 +128,10 @@ afterAll(async () => {
 });
 
 describe('mcp0.trace chain', () => {
-  it('carries its manifest (0.2.0, observe hook, kv under trace/)', () => {
+  it('carries its manifest (0.2.1, observe hook, kv under trace/)', () => {
     const m = readManifest(traceWasm);
     expect(m).toEqual(JSON.parse(readFileSync(join(dir, 'plugin.json'), 'utf8')));
-    expect(m).toMatchObject({ version: '0.2.0', hooks: ['observe'], capabilities: [{ name: 'kv', scope: { prefix: 'trace/' } }] });
+    expect(m).toMatchObject({ version: '0.2.1', hooks: ['observe'], capabilities: [{ name: 'kv', scope: { prefix: 'trace/' } }] });
   });
 
   it('the reference encoding has the documented fixed points', () => {
@@ -352,6 +352,7 @@ describe('mcp0.trace chain', () => {
         encodeCbor({ op: op({ time: -1 }), outcome: outcome() }),
         encodeCbor({ op: op({ time: 1.5 }), outcome: outcome() }),
         encodeCbor({ op: op(), outcome: outcome({ status: 'maybe' }) }),
+        encodeCbor({ op: op(), outcome: outcome({ status: 'denied', code: 'EDENIED', message: 'm' }) }), // never sent to a hook that does not admit
         encodeCbor({ op: op(), outcome: outcome({ cost: -3 }) }),
         encodeCbor({ op: op(), outcome: outcome({ inputHash: new Uint8Array(31) }) }),
         encodeCbor({ op: op(), outcome: outcome({ outputHash: 'abc' }) }),

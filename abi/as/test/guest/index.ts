@@ -1,13 +1,13 @@
 /**
  * A test module exposing the guest library to the vitest suites in abi/as/test: the codec
- * (roundtrip, a built sample), request reading (Args), error JSON, the abort path, and a tour of
- * every host wrapper. It imports the library by its package name, as plugins do, so the build's
+ * (roundtrip, a built sample), request reading (Args), the hook helpers, error JSON, the abort
+ * path, and a tour of every host wrapper. It imports the library by its package name, as plugins do, so the build's
  * `--use abort=` path is the real one.
  */
 import {
-  Level, Value, blocksGet, blocksHas, blocksPut, call, clockNow, decode, ed25519Verify, emit, encode, fail,
-  failWith, kvDelete, kvGet, kvPut, kvScan, log, netSend, randomBytes, readArgs, readInput, refCas, refGet,
-  respond, respondBytes, sha256,
+  CborMap, Level, Operation, Value, allow, blocksGet, blocksHas, blocksPut, call, clockNow, decode, deny, ed25519Verify,
+  emit, encode, fail, failWith, kvDelete, kvGet, kvPut, kvScan, log, netSend, randomBytes, readAdmit, readArgs,
+  readInput, readObserve, refCas, refGet, respond, respondBytes, sha256,
 } from "@mcp0/abi/as";
 
 export { mcp0_abi_v1 } from "@mcp0/abi/as";
@@ -49,6 +49,46 @@ export function args(): i32 {
   if (a.error !== null) return a.fail();
   return respond(Value.map().set("s", Value.text(s)).set("n", Value.uint(n))
     .set("b", b === null ? Value.nil() : Value.bytes(b)).set("flag", Value.bool(flag)));
+}
+
+function opValue(op: Operation): CborMap {
+  return Value.map().set("id", Value.text(op.id)).set("agent", Value.text(op.agent)).set("intent", Value.text(op.intent))
+    .set("time", Value.uint(op.time)).set("inputBytes", Value.uint(op.inputBytes));
+}
+
+/** Reads an admit hook's input with readAdmit and echoes {op} as it read it. */
+export function hookadmit(): i32 {
+  const h = readAdmit();
+  if (h.error !== null) return h.fail();
+  return respond(Value.map().set("op", opValue(h.op)));
+}
+
+/** Reads an observe hook's input with readObserve and echoes {op, outcome}; absent code and message as "". */
+export function hookobserve(): i32 {
+  const h = readObserve();
+  if (h.error !== null) return h.fail();
+  const o = h.outcome;
+  const outcome = Value.map().set("status", Value.text(o.status)).set("code", Value.text(o.code)).set("message", Value.text(o.message))
+    .set("cost", Value.uint(o.cost)).set("wallUs", Value.uint(o.wallUs)).set("bytesIn", Value.uint(o.bytesIn))
+    .set("bytesOut", Value.uint(o.bytesOut)).set("inputHash", Value.bytes(o.inputHash)).set("outputHash", Value.bytes(o.outputHash));
+  return respond(Value.map().set("op", opValue(h.op)).set("outcome", outcome));
+}
+
+/** allow(), twice in one instance: the cached verdict must come out the same both times. */
+export function hookallow(): i32 {
+  allow();
+  return allow();
+}
+
+/** Reads {reason: text, retryAfterMs?: int} and answers deny(reason) or deny(reason, retryAfterMs). */
+export function hookdeny(): i32 {
+  const a = readArgs();
+  const reason = a.text("reason");
+  const retry = a.has("retryAfterMs") ? a.value("retryAfterMs") : null;
+  if (a.error !== null) return a.fail();
+  if (retry === null) return deny(reason);
+  if (!retry.isInt()) return fail("EINPUT", '"retryAfterMs" expected an integer, got ' + retry.typeName);
+  return deny(reason, retry.asInt());
 }
 
 /** Fails with code ETEST and the input (UTF-8) as the message, to test the error JSON. */
