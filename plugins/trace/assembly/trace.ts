@@ -6,6 +6,9 @@
 import { Value, decode, encode, fail, failWith, kvGet, kvPut, readArgs, readObserve, respond } from "@mcp0/abi/as";
 import { TraceEvent, eventHash, chainStep, parseEvent, parseCanonical, toDecimal, zero, FR } from "./chain";
 
+/** The last seq the trace role allows: 2^53 − 1, so seqs are exact as numbers in every client. */
+const MAX_SEQ: u64 = 9007199254740991;
+
 /** The head record: {seq, head} of the last entry. */
 export const HEAD_KEY = "trace/head";
 /** Entries: `trace/e/` + seq as 20 decimal digits, so key order is seq order. */
@@ -86,7 +89,8 @@ export function mcp0_observe(): i32 {
 
   const h = readHead();
   if (h.code !== null) return fail(h.code!, h.message);
-  if (h.exists && h.seq == U64.MAX_VALUE) return fail("ETOOBIG", "the trace is full");
+  // The role's contract keeps seqs below 2^53 (abi/ROLES.md), so every client reads them as numbers.
+  if (h.exists && h.seq >= MAX_SEQ) return fail("ETOOBIG", "the trace is full: seq " + h.seq.toString() + " is the last the trace role allows (2^53 - 1)");
   e.seq = h.exists ? h.seq + 1 : 0;
 
   eventHash(EH, e);
