@@ -121,9 +121,7 @@ async function registerAgreement(node: Node, { consumer, provider }: Parties): P
     // The template's export globs would permit `reset` too: only the listed intents are allowed.
     set: { 'permissions.intents': JSON.stringify(REFERENCE_WORKLOAD.permitted), 'permissions.exports': '[]' },
   });
-  await node.callRole('agreements', 'register', {
-    document: signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider') as unknown as CborValue,
-  });
+  await node.roles.agreements.register({ document: signAgreement(signAgreement(doc, consumer, 'consumer'), provider, 'provider') });
 }
 
 /**

@@ -9,11 +9,24 @@
  * the machine). Documents are made and signed with the host library in @mcp0/abi; the hostile
  * ones a signer could make without its checks are signed here directly.
  */
-import { DeniedError, Mcp0Error, ROLE_NAMES, ed25519Sign, encodeCbor, generateKeyPair, signAgreement, type Agreement, type PrivateKey } from '@mcp0/abi';
+import {
+  agreementKey,
+  bindingKey,
+  DeniedError,
+  Mcp0Error,
+  ROLE_NAMES,
+  ed25519Sign,
+  encodeCbor,
+  generateKeyPair,
+  signAgreement,
+  type Agreement,
+  type PrivateKey,
+} from '@mcp0/abi';
 import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 import { bench, grantsAsRequested, type Bench } from '../harness.js';
-import { brief, caller, canonical, failure, type Caller } from './call.js';
+import { brief, caller, canonical, failure, publicRecord, type Caller } from './call.js';
+import { exportsCase } from './exports.js';
 
 /**
  * The role id.
@@ -78,7 +91,7 @@ function forceSign(d: Agreement, key: PrivateKey, party: 'consumer' | 'provider'
 }
 
 /** Register a signed document and bind the agent to it for its consumer, as a node does at spawn. */
-async function agree(ctx: AgreementsContext, call: Caller, d: Agreement): Promise<void> {
+async function agree(ctx: AgreementsContext, call: Caller<'agreements'>, d: Agreement): Promise<void> {
   await call('register', { document: d });
   await call('bind', { agent: AGENT, agreement: d.id, consumer: ctx.consumer.kid });
 }
@@ -89,7 +102,7 @@ async function agree(ctx: AgreementsContext, call: Caller, d: Agreement): Promis
  */
 async function withAgreements<T>(
   ctx: AgreementsContext,
-  work: (call: Caller, b: Bench) => Promise<T>,
+  work: (call: Caller<'agreements'>, b: Bench) => Promise<T>,
   config: Record<string, unknown> = { providers: [ctx.provider.kid] },
 ): Promise<T> {
   const b = await bench(ctx.subject, { config: config as never });
@@ -97,7 +110,7 @@ async function withAgreements<T>(
     const agent = await b.kernel.load(ctx.subject.bytes, { name: AGENT, grants: grantsAsRequested(ctx.subject.manifest) });
     agent.pause();
     b.kernel.setPipeline({ admit: [b.module.name], observe: [b.module.name] });
-    return await work(caller(b.kernel, b.module.name), b);
+    return await work(caller(b.kernel, b.module.name, 'agreements'), b);
   } finally {
     await b.close();
   }
@@ -167,6 +180,29 @@ const register: Case<AgreementsContext> = {
         const g = await failure(b.kernel.callValue(name, 'get', { id }), `get of refused ${id}`);
         check(g.code === 'ENOTFOUND', `get of ${id}, whose registration was refused: expected ENOTFOUND, got ${g.code}`);
       }
+    }),
+};
+
+const binding: Case<AgreementsContext> = {
+  name: 'binding answers the bound agreement, and the public kv layout holds it',
+  run: (ctx) =>
+    withAgreements(ctx, async (call, b) => {
+      const never = await call('binding', { agent: 'acme.never-bound' });
+      check(never.agreement === null, `binding of an agent never bound: expected agreement null, got ${brief(never)}`);
+      const d = signedBy(ctx, doc(ctx));
+      await agree(ctx, call, d);
+      const bound = await call('binding', { agent: AGENT });
+      check(bound.agent === AGENT && bound.agreement === d.id, `binding after bind: expected {agent: "${AGENT}", agreement: "${d.id}"}, got ${brief(bound)}`);
+      // Others read these two records with no node running (abi/ROLES.md): their keys and shapes are the contract's.
+      const where = (key: string) => `${b.module.name} ${key}`;
+      const id = publicRecord(b, 'agreements', 'kv.binding', bindingKey(AGENT));
+      check(id === d.id, `public kv layout: expected ${where(bindingKey(AGENT))} to hold ${JSON.stringify(d.id)}, got ${brief(id)}`);
+      const record = publicRecord(b, 'agreements', 'kv.agreement', agreementKey(d.id));
+      check(canonical(record) === canonical(await call('get', { id: d.id })), `public kv layout: ${where(agreementKey(d.id))} differs from what get answers`);
+      await call('unbind', { agent: AGENT });
+      const after = await call('binding', { agent: AGENT });
+      check(after.agreement === null, `binding after unbind: expected agreement null, got ${brief(after)}`);
+      check(b.kv.get(b.module.name, bindingKey(AGENT)) === undefined, `public kv layout: expected ${where(bindingKey(AGENT))} gone after unbind`);
     }),
 };
 
@@ -361,5 +397,5 @@ const unconfigured: Case<AgreementsContext> = {
 export const agreementsSuite: Suite<PluginSubject, AgreementsContext> = {
   name: `role ${AGREEMENTS_ROLE}`,
   setup: async (subject) => ({ subject, consumer: nameableKey(), provider: generateKeyPair() }),
-  cases: [register, parties, unconfigured, reasons, quota, otherQuotas, revoke, billing],
+  cases: [exportsCase('agreements'), register, binding, parties, unconfigured, reasons, quota, otherQuotas, revoke, billing],
 };

@@ -2,29 +2,48 @@
  * Calls for the role suites: CBOR in and out through the kernel, with failures turned into case
  * failures that name the call, what was expected and what came.
  */
-import { Mcp0Error, type CborValue } from '@mcp0/abi';
+import {
+  checkRoleRecord,
+  checkRoleResponse,
+  decodeCbor,
+  Mcp0Error,
+  type CborValue,
+  type RoleExport,
+  type RoleName,
+  type RoleRecords,
+  type RoleResponse,
+} from '@mcp0/abi';
 import type { Kernel } from '@mcp0/kernel';
 import { CaseFailure } from '../../runner/case.js';
-import { describeError } from '../harness.js';
+import { describeError, type Bench } from '../harness.js';
 
 /**
- * A bound caller for one plugin: `call(export, input)` → the decoded output.
+ * A bound caller for the plugin filling role `R`: `call(export, input)` → its answer, typed by the
+ * role's contract. Inputs are not checked (a suite probes edges the contract leaves to the plugin);
+ * every answer is.
  * @example
- * const call: Caller = caller(kernel, 'mcp0.storage')
+ * const call: Caller<'storage'> = caller(kernel, 'mcp0.storage', 'storage')
  */
-export type Caller = <T = any>(exportName: string, input: unknown) => Promise<T>;
+export type Caller<R extends RoleName> = <E extends RoleExport<R>>(exportName: E, input: unknown) => Promise<RoleResponse<R, E>>;
 
 /**
- * A caller that fails the case, naming the call, when the call errs.
+ * A caller that fails the case, naming the call, when the call errs or its answer breaks the
+ * role's contract (abi/ROLES.md): every answer of every case is checked against the role's schema.
  * @example
- * const call = caller(kernel, 'mcp0.storage'); await call('put', { agent, key, value })
+ * const call = caller(kernel, 'mcp0.storage', 'storage'); await call('put', { agent, key, value })
  */
-export function caller(kernel: Kernel, plugin: string): Caller {
+export function caller<R extends RoleName>(kernel: Pick<Kernel, 'callValue'>, plugin: string, role: R): Caller<R> {
   return async (exportName, input) => {
+    let answer: CborValue;
     try {
-      return (await kernel.callValue(plugin, exportName, input as CborValue)) as never;
+      answer = await kernel.callValue(plugin, exportName, input as CborValue);
     } catch (e) {
       throw new CaseFailure(`${exportName}: expected an answer, got ${describeError(e)}`, { export: exportName });
+    }
+    try {
+      return checkRoleResponse(role, exportName, answer);
+    } catch (e) {
+      throw new CaseFailure(`${exportName}: ${(e as Error).message}`, { export: exportName, answer: brief(answer) });
     }
   };
 }
@@ -83,4 +102,21 @@ export function canonical(v: unknown): string {
     return x;
   };
   return JSON.stringify(norm(v)) ?? 'undefined';
+}
+
+/**
+ * Record `name` of role `R`'s public kv layout (abi/ROLES.md) as the plugin under test stored it at
+ * `key` in its namespace, checked against the contract; fails the case when it is missing or breaks it.
+ * @example
+ * const head = publicRecord(b, 'trace', 'kv.head', TRACE_HEAD_KEY)
+ */
+export function publicRecord<R extends RoleName, N extends keyof RoleRecords[R] & string>(b: Bench, role: R, name: N, key: string): RoleRecords[R][N] {
+  const where = `${b.module.name} ${key}`;
+  const bytes = b.kv.get(b.module.name, key);
+  if (bytes === undefined) throw new CaseFailure(`public kv layout: expected a ${name} record at ${where}, found none`);
+  try {
+    return checkRoleRecord(role, name, decodeCbor(bytes), where);
+  } catch (e) {
+    throw new CaseFailure(`public kv layout: ${(e as Error).message}`);
+  }
 }

@@ -6,13 +6,14 @@
  * the documented encoding fails.
  */
 import { createHash } from 'node:crypto';
-import { chainCost, encodeCbor, Mcp0Error, ROLE_NAMES } from '@mcp0/abi';
+import { chainCost, encodeCbor, Mcp0Error, ROLE_NAMES, TRACE_HEAD_KEY, traceEntryKey } from '@mcp0/abi';
 import type { TraceEntry as Entry } from '@mcp0/sdk';
 import { CaseFailure, check, type Case, type Suite } from '../../runner/case.js';
 import type { PluginSubject } from '../../runner/subject.js';
 import { BENCH_TIME, bench, type Bench } from '../harness.js';
-import { brief, caller, canonical, failure, sameBytes, type Caller } from './call.js';
+import { brief, caller, canonical, failure, publicRecord, sameBytes, type Caller } from './call.js';
 import { POSEIDON_VECTORS } from './poseidon-vectors.js';
+import { exportsCase } from './exports.js';
 
 /**
  * The role id.
@@ -39,18 +40,18 @@ interface Executed {
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 
 /** A fresh bench with the plugin as the observe hook. */
-async function withTrace<T>(subject: PluginSubject, work: (call: Caller, b: Bench) => Promise<T>): Promise<T> {
+async function withTrace<T>(subject: PluginSubject, work: (call: Caller<'trace'>, b: Bench) => Promise<T>): Promise<T> {
   const b = await bench(subject);
   try {
     b.kernel.setPipeline({ admit: [], observe: [b.module.name] });
-    return await work(caller(b.kernel, b.module.name), b);
+    return await work(caller(b.kernel, b.module.name, 'trace'), b);
   } finally {
     await b.close();
   }
 }
 
 /** Checks the plugin's poseidon export against the known answers; returns it as a hash function. */
-async function poseidonOracle(call: Caller): Promise<(xs: bigint[]) => Promise<bigint>> {
+async function poseidonOracle(call: Caller<'trace'>): Promise<(xs: bigint[]) => Promise<bigint>> {
   for (const [inputs, want] of POSEIDON_VECTORS) {
     const got = await call('poseidon', inputs);
     check(
@@ -194,7 +195,12 @@ const reads: Case<TraceContext> = {
       for (const i of [0, last]) {
         const got = await call('get', { seq: i });
         check(canonical(got) === canonical(entries[i]), `get {seq: ${i}}: expected the entry range gives, got ${brief(got)}`);
+        // The public kv layout (abi/ROLES.md): others read the chain from a store with no node running.
+        const stored = publicRecord(b, 'trace', 'kv.entry', traceEntryKey(i));
+        check(canonical(stored) === canonical(got), `public kv layout: ${b.module.name} ${traceEntryKey(i)} differs from what get answers`);
       }
+      const head = publicRecord(b, 'trace', 'kv.head', TRACE_HEAD_KEY);
+      check(canonical(head) === canonical(await call('head', {})), `public kv layout: ${b.module.name} ${TRACE_HEAD_KEY} differs from what head answers`);
       const sub: Entry[] = await call('range', { from: 1, to: 2 });
       check(
         sub.length === 2 && Number(sub[0]!.seq) === 1 && Number(sub[1]!.seq) === 2,
@@ -219,5 +225,5 @@ const reads: Case<TraceContext> = {
 export const traceSuite: Suite<PluginSubject, TraceContext> = {
   name: `role ${TRACE_ROLE}`,
   setup: async (subject) => ({ subject }),
-  cases: [knownAnswers, observes, chain, reads],
+  cases: [exportsCase('trace'), knownAnswers, observes, chain, reads],
 };

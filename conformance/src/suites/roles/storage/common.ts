@@ -52,13 +52,13 @@ export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
  */
 export async function withPlugin<T>(
   subject: PluginSubject,
-  work: (call: Caller, b: Bench) => Promise<T>,
+  work: (call: Caller<'storage'>, b: Bench) => Promise<T>,
   blocks?: BlockProvider,
   store?: MemoryStore,
 ): Promise<T> {
   const b = await bench(subject, blocks ? { providers: { blocks } } : {});
   try {
-    return await work(caller(b.kernel, b.module.name), b);
+    return await work(caller(b.kernel, b.module.name, 'storage'), b);
   } finally {
     await b.close();
     await store?.close();
@@ -70,7 +70,7 @@ export async function withPlugin<T>(
  * @example
  * const entries = await listAll(call, "agent-1", "/memory/", 10)
  */
-export async function listAll(call: Caller, agent: string, prefix: string, limit: number): Promise<[string, Uint8Array][]> {
+export async function listAll(call: Caller<'storage'>, agent: string, prefix: string, limit: number): Promise<[string, Uint8Array][]> {
   const all: [string, Uint8Array][] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < 10_000; pages++) {
@@ -90,7 +90,7 @@ export async function listAll(call: Caller, agent: string, prefix: string, limit
  * @example
  * await expectGet(call, "a", "/x", bytes("1"), "after restoring snapshot 1")
  */
-export async function expectGet(call: Caller, agent: string, key: string, truth: Uint8Array | null, what: string): Promise<void> {
+export async function expectGet(call: Caller<'storage'>, agent: string, key: string, truth: Uint8Array | null, what: string): Promise<void> {
   const got = await call('get', { agent, key });
   const ok = truth === null ? got === null : sameBytes(got, truth);
   check(

@@ -10,6 +10,7 @@ import type { StorageContext } from './common.js';
 import { corrupted, concurrent } from './integrity.js';
 import { isolation, limits, listing, roundTrip } from './keyspace.js';
 import { diffApply, expectAndRoots, gc, history, snapshots } from './versions.js';
+import { exportsCase } from '../exports.js';
 
 /**
  * The role id.
@@ -26,5 +27,5 @@ export const STORAGE_ROLE = ROLE_NAMES.storage;
 export const storageSuite: Suite<PluginSubject, StorageContext> = {
   name: `role ${STORAGE_ROLE}`,
   setup: async (subject) => ({ subject }),
-  cases: [roundTrip, listing, snapshots, diffApply, expectAndRoots, history, gc, limits, corrupted, concurrent, isolation],
+  cases: [exportsCase('storage'), roundTrip, listing, snapshots, diffApply, expectAndRoots, history, gc, limits, corrupted, concurrent, isolation],
 };

@@ -125,7 +125,7 @@ export const concurrent: Case<StorageContext> = {
       const model = new Map(acked.map((k) => [k, bytes(k)]));
       sameEntries(
         'list after concurrent puts (every acknowledged put kept)',
-        await listAll(caller(writers[0]!.kernel, writers[0]!.module.name), 'contended', '', 1000),
+        await listAll(caller(writers[0]!.kernel, writers[0]!.module.name, 'storage'), 'contended', '', 1000),
         model,
       );
     } finally {

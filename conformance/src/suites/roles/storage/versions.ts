@@ -56,7 +56,7 @@ export const diffApply: Case<StorageContext> = {
       const same = await call('diff', { rootA: a.root, rootB: a.root });
       check(same?.puts?.length === 0 && same?.deletes?.length === 0, `diff of a root with itself: expected no puts and no deletes, got ${brief(same)}`);
       const d = await call('diff', { rootA: a.root, rootB: b.root });
-      const putKeys = (d?.puts ?? []).map(([k]: [string]) => k).sort(byBytes);
+      const putKeys = (d?.puts ?? []).map(([k]) => k).sort(byBytes);
       check(JSON.stringify(putKeys) === JSON.stringify(['/d/3', '/d/new']), `diff: expected puts of /d/3 and /d/new, got ${brief(putKeys)}`);
       check(
         JSON.stringify([...(d?.deletes ?? [])].sort(byBytes)) === JSON.stringify(['/d/7', '/d/8']),
