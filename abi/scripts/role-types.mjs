@@ -20,7 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SCHEMAS = join(here, '..', 'schema', 'roles');
 /** Where the files go (marked generated in the root .gitattributes). */
 export const OUT = join(here, '..', 'src', 'roles', 'generated');
-export const ROLES = ['storage', 'agreements', 'trace'];
+export const ROLES = ['storage', 'agreements', 'trace', 'rpc'];
 
 /** Types a schema names through `tsType` that live elsewhere in the package. */
 const IMPORTS = { Agreement: "import type { Agreement } from '../../agreement/index.js';" };

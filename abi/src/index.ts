@@ -19,3 +19,4 @@ export * from './agreement/index.js';
 export * from './corpus/hostile.js';
 export * from './roles/index.js';
 export * from './statement/index.js';
+export * from './rpc/index.js';

@@ -22,6 +22,7 @@ describe('the role contracts', () => {
     expect(roleExports('agreements')).toEqual(['register', 'revoke', 'get', 'bind', 'binding', 'unbind', 'meter', 'usage', 'invoice']);
     expect(roleExports('trace')).toEqual(['poseidon', 'poseidon_batch', 'head', 'get', 'range', 'verifyRange']);
     expect(roleExports('trace', { required: true })).toEqual(['poseidon', 'head', 'get', 'range', 'verifyRange']);
+    expect(roleExports('rpc')).toEqual(['verify']);
     expect(roleExports('storage', { required: true })).toEqual(roleExports('storage'));
     for (const schema of Object.values(ROLE_SCHEMAS))
       for (const name of Object.keys(schema.definitions).filter((k) => k.endsWith('.request')))

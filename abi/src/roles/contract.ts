@@ -12,6 +12,7 @@ import { ROLE_NAMES, type RoleName } from './names.js';
 import type { AgreementsExports, AgreementsRecords } from './generated/agreements.js';
 import type { StorageExports, StorageRecords } from './generated/storage.js';
 import type { TraceExports, TraceRecords } from './generated/trace.js';
+import type { RpcExports, RpcRecords } from './generated/rpc.js';
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +26,7 @@ export const ROLE_SCHEMAS: Readonly<Record<RoleName, { $id: string; title: strin
   storage: require('../../schema/roles/storage.schema.json'),
   agreements: require('../../schema/roles/agreements.schema.json'),
   trace: require('../../schema/roles/trace.schema.json'),
+  rpc: require('../../schema/roles/rpc.schema.json'),
 };
 
 /**
@@ -36,6 +38,7 @@ export interface RoleContracts {
   storage: StorageExports;
   agreements: AgreementsExports;
   trace: TraceExports;
+  rpc: RpcExports;
 }
 
 /**
@@ -47,6 +50,7 @@ export interface RoleRecords {
   storage: StorageRecords;
   agreements: AgreementsRecords;
   trace: TraceRecords;
+  rpc: RpcRecords;
 }
 
 /**

@@ -22,3 +22,4 @@ export {
 export type * from './generated/storage.js';
 export type * from './generated/agreements.js';
 export type * from './generated/trace.js';
+export type * from './generated/rpc.js';

@@ -10,7 +10,7 @@
  * @example
  * manifest.provides?.includes(ROLE_NAMES.trace) // true for the trace plugin
  */
-export const ROLE_NAMES = { storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1' } as const;
+export const ROLE_NAMES = { storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1', rpc: 'mcp0.rpc@1' } as const;
 
 /**
  * A role's short name.

@@ -22,6 +22,6 @@ describe('the trace role contract', () => {
   });
 
   it('names each role by name@major', () => {
-    expect(ROLE_NAMES).toEqual({ storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1' });
+    expect(ROLE_NAMES).toEqual({ storage: 'mcp0.storage@1', agreements: 'mcp0.agreements@1', trace: 'mcp0.trace@1', rpc: 'mcp0.rpc@1' });
   });
 });

@@ -62,7 +62,7 @@ describe('roleClient', () => {
 
   it('gives every role a client with every export of its contract', () => {
     const roles = roleClients(async () => null);
-    expect(Object.keys(roles)).toEqual(['storage', 'agreements', 'trace']);
+    expect(Object.keys(roles)).toEqual(['storage', 'agreements', 'trace', 'rpc']);
     expect(Object.keys(roles.trace)).toEqual(['poseidon', 'poseidon_batch', 'head', 'get', 'range', 'verifyRange']);
   });
 });

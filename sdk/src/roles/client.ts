@@ -62,5 +62,5 @@ export function roleClient<R extends RoleName>(role: R, call: RoleCall): RoleCli
  */
 export function roleClients(call: (role: RoleName, exportName: string, value: CborValue) => Promise<CborValue>): RoleClients {
   const of = <R extends RoleName>(role: R) => roleClient(role, (e, v) => call(role, e, v));
-  return { storage: of('storage'), agreements: of('agreements'), trace: of('trace') } satisfies Record<keyof typeof ROLE_NAMES, unknown>;
+  return { storage: of('storage'), agreements: of('agreements'), trace: of('trace'), rpc: of('rpc') } satisfies Record<keyof typeof ROLE_NAMES, unknown>;
 }
