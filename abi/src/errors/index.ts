@@ -2,3 +2,4 @@
 export * from './codes.js';
 export * from './errors.js';
 export * from './assert.js';
+export * from './grpc.js';
