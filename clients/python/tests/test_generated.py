@@ -21,6 +21,13 @@ def load_generator():
     return module
 
 
+def test_the_package_under_test_is_this_clones() -> None:
+    # Not whatever clone the shared venv's editable install points at (pyproject.toml's pythonpath).
+    import mcp0
+
+    assert Path(mcp0.__file__).resolve().parent == SCRIPT.parents[1] / "src" / "mcp0"
+
+
 def test_the_committed_stubs_are_what_the_proto_generates() -> None:
     generator = load_generator()
     differ = generator.stale()
