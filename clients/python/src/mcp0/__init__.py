@@ -1,0 +1,36 @@
+"""MCP-ZERO's Python client: call a node's agents and methods over gRPC with signed envelopes
+(abi/ROLES.md ``mcp0.rpc@1``). README.md beside pyproject.toml has an example.
+
+Example::
+
+    from mcp0 import Client, load_key
+
+    with Client.connect("127.0.0.1:7040", load_key("me.jwk"), insecure=True) as client:
+        print(client.agents.get("counter").execute("increment", {"by": 2}))
+"""
+
+from .client import NODE_SERVICE, Client, Receipt, RemoteAgent, TraceHead, is_loopback, receipt_of
+from .envelope import Envelope, decode_envelope, envelope_hash, sign_envelope, verify_envelope
+from .errors import Mcp0Error, error_from_rpc
+from .keys import key_id, load_key, parse_key, to_jwk
+
+__all__ = [
+    "NODE_SERVICE",
+    "Client",
+    "Envelope",
+    "Mcp0Error",
+    "Receipt",
+    "RemoteAgent",
+    "TraceHead",
+    "decode_envelope",
+    "envelope_hash",
+    "error_from_rpc",
+    "is_loopback",
+    "key_id",
+    "load_key",
+    "parse_key",
+    "receipt_of",
+    "sign_envelope",
+    "to_jwk",
+    "verify_envelope",
+]

@@ -1,0 +1,88 @@
+"""A stand-in for a node's gRPC transport, for the client's tests: it checks what the node checks of
+each call (a valid envelope over the payload, a gRPC deadline matching the envelope's, a nonce not
+seen before, the caller's authority) and answers as the node does (sdk/src/rpc/server.ts): CBOR
+results with the trace head, errors with `mcp0-code` trailers. The real node is test_live.py's."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import grpc
+
+from mcp0 import Mcp0Error, cbor, envelope_hash, verify_envelope
+from mcp0.envelope import now_ms
+from mcp0.generated import node_pb2, node_pb2_grpc
+
+
+class FakeNode(node_pb2_grpc.NodeServicer):
+    """Agent `counter` (`increment`, `get`) for `consumer` (anyone when None); ListAgents for
+    `operator` only; Info and TraceHead for all."""
+
+    def __init__(self, operator: str, consumer: str | None = None) -> None:
+        self.operator = operator
+        self.consumer = consumer
+        self.count = 0
+        self.seen: set[bytes] = set()
+        self.calls: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def _check(self, request: node_pb2.Call, context: grpc.ServicerContext, target: str | None, method: str | None) -> Any:
+        """The envelope and the decoded payload when the call holds (target None: any agent)."""
+        try:
+            e = verify_envelope(request.envelope, request.payload)
+        except Mcp0Error as err:
+            self._fail(context, err.code, err.message, grpc.StatusCode.UNAUTHENTICATED)
+        remaining = context.time_remaining()
+        if remaining is None or abs((now_ms() + remaining * 1000) - e.deadline) > 5_000:
+            self._fail(context, "EUSAGE", f"deadline {remaining} does not match the envelope's", grpc.StatusCode.INVALID_ARGUMENT)
+        with self.lock:
+            if e.nonce in self.seen:
+                self._fail(context, "EPERM", "replay", grpc.StatusCode.PERMISSION_DENIED)
+            self.seen.add(e.nonce)
+        if (target is None and e.target == "") or (target is not None and e.target != target) or (method is not None and e.method != method):
+            self._fail(context, "EPERM", f"envelope for {e.target}/{e.method}", grpc.StatusCode.PERMISSION_DENIED)
+        value = cbor.decode(request.payload)
+        self.calls.append((e.method, value))
+        return e, value
+
+    @staticmethod
+    def _fail(context: grpc.ServicerContext, code: str, message: str, status: grpc.StatusCode, retry: int | None = None) -> None:
+        trailers = [("mcp0-code", code)] + ([("mcp0-retry-after-ms", str(retry))] if retry is not None else [])
+        context.set_trailing_metadata(trailers)
+        context.abort(status, message)
+
+    @staticmethod
+    def _result(request: node_pb2.Call, value: Any, seq: int | None = None) -> node_pb2.Result:
+        trace = node_pb2.TraceHead(head="0") if seq is None else node_pb2.TraceHead(seq=seq, head="123456789")
+        return node_pb2.Result(payload=cbor.encode(value), trace=trace, envelope_hash=envelope_hash(request.envelope))
+
+    def Execute(self, request: node_pb2.Call, context: grpc.ServicerContext) -> node_pb2.Result:
+        e, value = self._check(request, context, None, None)
+        if e.target != "counter":
+            self._fail(context, "ENOTFOUND", f"no agent {e.target}", grpc.StatusCode.NOT_FOUND)
+        if self.consumer is not None and e.caller != self.consumer:
+            self._fail(context, "EPERM", f"{e.caller} is not the consumer of counter", grpc.StatusCode.PERMISSION_DENIED)
+        if e.method == "slow":
+            self._fail(context, "EDENIED", "rate: wait", grpc.StatusCode.RESOURCE_EXHAUSTED, retry=1500)
+        if e.method == "get":
+            return self._result(request, {"value": self.count}, seq=self.count)
+        if e.method != "increment":
+            self._fail(context, "ENOTFOUND", f"no intent {e.method}", grpc.StatusCode.NOT_FOUND)
+        with self.lock:
+            self.count += value.get("by", 1)
+            return self._result(request, {"value": self.count}, seq=self.count)
+
+    def ListAgents(self, request: node_pb2.Call, context: grpc.ServicerContext) -> node_pb2.Result:
+        e, _ = self._check(request, context, "", "mcp0.v1.Node/ListAgents")
+        if e.caller != self.operator:
+            self._fail(context, "EPERM", f"{e.caller} is not an operator", grpc.StatusCode.PERMISSION_DENIED)
+        return self._result(request, [{"id": "a1", "name": "counter", "state": "running"}])
+
+    def Info(self, request: node_pb2.Call, context: grpc.ServicerContext) -> node_pb2.Result:
+        self._check(request, context, "", "mcp0.v1.Node/Info")
+        return node_pb2.Result(payload=cbor.encode({"abi": "1.1.0"}), envelope_hash=envelope_hash(request.envelope))
+
+    def TraceHead(self, request: node_pb2.Call, context: grpc.ServicerContext) -> node_pb2.Result:
+        self._check(request, context, "", "mcp0.v1.Node/TraceHead")
+        return node_pb2.Result(payload=b"\xff", envelope_hash=envelope_hash(request.envelope))

@@ -1,0 +1,142 @@
+"""The client against an in-process stand-in for a node (fake_node.py): signed calls, deadlines,
+decoded answers, errors rebuilt from trailers, and what it refuses before sending anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent import futures
+
+import grpc
+import pytest
+from nacl.signing import SigningKey
+
+from mcp0 import Client, Mcp0Error, cbor, is_loopback, key_id, sign_envelope
+from mcp0.envelope import now_ms
+from mcp0.generated import node_pb2, node_pb2_grpc
+
+from .fake_node import FakeNode
+
+
+@pytest.fixture
+def operator() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def node(operator: SigningKey) -> Iterator[tuple[str, FakeNode]]:
+    fake = FakeNode(key_id(operator))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    node_pb2_grpc.add_NodeServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}", fake
+    finally:
+        server.stop(None)
+
+
+def test_executes_signed_calls_and_decodes_the_answers(node: tuple[str, FakeNode], operator: SigningKey) -> None:
+    address, fake = node
+    with Client.connect(address, SigningKey.generate(), insecure=True, timeout_s=10) as client:
+        counter = client.agents.get("counter")
+        assert counter.execute("increment") == {"value": 1}
+        assert counter.execute("increment", {"by": 5}, timeout_s=3) == {"value": 6}
+        receipt = client.call("counter", "increment", {"by": 1})
+        assert receipt.value == {"value": 7}
+        assert receipt.trace is not None and (receipt.trace.seq, receipt.trace.head) == (7, "123456789")
+        assert len(receipt.envelope_hash) == 32
+        info = client.call("", "mcp0.v1.Node/Info")
+        assert info.value == {"abi": "1.1.0"} and info.trace is None
+        assert client.info() == {"abi": "1.1.0"}
+    assert fake.calls[:2] == [("increment", {}), ("increment", {"by": 5})]
+
+
+def test_node_methods_answer_operators_and_refuse_others(node: tuple[str, FakeNode], operator: SigningKey) -> None:
+    address, _ = node
+    with Client.connect(address, operator, insecure=True) as client:
+        assert client.agents.list() == [{"id": "a1", "name": "counter", "state": "running"}]
+    with Client.connect(address, SigningKey.generate(), insecure=True) as stranger:
+        with pytest.raises(Mcp0Error) as e:
+            stranger.agents.list()
+        assert e.value.code == "EPERM" and e.value.status == grpc.StatusCode.PERMISSION_DENIED.value[0]
+
+
+def test_errors_are_rebuilt_from_the_trailers(node: tuple[str, FakeNode]) -> None:
+    address, _ = node
+    with Client.connect(address, SigningKey.generate(), insecure=True) as client:
+        with pytest.raises(Mcp0Error) as e:
+            client.agents.get("wallet").execute("pay", {"to": "me"})
+        assert (e.value.code, e.value.message) == ("ENOTFOUND", "no agent wallet")
+        with pytest.raises(Mcp0Error) as e:
+            client.agents.get("counter").execute("slow")
+        assert (e.value.code, e.value.retry_after_ms) == ("EDENIED", 1500)
+        # A malformed answer is the node's fault, refused like any hostile input.
+        with pytest.raises(Mcp0Error, match="CBOR") as e:
+            client.trace.head()
+        assert e.value.code == "EINPUT"
+
+
+def test_a_replayed_call_is_refused(node: tuple[str, FakeNode]) -> None:
+    # What test_live.py does against a real node, here against the fake's nonce check.
+    address, _ = node
+    key = SigningKey.generate()
+    with Client.connect(address, key, insecure=True) as client:
+        payload = cbor.encode({})
+        call = node_pb2.Call(envelope=sign_envelope(key, "counter", "increment", payload, now_ms() + 10_000), payload=payload)
+        client.stub.Execute(call, timeout=10)
+        with pytest.raises(grpc.RpcError) as e:
+            client.stub.Execute(call, timeout=10)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_refuses_what_it_cannot_sign_or_send(node: tuple[str, FakeNode]) -> None:
+    address, _ = node
+    with Client.connect(address, SigningKey.generate(), insecure=True) as client:
+        for method in ("mcp0.v1.Node/Nope", "ListAgents", "mcp0.v1.Node/Execute", "other.Service/Info"):
+            with pytest.raises(Mcp0Error, match="has no method") as e:
+                client.call("", method)
+            assert e.value.code == "EUSAGE"
+        with pytest.raises(Mcp0Error, match="map keys must be text"):
+            client.agents.get("counter").execute("increment", {1: 2})
+        with pytest.raises(Mcp0Error, match="timeout_s"):
+            client.call("counter", "increment", timeout_s=0)
+
+
+def test_connect_refuses_plaintext_off_loopback_and_gives_up_on_a_silent_address() -> None:
+    key = SigningKey.generate()
+    with pytest.raises(Mcp0Error, match="plaintext is for a loopback address only") as e:
+        Client.connect("10.0.0.1:7040", key, insecure=True)
+    assert e.value.code == "EUSAGE"
+    with pytest.raises(Mcp0Error, match="ca expected PEM bytes"):
+        Client.connect("127.0.0.1:1", key, ca="ca.crt")  # type: ignore[arg-type] - a path is not the PEM
+    with pytest.raises(Mcp0Error, match="mutual TLS needs both"):
+        Client.connect("127.0.0.1:1", key, cert=b"pem")
+    with pytest.raises(Mcp0Error, match="SigningKey"):
+        Client.connect("127.0.0.1:1", b"seed", insecure=True)  # type: ignore[arg-type] - a raw seed is refused
+    # Nothing listens on a port just released: connect gives up at its timeout with EUSAGE.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.stop(None)
+    with pytest.raises(Mcp0Error, match="did not answer within") as e:
+        Client.connect(f"127.0.0.1:{port}", key, insecure=True, timeout_s=0.5)
+    assert e.value.code == "EUSAGE"
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1:7040", True),
+        ("127.8.9.10:1", True),
+        ("localhost:7040", True),
+        ("[::1]:7040", True),
+        ("::1", False),  # a bare v6 address has no port to split off: as isLoopback reads it
+        ("10.0.0.1:7040", False),
+        ("128.0.0.1:7040", False),
+        ("127.example.com:7040", False),
+        ("localhost.example:1", False),
+        ("[::2]:7040", False),
+        ("dns:///localhost:7040", False),
+    ],
+)
+def test_is_loopback(address: str, loopback: bool) -> None:
+    assert is_loopback(address) is loopback
