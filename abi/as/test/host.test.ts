@@ -292,6 +292,44 @@ describe('guest library', () => {
     }
   });
 
+  it('writes error details as JSON: every CBOR kind, through Err and failWith', async () => {
+    const g = await loadGuest(wasm);
+    const details = {
+      retryAfterMs: 20,
+      big: 2n ** 64n - 1n,
+      neg: -5,
+      most: -(2n ** 64n),
+      half: 1.5,
+      yes: true,
+      none: null,
+      bytes: Uint8Array.of(0xfb, 0xff),
+      text: 'ü "q"',
+      list: [1, 'a', [], {}],
+      nested: { a: { b: 1 } },
+    };
+    const o = await g.call('faildetails', enc({ code: 'EDENIED', message: 'rate-limited: m', details }));
+    expect(o).toEqual({
+      kind: 'error',
+      code: 'EDENIED',
+      message: 'rate-limited: m',
+      details: {
+        retryAfterMs: 20,
+        big: 18446744073709551615,
+        neg: -5,
+        most: -18446744073709551616,
+        half: 1.5,
+        yes: true,
+        none: null,
+        bytes: '-_8',
+        text: 'ü "q"',
+        list: [1, 'a', [], {}],
+        nested: { a: { b: 1 } },
+      },
+    });
+    // Without details the JSON has none.
+    expect(await g.call('failjson', utf8('m'))).toEqual({ kind: 'error', code: 'ETEST', message: 'm' });
+  });
+
   it('routes aborts through the host panic function, then traps', async () => {
     const g = await loadGuest(wasm);
     const o = await g.call('boom');

@@ -5,7 +5,7 @@
  * `--use abort=` path is the real one.
  */
 import {
-  CborMap, Level, Operation, Value, allow, base64urlDecode, base64urlEncode, blocksGet, blocksHas, blocksPut, call, clockNow, decode, deny, ed25519Verify,
+  CborMap, Err, Level, Operation, Value, allow, base64urlDecode, base64urlEncode, blocksGet, blocksHas, blocksPut, call, clockNow, decode, deny, ed25519Verify,
   emit, encode, fail, failWith, isKeyId, keyIdOf, kvDelete, kvGet, kvPut, kvScan, log, netSend, randomBytes, readAdmit, readArgs,
   readInput, readObserve, refCas, refGet, respond, respondBytes, sha256,
 } from "@mcp0/abi/as";
@@ -95,6 +95,16 @@ export function hookdeny(): i32 {
 export function failjson(): i32 {
   const input = readInput();
   return fail("ETEST", String.UTF8.decodeUnsafe(input.dataStart, input.length, false));
+}
+
+/** {code, message, details: map} → fails with them, through an Err and failWith. */
+export function faildetails(): i32 {
+  const a = readArgs();
+  const code = a.text("code");
+  const message = a.text("message");
+  const details = a.map("details");
+  if (a.error !== null) return a.fail();
+  return failWith(new Err(code, message, details));
 }
 
 /** {key: bytes} → the key id keyIdOf gives, or its error. */
