@@ -21,6 +21,7 @@ export const PLUGIN_DIRS = {
   storage: 'plugins/storage',
   trace: 'plugins/trace',
   agreements: 'plugins/agreements',
+  rpc: 'plugins/rpc',
   counter: 'agents/counter',
   memory: 'agents/memory',
   faulty: 'sdk/test/fixtures/faulty',
