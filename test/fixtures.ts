@@ -30,6 +30,7 @@ export const PLUGIN_DIRS = {
   'broken-chain': 'conformance/test/fixtures/broken-chain',
   'broken-agreements': 'conformance/test/fixtures/broken-agreements',
   'careless-agreements': 'conformance/test/fixtures/careless-agreements',
+  'forgetful-rpc': 'conformance/test/fixtures/forgetful-rpc',
   nondeterministic: 'conformance/test/fixtures/nondeterministic',
   'masks-denial': 'conformance/test/fixtures/masks-denial',
 } as const;
