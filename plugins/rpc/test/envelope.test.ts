@@ -155,6 +155,9 @@ describe('verify: shape (EINPUT naming the member)', () => {
       [edited((m) => (m.deadline = 2n ** 53n)), '"deadline" expected an integer from 0 to 2^53 − 1, got 9007199254740992'],
       [encodeCbor([1, 2]), 'expected a CBOR map, got array'],
       [Uint8Array.of(0xff), 'CBOR: '],
+      // 1 as a half-precision float: a decoder that reads it as the number 1 re-encodes the same signed
+      // bytes, so these other envelope bytes (another envelopeHash) would verify (abi's verifyEnvelope does).
+      [new Uint8Array(Buffer.from(Buffer.from(envelope()).toString('hex').replace('617601', '6176f93c00'), 'hex')), '"v" expected 1, got float'],
       // Non-deterministic CBOR (keys out of order) could be signed one way and hashed another.
       [Uint8Array.of(0xa2, 0x61, 0x76, 0x01, 0x61, 0x61, 0x01), 'map keys are not in deterministic order'],
     ];
