@@ -21,6 +21,7 @@ export const PLUGIN_DIRS = {
   storage: 'plugins/storage',
   trace: 'plugins/trace',
   agreements: 'plugins/agreements',
+  rpc: 'plugins/rpc',
   counter: 'agents/counter',
   memory: 'agents/memory',
   faulty: 'sdk/test/fixtures/faulty',
@@ -29,6 +30,7 @@ export const PLUGIN_DIRS = {
   'broken-chain': 'conformance/test/fixtures/broken-chain',
   'broken-agreements': 'conformance/test/fixtures/broken-agreements',
   'careless-agreements': 'conformance/test/fixtures/careless-agreements',
+  'forgetful-rpc': 'conformance/test/fixtures/forgetful-rpc',
   nondeterministic: 'conformance/test/fixtures/nondeterministic',
   'masks-denial': 'conformance/test/fixtures/masks-denial',
 } as const;

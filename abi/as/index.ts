@@ -12,6 +12,8 @@ export * from "./host";
 export * from "./args";
 export * from "./io";
 export * from "./hooks";
+export * from "./base64url";
+export * from "./keys";
 
 import { Value, encode } from "./cbor";
 import { setOutput } from "./extism";

@@ -4,9 +4,14 @@
  * pass straight through with `failWith`.
  */
 
-/** An ABI error: a code from the table in ABI.md ("EPERM", "EINPUT", ...) and a message. */
+import { CborMap } from "./cbor";
+
+/**
+ * An ABI error: a code from the table in ABI.md ("EPERM", "EINPUT", ...), a message, and optional
+ * details, the values a caller may act on (`retryAfterMs`), which `failWith` passes to the host.
+ */
 export class Err {
-  constructor(public code: string, public message: string) {}
+  constructor(public code: string, public message: string, public details: CborMap | null = null) {}
 
   toString(): string {
     return this.code + ": " + this.message;

@@ -21,7 +21,7 @@ const byCase = (results: CaseResult[]) => Object.fromEntries(results.map((r) => 
 const failing = (results: CaseResult[]) => results.filter((r) => r.status === 'fail').map((r) => `${r.case}: ${r.message}`);
 
 describe('ABI suite, reference plugins', () => {
-  it.each(['hello', 'storage', 'trace', 'agreements'] as const)(
+  it.each(['hello', 'storage', 'trace', 'agreements', 'rpc'] as const)(
     '%s passes every case (--quick)',
     async (name) => {
       const results = await runSuite(abiSuite, await subject(name), { quick: true });

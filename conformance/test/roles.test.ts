@@ -1,5 +1,5 @@
 /**
- * The role suites against real plugins: the reference storage, trace and agreements plugins pass
+ * The role suites against real plugins: the reference storage, trace, agreements and rpc plugins pass
  * their role's suite; each deliberately broken fixture fails it, and the failing case is named.
  * And the registry: provides selects the suites, unknown roles are listed, bad ids are refused.
  */
@@ -31,7 +31,7 @@ async function roleResults(name: Parameters<typeof subject>[0]): Promise<CaseRes
 }
 
 describe('role suites, reference plugins', () => {
-  it.each(['storage', 'trace', 'agreements'] as const)(
+  it.each(['storage', 'trace', 'agreements', 'rpc'] as const)(
     '%s passes its role suite',
     async (name) => {
       const results = await roleResults(name);
@@ -76,6 +76,12 @@ describe('role suites, broken plugins', () => {
     const results = await roleResults('careless-agreements');
     expect(failing(results).map((r) => r.case)).toEqual(['parties: two key ids, a provider the operator accepts, the bound consumer']);
     expect(failing(results)[0]!.message).toMatch(/^bind for a key that is not the consumer: expected a typed error, got a result: /);
+  }, 120_000);
+
+  it('forgetful-rpc (seen nonces lost at every start) fails the replay case only, at the restart', async () => {
+    const results = await roleResults('forgetful-rpc');
+    expect(failing(results).map((r) => r.case)).toEqual(['verify refuses a replayed nonce (EPERM replay), also after a restart over the same kv']);
+    expect(failing(results)[0]!.message).toMatch(/^verify of a used envelope after a restart: expected a typed error, got a result: /);
   }, 120_000);
 
   it('--quick leaves the slow concurrency case out', async () => {

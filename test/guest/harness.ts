@@ -6,7 +6,10 @@ import createPlugin, { type Plugin } from '@extism/extism';
 import { stubHost, type StubHost, type StubOptions } from './stub-host.js';
 
 /** What one call gave. */
-export type Outcome = { kind: 'output'; bytes: Uint8Array } | { kind: 'error'; code: string; message: string } | { kind: 'trap'; error: Error };
+export type Outcome =
+  | { kind: 'output'; bytes: Uint8Array }
+  | { kind: 'error'; code: string; message: string; details?: Record<string, unknown> }
+  | { kind: 'trap'; error: Error };
 
 export interface Guest {
   plugin: Plugin;
@@ -33,8 +36,8 @@ export async function loadGuest(wasm: Uint8Array, opts: StubOptions = {}): Promi
       } catch (e) {
         const err = e as Error;
         if (err.message.startsWith(PREFIX)) {
-          const json = JSON.parse(err.message.slice(PREFIX.length)) as { code: string; message: string };
-          return { kind: 'error', code: json.code, message: json.message };
+          const json = JSON.parse(err.message.slice(PREFIX.length)) as { code: string; message: string; details?: Record<string, unknown> };
+          return { kind: 'error', code: json.code, message: json.message, ...(json.details === undefined ? {} : { details: json.details }) };
         }
         return { kind: 'trap', error: err };
       } finally {

@@ -31,6 +31,8 @@ export interface StubOptions {
   now?: number;
   /** Other plugins, for `call`: target → export → function. */
   peers?: Record<string, Record<string, (input: Uint8Array) => Uint8Array>>;
+  /** Keep every request in `calls` (to see what a guest asked the host, e.g. which bytes it verified). */
+  record?: boolean;
 }
 
 export interface StubHost {
@@ -45,6 +47,8 @@ export interface StubHost {
   sent: { peer: string; payload: Uint8Array }[];
   /** Requests that were not deterministic CBOR (should stay empty). */
   nonCanonical: string[];
+  /** Every request, decoded, in order, when `record` was set. */
+  calls: { name: HostFunctionName; request: Record<string, unknown> }[];
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -75,6 +79,7 @@ export function stubHost(opts: StubOptions = {}): StubHost {
     events: [],
     sent: [],
     nonCanonical: [],
+    calls: [],
   };
   const kvKey = (req: Request): string => {
     const key = text(req, 'key');
@@ -154,6 +159,7 @@ export function stubHost(opts: StubOptions = {}): StubHost {
         const raw = ctx.read(handle)!.bytes();
         const req = decode(raw) as Request;
         if (Buffer.compare(encode(req, rfc8949EncodeOptions), raw) !== 0) host.nonCanonical.push(`${name}: ${hex(raw)}`);
+        if (opts.record) host.calls.push({ name, request: req });
         const cap = HOST_FUNCTIONS[name];
         if (cap !== null && cap !== 'log' && !grants.has(cap)) throw new HostErr('EPERM', `${name} needs the "${cap}" capability`);
         reply = { ok: fn(req) };

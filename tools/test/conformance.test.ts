@@ -56,7 +56,8 @@ describe('mcp0 conformance', () => {
     const r = await run('conformance', STANDARD, '--quick', '--dev', '--html', html);
     expect(r.code, r.out).toBe(0);
     expect(r.err).toMatch(/WARNING: --dev/);
-    for (const plugin of ['mcp0.agreements', 'mcp0.trace', 'mcp0.storage']) expect(r.out).toContain(plugin);
+    for (const plugin of ['mcp0.agreements', 'mcp0.trace', 'mcp0.storage', 'mcp0.rpc']) expect(r.out).toContain(plugin);
+    expect(r.out).toContain('role mcp0.rpc@1');
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/^<!doctype html>/i);
     expect(page).toContain('mcp0.storage');

@@ -337,18 +337,24 @@ describe('distributions/standard', () => {
       const devPub = publicKeyOf(parseJwk(readFileSync(join(out, 'dev-key.pub.jwk'), 'utf8')));
       const dist = await loadDistribution(out, { trust: [devPub] });
       expect(dist.name).toBe('standard');
-      expect(dist.plugins.map((p) => p.name)).toEqual(['mcp0.agreements', 'mcp0.trace', 'mcp0.storage']);
+      expect(dist.plugins.map((p) => p.name)).toEqual(['mcp0.agreements', 'mcp0.trace', 'mcp0.storage', 'mcp0.rpc']);
       expect(dist.pipeline.admit).toEqual(['mcp0.agreements']);
       expect(dist.pipeline.observe).toContain('mcp0.trace');
       expect(dist.budgets).toEqual({ cpuPercent: 27, rssPeakMB: 827, rssAvgMB: 640 });
       // The agreements plugin accepts the assembler (here the development key) as provider.
       expect(dist.plugins[0]!.config).toEqual({ providers: [devPub.kid] });
+      // The rpc plugin admits calls to the node's own methods from the assembler only.
+      expect(dist.plugins[3]!.config).toEqual({ operators: [devPub.kid] });
 
       const store = new MemoryStore();
       const kernel = new Kernel({ trust: dist.publishers, providers: { kv: store.kv, blocks: store.blocks } });
       try {
         for (const p of dist.plugins) await kernel.load(p.bytes, { grants: p.grants, isolation: p.isolation, config: p.config });
         expect(await kernel.callValue('mcp0.trace', 'head', {})).toMatchObject({ head: '0' });
+        const e = await kernel
+          .callValue('mcp0.rpc', 'verify', { envelope: new Uint8Array(0), payload: new Uint8Array(0), consumer: null })
+          .catch((x: unknown) => x);
+        expect(e).toMatchObject({ code: 'EINPUT' });
       } finally {
         await kernel.stop();
       }

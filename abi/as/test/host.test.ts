@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
 import { compileAssembly } from '@mcp0/builder';
+import { ed25519Thumbprint } from '../../src/keys/thumbprint.js';
 import { loadGuest, type Outcome } from '../../../test/guest/harness.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -250,11 +251,83 @@ describe('guest library', () => {
     });
   });
 
+  it('computes key ids as the host does (RFC 7638), through crypto_sha256', async () => {
+    const g = await loadGuest(wasm);
+    // RFC 8032 §7.1 test 1's public key, whose id the host library's own test pins.
+    const rfc = new Uint8Array(Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex'));
+    expect(output(await g.call('keyid', enc({ key: rfc })))).toBe('kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k');
+    for (let i = 0; i < 8; i++) {
+      const key = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
+      const bytes = new Uint8Array(Buffer.from(key, 'base64url'));
+      expect(output(await g.call('keyid', enc({ key: bytes })))).toBe(ed25519Thumbprint(bytes));
+    }
+    expect(await g.call('keyid', enc({ key: new Uint8Array(31) }))).toEqual({
+      kind: 'error',
+      code: 'EINPUT',
+      message: 'key id: expected a 32-byte Ed25519 public key, got 31 bytes',
+    });
+    const denied = await loadGuest(wasm, { grants: [] });
+    expect(await denied.call('keyid', enc({ key: rfc }))).toMatchObject({ kind: 'error', code: 'EPERM' });
+  });
+
+  it('reads and writes canonical base64url only, and knows a key id by its shape', async () => {
+    const g = await loadGuest(wasm);
+    const b64 = async (bytes: Uint8Array, text: string) => output(await g.call('b64', enc({ bytes, text }))) as Record<string, unknown>;
+    for (let n = 0; n < 7; n++) {
+      const bytes = new Uint8Array(Array.from({ length: n }, (_, i) => 0xf0 + i * 3));
+      const text = Buffer.from(bytes).toString('base64url');
+      expect(await b64(bytes, text)).toEqual({ encoded: text, decoded: bytes, keyId: false });
+    }
+    // Not canonical: padding, leftover bits, another alphabet, a length no byte string has.
+    for (const text of ['aGk=', 'aGl', 'aG+', 'a']) expect((await b64(new Uint8Array(0), text)).decoded, text).toBeNull();
+    expect((await b64(new Uint8Array(0), 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k')).keyId).toBe(true);
+    for (const text of ['kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4', 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k=', 'kPrK/qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k'])
+      expect((await b64(new Uint8Array(0), text)).keyId, text).toBe(false);
+  });
+
   it('writes the error as JSON the host can parse, whatever the message holds', async () => {
     const g = await loadGuest(wasm);
     for (const message of ['plain', 'quote " backslash \\ slash /', 'control \n\r\t\u0001\u001f', 'ü水🌊', '']) {
       expect(await g.call('failjson', utf8(message))).toEqual({ kind: 'error', code: 'ETEST', message });
     }
+  });
+
+  it('writes error details as JSON: every CBOR kind, through Err and failWith', async () => {
+    const g = await loadGuest(wasm);
+    const details = {
+      retryAfterMs: 20,
+      big: 2n ** 64n - 1n,
+      neg: -5,
+      most: -(2n ** 64n),
+      half: 1.5,
+      yes: true,
+      none: null,
+      bytes: Uint8Array.of(0xfb, 0xff),
+      text: 'ü "q"',
+      list: [1, 'a', [], {}],
+      nested: { a: { b: 1 } },
+    };
+    const o = await g.call('faildetails', enc({ code: 'EDENIED', message: 'rate-limited: m', details }));
+    expect(o).toEqual({
+      kind: 'error',
+      code: 'EDENIED',
+      message: 'rate-limited: m',
+      details: {
+        retryAfterMs: 20,
+        big: 18446744073709551615,
+        neg: -5,
+        most: -18446744073709551616,
+        half: 1.5,
+        yes: true,
+        none: null,
+        bytes: '-_8',
+        text: 'ü "q"',
+        list: [1, 'a', [], {}],
+        nested: { a: { b: 1 } },
+      },
+    });
+    // Without details the JSON has none.
+    expect(await g.call('failjson', utf8('m'))).toEqual({ kind: 'error', code: 'ETEST', message: 'm' });
   });
 
   it('routes aborts through the host panic function, then traps', async () => {

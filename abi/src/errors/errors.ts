@@ -39,14 +39,19 @@ export class DeniedError extends Mcp0Error {}
 export class UsageError extends Mcp0Error {}
 
 /**
- * Rebuild a typed error from its wire form `{code, message}` (guest error strings, CBOR error
- * results, errors that crossed a worker boundary). Unknown codes become `EGUEST`.
+ * Rebuild a typed error from its wire form `{code, message, details?}` (guest error strings, CBOR
+ * error results, errors that crossed a worker boundary). Unknown codes become `EGUEST`. `details`,
+ * when it is a JSON object, becomes the error's details (a guest's `retryAfterMs`, say); anything
+ * else there is dropped.
+ * @example
+ * errorFromWire({ code: 'EDENIED', message: 'rate-limited: …', details: { retryAfterMs: 20 } }).details.retryAfterMs // 20
  */
 export function errorFromWire(wire: unknown, fallback: ErrorCode = 'EGUEST'): CallError {
   if (wire !== null && typeof wire === 'object') {
-    const { code, message } = wire as { code?: unknown; message?: unknown };
+    const { code, message, details } = wire as { code?: unknown; message?: unknown; details?: unknown };
     const text = typeof message === 'string' ? message : JSON.stringify(wire);
-    return isErrorCode(code) ? new CallError(code, text) : new CallError(fallback, text, { code });
+    const given = details !== null && typeof details === 'object' && !Array.isArray(details) ? (details as Record<string, unknown>) : {};
+    return isErrorCode(code) ? new CallError(code, text, { ...given }) : new CallError(fallback, text, { ...given, code });
   }
   return new CallError(fallback, String(wire));
 }

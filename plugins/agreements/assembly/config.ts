@@ -7,8 +7,7 @@
  * module does not start), never read as "no providers" or "any provider"; a missing `providers`
  * accepts none, so register says how to configure it.
  */
-import { CborText, Err, Kind, Value, decode } from "@mcp0/abi/as";
-import { KEY_ID_EXPECTED, isKeyId } from "./document";
+import { CborText, Err, KEY_ID_EXPECTED, Kind, Value, decode, isKeyId } from "@mcp0/abi/as";
 
 /** At most this many providers: the list is searched on every register, bind and admit. */
 export const MAX_PROVIDERS: i32 = 64;

@@ -5,7 +5,7 @@
  * checks for itself; it does not rely on the host having run ajv. Parties are key ids, and two
  * different ones: signatures.ts then holds each party to signing with its own key.
  */
-import { CborMap, CborText, Kind, Value } from "@mcp0/abi/as";
+import { CborMap, CborText, Kind, Value, isKeyId, KEY_ID_EXPECTED } from "@mcp0/abi/as";
 
 /** JSON's largest exact integer: numbers above it would not survive canonical JSON. */
 export const MAX_SAFE: u64 = 9007199254740991;
@@ -257,12 +257,4 @@ export function unsignedBody(doc: CborMap): CborMap {
   }
   return out;
 }
-
-/** True when the text is a key id (an RFC 7638 thumbprint: 43 base64url characters): every party is one. */
-export function isKeyId(s: string): bool {
-  return isB64(s, 43);
-}
-
-/** What a party, a provider in the config and a bind's consumer must be, for error messages. */
-export const KEY_ID_EXPECTED = "expected a key id (the RFC 7638 thumbprint of an Ed25519 key, 43 base64url characters)";
 

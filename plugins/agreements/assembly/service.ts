@@ -5,9 +5,9 @@
  * bytes), usage and invoice. Every input is checked before anything is written, so a refused call
  * leaves the stored state as it was.
  */
-import { CborMap, Value, clockNow, decode, encode, fail, failWith, kvScan, readArgs, readInput, respond } from "@mcp0/abi/as";
+import { CborMap, KEY_ID_EXPECTED, Value, clockNow, decode, encode, fail, failWith, isKeyId, kvScan, readArgs, readInput, respond } from "@mcp0/abi/as";
 import { providerRefusal, shown } from "./config";
-import { Agreement, KEY_ID_EXPECTED, checkId, docError, isKeyId, readAgreement } from "./document";
+import { Agreement, checkId, docError, readAgreement } from "./document";
 import { verifyAgreement } from "./signatures";
 import {
   Counter, Entry, LEDGER_MS, LEDGER_PREFIX, WINDOW_PREFIX, windowsBill, bindingOf, consumerIds, deleteBinding, inFlight, loadEntry, pad20, parseCounter,

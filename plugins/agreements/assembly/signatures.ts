@@ -4,8 +4,7 @@
  * from the document itself. Each party is a key id and must have signed with that very key (its
  * RFC 7638 thumbprint, computed with the host's SHA-256), so the two signers are two keys.
  */
-import { Err, ed25519Verify, sha256 } from "@mcp0/abi/as";
-import { base64urlDecode, base64urlEncode } from "./base64url";
+import { Err, base64urlDecode, ed25519Verify, keyIdOf } from "@mcp0/abi/as";
 import { Agreement, Signature, unsignedBody } from "./document";
 import { canonicalJson, jcsError, utf8 } from "./jcs";
 
@@ -14,13 +13,6 @@ export class Verified {
   consumerKey: string = "";
   providerKey: string = "";
   error: Err | null = null;
-}
-
-/** RFC 7638 thumbprint of an Ed25519 key given as JWK x. */
-function thumbprint(x: string): string | null {
-  const h = sha256(utf8('{"crv":"Ed25519","kty":"OKP","x":"' + x + '"}'));
-  if (!h.ok) return null;
-  return base64urlEncode(h.value);
 }
 
 function find(a: Agreement, party: string): Signature | null {
@@ -43,8 +35,10 @@ function verifyOne(a: Agreement, party: string, msg: Uint8Array, out: Verified):
   const ok = ed25519Verify(key, msg, sig);
   if (!ok.ok) { out.error = ok.error; return null; }
   if (!ok.value) { out.error = new Err("ESIGNATURE", "agreement " + a.id + ": the " + party + "'s signature does not verify (tampered, or signed by another key)"); return null; }
-  const kid = thumbprint(s.key);
-  if (kid === null) { out.error = new Err("EUNAVAILABLE", "crypto_sha256 failed while computing the " + party + "'s key id"); return null; }
+  // The key's RFC 7638 thumbprint; base64urlDecode took only canonical text, so this is the id of `s.key` as written.
+  const thumb = keyIdOf(key);
+  if (!thumb.ok) { out.error = new Err("EUNAVAILABLE", "crypto_sha256 failed while computing the " + party + "'s key id (" + thumb.error!.toString() + ")"); return null; }
+  const kid = thumb.value;
   const id = party == "consumer" ? a.consumer : a.provider;
   if (id != kid) {
     out.error = new Err("ESIGNATURE", "agreement " + a.id + ": the " + party + " is the key " + id + ", but its signature is by " + kid);

@@ -5,8 +5,8 @@
  * `--use abort=` path is the real one.
  */
 import {
-  CborMap, Level, Operation, Value, allow, blocksGet, blocksHas, blocksPut, call, clockNow, decode, deny, ed25519Verify,
-  emit, encode, fail, failWith, kvDelete, kvGet, kvPut, kvScan, log, netSend, randomBytes, readAdmit, readArgs,
+  CborMap, Err, Level, Operation, Value, allow, base64urlDecode, base64urlEncode, blocksGet, blocksHas, blocksPut, call, clockNow, decode, deny, ed25519Verify,
+  emit, encode, fail, failWith, isKeyId, keyIdOf, kvDelete, kvGet, kvPut, kvScan, log, netSend, randomBytes, readAdmit, readArgs,
   readInput, readObserve, refCas, refGet, respond, respondBytes, sha256,
 } from "@mcp0/abi/as";
 
@@ -95,6 +95,39 @@ export function hookdeny(): i32 {
 export function failjson(): i32 {
   const input = readInput();
   return fail("ETEST", String.UTF8.decodeUnsafe(input.dataStart, input.length, false));
+}
+
+/** {code, message, details: map} → fails with them, through an Err and failWith. */
+export function faildetails(): i32 {
+  const a = readArgs();
+  const code = a.text("code");
+  const message = a.text("message");
+  const details = a.map("details");
+  if (a.error !== null) return a.fail();
+  return failWith(new Err(code, message, details));
+}
+
+/** {key: bytes} → the key id keyIdOf gives, or its error. */
+export function keyid(): i32 {
+  const a = readArgs();
+  const key = a.bytes("key");
+  if (a.error !== null) return a.fail();
+  const kid = keyIdOf(key);
+  if (!kid.ok) return failWith(kid.error!);
+  return respond(Value.text(kid.value));
+}
+
+/** {bytes, text} → {encoded: base64urlEncode(bytes), decoded: base64urlDecode(text) or null, keyId: isKeyId(text)}. */
+export function b64(): i32 {
+  const a = readArgs();
+  const bytes = a.bytes("bytes");
+  const text = a.text("text");
+  if (a.error !== null) return a.fail();
+  const d = base64urlDecode(text);
+  return respond(Value.map()
+    .set("encoded", Value.text(base64urlEncode(bytes)))
+    .set("decoded", d === null ? Value.nil() : Value.bytes(d!))
+    .set("keyId", Value.bool(isKeyId(text))));
 }
 
 /** An AssemblyScript abort: must reach the host as panic, then trap. */

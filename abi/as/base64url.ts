@@ -1,4 +1,8 @@
-/** base64url without padding (RFC 4648 §5), the form of JWK `x` and of agreement signatures. */
+/**
+ * base64url without padding (RFC 4648 §5): the form of JWK `x`, of key ids (keys.ts) and of
+ * agreement signatures. Decoding accepts only the canonical form (no padding, zero leftover bits),
+ * so each byte string has exactly one text.
+ */
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 function sextet(c: i32): i32 {
@@ -10,7 +14,11 @@ function sextet(c: i32): i32 {
   return -1;
 }
 
-/** The bytes of unpadded base64url text, or null when it is not canonical base64url. */
+/**
+ * The bytes of unpadded base64url text, or null when it is not canonical base64url.
+ * @example
+ * const key = base64urlDecode(jwkX); if (key === null || key.length != 32) return fail("EINPUT", "…");
+ */
 export function base64urlDecode(s: string): Uint8Array | null {
   const n = s.length;
   if (n % 4 == 1) return null;
@@ -34,7 +42,11 @@ export function base64urlDecode(s: string): Uint8Array | null {
   return out;
 }
 
-/** Unpadded base64url text of bytes. */
+/**
+ * Unpadded base64url text of bytes.
+ * @example
+ * base64urlEncode(Uint8Array.wrap(String.UTF8.encode("hi"))) // "aGk"
+ */
 export function base64urlEncode(b: Uint8Array): string {
   let out = "";
   let acc: u32 = 0;
