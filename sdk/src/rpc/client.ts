@@ -1,0 +1,178 @@
+/**
+ * A node's TypeScript client over gRPC, shaped like the local API: `client.agents.get('notes')
+ * .execute('remember', {...})`. Each call is signed with the caller's key (an envelope, abi/ROLES.md
+ * `mcp0.rpc@1`), carries a deadline, and fails with the typed error the node answered.
+ */
+import { Client as GrpcClient, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import { decodeCbor, encodeCbor, signEnvelope, UsageError, type CborValue, type PrivateKey } from '@mcp0/abi';
+import { NODE_SERVICE, nodePackageDefinition } from './proto.js';
+import { errorOf } from './status.js';
+import { channelCredentials } from './tls.js';
+
+/**
+ * How to reach a node and who calls.
+ * @example
+ * const options: ConnectOptions = { key: myKey, ca: readFileSync('ca.crt') }
+ */
+export interface ConnectOptions {
+  /** The caller's key: it signs every call, and the node authorises by its key id. */
+  key: PrivateKey;
+  /** The CA that signed the node's certificate (PEM); the system's roots when absent. */
+  ca?: Uint8Array;
+  /** For mutual TLS: this client's certificate chain and key (PEM). */
+  cert?: Uint8Array;
+  certKey?: Uint8Array;
+  /** Plaintext to a loopback address (a node started with insecure). */
+  insecure?: boolean;
+  /** The deadline of each call unless it says otherwise, ms (default 10,000). */
+  timeoutMs?: number;
+}
+
+/**
+ * What a call answered: its value, the node's trace head after it, and the hash of the envelope
+ * that asked for it (what names the call in the node's logs).
+ * @example
+ * const { value, trace } = await client.call('notes', 'remember', { text: 'hi' })
+ */
+export interface Receipt {
+  value: CborValue;
+  trace?: { seq: number | null; head: string };
+  envelopeHash: Uint8Array;
+}
+
+/**
+ * An agent on a remote node.
+ * @example
+ * const notes: RemoteAgent = client.agents.get('notes')
+ */
+export interface RemoteAgent {
+  readonly name: string;
+  execute(intent: string, input?: CborValue, options?: { timeoutMs?: number }): Promise<CborValue>;
+  snapshot(): Promise<CborValue>;
+  pause(): Promise<CborValue>;
+  resume(): Promise<CborValue>;
+  terminate(): Promise<void>;
+}
+
+type Unary = (
+  request: { envelope: Buffer; payload: Buffer },
+  options: { deadline: Date },
+  callback: (e: ServiceError | null, r?: ResultMessage) => void,
+) => void;
+interface ResultMessage {
+  payload: Buffer;
+  trace?: { seq?: string; head: string } | null;
+  envelope_hash: Buffer;
+}
+
+/**
+ * A connection to a node.
+ * @example
+ * const client = await Client.connect('node.example:7040', { key, ca })
+ * await client.agents.get('notes').execute('remember', { text: 'buy milk' })
+ * client.close()
+ */
+export class Client {
+  readonly #grpc: GrpcClient & Record<string, Unary>;
+  readonly #key: PrivateKey;
+  readonly #timeoutMs: number;
+
+  private constructor(grpc: GrpcClient & Record<string, Unary>, options: ConnectOptions) {
+    this.#grpc = grpc;
+    this.#key = options.key;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /**
+   * Connects to `address` (`host:port`), waiting until the channel is ready or the timeout passes.
+   * @example
+   * const client = await Client.connect('127.0.0.1:7040', { key, insecure: true })
+   */
+  static async connect(address: string, options: ConnectOptions): Promise<Client> {
+    const NodeClient = (loadPackageDefinition(nodePackageDefinition()) as unknown as { mcp0: { v1: { Node: new (...a: unknown[]) => GrpcClient } } }).mcp0.v1
+      .Node;
+    const credentials = channelCredentials(address, {
+      ...(options.ca ? { ca: options.ca } : {}),
+      ...(options.cert ? { cert: options.cert } : {}),
+      ...(options.certKey ? { key: options.certKey } : {}),
+      ...(options.insecure ? { insecure: true } : {}),
+    });
+    const grpc = new NodeClient(address, credentials, { 'grpc.max_receive_message_length': 4 * 1024 * 1024 + 64 * 1024 }) as GrpcClient & Record<string, Unary>;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    await new Promise<void>((resolve, reject) =>
+      grpc.waitForReady(Date.now() + timeoutMs, (e) => (e ? reject(new UsageError('EUSAGE', `connect ${address}: ${e.message}`, { address })) : resolve())),
+    ).catch((e) => {
+      grpc.close();
+      throw e;
+    });
+    return new Client(grpc, options);
+  }
+
+  /**
+   * Calls `method` of `target` (an agent's intent; `""` and a `mcp0.v1.Node/<Name>` method for the
+   * node itself) with `input`, signed, before the deadline.
+   * @example
+   * const { value, trace } = await client.call('notes', 'recall', { query: 'milk' })
+   */
+  call(target: string, method: string, input: CborValue = {}, options: { timeoutMs?: number } = {}): Promise<Receipt> {
+    const rpc = target === '' ? method.slice(`${NODE_SERVICE}/`.length) : 'Execute';
+    const payload = encodeCbor(input);
+    const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
+    const envelope = signEnvelope({ key: this.#key, target, method, payload, deadline });
+    const fn = this.#grpc[rpc];
+    if (typeof fn !== 'function') return Promise.reject(new UsageError('EUSAGE', `${NODE_SERVICE} has no method ${rpc}`));
+    return new Promise((resolve, reject) =>
+      fn.call(this.#grpc, { envelope: Buffer.from(envelope), payload: Buffer.from(payload) }, { deadline: new Date(deadline) }, (e, r) => {
+        if (e || r === undefined) return reject(errorOf(e!));
+        resolve({
+          value: decodeCbor(r.payload),
+          envelopeHash: new Uint8Array(r.envelope_hash),
+          ...(r.trace ? { trace: { seq: r.trace.seq === undefined || r.trace.seq === null ? null : Number(r.trace.seq), head: r.trace.head } } : {}),
+        });
+      }),
+    );
+  }
+
+  /** One of the node's own methods. */
+  async #node(name: string, input: CborValue = {}): Promise<CborValue> {
+    return (await this.call('', `${NODE_SERVICE}/${name}`, input)).value;
+  }
+
+  /** The node's agents. */
+  readonly agents = {
+    /** An agent by name (or id); nothing is asked of the node until it is called. */
+    get: (name: string): RemoteAgent => ({
+      name,
+      execute: async (intent, input = {}, options = {}) => (await this.call(name, intent, input, options)).value,
+      snapshot: () => this.#node('Snapshot', { agent: name }),
+      pause: () => this.#node('Pause', { agent: name }),
+      resume: () => this.#node('Resume', { agent: name }),
+      terminate: async () => void (await this.#node('Terminate', { agent: name })),
+    }),
+    list: () => this.#node('ListAgents'),
+    spawn: (options: { module: Uint8Array; name: string; grants?: string[]; config?: CborValue; agreement?: string }) =>
+      this.#node('Spawn', options as { [key: string]: CborValue }),
+  };
+
+  /** The node's trace. */
+  readonly trace = {
+    head: () => this.#node('TraceHead'),
+    entries: (from: number, to: number) => this.#node('TraceEntries', { from, to }),
+    checkpoint: () => this.#node('Checkpoint'),
+  };
+
+  /** The node's distribution, roles and ABI version. */
+  info(): Promise<CborValue> {
+    return this.#node('Info');
+  }
+
+  /** The node's metrics. */
+  metrics(): Promise<CborValue> {
+    return this.#node('Metrics');
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#grpc.close();
+  }
+}

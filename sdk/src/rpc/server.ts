@@ -1,0 +1,223 @@
+/**
+ * A node over gRPC (`mcp0.v1.Node`, abi/proto/mcp0/v1/node.proto): the byte-moving half of the
+ * transport. Every call needs a deadline and a signed envelope, and runs only after the node's rpc
+ * plugin (role `mcp0.rpc@1`) verifies the envelope: signature, time, nonce, authority, rate. Beside
+ * it, standard health checking (`grpc.health.v1`, NOT_SERVING while draining or while a role's
+ * plugin has failed) and server reflection, so stock tools (grpcurl, grpc-health-probe) work.
+ */
+import {
+  Server,
+  loadPackageDefinition,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { CallError, decodeCbor, decodeEnvelope, encodeCbor, UsageError, type CborValue, type Envelope } from '@mcp0/abi';
+import type { Node } from '../node/index.js';
+import { NODE_SERVICE, nodePackageDefinition } from './proto.js';
+import { statusOf } from './status.js';
+import { serverCredentials, type ServerTls } from './tls.js';
+import { NODE_METHODS, executeAgent } from './methods.js';
+
+/**
+ * How a node listens.
+ * @example
+ * const options: ServeOptions = { listen: '0.0.0.0:7040', tls: { cert: 'node.crt', key: 'node.key' } }
+ */
+export interface ServeOptions {
+  /** `host:port`; port 0 picks a free one (see `NodeServer.port`). */
+  listen: string;
+  tls?: ServerTls;
+  /** Plaintext: refused unless `listen` is a loopback address. */
+  insecure?: boolean;
+  /** The longest deadline a call may ask for, ms (default 300,000). A call without one is refused. */
+  maxDeadlineMs?: number;
+  /** The largest message either way, bytes (default 4 MiB + 64 KiB: the kernel's input cap and framing). */
+  maxMessageBytes?: number;
+  /** How long `drain` lets health checkers see NOT_SERVING before it stops taking calls, ms (default 1,000). */
+  drainNoticeMs?: number;
+}
+
+/**
+ * A node being served.
+ * @example
+ * const server = await serveNode(node, { listen: '127.0.0.1:0', insecure: true }); server.port
+ */
+export interface NodeServer {
+  readonly address: string;
+  readonly port: number;
+  /** Calls being served now. */
+  readonly inFlight: number;
+  /**
+   * Graceful drain: health says NOT_SERVING, new calls are refused (UNAVAILABLE) after the notice,
+   * calls in flight finish (at most `graceMs`, then they are cut), then the server closes.
+   */
+  drain(graceMs?: number): Promise<void>;
+  /** Closes at once, cutting calls in flight. */
+  close(): Promise<void>;
+}
+
+interface CallMessage {
+  envelope: Buffer;
+  payload: Buffer;
+}
+
+const DEFAULT_MAX_DEADLINE_MS = 300_000;
+const DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024 + 64 * 1024;
+
+/** The absolute deadline of a call in ms, or EUSAGE when it has none or one too far away. */
+function deadlineOf(call: ServerUnaryCall<CallMessage, unknown>, maxMs: number): number {
+  const d = call.getDeadline();
+  const at = d instanceof Date ? d.getTime() : d;
+  if (!Number.isFinite(at)) throw new UsageError('EUSAGE', 'the call has no deadline: every call to a node must set one');
+  if (at - Date.now() > maxMs)
+    throw new UsageError('EUSAGE', `the call's deadline is ${Math.round(at - Date.now())} ms away; at most ${maxMs} ms`, { maxDeadlineMs: maxMs });
+  return at;
+}
+
+/** `work`, or ETIMEOUT when `deadline` (ms since the epoch) passes first. */
+function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  const left = deadline - Date.now();
+  if (left <= 0) return Promise.reject(new CallError('ETIMEOUT', `${what}: the deadline passed before it began`));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallError('ETIMEOUT', `${what}: the deadline passed (${left} ms)`)), left);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/** The consumer of the agreement the target agent runs under, or null (no agreement, no agreements role). */
+async function consumerOf(node: Node, target: string): Promise<string | null> {
+  const agent = node.agents.list().find((a) => a.name === target || a.id === target);
+  if (agent === undefined || agent.agreement === null || !node.hasRole('agreements')) return null;
+  return (await node.roles.agreements.get({ id: agent.agreement })).document.consumer;
+}
+
+/**
+ * Serves `node` over gRPC. The distribution must have an rpc plugin: without one nothing could
+ * check who calls, so nothing is served (EUNAVAILABLE).
+ * @example
+ * const server = await serveNode(node, { listen: '0.0.0.0:7040', tls: { cert: 'node.crt', key: 'node.key' } })
+ * process.on('SIGTERM', () => server.drain(10_000))
+ */
+export async function serveNode(node: Node, options: ServeOptions): Promise<NodeServer> {
+  if (!node.hasRole('rpc'))
+    throw new CallError(
+      'EUNAVAILABLE',
+      `the distribution ${node.distribution.name} has no plugin providing mcp0.rpc@1: nothing would check who calls, so the node is not served`,
+    );
+  const credentials = serverCredentials(options.listen, options);
+  const maxDeadlineMs = options.maxDeadlineMs ?? DEFAULT_MAX_DEADLINE_MS;
+  const maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessage,
+    'grpc.max_send_message_length': maxMessage,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  });
+  const definition = nodePackageDefinition();
+  const health = new HealthImplementation({ '': 'SERVING', [NODE_SERVICE]: 'SERVING' });
+  health.addToServer(server);
+  // Reflection describes every service the server has, health included, so stock tools see them all.
+  new ReflectionService({ ...definition, ...loadSync(healthProtoPath) }).addToServer(server);
+
+  let draining = false;
+  let inFlight = 0;
+  // Health follows the plugins the node cannot serve without: any role's plugin failed is NOT_SERVING.
+  const rolesHealthy = () => node.kernel.modules().every((m) => (m.manifest.provides?.length ?? 0) === 0 || m.state !== 'failed');
+  const setHealth = () => {
+    const status = !draining && rolesHealthy() ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', status);
+    health.setStatus(NODE_SERVICE, status);
+  };
+  const onTransition = () => setHealth();
+  node.on('transition', onTransition);
+
+  /** One call: deadline, envelope, the rpc plugin's verdict, then the work, before the deadline. */
+  async function serve(rpc: string, call: ServerUnaryCall<CallMessage, unknown>): Promise<object> {
+    if (draining) throw new CallError('EBUSY', 'the node is draining: call another node or retry later');
+    const deadline = deadlineOf(call, maxDeadlineMs);
+    const { envelope, payload } = call.request;
+    const e: Envelope = decodeEnvelope(envelope);
+    if (rpc === 'Execute' ? e.target === '' : e.target !== '' || e.method !== `${NODE_SERVICE}/${rpc}`) {
+      throw new CallError('EPERM', `the envelope asks for ${e.target === '' ? 'the node' : `agent ${e.target}`}'s ${e.method}, not ${NODE_SERVICE}/${rpc}`, {
+        target: e.target,
+        method: e.method,
+      });
+    }
+    const consumer = e.target === '' ? null : await consumerOf(node, e.target);
+    const verdict = await node.roles.rpc.verify({ envelope, payload, consumer });
+    const by = Math.min(deadline, verdict.deadline);
+    let input: CborValue;
+    try {
+      input = decodeCbor(payload);
+    } catch (err) {
+      throw new CallError('EINPUT', `the payload: ${(err as Error).message}`);
+    }
+    const work = rpc === 'Execute' ? executeAgent(node, e.target, e.method, input) : NODE_METHODS[rpc]!(node, input);
+    const out = await beforeDeadline(work, by, `${e.target === '' ? rpc : `${e.target}/${e.method}`}`);
+    const head = node.hasRole('trace') ? await node.roles.trace.head() : undefined;
+    return {
+      payload: Buffer.from(encodeCbor(out)),
+      ...(head === undefined ? {} : { trace: { ...(head.seq === null ? {} : { seq: String(head.seq) }), head: head.head } }),
+      envelope_hash: Buffer.from(verdict.envelopeHash),
+    };
+  }
+
+  const implementation: UntypedServiceImplementation = {};
+  for (const rpc of ['Execute', ...Object.keys(NODE_METHODS)]) {
+    const handle: handleUnaryCall<CallMessage, object> = (call, callback) => {
+      inFlight++;
+      serve(rpc, call)
+        .then(
+          (value) => callback(null, value),
+          (error) => callback(statusOf(error)),
+        )
+        .finally(() => inFlight--);
+    };
+    implementation[rpc] = handle;
+  }
+  const service = (loadPackageDefinition(definition) as unknown as { mcp0: { v1: { Node: { service: ServiceDefinition } } } }).mcp0.v1.Node.service;
+  server.addService(service, implementation);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.listen, credentials, (error, bound) =>
+      error ? reject(new CallError('EUNAVAILABLE', `listen ${options.listen}: ${error.message}`, { listen: options.listen })) : resolve(bound),
+    ),
+  );
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  let closed = false;
+  const stop = () => {
+    closed = true;
+    node.off('transition', onTransition);
+  };
+  return {
+    address: `${host}:${port}`,
+    port,
+    get inFlight() {
+      return inFlight;
+    },
+    async drain(graceMs = 10_000) {
+      if (closed) return;
+      draining = true;
+      setHealth();
+      await new Promise((r) => setTimeout(r, options.drainNoticeMs ?? 1_000));
+      const done = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      const cut = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      await Promise.race([done, cut]);
+      server.forceShutdown();
+      stop();
+    },
+    async close() {
+      if (closed) return;
+      server.forceShutdown();
+      stop();
+    },
+  };
+}

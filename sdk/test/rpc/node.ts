@@ -1,0 +1,62 @@
+/**
+ * A node for the transport tests: storage, trace, agreements (accepting the operator as provider)
+ * and rpc (the operator its one operator key), a counter agent spawned under an agreement whose
+ * consumer is the agents' signer, served over gRPC on a loopback port.
+ */
+import { generateKeyPair, newAgreement, parseGrant, signAgreement, type PrivateKey } from '@mcp0/abi';
+import type { Node } from '@mcp0/sdk';
+import { serveNode, type NodeServer, type ServeOptions } from '@mcp0/sdk/rpc';
+import { publisher, signed } from '../../../test/fixtures.js';
+import { startNode, testDistribution } from '../node/harness.js';
+
+/** The node operator: provider of the agreements, and the one key allowed the node's own methods. */
+export const operator: PrivateKey = generateKeyPair();
+/** The agents' signer and so the consumer of their agreement: the key allowed to call them. */
+export const consumer: PrivateKey = publisher;
+
+/**
+ * A node with the rpc plugin configured by `rpc` (merged over the operator list), and a counter agent.
+ * @example
+ * const { node, server } = await servedNode({ listen: '127.0.0.1:0', insecure: true })
+ */
+export async function servedNode(serve: Partial<ServeOptions> = {}, rpc: Record<string, unknown> = {}): Promise<{ node: Node; server: NodeServer }> {
+  const base = await testDistribution();
+  const node = await startNode('memory:', {
+    distribution: {
+      ...base,
+      plugins: [
+        {
+          name: 'mcp0.agreements',
+          bytes: await signed('agreements'),
+          grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant),
+          isolation: 'inline',
+          config: { providers: [operator.kid] },
+        },
+        {
+          name: 'mcp0.rpc',
+          bytes: await signed('rpc'),
+          grants: ['kv:rpc/', 'crypto', 'clock'].map(parseGrant),
+          isolation: 'inline',
+          config: { operators: [operator.kid], ...rpc },
+        },
+        ...base.plugins,
+      ],
+      pipeline: { admit: ['mcp0.agreements'], observe: ['mcp0.agreements', 'mcp0.trace'] },
+    },
+  });
+  try {
+    const doc = newAgreement('personal', {
+      id: 'agr-rpc',
+      consumer: consumer.kid,
+      provider: operator.kid,
+      set: { 'permissions.intents': '["increment","get"]' },
+    });
+    await node.roles.agreements.register({ document: signAgreement(signAgreement(doc, consumer, 'consumer'), operator, 'provider') });
+    await node.agents.spawn({ module: await signed('counter'), name: 'counter', agreement: 'agr-rpc' });
+    const server = await serveNode(node, { listen: '127.0.0.1:0', insecure: true, drainNoticeMs: 50, ...serve });
+    return { node, server };
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+}
