@@ -4,11 +4,11 @@
 // counted in the metrics and emitted as an event. The agreement's consumer is the key that signs
 // the agents (the fixture publisher): spawn binds an agent only to an agreement of its signer.
 import { afterEach, describe, expect, it } from 'vitest';
-import { CallError, DeniedError, generateKeyPair, newAgreement, parseGrant, signAgreement, type PrivateKey } from '@mcp0/abi';
+import { CallError, DeniedError, generateKeyPair, newAgreement, signAgreement, type PrivateKey } from '@mcp0/abi';
 import type { Node, OperationEvent } from '@mcp0/sdk';
 import { publisher, signed } from '../../../test/fixtures.js';
 import { rejection } from '../rejection.js';
-import { startNode, testDistribution } from './harness.js';
+import { agreementsDistribution, startNode } from './harness.js';
 
 let node: Node | undefined;
 afterEach(async () => {
@@ -29,24 +29,7 @@ async function registerAgreement(n: Node, id: string, by: PrivateKey, set: Recor
 
 /** A node with agreements admitting and observing before trace (trusting `agentKeys` as agent signers), and one agreement registered. */
 async function nodeWithAgreement(set: Record<string, string>, agentKeys: PrivateKey[] = []): Promise<Node> {
-  const base = await testDistribution();
-  const n = await startNode('memory:', {
-    distribution: {
-      ...base,
-      plugins: [
-        {
-          name: 'mcp0.agreements',
-          bytes: await signed('agreements'),
-          grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant),
-          isolation: 'inline',
-          config: { providers: [provider.kid] },
-        },
-        ...base.plugins,
-      ],
-      pipeline: { admit: ['mcp0.agreements'], observe: ['mcp0.agreements', 'mcp0.trace'] },
-    },
-    trust: agentKeys.map((k) => k.publicKey),
-  });
+  const n = await startNode('memory:', { distribution: await agreementsDistribution([provider.kid]), trust: agentKeys.map((k) => k.publicKey) });
   await registerAgreement(n, 'agr-sdk', consumer, set);
   return n;
 }

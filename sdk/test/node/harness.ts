@@ -21,6 +21,29 @@ export async function testDistribution(extra: Partial<NodeDistribution> = {}): P
   };
 }
 
+/**
+ * The test distribution with the agreements plugin (accepting `providers`) admitting and observing
+ * before trace, and any `extra` plugins.
+ */
+export async function agreementsDistribution(providers: string[], extra: NodeDistribution['plugins'] = []): Promise<NodeDistribution> {
+  const base = await testDistribution();
+  return {
+    ...base,
+    plugins: [
+      {
+        name: 'mcp0.agreements',
+        bytes: await signed('agreements'),
+        grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant),
+        isolation: 'inline',
+        config: { providers },
+      },
+      ...extra,
+      ...base.plugins,
+    ],
+    pipeline: { admit: ['mcp0.agreements'], observe: ['mcp0.agreements', 'mcp0.trace'] },
+  };
+}
+
 /** Starts a node on `store` with the test distribution. */
 export async function startNode(store: string | Store, options: Partial<NodeOptions> = {}): Promise<Node> {
   return Node.start({ distribution: await testDistribution(), store, ...options });

@@ -7,7 +7,7 @@ import { generateKeyPair, newAgreement, parseGrant, signAgreement, type PrivateK
 import type { Node } from '@mcp0/sdk';
 import { serveNode, type NodeServer, type ServeOptions } from '@mcp0/sdk/rpc';
 import { publisher, signed } from '../../../test/fixtures.js';
-import { startNode, testDistribution } from '../node/harness.js';
+import { agreementsDistribution, startNode } from '../node/harness.js';
 
 /** The node operator: provider of the agreements, and the one key allowed the node's own methods. */
 export const operator: PrivateKey = generateKeyPair();
@@ -20,30 +20,13 @@ export const consumer: PrivateKey = publisher;
  * const { node, server } = await servedNode({ listen: '127.0.0.1:0', insecure: true })
  */
 export async function servedNode(serve: Partial<ServeOptions> = {}, rpc: Record<string, unknown> = {}): Promise<{ node: Node; server: NodeServer }> {
-  const base = await testDistribution();
-  const node = await startNode('memory:', {
-    distribution: {
-      ...base,
-      plugins: [
-        {
-          name: 'mcp0.agreements',
-          bytes: await signed('agreements'),
-          grants: ['kv:agreements/', 'crypto', 'clock'].map(parseGrant),
-          isolation: 'inline',
-          config: { providers: [operator.kid] },
-        },
-        {
-          name: 'mcp0.rpc',
-          bytes: await signed('rpc'),
-          grants: ['kv:rpc/', 'crypto', 'clock'].map(parseGrant),
-          isolation: 'inline',
-          config: { operators: [operator.kid], ...rpc },
-        },
-        ...base.plugins,
-      ],
-      pipeline: { admit: ['mcp0.agreements'], observe: ['mcp0.agreements', 'mcp0.trace'] },
-    },
-  });
+  const rpcPlugin = {
+    name: 'mcp0.rpc',
+    bytes: await signed('rpc'),
+    grants: ['kv:rpc/', 'crypto', 'clock'].map(parseGrant),
+    config: { operators: [operator.kid], ...rpc },
+  };
+  const node = await startNode('memory:', { distribution: await agreementsDistribution([operator.kid], [{ ...rpcPlugin, isolation: 'inline' }]) });
   try {
     const doc = newAgreement('personal', {
       id: 'agr-rpc',
