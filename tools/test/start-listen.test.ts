@@ -1,6 +1,7 @@
 // mcp0 start --listen: the node served over gRPC from the command line, answering the TypeScript
 // client of its operator; plaintext refused off loopback; a drain before the clean stop.
 import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, writeKeyFile, type PrivateKey } from '@mcp0/abi';
@@ -51,6 +52,57 @@ describe('mcp0 start --listen', () => {
     child.kill('SIGTERM');
     expect(await node.exited, `${node.out()}\n${node.err()}`).toBe('0 null');
     expect(JSON.parse(node.out().trim().split('\n').at(-1)!)).toMatchObject({ event: 'stopped', signal: 'SIGTERM' });
+  }, 120_000);
+
+  it('serves mutual TLS with the certificates mcp0 keygen --tls makes', async () => {
+    const tls = join(tempDir('mcp0-listen-tls-'), 'tls');
+    const made = await run('keygen', '--tls', tls, '--host', '127.0.0.1');
+    expect(made.code, made.err).toBe(0);
+    expect(made.out).toMatch(/CA: .*ca\.crt \(new;/);
+    expect(statSync(join(tls, 'node.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(tls, 'ca.key')).mode & 0o777).toBe(0o600);
+    const alice = await run('keygen', '--tls', tls, '--client', 'alice');
+    expect(alice.code, alice.err).toBe(0);
+    expect(alice.out).toMatch(/\(existing, reused\)/);
+    expect((await run('keygen', '--tls', tls, '--host', '127.0.0.1')).code).toBe(2); // node.crt exists: --force to replace
+
+    const store = `lmdb:${tempDir('mcp0-listen-store-')}`;
+    const at = ['--tls-cert', join(tls, 'node.crt'), '--tls-key', join(tls, 'node.key'), '--tls-client-ca', join(tls, 'ca.crt')];
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', bin, 'start', '--dist', dist, '--store', store, '--dev', '--listen', '127.0.0.1:0', ...at, '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const node = watchOutput(child);
+    try {
+      await node.printed('"ready"');
+      const ready = JSON.parse(node.out().trim().split('\n')[0]!);
+      expect(ready).toMatchObject({ tls: true });
+      const pem = (f: string) => new Uint8Array(readFileSync(join(tls, f)));
+      const client = await Client.connect(ready.listen, { key: operator, ca: pem('ca.crt'), cert: pem('client-alice.crt'), certKey: pem('client-alice.key') });
+      try {
+        expect(await client.info()).toMatchObject({ distribution: { name: 'listen' } });
+      } finally {
+        client.close();
+      }
+      // Without a client certificate the handshake, or the first call, fails: nothing is served.
+      const bare = await Client.connect(ready.listen, { key: operator, ca: pem('ca.crt'), timeoutMs: 2_000 })
+        .then(async (c) => {
+          try {
+            await c.info();
+          } finally {
+            c.close();
+          }
+          return 'served';
+        })
+        .catch(() => 'refused');
+      expect(bare).toBe('refused');
+    } finally {
+      child.kill('SIGTERM');
+      await node.exited;
+    }
   }, 120_000);
 
   it('refuses plaintext off loopback, and TLS options without --listen (exit 2)', async () => {
