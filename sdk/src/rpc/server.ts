@@ -91,9 +91,14 @@ function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Pr
 }
 
 /** The consumer of the agreement the target agent runs under, or null (no agreement, no agreements role). */
-async function consumerOf(node: Node, target: string): Promise<string | null> {
+async function consumerOf(node: Node, target: string, intent: string): Promise<string | null> {
   const agent = node.agents.list().find((a) => a.name === target || a.id === target);
-  if (agent === undefined || agent.agreement === null || !node.hasRole('agreements')) return null;
+  if (agent === undefined) return null;
+  // The rpc plugin keeps a token bucket per caller and method: an intent the agent does not have
+  // would get a fresh one for each name made up. Refused here, before it reaches the plugin.
+  if (!node.kernel.module(agent.id).exportNames.has(intent))
+    throw new CallError('ENOTFOUND', `agent ${target} has no intent ${JSON.stringify(intent.slice(0, 64))}`, { target });
+  if (agent.agreement === null || !node.hasRole('agreements')) return null;
   return (await node.roles.agreements.get({ id: agent.agreement })).document.consumer;
 }
 
@@ -151,7 +156,7 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
         method: e.method,
       });
     }
-    const consumer = e.target === '' ? null : await consumerOf(node, e.target);
+    const consumer = e.target === '' ? null : await consumerOf(node, e.target, e.method);
     const verdict = await node.roles.rpc.verify({ envelope, payload, consumer });
     const by = Math.min(deadline, verdict.deadline);
     let input: CborValue;

@@ -96,6 +96,8 @@ describe('a node over gRPC', () => {
       expect(e.code).toBe('EPERM');
       expect(e.details.status).toBe(GRPC_STATUS.PERMISSION_DENIED);
       expect((await failure(stranger.agents.get('nobody').execute('x'))).code).toBe('EPERM');
+      // An intent the agent lacks never reaches the rpc plugin (whose buckets are per method name).
+      expect((await failure(stranger.agents.get('counter').execute('made-up-1'))).code).toBe('ENOTFOUND');
     } finally {
       stranger.close();
     }
