@@ -76,6 +76,8 @@ describe('verifyEnvelope', () => {
       [edited((m) => (m.extra = 1)), /unknown member "extra"/],
       [edited((m) => delete m.method), /"method" expected text, got undefined/],
       [encodeCbor([1, 2]), /expected a CBOR map/],
+      // v as the half-precision float 1.0 (f9 3c00) in place of the integer 1 (01): same value, other bytes.
+      [Buffer.from(Buffer.from(made()).toString('hex').replace('617601', '6176f93c00'), 'hex'), /not in the deterministic CBOR encoding/],
       [Uint8Array.of(0xff), /CBOR/],
     ];
     for (const [bytes, message] of cases) expect(() => verifyEnvelope(bytes, payload)).toThrow(message);

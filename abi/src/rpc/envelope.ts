@@ -114,6 +114,9 @@ export function signEnvelope(request: EnvelopeRequest): Uint8Array {
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   const v = decodeCbor(bytes);
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw bad('expected a CBOR map');
+  // One envelope, one encoding: a float 1.0 for `v`, say, decodes like 1 but is other bytes, so
+  // another envelope hash under the same signature. Only the deterministic encoding is accepted.
+  if (Buffer.compare(encodeCbor(v), bytes) !== 0) throw bad('not in the deterministic CBOR encoding (RFC 8949 §4.2.1)');
   const extra = Object.keys(v).filter((k) => !(MEMBERS as readonly string[]).includes(k));
   if (extra.length > 0) throw bad(`unknown member ${JSON.stringify(extra[0])}`);
   if (v.v !== ENVELOPE_VERSION) throw bad(`"v" expected ${ENVELOPE_VERSION}, got ${JSON.stringify(typeof v.v === 'bigint' ? `${v.v}` : v.v)}`);
