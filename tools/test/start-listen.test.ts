@@ -42,7 +42,7 @@ describe('mcp0 start --listen', () => {
     await node.printed('"ready"');
     const ready = JSON.parse(node.out().trim().split('\n')[0]!);
     expect(ready).toMatchObject({ event: 'ready', listen: expect.stringMatching(/^127\.0\.0\.1:\d+$/), tls: false });
-    const client = await Client.connect(ready.listen, { key: operator, insecure: true });
+    const client = await Client.connect(ready.listen, { key: operator, insecure: true, timeoutMs: 120_000 });
     try {
       expect(await client.info()).toMatchObject({ distribution: { name: 'listen' }, roles: expect.arrayContaining(['mcp0.rpc@1']) });
       expect(await client.agents.list()).toEqual([]);
@@ -81,7 +81,13 @@ describe('mcp0 start --listen', () => {
       const ready = JSON.parse(node.out().trim().split('\n')[0]!);
       expect(ready).toMatchObject({ tls: true });
       const pem = (f: string) => new Uint8Array(readFileSync(join(tls, f)));
-      const client = await Client.connect(ready.listen, { key: operator, ca: pem('ca.crt'), cert: pem('client-alice.crt'), certKey: pem('client-alice.key') });
+      const client = await Client.connect(ready.listen, {
+        key: operator,
+        ca: pem('ca.crt'),
+        cert: pem('client-alice.crt'),
+        certKey: pem('client-alice.key'),
+        timeoutMs: 120_000,
+      });
       try {
         expect(await client.info()).toMatchObject({ distribution: { name: 'listen' } });
       } finally {

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const connect = (server: NodeServer, options: Parameters<typeof Client.connect>[1]) =>
-  Client.connect(`127.0.0.1:${server.port}`, { timeoutMs: 3_000, ...options });
+  Client.connect(`127.0.0.1:${server.port}`, { timeoutMs: 120_000, ...options });
 
 describe('TLS', () => {
   it('serves a client that trusts the CA that signed the node', async () => {
@@ -42,7 +42,7 @@ describe('TLS', () => {
   });
 
   it('is refused by a client that trusts another CA, and refuses plaintext', async () => {
-    await expect(connect(tls, { key: consumer, ca: read(certs.otherCa) })).rejects.toThrow(/connect/);
+    await expect(connect(tls, { key: consumer, ca: read(certs.otherCa), timeoutMs: 3_000 })).rejects.toThrow(/connect/);
     await expect(Client.connect(`127.0.0.1:${tls.port}`, { key: consumer, insecure: true, timeoutMs: 1_000 })).rejects.toThrow(/connect/);
   });
 
@@ -55,7 +55,7 @@ describe('TLS', () => {
     }
     const refused = async (options: Parameters<typeof Client.connect>[1]) => {
       try {
-        const c = await connect(mutual, options);
+        const c = await connect(mutual, { timeoutMs: 3_000, ...options });
         // Some TLS stacks finish the handshake and fail the first call instead: either way, no answer.
         try {
           await c.agents.get('counter').execute('get');

@@ -59,7 +59,7 @@ function rawCall(
 
 describe('a node over gRPC', () => {
   it("runs a consumer's signed call and says where the callee's trace stands", async () => {
-    const client = await Client.connect(address, { key: consumer, insecure: true });
+    const client = await Client.connect(address, { key: consumer, insecure: true, timeoutMs: 120_000 });
     try {
       const before = await client.call('counter', 'increment', {});
       expect(before.value).toEqual({ value: 1 });
@@ -73,8 +73,8 @@ describe('a node over gRPC', () => {
   });
 
   it("serves the node's own methods to its operator only", async () => {
-    const admin = await Client.connect(address, { key: operator, insecure: true });
-    const user = await Client.connect(address, { key: consumer, insecure: true });
+    const admin = await Client.connect(address, { key: operator, insecure: true, timeoutMs: 120_000 });
+    const user = await Client.connect(address, { key: consumer, insecure: true, timeoutMs: 120_000 });
     try {
       expect(await admin.info()).toMatchObject({ distribution: { name: 'test' }, roles: expect.arrayContaining(['mcp0.rpc@1', 'mcp0.trace@1']) });
       expect(await admin.agents.list()).toEqual([expect.objectContaining({ name: 'counter', state: 'running', agreement: 'agr-rpc' })]);
@@ -90,7 +90,7 @@ describe('a node over gRPC', () => {
   });
 
   it('refuses a stranger, typed, with the gRPC status of its code', async () => {
-    const stranger = await Client.connect(address, { key: generateKeyPair(), insecure: true });
+    const stranger = await Client.connect(address, { key: generateKeyPair(), insecure: true, timeoutMs: 120_000 });
     try {
       const e = await failure(stranger.agents.get('counter').execute('increment'));
       expect(e.code).toBe('EPERM');
