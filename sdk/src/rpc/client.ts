@@ -3,9 +3,9 @@
  * .execute('remember', {...})`. Each call is signed with the caller's key (an envelope, abi/ROLES.md
  * `mcp0.rpc@1`), carries a deadline, and fails with the typed error the node answered.
  */
-import { Client as GrpcClient, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import type { Client as GrpcClient, ServiceError } from '@grpc/grpc-js';
 import { decodeCbor, encodeCbor, signEnvelope, UsageError, type CborValue, type PrivateKey } from '@mcp0/abi';
-import { NODE_SERVICE, nodePackageDefinition } from './proto.js';
+import { NODE_SERVICE, nodeClientClass } from './proto.js';
 import { errorOf } from './status.js';
 import { channelCredentials } from './tls.js';
 
@@ -89,8 +89,7 @@ export class Client {
    * const client = await Client.connect('127.0.0.1:7040', { key, insecure: true })
    */
   static async connect(address: string, options: ConnectOptions): Promise<Client> {
-    const NodeClient = (loadPackageDefinition(nodePackageDefinition()) as unknown as { mcp0: { v1: { Node: new (...a: unknown[]) => GrpcClient } } }).mcp0.v1
-      .Node;
+    const NodeClient = nodeClientClass();
     const credentials = channelCredentials(address, {
       ...(options.ca ? { ca: options.ca } : {}),
       ...(options.cert ? { cert: options.cert } : {}),

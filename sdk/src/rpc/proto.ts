@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { loadPackageDefinition, type Client, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 const require = createRequire(import.meta.url);
@@ -30,4 +31,16 @@ export function nodePackageDefinition(): PackageDefinition {
   // keepCase: fields keep the proto's names (envelope_hash), as every other language's stubs do.
   loaded ??= loadSync(NODE_PROTO, { includeDirs: [PROTO_ROOT], keepCase: true, longs: String, bytes: Buffer, defaults: true, oneofs: true });
   return loaded;
+}
+
+/** What grpc-js makes of `mcp0.v1.Node`: a client class whose `service` is the definition. */
+type NodeClientClass = (new (...args: ConstructorParameters<typeof Client>) => Client) & { service: ServiceDefinition };
+
+/**
+ * The generated client class of `mcp0.v1.Node`; its `service` is what a server adds.
+ * @example
+ * server.addService(nodeClientClass().service, implementation)
+ */
+export function nodeClientClass(): NodeClientClass {
+  return (loadPackageDefinition(nodePackageDefinition()) as unknown as { mcp0: { v1: { Node: NodeClientClass } } }).mcp0.v1.Node;
 }

@@ -5,20 +5,13 @@
  * it, standard health checking (`grpc.health.v1`, NOT_SERVING while draining or while a role's
  * plugin has failed) and server reflection, so stock tools (grpcurl, grpc-health-probe) work.
  */
-import {
-  Server,
-  loadPackageDefinition,
-  type handleUnaryCall,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server, type handleUnaryCall, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { CallError, decodeCbor, decodeEnvelope, encodeCbor, UsageError, type CborValue, type Envelope } from '@mcp0/abi';
 import type { Node } from '../node/index.js';
-import { NODE_SERVICE, nodePackageDefinition } from './proto.js';
+import { NODE_SERVICE, nodeClientClass, nodePackageDefinition } from './proto.js';
 import { statusOf } from './status.js';
 import { serverCredentials, type ServerTls } from './tls.js';
 import { NODE_METHODS, executeAgent } from './methods.js';
@@ -188,8 +181,7 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
     };
     implementation[rpc] = handle;
   }
-  const service = (loadPackageDefinition(definition) as unknown as { mcp0: { v1: { Node: { service: ServiceDefinition } } } }).mcp0.v1.Node.service;
-  server.addService(service, implementation);
+  server.addService(nodeClientClass().service, implementation);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, credentials, (error, bound) =>
