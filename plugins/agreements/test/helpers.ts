@@ -104,15 +104,7 @@ export async function agree(kernel: Kernel, d: Agreement, agent = HELLO): Promis
   return r;
 }
 
-/** The error a promise rejects with (fails the test when it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as { code: string; message: string; details: Record<string, unknown> };
-  }
-  throw new Error('expected a rejection, the call succeeded');
-}
+export { rejection } from '../../../test/rejection.js';
 
 const input = new TextEncoder().encode('hi');
 

@@ -8,6 +8,7 @@ import { checkRoleResponse, generateKeyPair, signEnvelope, signModule, type Cbor
 import { Kernel, type KvProvider } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
 import { unsigned } from '../../../test/fixtures.js';
+import { rejection } from '../../../test/rejection.js';
 
 export const NAME = 'mcp0.rpc';
 /** The tests' "now": a whole second, far from 0 and from 2^53. */
@@ -89,15 +90,7 @@ export async function verify(rpc: Rpc, input: unknown): Promise<RpcVerifyRespons
   return checkRoleResponse('rpc', 'verify', await rpc.kernel.callValue(NAME, 'verify', input as CborValue));
 }
 
-/** The typed error a call fails with (fails the test when it succeeds). */
-export async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as { code: string; message: string; details: Record<string, unknown> };
-  }
-  throw new Error('expected a rejection, the call succeeded');
-}
+export { rejection };
 
 /** verify's refusal of `input`. */
 export function refusal(rpc: Rpc, input: unknown): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
