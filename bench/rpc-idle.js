@@ -3,20 +3,13 @@
  * storage, trace and rpc built from source, one agent answering one call, in process or, with
  * --serve, through serveNode and a Client; prints the RSS after the heap is collected.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generateKeyPair, signModule } from '@mcp0/abi';
+import { generateKeyPair } from '@mcp0/abi';
 import { Node } from '@mcp0/sdk';
-import { buildPlugin } from '@mcp0/builder';
-import { ROOT } from './lib/fixtures.js';
+import { builtSigned } from './lib/fixtures.js';
 
 const serve = process.argv.includes('--serve');
 const key = generateKeyPair();
-const tmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-idle-'));
-const built = async (dir) => signModule((await buildPlugin(`${ROOT}${dir}`, { out: join(tmp, `${dir.replaceAll('/', '-')}.wasm`) })).wasm, key);
-const [storage, trace, rpc] = await Promise.all(['plugins/storage', 'plugins/trace', 'plugins/rpc'].map(built));
-rmSync(tmp, { recursive: true, force: true });
+const [storage, trace, rpc] = await builtSigned(['plugins/storage', 'plugins/trace', 'plugins/rpc'], key);
 const node = await Node.start({
   distribution: {
     name: 'idle',

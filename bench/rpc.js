@@ -10,29 +10,23 @@
  */
 import { Server, ServerCredentials, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeCbor, generateKeyPair, newAgreement, signAgreement, signEnvelope, signModule } from '@mcp0/abi';
+import { encodeCbor, generateKeyPair, newAgreement, signAgreement, signEnvelope } from '@mcp0/abi';
 import { Node } from '@mcp0/sdk';
 import { Client, serveNode } from '@mcp0/sdk/rpc';
-import { buildPlugin } from '@mcp0/builder';
 import { collect, measure } from './lib/measure.js';
 import { figuresTable, ratiosTable } from './lib/report.js';
-import { ROOT } from './lib/fixtures.js';
+import { builtSigned } from './lib/fixtures.js';
 
 const quick = process.argv.includes('--quick');
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const CONCURRENCY = 16;
 const key = generateKeyPair();
 const operator = generateKeyPair();
-const tmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-rpc-'));
-const built = async (dir) => signModule((await buildPlugin(`${ROOT}${dir}`, { out: join(tmp, `${dir.replaceAll('/', '-')}.wasm`) })).wasm, key);
-const [storage, trace, agreements, rpc, counter] = await Promise.all(
-  ['plugins/storage', 'plugins/trace', 'plugins/agreements', 'plugins/rpc', 'agents/counter'].map(built),
+const [storage, trace, agreements, rpc, counter] = await builtSigned(
+  ['plugins/storage', 'plugins/trace', 'plugins/agreements', 'plugins/rpc', 'agents/counter'],
+  key,
 );
-rmSync(tmp, { recursive: true, force: true });
 
 const node = await Node.start({
   distribution: {

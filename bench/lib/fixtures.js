@@ -4,12 +4,15 @@
  * loaded in a given tier, and a bare Extism 1.0.3 plugin of the same module.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import createPlugin from '@extism/extism';
 import { generateKeyPair, signModule } from '@mcp0/abi';
 import { Kernel } from '@mcp0/kernel';
 import { MemoryStore } from '@mcp0/sdk';
+import { buildPlugin } from '@mcp0/builder';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HELLO_WASM = `${ROOT}plugins/hello/build/hello.wasm`;
@@ -99,5 +102,22 @@ export async function assertEcho(label, call, input) {
   const bytes = out instanceof Uint8Array ? out : out.output instanceof Uint8Array ? out.output : out.bytes();
   if (bytes.length !== input.length || !bytes.every((b, i) => b === input[i])) {
     throw new Error(`${label}: echo of ${input.length} B returned ${bytes.length} B that differ from the input`);
+  }
+}
+
+/**
+ * The plugins and agents in `dirs` (relative to the repository), built from source into a temp
+ * folder and signed with `key`, in order.
+ * @example
+ * const [storage, trace] = await builtSigned(['plugins/storage', 'plugins/trace'], key)
+ */
+export async function builtSigned(dirs, key) {
+  const tmp = mkdtempSync(join(tmpdir(), 'mcp0-bench-built-'));
+  try {
+    return await Promise.all(
+      dirs.map(async (dir) => signModule((await buildPlugin(`${ROOT}${dir}`, { out: join(tmp, `${dir.replaceAll('/', '-')}.wasm`) })).wasm, key)),
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
