@@ -100,7 +100,16 @@ export function timeoutCase(tier: Tier, slow = false): Case<AbiContext> {
       await plain.close();
       const manifestTimeout = Math.min(subject.manifest.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs, DEFAULT_CEILINGS.timeoutMs);
       check(own === manifestTimeout, `timeout: expected the module to run with the manifest's ${manifestTimeout} ms when the host sets no limit, got ${own}`);
-      const b = await bench(subject, { isolation: tier, timeoutMs });
+      // mcp0_init runs under the same 5 ms when the module loads: on a loaded machine one load may
+      // miss it (ETIMEOUT), as one marker call may below; one load that answers proves it loads.
+      let b: Awaited<ReturnType<typeof bench>> | undefined;
+      for (let attempt = 1; b === undefined; attempt++) {
+        try {
+          b = await bench(subject, { isolation: tier, timeoutMs });
+        } catch (e) {
+          if (attempt >= 5 || !(e instanceof Mcp0Error && e.code === 'ETIMEOUT')) throw e;
+        }
+      }
       try {
         check(
           b.module.options.timeoutMs === timeoutMs,
