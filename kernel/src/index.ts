@@ -14,6 +14,7 @@ export { instrumentDeadline, DEADLINE_IMPORT, SLICE_EXPORT, GROW_FAILED_EXPORT, 
 export { Lifecycle, canTransition, DEFAULT_RESTART_POLICY, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 export { Histogram, Meter, type ModuleMetrics } from './metering.js';
 export { OperationRandom, type Operation } from './operation.js';
+export { checkCutoff, cutoffError, cutoffReached, isCutoff, type Cutoff } from './cutoff.js';
 export { type Pipeline, type ExecuteRequest, type ExecuteResult, type Outcome } from './pipeline.js';
 export {
   systemClock,

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ABI_NAMESPACE, CallError, GUEST_EXPORTS, LIMITS, UsageError, decodeCbor, encodeCbor, type CborValue, type Grant, type PublicKey } from '@mcp0/abi';
 import { InstrumentError, instrumentDeadline, instrumentGrowWatch } from '@mcp0/preempt';
 import { DEFAULT_TABLE_ENTRIES, type Tier } from '@mcp0/sandbox';
+import { checkCutoff } from './cutoff.js';
 import { hostFunctions, type GuestLog, type GuestPanic } from './host-functions.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import type { ModuleMetrics } from './metering.js';
@@ -217,7 +218,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
         { module: name, export: exportName },
       );
     }
-    const next = state === ROOT ? module.rootState : { op: state.op, randoms: state.randoms, chain: [...state.chain, name] };
+    const next =
+      state === ROOT
+        ? module.rootState
+        : { op: state.op, randoms: state.randoms, chain: [...state.chain, name], ...(state.cutoff === undefined ? {} : { cutoff: state.cutoff }) };
     return module.invoke(exportName, input, next);
   }
 
@@ -239,11 +243,15 @@ export class Kernel extends EventEmitter<KernelEvents> {
    */
   async execute(request: ExecuteRequest): Promise<ExecuteResult> {
     const op = this.#operation(request);
+    const cutoff = checkCutoff(request);
     // One random stream per module for the whole operation: its admit, export and observe calls
     // continue it rather than each restarting it.
-    const state: CallState = { op, chain: [], randoms: new Map() };
+    const state: CallState = { op, chain: [], randoms: new Map(), ...(cutoff === undefined ? {} : { cutoff }) };
+    // Observe hooks are never cut: once the export ran (or was refused), the trace and the bill
+    // must record it whether or not the caller still waits.
+    const observing: CallState = { op, chain: [], randoms: state.randoms! };
     return runPipeline(this.#pipeline, op, request.input, {
-      hook: (name, hook, input) => this.#invoke(name, GUEST_EXPORTS[hook], input, state, true).then((r) => r.output),
+      hook: (name, hook, input) => this.#invoke(name, GUEST_EXPORTS[hook], input, hook === 'observe' ? observing : state, true).then((r) => r.output),
       execute: (input) => this.#invoke(op.agent, op.intent, input, state),
       hookError: (module, hook, error) => this.emit('hook-error', { module, hook, error }),
     });

@@ -9,6 +9,7 @@ import { createInstance, type HostFunctionTable, type Instance, type LogLevel, t
 import { Lifecycle, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import { Meter } from './metering.js';
 import type { Operation, OperationRandom } from './operation.js';
+import { cutoffReached, waitUnlessCut, type Cutoff } from './cutoff.js';
 import type { VerifiedModule } from './verify.js';
 
 /** The state of the call in progress on a module, read by its host functions. */
@@ -18,6 +19,8 @@ export interface CallState {
   chain: string[];
   /** Per-module random streams of the operation, shared down the call path. */
   randoms?: Map<string, OperationRandom>;
+  /** When the operation stops being wanted: a call still waiting for its module then never runs. */
+  cutoff?: Cutoff;
 }
 
 /** How a module is run. */
@@ -162,9 +165,18 @@ export class LoadedModule {
    */
   async invoke(exportName: string, input: Uint8Array, state: CallState): Promise<{ output: Uint8Array; cost: number; wallUs: number }> {
     // One async layer on the hot path: the lock, the call and the metering live in this function.
-    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    else this.#busy = true;
+    if (!this.#busy) this.#busy = true;
+    else if (state.cutoff === undefined) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else
+      await waitUnlessCut(
+        state.cutoff,
+        `${this.name}/${exportName}`,
+        (wake) => this.#waiting.push(wake),
+        (wake) => this.#unqueue(wake),
+      );
     try {
+      const late = cutoffReached(state.cutoff, `${this.name}/${exportName}`);
+      if (late) throw late;
       if (this.state !== 'running')
         throw new CallError('ESTATE', `${this.name}/${exportName}: the module is ${this.state}, not running`, { state: this.state });
       if (input.length > this.options.maxInputBytes) {
@@ -241,6 +253,12 @@ export class LoadedModule {
     } finally {
       this.#release();
     }
+  }
+
+  /** Take back a waiting call whose cutoff came: it never gets the module. */
+  #unqueue(wake: () => void): void {
+    const i = this.#waiting.indexOf(wake);
+    if (i >= 0) this.#waiting.splice(i, 1);
   }
 
   /** Hand the module to the next waiting call (which then owns it), or mark it idle. */

@@ -5,6 +5,7 @@
  */
 import { CallError, DeniedError, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { isCutoff } from './cutoff.js';
 import type { Operation } from './operation.js';
 
 /** Hook order: module names. */
@@ -23,11 +24,19 @@ export interface ExecuteRequest {
   id?: string;
   /** Logical time in ms; default now. */
   time?: number;
+  /**
+   * Wall-clock ms since the epoch after which no step of the operation may begin: an admit hook,
+   * the export, a module the export calls. A step still waiting then fails ETIMEOUT (`isCutoff`).
+   */
+  deadline?: number;
+  /** The caller's cancellation: aborting it cuts the operation like a passed deadline. */
+  signal?: AbortSignal;
 }
 
 /**
  * What observe hooks and the caller learn about an executed operation. `denied` reaches only the
- * observe hooks that had admitted an operation a later admit hook denied (ABI v1.1), so a hook
+ * observe hooks that had admitted an operation a later admit hook denied (ABI v1.1), or that a
+ * cutoff stopped before its export began (code ETIMEOUT), so a hook
  * that reserved something for it can give it back; cost, wall time and output are then zero.
  */
 export interface Outcome {
@@ -60,7 +69,10 @@ export interface PipelineRunner {
  * Run admit → execute → observe. A denial throws DeniedError (EDENIED); a failed execute rethrows
  * after observe. An admit hook that fails in any way (a trap, a timeout, an error, no valid
  * verdict) has denied: the pipeline fails closed, reports the hook's error, and the hooks that had
- * admitted observe the operation as denied, so they can give back what they reserved.
+ * admitted observe the operation as denied, so they can give back what they reserved. An operation
+ * cut by its deadline or its caller (`ExecuteRequest.deadline`, `signal`) before its export began
+ * is neither denied nor failed: it rejects with the cutoff's ETIMEOUT, the admitted hooks observe
+ * it as denied, and nothing is traced.
  */
 export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
   const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
@@ -73,6 +85,18 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
       verdict = parseVerdict(name, await runner.hook(name, 'admit', encodeCbor({ op: opValue })));
     } catch (e) {
       const error = e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message);
+      if (isCutoff(error)) {
+        // The caller's time ran out, no hook said no: the hooks that had admitted give back what
+        // they reserved, and the caller learns the operation did not run.
+        const admitted = pipeline.admit.slice(0, i);
+        await observe(
+          pipeline.observe.filter((m) => admitted.includes(m)),
+          opValue,
+          deniedOutcome(input, inputHash, error),
+          runner,
+        );
+        throw error;
+      }
       runner.hookError(name, 'admit', error);
       verdict = { allow: false, reason: `${name} failed (${error.code}): ${clip(error.message)}` };
     }
@@ -102,6 +126,17 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
     cost = r.cost;
   } catch (e) {
     failure = e instanceof CallError ? e : new CallError('EINTERNAL', (e as Error).message);
+    if (isCutoff(failure)) {
+      // Cut before the export began: nothing ran, so nothing is traced or billed; every admit
+      // hook had admitted, and gives back what it reserved.
+      await observe(
+        pipeline.observe.filter((m) => pipeline.admit.includes(m)),
+        opValue,
+        deniedOutcome(input, inputHash, failure),
+        runner,
+      );
+      throw failure;
+    }
     // What the failed call used, as metered; at least one unit (a call refused before it ran).
     cost = typeof failure.details.cost === 'number' ? failure.details.cost : 1;
   }
@@ -135,7 +170,7 @@ async function observe(hooks: readonly string[], opValue: CborValue, outcome: Ou
 
 const EMPTY_HASH = sha256(new Uint8Array(0));
 
-function deniedOutcome(input: Uint8Array, inputHash: Uint8Array, denial: DeniedError): Outcome {
+function deniedOutcome(input: Uint8Array, inputHash: Uint8Array, denial: CallError): Outcome {
   return {
     status: 'denied',
     code: denial.code,

@@ -12,13 +12,29 @@ import type { AgentRecord, SnapshotRecord } from './records.js';
  */
 export interface AgentDriver {
   record(id: string): AgentRecord | undefined;
-  execute(id: string, intent: string, input: CborValue): Promise<CborValue>;
+  execute(id: string, intent: string, input: CborValue, options?: ExecuteOptions): Promise<CborValue>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   snapshot(id: string): Promise<SnapshotRecord>;
   recover(id: string, snapshotId: string, options?: RecoverOptions): Promise<void>;
   terminate(id: string): Promise<void>;
   stateRoot(id: string): Promise<string>;
+}
+
+/**
+ * `agent.execute` options.
+ * @example
+ * await agent.execute('remember', { text: 'hi' }, { deadline: Date.now() + 50 } satisfies ExecuteOptions)
+ */
+export interface ExecuteOptions {
+  /**
+   * Wall-clock ms since the epoch (`Date.now()`) after which the operation must not begin: while it
+   * still waits (for the agent's earlier operations, a hook, a module its export calls) it is
+   * dropped and rejects ETIMEOUT. One that began runs to its end.
+   */
+  deadline?: number;
+  /** Aborting it cuts the operation like a passed deadline. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -110,11 +126,12 @@ export class Agent {
    * Runs one operation: the admit hooks, the agent's export `intent` with `input` (CBOR), the
    * observe hooks; the agent's writes land together when it succeeds. Errors from every layer
    * arrive as they were raised: EDENIED with the hook's reason, EPERM, ETIMEOUT, EMEMORY, ...
+   * A deadline or a signal in `options` stops an operation that has not begun (ETIMEOUT).
    * @example
    * const { id } = await agent.execute('remember', { text: 'hello' }) as { id: number }
    */
-  execute(intent: string, input: CborValue = {}): Promise<CborValue> {
-    return this.#driver.execute(this.id, intent, input);
+  execute(intent: string, input: CborValue = {}, options?: ExecuteOptions): Promise<CborValue> {
+    return this.#driver.execute(this.id, intent, input, options);
   }
 
   /**

@@ -6,7 +6,8 @@
  */
 import { CallError, DeniedError, UsageError, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
 import { EMPTY_TREE_ID } from '../archive/format.js';
-import type { AgentDriver, RecoverOptions } from './agent.js';
+import { checkCutoff, cutoffError, cutoffReached } from '@mcp0/kernel';
+import type { AgentDriver, ExecuteOptions, RecoverOptions } from './agent.js';
 import type { AgentHost } from './host.js';
 import { MAX_SNAPSHOTS, type SnapshotRecord } from './records.js';
 
@@ -20,7 +21,7 @@ const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export function agentDriver(host: AgentHost): AgentDriver {
   return {
     record: (id) => host.live.get(id),
-    execute: (id, intent, input) => execute(host, id, intent, input),
+    execute: (id, intent, input, options) => execute(host, id, intent, input, options),
     pause: (id) => setState(host, id, 'paused'),
     resume: (id) => setState(host, id, 'running'),
     snapshot: (id) => snapshot(host, id),
@@ -30,15 +31,27 @@ export function agentDriver(host: AgentHost): AgentDriver {
   };
 }
 
-async function execute(host: AgentHost, id: string, intent: string, input: CborValue): Promise<CborValue> {
+async function execute(host: AgentHost, id: string, intent: string, input: CborValue, options: ExecuteOptions = {}): Promise<CborValue> {
   const bytes = encodeCbor(input);
-  return host.serial(id, async () => {
+  const cutoff = checkCutoff(options);
+  const what = () => `${host.live.get(id)?.name ?? id}/${intent}`;
+  // began: the operation started, so its caller awaits it; abandoned: its caller was told it was
+  // cut, so it must never start (a timer may fire a hair before Date.now() reaches the deadline).
+  let began = false;
+  let abandoned: CallError | undefined;
+  const turn = host.serial(id, async () => {
+    const late = abandoned ?? cutoffReached(cutoff, what());
+    if (late) {
+      host.metrics.operation(id, 'error', late.code);
+      throw late;
+    }
+    began = true;
     const r = host.require(id);
     if (r.state === 'paused') throw new CallError('ESTATE', `agent ${r.name} (${id}) is paused`, { agent: id, state: r.state });
     await host.holding(id);
     try {
       await host.state.begin(id);
-      const { output } = await host.kernel.execute({ agent: id, intent, input: bytes });
+      const { output } = await host.kernel.execute({ agent: id, intent, input: bytes, ...cutoff });
       // Fencing: a node whose lease was taken over meanwhile must not write; and the commit
       // itself lands only on the head version the operation began at (ECONFLICT otherwise).
       if (host.state.pending(id) > 0) await host.holding(id);
@@ -59,6 +72,28 @@ async function execute(host: AgentHost, id: string, intent: string, input: CborV
       }
       throw e;
     }
+  });
+  if (cutoff === undefined) return turn;
+  // Waiting for the agent's earlier operations: the caller hears of its cutoff when it comes, and
+  // the turn, once reached, finds it cut and does nothing. Once begun, the operation is awaited.
+  return new Promise<CborValue>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      cutoff.signal?.removeEventListener('abort', onCut);
+    };
+    const onCut = () => {
+      if (began) return;
+      settle();
+      abandoned = cutoffError(cutoff.signal?.aborted ? 'cancelled' : 'deadline', what());
+      reject(abandoned);
+    };
+    cutoff.signal?.addEventListener('abort', onCut, { once: true });
+    if (cutoff.deadline !== undefined) timer = setTimeout(onCut, Math.max(0, cutoff.deadline - Date.now()));
+    turn.then(
+      (v) => (settle(), resolve(v)),
+      (e) => (settle(), reject(e)),
+    );
   });
 }
 

@@ -1,0 +1,40 @@
+// agent.execute's cutoff on a node: an operation still waiting for the agent's earlier ones when its
+// deadline passes or its caller cancels never runs, and its caller hears of it then. Deterministic:
+// operations queued together have not begun when the same tick cancels one of them.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Node } from '@mcp0/sdk';
+import { signed } from '../../../test/fixtures.js';
+import { startNode } from './harness.js';
+
+let node: Node | undefined;
+afterEach(async () => {
+  await node?.stop();
+  node = undefined;
+});
+
+describe("an agent's operation with a cutoff", () => {
+  it('is dropped from the agent queue when cancelled, and the others run', async () => {
+    node = await startNode('memory:');
+    const counter = await node.agents.spawn({ module: await signed('counter'), name: 'counter' });
+    const controller = new AbortController();
+    const ops = Array.from({ length: 10 }, (_, i) => counter.execute('increment', { by: 1 }, i === 7 ? { signal: controller.signal } : {}));
+    controller.abort();
+    const settled = await Promise.allSettled(ops);
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(9);
+    expect((settled[7] as PromiseRejectedResult).reason).toMatchObject({ code: 'ETIMEOUT', details: { cutoff: 'cancelled' } });
+    expect(await counter.execute('get', {})).toEqual({ value: 9 });
+  });
+
+  it('never runs once its deadline passed, and one in time runs', async () => {
+    node = await startNode('memory:');
+    const counter = await node.agents.spawn({ module: await signed('counter'), name: 'counter' });
+    await expect(counter.execute('increment', { by: 5 }, { deadline: Date.now() - 1 })).rejects.toMatchObject({
+      code: 'ETIMEOUT',
+      details: { cutoff: 'deadline' },
+    });
+    expect(await counter.execute('increment', { by: 2 }, { deadline: Date.now() + 600_000 })).toEqual({ value: 2 });
+    await expect(counter.execute('increment', {}, { deadline: 'soon' as unknown as number })).rejects.toMatchObject({ code: 'EUSAGE' });
+    const metrics = node.metrics();
+    expect(JSON.stringify(metrics)).toContain('ETIMEOUT');
+  });
+});
