@@ -25,6 +25,7 @@ export const PLUGIN_DIRS = {
   counter: 'agents/counter',
   memory: 'agents/memory',
   faulty: 'sdk/test/fixtures/faulty',
+  progress: 'sdk/test/fixtures/progress',
   'broken-storage': 'conformance/test/fixtures/broken-storage',
   'broken-trace': 'conformance/test/fixtures/broken-trace',
   'broken-chain': 'conformance/test/fixtures/broken-chain',

@@ -35,6 +35,11 @@ export interface ExecuteOptions {
   deadline?: number;
   /** Aborting it cuts the operation like a passed deadline. */
   signal?: AbortSignal;
+  /**
+   * Told of each `emit` the agent makes while this operation runs (its progress, say; the agent
+   * needs the `emit` grant). A listener that throws is ignored: it cannot fail the operation.
+   */
+  onEmit?: (topic: string, data: CborValue) => void;
 }
 
 /**

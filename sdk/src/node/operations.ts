@@ -51,7 +51,7 @@ async function execute(host: AgentHost, id: string, intent: string, input: CborV
     await host.holding(id);
     try {
       await host.state.begin(id);
-      const { output } = await host.kernel.execute({ agent: id, intent, input: bytes, ...cutoff });
+      const { output } = await withEmits(host, id, options.onEmit, () => host.kernel.execute({ agent: id, intent, input: bytes, ...cutoff }));
       // Fencing: a node whose lease was taken over meanwhile must not write; and the commit
       // itself lands only on the head version the operation began at (ECONFLICT otherwise).
       if (host.state.pending(id) > 0) await host.holding(id);
@@ -95,6 +95,28 @@ async function execute(host: AgentHost, id: string, intent: string, input: CborV
       (e) => (settle(), reject(e)),
     );
   });
+}
+
+/**
+ * Runs `work` with the agent's emits passed to `onEmit`. An agent runs one operation at a time
+ * (the node's per-agent queue), so every emit of its module meanwhile belongs to this operation.
+ */
+async function withEmits<T>(host: AgentHost, id: string, onEmit: ExecuteOptions['onEmit'], work: () => Promise<T>): Promise<T> {
+  if (onEmit === undefined) return work();
+  const listener = (e: { module: string; topic: string; data: CborValue }) => {
+    if (e.module !== id) return;
+    try {
+      onEmit(e.topic, e.data);
+    } catch {
+      // The caller's listener is not the agent's business: its failure must not fail the operation.
+    }
+  };
+  host.kernel.on('emit', listener);
+  try {
+    return await work();
+  } finally {
+    host.kernel.off('emit', listener);
+  }
 }
 
 async function setState(host: AgentHost, id: string, state: 'running' | 'paused'): Promise<void> {

@@ -1,6 +1,7 @@
-// agent.execute's cutoff on a node: an operation still waiting for the agent's earlier ones when its
-// deadline passes or its caller cancels never runs, and its caller hears of it then. Deterministic:
-// operations queued together have not begun when the same tick cancels one of them.
+// agent.execute's options on a node. The cutoff: an operation still waiting for the agent's earlier
+// ones when its deadline passes or its caller cancels never runs, and its caller hears of it then
+// (deterministic: operations queued together have not begun when the same tick cancels one). And
+// onEmit: the agent's emits during the operation, in order, and only its own.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Node } from '@mcp0/sdk';
 import { signed } from '../../../test/fixtures.js';
@@ -36,5 +37,29 @@ describe("an agent's operation with a cutoff", () => {
     await expect(counter.execute('increment', {}, { deadline: 'soon' as unknown as number })).rejects.toMatchObject({ code: 'EUSAGE' });
     const metrics = node.metrics();
     expect(JSON.stringify(metrics)).toContain('ETIMEOUT');
+  });
+
+  it("passes the agent's emits during the operation to onEmit, in order, and no one else's", async () => {
+    node = await startNode('memory:', { allowedAgentGrants: ['kv', 'clock', 'random', 'emit'] });
+    const progress = await node.agents.spawn({ module: await signed('progress'), name: 'progress', grants: ['emit:progress'] });
+    const other = await node.agents.spawn({ module: await signed('progress'), name: 'other', grants: ['emit:progress'] });
+    const seen: unknown[] = [];
+    const [mine] = await Promise.all([
+      progress.execute('steps', { n: 3 }, { onEmit: (topic, data) => seen.push({ topic, data }) }),
+      other.execute('steps', { n: 5 }),
+    ]);
+    expect(mine).toEqual({ steps: 3 });
+    expect(seen).toEqual([1, 2, 3].map((step) => ({ topic: 'progress', data: { step, of: 3 } })));
+    // A listener that throws does not fail the operation.
+    const out = await progress.execute(
+      'steps',
+      { n: 2 },
+      {
+        onEmit: () => {
+          throw new Error('listener bug');
+        },
+      },
+    );
+    expect(out).toEqual({ steps: 2 });
   });
 });
