@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ABI_NAMESPACE, CallError, GUEST_EXPORTS, LIMITS, UsageError, decodeCbor, encodeCbor, type CborValue, type Grant, type PublicKey } from '@mcp0/abi';
 import { InstrumentError, instrumentDeadline, instrumentGrowWatch } from '@mcp0/preempt';
 import { DEFAULT_TABLE_ENTRIES, type Tier } from '@mcp0/sandbox';
-import { checkCutoff } from './cutoff.js';
+import { checkCutoff, type Cutoff } from './cutoff.js';
 import { hostFunctions, type GuestLog, type GuestPanic } from './host-functions.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import type { ModuleMetrics } from './metering.js';
@@ -189,12 +189,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
   }
 
   /**
-   * Call a service export with raw bytes.
+   * Call a service export with raw bytes; with a cutoff, a call still waiting for the module when
+   * it comes never runs (ETIMEOUT, `isCutoff`).
    * @example
    * const out = await kernel.call('mcp0.hello', 'echo', new Uint8Array([1, 2, 3]))
    */
-  async call(name: string, exportName: string, input: Uint8Array): Promise<Uint8Array> {
-    return (await this.#invoke(name, exportName, input, ROOT)).output;
+  async call(name: string, exportName: string, input: Uint8Array, cutoff?: Cutoff): Promise<Uint8Array> {
+    return (await this.#invoke(name, exportName, input, cutoff === undefined ? ROOT : { chain: [], cutoff })).output;
   }
 
   /**
@@ -202,8 +203,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
    * @example
    * await kernel.callValue('mcp0.hello', 'greet', { name: 'Ada' }) // → 'hello, Ada'
    */
-  async callValue(name: string, exportName: string, value: CborValue): Promise<CborValue> {
-    const output = await this.call(name, exportName, encodeCbor(value));
+  async callValue(name: string, exportName: string, value: CborValue, cutoff?: Cutoff): Promise<CborValue> {
+    const output = await this.call(name, exportName, encodeCbor(value), cutoff);
     return output.length === 0 ? null : decodeCbor(output);
   }
 

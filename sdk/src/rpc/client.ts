@@ -4,9 +4,10 @@
  * `mcp0.rpc@1`), carries a deadline, and fails with the typed error the node answered.
  */
 import type { Client as GrpcClient, ServiceError } from '@grpc/grpc-js';
-import { decodeCbor, encodeCbor, signEnvelope, UsageError, type CborValue, type PrivateKey } from '@mcp0/abi';
+import { CallError, decodeCbor, encodeCbor, GRPC_STATUS, Mcp0Error, signEnvelope, UsageError, type CborValue, type PrivateKey } from '@mcp0/abi';
 import { NODE_SERVICE, nodeClientClass } from './proto.js';
 import { errorOf } from './status.js';
+import { DEADLINE_SLACK_MS } from './deadline.js';
 import { channelCredentials } from './tls.js';
 
 /**
@@ -47,22 +48,73 @@ export interface Receipt {
  */
 export interface RemoteAgent {
   readonly name: string;
-  execute(intent: string, input?: CborValue, options?: { timeoutMs?: number }): Promise<CborValue>;
+  /** Runs an intent; with `onProgress`, over the stream that passes on the agent's progress. */
+  execute(intent: string, input?: CborValue, options?: CallOptions): Promise<CborValue>;
   snapshot(): Promise<CborValue>;
   pause(): Promise<CborValue>;
   resume(): Promise<CborValue>;
   terminate(): Promise<void>;
 }
 
+/**
+ * Per call: its deadline, its cancellation, and (agents' intents) a listener for progress.
+ * @example
+ * await client.call('builder', 'build', {}, { timeoutMs: 60_000, onProgress: (p) => console.log(p.topic, p.data) })
+ */
+export interface CallOptions {
+  /**
+   * The call's deadline, ms from now (default: the connection's `timeoutMs`): signed into the
+   * envelope, and the node answers ETIMEOUT by then. A node that does not answer at all is given
+   * up on `DEADLINE_SLACK_MS` later.
+   */
+  timeoutMs?: number;
+  /** Aborting it cancels the call: the node drops the operation if it has not begun. */
+  signal?: AbortSignal;
+  /**
+   * Given for an agent's intent, the call streams (`ExecuteStream`): each `emit` the agent makes
+   * while it runs arrives here, then the result. A node may drop progress a slow reader cannot take.
+   */
+  onProgress?: (event: { topic: string; data: CborValue }) => void;
+}
+
+interface Cancellable {
+  cancel(): void;
+}
+
 type Unary = (
   request: { envelope: Buffer; payload: Buffer },
   options: { deadline: Date },
   callback: (e: ServiceError | null, r?: ResultMessage) => void,
-) => void;
+) => Cancellable;
+type ServerStream = (
+  request: { envelope: Buffer; payload: Buffer },
+  options: { deadline: Date },
+) => Cancellable & {
+  on(event: 'data', listener: (m: { progress?: Buffer; result?: ResultMessage }) => void): void;
+  on(event: 'error', listener: (e: ServiceError) => void): void;
+  on(event: 'end', listener: () => void): void;
+};
 interface ResultMessage {
   payload: Buffer;
   trace?: { seq?: string; head: string } | null;
   envelope_hash: Buffer;
+}
+
+/** A Result message as the caller's receipt. */
+function receiptOf(r: ResultMessage): Receipt {
+  return {
+    value: decodeCbor(r.payload),
+    envelopeHash: new Uint8Array(r.envelope_hash),
+    ...(r.trace ? { trace: { seq: r.trace.seq === undefined || r.trace.seq === null ? null : Number(r.trace.seq), head: r.trace.head } } : {}),
+  };
+}
+
+/** A progress event's CBOR, checked to be the `{topic, data}` a node sends. */
+function progressOf(bytes: Buffer): { topic: string; data: CborValue } {
+  const v = decodeCbor(bytes);
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array || typeof v.topic !== 'string')
+    throw new CallError('EINPUT', 'a progress event: expected a CBOR map {topic: text, data}');
+  return { topic: v.topic, data: v.data ?? null };
 }
 
 /**
@@ -73,11 +125,11 @@ interface ResultMessage {
  * client.close()
  */
 export class Client {
-  readonly #grpc: GrpcClient & Record<string, Unary>;
+  readonly #grpc: GrpcClient & Record<string, Unary | ServerStream>;
   readonly #key: PrivateKey;
   readonly #timeoutMs: number;
 
-  private constructor(grpc: GrpcClient & Record<string, Unary>, options: ConnectOptions) {
+  private constructor(grpc: GrpcClient & Record<string, Unary | ServerStream>, options: ConnectOptions) {
     this.#grpc = grpc;
     this.#key = options.key;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -96,7 +148,8 @@ export class Client {
       ...(options.certKey ? { key: options.certKey } : {}),
       ...(options.insecure ? { insecure: true } : {}),
     });
-    const grpc = new NodeClient(address, credentials, { 'grpc.max_receive_message_length': 4 * 1024 * 1024 + 64 * 1024 }) as GrpcClient & Record<string, Unary>;
+    const grpc = new NodeClient(address, credentials, { 'grpc.max_receive_message_length': 4 * 1024 * 1024 + 64 * 1024 }) as GrpcClient &
+      Record<string, Unary | ServerStream>;
     const timeoutMs = options.timeoutMs ?? 10_000;
     await new Promise<void>((resolve, reject) =>
       grpc.waitForReady(Date.now() + timeoutMs, (e) => (e ? reject(new UsageError('EUSAGE', `connect ${address}: ${e.message}`, { address })) : resolve())),
@@ -113,23 +166,52 @@ export class Client {
    * @example
    * const { value, trace } = await client.call('notes', 'recall', { query: 'milk' })
    */
-  call(target: string, method: string, input: CborValue = {}, options: { timeoutMs?: number } = {}): Promise<Receipt> {
-    const rpc = target === '' ? method.slice(`${NODE_SERVICE}/`.length) : 'Execute';
+  call(target: string, method: string, input: CborValue = {}, options: CallOptions = {}): Promise<Receipt> {
+    const streamed = options.onProgress !== undefined && target !== '';
+    const rpc = target === '' ? method.slice(`${NODE_SERVICE}/`.length) : streamed ? 'ExecuteStream' : 'Execute';
     const payload = encodeCbor(input);
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
     const envelope = signEnvelope({ key: this.#key, target, method, payload, deadline });
     const fn = this.#grpc[rpc];
     if (typeof fn !== 'function') return Promise.reject(new UsageError('EUSAGE', `${NODE_SERVICE} has no method ${rpc}`));
-    return new Promise((resolve, reject) =>
-      fn.call(this.#grpc, { envelope: Buffer.from(envelope), payload: Buffer.from(payload) }, { deadline: new Date(deadline) }, (e, r) => {
-        if (e || r === undefined) return reject(errorOf(e!));
-        resolve({
-          value: decodeCbor(r.payload),
-          envelopeHash: new Uint8Array(r.envelope_hash),
-          ...(r.trace ? { trace: { seq: r.trace.seq === undefined || r.trace.seq === null ? null : Number(r.trace.seq), head: r.trace.head } } : {}),
+    const request = { envelope: Buffer.from(envelope), payload: Buffer.from(payload) };
+    const signal = options.signal;
+    // What the caller gets once it cancelled, whatever the node had reached: the in-process API's error.
+    const cancelled = () => new CallError('ETIMEOUT', `${target || NODE_SERVICE}/${method}: the caller cancelled the call`, { cutoff: 'cancelled' });
+    if (signal?.aborted) return Promise.reject(cancelled());
+    return new Promise<Receipt>((resolve, reject) => {
+      let call: Cancellable;
+      const cancel = () => call.cancel();
+      const settle = (error: Mcp0Error | undefined, r?: ResultMessage) => {
+        signal?.removeEventListener('abort', cancel);
+        if (error) reject(signal?.aborted && error.details.status === GRPC_STATUS.CANCELLED ? cancelled() : error);
+        else resolve(receiptOf(r!));
+      };
+      if (streamed) {
+        let result: ResultMessage | undefined;
+        const s = (fn as ServerStream).call(this.#grpc, request, { deadline: new Date(deadline + DEADLINE_SLACK_MS) });
+        call = s;
+        s.on('data', (m) => {
+          if (m.result) result = m.result;
+          else if (m.progress) {
+            // A malformed event (a hostile node) or a listener that throws ends the call, not the process.
+            try {
+              options.onProgress!(progressOf(m.progress));
+            } catch (e) {
+              s.cancel();
+              settle(e instanceof Mcp0Error ? e : new CallError('EINTERNAL', `${target}/${method}: onProgress threw: ${(e as Error).message}`));
+            }
+          }
         });
-      }),
-    );
+        s.on('error', (e) => settle(errorOf(e)));
+        s.on('end', () => settle(result ? undefined : new CallError('EINTERNAL', `${target}/${method}: the stream ended without a result`), result));
+      } else {
+        call = (fn as Unary).call(this.#grpc, request, { deadline: new Date(deadline + DEADLINE_SLACK_MS) }, (e, r) =>
+          settle(e || r === undefined ? errorOf(e!) : undefined, r),
+        );
+      }
+      signal?.addEventListener('abort', cancel, { once: true });
+    });
   }
 
   /** One of the node's own methods. */

@@ -5,7 +5,14 @@
  * it, standard health checking (`grpc.health.v1`, NOT_SERVING while draining or while a role's
  * plugin has failed) and server reflection, so stock tools (grpcurl, grpc-health-probe) work.
  */
-import { Server, type handleUnaryCall, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -15,6 +22,9 @@ import { NODE_SERVICE, nodeClientClass, nodePackageDefinition } from './proto.js
 import { statusOf } from './status.js';
 import { serverCredentials, type ServerTls } from './tls.js';
 import { NODE_METHODS, executeAgent } from './methods.js';
+import { DEADLINE_SLACK_MS } from './deadline.js';
+import { roleClient } from '../roles/index.js';
+import { roleModule } from '../node/roles.js';
 
 /**
  * How a node listens.
@@ -60,14 +70,21 @@ interface CallMessage {
 }
 
 const DEFAULT_MAX_DEADLINE_MS = 300_000;
+
 const DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024 + 64 * 1024;
 
+/** A unary or server-streaming call: what `serve` reads of either. */
+type IncomingCall = ServerUnaryCall<CallMessage, unknown> | ServerWritableStream<CallMessage, unknown>;
+
+/** The most progress bytes a stream holds for a slow reader before it drops events (never the result). */
+const MAX_PENDING_PROGRESS = 1024 * 1024;
+
 /** The absolute deadline of a call in ms, or EUSAGE when it has none or one too far away. */
-function deadlineOf(call: ServerUnaryCall<CallMessage, unknown>, maxMs: number): number {
+function deadlineOf(call: IncomingCall, maxMs: number): number {
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : d;
   if (!Number.isFinite(at)) throw new UsageError('EUSAGE', 'the call has no deadline: every call to a node must set one');
-  if (at - Date.now() > maxMs)
+  if (at - Date.now() > maxMs + DEADLINE_SLACK_MS)
     throw new UsageError('EUSAGE', `the call's deadline is ${Math.round(at - Date.now())} ms away; at most ${maxMs} ms`, { maxDeadlineMs: maxMs });
   return at;
 }
@@ -75,7 +92,11 @@ function deadlineOf(call: ServerUnaryCall<CallMessage, unknown>, maxMs: number):
 /** `work`, or ETIMEOUT when `deadline` (ms since the epoch) passes first. */
 function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
   const left = deadline - Date.now();
-  if (left <= 0) return Promise.reject(new CallError('ETIMEOUT', `${what}: the deadline passed before it began`));
+  if (left <= 0) {
+    // Nobody waits for the work now; its own failure (most often its cutoff) is not news.
+    work.catch(() => undefined);
+    return Promise.reject(new CallError('ETIMEOUT', `${what}: the deadline passed before it began`));
+  }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CallError('ETIMEOUT', `${what}: the deadline passed (${left} ms)`)), left);
@@ -137,28 +158,49 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
   const onTransition = () => setHealth();
   node.on('transition', onTransition);
 
-  /** One call: deadline, envelope, the rpc plugin's verdict, then the work, before the deadline. */
-  async function serve(rpc: string, call: ServerUnaryCall<CallMessage, unknown>): Promise<object> {
+  /**
+   * One call: envelope, the rpc plugin's verdict, then the work. The call's deadline and its
+   * cancellation go on to the operation, so work still queued when either comes never runs.
+   */
+  async function serve(
+    rpc: string,
+    call: IncomingCall,
+    deadline: number,
+    signal: AbortSignal,
+    onEmit?: (topic: string, data: CborValue) => void,
+  ): Promise<object> {
     if (draining) throw new CallError('EBUSY', 'the node is draining: call another node or retry later');
-    const deadline = deadlineOf(call, maxDeadlineMs);
     const { envelope, payload } = call.request;
     const e: Envelope = decodeEnvelope(envelope);
-    if (rpc === 'Execute' ? e.target === '' : e.target !== '' || e.method !== `${NODE_SERVICE}/${rpc}`) {
+    const agentCall = rpc === 'Execute' || rpc === 'ExecuteStream';
+    if (agentCall ? e.target === '' : e.target !== '' || e.method !== `${NODE_SERVICE}/${rpc}`) {
       throw new CallError('EPERM', `the envelope asks for ${e.target === '' ? 'the node' : `agent ${e.target}`}'s ${e.method}, not ${NODE_SERVICE}/${rpc}`, {
         target: e.target,
         method: e.method,
       });
     }
+    // The envelope's deadline is the call's; the transport's may be a little later (a client
+    // leaves room for the node's answer to arrive: see DEADLINE_SLACK_MS). Taking the earlier of
+    // the two before the signature is checked can only shorten the call, never lengthen it.
+    const until = Math.min(deadline, e.deadline);
     const consumer = e.target === '' ? null : await consumerOf(node, e.target, e.method);
-    const verdict = await node.roles.rpc.verify({ envelope, payload, consumer });
-    const by = Math.min(deadline, verdict.deadline);
+    // Verified under the call's cutoff too: a call that waited past its deadline for the plugin
+    // costs no verification (and spends no nonce).
+    const cutoff = { deadline: until, signal };
+    const rpcPlugin = roleClient('rpc', (name, value) =>
+      node.kernel.callValue(roleModule(node.kernel, node.distribution.name, 'rpc').name, name, value, cutoff),
+    );
+    const verdict = await rpcPlugin.verify({ envelope, payload, consumer });
+    const by = Math.min(until, verdict.deadline);
     let input: CborValue;
     try {
       input = decodeCbor(payload);
     } catch (err) {
       throw new CallError('EINPUT', `the payload: ${(err as Error).message}`);
     }
-    const work = rpc === 'Execute' ? executeAgent(node, e.target, e.method, input) : NODE_METHODS[rpc]!(node, input);
+    const work = agentCall
+      ? executeAgent(node, e.target, e.method, input, { deadline: by, signal, ...(onEmit ? { onEmit } : {}) })
+      : NODE_METHODS[rpc]!(node, input);
     const out = await beforeDeadline(work, by, `${e.target === '' ? rpc : `${e.target}/${e.method}`}`);
     const head = node.hasRole('trace') ? await node.roles.trace.head() : undefined;
     return {
@@ -168,19 +210,53 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
     };
   }
 
+  /**
+   * Runs `serve` for a call, answering by its deadline at the latest: the deadline is read first
+   * (a call without one is refused), and a client that goes away aborts the operation's signal.
+   */
+  function run(rpc: string, call: IncomingCall, onEmit?: (topic: string, data: CborValue) => void): Promise<object> {
+    inFlight++;
+    const cancelled = new AbortController();
+    call.on('cancelled', () => cancelled.abort());
+    let deadline: number;
+    try {
+      deadline = deadlineOf(call, maxDeadlineMs);
+    } catch (e) {
+      inFlight--;
+      return Promise.reject(e);
+    }
+    return beforeDeadline(serve(rpc, call, deadline, cancelled.signal, onEmit), deadline, rpc).finally(() => inFlight--);
+  }
+
   const implementation: UntypedServiceImplementation = {};
   for (const rpc of ['Execute', ...Object.keys(NODE_METHODS)]) {
     const handle: handleUnaryCall<CallMessage, object> = (call, callback) => {
-      inFlight++;
-      serve(rpc, call)
-        .then(
-          (value) => callback(null, value),
-          (error) => callback(statusOf(error)),
-        )
-        .finally(() => inFlight--);
+      run(rpc, call).then(
+        (value) => callback(null, value),
+        (error) => callback(statusOf(error)),
+      );
     };
     implementation[rpc] = handle;
   }
+  // Progress is the agent's emits during the operation; a reader too slow to keep up loses
+  // progress events (never the result) rather than growing the node's memory without bound.
+  const stream: handleServerStreamingCall<CallMessage, object> = (call) => {
+    const onEmit = (topic: string, data: CborValue) => {
+      if (call.cancelled || call.writableLength > MAX_PENDING_PROGRESS) return;
+      call.write({ progress: Buffer.from(encodeCbor({ topic, data })) });
+    };
+    run('ExecuteStream', call, onEmit).then(
+      (result) => {
+        if (call.cancelled) return;
+        call.write({ result });
+        call.end();
+      },
+      (error) => {
+        if (!call.cancelled) call.emit('error', statusOf(error));
+      },
+    );
+  };
+  implementation.ExecuteStream = stream;
   server.addService(nodeClientClass().service, implementation);
 
   const port = await new Promise<number>((resolve, reject) =>

@@ -4,7 +4,7 @@
  * consumer is the agents' signer, served over gRPC on a loopback port.
  */
 import { generateKeyPair, newAgreement, parseGrant, signAgreement, type PrivateKey } from '@mcp0/abi';
-import type { Node } from '@mcp0/sdk';
+import type { Node, NodeOptions } from '@mcp0/sdk';
 import { serveNode, type NodeServer, type ServeOptions } from '@mcp0/sdk/rpc';
 import { publisher, signed } from '../../../test/fixtures.js';
 import { agreementsDistribution, startNode } from '../node/harness.js';
@@ -19,14 +19,18 @@ export const consumer: PrivateKey = publisher;
  * @example
  * const { node, server } = await servedNode({ listen: '127.0.0.1:0', insecure: true })
  */
-export async function servedNode(serve: Partial<ServeOptions> = {}, rpc: Record<string, unknown> = {}): Promise<{ node: Node; server: NodeServer }> {
+export async function servedNode(
+  serve: Partial<ServeOptions> = {},
+  rpc: Record<string, unknown> = {},
+  options: Partial<NodeOptions> = {},
+): Promise<{ node: Node; server: NodeServer }> {
   const rpcPlugin = {
     name: 'mcp0.rpc',
     bytes: await signed('rpc'),
     grants: ['kv:rpc/', 'crypto', 'clock'].map(parseGrant),
     config: { operators: [operator.kid], ...rpc },
   };
-  const node = await startNode('memory:', { distribution: await agreementsDistribution([operator.kid], [{ ...rpcPlugin, isolation: 'inline' }]) });
+  const node = await startNode('memory:', { distribution: await agreementsDistribution([operator.kid], [{ ...rpcPlugin, isolation: 'inline' }]), ...options });
   try {
     const doc = newAgreement('personal', {
       id: 'agr-rpc',
