@@ -15,6 +15,22 @@ export const operator: PrivateKey = generateKeyPair();
 export const consumer: PrivateKey = publisher;
 
 /**
+ * A node on `store` with the rpc plugin configured by `rpc` (merged over the operator list), and
+ * nothing spawned: what `servedNode` starts, and what a restart starts again on the same store.
+ * @example
+ * const node = await rpcNode(`lmdb:${dir}`)
+ */
+export async function rpcNode(store = 'memory:', rpc: Record<string, unknown> = {}, options: Partial<NodeOptions> = {}): Promise<Node> {
+  const rpcPlugin = {
+    name: 'mcp0.rpc',
+    bytes: await signed('rpc'),
+    grants: ['kv:rpc/', 'crypto', 'clock'].map(parseGrant),
+    config: { operators: [operator.kid], ...rpc },
+  };
+  return startNode(store, { distribution: await agreementsDistribution([operator.kid], [{ ...rpcPlugin, isolation: 'inline' }]), ...options });
+}
+
+/**
  * A node with the rpc plugin configured by `rpc` (merged over the operator list), and a counter agent.
  * @example
  * const { node, server } = await servedNode({ listen: '127.0.0.1:0', insecure: true })
@@ -23,14 +39,9 @@ export async function servedNode(
   serve: Partial<ServeOptions> = {},
   rpc: Record<string, unknown> = {},
   options: Partial<NodeOptions> = {},
+  store = 'memory:',
 ): Promise<{ node: Node; server: NodeServer }> {
-  const rpcPlugin = {
-    name: 'mcp0.rpc',
-    bytes: await signed('rpc'),
-    grants: ['kv:rpc/', 'crypto', 'clock'].map(parseGrant),
-    config: { operators: [operator.kid], ...rpc },
-  };
-  const node = await startNode('memory:', { distribution: await agreementsDistribution([operator.kid], [{ ...rpcPlugin, isolation: 'inline' }]), ...options });
+  const node = await rpcNode(store, rpc, options);
   try {
     const doc = newAgreement('personal', {
       id: 'agr-rpc',
