@@ -18,8 +18,9 @@ export * from './roles/index.js';
 export * from './distribution/index.js';
 export * from './usage/index.js';
 /**
- * The trace chain from the client's side: entry shapes, reading a chain, signed checkpoints and
- * batch proofs bound to a chain (`verifyTraceProof`).
+ * The trace chain from the client's side: entry shapes, reading a chain, signed checkpoints,
+ * batch proofs bound to a chain (`verifyTraceProof`) and proofs of a stored range
+ * (`proveTraceRange`, which loads snarkjs only when it proves).
  * @example
  * const { event, head } = await node.roles.trace.get({ seq: 0 })
  */

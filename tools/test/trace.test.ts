@@ -27,8 +27,8 @@ import {
   traceEntryKey,
   type TraceEntry,
 } from '@mcp0/abi';
-import { Kernel } from '@mcp0/kernel';
-import { CheckpointLog, MemoryStore, openStore, signCheckpoint, verifyCheckpoint } from '@mcp0/sdk';
+import { Kernel, type KvProvider } from '@mcp0/kernel';
+import { CheckpointLog, MemoryStore, openStore, signCheckpoint, traceCostLimit, verifyCheckpoint } from '@mcp0/sdk';
 import { batchArtifacts, proveBatch, releaseZk } from '@mcp0/sdk/zk';
 import { unsigned } from '../../test/fixtures.js';
 import { run, signedFile, tempDir, watchOutput, writeKeys } from './helpers.js';
@@ -286,6 +286,18 @@ describe('mcp0 trace prove over a tampered store', () => {
   });
 });
 
+/** The SDK's `traceCostLimit` in the words of `mcp0 trace prove` (its flags), as the command calls it. */
+async function cliCostLimit(): Promise<
+  (
+    kv: KvProvider,
+    entries: readonly { seq: number; agent: string }[],
+    given: { costLimit?: string; agreement?: string },
+  ) => Promise<{ value: bigint; source: string }>
+> {
+  const { PROVE_FLAGS } = await import('../src/commands/trace.js');
+  return (kv, entries, given) => traceCostLimit(kv, entries, given, PROVE_FLAGS);
+}
+
 describe("mcp0 trace: proofs bound to the chain, signed checkpoints, the agreement's limit", () => {
   const operator = generateKeyPair();
   const stranger = generateKeyPair();
@@ -413,7 +425,7 @@ describe("mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
     });
 
     it('entries bound to different agreements need --agreement or --cost-limit', async () => {
-      const { costLimitFor } = await import('../src/commands/trace/limit.js');
+      const costLimitFor = await cliCostLimit();
       const store = new MemoryStore();
       await bindAgreement(store.kv, 'a1', 'agr-1', 10);
       await bindAgreement(store.kv, 'a2', 'agr-2', 20);
@@ -425,7 +437,7 @@ describe("mcp0 trace: proofs bound to the chain, signed checkpoints, the agreeme
     });
 
     it('a binding or an agreement record that breaks the role contract is ESTATE naming it, not a limit', async () => {
-      const { costLimitFor } = await import('../src/commands/trace/limit.js');
+      const costLimitFor = await cliCostLimit();
       const store = new MemoryStore();
       const entry = (seq: number, agent: string) => ({ seq, agent, eventHash: '1', head: '1', cost: 1n });
       await store.kv.put(AGREEMENTS_NAMESPACE, bindingKey('a1'), encodeCbor(42));

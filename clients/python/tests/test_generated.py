@@ -51,6 +51,7 @@ def test_the_stubs_import_from_the_package_and_name_every_method() -> None:
         "TraceHead",
         "TraceEntries",
         "Checkpoint",
+        "TraceProof",
         "Metrics",
         "Info",
     }

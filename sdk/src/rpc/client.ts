@@ -9,6 +9,29 @@ import { NODE_SERVICE, nodeClientClass } from './proto.js';
 import { errorOf } from './status.js';
 import { DEADLINE_SLACK_MS } from './deadline.js';
 import { channelCredentials } from './tls.js';
+import { parseTraceProofFile, type TraceProofFile } from '../trace/proof.js';
+
+/**
+ * The deadline of `client.trace.prove` unless it says otherwise, ms: proving takes seconds of every
+ * core of the node, more on a busy one.
+ * @example
+ * await client.trace.prove(0, 31, { costLimit: 10_000n, timeoutMs: 2 * PROVE_TIMEOUT_MS })
+ */
+export const PROVE_TIMEOUT_MS = 120_000;
+
+/**
+ * What `client.trace.prove` proves under, and its call's deadline and cancellation.
+ * @example
+ * const options: ProveOptions = { agreement: 'agr-1', timeoutMs: 180_000 }
+ */
+export interface ProveOptions extends Omit<CallOptions, 'onProgress' | 'timeoutMs'> {
+  /** The cost limit, an integer from 0 to 2^64 − 1 (sent as decimal text). */
+  costLimit?: bigint | number | string;
+  /** Take the cost limit from this agreement's quotas.costUnitsPerWindow. */
+  agreement?: string;
+  /** The call's deadline, ms from now (default `PROVE_TIMEOUT_MS`). */
+  timeoutMs?: number;
+}
 
 /**
  * How to reach a node and who calls.
@@ -215,8 +238,8 @@ export class Client {
   }
 
   /** One of the node's own methods. */
-  async #node(name: string, input: CborValue = {}): Promise<CborValue> {
-    return (await this.call('', `${NODE_SERVICE}/${name}`, input)).value;
+  async #node(name: string, input: CborValue = {}, options: CallOptions = {}): Promise<CborValue> {
+    return (await this.call('', `${NODE_SERVICE}/${name}`, input, options)).value;
   }
 
   /** The node's agents. */
@@ -240,6 +263,26 @@ export class Client {
     head: () => this.#node('TraceHead'),
     entries: (from: number, to: number) => this.#node('TraceEntries', { from, to }),
     checkpoint: () => this.#node('Checkpoint'),
+    /**
+     * A Groth16 proof of entries `from..to` (at most 32), made by the node (`TraceProof`, operator
+     * keys): the proof file `mcp0 trace verify` reads, its shape checked. Under `options.costLimit`,
+     * else `options.agreement`'s quota, else that of the agreement the entries ran under. Bind it to
+     * the chain before trusting it (`verifyTraceProof` with a checkpoint or the entries).
+     * @example
+     * const file = await client.trace.prove(0, 3, { costLimit: 10_000n })
+     * await writeFile('proof.json', JSON.stringify(file)) // mcp0 trace verify proof.json --checkpoint cp.json --trust operator.jwk
+     */
+    prove: async (from: number, to: number, options: ProveOptions = {}): Promise<TraceProofFile> => {
+      const { costLimit, agreement, timeoutMs, ...call } = options;
+      const input = {
+        from,
+        to,
+        ...(costLimit === undefined ? {} : { costLimit: String(costLimit) }),
+        ...(agreement === undefined ? {} : { agreement }),
+      };
+      const value = await this.#node('TraceProof', input, { ...call, timeoutMs: timeoutMs ?? PROVE_TIMEOUT_MS });
+      return parseTraceProofFile(value, `from the node's TraceProof`);
+    },
   };
 
   /** The node's distribution, roles and ABI version. */

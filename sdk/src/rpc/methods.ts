@@ -1,11 +1,13 @@
 /**
  * What each method of `mcp0.v1.Node` does once the rpc plugin has let the call through: the node's
- * own API (agents, trace, metrics), with the CBOR payload each takes checked member by member
- * (EINPUT naming it) and answers that are plain CBOR.
+ * own API (agents, trace, proofs, metrics), with the CBOR payload each takes checked member by
+ * member (EINPUT naming it) and answers that are plain CBOR.
  */
-import { ABI_VERSION, CallError, ROLE_NAMES, type CborValue, type RoleName } from '@mcp0/abi';
+import { ABI_VERSION, CallError, Mcp0Error, ROLE_NAMES, type CborValue, type RoleName } from '@mcp0/abi';
+import type { Cutoff } from '@mcp0/kernel';
 import type { Agent, ExecuteOptions, Node } from '../node/index.js';
-import { CheckpointLog } from '../trace/index.js';
+import { CheckpointLog, proveTraceRange } from '../trace/index.js';
+import { inProverTurn } from './prover.js';
 
 type Input = { [key: string]: CborValue };
 
@@ -59,11 +61,12 @@ export function executeAgent(node: Node, target: string, intent: string, input: 
 }
 
 /**
- * The node's own methods, by their name in `mcp0.v1.Node`.
+ * The node's own methods, by their name in `mcp0.v1.Node`. `cutoff` is the call's deadline and
+ * cancellation: a method that can wait (TraceProof, for the prover) gives up by then.
  * @example
  * await NODE_METHODS.ListAgents!(node, {})
  */
-export const NODE_METHODS: Readonly<Record<string, (node: Node, input: CborValue) => Promise<unknown>>> = {
+export const NODE_METHODS: Readonly<Record<string, (node: Node, input: CborValue, cutoff?: Cutoff) => Promise<unknown>>> = {
   async Spawn(node, input) {
     const m = map(input);
     const module = m.module;
@@ -115,6 +118,30 @@ export const NODE_METHODS: Readonly<Record<string, (node: Node, input: CborValue
   async TraceEntries(node, input) {
     const m = map(input);
     return node.roles.trace.range({ from: uint(m, 'from'), to: uint(m, 'to') });
+  },
+  async TraceProof(node, input, cutoff = {}) {
+    const m = map(input);
+    const from = uint(m, 'from');
+    const to = uint(m, 'to');
+    const costLimit = text(m, 'costLimit', false);
+    const agreement = text(m, 'agreement', false);
+    try {
+      const { limitSource: _, ...file } = await inProverTurn(() =>
+        proveTraceRange(node.store.kv, {
+          from,
+          to,
+          ...(costLimit === undefined ? {} : { costLimit }),
+          ...(agreement === undefined ? {} : { agreement }),
+          ...cutoff,
+          name: 'the node',
+        }),
+      );
+      return file;
+    } catch (e) {
+      // What the caller must change is in its payload: a usage error of the SDK is the payload's EINPUT here.
+      if (e instanceof Mcp0Error && e.code === 'EUSAGE') throw new CallError('EINPUT', `payload: ${e.message}`, { ...e.details }, { cause: e });
+      throw e;
+    }
   },
   async Checkpoint(node) {
     return (await new CheckpointLog(node.store.kv).latest()) ?? null;

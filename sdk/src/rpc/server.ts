@@ -23,6 +23,7 @@ import { statusOf } from './status.js';
 import { serverCredentials, type ServerTls } from './tls.js';
 import { NODE_METHODS, executeAgent } from './methods.js';
 import { DEADLINE_SLACK_MS } from './deadline.js';
+import { releaseProver } from './prover.js';
 import { roleClient } from '../roles/index.js';
 import { roleModule } from '../node/roles.js';
 
@@ -200,7 +201,7 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
     }
     const work = agentCall
       ? executeAgent(node, e.target, e.method, input, { deadline: by, signal, ...(onEmit ? { onEmit } : {}) })
-      : NODE_METHODS[rpc]!(node, input);
+      : NODE_METHODS[rpc]!(node, input, { deadline: by, signal });
     const out = await beforeDeadline(work, by, `${e.target === '' ? rpc : `${e.target}/${e.method}`}`);
     const head = node.hasRole('trace') ? await node.roles.trace.head() : undefined;
     return {
@@ -286,11 +287,13 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
       await Promise.race([done, cut]);
       server.forceShutdown();
       stop();
+      await releaseProver();
     },
     async close() {
       if (closed) return;
       server.forceShutdown();
       stop();
+      await releaseProver();
     },
   };
 }

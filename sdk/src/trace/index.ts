@@ -1,6 +1,6 @@
 /**
  * The trace chain from the client's side: its entries, reading it from a store or a node, signed
- * checkpoints of its head, and batch proofs bound to it.
+ * checkpoints of its head, and batch proofs of a stored range (`proveTraceRange`) bound to it.
  */
 /** The trace role's entry and event, as its contract (abi/schema/roles/trace.schema.json) types them. */
 export type { TraceEvent, TraceEntry } from '@mcp0/abi';
@@ -33,3 +33,5 @@ export {
   type TraceCheckpoint,
 } from './checkpoint.js';
 export { TraceProofError, parseTraceProofFile, verifyTraceProof, type TraceProofBinding, type TraceProofFile, type VerifiedTraceProof } from './proof.js';
+export { TRACE_PROVE_NAMES, parseCostLimit, traceCostLimit, type TraceCostLimit, type TraceProveNames } from './limit.js';
+export { checkTraceRange, proveTraceRange, type ProveTraceRangeEvent, type ProveTraceRangeOptions, type TraceRangeProof } from './prove.js';

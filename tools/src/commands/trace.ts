@@ -9,24 +9,11 @@
  * without it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import {
-  AGREEMENTS_NAMESPACE,
-  chainCost,
-  JsonError,
-  MAX_CHAIN_COST,
-  Mcp0Error,
-  StatementError,
-  TRACE_HEAD_KEY,
-  TRACE_NAMESPACE,
-  UsageError,
-  parseJson,
-  type PublicKey,
-} from '@mcp0/abi';
+import { AGREEMENTS_NAMESPACE, JsonError, Mcp0Error, StatementError, TRACE_HEAD_KEY, TRACE_NAMESPACE, UsageError, parseJson, type PublicKey } from '@mcp0/abi';
 import type { Store, TraceCheckpoint, VerifiedTraceProof } from '@mcp0/sdk';
 import type { VerificationKey } from '@mcp0/sdk/zk';
 import { type Args, type Command, type Io, intOption, positionals, stringOption } from '../command.js';
-import { assertStoreExists, readEntry, readHead, type ChainEntry } from './trace/chain.js';
-import { costLimitFor, parseCostLimit } from './trace/limit.js';
+import { assertStoreExists, readEntry, readHead } from './trace/chain.js';
 import { progress } from './trace/progress.js';
 import { DEFAULT_DIST, DEFAULT_STORE } from '../defaults.js';
 import { signerTrust, signingKey } from '../trust.js';
@@ -190,84 +177,50 @@ function required(args: Args, name: string): number {
   return n;
 }
 
+/** How the SDK's messages name what `prove` was given: this command's flags. */
+export const PROVE_FLAGS = { from: '--from', to: '--to', costLimit: '--cost-limit', agreement: '--agreement' } as const;
+
 async function prove(args: Args, self: Command, io: Io): Promise<number> {
   positionals(args, self, 0);
   const from = required(args, 'from');
   const to = required(args, 'to');
   const out = stringOption(args, 'out', true);
-  if (from > to) throw new UsageError('EUSAGE', `--from ${from} is after --to ${to}`);
-  const count = to - from + 1;
-  if (count > BATCH) {
-    throw new UsageError(
-      'EUSAGE',
-      `${from}..${to} is ${count} entries; a proof covers at most ${BATCH} (the circuit's batch size): split the range, e.g. --from ${from} --to ${from + BATCH - 1}, then --from ${from + BATCH}`,
-      { from, to, count, batchSize: BATCH },
-    );
-  }
-  const limitText = stringOption(args, 'cost-limit');
+  const costLimit = stringOption(args, 'cost-limit');
   const agreement = stringOption(args, 'agreement');
-  // A malformed --cost-limit is a usage error before the store is opened.
-  if (limitText !== undefined) parseCostLimit(limitText);
-
-  const { prevRoot, entries, limit } = await withStore(args, async (store) => {
-    const h = await readHead(store.kv);
-    if (h === undefined) throw noTrace(args);
-    if (to > h.seq) throw new Mcp0Error('ENOTFOUND', `entry ${to} is past the chain head (seq ${h.seq})`, { to, head: h.seq });
-    const prevRoot = from === 0 ? '0' : (await readEntry(store.kv, from - 1)).head;
-    const entries: ChainEntry[] = [];
-    for (let seq = from; seq <= to; seq++) entries.push(await readEntry(store.kv, seq));
-    const limit = await costLimitFor(store.kv, entries, {
-      ...(limitText === undefined ? {} : { costLimit: limitText }),
-      ...(agreement === undefined ? {} : { agreement }),
-    });
-    return { prevRoot, entries, limit };
-  });
-  io.err(`cost limit ${limit.value}: ${limit.source}\n`);
-
-  const events = entries.map((e) => ({ eventHash: e.eventHash, cost: chainCost(e.cost) }));
-  const saturated = entries.filter((e) => e.cost > MAX_CHAIN_COST).map((e) => e.seq);
-  if (saturated.length > 0) io.err(`note: entries ${saturated.join(', ')} cost 2^32 or more and enter the chain as 2^32 − 1: totalCost is a lower bound\n`);
+  const client = await sdk();
+  const range = { from, to, ...(costLimit === undefined ? {} : { costLimit }), ...(agreement === undefined ? {} : { agreement }) };
+  // A bad range or a malformed --cost-limit is a usage error before the store is opened.
+  client.checkTraceRange(range, PROVE_FLAGS);
 
   const zk = await prover();
   try {
-    const input = { prevRoot, events, costLimit: limit.value };
-    // The prover's own bound checks, before the seconds of proving: an over-limit batch fails here.
-    try {
-      zk.batchWitnessInput(input);
-    } catch (e) {
-      throw withBound(e);
-    }
-    const stop = progress(io, `proving ${count} events…`);
-    let result: Awaited<ReturnType<typeof zk.proveBatch>>;
-    try {
-      result = await zk.proveBatch(input);
-    } catch (e) {
-      stop('proving failed');
-      throw withBound(e);
-    }
-    stop(`proved ${count} events`);
-    const last = entries.at(-1)!;
-    if (result.newRoot.toString() !== last.head) {
-      throw new Mcp0Error(
-        'ESTATE',
-        `the stored chain does not link: the batch from prevRoot ${prevRoot} ends at ${result.newRoot}, but entry ${to}'s stored head is ${last.head} (check the range with the plugin's verifyRange); no proof written`,
-        { from, to },
-      );
-    }
-    const file = { proof: result.proof, publicSignals: result.publicSignals, from, to, batchSize: zk.TRACE_BATCH_N };
+    let stop: ((done: string) => void) | undefined;
+    const { limitSource, ...file } = await withStore(args, (store) =>
+      client
+        .proveTraceRange(store.kv, {
+          ...range,
+          name: stringOption(args, 'store') ?? DEFAULT_STORE,
+          names: PROVE_FLAGS,
+          onProgress: (e) => {
+            if (e.phase === 'limit') {
+              io.err(`cost limit ${e.costLimit}: ${e.limitSource}\n`);
+              if (e.saturated.length > 0)
+                io.err(`note: entries ${e.saturated.join(', ')} cost 2^32 or more and enter the chain as 2^32 − 1: totalCost is a lower bound\n`);
+            } else if (e.phase === 'proving') stop = progress(io, `proving ${e.count} events…`);
+            else stop?.(`proved ${e.count} events`);
+          },
+        })
+        .catch((e: unknown) => {
+          stop?.('proving failed');
+          throw e;
+        }),
+    );
     await writeFile(out, `${JSON.stringify(file, null, 2)}\n`);
-    io.out(`wrote ${out}: entries ${from}..${to}, ${signalLines(result.publicSignals).join(', ')} (the limit: ${limit.source})\n`);
+    io.out(`wrote ${out}: entries ${from}..${to}, ${signalLines(file.publicSignals).join(', ')} (the limit: ${limitSource})\n`);
     return 0;
   } finally {
     await zk.releaseZk();
   }
-}
-
-/** The prover's typed error, its message naming the bound it broke. */
-function withBound(e: unknown): unknown {
-  if (!(e instanceof Mcp0Error) || typeof e.details.bound !== 'string') return e;
-  const hint = e.details.bound === 'costLimit' ? '; raise --cost-limit or prove a smaller range' : '';
-  return new Mcp0Error(e.code, `${e.message} (bound: ${e.details.bound}${hint})`, { ...e.details }, { cause: e });
 }
 
 function signalLines(publicSignals: readonly string[]): string[] {

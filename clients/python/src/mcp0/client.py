@@ -25,7 +25,7 @@ NODE_SERVICE = "mcp0.v1.Node"
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024
 #: The node's own unary methods (node.proto).
 NODE_METHODS = frozenset(
-    {"Spawn", "ListAgents", "Snapshot", "Recover", "Pause", "Resume", "Terminate", "TraceHead", "TraceEntries", "Checkpoint", "Metrics", "Info"}
+    {"Spawn", "ListAgents", "Snapshot", "Recover", "Pause", "Resume", "Terminate", "TraceHead", "TraceEntries", "Checkpoint", "TraceProof", "Metrics", "Info"}
 )
 
 _NO_INPUT: Any = object()
@@ -165,6 +165,40 @@ class Trace:
     def checkpoint(self) -> Any:
         """The newest signed checkpoint, or None."""
         return self._client._node("Checkpoint")
+
+    #: The deadline of ``prove`` unless it says otherwise, seconds: proving takes seconds of every
+    #: core of the node, more on a busy one.
+    PROVE_TIMEOUT_S = 120
+
+    def prove(
+        self,
+        from_seq: int,
+        to_seq: int,
+        cost_limit: int | None = None,
+        agreement: str | None = None,
+        timeout_s: float | None = None,
+    ) -> Any:
+        """A Groth16 proof of entries ``from_seq`` to ``to_seq`` (at most 32), made by the node
+        (``TraceProof``, operator keys): ``{proof, publicSignals, from, to, batchSize}``, the file
+        ``mcp0 trace verify`` reads. Under ``cost_limit`` (an int from 0 to 2^64 - 1), else
+        ``agreement``'s quota, else that of the agreement the entries ran under. The deadline is
+        ``timeout_s`` (default ``PROVE_TIMEOUT_S``). Bind the proof to the chain (a signed
+        checkpoint, or the entries) before trusting it.
+
+        Example::
+
+            proof = client.trace.prove(0, 3, cost_limit=10_000)
+            Path("proof.json").write_text(json.dumps(proof))  # mcp0 trace verify proof.json --checkpoint cp.json --trust op.jwk
+        """
+        request: dict[str, Any] = {"from": from_seq, "to": to_seq}
+        if cost_limit is not None:
+            if isinstance(cost_limit, bool) or not isinstance(cost_limit, int):
+                raise Mcp0Error("EUSAGE", f"prove: cost_limit expected an int, got {type(cost_limit).__name__}")
+            request["costLimit"] = str(cost_limit)
+        if agreement is not None:
+            request["agreement"] = agreement
+        timeout = self.PROVE_TIMEOUT_S if timeout_s is None else timeout_s
+        return self._client.call("", f"{NODE_SERVICE}/TraceProof", request, timeout_s=timeout).value
 
 
 class Client:

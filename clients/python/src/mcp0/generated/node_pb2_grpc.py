@@ -94,6 +94,11 @@ class NodeStub:
                 request_serializer=mcp0_dot_v1_dot_node__pb2.Call.SerializeToString,
                 response_deserializer=mcp0_dot_v1_dot_node__pb2.Result.FromString,
                 _registered_method=True)
+        self.TraceProof = channel.unary_unary(
+                '/mcp0.v1.Node/TraceProof',
+                request_serializer=mcp0_dot_v1_dot_node__pb2.Call.SerializeToString,
+                response_deserializer=mcp0_dot_v1_dot_node__pb2.Result.FromString,
+                _registered_method=True)
         self.Metrics = channel.unary_unary(
                 '/mcp0.v1.Node/Metrics',
                 request_serializer=mcp0_dot_v1_dot_node__pb2.Call.SerializeToString,
@@ -196,6 +201,25 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TraceProof(self, request, context):
+        """{from: uint, to: uint, costLimit?: text (decimal, 0 to 2^64 − 1), agreement?: text}
+        → {proof, publicSignals, from, to, batchSize}
+        A Groth16 proof that entries from..to (at most 32, the circuit's batch size) extend the chain
+        from the head of entry from − 1 to the head of entry to within the cost limit: costLimit, else
+        the quota of agreement, else that of the one agreement every entry's agent is bound to. The
+        answer is the proof file `mcp0 trace verify` reads (publicSignals: [newRoot, totalCost, count,
+        prevRoot, costLimit], decimal); bind it to the chain (a signed checkpoint, or the entries) before
+        trusting it. Proving takes seconds of every core of the node, one proof at a time: give the call
+        a deadline of a minute or more. The deadline applies while the call waits its turn and reads
+        the chain; once proving has begun it cannot be interrupted, so a call cut by its deadline
+        answers ETIMEOUT while the node finishes that proof and throws it away.
+        Errors: EINPUT (a bad range or cost limit, no cost limit found, a batch over its limit),
+        ENOTFOUND (no trace, a range past the head), ESTATE (a stored chain that does not link).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Metrics(self, request, context):
         """{} → the node's metrics (NodeMetricsJson)
         """
@@ -270,6 +294,11 @@ def add_NodeServicer_to_server(servicer, server):
             ),
             'Checkpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.Checkpoint,
+                    request_deserializer=mcp0_dot_v1_dot_node__pb2.Call.FromString,
+                    response_serializer=mcp0_dot_v1_dot_node__pb2.Result.SerializeToString,
+            ),
+            'TraceProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.TraceProof,
                     request_deserializer=mcp0_dot_v1_dot_node__pb2.Call.FromString,
                     response_serializer=mcp0_dot_v1_dot_node__pb2.Result.SerializeToString,
             ),
@@ -606,6 +635,33 @@ class Node:
             request,
             target,
             '/mcp0.v1.Node/Checkpoint',
+            mcp0_dot_v1_dot_node__pb2.Call.SerializeToString,
+            mcp0_dot_v1_dot_node__pb2.Result.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TraceProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcp0.v1.Node/TraceProof',
             mcp0_dot_v1_dot_node__pb2.Call.SerializeToString,
             mcp0_dot_v1_dot_node__pb2.Result.FromString,
             options,
