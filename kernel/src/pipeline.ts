@@ -23,6 +23,12 @@ export interface ExecuteRequest {
   id?: string;
   /** Logical time in ms; default now. */
   time?: number;
+  /**
+   * What caused the operation, exactly 32 bytes (else EUSAGE): for an operation run for a signed
+   * rpc request, the SHA-256 of its envelope. Every hook of the operation gets it as `op.cause`
+   * (ABI 1.2), so the trace can bind it into its chain.
+   */
+  cause?: Uint8Array;
 }
 
 /**
@@ -63,7 +69,9 @@ export interface PipelineRunner {
  * admitted observe the operation as denied, so they can give back what they reserved.
  */
 export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
-  const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  const opValue: { [key: string]: CborValue } = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  // Only when there is one (ABI.md §5): an operation without a cause gives hooks the 1.1 input.
+  if (op.cause !== undefined) opValue.cause = op.cause;
   // Hashed before the export runs, so nothing the export does can change what is recorded.
   const inputHash = sha256(input);
   for (let i = 0; i < pipeline.admit.length; i++) {
