@@ -12,13 +12,28 @@ import type { AgentRecord, SnapshotRecord } from './records.js';
  */
 export interface AgentDriver {
   record(id: string): AgentRecord | undefined;
-  execute(id: string, intent: string, input: CborValue): Promise<CborValue>;
+  execute(id: string, intent: string, input: CborValue, options?: ExecuteOptions): Promise<CborValue>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   snapshot(id: string): Promise<SnapshotRecord>;
   recover(id: string, snapshotId: string, options?: RecoverOptions): Promise<void>;
   terminate(id: string): Promise<void>;
   stateRoot(id: string): Promise<string>;
+}
+
+/**
+ * `agent.execute` options.
+ * @example
+ * await agent.execute('remember', { text: 'hi' }, { cause: envelopeHash(envelope) } satisfies ExecuteOptions)
+ */
+export interface ExecuteOptions {
+  /**
+   * What caused the operation, exactly 32 bytes (else EUSAGE): for one run for a signed rpc
+   * request, the SHA-256 of its envelope (`envelopeHash`). Every hook gets it (ABI 1.2 `op.cause`)
+   * and the trace records it in the operation's entry, so the caller can later show that this node
+   * ran its request.
+   */
+  cause?: Uint8Array;
 }
 
 /**
@@ -110,11 +125,13 @@ export class Agent {
    * Runs one operation: the admit hooks, the agent's export `intent` with `input` (CBOR), the
    * observe hooks; the agent's writes land together when it succeeds. Errors from every layer
    * arrive as they were raised: EDENIED with the hook's reason, EPERM, ETIMEOUT, EMEMORY, ...
+   * `options.cause` names what caused the operation (an rpc envelope's hash), recorded by the trace.
    * @example
    * const { id } = await agent.execute('remember', { text: 'hello' }) as { id: number }
+   * await agent.execute('remember', { text: 'from afar' }, { cause: envelopeHash(envelope) })
    */
-  execute(intent: string, input: CborValue = {}): Promise<CborValue> {
-    return this.#driver.execute(this.id, intent, input);
+  execute(intent: string, input: CborValue = {}, options: ExecuteOptions = {}): Promise<CborValue> {
+    return this.#driver.execute(this.id, intent, input, options);
   }
 
   /**

@@ -4,7 +4,7 @@ export { Agents } from './agents.js';
 export { ROLES } from './roles.js';
 export { DEFAULT_AGENT_CEILINGS, type NodeOptions, type NodeDistribution, type SpawnOptions } from './options.js';
 export { type AgentEvent, type OperationEvent, type NodeEvents, type RefusedAgent } from './events.js';
-export { Agent, type AgentStatus, type RecoverOptions } from './agent.js';
+export { Agent, type AgentStatus, type ExecuteOptions, type RecoverOptions } from './agent.js';
 export { OPERATION_WRITE_BUDGET } from './agent-state.js';
 export { type NodeMetricsJson } from './metrics.js';
 export { collectNodeGarbage, type NodeGcOptions } from './gc.js';

@@ -6,7 +6,7 @@
  */
 import { CallError, DeniedError, UsageError, decodeCbor, encodeCbor, type CborValue } from '@mcp0/abi';
 import { EMPTY_TREE_ID } from '../archive/format.js';
-import type { AgentDriver, RecoverOptions } from './agent.js';
+import type { AgentDriver, ExecuteOptions, RecoverOptions } from './agent.js';
 import type { AgentHost } from './host.js';
 import { MAX_SNAPSHOTS, type SnapshotRecord } from './records.js';
 
@@ -20,7 +20,7 @@ const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export function agentDriver(host: AgentHost): AgentDriver {
   return {
     record: (id) => host.live.get(id),
-    execute: (id, intent, input) => execute(host, id, intent, input),
+    execute: (id, intent, input, options) => execute(host, id, intent, input, options),
     pause: (id) => setState(host, id, 'paused'),
     resume: (id) => setState(host, id, 'running'),
     snapshot: (id) => snapshot(host, id),
@@ -30,7 +30,7 @@ export function agentDriver(host: AgentHost): AgentDriver {
   };
 }
 
-async function execute(host: AgentHost, id: string, intent: string, input: CborValue): Promise<CborValue> {
+async function execute(host: AgentHost, id: string, intent: string, input: CborValue, options: ExecuteOptions = {}): Promise<CborValue> {
   const bytes = encodeCbor(input);
   return host.serial(id, async () => {
     const r = host.require(id);
@@ -38,7 +38,13 @@ async function execute(host: AgentHost, id: string, intent: string, input: CborV
     await host.holding(id);
     try {
       await host.state.begin(id);
-      const { output } = await host.kernel.execute({ agent: id, intent, input: bytes });
+      const { output } = await host.kernel.execute({
+        agent: id,
+        intent,
+        input: bytes,
+        // The kernel checks it (32 bytes, else EUSAGE) and gives it to every hook as op.cause.
+        cause: options.cause,
+      });
       // Fencing: a node whose lease was taken over meanwhile must not write; and the commit
       // itself lands only on the head version the operation began at (ECONFLICT otherwise).
       if (host.state.pending(id) > 0) await host.holding(id);

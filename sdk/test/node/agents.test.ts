@@ -67,6 +67,21 @@ describe('agents on a node', () => {
     expect(await history()).toBe(versions + 1);
   });
 
+  it('passes options.cause to the kernel: one not of 32 bytes is EUSAGE, and the operation writes nothing', async () => {
+    node = await startNode('memory:');
+    const c = await node.agents.spawn({ module: await signed('counter'), name: 'c' });
+    const before = await c.stateRoot();
+    for (const cause of [new Uint8Array(31), new Uint8Array(33)]) {
+      await expect(c.execute('increment', { by: 1 }, { cause })).rejects.toMatchObject({
+        code: 'EUSAGE',
+        message: `operation cause: expected 32 bytes (a SHA-256), got ${cause.length} bytes`,
+      });
+    }
+    expect(await c.stateRoot()).toBe(before);
+    expect((await node.roles.trace.head()).seq).toBeNull(); // refused before any hook: nothing traced
+    expect(await c.execute('increment', { by: 2 }, { cause: new Uint8Array(32).fill(1) })).toEqual({ value: 2 });
+  });
+
   it('surfaces limits as typed errors: timeout and memory', async () => {
     node = await startNode('memory:');
     const f = await node.agents.spawn({ module: await signed('faulty'), name: 'f' });
