@@ -4,7 +4,7 @@
  * (EINPUT naming it) and answers that are plain CBOR.
  */
 import { ABI_VERSION, CallError, ROLE_NAMES, type CborValue, type RoleName } from '@mcp0/abi';
-import type { Agent, Node } from '../node/index.js';
+import type { Agent, ExecuteOptions, Node } from '../node/index.js';
 import { CheckpointLog } from '../trace/index.js';
 
 type Input = { [key: string]: CborValue };
@@ -49,12 +49,13 @@ function summary(a: Agent): object {
 const agentOf = (node: Node, input: CborValue): Agent => node.agents.get(text(map(input), 'agent', true));
 
 /**
- * Runs `intent` of the agent `target` (its name or id) with `input`.
+ * Runs `intent` of the agent `target` (its name or id) with `input`; `options.cause` is the
+ * envelope's hash, which the callee's trace records in the operation's entry.
  * @example
- * await executeAgent(node, 'notes', 'remember', { text: 'buy milk' })
+ * await executeAgent(node, 'notes', 'remember', { text: 'buy milk' }, { cause: verdict.envelopeHash })
  */
-export function executeAgent(node: Node, target: string, intent: string, input: CborValue): Promise<CborValue> {
-  return node.agents.get(target).execute(intent, input);
+export function executeAgent(node: Node, target: string, intent: string, input: CborValue, options: ExecuteOptions = {}): Promise<CborValue> {
+  return node.agents.get(target).execute(intent, input, options);
 }
 
 /**

@@ -158,7 +158,10 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
     } catch (err) {
       throw new CallError('EINPUT', `the payload: ${(err as Error).message}`);
     }
-    const work = rpc === 'Execute' ? executeAgent(node, e.target, e.method, input) : NODE_METHODS[rpc]!(node, input);
+    // The envelope's hash is the operation's cause: the callee's trace binds it into the entry,
+    // so a caller holding the answer's trace head can later show this node ran its request.
+    const cause = verdict.envelopeHash;
+    const work = rpc === 'Execute' ? executeAgent(node, e.target, e.method, input, { cause }) : NODE_METHODS[rpc]!(node, input);
     const out = await beforeDeadline(work, by, `${e.target === '' ? rpc : `${e.target}/${e.method}`}`);
     const head = node.hasRole('trace') ? await node.roles.trace.head() : undefined;
     return {
