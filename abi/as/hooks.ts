@@ -14,11 +14,11 @@
  * }
  */
 import { Args } from "./args";
-import { CborMap, Value, encode } from "./cbor";
+import { CborMap, Kind, Value, encode } from "./cbor";
 import { fail } from "./errors";
 import { readInput, setOutput } from "./extism";
 
-/** The length of `inputHash` and `outputHash`: SHA-256. */
+/** The length of `inputHash`, `outputHash` and `cause`: SHA-256. */
 export const HOOK_HASH_BYTES: i32 = 32;
 
 /** The operation a hook is told about: `op` of the hook input. */
@@ -33,6 +33,11 @@ export class Operation {
   time: u64 = 0;
   /** The length of its input. */
   inputBytes: u64 = 0;
+  /**
+   * What caused it (v1.2), 32 bytes: for a signed rpc request, the SHA-256 of its envelope. null
+   * when the host sent none (a local call, or a host before 1.2).
+   */
+  cause: Uint8Array | null = null;
 }
 
 /** What came of an operation: `outcome` of the observe input. */
@@ -73,8 +78,8 @@ export class ObserveInput extends AdmitInput {
 }
 
 /**
- * Read `{op: {id, agent, intent, time, inputBytes}}` from bytes. Never traps; on a problem the
- * fields hold what was read so far and defaults.
+ * Read `{op: {id, agent, intent, time, inputBytes, cause?}}` from bytes. Never traps; on a problem
+ * the fields hold what was read so far and defaults.
  * @example
  * const h = parseAdmit(bytes); if (h.error !== null) return h.fail();
  */
@@ -131,7 +136,16 @@ function readOperation(m: CborMap, op: Operation): string | null {
   op.intent = a.text("intent");
   op.time = a.uint("time");
   op.inputBytes = a.uint("inputBytes");
-  return a.error === null ? null : "op." + a.error!;
+  if (a.error !== null) return "op." + a.error!;
+  // Optional (v1.2): absent means no cause. Present, it must be a SHA-256: a hook that records it
+  // binds it into a hash chain, so null or a hash of another length is refused, not taken as none.
+  const cause = m.get("cause");
+  if (cause === null) return null;
+  if (cause.kind != Kind.Bytes) return 'op."cause" expected bytes, got ' + cause.typeName;
+  const bytes = cause.asBytes()!;
+  if (bytes.length != HOOK_HASH_BYTES) return 'op."cause" expected ' + HOOK_HASH_BYTES.toString() + " bytes, got " + bytes.length.toString();
+  op.cause = bytes;
+  return null;
 }
 
 function readOutcome(m: CborMap, o: Outcome): string | null {

@@ -4,7 +4,7 @@
  * And the registry: provides selects the suites, unknown roles are listed, bad ids are refused.
  */
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '@mcp0/abi';
+import { readManifest, type Manifest } from '@mcp0/abi';
 import { runSuite, type CaseResult, type Suite } from '../src/runner/case.js';
 import {
   AGREEMENTS_ROLE,
@@ -20,6 +20,7 @@ import {
 } from '../src/suites/roles/index.js';
 import type { PluginSubject } from '../src/runner/subject.js';
 import { subject } from './subjects.js';
+import { corpusBytes, publicKey, readCorpus } from '../../test/compat/corpus.js';
 
 const failing = (results: CaseResult[]) => results.filter((r) => r.status === 'fail');
 
@@ -64,6 +65,20 @@ describe('role suites, broken plugins', () => {
     expect(failing(results).map((r) => r.case)).toEqual(['chain is Poseidon over the documented encoding', 'get, range and verifyRange']);
     expect(failing(results)[0]!.message).toMatch(/^entry #1: expected head \d+ \(P\(previous head, eventHash, cost\)\), got \d+$/);
     expect(failing(results)[1]!.message).toMatch(/^verifyRange 0\.\.4 of an intact chain: expected \{ok: true\}, got .*"ok":false.*"brokenAt":1/);
+  }, 120_000);
+
+  it('the released trace (0.2.0, before ABI 1.2, which drops the cause) fails the cause case only, naming the entry', async () => {
+    // A real plugin written before causes existed: its chain is well formed and well linked, and
+    // only the cause is missing. It comes from the compatibility corpus, signed by the corpus key.
+    const corpus = readCorpus();
+    const d = corpus.distributions.find((x) => x.name === 'standard' && x.version === '0.1.0')!;
+    const p = d.plugins.find((x) => x.name === 'mcp0.trace')!;
+    expect(p.version).toBe('0.2.0');
+    const bytes = corpusBytes(`${d.dir}/${p.file}`, p.sha256);
+    const released: PluginSubject = { name: p.name, version: p.version, manifest: readManifest(bytes), bytes, trust: [publicKey('publisher', corpus)] };
+    const results = await runSuite(suitesFor(released.manifest)[0]!, released);
+    expect(failing(results).map((r) => r.case)).toEqual(["an operation's cause comes back in its entry (ABI 1.2 op.cause)"]);
+    expect(failing(results)[0]!.message).toMatch(/^entry #3 \(run with a cause\): expected event\.cause = the operation's cause [0-9a-f]{64}, got undefined$/);
   }, 120_000);
 
   it('broken-agreements (revoke that revokes nothing) fails "revoke" only', async () => {

@@ -98,6 +98,14 @@ export const DEFAULT_CEILINGS: Ceilings = { memoryPages: 1024, timeoutMs: 10_000
 
 /** Longest operation id and intent, in characters: they reach every hook and the trace. */
 const MAX_OP_ID = 128;
+/** The length of an operation's cause (ABI.md §5): a SHA-256. */
+const CAUSE_BYTES = 32;
+
+/** A cause that is not 32 bytes, described for the error: its length, or its type. */
+function describeCause(cause: unknown): string {
+  if (cause instanceof Uint8Array) return `${cause.length} bytes`;
+  return cause === null ? 'null' : Array.isArray(cause) ? 'an array' : typeof cause;
+}
 
 /**
  * The MCP-ZERO kernel.
@@ -264,7 +272,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
    * replay (an id given) must carry its logical time, or it would not replay.
    */
   #operation(request: ExecuteRequest): Operation {
-    const { agent, intent, input, id, time } = request;
+    const { agent, intent, input, id, time, cause } = request;
     const module = this.module(agent);
     if (typeof intent !== 'string' || !module.exportNames.has(intent)) {
       const shown = typeof intent === 'string' ? JSON.stringify(intent.slice(0, 64)) + (intent.length > 64 ? '…' : '') : typeof intent;
@@ -283,7 +291,20 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (id !== undefined && time === undefined) throw new UsageError('EUSAGE', `operation ${id}: a replay needs the operation's logical time`, { id });
     if (time !== undefined && !(Number.isSafeInteger(time) && time >= 0))
       throw new UsageError('EUSAGE', `operation time: expected a non-negative integer of ms, got ${time}`);
-    return { id: id ?? randomUUID(), agent, intent, time: time ?? this.#now() };
+    if (cause !== undefined && !(cause instanceof Uint8Array && cause.length === CAUSE_BYTES)) {
+      throw new UsageError('EUSAGE', `operation cause: expected ${CAUSE_BYTES} bytes (a SHA-256), got ${describeCause(cause)}`, {
+        expected: CAUSE_BYTES,
+        got: cause instanceof Uint8Array ? cause.length : typeof cause,
+      });
+    }
+    return {
+      id: id ?? randomUUID(),
+      agent,
+      intent,
+      time: time ?? this.#now(),
+      // A copy (a Buffer's slice would share memory): hooks run later, and the caller's bytes may change meanwhile.
+      ...(cause === undefined ? {} : { cause: new Uint8Array(cause) }),
+    };
   }
 
   /** Metering per module. */

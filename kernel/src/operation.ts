@@ -13,6 +13,11 @@ export interface Operation {
   intent: string;
   /** Logical time in ms since the epoch, fixed for the whole operation. */
   time: number;
+  /**
+   * What caused it, 32 bytes (ABI 1.2): for a signed rpc request, the SHA-256 of its envelope.
+   * Hooks get it as `op.cause`; absent for an operation with no such cause.
+   */
+  cause?: Uint8Array;
 }
 
 const encoder = new TextEncoder();

@@ -31,6 +31,12 @@ export interface ExecuteRequest {
   deadline?: number;
   /** The caller's cancellation: aborting it cuts the operation like a passed deadline. */
   signal?: AbortSignal;
+  /**
+   * What caused the operation, exactly 32 bytes (else EUSAGE): for an operation run for a signed
+   * rpc request, the SHA-256 of its envelope. Every hook of the operation gets it as `op.cause`
+   * (ABI 1.2), so the trace can bind it into its chain.
+   */
+  cause?: Uint8Array;
 }
 
 /**
@@ -75,7 +81,9 @@ export interface PipelineRunner {
  * it as denied, and nothing is traced.
  */
 export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint8Array, runner: PipelineRunner): Promise<ExecuteResult> {
-  const opValue = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  const opValue: { [key: string]: CborValue } = { id: op.id, agent: op.agent, intent: op.intent, time: op.time, inputBytes: input.length };
+  // Only when there is one (ABI.md §5): an operation without a cause gives hooks the 1.1 input.
+  if (op.cause !== undefined) opValue.cause = op.cause;
   // Hashed before the export runs, so nothing the export does can change what is recorded.
   const inputHash = sha256(input);
   for (let i = 0; i < pipeline.admit.length; i++) {

@@ -45,6 +45,27 @@ describe('operation pipeline', () => {
     expect(await seen()).toEqual({ count: 3, last: 'error' });
   });
 
+  it("gives admit and observe the operation's cause (ABI 1.2) as op.cause, and no member without one", async () => {
+    const causes = () => kernel.callValue('test.gate', 'causes', {}) as Promise<{ admit: unknown; observe: unknown }>;
+    const cause = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
+    const given = cause.slice();
+    const running = kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array([1]), cause: given });
+    given.fill(0); // the kernel keeps its own copy: what the caller does next cannot reach the hooks
+    const r = await running;
+    expect(r.op.cause).toEqual(cause);
+    expect(await causes()).toEqual({ admit: cause, observe: cause });
+    // A Buffer is bytes too, and hooks get plain bytes.
+    await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array([1]), cause: Buffer.alloc(32, 0xab) });
+    expect(await causes()).toEqual({ admit: new Uint8Array(32).fill(0xab), observe: new Uint8Array(32).fill(0xab) });
+    // Without one the member is absent (the gate stores null for a missing member), not null.
+    const plain = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array([1]) });
+    expect('cause' in plain.op).toBe(false);
+    expect(await causes()).toEqual({ admit: null, observe: null });
+    // A failed operation is observed with its cause too.
+    await expect(kernel.execute({ agent: 'test.hostile', intent: 'trap', input: new Uint8Array(0), cause })).rejects.toMatchObject({ code: 'ETRAP' });
+    expect(await causes()).toEqual({ admit: cause, observe: cause });
+  });
+
   it('passes retry-after from a hook, and denies everything once the gate closes', async () => {
     await kernel.callValue('test.gate', 'close', {});
     const e = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: encodeCbor(1) }).catch((x: unknown) => x);
@@ -67,10 +88,13 @@ describe('a denial by a later admit hook', () => {
     kernel.setPipeline({ admit: ['gate-a', 'gate-b'], observe: ['gate-a', 'gate-c'] });
     const seen = (m: string) => kernel.callValue(m, 'seen', {}) as Promise<{ count: number; last: string | null }>;
 
-    const e = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0) }).catch((x: unknown) => x);
+    const cause = new Uint8Array(32).fill(5);
+    const e = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), cause }).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'EDENIED', details: { by: 'gate-b' } });
     expect(await seen('gate-a')).toEqual({ count: 1, last: 'denied' });
     expect(await seen('gate-c')).toEqual({ count: 0, last: null });
+    // The hook that gives back what it reserved learns which request it was.
+    expect(await kernel.callValue('gate-a', 'causes', {})).toEqual({ admit: cause, observe: cause });
 
     kernel.setPipeline({ admit: ['gate-a'], observe: ['gate-a', 'gate-c'] });
     await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array([1]) });
@@ -134,6 +158,25 @@ describe('operations checked before any hook runs', () => {
       message: expect.stringContaining('logical time'),
     });
     await expect(kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), time: Number.NaN })).rejects.toMatchObject({ code: 'EUSAGE' });
+    expect(await admitted()).toBe(0);
+  });
+
+  it('refuses a cause that is not exactly 32 bytes with EUSAGE naming what came, before any hook', async () => {
+    const bad: [unknown, string][] = [
+      [new Uint8Array(31), '31 bytes'],
+      [new Uint8Array(33), '33 bytes'],
+      [new Uint8Array(0), '0 bytes'],
+      ['ab'.repeat(32), 'string'],
+      [Array.from({ length: 32 }, () => 1), 'an array'],
+      [null, 'null'],
+      [new Uint16Array(32), 'object'],
+      [new ArrayBuffer(32), 'object'],
+    ];
+    for (const [cause, what] of bad) {
+      // Hostile on purpose: the type says Uint8Array, the embedder's caller may not.
+      const e = await kernel.execute({ agent: 'test.hostile', intent: 'ok', input: new Uint8Array(0), cause: cause as Uint8Array }).catch((x: unknown) => x);
+      expect(e, what).toMatchObject({ code: 'EUSAGE', message: `operation cause: expected 32 bytes (a SHA-256), got ${what}`, details: { expected: 32 } });
+    }
     expect(await admitted()).toBe(0);
   });
 

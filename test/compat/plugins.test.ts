@@ -282,6 +282,24 @@ describe.each(members('mcp0.trace'))('$label', ({ bytes }) => {
     expect(((await now.callValue('mcp0.trace', 'head', {})) as { seq: number }).seq).toBe(3);
     expect(await now.callValue('mcp0.trace', 'verifyRange', { from: 0, to: 3 })).toEqual({ ok: true });
   });
+
+  it("is given op.cause (ABI 1.2) and ignores it; today's build records the next cause on the same chain", async () => {
+    const kv = new MemoryStore().kv;
+    const k = await traced(bytes(), kv);
+    const cause = sha256(utf8.encode('an envelope'));
+    await k.execute({ agent: 'mcp0.hello', intent: 'echo', input: utf8.encode('one'), time: T0, cause });
+    const old = (await k.callValue('mcp0.trace', 'get', { seq: 0 })) as { event: Record<string, unknown> };
+    expect(old.event).not.toHaveProperty('cause'); // recorded as before: an 8-member event
+    expect(Object.keys(old.event)).toHaveLength(8);
+    await k.stop();
+
+    const now = await traced(await signed('trace'), kv);
+    await now.execute({ agent: 'mcp0.hello', intent: 'echo', input: utf8.encode('two'), time: T0 + 1, cause });
+    const next = (await now.callValue('mcp0.trace', 'get', { seq: 1 })) as { event: Record<string, unknown> };
+    expect(next.event.cause).toEqual(cause);
+    expect(await now.callValue('mcp0.trace', 'verifyRange', { from: 0, to: 1 })).toEqual({ ok: true });
+    await now.stop();
+  });
 });
 
 describe.each(members('mcp0.agreements'))('$label', ({ bytes }) => {
@@ -302,7 +320,9 @@ describe.each(members('mcp0.agreements'))('$label', ({ bytes }) => {
     return k;
   }
 
-  const op = (k: Kernel, intent: string, input: Uint8Array, time: number) => k.execute({ agent: 'mcp0.hello', intent, input, time });
+  // Every operation carries a cause (ABI 1.2): a released hook must read past a member it predates.
+  const cause = sha256(utf8.encode('an envelope'));
+  const op = (k: Kernel, intent: string, input: Uint8Array, time: number) => k.execute({ agent: 'mcp0.hello', intent, input, time, cause });
 
   it("registers a signed agreement, admits what it permits, denies the rest, meters usage; today's build reads it", async () => {
     const kv = new MemoryStore().kv;

@@ -63,7 +63,12 @@ beforeAll(async () => {
       ['echo', new Uint8Array(0)],
       ['count', encodeCbor({ key: 'k' })],
     ];
-    for (const [intent, input] of ops) await kernel.execute({ agent: 'mcp0.hello', intent, input, time: time++ }).catch(() => undefined);
+    // Every other operation with a cause, as one run for an rpc request has: the commands read and
+    // prove a chain of version 1 and version 2 events alike (the circuit takes eventHash and cost).
+    for (const [i, [intent, input]] of ops.entries()) {
+      const caused = i % 2 === 1 ? { cause: new Uint8Array(32).fill(i) } : {};
+      await kernel.execute({ agent: 'mcp0.hello', intent, input, time: time++, ...caused }).catch(() => undefined);
+    }
     for (let seq = 0; seq < ops.length; seq++) {
       const key = traceEntryKey(seq);
       entries.push(checkRoleRecord('trace', 'kv.entry', decodeCbor((await store.kv.get(TRACE_NAMESPACE, key))!), key));
@@ -73,6 +78,7 @@ beforeAll(async () => {
     await store.close();
   }
   expect(entries).toHaveLength(7);
+  expect(entries.map((e) => (e.event.cause === undefined ? 1 : 2))).toEqual([1, 2, 1, 2, 1, 2, 1]);
 });
 
 afterAll(async () => {

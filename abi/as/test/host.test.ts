@@ -140,6 +140,16 @@ describe('guest library', () => {
       expect(hex(bytesOf(await call('hookadmit', enc({ op: op(), outcome: outcome() }))))).toBe(hex(enc({ op: op() })));
     });
 
+    it('reads the optional op.cause (v1.2) when it is there, in both hooks', async () => {
+      const cause = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+      expect(hex(bytesOf(await call('hookadmit', enc({ op: op({ cause }) }))))).toBe(hex(enc({ op: op({ cause }) })));
+      expect(hex(bytesOf(await call('hookobserve', enc({ op: op({ cause }), outcome: outcome() }))))).toBe(
+        hex(enc({ op: op({ cause }), outcome: echoed() })),
+      );
+      // Absent is no cause: the echo has no member, as for a host before 1.2.
+      expect(hex(bytesOf(await call('hookobserve', enc({ op: op(), outcome: outcome() }))))).toBe(hex(enc({ op: op(), outcome: echoed() })));
+    });
+
     it('readObserve reads ok, error and denied outcomes, with code and message when present', async () => {
       const error = { status: 'error', code: 'ETRAP', message: 'unreachable executed', cost: 2n ** 40n };
       const denied = { status: 'denied', code: 'EDENIED', message: 'mcp0.policy denied acme.notes/remember: busy', cost: 0, wallUs: 0, bytesOut: 0 };
@@ -166,6 +176,14 @@ describe('guest library', () => {
         [{ op: op({ time: 1.5 }) }, 'op."time" expected uint, got float'],
         [{ op: op({ inputBytes: '12' }) }, 'op."inputBytes" expected uint, got text'],
         [{ op: op({ agent: 1, time: 'x' }) }, 'op."agent" expected text, got uint'], // the first problem
+        // A cause is bound into hash chains: exactly 32 bytes, and null is not "none" (absent is).
+        [{ op: op({ cause: new Uint8Array(31) }) }, 'op."cause" expected 32 bytes, got 31'],
+        [{ op: op({ cause: new Uint8Array(33) }) }, 'op."cause" expected 32 bytes, got 33'],
+        [{ op: op({ cause: new Uint8Array(0) }) }, 'op."cause" expected 32 bytes, got 0'],
+        [{ op: op({ cause: 'ab'.repeat(16) }) }, 'op."cause" expected bytes, got text'],
+        [{ op: op({ cause: null }) }, 'op."cause" expected bytes, got null'],
+        [{ op: op({ cause: [new Uint8Array(32)] }) }, 'op."cause" expected bytes, got array'],
+        [{ op: op({ agent: 1, cause: new Uint8Array(1) }) }, 'op."agent" expected text, got uint'],
         [{}, '"op" is missing, expected map'],
         [{ op: 'x' }, '"op" expected map, got text'],
         [{ op: [op()] }, '"op" expected map, got array'],
@@ -200,6 +218,7 @@ describe('guest library', () => {
         [{ op: op(), outcome: outcome({ outputHash: new Uint8Array(33) }) }, 'outcome."outputHash" expected 32 bytes, got 33'],
         [{ op: op(), outcome: outcome({ outputHash: 'abc' }) }, 'outcome."outputHash" expected bytes, got text'],
         [{ op: op({ agent: 1 }), outcome: outcome({ status: 'maybe' }) }, 'op."agent" expected text, got uint'],
+        [{ op: op({ cause: new Uint8Array(33) }), outcome: outcome({ status: 'maybe' }) }, 'op."cause" expected 32 bytes, got 33'],
         [{ op: op() }, '"outcome" is missing, expected map'],
         [{ op: op(), outcome: [outcome()] }, '"outcome" expected map, got array'],
         [{ outcome: outcome() }, '"op" is missing, expected map'],

@@ -5,10 +5,12 @@
  *   strField(s) : b = UTF-8 bytes of s, k = ceil(|b| / 31), c_j = chunk j (31 bytes, the last one
  *                 shorter) read as a big-endian integer; h_0 = |b|, h_j = Poseidon(h_{j-1}, c_j);
  *                 strField(s) = h_k.
- *   a = Poseidon(1, seq, strField(agent), strField(intent))
+ *   v = 1 without a cause, 2 with one (the encoding version)
+ *   a = Poseidon(v, seq, strField(agent), strField(intent))
  *   b = Poseidon(inputHash[0..16], inputHash[16..32], outputHash[0..16], outputHash[16..32])
  *   c = Poseidon(status (ok 0, error 1), cost, logicalTime)
- *   eventHash = Poseidon(a, b, c)
+ *   version 1: eventHash = Poseidon(a, b, c)
+ *   version 2: d = Poseidon(cause[0..16], cause[16..32]); eventHash = Poseidon(a, b, c, d)
  *   head_i = Poseidon(head_{i-1}, eventHash_i, min(cost_i, 2^32 − 1)),  head_{-1} = 0
  */
 import { Value, CborMap } from "@mcp0/abi/as";
@@ -17,8 +19,12 @@ import { copy, zero } from "./field/arith";
 import { FR_BYTES } from "./generated/params";
 import { poseidon as hash } from "./poseidon/permutation";
 
-/** The encoding version: the first input of `a`. */
+/** The encoding version of an event without a cause: the first input of `a`. */
 export const ENCODING_VERSION: u64 = 1;
+/** The encoding version of an event with a cause (ABI 1.2 `op.cause`). */
+export const ENCODING_VERSION_CAUSE: u64 = 2;
+/** The length of a cause: a SHA-256 (for rpc, of the request's envelope). */
+export const CAUSE_BYTES: i32 = 32;
 /** The largest cost the chain step takes (the circuit range-checks costs to 32 bits). */
 export const MAX_CHAIN_COST: u64 = 0xffffffff;
 
@@ -33,9 +39,11 @@ export class TraceEvent {
   status: u32 = 0;
   cost: u64 = 0;
   logicalTime: u64 = 0;
+  /** What caused the operation, 32 bytes, or null: an event with one is encoding version 2. */
+  cause: Uint8Array | null = null;
 
   toValue(): Value {
-    return Value.map()
+    const m = Value.map()
       .set("seq", Value.uint(this.seq))
       .set("agent", Value.text(this.agent))
       .set("intent", Value.text(this.intent))
@@ -44,6 +52,10 @@ export class TraceEvent {
       .set("status", Value.text(this.status == 0 ? "ok" : "error"))
       .set("cost", Value.uint(this.cost))
       .set("logicalTime", Value.uint(this.logicalTime));
+    // Without a cause the event is version 1, byte for byte what 0.2 stored: no member at all.
+    const cause = this.cause;
+    if (cause !== null) m.set("cause", Value.bytes(cause));
+    return m;
   }
 }
 
@@ -99,7 +111,21 @@ export function parseEvent(v: Value | null): ParsedEvent {
   else if (r.error === null) r.error = 'event "status": expected "ok" or "error"';
   e.cost = uintField(m, "cost", r);
   e.logicalTime = uintField(m, "logicalTime", r);
-  if (r.error === null && m.size != 8) r.error = "event: expected exactly 8 fields, got " + m.size.toString();
+  // Optional: absent is version 1; present (version 2) it must be 32 bytes, and null is no cause
+  // of any length, so it is refused rather than read as absent.
+  const cause = m.get("cause");
+  if (cause !== null) {
+    const b = cause.asBytes();
+    if (b === null || b.length != CAUSE_BYTES) {
+      if (r.error === null) r.error = 'event "cause": expected ' + CAUSE_BYTES.toString() + " bytes, got " + (b === null ? cause.typeName : b.length.toString() + " bytes");
+    } else {
+      e.cause = b;
+    }
+  }
+  const fields = cause === null ? 8 : 9;
+  if (r.error === null && m.size != fields) {
+    r.error = "event: expected exactly " + fields.toString() + " fields (" + (cause === null ? "version 1, no cause" : "version 2, with a cause") + "), got " + m.size.toString();
+  }
   return r;
 }
 
@@ -107,7 +133,7 @@ export function parseEvent(v: Value | null): ParsedEvent {
 
 const BE: usize = memory.data(32);
 const IN: usize = memory.data(FR_BYTES * 4);
-const ABC: usize = memory.data(FR_BYTES * 3);
+const ABC: usize = memory.data(FR_BYTES * 4);
 const TMP: usize = memory.data(FR_BYTES);
 
 // @ts-ignore: decorator
@@ -141,12 +167,14 @@ function strField(r: usize, s: string): void {
   }
 }
 
-/** out = eventHash(e). */
+/** out = eventHash(e): version 1 without a cause, version 2 with one. */
 export function eventHash(out: usize, e: TraceEvent): void {
-  // a = Poseidon(version, seq, agent, intent); the strings first, since strField uses IN.
+  const cause = e.cause;
+  // a = Poseidon(version, seq, agent, intent); the strings first, since strField uses IN. The
+  // version keeps a version 2 event from ever hashing like a version 1 one, whatever its fields.
   strField(el(ABC, 1), e.agent);
   strField(el(ABC, 2), e.intent);
-  setU64(el(IN, 0), ENCODING_VERSION);
+  setU64(el(IN, 0), cause === null ? ENCODING_VERSION : ENCODING_VERSION_CAUSE);
   setU64(el(IN, 1), e.seq);
   copy(el(IN, 2), el(ABC, 1));
   copy(el(IN, 3), el(ABC, 2));
@@ -162,7 +190,16 @@ export function eventHash(out: usize, e: TraceEvent): void {
   setU64(el(IN, 1), e.cost);
   setU64(el(IN, 2), e.logicalTime);
   hash(el(ABC, 2), IN, 3);
-  hash(out, ABC, 3);
+  if (cause === null) {
+    hash(out, ABC, 3);
+    return;
+  }
+  // d = Poseidon(cause hi, lo): a 4th input of the top hash, so a and b (already 4 inputs each)
+  // keep their version 1 shape and the circuit, which takes only eventHash, is unchanged.
+  setBytes(el(IN, 0), cause.dataStart, 16);
+  setBytes(el(IN, 1), cause.dataStart + 16, 16);
+  hash(el(ABC, 3), IN, 2);
+  hash(out, ABC, 4);
 }
 
 /** The cost the chain step takes: the cost, saturated at 2^32 − 1. */

@@ -69,7 +69,7 @@ function readHead(): HeadState {
   return h;
 }
 
-/** Observe hook: {op: {id, agent, intent, time, inputBytes}, outcome: {status, cost, inputHash, outputHash, …}} → appends one entry. */
+/** Observe hook: {op: {id, agent, intent, time, inputBytes, cause?}, outcome: {status, cost, inputHash, outputHash, …}} → appends one entry. */
 export function mcp0_observe(): i32 {
   const o = readObserve();
   if (o.error !== null) return o.fail();
@@ -80,6 +80,9 @@ export function mcp0_observe(): i32 {
   e.cost = o.outcome.cost;
   e.inputHash = o.outcome.inputHash; // 32 bytes: readObserve checks
   e.outputHash = o.outcome.outputHash;
+  // ABI 1.2: what caused the operation (32 bytes: readObserve checks), bound into the event as
+  // version 2; null (none sent) keeps the event version 1.
+  e.cause = o.op.cause;
   const status = o.outcome.status;
   if (status == "ok") e.status = 0;
   else if (status == "error") e.status = 1;

@@ -1,9 +1,10 @@
 /**
  * mcp0.trace's hash chain through the real kernel: the observe hook appends one entry per executed
  * operation (ok and failed), the chain equals an independent circomlibjs computation of the
- * README's encoding, verifyRange finds tampering at the exact seq, entries survive an LMDB restart,
- * hostile input gives typed errors, and a Groth16 TraceBatch proof over 5 entries lands on the
- * plugin's head.
+ * README's encoding (version 1 events, and version 2 ones carrying the operation's cause, mixed in
+ * one chain), verifyRange finds tampering at the exact seq, entries survive an LMDB restart,
+ * hostile input gives typed errors, and a Groth16 TraceBatch proof over 5 entries, v2 among them,
+ * lands on the plugin's head.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,11 +44,13 @@ function strField(s: string): bigint {
   for (let off = 0; off < b.length; off += 31) h = P([h, be(b.subarray(off, off + 31))]);
   return h;
 }
+/** Version 1 without a cause: P(a, b, c); version 2 with one: P(a, b, c, d), d = P(cause hi, lo). */
 function refEventHash(e: TraceEvent): bigint {
-  const a = P([1n, BigInt(e.seq), strField(e.agent), strField(e.intent)]);
+  const a = P([e.cause === undefined ? 1n : 2n, BigInt(e.seq), strField(e.agent), strField(e.intent)]);
   const b = P([be(e.inputHash.subarray(0, 16)), be(e.inputHash.subarray(16)), be(e.outputHash.subarray(0, 16)), be(e.outputHash.subarray(16))]);
   const c = P([e.status === 'ok' ? 0n : 1n, BigInt(e.cost), BigInt(e.logicalTime)]);
-  return P([a, b, c]);
+  if (e.cause === undefined) return P([a, b, c]);
+  return P([a, b, c, P([be(e.cause.subarray(0, 16)), be(e.cause.subarray(16))])]);
 }
 const chainCost = (cost: number | bigint): bigint => (BigInt(cost) > MAX_CHAIN_COST ? MAX_CHAIN_COST : BigInt(cost));
 const refStep = (prev: bigint, e: TraceEvent): bigint => P([prev, refEventHash(e), chainCost(e.cost)]);
@@ -73,19 +76,26 @@ interface Expected {
   status: 'ok' | 'error';
   cost: number;
   time: number;
+  /** The operation's cause, when it was run with one: a version 2 event. */
+  cause?: Uint8Array;
 }
 
 let nextTime = T0;
-async function run(kernel: Kernel, intent: string, input: Uint8Array, log: Expected[]): Promise<void> {
+async function run(kernel: Kernel, intent: string, input: Uint8Array, log: Expected[], cause?: Uint8Array): Promise<void> {
   const time = nextTime++;
+  const caused = cause === undefined ? {} : { cause };
   try {
-    const r = await kernel.execute({ agent: HELLO, intent, input, time });
-    log.push({ agent: HELLO, intent, input, output: r.output, status: 'ok', cost: r.outcome.cost, time });
+    const r = await kernel.execute({ agent: HELLO, intent, input, time, ...caused });
+    log.push({ agent: HELLO, intent, input, output: r.output, status: 'ok', cost: r.outcome.cost, time, ...caused });
   } catch (e) {
     // A failed execute is observed with what it used (its metered cost) and an empty output.
-    log.push({ agent: HELLO, intent, input, output: new Uint8Array(0), status: 'error', cost: (e as { details: { cost: number } }).details.cost, time });
+    const cost = (e as { details: { cost: number } }).details.cost;
+    log.push({ agent: HELLO, intent, input, output: new Uint8Array(0), status: 'error', cost, time, ...caused });
   }
 }
+/** A distinct cause per call, as an envelope's SHA-256 would be. */
+let causes = 0;
+const nextCause = (): Uint8Array => sha256(new TextEncoder().encode(`envelope ${causes++}`));
 
 const head = (k: Kernel) => k.callValue(NAME, 'head', {}) as Promise<{ seq: number | null; head: string }>;
 const getEntry = (k: Kernel, seq: number) => k.callValue(NAME, 'get', { seq }) as Promise<unknown> as Promise<Entry>;
@@ -109,6 +119,7 @@ function checkAgainstReference(entries: Entry[], log: Expected[]): bigint[] {
       status: want.status,
       cost: want.cost,
       logicalTime: want.time,
+      ...(want.cause === undefined ? {} : { cause: want.cause }),
     });
     expect(entry.eventHash).toBe(refEventHash(entry.event).toString());
     h = refStep(h, entry.event);
@@ -128,10 +139,10 @@ afterAll(async () => {
 });
 
 describe('mcp0.trace chain', () => {
-  it('carries its manifest (0.2.1, observe hook, kv under trace/)', () => {
+  it('carries its manifest (0.3.0, observe hook, kv under trace/)', () => {
     const m = readManifest(traceWasm);
     expect(m).toEqual(JSON.parse(readFileSync(join(dir, 'plugin.json'), 'utf8')));
-    expect(m).toMatchObject({ version: '0.2.1', hooks: ['observe'], capabilities: [{ name: 'kv', scope: { prefix: 'trace/' } }] });
+    expect(m).toMatchObject({ version: '0.3.0', hooks: ['observe'], capabilities: [{ name: 'kv', scope: { prefix: 'trace/' } }] });
   });
 
   it('the reference encoding has the documented fixed points', () => {
@@ -161,18 +172,19 @@ describe('mcp0.trace chain', () => {
       await expect(verify(kernel, 0, 0)).rejects.toMatchObject({ code: 'ENOTFOUND' });
     });
 
-    it('appends one entry per executed operation, ok and failed, matching circomlibjs', async () => {
+    it('appends one entry per executed operation, ok and failed, with and without a cause, matching circomlibjs', async () => {
       await run(kernel, 'echo', new Uint8Array([1, 2, 3]), log);
-      await run(kernel, 'greet', encodeCbor({ name: 'Zoë 🌍' }), log);
-      await run(kernel, 'greet', encodeCbor({ name: 7 }), log); // EINPUT: failed, still observed
+      await run(kernel, 'greet', encodeCbor({ name: 'Zoë 🌍' }), log, nextCause());
+      await run(kernel, 'greet', encodeCbor({ name: 7 }), log, nextCause()); // EINPUT: failed, still observed, with its cause
       await run(kernel, 'echo', new Uint8Array(5000).fill(9), log);
       // An intent the agent does not export is refused before any hook runs: never traced.
       await expect(kernel.execute({ agent: HELLO, intent: 'no-such-intent', input: new Uint8Array(0), time: nextTime++ })).rejects.toMatchObject({
         code: 'ENOTFOUND',
       });
       await run(kernel, 'echo', new Uint8Array(0), log);
-      await run(kernel, 'count', encodeCbor({ key: 'k' }), log);
+      await run(kernel, 'count', encodeCbor({ key: 'k' }), log, new Uint8Array(32).fill(0xff)); // the largest halves: 2^128 − 1 each
       expect(log.map((l) => l.status)).toEqual(['ok', 'ok', 'error', 'ok', 'ok', 'ok']);
+      expect(log.map((l) => (l.cause === undefined ? 1 : 2))).toEqual([1, 2, 2, 1, 1, 2]);
 
       const entries = await range(kernel, 0, 999);
       expect(entries).toHaveLength(log.length);
@@ -184,6 +196,9 @@ describe('mcp0.trace chain', () => {
       expect(await range(kernel, 100, 200)).toEqual([]);
       // stored as documented: one CBOR entry per seq, plus the head record
       expect(decodeCbor((await store.kv.get(NAME, entryKey(3)))!)).toEqual(entries[3]);
+      // a version 1 event has exactly its 8 members (0.2's bytes), a version 2 one the cause as a 9th
+      expect(Object.keys(entries[0]!.event)).toHaveLength(8);
+      expect(Object.keys(entries[1]!.event).sort()).toEqual([...Object.keys(entries[0]!.event), 'cause'].sort());
       expect(decodeCbor((await store.kv.get(NAME, 'trace/head'))!)).toEqual({ seq: log.length - 1, head: heads.at(-1)!.toString() });
     });
 
@@ -254,6 +269,49 @@ describe('mcp0.trace chain', () => {
       expect(await verify(kernel, 0, n - 1)).toEqual({ ok: true });
     });
 
+    it('verifyRange finds a version 2 event whose cause was altered, removed, added, or malformed', async () => {
+      const n = log.length;
+      const put = (seq: number, entry: unknown) => store.kv.put(NAME, entryKey(seq), encodeCbor(entry as CborValue));
+      const e2 = decodeCbor((await store.kv.get(NAME, entryKey(2)))!) as unknown as Entry;
+      const e3 = decodeCbor((await store.kv.get(NAME, entryKey(3)))!) as unknown as Entry;
+      expect(e2.event.cause).toEqual(log[2]!.cause);
+      expect(e3.event.cause).toBeUndefined();
+      const flipped = e2.event.cause!.slice();
+      flipped[31]! ^= 1;
+      const cases: [string, number, unknown, RegExp][] = [
+        // the cause is bound into eventHash: one bit of it breaks the entry
+        ['one bit of the cause', 2, { ...e2, event: { ...e2.event, cause: flipped } }, /eventHash does not match/],
+        ['the cause of another request', 2, { ...e2, event: { ...e2.event, cause: log[1]!.cause } }, /eventHash does not match/],
+        // a v2 event passed off as v1 (the cause dropped) or a v1 event given a cause
+        ['the cause removed', 2, { ...e2, event: Object.fromEntries(Object.entries(e2.event).filter(([k]) => k !== 'cause')) }, /eventHash does not match/],
+        ['a cause added', 3, { ...e3, event: { ...e3.event, cause: new Uint8Array(32) } }, /eventHash does not match/],
+        // malformed: strictly 32 bytes; null is not "no cause"
+        [
+          'a cause of 31 bytes',
+          2,
+          { ...e2, event: { ...e2.event, cause: e2.event.cause!.subarray(0, 31) } },
+          /malformed event "cause": expected 32 bytes, got 31 bytes/,
+        ],
+        ['a cause of 33 bytes', 2, { ...e2, event: { ...e2.event, cause: new Uint8Array(33) } }, /malformed event "cause": expected 32 bytes, got 33 bytes/],
+        ['a cause as text', 2, { ...e2, event: { ...e2.event, cause: 'ab'.repeat(32) } }, /malformed event "cause": expected 32 bytes, got text/],
+        ['a null cause', 3, { ...e3, event: { ...e3.event, cause: null } }, /malformed event "cause": expected 32 bytes, got null/],
+        ['a 10th field', 2, { ...e2, event: { ...e2.event, extra: 1 } }, /malformed event: expected exactly 9 fields \(version 2, with a cause\), got 10/],
+      ];
+      for (const [what, seq, entry, reason] of cases) {
+        const original = (await store.kv.get(NAME, entryKey(seq)))!.slice();
+        await put(seq, entry);
+        expect(await verify(kernel, 0, n - 1), what).toEqual({ ok: false, brokenAt: seq, reason: expect.stringMatching(reason) });
+        await store.kv.put(NAME, entryKey(seq), original);
+      }
+      // the same v2 event with its hashes recomputed for the altered cause: self-consistent, so the next entry breaks
+      const prev = BigInt((decodeCbor((await store.kv.get(NAME, entryKey(1)))!) as unknown as Entry).head);
+      const forged = { ...e2.event, cause: flipped };
+      await put(2, { seq: 2, event: forged, eventHash: refEventHash(forged).toString(), head: refStep(prev, forged).toString() });
+      expect(await verify(kernel, 0, n - 1)).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/head/) });
+      await store.kv.put(NAME, entryKey(2), encodeCbor(e2 as unknown as CborValue));
+      expect(await verify(kernel, 0, n - 1)).toEqual({ ok: true });
+    });
+
     it('answers hostile input to every export with typed errors, and keeps serving', async () => {
       const raw = async (exp: string, bytes: Uint8Array) => kernel.call(NAME, exp, bytes);
       const garbage = [
@@ -314,6 +372,36 @@ describe('mcp0.trace chain', () => {
       g = await loadGuest(traceWasm, { kvPrefix: 'trace/' });
     });
 
+    it("hashes an event of each version to the README's known answers", async () => {
+      // README "Event hash", test vectors: the same operation at seq 0, without and with a cause.
+      const cause = Uint8Array.from({ length: 32 }, (_, i) => i);
+      const want = {
+        v1: {
+          eventHash: '8974329938089505716694458842502562782161171576526475932879565371353417218917',
+          head: '5570289909424394121660265437895820530325078334781316589901157812045397994635',
+        },
+        v2: {
+          eventHash: '16479778892294121340508807941492912612812208513715653714583408988926561814815',
+          head: '10857008959221727720461404310451233580570474609749952069633883470001873214737',
+        },
+      };
+      for (const [version, opCause] of [
+        ['v1', undefined],
+        ['v2', cause],
+      ] as const) {
+        const fresh = await loadGuest(traceWasm, { kvPrefix: 'trace/' });
+        const input = { op: op(opCause === undefined ? {} : { cause: opCause }), outcome: outcome() };
+        expect(await fresh.call('mcp0_observe', encodeCbor(input)), version).toMatchObject({ kind: 'output' });
+        const e = decodeCbor(fresh.host.kv.get(entryKey(0))!) as unknown as Entry;
+        expect({ eventHash: e.eventHash, head: e.head }, version).toEqual(want[version]);
+        expect(e.event.cause, version).toEqual(opCause);
+        // ...and circomlibjs over the documented encoding agrees
+        expect(refEventHash(e.event).toString(), version).toBe(want[version].eventHash);
+      }
+      const d = P([be(cause.subarray(0, 16)), be(cause.subarray(16))]);
+      expect(d.toString()).toBe('17777529050612888446306579223422909855541731299448469868393936125776981051198');
+    });
+
     it('saturates costs above 2^32 − 1 in the chain step and keeps the true cost in the event', async () => {
       const agent = 'publisher.agent-with-a-long-name-ünïcödé-🌍-over-two-chunks-of-31-bytes';
       const cost = 2n ** 40n + 5n;
@@ -356,10 +444,23 @@ describe('mcp0.trace chain', () => {
         encodeCbor({ op: op(), outcome: outcome({ cost: -3 }) }),
         encodeCbor({ op: op(), outcome: outcome({ inputHash: new Uint8Array(31) }) }),
         encodeCbor({ op: op(), outcome: outcome({ outputHash: 'abc' }) }),
+        // a cause is 32 bytes or absent: anything else would be recorded as a claim it is not
+        encodeCbor({ op: op({ cause: new Uint8Array(31) }), outcome: outcome() }),
+        encodeCbor({ op: op({ cause: new Uint8Array(33) }), outcome: outcome() }),
+        encodeCbor({ op: op({ cause: 'ab'.repeat(16) }), outcome: outcome() }),
+        encodeCbor({ op: op({ cause: null }), outcome: outcome() }),
+        encodeCbor({ op: op({ cause: [new Uint8Array(32)] }), outcome: outcome() }),
       ];
       for (const bytes of bad) {
         const r = await g.call('mcp0_observe', bytes);
         expect(r, Buffer.from(bytes).toString('hex')).toMatchObject({ kind: 'error', code: 'EINPUT' });
+      }
+      for (const [cause, message] of [
+        [new Uint8Array(31), 'op."cause" expected 32 bytes, got 31'],
+        [new Uint8Array(33), 'op."cause" expected 32 bytes, got 33'],
+        [7, 'op."cause" expected bytes, got uint'],
+      ] as const) {
+        expect(await obs(op({ cause }), outcome())).toEqual({ kind: 'error', code: 'EINPUT', message });
       }
       expect([...g.host.kv.keys()].length).toBe(before);
     });
@@ -394,7 +495,8 @@ describe('mcp0.trace chain', () => {
     it('survives closing and reopening the store and reloading the plugin; the chain continues', async () => {
       let store = LmdbStore.open(lmdbDir);
       let kernel = await makeKernel(store);
-      for (let i = 0; i < 4; i++) await run(kernel, i === 2 ? 'greet' : 'echo', i === 2 ? encodeCbor({}) : new Uint8Array([i]), log);
+      for (let i = 0; i < 4; i++)
+        await run(kernel, i === 2 ? 'greet' : 'echo', i === 2 ? encodeCbor({}) : new Uint8Array([i]), log, i === 1 ? nextCause() : undefined);
       const before = await head(kernel);
       expect(before.seq).toBe(3);
       await kernel.stop();
@@ -403,7 +505,8 @@ describe('mcp0.trace chain', () => {
       store = LmdbStore.open(lmdbDir);
       kernel = await makeKernel(store);
       expect(await head(kernel)).toEqual(before);
-      for (let i = 0; i < 4; i++) await run(kernel, 'echo', new Uint8Array(i * 1500), log);
+      // Versions 1 and 2 both in the proven batch (seq 2..6): the circuit takes eventHash and cost only.
+      for (let i = 0; i < 4; i++) await run(kernel, 'echo', new Uint8Array(i * 1500), log, i % 2 === 0 ? nextCause() : undefined);
       entries = await range(kernel, 0, 999);
       const heads = checkAgainstReference(entries, log);
       expect(await head(kernel)).toEqual({ seq: 7, head: heads.at(-1)!.toString() });
@@ -414,6 +517,7 @@ describe('mcp0.trace chain', () => {
 
     it('proves 5 consecutive entries with TraceBatch: prevRoot and newRoot are the plugin heads', async () => {
       const batch = entries.slice(2, 7); // seq 2..6
+      expect(batch.map((e) => (e.event.cause === undefined ? 1 : 2))).toEqual([1, 1, 2, 1, 2]);
       const costLimit = 1_000_000n;
       const proof = await proveBatch({
         prevRoot: entries[1]!.head,

@@ -40,6 +40,13 @@ export interface ExecuteOptions {
    * needs the `emit` grant). A listener that throws is ignored: it cannot fail the operation.
    */
   onEmit?: (topic: string, data: CborValue) => void;
+  /**
+   * What caused the operation, exactly 32 bytes (else EUSAGE): for one run for a signed rpc
+   * request, the SHA-256 of its envelope (`envelopeHash`). Every hook gets it (ABI 1.2 `op.cause`)
+   * and the trace records it in the operation's entry, so the caller can later show that this node
+   * ran its request.
+   */
+  cause?: Uint8Array;
 }
 
 /**
@@ -132,8 +139,10 @@ export class Agent {
    * observe hooks; the agent's writes land together when it succeeds. Errors from every layer
    * arrive as they were raised: EDENIED with the hook's reason, EPERM, ETIMEOUT, EMEMORY, ...
    * A deadline or a signal in `options` stops an operation that has not begun (ETIMEOUT).
+   * `options.cause` names what caused the operation (an rpc envelope's hash), recorded by the trace.
    * @example
    * const { id } = await agent.execute('remember', { text: 'hello' }) as { id: number }
+   * await agent.execute('remember', { text: 'from afar' }, { cause: envelopeHash(envelope) })
    */
   execute(intent: string, input: CborValue = {}, options?: ExecuteOptions): Promise<CborValue> {
     return this.#driver.execute(this.id, intent, input, options);

@@ -51,7 +51,16 @@ async function execute(host: AgentHost, id: string, intent: string, input: CborV
     await host.holding(id);
     try {
       await host.state.begin(id);
-      const { output } = await withEmits(host, id, options.onEmit, () => host.kernel.execute({ agent: id, intent, input: bytes, ...cutoff }));
+      const { output } = await withEmits(host, id, options.onEmit, () =>
+        host.kernel.execute({
+          agent: id,
+          intent,
+          input: bytes,
+          ...cutoff,
+          // The kernel checks it (32 bytes, else EUSAGE) and gives it to every hook as op.cause.
+          cause: options.cause,
+        }),
+      );
       // Fencing: a node whose lease was taken over meanwhile must not write; and the commit
       // itself lands only on the head version the operation began at (ECONFLICT otherwise).
       if (host.state.pending(id) > 0) await host.holding(id);

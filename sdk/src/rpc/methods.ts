@@ -52,9 +52,10 @@ const agentOf = (node: Node, input: CborValue): Agent => node.agents.get(text(ma
 
 /**
  * Runs `intent` of the agent `target` (its name or id) with `input`, cut by `options`' deadline and
- * signal while it waits, its emits passed to `options.onEmit`.
+ * signal while it waits, its emits passed to `options.onEmit`; `options.cause` is the envelope's
+ * hash, which the callee's trace records in the operation's entry.
  * @example
- * await executeAgent(node, 'notes', 'remember', { text: 'buy milk' }, { deadline: Date.now() + 1000 })
+ * await executeAgent(node, 'notes', 'remember', { text: 'buy milk' }, { deadline: Date.now() + 1000, cause: verdict.envelopeHash })
  */
 export function executeAgent(node: Node, target: string, intent: string, input: CborValue, options: ExecuteOptions = {}): Promise<CborValue> {
   return node.agents.get(target).execute(intent, input, options);

@@ -199,8 +199,11 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
     } catch (err) {
       throw new CallError('EINPUT', `the payload: ${(err as Error).message}`);
     }
+    // The envelope's hash is the operation's cause: the callee's trace binds it into the entry,
+    // so a caller holding the answer's trace head can later show this node ran its request.
+    const cause = verdict.envelopeHash;
     const work = agentCall
-      ? executeAgent(node, e.target, e.method, input, { deadline: by, signal, ...(onEmit ? { onEmit } : {}) })
+      ? executeAgent(node, e.target, e.method, input, { deadline: by, signal, cause, ...(onEmit ? { onEmit } : {}) })
       : NODE_METHODS[rpc]!(node, input, { deadline: by, signal });
     const out = await beforeDeadline(work, by, `${e.target === '' ? rpc : `${e.target}/${e.method}`}`);
     const head = node.hasRole('trace') ? await node.roles.trace.head() : undefined;

@@ -67,6 +67,27 @@ describe('agents on a node', () => {
     expect(await history()).toBe(versions + 1);
   });
 
+  it('passes options.cause to the kernel: the trace records it; one not of 32 bytes is EUSAGE and writes nothing', async () => {
+    node = await startNode('memory:');
+    const c = await node.agents.spawn({ module: await signed('counter'), name: 'c' });
+    const before = await c.stateRoot();
+    for (const cause of [new Uint8Array(31), new Uint8Array(33)]) {
+      await expect(c.execute('increment', { by: 1 }, { cause })).rejects.toMatchObject({
+        code: 'EUSAGE',
+        message: `operation cause: expected 32 bytes (a SHA-256), got ${cause.length} bytes`,
+      });
+    }
+    expect(await c.stateRoot()).toBe(before);
+    expect((await node.roles.trace.head()).seq).toBeNull(); // refused before any hook: nothing traced
+    const cause = new Uint8Array(32).fill(1);
+    expect(await c.execute('increment', { by: 2 }, { cause })).toEqual({ value: 2 });
+    await c.execute('increment', { by: 3 });
+    // The trace recorded the first with its cause (a version 2 event), the second without.
+    const [first, second] = await node.roles.trace.range({ from: 0, to: 1 });
+    expect(first!.event).toMatchObject({ intent: 'increment', cause });
+    expect(second!.event).not.toHaveProperty('cause');
+  });
+
   it('surfaces limits as typed errors: timeout and memory', async () => {
     node = await startNode('memory:');
     const f = await node.agents.spawn({ module: await signed('faulty'), name: 'f' });

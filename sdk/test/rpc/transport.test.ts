@@ -65,6 +65,11 @@ describe('a node over gRPC', () => {
       expect(before.value).toEqual({ value: 1 });
       expect(before.trace?.seq).toEqual(expect.any(Number));
       expect(before.envelopeHash).toHaveLength(32);
+      // The callee's trace recorded the call under the envelope's hash (issue 15): the entry at the
+      // seq the answer names, covered by its eventHash, so the caller can later prove it ran.
+      const entry = await node.roles.trace.get({ seq: before.trace!.seq! });
+      expect(entry.event).toMatchObject({ intent: 'increment', cause: before.envelopeHash });
+      expect(await node.roles.trace.verifyRange({ from: 0, to: before.trace!.seq! })).toEqual({ ok: true });
       expect(await client.agents.get('counter').execute('increment', { by: 2 })).toEqual({ value: 3 });
       expect((await client.call('counter', 'get')).trace!.seq).toBeGreaterThan(before.trace!.seq!);
     } finally {

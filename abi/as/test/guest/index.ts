@@ -51,9 +51,13 @@ export function args(): i32 {
     .set("b", b === null ? Value.nil() : Value.bytes(b)).set("flag", Value.bool(flag)));
 }
 
+/** The op as read; `cause` only when one came, so an op without one echoes byte for byte. */
 function opValue(op: Operation): CborMap {
-  return Value.map().set("id", Value.text(op.id)).set("agent", Value.text(op.agent)).set("intent", Value.text(op.intent))
+  const m = Value.map().set("id", Value.text(op.id)).set("agent", Value.text(op.agent)).set("intent", Value.text(op.intent))
     .set("time", Value.uint(op.time)).set("inputBytes", Value.uint(op.inputBytes));
+  const cause = op.cause;
+  if (cause !== null) m.set("cause", Value.bytes(cause));
+  return m;
 }
 
 /** Reads an admit hook's input with readAdmit and echoes {op} as it read it. */

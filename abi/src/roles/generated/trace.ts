@@ -92,7 +92,7 @@ export interface TraceEntry {
   head: TraceField;
 }
 /**
- * One operation as the chain hashes it.
+ * One operation as the chain hashes it. An event with a cause is encoding version 2, one without it version 1 (plugins/trace/README.md, "Event hash").
  */
 export interface TraceEvent {
   seq: TraceUint;
@@ -103,6 +103,7 @@ export interface TraceEvent {
   status: 'ok' | 'error';
   cost: TraceUint64;
   logicalTime: TraceUint64;
+  cause?: TraceHash;
 }
 /**
  * Inclusive; at most 1,000 entries.

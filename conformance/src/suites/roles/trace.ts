@@ -3,7 +3,8 @@
  * hash chain (plugins/trace/README.md, "Event hash" and "Chain") that head, get, range and
  * verifyRange read back. The chain is recomputed here with the plugin's own `poseidon` export,
  * which is first held to the committed circomlibjs answers, so a chain that is not Poseidon over
- * the documented encoding fails.
+ * the documented encoding fails. One operation runs with a cause (ABI 1.2 `op.cause`), which must
+ * come back in its entry, and only in its, hashed as a version 2 event.
  */
 import { createHash } from 'node:crypto';
 import { chainCost, encodeCbor, Mcp0Error, ROLE_NAMES, TRACE_HEAD_KEY, traceEntryKey } from '@mcp0/abi';
@@ -35,6 +36,8 @@ interface Executed {
   status: 'ok' | 'error';
   output?: Uint8Array;
   cost?: number;
+  /** The cause it was run with, if any. */
+  cause?: Uint8Array;
 }
 
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
@@ -63,9 +66,14 @@ async function poseidonOracle(call: Caller<'trace'>): Promise<(xs: bigint[]) => 
   return async (xs) => BigInt(await call('poseidon', xs.map(String)));
 }
 
+/** The cause the suite gives one operation: what an rpc envelope's SHA-256 would be. */
+const CAUSE = sha256(new TextEncoder().encode('mcp0 conformance: a signed request'));
+/** Which operation of the plan runs with CAUSE: ok, between operations without one. */
+const CAUSED = 3;
+
 /**
  * Runs a few operations through the pipeline against the plugin itself (its own read-only exports
- * are the agent), one of them failing, each at its own logical time.
+ * are the agent), one of them failing, one with a cause, each at its own logical time.
  */
 async function runOperations(b: Bench): Promise<Executed[]> {
   const plan: [string, unknown][] = [
@@ -79,11 +87,12 @@ async function runOperations(b: Bench): Promise<Executed[]> {
   for (const [i, [intent, value]] of plan.entries()) {
     const input = encodeCbor(value);
     const time = BENCH_TIME + 1000 * i;
+    const caused = i === CAUSED ? { cause: CAUSE } : {};
     try {
-      const r = await b.kernel.execute({ agent: b.module.name, intent, input, time, id: `conformance-${i}` });
-      done.push({ intent, input, time, status: 'ok', output: r.output, cost: r.outcome.cost });
+      const r = await b.kernel.execute({ agent: b.module.name, intent, input, time, id: `conformance-${i}`, ...caused });
+      done.push({ intent, input, time, status: 'ok', output: r.output, cost: r.outcome.cost, ...caused });
     } catch {
-      done.push({ intent, input, time, status: 'error' });
+      done.push({ intent, input, time, status: 'error', ...caused });
     }
   }
   return done;
@@ -168,7 +177,9 @@ const chain: Case<TraceContext> = {
       let head = 0n;
       for (const e of entries) {
         const ev = e.event;
-        const a = await P([1n, BigInt(ev.seq), await strField(ev.agent), await strField(ev.intent)]);
+        // An event with a cause is version 2: version 2 in a, and d = P(cause hi, lo) as a 4th input on top.
+        const cause = ev.cause;
+        const a = await P([cause === undefined ? 1n : 2n, BigInt(ev.seq), await strField(ev.agent), await strField(ev.intent)]);
         const bb = await P([
           be(ev.inputHash.subarray(0, 16)),
           be(ev.inputHash.subarray(16)),
@@ -176,12 +187,44 @@ const chain: Case<TraceContext> = {
           be(ev.outputHash.subarray(16)),
         ]);
         const c = await P([ev.status === 'ok' ? 0n : 1n, BigInt(ev.cost), BigInt(ev.logicalTime)]);
-        const eventHash = await P([a, bb, c]);
-        check(e.eventHash === eventHash.toString(), `entry #${e.seq}: expected eventHash ${eventHash} (P(a, b, c) of its event), got ${e.eventHash}`);
+        const eventHash = cause === undefined ? await P([a, bb, c]) : await P([a, bb, c, await P([be(cause.subarray(0, 16)), be(cause.subarray(16))])]);
+        const shape = cause === undefined ? 'P(a, b, c) of its event' : 'P(a, b, c, d) of its version 2 event';
+        check(e.eventHash === eventHash.toString(), `entry #${e.seq}: expected eventHash ${eventHash} (${shape}), got ${e.eventHash}`);
         const cost = chainCost(BigInt(ev.cost));
         head = await P([head, eventHash, cost]);
         check(e.head === head.toString(), `entry #${e.seq}: expected head ${head} (P(previous head, eventHash, cost)), got ${e.head}`);
       }
+    }),
+};
+
+const causes: Case<TraceContext> = {
+  name: "an operation's cause comes back in its entry (ABI 1.2 op.cause)",
+  run: ({ subject }) =>
+    withTrace(subject, async (call, b) => {
+      const done = await runOperations(b);
+      const entries: Entry[] = await call('range', { from: 0, to: done.length - 1 });
+      check(Array.isArray(entries) && entries.length === done.length, `range 0..${done.length - 1}: expected ${done.length} entries, got ${brief(entries)}`);
+      entries.forEach((e, i) => {
+        const want = done[i]!.cause;
+        const got = e.event?.cause;
+        if (want === undefined) {
+          check(got === undefined, `entry #${i} (run without a cause): expected no cause member, got ${brief(got)}`);
+        } else {
+          check(
+            sameBytes(got, want),
+            `entry #${i} (run with a cause): expected event.cause = the operation's cause ${Buffer.from(want).toString('hex')}, got ${brief(got)}`,
+            {
+              expected: Buffer.from(want).toString('hex'),
+              got: got instanceof Uint8Array ? Buffer.from(got).toString('hex') : brief(got),
+            },
+          );
+        }
+      });
+      // get and the public kv layout carry it too: a reader of the store sees the same cause.
+      const got = await call('get', { seq: CAUSED });
+      check(sameBytes(got?.event?.cause, CAUSE), `get {seq: ${CAUSED}}: expected the entry with its cause, got ${brief(got?.event)}`);
+      const stored = publicRecord(b, 'trace', 'kv.entry', traceEntryKey(CAUSED));
+      check(sameBytes(stored.event.cause, CAUSE), `public kv layout: ${b.module.name} ${traceEntryKey(CAUSED)} lacks the operation's cause`);
     }),
 };
 
@@ -225,5 +268,5 @@ const reads: Case<TraceContext> = {
 export const traceSuite: Suite<PluginSubject, TraceContext> = {
   name: `role ${TRACE_ROLE}`,
   setup: async (subject) => ({ subject }),
-  cases: [exportsCase('trace'), knownAnswers, observes, chain, reads],
+  cases: [exportsCase('trace'), knownAnswers, observes, chain, causes, reads],
 };
