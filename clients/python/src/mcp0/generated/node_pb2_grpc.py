@@ -117,13 +117,18 @@ class NodeServicer:
     def Execute(self, request, context):
         """Runs an agent's intent. Envelope: target = the agent's name, method = the intent.
         Payload: the intent's CBOR input. Answer: its CBOR output.
+        Deadlines: the call's is the earlier of the transport's and the envelope's; the node answers
+        DEADLINE_EXCEEDED by then, and work still queued then never runs (one that began ends, and is
+        traced). Clients set the transport deadline a second after the envelope's, so the node's
+        answer, not a stream reset, ends a late call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ExecuteStream(self, request, context):
-        """The same, streamed: progress events, then the result; cancelling the call abandons it.
+        """The same, streamed: progress events, then the result. Cancelling the call drops the operation
+        if it has not begun.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
