@@ -1,11 +1,14 @@
 """A stand-in for a node's gRPC transport, for the client's tests: it checks what the node checks of
-each call (a valid envelope over the payload, a gRPC deadline matching the envelope's, a nonce not
+each call (a valid envelope over the payload, a gRPC deadline near the envelope's, a nonce not
 seen before, the caller's authority) and answers as the node does (sdk/src/rpc/server.ts): CBOR
-results with the trace head, errors with `mcp0-code` trailers. The real node is test_live.py's."""
+results with the trace head, errors with `mcp0-code` trailers, ETIMEOUT at the envelope's deadline.
+It records how much later than the envelope's deadline each call's gRPC deadline is
+(`deadline_gaps_ms`), which the client sets DEADLINE_SLACK_S later. The real node is test_live.py's."""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import grpc
@@ -25,6 +28,8 @@ class FakeNode(node_pb2_grpc.NodeServicer):
         self.count = 0
         self.seen: set[bytes] = set()
         self.calls: list[tuple[str, Any]] = []
+        #: Per call, in order: its gRPC deadline minus its envelope's deadline, ms (as read here).
+        self.deadline_gaps_ms: list[float] = []
         self.lock = threading.Lock()
 
     def _check(self, request: node_pb2.Call, context: grpc.ServicerContext, target: str | None, method: str | None) -> Any:
@@ -36,6 +41,7 @@ class FakeNode(node_pb2_grpc.NodeServicer):
         remaining = context.time_remaining()
         if remaining is None or abs((now_ms() + remaining * 1000) - e.deadline) > 5_000:
             self._fail(context, "EUSAGE", f"deadline {remaining} does not match the envelope's", grpc.StatusCode.INVALID_ARGUMENT)
+        self.deadline_gaps_ms.append(now_ms() + remaining * 1000 - e.deadline)
         with self.lock:
             if e.nonce in self.seen:
                 self._fail(context, "EPERM", "replay", grpc.StatusCode.PERMISSION_DENIED)
@@ -65,6 +71,10 @@ class FakeNode(node_pb2_grpc.NodeServicer):
             self._fail(context, "EPERM", f"{e.caller} is not the consumer of counter", grpc.StatusCode.PERMISSION_DENIED)
         if e.method == "slow":
             self._fail(context, "EDENIED", "rate: wait", grpc.StatusCode.RESOURCE_EXHAUSTED, retry=1500)
+        if e.method == "late":
+            # As the node does: the call ends at the envelope's deadline, answered, not reset.
+            time.sleep(max(0.0, (e.deadline - now_ms()) / 1000))
+            self._fail(context, "ETIMEOUT", "counter/late: the deadline passed", grpc.StatusCode.DEADLINE_EXCEEDED)
         if e.method == "get":
             return self._result(request, {"value": self.count}, seq=self.count)
         if e.method != "increment":

@@ -3,6 +3,7 @@ decoded answers, errors rebuilt from trailers, and what it refuses before sendin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent import futures
 
@@ -10,10 +11,11 @@ import grpc
 import pytest
 from nacl.signing import SigningKey
 
-from mcp0 import Client, Mcp0Error, cbor, is_loopback, key_id, sign_envelope
+from mcp0 import DEADLINE_SLACK_S, Client, Mcp0Error, cbor, is_loopback, key_id, sign_envelope
 from mcp0.envelope import now_ms
 from mcp0.generated import node_pb2, node_pb2_grpc
 
+from .conftest import REPO
 from .fake_node import FakeNode
 
 
@@ -74,6 +76,40 @@ def test_errors_are_rebuilt_from_the_trailers(node: tuple[str, FakeNode]) -> Non
         with pytest.raises(Mcp0Error, match="CBOR") as e:
             client.trace.head()
         assert e.value.code == "EINPUT"
+
+
+def test_the_slack_is_the_typescript_clients() -> None:
+    # One figure for every client of a node: sdk/src/rpc/deadline.ts's, read from the source.
+    source = (REPO / "sdk" / "src" / "rpc" / "deadline.ts").read_text(encoding="utf-8")
+    found = re.search(r"export const DEADLINE_SLACK_MS = ([0-9_]+);", source)
+    assert found is not None, "sdk/src/rpc/deadline.ts no longer exports DEADLINE_SLACK_MS = <number>"
+    assert DEADLINE_SLACK_S * 1000 == int(found.group(1).replace("_", ""))
+
+
+def test_the_grpc_deadline_is_the_envelopes_plus_the_slack(node: tuple[str, FakeNode], operator: SigningKey) -> None:
+    # sdk/src/rpc/deadline.ts: the node answers at the envelope's deadline, so the client's own
+    # deadline must come later, or it resets the stream. The gap is read on one clock by the fake;
+    # the margins only absorb the loopback's transit and rounding, far from 0 s and from 2 s.
+    address, fake = node
+    with Client.connect(address, operator, insecure=True, timeout_s=10) as client:
+        client.agents.get("counter").execute("increment", timeout_s=2)
+        client.call("counter", "get")
+        client.agents.list()
+    assert len(fake.deadline_gaps_ms) == 3
+    slack_ms = DEADLINE_SLACK_S * 1000
+    for gap in fake.deadline_gaps_ms:
+        assert slack_ms - 500 < gap < slack_ms + 500, fake.deadline_gaps_ms
+
+
+def test_the_node_ends_a_call_at_its_deadline(node: tuple[str, FakeNode]) -> None:
+    # The fake answers ETIMEOUT (with its trailer) at the envelope's deadline; given the slack, that
+    # answer reaches the client rather than its own gRPC deadline's bare DEADLINE_EXCEEDED.
+    address, _ = node
+    with Client.connect(address, SigningKey.generate(), insecure=True) as client:
+        with pytest.raises(Mcp0Error) as e:
+            client.agents.get("counter").execute("late", timeout_s=0.2)
+    assert (e.value.code, e.value.message) == ("ETIMEOUT", "counter/late: the deadline passed")
+    assert e.value.status == grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
 
 
 def test_a_replayed_call_is_refused(node: tuple[str, FakeNode]) -> None:

@@ -9,12 +9,13 @@ Example::
         print(client.agents.get("counter").execute("increment", {"by": 2}))
 """
 
-from .client import NODE_SERVICE, Client, Receipt, RemoteAgent, TraceHead, is_loopback, receipt_of
+from .client import DEADLINE_SLACK_S, NODE_SERVICE, Client, Receipt, RemoteAgent, TraceHead, is_loopback, receipt_of
 from .envelope import Envelope, decode_envelope, envelope_hash, sign_envelope, verify_envelope
 from .errors import Mcp0Error, error_from_rpc
 from .keys import key_id, load_key, parse_key, to_jwk
 
 __all__ = [
+    "DEADLINE_SLACK_S",
     "NODE_SERVICE",
     "Client",
     "Envelope",

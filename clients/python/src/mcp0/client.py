@@ -1,7 +1,8 @@
 """A node's Python client over gRPC, shaped like the TypeScript one (sdk/src/rpc/client.ts):
 ``client.agents.get("notes").execute("remember", {...})``. Each call is signed with the caller's key
-(an envelope, abi/ROLES.md ``mcp0.rpc@1``), carries a gRPC deadline equal to the envelope's, and
-fails with the typed error the node answered (errors.py).
+(an envelope, abi/ROLES.md ``mcp0.rpc@1``), carries a gRPC deadline ``DEADLINE_SLACK_S`` later than
+the envelope's (so the node, which answers by the envelope's deadline, ends the call, not this
+client), and fails with the typed error the node answered (errors.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from .generated import node_pb2, node_pb2_grpc
 NODE_SERVICE = "mcp0.v1.Node"
 #: The largest message either way: the kernel's 4 MiB input and output cap, plus framing.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024
+#: How much later than its envelope's deadline a call's gRPC deadline is, in seconds: the figure of
+#: the TypeScript client (sdk/src/rpc/deadline.ts ``DEADLINE_SLACK_MS``), for the same reason. The
+#: node ends a call at the envelope's deadline and answers DEADLINE_EXCEEDED itself (with the
+#: ``mcp0-code`` trailer); were this client's gRPC deadline first, gRPC would reset the stream
+#: instead (an HTTP/2 RST_STREAM), and a server whose peer resets streams fast closes the whole
+#: connection (nghttp2's rapid-reset guard), failing every other call on it. Given the slack, the
+#: node's answer ends the call cleanly; the gRPC deadline only gives up on a node that does not
+#: answer at all.
+DEADLINE_SLACK_S = 1.0
 #: The node's own unary methods (node.proto).
 NODE_METHODS = frozenset(
     {"Spawn", "ListAgents", "Snapshot", "Recover", "Pause", "Resume", "Terminate", "TraceHead", "TraceEntries", "Checkpoint", "Metrics", "Info"}
@@ -239,6 +249,10 @@ class Client:
         """Calls ``method`` of ``target`` (an agent's intent; ``""`` and ``mcp0.v1.Node/<Name>`` for
         the node itself) with ``value`` (``{}`` when not given), signed, before the deadline.
 
+        ``timeout_s`` (default: the connection's) is the envelope's deadline, by which the node
+        answers (ETIMEOUT once it passes); the gRPC deadline is ``DEADLINE_SLACK_S`` later and only
+        gives up on a node that does not answer at all.
+
         Example::
 
             receipt = client.call("", "mcp0.v1.Node/Info")
@@ -255,7 +269,7 @@ class Client:
         payload = cbor.encode({} if value is _NO_INPUT else value)
         envelope = sign_envelope(self._key, target, method, payload, now_ms() + round(timeout * 1000))
         try:
-            result = getattr(self.stub, rpc)(node_pb2.Call(envelope=envelope, payload=payload), timeout=timeout)
+            result = getattr(self.stub, rpc)(node_pb2.Call(envelope=envelope, payload=payload), timeout=timeout + DEADLINE_SLACK_S)
         except grpc.RpcError as e:
             raise error_from_rpc(e) from e
         return receipt_of(result)
