@@ -9,7 +9,7 @@ Example::
         print(client.agents.get("counter").execute("increment", {"by": 2}))
 """
 
-from .client import DEADLINE_SLACK_S, NODE_SERVICE, Client, Receipt, RemoteAgent, TraceHead, is_loopback, receipt_of
+from .client import DEADLINE_SLACK_S, NODE_SERVICE, Client, Progress, Receipt, RemoteAgent, TraceHead, is_loopback, progress_of, receipt_of
 from .envelope import Envelope, decode_envelope, envelope_hash, sign_envelope, verify_envelope
 from .errors import Mcp0Error, error_from_rpc
 from .keys import key_id, load_key, parse_key, to_jwk
@@ -20,6 +20,7 @@ __all__ = [
     "Client",
     "Envelope",
     "Mcp0Error",
+    "Progress",
     "Receipt",
     "RemoteAgent",
     "TraceHead",
@@ -30,6 +31,7 @@ __all__ = [
     "key_id",
     "load_key",
     "parse_key",
+    "progress_of",
     "receipt_of",
     "sign_envelope",
     "to_jwk",
