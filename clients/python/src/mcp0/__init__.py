@@ -7,6 +7,8 @@ Example::
 
     with Client.connect("127.0.0.1:7040", load_key("me.jwk"), insecure=True) as client:
         print(client.agents.get("counter").execute("increment", {"by": 2}))
+        # An agent's progress as it runs (over ExecuteStream), then its output:
+        client.agents.get("builder").execute("build", {}, on_progress=lambda p: print(p.topic, p.data))
 """
 
 from .client import DEADLINE_SLACK_S, NODE_SERVICE, Client, Progress, Receipt, RemoteAgent, TraceHead, is_loopback, progress_of, receipt_of
