@@ -1,8 +1,9 @@
 """The client against a real node over gRPC: the node's rpc plugin judges these calls, not a fake.
 
-A test of the TypeScript suite starts a node with the agent `counter` (agents/counter) bound to
-the consumer's agreement and the operator's key in the rpc plugin's config, then runs this file
-with:
+A test of the TypeScript suite (sdk/test/rpc/python.test.ts) starts a node with the agents
+`counter` (agents/counter) and `progress` (sdk/test/fixtures/progress: `steps` {n} emits "progress"
+{step, of} n times, then answers {steps: n}), each bound to an agreement whose consumer is the
+consumer's key, and the operator's key in the rpc plugin's config, then runs this file with:
 
     MCP0_NODE_ADDR      host:port of the node (plaintext, so a loopback address, unless
                         MCP0_NODE_CA is set)
@@ -17,6 +18,7 @@ fails them: a CI run must run them, never skip (as test/mongo-server.ts does for
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ import grpc
 import pytest
 from nacl.signing import SigningKey
 
-from mcp0 import Client, Mcp0Error, cbor, error_from_rpc, load_key, receipt_of, sign_envelope
+from mcp0 import Client, Mcp0Error, Progress, cbor, envelope_hash, error_from_rpc, load_key, progress_of, receipt_of, sign_envelope
 from mcp0.envelope import now_ms
 from mcp0.generated import node_pb2
 
@@ -112,3 +114,47 @@ def test_a_replayed_envelope_is_refused(live: Live, consumer: Client) -> None:
         consumer.stub.Execute(call, timeout=TIMEOUT_S)
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED, e.value
     assert error_from_rpc(e.value).code == "EPERM"
+
+
+def test_the_consumer_streams_the_agents_progress_then_its_result(live: Live, consumer: Client) -> None:
+    events: list[Progress] = []
+    receipt = consumer.call("progress", "steps", {"n": 5}, timeout_s=TIMEOUT_S, on_progress=events.append)
+    assert events == [Progress("progress", {"step": step, "of": 5}) for step in range(1, 6)]
+    assert receipt.value == {"steps": 5}
+    assert len(receipt.envelope_hash) == 32
+    assert receipt.trace is not None and isinstance(receipt.trace.seq, int), receipt.trace
+    assert re.fullmatch(r"[0-9]+", receipt.trace.head), receipt.trace
+    # The head the receipt names is one the node's chain has reached: its entries run past it.
+    with live.connect(live.operator) as operator:
+        head = operator.trace.head()
+        assert isinstance(head.get("seq"), int) and head["seq"] >= receipt.trace.seq, (head, receipt.trace)
+        assert len(operator.trace.entries(receipt.trace.seq, receipt.trace.seq)) == 1
+    # The agent handle streams too.
+    seen: list[object] = []
+    assert consumer.agents.get("progress").execute("steps", {"n": 2}, timeout_s=TIMEOUT_S, on_progress=lambda p: seen.append(p.data)) == {"steps": 2}
+    assert seen == [{"step": 1, "of": 2}, {"step": 2, "of": 2}]
+
+
+def test_a_streamed_result_names_the_envelope_that_asked(live: Live, consumer: Client) -> None:
+    # Through the raw stub, to hold the envelope: the result's hash is the node's SHA-256 of it.
+    payload = cbor.encode({"n": 3})
+    envelope = sign_envelope(live.consumer, "progress", "steps", payload, now_ms() + TIMEOUT_S * 1000)
+    messages = list(consumer.stub.ExecuteStream(node_pb2.Call(envelope=envelope, payload=payload), timeout=TIMEOUT_S + 1))
+    assert [m.WhichOneof("event") for m in messages] == ["progress"] * 3 + ["result"]
+    assert [progress_of(m.progress).data for m in messages[:3]] == [{"step": step, "of": 3} for step in (1, 2, 3)]
+    receipt = receipt_of(messages[-1].result)
+    assert receipt.value == {"steps": 3}
+    assert receipt.envelope_hash == envelope_hash(envelope)
+
+
+def test_a_callback_that_raises_ends_the_call_not_the_connection(consumer: Client) -> None:
+    def listener(_: Progress) -> None:
+        raise RuntimeError("listener bug")
+
+    with pytest.raises(Mcp0Error, match="listener bug") as e:
+        consumer.call("progress", "steps", {"n": 10}, timeout_s=TIMEOUT_S, on_progress=listener)
+    assert e.value.code == "EINTERNAL", e.value
+    # The cancelled stream cost the connection nothing: the next call on it streams.
+    events: list[Progress] = []
+    assert consumer.call("progress", "steps", {"n": 3}, timeout_s=TIMEOUT_S, on_progress=events.append).value == {"steps": 3}
+    assert [p.data for p in events] == [{"step": step, "of": 3} for step in (1, 2, 3)]

@@ -1,16 +1,19 @@
 // The Python client (clients/python) against a live node: its whole pytest suite, the live test
-// included, run with the node's address and the consumer's and operator's key files. The Python
-// comes from scripts/python/setup.sh (MCP0_PYTHON, as .ci/run exports it); without it the test is
-// skipped with a warning, except in CI, where it fails, as the MongoDB tests do.
+// included, run with the node's address and the consumer's and operator's key files. The node has
+// the agents the live tests call: `counter` (node.ts) and `progress`, which streams its progress
+// (spawned as stream.test.ts does: the emit grant, an agreement whose consumer is the consumer).
+// The Python comes from scripts/python/setup.sh (MCP0_PYTHON, as .ci/run exports it); without it
+// the test is skipped with a warning, except in CI, where it fails, as the MongoDB tests do.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeKeyFile } from '@mcp0/abi';
+import { newAgreement, signAgreement, writeKeyFile } from '@mcp0/abi';
 import type { Node } from '@mcp0/sdk';
 import type { NodeServer } from '@mcp0/sdk/rpc';
 import { buildPackages } from '../../../test/built.js';
+import { signed } from '../../../test/fixtures.js';
 import { consumer, operator, servedNode } from './node.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -27,7 +30,10 @@ let server: NodeServer;
 beforeAll(async () => {
   if (python === undefined) return;
   buildPackages();
-  ({ node, server } = await servedNode());
+  ({ node, server } = await servedNode({}, {}, { allowedAgentGrants: ['kv', 'clock', 'random', 'emit'] }));
+  const doc = newAgreement('personal', { id: 'agr-progress', consumer: consumer.kid, provider: operator.kid, set: { 'permissions.intents': '["steps"]' } });
+  await node.roles.agreements.register({ document: signAgreement(signAgreement(doc, consumer, 'consumer'), operator, 'provider') });
+  await node.agents.spawn({ module: await signed('progress'), name: 'progress', grants: ['emit:progress'], agreement: 'agr-progress' });
 }, 120_000);
 afterAll(async () => {
   await server?.close();

@@ -7,18 +7,22 @@ Example::
 
     with Client.connect("127.0.0.1:7040", load_key("me.jwk"), insecure=True) as client:
         print(client.agents.get("counter").execute("increment", {"by": 2}))
+        # An agent's progress as it runs (over ExecuteStream), then its output:
+        client.agents.get("builder").execute("build", {}, on_progress=lambda p: print(p.topic, p.data))
 """
 
-from .client import NODE_SERVICE, Client, Receipt, RemoteAgent, TraceHead, is_loopback, receipt_of
+from .client import DEADLINE_SLACK_S, NODE_SERVICE, Client, Progress, Receipt, RemoteAgent, TraceHead, is_loopback, progress_of, receipt_of
 from .envelope import Envelope, decode_envelope, envelope_hash, sign_envelope, verify_envelope
 from .errors import Mcp0Error, error_from_rpc
 from .keys import key_id, load_key, parse_key, to_jwk
 
 __all__ = [
+    "DEADLINE_SLACK_S",
     "NODE_SERVICE",
     "Client",
     "Envelope",
     "Mcp0Error",
+    "Progress",
     "Receipt",
     "RemoteAgent",
     "TraceHead",
@@ -29,6 +33,7 @@ __all__ = [
     "key_id",
     "load_key",
     "parse_key",
+    "progress_of",
     "receipt_of",
     "sign_envelope",
     "to_jwk",

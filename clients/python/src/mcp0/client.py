@@ -1,13 +1,19 @@
 """A node's Python client over gRPC, shaped like the TypeScript one (sdk/src/rpc/client.ts):
 ``client.agents.get("notes").execute("remember", {...})``. Each call is signed with the caller's key
-(an envelope, abi/ROLES.md ``mcp0.rpc@1``), carries a gRPC deadline equal to the envelope's, and
-fails with the typed error the node answered (errors.py).
+(an envelope, abi/ROLES.md ``mcp0.rpc@1``), carries a gRPC deadline ``DEADLINE_SLACK_S`` later than
+the envelope's (so the node, which answers by the envelope's deadline, ends the call, not this
+client), and fails with the typed error the node answered (errors.py).
+
+An agent's intent called with ``on_progress`` goes over ``ExecuteStream``: each ``emit`` the agent
+makes while it runs reaches the callback as a ``Progress(topic, data)``, then the result ends the
+call.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +29,15 @@ from .generated import node_pb2, node_pb2_grpc
 NODE_SERVICE = "mcp0.v1.Node"
 #: The largest message either way: the kernel's 4 MiB input and output cap, plus framing.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024
+#: How much later than its envelope's deadline a call's gRPC deadline is, in seconds: the figure of
+#: the TypeScript client (sdk/src/rpc/deadline.ts ``DEADLINE_SLACK_MS``), for the same reason. The
+#: node ends a call at the envelope's deadline and answers DEADLINE_EXCEEDED itself (with the
+#: ``mcp0-code`` trailer); were this client's gRPC deadline first, gRPC would reset the stream
+#: instead (an HTTP/2 RST_STREAM), and a server whose peer resets streams fast closes the whole
+#: connection (nghttp2's rapid-reset guard), failing every other call on it. Given the slack, the
+#: node's answer ends the call cleanly; the gRPC deadline only gives up on a node that does not
+#: answer at all.
+DEADLINE_SLACK_S = 1.0
 #: The node's own unary methods (node.proto).
 NODE_METHODS = frozenset(
     {"Spawn", "ListAgents", "Snapshot", "Recover", "Pause", "Resume", "Terminate", "TraceHead", "TraceEntries", "Checkpoint", "TraceProof", "Metrics", "Info"}
@@ -55,6 +70,34 @@ class Receipt:
     value: Any
     trace: TraceHead | None
     envelope_hash: bytes
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event of a streamed call: an ``emit`` the agent made while it ran, its topic and
+    its data (any CBOR value; None when the event had none).
+
+    Example::
+
+        client.call("builder", "build", {}, on_progress=lambda p: print(p.topic, p.data))
+    """
+
+    topic: str
+    data: Any
+
+
+def progress_of(data: bytes) -> Progress:
+    """A progress event's CBOR, checked to be the ``{topic: text, data}`` map a node sends (EINPUT
+    otherwise: a malformed event is a hostile or broken node's, refused like a malformed answer).
+
+    Example::
+
+        progress_of(cbor.encode({"topic": "progress", "data": {"step": 1}}))  # Progress('progress', {'step': 1})
+    """
+    value = cbor.decode(data)
+    if not isinstance(value, dict) or not isinstance(value.get("topic"), str):
+        raise Mcp0Error("EINPUT", "a progress event: expected a CBOR map {topic: text, data}")
+    return Progress(topic=value["topic"], data=value.get("data"))
 
 
 def is_loopback(address: str) -> bool:
@@ -95,10 +138,23 @@ class RemoteAgent:
         self._client = client
         self.name = name
 
-    def execute(self, intent: str, input_value: Any = _NO_INPUT, timeout_s: float | None = None) -> Any:
+    def execute(
+        self,
+        intent: str,
+        input_value: Any = _NO_INPUT,
+        timeout_s: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Any:
         """Runs ``intent`` with ``input_value`` (CBOR-encodable; ``{}`` when not given) and answers
-        its output."""
-        return self._client.call(self.name, intent, {} if input_value is _NO_INPUT else input_value, timeout_s=timeout_s).value
+        its output; with ``on_progress``, over the stream that passes on the agent's progress
+        (``Client.call`` says how).
+
+        Example::
+
+            builder.execute("build", {"target": "all"}, on_progress=lambda p: print(p.data))
+        """
+        value = {} if input_value is _NO_INPUT else input_value
+        return self._client.call(self.name, intent, value, timeout_s=timeout_s, on_progress=on_progress).value
 
     def snapshot(self) -> Any:
         """{id, at} of a new snapshot of the agent."""
@@ -269,13 +325,32 @@ class Client:
             raise
         return cls(channel, key, timeout_s)
 
-    def call(self, target: str, method: str, value: Any = _NO_INPUT, timeout_s: float | None = None) -> Receipt:
+    def call(
+        self,
+        target: str,
+        method: str,
+        value: Any = _NO_INPUT,
+        timeout_s: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Receipt:
         """Calls ``method`` of ``target`` (an agent's intent; ``""`` and ``mcp0.v1.Node/<Name>`` for
         the node itself) with ``value`` (``{}`` when not given), signed, before the deadline.
+
+        ``timeout_s`` (default: the connection's) is the envelope's deadline, by which the node
+        answers (ETIMEOUT once it passes); the gRPC deadline is ``DEADLINE_SLACK_S`` later and only
+        gives up on a node that does not answer at all.
+
+        With ``on_progress``, an agent's intent streams (``ExecuteStream``): the callback gets each
+        ``Progress`` the agent emits while it runs, in order, on this thread, before the call
+        answers; a node may drop progress a slow reader cannot take. A malformed event (EINPUT), or
+        a callback that raises (EINTERNAL naming its error; an ``Mcp0Error`` it raises passes as
+        is), cancels the call and is what it raises; a stream that ends without a result is
+        EINTERNAL. The node's own methods have no progress: for them ``on_progress`` is not called.
 
         Example::
 
             receipt = client.call("", "mcp0.v1.Node/Info")
+            receipt = client.call("builder", "build", {}, timeout_s=60, on_progress=lambda p: print(p.topic, p.data))
         """
         if target == "":
             rpc = method[len(NODE_SERVICE) + 1 :] if method.startswith(f"{NODE_SERVICE}/") else ""
@@ -286,12 +361,46 @@ class Client:
         timeout = self._timeout_s if timeout_s is None else timeout_s
         if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
             raise Mcp0Error("EUSAGE", f"call: timeout_s expected a positive number of seconds, got {timeout!r}")
+        if on_progress is not None and not callable(on_progress):
+            raise Mcp0Error("EUSAGE", f"call: on_progress expected a callable taking a Progress, got {type(on_progress).__name__}")
         payload = cbor.encode({} if value is _NO_INPUT else value)
         envelope = sign_envelope(self._key, target, method, payload, now_ms() + round(timeout * 1000))
+        call = node_pb2.Call(envelope=envelope, payload=payload)
+        if on_progress is not None and target != "":
+            return self._stream(call, f"{target}/{method}", timeout + DEADLINE_SLACK_S, on_progress)
         try:
-            result = getattr(self.stub, rpc)(node_pb2.Call(envelope=envelope, payload=payload), timeout=timeout)
+            result = getattr(self.stub, rpc)(call, timeout=timeout + DEADLINE_SLACK_S)
         except grpc.RpcError as e:
             raise error_from_rpc(e) from e
+        return receipt_of(result)
+
+    def _stream(self, call: node_pb2.Call, name: str, timeout: float, on_progress: Callable[[Progress], None]) -> Receipt:
+        """``call`` over ExecuteStream: its progress to ``on_progress``, then its result."""
+        stream = self.stub.ExecuteStream(call, timeout=timeout)
+        result: node_pb2.Result | None = None
+        try:
+            for message in stream:
+                event = message.WhichOneof("event")
+                if event == "result":
+                    result = message.result
+                elif event == "progress":
+                    progress = progress_of(message.progress)
+                    try:
+                        on_progress(progress)
+                    except Mcp0Error:
+                        raise
+                    except Exception as e:
+                        raise Mcp0Error("EINTERNAL", f"{name}: on_progress raised {type(e).__name__}: {e}", {"error": type(e).__name__}) from e
+                # Any other event is one a newer node added: passed over, as unknown fields are.
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from e
+        except BaseException:
+            # A malformed event, a callback that raised (KeyboardInterrupt too): the node abandons
+            # the call, rather than running it to its deadline for a reader that has gone.
+            stream.cancel()
+            raise
+        if result is None:
+            raise Mcp0Error("EINTERNAL", f"{name}: the stream ended without a result")
         return receipt_of(result)
 
     def _node(self, name: str, value: Any = _NO_INPUT) -> Any:
