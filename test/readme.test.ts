@@ -10,9 +10,19 @@
  * npx costs about a second a command before mcp0 starts, and the README has some fifty of them: the
  * first `npx mcp0` of each walk runs through npx itself (so the bin npx finds is tested), the rest
  * run that same bin, `node_modules/.bin/mcp0`, directly.
+ *
+ * A node served over the network runs beside the commands that call it, as in a shell: an `sh` line
+ * ending in ` &` is started in the background (numbered as bash numbers jobs) and must `--listen`
+ * on a host:port, which must be free before it starts; the walk goes on once that port takes
+ * connections (polled, with a generous deadline; the node binds it only when it serves). `kill %N`
+ * sends that job SIGTERM and waits for it to exit: its exit code and everything it printed are the
+ * line's result. A job a walk leaves running fails the walk (and is stopped). `python` blocks run
+ * with $MCP0_PYTHON (`scripts/python/setup.sh` prints it; .ci/run sets it): without it they are
+ * skipped with a warning, except under CI, where the walk fails.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -54,9 +64,9 @@ function commands(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-/** The walks: sections run in one folder, in this order (Running agents signs with Writing a plugin's key). */
+/** The walks: sections run in one folder, in this order (Running agents signs with Writing a plugin's key; the network section calls its agent). */
 const WALKS: string[][] = [
-  ['Writing a plugin', 'Loading and running, in short', 'Running agents'],
+  ['Writing a plugin', 'Loading and running, in short', 'Running agents', 'A node over the network'],
   ['Running the conformance suite'],
   ['Assembling a custom distribution'],
 ];
@@ -78,6 +88,28 @@ const EXPECTED: { section: string; command: string; nth?: number; code?: number;
   { section: 'Loading and running, in short', command: 'node', output: /^hello, Ada$/m },
   { section: 'Running agents', command: `npx mcp0 agent execute tally increment '{"by":2}' --dev`, output: /^\{"value":2\}$/m },
   { section: 'Running agents', command: 'node', output: /^\{ value: 5 \}$/m },
+  { section: 'A node over the network', command: 'npx mcp0 remote 127.0.0.1:7040 agent execute tally increment', output: /^\{"value":3\}$/m },
+  {
+    section: 'A node over the network',
+    command: 'npx mcp0 remote 127.0.0.1:7040 agent list --key distributions/standard/build/dev-key.jwk',
+    output: /^\S+  tally +running +acme\.tally@0\.1\.0  1 snapshot\(s\)$/m,
+  },
+  { section: 'A node over the network', command: 'npx mcp0 remote 127.0.0.1:7040 trace head', output: /^seq:  \d+\nhead: \d+$/m },
+  {
+    section: 'A node over the network',
+    command: 'npx mcp0 remote 127.0.0.1:7040 agent list --key me.jwk',
+    code: 1,
+    output: /^mcp0 remote: EPERM: .*not-authorised/m,
+  },
+  { section: 'A node over the network', command: 'node', output: /^\{ value: 13 \}\n\{ value: 13 \} \d+ \d{12}\nEPERM$/m },
+  { section: 'A node over the network', command: 'python', output: /^\{'value': 113\}\nEPERM$/m },
+  {
+    section: 'A node over the network',
+    command: 'kill %1',
+    output: /serving gRPC on 127\.0\.0\.1:7040 \(plaintext\)[^]*SIGTERM: node stopped cleanly/,
+  },
+  { section: 'A node over the network', command: 'npx mcp0 remote 127.0.0.1:7040 node info', output: /^distribution: standard@/m },
+  { section: 'A node over the network', command: 'kill %1', nth: 2, output: /serving gRPC on 127\.0\.0\.1:7040 \(TLS\)[^]*SIGTERM: node stopped cleanly/ },
   {
     section: 'Assembling a custom distribution',
     command: 'npx mcp0 dist verify my-dist',
@@ -125,6 +157,102 @@ function sh(dir: string, command: string, env: NodeJS.ProcessEnv, viaNpx = true)
   });
 }
 
+/** A command the README starts in the background with ` &`, as a shell job. */
+interface Job {
+  /** Its job number, as bash gives it: one more than the highest of the jobs still running. */
+  number: number;
+  command: string;
+  child: ChildProcess;
+  /** What it printed so far, stdout and stderr. */
+  out: string;
+  /** Its exit code once it exited (-1 when killed by a signal). */
+  exited: Promise<number>;
+  done: boolean;
+}
+
+/** How long a backgrounded node may take to serve, or to stop after SIGTERM: generous, for a loaded machine. */
+const JOB_DEADLINE_MS = 180_000;
+
+/** Resolves true once `host:port` accepts a connection, false when it refuses one. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => (socket.destroy(), done(true)));
+    socket.once('error', () => (socket.destroy(), done(false)));
+  });
+}
+
+/** Rejects, naming the README line, when `host:port` is taken already: the walk would talk to someone else's server. */
+function assertFree(host: string, port: number, where: string): Promise<void> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      fail(new Error(`${where}: ${host}:${port} is in use (${e.code}) before the walk starts its node there: stop what listens on it and run again`)),
+    );
+    probe.listen(port, host, () => probe.close(() => done()));
+  });
+}
+
+/**
+ * Starts `step` (an `sh` line ending in ` &`) as a job: `npx mcp0` is the bin npx would run,
+ * exec'd by bash so that the job is the node's own process (its SIGTERM reaches the node, not a
+ * shell in between). Resolves once its `--listen` port takes connections.
+ */
+async function startJob(dir: string, step: string, env: NodeJS.ProcessEnv, jobs: Job[], where: string): Promise<Ran> {
+  const command = step.replace(/\s*&$/, '');
+  const listen = /--listen (\S+):(\d+)(?:\s|$)/.exec(command);
+  if (!listen) throw new Error(`${where}: a command run in the background must --listen <host:port>, so the walk knows when it serves`);
+  const [host, port] = [listen[1]!, Number(listen[2])];
+  await assertFree(host, port, where);
+  const bin = `'${join(dir, 'node_modules', '.bin', 'mcp0')}'`;
+  const child = spawn('bash', ['-c', `exec ${command.replace(/^npx mcp0 /, `${bin} `)}`], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const job: Job = {
+    number: Math.max(0, ...jobs.filter((j) => !j.done).map((j) => j.number)) + 1,
+    command,
+    child,
+    out: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code ?? -1))),
+    done: false,
+  };
+  child.stdout!.on('data', (d) => (job.out += d));
+  child.stderr!.on('data', (d) => (job.out += d));
+  void job.exited.then(() => (job.done = true));
+  jobs.push(job);
+  const deadline = Date.now() + JOB_DEADLINE_MS;
+  while (!(await accepts(host, port))) {
+    if (job.done) throw new Error(`${where}: exited (code ${await job.exited}) before it served on ${host}:${port}:\n${job.out}`);
+    if (Date.now() > deadline) throw new Error(`${where}: not serving on ${host}:${port} after ${JOB_DEADLINE_MS} ms:\n${job.out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { code: 0, out: job.out };
+}
+
+/** Sends the job SIGTERM and waits for it to exit (SIGKILL after the deadline); undefined when it was gone already. */
+async function stopJob(job: Job): Promise<number | undefined> {
+  if (job.done) return undefined;
+  job.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), JOB_DEADLINE_MS)));
+  const code = await Promise.race([job.exited, late]).finally(() => clearTimeout(timer));
+  if (code !== 'late') return code;
+  job.child.kill('SIGKILL');
+  await job.exited;
+  throw new Error(`${job.command} did not exit within ${JOB_DEADLINE_MS} ms of SIGTERM:\n${job.out}`);
+}
+
+/** `kill %N`: the job numbered N, stopped; its exit code and all it printed are the line's result. */
+async function killJob(step: string, jobs: Job[], where: string): Promise<Ran> {
+  const n = Number(/^kill %(\d+)$/.exec(step)![1]);
+  const job = jobs.find((j) => j.number === n && !j.done);
+  if (job === undefined)
+    throw new Error(`${where}: no job %${n} is running (jobs: ${jobs.map((j) => `%${j.number} ${j.done ? 'exited' : 'running'}: ${j.command}`).join('; ')})`);
+  const code = await stopJob(job);
+  return { code: code ?? -1, out: job.out };
+}
+
+/** The Python of `python` blocks: $MCP0_PYTHON, which scripts/python/setup.sh prints and .ci/run sets. */
+const python = process.env.MCP0_PYTHON;
+
 /** The value of the README's placeholder, read from what the walk made so far. */
 function placeholders(command: string, dir: string): string {
   if (!command.includes('<your key id>')) return command;
@@ -156,31 +284,51 @@ describe('the README, as written', () => {
       const env = { ...process.env, MCP0_KEYRING: join(dir, 'keyring'), NODE_OPTIONS: '', npm_config_yes: 'false' };
       const seen = new Map<string, number>();
       let npxRan = false;
-      for (const section of sections) {
-        const blocks = readme.filter((b) => b.section === section);
-        expect(blocks.length, `no code block in section "${section}"`).toBeGreaterThan(0);
-        for (const block of blocks) {
-          const steps = block.lang === 'sh' ? commands(block.text) : ['node'];
-          for (const step of steps) {
-            if (step in COVERED_ELSEWHERE) continue;
-            const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
-            seen.set(`${section}\0${step}`, nth);
-            let ran: Ran;
-            if (block.lang === 'sh') {
-              const viaNpx: boolean = !npxRan && step.includes('npx mcp0');
-              npxRan ||= viaNpx;
-              ran = await sh(dir, placeholders(step, dir), env, viaNpx);
-            } else {
-              const file = join(dir, `readme-${block.line}.mjs`);
-              writeFileSync(file, block.text);
-              ran = await sh(dir, `node --no-warnings ${file}`, env);
+      const jobs: Job[] = [];
+      try {
+        for (const section of sections) {
+          const blocks = readme.filter((b) => b.section === section);
+          expect(blocks.length, `no code block in section "${section}"`).toBeGreaterThan(0);
+          for (const block of blocks) {
+            const steps = block.lang === 'sh' ? commands(block.text) : [block.lang === 'python' ? 'python' : 'node'];
+            for (const step of steps) {
+              if (step in COVERED_ELSEWHERE) continue;
+              const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
+              seen.set(`${section}\0${step}`, nth);
+              const at = `README.md:${block.line} (${section}): ${step}`;
+              let ran: Ran;
+              if (block.lang === 'sh' && step.endsWith(' &')) ran = await startJob(dir, step, env, jobs, at);
+              else if (block.lang === 'sh' && /^kill %\d+$/.test(step)) ran = await killJob(step, jobs, at);
+              else if (block.lang === 'sh') {
+                const viaNpx: boolean = !npxRan && step.includes('npx mcp0');
+                npxRan ||= viaNpx;
+                ran = await sh(dir, placeholders(step, dir), env, viaNpx);
+              } else if (block.lang === 'python') {
+                if (python === undefined) {
+                  const why = `${at}: no Python for the Python client: run scripts/python/setup.sh and set MCP0_PYTHON to the path it prints`;
+                  if (process.env.CI) throw new Error(why);
+                  console.warn(`[readme] skipping: ${why}`);
+                  continue;
+                }
+                const file = join(dir, `readme-${block.line}.py`);
+                writeFileSync(file, block.text);
+                ran = await sh(dir, `'${python}' ${file}`, env);
+              } else {
+                const file = join(dir, `readme-${block.line}.mjs`);
+                writeFileSync(file, block.text);
+                ran = await sh(dir, `node --no-warnings ${file}`, env);
+              }
+              const expected = EXPECTED.find((e) => e.section === section && step.startsWith(e.command) && (e.nth ?? 1) === nth);
+              const where = `${at}\n${ran.out}`;
+              expect(ran.code, where).toBe(expected?.code ?? 0);
+              if (expected?.output) expect(ran.out, where).toMatch(expected.output);
             }
-            const expected = EXPECTED.find((e) => e.section === section && step.startsWith(e.command) && (e.nth ?? 1) === nth);
-            const where = `README.md:${block.line} (${section}): ${step}\n${ran.out}`;
-            expect(ran.code, where).toBe(expected?.code ?? 0);
-            if (expected?.output) expect(ran.out, where).toMatch(expected.output);
           }
         }
+        const left = jobs.filter((j) => !j.done).map((j) => `%${j.number} ${j.command}`);
+        expect(left, 'a job the README starts with & and never stops (kill %N)').toEqual([]);
+      } finally {
+        for (const job of jobs) await stopJob(job).catch(() => job.child.kill('SIGKILL'));
       }
       expect(existsSync(dir)).toBe(true);
     },

@@ -18,6 +18,7 @@ import { keygen } from './commands/keygen.js';
 import { keyring } from './commands/keyring.js';
 import { scaffold } from './commands/new.js';
 import { pack } from './commands/pack.js';
+import { remote } from './commands/remote.js';
 import { sign } from './commands/sign.js';
 import { start } from './commands/start.js';
 import { store } from './commands/store.js';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly Command[] = [
   start,
   agent,
   trace,
+  remote,
   store,
   dist,
   agreement,

@@ -3,7 +3,7 @@
  * Bytes have no JSON form, so they travel as `{"$bytes": "<base64>"}`; output that is not CBOR at
  * all is shown as `{"$raw": "<base64>"}`.
  */
-import { decodeCbor, encodeCbor, Mcp0Error, type CborValue } from '@mcp0/abi';
+import { decodeCbor, encodeCbor, Mcp0Error, UsageError, type CborValue } from '@mcp0/abi';
 
 /**
  * JSON text → CBOR bytes.
@@ -60,4 +60,33 @@ export function toJson(v: CborValue): unknown {
  */
 export function exactJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, (_k, x) => (typeof x === 'bigint' ? `__big${x}` : x), indent).replace(/"__big(\d+)"/g, '$1');
+}
+
+/**
+ * A command-line JSON argument as a CBOR value (`{}` when absent): an agent's input, a spawn's
+ * config. Text that is not JSON is a usage error naming `what`.
+ * @example
+ * parseJsonArg('{"by":2}', 'input') // { by: 2 }
+ */
+export function parseJsonArg(text: string | undefined, what: string): CborValue {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError('EUSAGE', `${what}: expected JSON, got ${JSON.stringify(text.slice(0, 80))} (${(e as Error).message})`);
+  }
+  return fromJson(parsed);
+}
+
+/**
+ * An error's details as JSON can carry them: bigints as numbers' digits, bytes as hex.
+ * @example
+ * plainDetails({ retryAfterMs: 334, root: new Uint8Array([1]) }) // { retryAfterMs: 334, root: '01' }
+ */
+export function plainDetails(details: unknown): Record<string, unknown> {
+  if (details === null || typeof details !== 'object') return {};
+  return JSON.parse(
+    JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
+  ) as Record<string, unknown>;
 }

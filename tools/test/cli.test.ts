@@ -51,6 +51,7 @@ describe('mcp0', () => {
         'keyring',
         'new',
         'pack',
+        'remote',
         'sign',
         'conformance',
         'start',

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { Mcp0Error, UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
 import type { Agent, Node } from '@mcp0/sdk';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { fromJson, toJson } from '../json-cbor.js';
+import { parseJsonArg, plainDetails, toJson } from '../json-cbor.js';
 import { NODE_OPTIONS, openNode } from './node/open.js';
 
 const SUBCOMMANDS = ['spawn', 'list', 'execute', 'snapshot', 'recover', 'pause', 'resume', 'terminate'] as const;
@@ -25,17 +25,6 @@ async function describe(a: Agent) {
     stateRoot: await a.stateRoot(),
     snapshots: a.snapshots.map((s) => s.id),
   };
-}
-
-function parseJsonArg(text: string | undefined, what: string): CborValue {
-  if (text === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError('EUSAGE', `${what}: expected JSON, got ${JSON.stringify(text.slice(0, 80))} (${(e as Error).message})`);
-  }
-  return fromJson(parsed);
 }
 
 /**
@@ -134,7 +123,8 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, c
       } catch (e) {
         // With --json, a failure is a result too (stdout, with retryAfterMs and the other details);
         // the error line on stderr and exit 1 stay as for every command.
-        if (json && e instanceof Mcp0Error) io.out(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...plain(e.details) } })}\n`);
+        if (json && e instanceof Mcp0Error)
+          io.out(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...plainDetails(e.details) } })}\n`);
         throw e;
       }
       print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));
@@ -231,11 +221,3 @@ export const agent: Command = {
     }
   },
 };
-
-/** An error's details as JSON can carry them: bigints as numbers' digits, bytes as hex. */
-function plain(details: unknown): Record<string, unknown> {
-  if (details === null || typeof details !== 'object') return {};
-  return JSON.parse(
-    JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
-  ) as Record<string, unknown>;
-}
