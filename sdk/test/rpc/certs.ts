@@ -19,6 +19,9 @@ export interface TestCerts {
   otherCa: string;
   otherCert: string;
   otherKey: string;
+  /** A node certificate for 127.0.0.1 that the other CA signed: what a node rotates to. */
+  otherNodeCert: string;
+  otherNodeKey: string;
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -82,6 +85,7 @@ export function makeCerts(): TestCerts {
   issue(dir, 'ca', 'node', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   issue(dir, 'ca', 'client', 'client', 'extendedKeyUsage=clientAuth\n');
   issue(dir, 'other-ca', 'other', 'client', 'extendedKeyUsage=clientAuth\n');
+  issue(dir, 'other-ca', 'other-node', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   const at = (f: string) => join(dir, f);
   return {
     dir,
@@ -93,5 +97,7 @@ export function makeCerts(): TestCerts {
     otherCa: at('other-ca.crt'),
     otherCert: at('other.crt'),
     otherKey: at('other.key'),
+    otherNodeCert: at('other-node.crt'),
+    otherNodeKey: at('other-node.key'),
   };
 }

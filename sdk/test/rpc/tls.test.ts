@@ -1,6 +1,7 @@
 // TLS on the transport: a client trusting the node's CA gets through; one trusting another CA does
 // not; with a client CA (mutual TLS) a client without a certificate, or with one from another CA,
 // is refused before any call reaches the node, and one with a certificate from the CA is served.
+// Certificate files replaced on disk are served from then on, without a restart.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node } from '@mcp0/sdk';
@@ -69,5 +70,39 @@ describe('TLS', () => {
     };
     expect(await refused({ key: consumer, ca: read(certs.ca), cert: read(certs.otherCert), certKey: read(certs.otherKey) })).toBeInstanceOf(Error);
     expect(await refused({ key: consumer, ca: read(certs.ca) })).toBeInstanceOf(Error);
+  });
+
+  it('takes a rotated certificate without a restart', async () => {
+    const { copyFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const cert = join(certs.dir, 'live.crt');
+    const key = join(certs.dir, 'live.key');
+    copyFileSync(certs.nodeCert, cert);
+    copyFileSync(certs.nodeKey, key);
+    const { serveNode } = await import('@mcp0/sdk/rpc');
+    const rotating = await serveNode(node, { listen: '127.0.0.1:0', tls: { cert, key, refreshMs: 100 } });
+    const works = async (ca: string) => {
+      try {
+        const c = await connect(rotating, { key: consumer, ca: read(ca), timeoutMs: 5_000 });
+        try {
+          await c.agents.get('counter').execute('get');
+          return true;
+        } finally {
+          c.close();
+        }
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(await works(certs.ca)).toBe(true);
+      // The operator replaces the files (key first: until the certificate follows, a handshake may fail).
+      copyFileSync(certs.otherNodeKey, key);
+      copyFileSync(certs.otherNodeCert, cert);
+      await expect.poll(() => works(certs.otherCa), { timeout: 120_000, interval: 200 }).toBe(true);
+      expect(await works(certs.ca)).toBe(false);
+    } finally {
+      await rotating.close();
+    }
   });
 });
