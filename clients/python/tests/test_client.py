@@ -269,7 +269,7 @@ def test_connect_refuses_plaintext_off_loopback_and_gives_up_on_a_silent_address
     server.stop(None)
     with pytest.raises(Mcp0Error, match="did not answer within") as e:
         Client.connect(f"127.0.0.1:{port}", key, insecure=True, timeout_s=0.5)
-    assert e.value.code == "EUSAGE"
+    assert e.value.code == "EUNAVAILABLE"
 
 
 @pytest.mark.parametrize(

@@ -47,4 +47,4 @@ def test_calls_over_mutual_tls(mtls_node: str) -> None:
 def test_without_a_client_certificate_the_connection_never_gets_ready(mtls_node: str) -> None:
     with pytest.raises(Mcp0Error, match="did not answer within") as e:
         Client.connect(mtls_node, SigningKey.generate(), ca=pem("ca.crt"), timeout_s=1)
-    assert e.value.code == "EUSAGE"
+    assert e.value.code == "EUNAVAILABLE"

@@ -159,7 +159,8 @@ export class Client {
   }
 
   /**
-   * Connects to `address` (`host:port`), waiting until the channel is ready or the timeout passes.
+   * Connects to `address` (`host:port`), waiting until the channel is ready; EUNAVAILABLE when it
+   * is not within the timeout (nothing listening, a TLS handshake refused).
    * @example
    * const client = await Client.connect('127.0.0.1:7040', { key, insecure: true })
    */
@@ -175,7 +176,9 @@ export class Client {
       Record<string, Unary | ServerStream>;
     const timeoutMs = options.timeoutMs ?? 10_000;
     await new Promise<void>((resolve, reject) =>
-      grpc.waitForReady(Date.now() + timeoutMs, (e) => (e ? reject(new UsageError('EUSAGE', `connect ${address}: ${e.message}`, { address })) : resolve())),
+      grpc.waitForReady(Date.now() + timeoutMs, (e) =>
+        e ? reject(new CallError('EUNAVAILABLE', `connect ${address}: the node did not answer within ${timeoutMs} ms (${e.message})`, { address })) : resolve(),
+      ),
     ).catch((e) => {
       grpc.close();
       throw e;

@@ -319,7 +319,7 @@ class Client:
             grpc.channel_ready_future(channel).result(timeout=timeout_s)
         except grpc.FutureTimeoutError as e:
             channel.close()
-            raise Mcp0Error("EUSAGE", f"connect {address}: the node did not answer within {timeout_s} s", {"address": address}) from e
+            raise Mcp0Error("EUNAVAILABLE", f"connect {address}: the node did not answer within {timeout_s} s", {"address": address}) from e
         except BaseException:
             channel.close()
             raise

@@ -90,10 +90,9 @@ export async function connectOptions(args: Args, io: Io): Promise<ConnectOptions
 }
 
 /**
- * Connects to the node at `address`. The SDK's client says EUSAGE when the channel is not ready
- * before the timeout; here that is a node out of reach (nothing listening, a TLS handshake
- * refused), so EUNAVAILABLE naming the address and what to check, and exit 1, as the exit rule
- * gives a check that ran and failed. A plaintext address that is not loopback stays EUSAGE.
+ * Connects to the node at `address`. The SDK's client says EUNAVAILABLE when the channel is not
+ * ready before the timeout (nothing listening, a TLS handshake refused); here the error also says
+ * what to check on either side, and exits 1, as the exit rule gives a check that ran and failed. A plaintext address that is not loopback stays EUSAGE.
  * @example
  * const client = await connectNode('127.0.0.1:7040', await connectOptions(args, io))
  */
@@ -106,7 +105,7 @@ export async function connectNode(address: string, options: ConnectOptions): Pro
   try {
     return await Client.connect(address, options);
   } catch (e) {
-    if (!(e instanceof Mcp0Error) || e.code !== 'EUSAGE' || e.details.address !== address) throw e;
+    if (!(e instanceof Mcp0Error) || e.code !== 'EUNAVAILABLE' || e.details.address !== address) throw e;
     // gRPC reports only that the channel never became ready: say what to check on either side.
     const signer = options.ca ? 'the CA of --ca' : 'a CA the system trusts';
     const how =
