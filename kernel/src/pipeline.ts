@@ -96,13 +96,7 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
       if (isCutoff(error)) {
         // The caller's time ran out, no hook said no: the hooks that had admitted give back what
         // they reserved, and the caller learns the operation did not run.
-        const admitted = pipeline.admit.slice(0, i);
-        await observe(
-          pipeline.observe.filter((m) => admitted.includes(m)),
-          opValue,
-          deniedOutcome(input, inputHash, error),
-          runner,
-        );
+        await giveBack(pipeline, i, opValue, deniedOutcome(input, inputHash, error), runner);
         throw error;
       }
       runner.hookError(name, 'admit', error);
@@ -114,13 +108,7 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
         reason: verdict.reason,
         ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
       });
-      const admitted = pipeline.admit.slice(0, i);
-      await observe(
-        pipeline.observe.filter((m) => admitted.includes(m)),
-        opValue,
-        deniedOutcome(input, inputHash, denial),
-        runner,
-      );
+      await giveBack(pipeline, i, opValue, deniedOutcome(input, inputHash, denial), runner);
       throw denial;
     }
   }
@@ -137,12 +125,7 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
     if (isCutoff(failure)) {
       // Cut before the export began: nothing ran, so nothing is traced or billed; every admit
       // hook had admitted, and gives back what it reserved.
-      await observe(
-        pipeline.observe.filter((m) => pipeline.admit.includes(m)),
-        opValue,
-        deniedOutcome(input, inputHash, failure),
-        runner,
-      );
+      await giveBack(pipeline, pipeline.admit.length, opValue, deniedOutcome(input, inputHash, failure), runner);
       throw failure;
     }
     // What the failed call used, as metered; at least one unit (a call refused before it ran).
@@ -161,6 +144,20 @@ export async function runPipeline(pipeline: Pipeline, op: Operation, input: Uint
   await observe(pipeline.observe, opValue, outcome, runner);
   if (failure) throw failure;
   return { op, output, outcome };
+}
+
+/**
+ * An operation that will not run: the first `admitted` admit hooks had allowed it, and those of
+ * them that also observe are told it was denied, so they give back what they reserved.
+ */
+function giveBack(pipeline: Pipeline, admitted: number, opValue: CborValue, outcome: Outcome, runner: PipelineRunner): Promise<void> {
+  const allowed = pipeline.admit.slice(0, admitted);
+  return observe(
+    pipeline.observe.filter((m) => allowed.includes(m)),
+    opValue,
+    outcome,
+    runner,
+  );
 }
 
 /** Run observe hooks in order; a failing one is reported and does not stop the others. */

@@ -8,9 +8,11 @@ It records how much later than the envelope's deadline each call's gRPC deadline
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from typing import Any
 
 import grpc
@@ -146,3 +148,16 @@ class FakeNode(node_pb2_grpc.NodeServicer):
             self._fail(context, "EDENIED", "quota: wait", grpc.StatusCode.RESOURCE_EXHAUSTED, retry=1500)
         else:
             self._fail(context, "ENOTFOUND", f"no intent {e.method}", grpc.StatusCode.NOT_FOUND)
+
+
+@contextlib.contextmanager
+def serving(fake: FakeNode) -> Iterator[str]:
+    """Serves ``fake`` on a free loopback port while the block runs; yields its address."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    node_pb2_grpc.add_NodeServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None)

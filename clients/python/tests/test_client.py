@@ -13,10 +13,10 @@ from nacl.signing import SigningKey
 
 from mcp0 import DEADLINE_SLACK_S, Client, Mcp0Error, Progress, cbor, is_loopback, key_id, sign_envelope
 from mcp0.envelope import now_ms
-from mcp0.generated import node_pb2, node_pb2_grpc
+from mcp0.generated import node_pb2
 
 from .conftest import REPO
-from .fake_node import FakeNode
+from .fake_node import FakeNode, serving
 
 
 @pytest.fixture
@@ -27,14 +27,8 @@ def operator() -> SigningKey:
 @pytest.fixture
 def node(operator: SigningKey) -> Iterator[tuple[str, FakeNode]]:
     fake = FakeNode(key_id(operator))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    node_pb2_grpc.add_NodeServicer_to_server(fake, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}", fake
-    finally:
-        server.stop(None)
+    with serving(fake) as address:
+        yield address, fake
 
 
 def test_executes_signed_calls_and_decodes_the_answers(node: tuple[str, FakeNode], operator: SigningKey) -> None:

@@ -6,7 +6,6 @@ test_live_prove.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent import futures
 from typing import Any
 
 import grpc
@@ -14,9 +13,9 @@ import pytest
 from nacl.signing import SigningKey
 
 from mcp0 import Client, Mcp0Error, key_id
-from mcp0.generated import node_pb2, node_pb2_grpc
+from mcp0.generated import node_pb2
 
-from .fake_node import FakeNode
+from .fake_node import FakeNode, serving
 
 PROOF = {"pi_a": ["1", "2", "1"], "pi_b": [["1", "2"], ["3", "4"], ["1", "0"]], "pi_c": ["5", "6", "1"], "protocol": "groth16", "curve": "bn128"}
 
@@ -45,14 +44,8 @@ def operator() -> SigningKey:
 @pytest.fixture
 def node(operator: SigningKey) -> Iterator[tuple[str, ProvingNode]]:
     fake = ProvingNode(key_id(operator))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    node_pb2_grpc.add_NodeServicer_to_server(fake, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}", fake
-    finally:
-        server.stop(None)
+    with serving(fake) as address:
+        yield address, fake
 
 
 def test_prove_sends_the_range_and_the_limit_as_decimal_text(node: tuple[str, ProvingNode], operator: SigningKey) -> None:

@@ -10,6 +10,7 @@ import { nodeTraceChain, verifyTraceProof, type Node, type TraceProofFile } from
 import { Client, type NodeServer } from '@mcp0/sdk/rpc';
 import { loadVerificationKey, releaseZk } from '@mcp0/sdk/zk';
 import { buildPackages } from '../../../test/built.js';
+import { rejection } from '../rejection.js';
 import { consumer, operator, servedNode } from './node.js';
 
 const LONG = 240_000;
@@ -43,15 +44,8 @@ afterAll(async () => {
   await releaseZk();
 });
 
-async function failure(work: Promise<unknown>): Promise<Mcp0Error> {
-  try {
-    await work;
-  } catch (e) {
-    if (e instanceof Mcp0Error) return e;
-    throw e;
-  }
-  throw new Error('expected a typed error, got an answer');
-}
+/** The typed error `work` rejects with (the suites' shared helper takes a function). */
+const failure = (work: Promise<unknown>) => rejection(() => work);
 
 describe('TraceProof over gRPC', () => {
   let file: TraceProofFile;

@@ -11,6 +11,7 @@ import { encodeCbor, generateKeyPair, GRPC_STATUS, Mcp0Error, signEnvelope } fro
 import type { Node } from '@mcp0/sdk';
 import { Client, NODE_PROTO, NODE_SERVICE, PROTO_ROOT, serveNode, type NodeServer } from '@mcp0/sdk/rpc';
 import { buildPackages } from '../../../test/built.js';
+import { rejection } from '../rejection.js';
 import { consumer, operator, servedNode } from './node.js';
 
 let node: Node;
@@ -27,15 +28,8 @@ afterAll(async () => {
   await node?.stop();
 });
 
-async function failure(work: Promise<unknown>): Promise<Mcp0Error> {
-  try {
-    await work;
-  } catch (e) {
-    if (e instanceof Mcp0Error) return e;
-    throw e;
-  }
-  throw new Error('expected a typed error, got an answer');
-}
+/** The typed error `work` rejects with (the suites' shared helper takes a function). */
+const failure = (work: Promise<unknown>) => rejection(() => work);
 
 /** A raw client of mcp0.v1.Node, to send what the SDK's client never would. */
 function rawNode(): GrpcClient & Record<string, (...a: unknown[]) => unknown> {
