@@ -70,6 +70,20 @@ describe('ExecuteStream', () => {
     expect((await client.call('progress', 'steps', { n: 3 }, { onProgress: () => undefined })).value).toEqual({ steps: 3 });
   });
 
+  it('cancels a unary call by its signal, and the node keeps serving', async () => {
+    const controller = new AbortController();
+    const call = client.call('progress', 'steps', { n: 1000 }, { signal: controller.signal });
+    controller.abort();
+    expect(await rejection(() => call)).toMatchObject({ code: 'ETIMEOUT', details: { cutoff: 'cancelled' } });
+    // Already aborted: refused before anything is sent.
+    expect(await rejection(() => client.call('progress', 'steps', { n: 1 }, { signal: controller.signal }))).toMatchObject({
+      code: 'ETIMEOUT',
+      details: { cutoff: 'cancelled' },
+    });
+    await expect.poll(() => server.inFlight, { timeout: 120_000, interval: 20 }).toBe(0);
+    expect((await client.call('progress', 'steps', { n: 1 })).value).toEqual({ steps: 1 });
+  });
+
   it("ends the call, not the process, when the caller's listener throws", async () => {
     const e = await rejection(() =>
       client.call(
