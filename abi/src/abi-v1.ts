@@ -5,7 +5,7 @@
  */
 
 /** The ABI version this library implements. */
-export const ABI_VERSION = '1.2.0';
+export const ABI_VERSION = '1.3.0';
 
 /** The import module of our host functions. */
 export const ABI_NAMESPACE = 'mcp0:abi/v1';

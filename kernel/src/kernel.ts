@@ -16,6 +16,7 @@ import type { ModuleMetrics } from './metering.js';
 import { LoadedModule, brokeInstance, type CallState } from './module.js';
 import { OperationRandom, type Operation } from './operation.js';
 import { runPipeline, type ExecuteRequest, type ExecuteResult, type Pipeline } from './pipeline.js';
+import { checkInputSchema, checkOutputSchema } from './schemas.js';
 import { systemClock, systemRandom, type Providers } from './providers.js';
 import { DEFAULT_MEMORY_PAGES, verifyArtifact, type VerifiedModule } from './verify.js';
 
@@ -216,8 +217,12 @@ export class Kernel extends EventEmitter<KernelEvents> {
     return output.length === 0 ? null : decodeCbor(output);
   }
 
-  /** Route a call to a module's export. Not async: on the hot path every promise layer costs. */
-  #invoke(name: string, exportName: string, input: Uint8Array, state: CallState, allowHook = false) {
+  /**
+   * Route a call to a module's export. Not async: on the hot path every promise layer costs. An
+   * export with JSON Schemas (ABI 1.3) has its input checked here (unless the operation checked
+   * it already, before its hooks) and its output after the call.
+   */
+  #invoke(name: string, exportName: string, input: Uint8Array, state: CallState, allowHook = false, inputChecked = false) {
     const module = this.module(name);
     const listed = module.exportNames.has(exportName) || (allowHook && Object.values(GUEST_EXPORTS).includes(exportName as never));
     if (!listed) {
@@ -231,7 +236,16 @@ export class Kernel extends EventEmitter<KernelEvents> {
       state === ROOT
         ? module.rootState
         : { op: state.op, randoms: state.randoms, chain: [...state.chain, name], ...(state.cutoff === undefined ? {} : { cutoff: state.cutoff }) };
-    return module.invoke(exportName, input, next);
+    const checks = module.schemaChecks(exportName);
+    if (checks === undefined) return module.invoke(exportName, input, next);
+    const where = `${name}/${exportName}`;
+    if (!inputChecked) checkInputSchema(checks, where, input, { module: name, export: exportName });
+    const running = module.invoke(exportName, input, next);
+    if (checks.output === undefined) return running;
+    return running.then((r) => {
+      checkOutputSchema(checks, where, r.output, r.cost, { module: name, export: exportName });
+      return r;
+    });
   }
 
   /** Set the admit and observe hook order (module names). */
@@ -261,14 +275,16 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const observing: CallState = { op, chain: [], randoms: state.randoms! };
     return runPipeline(this.#pipeline, op, request.input, {
       hook: (name, hook, input) => this.#invoke(name, GUEST_EXPORTS[hook], input, hook === 'observe' ? observing : state, true).then((r) => r.output),
-      execute: (input) => this.#invoke(op.agent, op.intent, input, state),
+      // The input was checked against the intent's schema in #operation, before any hook.
+      execute: (input) => this.#invoke(op.agent, op.intent, input, state, false, true),
       hookError: (module, hook, error) => this.emit('hook-error', { module, hook, error }),
     });
   }
 
   /**
    * The operation a request describes, checked before any hook sees it: the agent is loaded, the
-   * intent is one of its exports, the input within its limit, the id and time well formed. A
+   * intent is one of its exports, the input within its limit and (ABI 1.3) its schema, the id and
+   * time well formed. A
    * replay (an id given) must carry its logical time, or it would not replay.
    */
   #operation(request: ExecuteRequest): Operation {
@@ -297,6 +313,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
         got: cause instanceof Uint8Array ? cause.length : typeof cause,
       });
     }
+    // ABI 1.3: an input that breaks the intent's schema is refused before any hook sees it. The
+    // operation never began, so nothing observes it, as for the checks above.
+    checkInputSchema(module.schemaChecks(intent), `${agent}/${intent}`, input, { module: agent, export: intent });
     return {
       id: id ?? randomUUID(),
       agent,

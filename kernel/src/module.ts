@@ -4,7 +4,7 @@
  * replaces the instance so the next call is served; repeated failures mark the module failed and
  * the restart policy brings it back with backoff.
  */
-import { CallError, GUEST_EXPORTS, type CborValue } from '@mcp0/abi';
+import { CallError, GUEST_EXPORTS, type CborValue, type ExportSchemaChecks } from '@mcp0/abi';
 import { createInstance, type HostFunctionTable, type Instance, type LogLevel, type Tier } from '@mcp0/sandbox';
 import { Lifecycle, RestartBudget, type LifecycleState, type RestartPolicy, type TransitionEvent } from './lifecycle.js';
 import { Meter } from './metering.js';
@@ -118,6 +118,28 @@ export class LoadedModule {
   /** The service exports the manifest lists: the only ones callers may reach. */
   get exportNames(): ReadonlySet<string> {
     return this.#exportNames;
+  }
+
+  /**
+   * The JSON Schemas export `name` declares (ABI 1.3), as the signed manifest gives them: plain
+   * JSON (frozen), for an MCP server's `inputSchema` and `outputSchema`. Empty for an export
+   * without schemas; ENOTFOUND for one the manifest does not list.
+   * @example
+   * const { input, output } = kernel.module('acme.counter').exportSchemas('add')
+   */
+  exportSchemas(name: string): { input?: Readonly<Record<string, unknown>>; output?: Readonly<Record<string, unknown>> } {
+    if (!this.#exportNames.has(name))
+      throw new CallError('ENOTFOUND', `${this.name} has no export ${JSON.stringify(name)}`, { module: this.name, export: name });
+    const checks = this.verified.schemas.get(name);
+    return {
+      ...(checks?.input === undefined ? {} : { input: checks.input.schema }),
+      ...(checks?.output === undefined ? {} : { output: checks.output.schema }),
+    };
+  }
+
+  /** The compiled schemas of export `name`, for the kernel's per-call checks; undefined without any. */
+  schemaChecks(name: string): ExportSchemaChecks | undefined {
+    return this.verified.schemas.get(name);
   }
 
   /** verified → instantiated → initialized → running. */

@@ -9,9 +9,11 @@ import {
   checkAbi,
   checkExports,
   checkImports,
+  exportSchemas,
   parseSections,
   readManifest,
   verifyModule,
+  type ExportSchemaChecks,
   type Grant,
   type Manifest,
   type PublicKey,
@@ -44,6 +46,11 @@ export interface VerifiedModule {
   /** The artifact with its memory and table maxima rewritten to the caps: what the kernel runs. */
   capped: Uint8Array;
   compiled: WebAssembly.Module;
+  /**
+   * The exports' JSON Schemas (ABI 1.3), compiled once when the manifest was read and checked on
+   * every call; exports without schemas are absent.
+   */
+  schemas: ReadonlyMap<string, ExportSchemaChecks>;
 }
 
 /** The memory cap when neither the host nor the manifest sets one: 16 MiB. */
@@ -74,5 +81,15 @@ export async function verifyArtifact(bytes: Uint8Array, options: VerifyOptions):
   checkExports(compiled, manifest);
   const grants = options.grants === 'as-requested' ? (manifest.capabilities ?? []) : (options.grants ?? []);
   const capabilities = effectiveCapabilities(manifest, grants);
-  return { manifest, signers, sha256: createHash('sha256').update(bytes).digest('hex'), capabilities, memoryPages, capped, compiled };
+  return {
+    manifest,
+    signers,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    capabilities,
+    memoryPages,
+    capped,
+    compiled,
+    // Compiled by readManifest's check already: this is the same compilation, not another.
+    schemas: exportSchemas(manifest),
+  };
 }

@@ -38,7 +38,7 @@ describe('mcp0 agent', () => {
     expect(spawned.err).toContain('WARNING: --dev: trusting the DEVELOPMENT key');
     expect(spawned.err).toContain(`trust: agent signer ${publisher.kid} from --trust-agent ${memory.pub}`);
     const id = json(spawned.out).id as string;
-    expect(json(spawned.out)).toMatchObject({ name: 'notes', state: 'running', module: 'mcp0.example.memory@0.1.0' });
+    expect(json(spawned.out)).toMatchObject({ name: 'notes', state: 'running', module: 'mcp0.example.memory@0.2.0' });
 
     expect((await run('agent', 'execute', 'notes', 'remember', '{"text":"first"}', ...at)).code).toBe(0);
     const snap = json((await run('agent', 'snapshot', id, ...at, '--json')).out).id as string;

@@ -8,6 +8,7 @@ import { LoadError, Mcp0Error } from '../errors/index.js';
 import { MANIFEST_SECTION } from '../abi-v1.js';
 import { compileOnFirstUse, JsonError, parseJson } from '../json/index.js';
 import { appendCustomSection, customSections, removeCustomSections } from '../wasm/sections.js';
+import { exportSchemas } from './export-schemas.js';
 import type { Manifest } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -20,7 +21,8 @@ const manifestValidator = compileOnFirstUse<Manifest>(manifestSchema);
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /**
- * Validate a manifest object; throws `EMANIFEST` listing every schema violation.
+ * Validate a manifest object; throws `EMANIFEST` listing every schema violation, or naming the
+ * export whose JSON Schema breaks the rules of ABI.md §2 (`exportSchemas`).
  * @example
  * const m = validateManifest(JSON.parse(readFileSync('plugin.json', 'utf8')))
  */
@@ -36,6 +38,9 @@ export function validateManifest(value: unknown): Manifest {
   const caps = (value.capabilities ?? []).map((c) => c.name);
   const dupCap = caps.find((n, i) => caps.indexOf(n) !== i);
   if (dupCap !== undefined) throw new LoadError('EMANIFEST', `invalid manifest: capability "${dupCap}" is requested twice`, { check: 'manifest' });
+  // ABI 1.3: the exports' schemas are compiled now, so a bad one fails the build and the load,
+  // never a call; the compilation stays with the manifest for the kernel's checks.
+  exportSchemas(value);
   return value;
 }
 

@@ -17,6 +17,18 @@ export interface CapabilityScope {
   topics?: string[];
 }
 
+/**
+ * One service export. `input` and `output` (ABI 1.3) are JSON Schemas (draft 2020-12) of the JSON
+ * view of its CBOR input and output (ABI.md §2), checked on every call; plain JSON, so an MCP server
+ * can publish them as a tool's `inputSchema` and `outputSchema`.
+ */
+export interface ManifestExport {
+  name: string;
+  description?: string;
+  input?: Record<string, unknown>;
+  output?: Record<string, unknown>;
+}
+
 /** A module manifest (ABI v1). */
 export interface Manifest {
   name: string;
@@ -24,7 +36,7 @@ export interface Manifest {
   abi: string;
   kind: 'plugin' | 'agent';
   provides?: string[];
-  exports: { name: string; description?: string }[];
+  exports: ManifestExport[];
   hooks?: HookName[];
   capabilities?: CapabilityRequest[];
   limits?: { memoryPages?: number; timeoutMs?: number };

@@ -9,6 +9,11 @@ import { Value, decode, encode, fail, failWith, kvGet, kvPut, readArgs, respond 
 export { mcp0_abi_v1 } from "@mcp0/abi/as";
 
 const KEY = "/counter";
+/**
+ * The largest counter: 2^53 - 1, the largest integer the JSON view of the output schema can hold
+ * (ABI.md §2), so every answer keeps the manifest's promise.
+ */
+const MAX: u64 = 9007199254740991;
 
 export function mcp0_init(): i32 {
   return 0;
@@ -26,7 +31,7 @@ export function increment(): i32 {
   const current = load();
   if (current < 0) return 1;
   const value = <u64>current;
-  if (by > U64.MAX_VALUE - value) return fail("EINPUT", '"by" = ' + by.toString() + " would overflow the counter at " + value.toString());
+  if (value > MAX || by > MAX - value) return fail("EINPUT", '"by" = ' + by.toString() + " would take the counter at " + value.toString() + " past " + MAX.toString());
   return store(value + by);
 }
 
