@@ -16,8 +16,7 @@ import type { Node } from '@mcp0/sdk';
 import { type Args, type Command, type Io, intOption, listOption, stringOption } from '../command.js';
 import { isKeyId } from '../keyring.js';
 import { isKeyPath, readKey } from '../trust.js';
-import { DEFAULT_IDLE_MS, DEFAULT_MAX_SESSIONS, isLoopback, serveMcpHttp, splitHostPort } from './mcp/http.js';
-import { mcpServer } from './mcp/server.js';
+import { DEFAULT_IDLE_MS, DEFAULT_MAX_SESSIONS, isLoopback, splitHostPort } from './mcp/address.js';
 import { readTokens } from './mcp/tokens.js';
 import { NODE_OPTIONS, openNode } from './node/open.js';
 
@@ -47,6 +46,7 @@ function stopRequested(also?: Promise<unknown>): Promise<string> {
 
 async function serveStdio(node: Node, consumer: string, io: Io): Promise<void> {
   const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+  const { mcpServer } = await import('./mcp/server.js');
   const server = mcpServer({ node, consumer, version: toolsVersion() });
   const closed = new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
@@ -160,6 +160,8 @@ export const mcp: Command = {
         return 0;
       }
       const json = args.values.json === true;
+      // Loaded only here: the SDK and its HTTP stack cost every other mcp0 command nothing.
+      const { serveMcpHttp } = await import('./mcp/http.js');
       const http = await serveMcpHttp({
         node,
         version: toolsVersion(),
