@@ -53,8 +53,10 @@ function progressOf(count: number, topic: string, data: CborValue): { progress: 
 /**
  * A tool result for what an operation gave: its output as JSON text, and as `structuredContent`
  * when the tool declares an output schema (MCP wants an object there).
+ * @example
+ * successResult({ value: 2 }, true, {}) // { content: [{ type: 'text', text: '{"value":2}' }], structuredContent: { value: 2 }, _meta: {} }
  */
-function success(output: CborValue, hasOutputSchema: boolean, meta: Record<string, unknown>): CallToolResult {
+export function successResult(output: CborValue, hasOutputSchema: boolean, meta: Record<string, unknown>): CallToolResult {
   const json = toJson(output);
   return {
     content: [{ type: 'text', text: exactJson(json) }],
@@ -63,8 +65,12 @@ function success(output: CborValue, hasOutputSchema: boolean, meta: Record<strin
   };
 }
 
-/** A tool result for a failed operation: `isError`, and the ABI code first in the text so a model reads it. */
-function failure(error: unknown, meta: Record<string, unknown>): CallToolResult {
+/**
+ * A tool result for a failed operation: `isError`, and the ABI code first in the text so a model reads it.
+ * @example
+ * failureResult(new CallError('EDENIED', 'quota-exhausted: …', { retryAfterMs: 900 }), {}) // { isError: true, content: [{ text: 'EDENIED: quota-exhausted: …' }], … }
+ */
+export function failureResult(error: unknown, meta: Record<string, unknown>): CallToolResult {
   const e = error instanceof Mcp0Error ? error : new Mcp0Error('EINTERNAL', error instanceof Error ? error.message : String(error));
   return {
     isError: true,
@@ -112,9 +118,9 @@ export function mcpServer({ node, consumer, version }: SessionOptions): Server {
         .get(tool.agentId)
         .execute(tool.intent, fromJson(request.params.arguments ?? {}), { signal: extra.signal, ...(onEmit ? { onEmit } : {}) });
     } catch (e) {
-      return failure(e, await traceMeta(node));
+      return failureResult(e, await traceMeta(node));
     }
-    return success(output, tool.tool.outputSchema !== undefined, await traceMeta(node));
+    return successResult(output, tool.tool.outputSchema !== undefined, await traceMeta(node));
   });
   return server;
 }

@@ -4,7 +4,9 @@
  * from grants, and the bearer tokens file.
  */
 import { describe, expect, it } from 'vitest';
+import { CallError } from '@mcp0/abi';
 import { globMatch } from './glob.js';
+import { failureResult, successResult } from './server.js';
 import { agentPart, annotationsOf, permits, schemasOf } from './tools.js';
 import { holderOf, parseTokens } from './tokens.js';
 
@@ -87,5 +89,28 @@ describe('the tokens file', () => {
     ];
     for (const [doc, message] of bad) expect(() => parseTokens(JSON.stringify(doc), 't.json')).toThrow(message);
     expect(() => parseTokens(`{"tokens":[{"token":"${token}","consumer":"${kid}","consumer":"${kid}"}]}`, 't.json')).toThrow(/duplicate member/);
+  });
+});
+
+describe('tool results', () => {
+  it('carries the output as JSON text, and as structuredContent only with an output schema and an object', () => {
+    const meta = { 'mcp0/trace': { seq: 3, head: '12' } };
+    expect(successResult({ value: 2n ** 64n - 1n, raw: new Uint8Array([1]) }, true, meta)).toEqual({
+      content: [{ type: 'text', text: '{"value":"18446744073709551615","raw":{"$bytes":"AQ=="}}' }],
+      structuredContent: { value: '18446744073709551615', raw: { $bytes: 'AQ==' } },
+      _meta: meta,
+    });
+    expect(successResult({ value: 2 }, false, {})).toEqual({ content: [{ type: 'text', text: '{"value":2}' }], _meta: {} });
+    expect(successResult([1, 2], true, {})).toEqual({ content: [{ type: 'text', text: '[1,2]' }], _meta: {} });
+  });
+
+  it('answers a failure with isError, its ABI code first, and the details under mcp0/error', () => {
+    const r = failureResult(new CallError('EDENIED', 'quota-exhausted: 10 calls used', { retryAfterMs: 900 }), {});
+    expect(r).toEqual({
+      isError: true,
+      content: [{ type: 'text', text: 'EDENIED: quota-exhausted: 10 calls used' }],
+      _meta: { 'mcp0/error': { code: 'EDENIED', message: 'quota-exhausted: 10 calls used', details: { retryAfterMs: 900 } } },
+    });
+    expect(failureResult(new TypeError('boom'), {})._meta!['mcp0/error']).toMatchObject({ code: 'EINTERNAL', message: 'boom' });
   });
 });
