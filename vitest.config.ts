@@ -25,5 +25,9 @@ export default defineConfig({
     // Extism's WASI import warns in every thread; only --no-warnings reaches worker threads.
     execArgv: ['--no-warnings'],
     reporters: ['default', './test/summary-reporter.ts'],
+    // A dependency that publishes its TypeScript under the same "source" condition (eventsource-parser,
+    // under the MCP SDK's HTTP client) resolves to a .ts file, which Node cannot load: vitest
+    // transforms it instead of handing it to Node.
+    server: { deps: { inline: ['@modelcontextprotocol/sdk', 'eventsource-parser'] } },
   },
 });

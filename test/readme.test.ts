@@ -18,7 +18,10 @@
  * sends that job SIGTERM and waits for it to exit: its exit code and everything it printed are the
  * line's result. A job a walk leaves running fails the walk (and is stopped). `python` blocks run
  * with $MCP0_PYTHON (`scripts/python/setup.sh` prints it; .ci/run sets it): without it they are
- * skipped with a warning, except under CI, where the walk fails.
+ * skipped with a warning, except under CI, where the walk fails. A `json` block is an MCP client's
+ * configuration (`mcpServers`): each server it names is launched as a client would launch it (from
+ * another folder, with the clone's path put in for `/home/you/mcp-zero`), and asked over stdio to
+ * initialize, list its tools and call one; what it answered is the block's result.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -66,7 +69,7 @@ function commands(text: string): string[] {
 
 /** The walks: sections run in one folder, in this order (Running agents signs with Writing a plugin's key; the network section calls its agent). */
 const WALKS: string[][] = [
-  ['Writing a plugin', 'Loading and running, in short', 'Running agents', 'A node over the network'],
+  ['Writing a plugin', 'Loading and running, in short', 'Running agents', 'A node over the network', 'Serving agents to MCP clients'],
   ['Running the conformance suite'],
   ['Assembling a custom distribution'],
 ];
@@ -109,6 +112,11 @@ const EXPECTED: { section: string; command: string; nth?: number; code?: number;
     output: /serving gRPC on 127\.0\.0\.1:7040 \(plaintext\)[^]*SIGTERM: node stopped cleanly/,
   },
   { section: 'A node over the network', command: 'npx mcp0 remote 127.0.0.1:7040 node info', output: /^distribution: standard@/m },
+  {
+    section: 'Serving agents to MCP clients',
+    command: 'json',
+    output: /"serverInfo":\{"name":"mcp0"[^]*"name":"tally\.increment"[^]*\{\\"value\\":\d+\}[^]*stdin closed: stopping/,
+  },
   { section: 'A node over the network', command: 'kill %1', nth: 2, output: /serving gRPC on 127\.0\.0\.1:7040 \(TLS\)[^]*SIGTERM: node stopped cleanly/ },
   {
     section: 'Assembling a custom distribution',
@@ -250,6 +258,59 @@ async function killJob(step: string, jobs: Job[], where: string): Promise<Ran> {
   return { code: code ?? -1, out: job.out };
 }
 
+/** The path the README's MCP client configuration names for your clone. */
+const CLONE_PLACEHOLDER = '/home/you/mcp-zero';
+
+/**
+ * A `json` block: an MCP client configuration. Each server is started with its command and args
+ * (the clone's path in place of the placeholder, from a folder elsewhere, as a desktop client
+ * does), sent initialize, tools/list and a call of the first tool listed, then its stdin is
+ * closed, as a client does to stop it. The result is everything it printed and its exit code.
+ */
+async function mcpConfig(dir: string, text: string, env: NodeJS.ProcessEnv, where: string): Promise<Ran> {
+  const config = JSON.parse(text.replaceAll(CLONE_PLACEHOLDER, dir)) as { mcpServers?: Record<string, { command: string; args?: string[] }> };
+  const servers = Object.entries(config.mcpServers ?? {});
+  if (servers.length === 0) throw new Error(`${where}: a json block that is not an MCP client configuration (mcpServers)`);
+  let out = '';
+  for (const [name, { command, args = [] }] of servers) {
+    const child = spawn(command, args, { cwd: tmpdir(), env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const waiting: { id: number; resolve: (line: Record<string, unknown>) => void }[] = [];
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      for (const line of stdout.split('\n').slice(0, -1)) {
+        const message = JSON.parse(line) as { id?: number };
+        for (const w of waiting.filter((x) => x.id === message.id)) w.resolve(message);
+      }
+    });
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const ask = async (id: number, method: string, params: object): Promise<Record<string, unknown>> => {
+      const answer = new Promise<Record<string, unknown>>((resolve) => waiting.push({ id, resolve }));
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+      const late = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${where}: ${name} did not answer ${method}:\n${stderr}`)), 120_000).unref(),
+      );
+      return Promise.race([answer, late, exited.then((code) => Promise.reject(new Error(`${where}: ${name} exited ${code}:\n${stderr}`)))]);
+    };
+    try {
+      await ask(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'readme', version: '0' } });
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+      const listed = (await ask(2, 'tools/list', {})) as { result?: { tools?: { name: string }[] } };
+      const first = listed.result?.tools?.[0]?.name;
+      if (first !== undefined) await ask(3, 'tools/call', { name: first, arguments: {} });
+    } finally {
+      child.stdin!.end();
+    }
+    const code = await Promise.race([exited, new Promise<number>((resolve) => setTimeout(() => resolve(-1), JOB_DEADLINE_MS).unref())]);
+    if (code === -1) child.kill('SIGKILL');
+    out += `${stdout}${stderr}`;
+    if (code !== 0) return { code, out };
+  }
+  return { code: 0, out };
+}
+
 /** The Python of `python` blocks: $MCP0_PYTHON, which scripts/python/setup.sh prints and .ci/run sets. */
 const python = process.env.MCP0_PYTHON;
 
@@ -290,7 +351,7 @@ describe('the README, as written', () => {
           const blocks = readme.filter((b) => b.section === section);
           expect(blocks.length, `no code block in section "${section}"`).toBeGreaterThan(0);
           for (const block of blocks) {
-            const steps = block.lang === 'sh' ? commands(block.text) : [block.lang === 'python' ? 'python' : 'node'];
+            const steps = block.lang === 'sh' ? commands(block.text) : [block.lang === 'python' || block.lang === 'json' ? block.lang : 'node'];
             for (const step of steps) {
               if (step in COVERED_ELSEWHERE) continue;
               const nth = (seen.get(`${section}\0${step}`) ?? 0) + 1;
@@ -303,6 +364,8 @@ describe('the README, as written', () => {
                 const viaNpx: boolean = !npxRan && step.includes('npx mcp0');
                 npxRan ||= viaNpx;
                 ran = await sh(dir, placeholders(step, dir), env, viaNpx);
+              } else if (block.lang === 'json') {
+                ran = await mcpConfig(dir, block.text, env, at);
               } else if (block.lang === 'python') {
                 if (python === undefined) {
                   const why = `${at}: no Python for the Python client: run scripts/python/setup.sh and set MCP0_PYTHON to the path it prints`;

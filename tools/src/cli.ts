@@ -16,6 +16,7 @@ import { dist } from './commands/dist.js';
 import { inspect } from './commands/inspect.js';
 import { keygen } from './commands/keygen.js';
 import { keyring } from './commands/keyring.js';
+import { mcp } from './commands/mcp.js';
 import { scaffold } from './commands/new.js';
 import { pack } from './commands/pack.js';
 import { remote } from './commands/remote.js';
@@ -41,6 +42,7 @@ export const COMMANDS: readonly Command[] = [
   agent,
   trace,
   remote,
+  mcp,
   store,
   dist,
   agreement,

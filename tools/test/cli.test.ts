@@ -49,6 +49,7 @@ describe('mcp0', () => {
         'inspect',
         'keygen',
         'keyring',
+        'mcp',
         'new',
         'pack',
         'remote',
