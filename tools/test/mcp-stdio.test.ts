@@ -7,12 +7,16 @@
  * protocol error MCP specifies, progress notifications from an agent's emits, and the usage
  * errors of a command line that cannot serve.
  */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEYRING, run } from './helpers.js';
 import { bin, prepare, traceHead, type McpFixture } from './mcp-setup.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
 
 let f: McpFixture;
 beforeAll(async () => {
@@ -53,8 +57,13 @@ describe('mcp0 mcp over stdio', () => {
     const { tools } = await client.listTools(undefined, { timeout: 120_000 });
     expect(tools.map((t) => t.name).sort(), stderr()).toEqual(['counter.get', 'counter.increment', 'progress.steps']);
     const increment = tools.find((t) => t.name === 'counter.increment')!;
-    expect(increment.inputSchema).toEqual({ type: 'object' });
-    expect(increment.outputSchema).toBeUndefined();
+    // The schemas are the signed manifest's (ABI 1.3).
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'agents/counter/plugin.json'), 'utf8')) as {
+      exports: { name: string; input: object; output: object }[];
+    };
+    const declared = manifest.exports.find((e) => e.name === 'increment')!;
+    expect(increment.inputSchema).toEqual(declared.input);
+    expect(increment.outputSchema).toEqual(declared.output);
     // counter holds kv (it can write), progress only emit; neither holds net.
     expect(increment.annotations).toEqual({ readOnlyHint: false, openWorldHint: false });
     expect(tools.find((t) => t.name === 'progress.steps')!.annotations).toEqual({ readOnlyHint: true, openWorldHint: false });
@@ -63,7 +72,7 @@ describe('mcp0 mcp over stdio', () => {
     const first = await call(client, 'counter.increment', { by: 2 });
     expect(first.isError ?? false, JSON.stringify(first)).toBe(false);
     expect(first.content).toEqual([{ type: 'text', text: '{"value":2}' }]);
-    expect(first.structuredContent).toBeUndefined();
+    expect(first.structuredContent).toEqual({ value: 2 });
     const second = await call(client, 'counter.increment', { by: 3 });
     expect(second.content).toEqual([{ type: 'text', text: '{"value":5}' }]);
     const got = await call(client, 'counter.get');
@@ -90,10 +99,11 @@ describe('mcp0 mcp over stdio', () => {
     expect((denied.content as { text: string }[])[0]!.text).toMatch(/^EDENIED: .*not-permitted: agreement agr-mine does not permit agent-[0-9a-f]+\/reset$/);
     expect(denied._meta?.['mcp0/error']).toMatchObject({ code: 'EDENIED' });
 
+    // Input the export's schema refuses never reaches a hook: no operation, no trace entry.
     const bad = await call(client, 'counter.increment', { by: 'two' });
     expect(bad.isError).toBe(true);
     expect(bad._meta?.['mcp0/error']).toMatchObject({ code: 'EINPUT' });
-    expect(traceOf(bad).seq).toEqual(expect.any(Number)); // a failed operation is traced too
+    expect(traceOf(bad)).toEqual(traceOf(denied));
 
     // notes is another consumer's agent: to this caller it does not exist, as a made-up name does not.
     for (const name of ['notes.remember', 'counter.nope', 'nothing']) {
