@@ -17,6 +17,7 @@ import {
 import { Kernel } from '@mcp0/kernel';
 import canonicalize from 'canonicalize';
 import { publisher, signed, trusted, unsigned } from '../../test/fixtures.js';
+import { callRejection } from '../../test/rejection.js';
 import { TestKv } from './memory-kv.js';
 
 /** `ok` echoes its input; `huge` answers N zero bytes for input N, which as CBOR is the integer 0. */
@@ -43,15 +44,6 @@ async function withSchemas(edit: (m: Manifest) => Manifest = (m) => m): Promise<
 async function rawManifest(manifest: unknown): Promise<Uint8Array> {
   const bare = removeCustomSections(await unsigned('hostile'), 'mcp0.manifest');
   return signModule(appendCustomSection(bare, 'mcp0.manifest', new TextEncoder().encode(canonicalize(manifest)!)), publisher);
-}
-
-async function failure(p: Promise<unknown>): Promise<CallError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(CallError);
-  return e as CallError;
 }
 
 describe('schemas on exports, through the kernel', () => {
@@ -90,7 +82,7 @@ describe('schemas on exports, through the kernel', () => {
     await kernel.execute({ agent: 'test.schemas', intent: 'ok', input: encodeCbor({ n: 2 }), cause: before });
     const { count } = await seen();
     const ran = calls();
-    const e = await failure(kernel.execute({ agent: 'test.schemas', intent: 'ok', input: encodeCbor(value), cause: new Uint8Array(32).fill(2) }));
+    const e = await callRejection(kernel.execute({ agent: 'test.schemas', intent: 'ok', input: encodeCbor(value), cause: new Uint8Array(32).fill(2) }));
     expect(e.code).toBe('EINPUT');
     expect(e.details).toMatchObject({ module: 'test.schemas', export: 'ok', side: 'input', reason: 'schema', ...details });
     expect(e.message).toContain(`test.schemas/ok: the input breaks its input schema at ${details.pointer || '/'}: expected `);
@@ -102,7 +94,7 @@ describe('schemas on exports, through the kernel', () => {
   it('refuses CBOR nested deeper than 64 levels, and bytes that are not CBOR, before any hook', async () => {
     const { count } = await seen();
     const deep = new Uint8Array(70).fill(0x81); // 70 arrays of one item, around nothing: over the CBOR depth bound
-    const e = await failure(kernel.execute({ agent: 'test.schemas', intent: 'ok', input: deep }));
+    const e = await callRejection(kernel.execute({ agent: 'test.schemas', intent: 'ok', input: deep }));
     expect(e).toMatchObject({ code: 'EINPUT', details: { side: 'input' } });
     expect(e.message).toMatch(/nesting deeper than 64 levels/);
     await expect(kernel.execute({ agent: 'test.schemas', intent: 'ok', input: Uint8Array.of(0xff) })).rejects.toMatchObject({ code: 'EINPUT' });
@@ -111,7 +103,7 @@ describe('schemas on exports, through the kernel', () => {
 
   it('fails an operation whose output breaks its schema with EGUEST, observed as an error', async () => {
     const { count } = await seen();
-    const e = await failure(kernel.execute({ agent: 'test.schemas', intent: 'huge', input: encodeCbor(1) }));
+    const e = await callRejection(kernel.execute({ agent: 'test.schemas', intent: 'huge', input: encodeCbor(1) }));
     expect(e.code).toBe('EGUEST');
     expect(e.details).toMatchObject({ module: 'test.schemas', export: 'huge', side: 'output', pointer: '', expected: 'string (type)', got: 'number 0' });
     expect(e.details.cost).toBeGreaterThanOrEqual(1);

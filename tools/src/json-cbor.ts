@@ -90,3 +90,14 @@ export function plainDetails(details: unknown): Record<string, unknown> {
     JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
   ) as Record<string, unknown>;
 }
+
+/**
+ * A failed call as `--json` prints it on stdout, `{ok: false, error: {code, message, ...details}}`
+ * (retryAfterMs of a denial and the other details included); undefined for an untyped error.
+ * @example
+ * if (json) io.out(failureLine(e) ?? '')
+ */
+export function failureLine(e: unknown): string | undefined {
+  if (!(e instanceof Mcp0Error)) return undefined;
+  return `${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...plainDetails(e.details) } })}\n`;
+}

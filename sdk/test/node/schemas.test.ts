@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CallError, appendManifest, readManifest, signModule, type CborValue, type Manifest } from '@mcp0/abi';
 import type { Node } from '@mcp0/sdk';
 import { publisher, signed, unsigned } from '../../../test/fixtures.js';
+import { callRejection } from '../../../test/rejection.js';
 import { startNode } from './harness.js';
 
 let node: Node | undefined;
@@ -12,15 +13,6 @@ afterEach(async () => {
   await node?.stop();
   node = undefined;
 });
-
-async function failure(p: Promise<unknown>): Promise<CallError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(CallError);
-  return e as CallError;
-}
 
 describe('export schemas on a node', () => {
   it('the example agents carry schemas for every export, under abi ^1.3', async () => {
@@ -43,7 +35,7 @@ describe('export schemas on a node', () => {
       [{ note: 'no text' }, ''],
     ];
     for (const [input, pointer] of refused) {
-      const e = await failure(notes.execute('remember', input));
+      const e = await callRejection(notes.execute('remember', input));
       expect(e).toMatchObject({ code: 'EINPUT', details: { side: 'input', pointer, export: 'remember' } });
     }
     expect(await node.roles.trace.head()).toEqual(head);
@@ -66,7 +58,7 @@ describe('export schemas on a node', () => {
     const c = await node.agents.spawn({ module: signModule(appendManifest(bytes, capped), publisher), name: 'capped' });
     expect(await c.execute('increment')).toEqual({ value: 1 });
     const before = await node.roles.trace.head();
-    const e = await failure(c.execute('increment'));
+    const e = await callRejection(c.execute('increment'));
     expect(e).toMatchObject({ code: 'EGUEST', details: { side: 'output', pointer: '/value', expected: 'must be <= 1 (maximum)', got: 'number 2' } });
     // Observed (the trace moved on by one entry), but the write of 2 never landed.
     expect((await node.roles.trace.head()).seq).toBe(Number(before.seq) + 1);

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Mcp0Error, UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
+import { UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
 import type { Agent, Node } from '@mcp0/sdk';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { parseJsonArg, plainDetails, toJson } from '../json-cbor.js';
+import { failureLine, parseJsonArg, toJson } from '../json-cbor.js';
 import { NODE_OPTIONS, openNode } from './node/open.js';
 
 const SUBCOMMANDS = ['spawn', 'list', 'execute', 'snapshot', 'recover', 'pause', 'resume', 'terminate'] as const;
@@ -121,10 +121,9 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, c
       try {
         output = await node.agents.get(rest[0]!).execute(rest[1]!, input);
       } catch (e) {
-        // With --json, a failure is a result too (stdout, with retryAfterMs and the other details);
-        // the error line on stderr and exit 1 stay as for every command.
-        if (json && e instanceof Mcp0Error)
-          io.out(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...plainDetails(e.details) } })}\n`);
+        // With --json a failure is a result too, on stdout; stderr's error line and exit 1 stay.
+        const line = json ? failureLine(e) : undefined;
+        if (line !== undefined) io.out(line);
         throw e;
       }
       print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Mcp0Error, UsageError, type CborValue } from '@mcp0/abi';
 import type { Client } from '@mcp0/sdk/rpc';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { parseJsonArg, plainDetails, toJson } from '../json-cbor.js';
+import { failureLine, parseJsonArg, toJson } from '../json-cbor.js';
 import { CONNECT_OPTIONS, checkAddress, connectNode, connectOptions } from './remote/connect.js';
 
 /** Each group's subcommands and the positionals each takes after it. */
@@ -120,10 +120,9 @@ async function runAgent(client: Client, args: Args, io: Io, r: Request): Promise
       try {
         output = await client.agents.get(name!).execute(second!, r.input);
       } catch (e) {
-        // As `mcp0 agent execute --json`: a failure is a result too, on stdout with its details
-        // (retryAfterMs of a denial, the gRPC status); stderr's error line and exit 1 stay.
-        if (json && e instanceof Mcp0Error)
-          io.out(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...plainDetails(e.details) } })}\n`);
+        // With --json a failure is a result too, on stdout; stderr's error line and exit 1 stay.
+        const line = json ? failureLine(e) : undefined;
+        if (line !== undefined) io.out(line);
         throw e;
       }
       print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));
