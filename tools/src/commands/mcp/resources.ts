@@ -275,8 +275,13 @@ export function registerResources(server: Server, { node, consumer, pageSize = D
         });
       }
       let after = resumed?.k ?? null;
-      for (;;) {
-        if (out.length >= pageSize) return { resources: out, nextCursor: position(after) };
+      for (let first = true; ; first = false) {
+        if (out.length >= pageSize) {
+          // Past the first storage page its cursor says more follow; before it, look, so an agent without keys ends no page with a cursor to nothing.
+          const more = !first || (await node.roles.storage.list({ agent: a.agent.id, limit: 1, cursor: after })).entries.length > 0;
+          if (more) return { resources: out, nextCursor: position(after) };
+          break;
+        }
         const page = await node.roles.storage.list({ agent: a.agent.id, limit: Math.min(pageSize - out.length, RESOURCE_PAGE_RANGE.max), cursor: after });
         for (const [key, value] of page.entries) out.push({ uri: agentUri(a.part, key), name: key, title: `${a.agent.name}: ${key}`, size: value.length });
         if (page.cursor === null || page.entries.length === 0) break;
