@@ -3,7 +3,8 @@
  * desktop client launches) or Streamable HTTP. Its tools are the intents of the agents whose
  * agreement's consumer is the caller; each call is one operation through the pipeline (the
  * agreements plugin admits and meters it, the trace records it, its state commits). Nothing that
- * manages the node (spawn, terminate, snapshots, the trace) is ever a tool.
+ * manages the node (spawn, terminate, snapshots, the trace) is ever a tool. Its resources are
+ * read-only views of the trace and of the caller's agents' state; reading one is not an operation.
  *
  * Who the caller is: over HTTP, the consumer key its bearer token maps to (--tokens), or the
  * --anonymous key on loopback. Over stdio, the --consumer key: the client is a process the user
@@ -17,6 +18,7 @@ import { type Args, type Command, type Io, intOption, listOption, stringOption }
 import { isKeyId } from '../keyring.js';
 import { isKeyPath, readKey } from '../trust.js';
 import { DEFAULT_IDLE_MS, DEFAULT_MAX_SESSIONS, isLoopback, splitHostPort } from './mcp/address.js';
+import { DEFAULT_RESOURCE_PAGE, RESOURCE_PAGE_RANGE } from './mcp/paging.js';
 import { readTokens } from './mcp/tokens.js';
 import { NODE_OPTIONS, openNode } from './node/open.js';
 
@@ -44,10 +46,10 @@ function stopRequested(also?: Promise<unknown>): Promise<string> {
   });
 }
 
-async function serveStdio(node: Node, consumer: string, io: Io): Promise<void> {
+async function serveStdio(node: Node, consumer: string, resourcePage: number | undefined, io: Io): Promise<void> {
   const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
   const { mcpServer } = await import('./mcp/server.js');
-  const server = mcpServer({ node, consumer, version: toolsVersion() });
+  const server = mcpServer({ node, consumer, version: toolsVersion(), ...(resourcePage === undefined ? {} : { resourcePage }) });
   const closed = new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);
@@ -67,7 +69,7 @@ export const mcp: Command = {
   name: 'mcp',
   summary: "serve a node's agents to MCP clients, over stdio or Streamable HTTP",
   usage:
-    '[--dist <dir>] [--store <uri>] [--trust <key>... | --dev] (--consumer <key> | --http <host:port> (--tokens <file> | --anonymous <key id>) [--listen-public] [--allow-host <host>...] [--allow-origin <origin>...] [--max-sessions <n>] [--session-idle <seconds>]) [--json]',
+    '[--dist <dir>] [--store <uri>] [--trust <key>... | --dev] (--consumer <key> | --http <host:port> (--tokens <file> | --anonymous <key id>) [--listen-public] [--allow-host <host>...] [--allow-origin <origin>...] [--max-sessions <n>] [--session-idle <seconds>]) [--resource-page <n>] [--json]',
   options: {
     ...NODE_OPTIONS,
     consumer: {
@@ -100,6 +102,11 @@ export const mcp: Command = {
       arg: '<seconds>',
       description: `--http: close a session unused this long (default ${DEFAULT_IDLE_MS / 1000})`,
     },
+    'resource-page': {
+      type: 'string',
+      arg: '<n>',
+      description: `resources listed per resources/list page, ${RESOURCE_PAGE_RANGE.min} to ${RESOURCE_PAGE_RANGE.max} (default ${DEFAULT_RESOURCE_PAGE})`,
+    },
     json: { type: 'boolean', description: '--http: print the ready and stopped lines as JSON' },
   },
   details: [
@@ -110,6 +117,14 @@ export const mcp: Command = {
     'failure is a result with isError and the ABI code (EDENIED: not-permitted ...); _meta "mcp0/trace" is the trace',
     "head {seq, head} read after it. An agent's emits during a call are progress notifications; a cancelled call",
     'that has not begun never runs.',
+    '',
+    'Resources, read-only, none of them an operation (no hook runs, the trace gets no entry): mcp0://trace/head',
+    '{seq, head}; mcp0://trace/checkpoint, the newest signed checkpoint; mcp0://trace/entries/{from}-{to}, at most',
+    "1,000 entries; and for each of the caller's agents (those its tools come from, agreement in force)",
+    'mcp0://agents/<agent>, its id, state, module, snapshots and state root, and mcp0://agents/<agent>/state/<key>',
+    '(the key percent-encoded as RFC 6570 expands {key}): JSON when the value is CBOR, else base64. resources/list',
+    "pages with a cursor (--resource-page). Another consumer's agent reads as a missing one (-32002); a malformed",
+    'URI or cursor is -32602.',
     '',
     'stdio (the default) is for a client that launches mcp0 itself: stdout carries only MCP messages, logs go to',
     'stderr, and it stops when stdin closes. The caller is --consumer: the process is yours, so the key chooses whose',
@@ -152,11 +167,12 @@ export const mcp: Command = {
     }
     const maxSessions = intOption(args, 'max-sessions', 1, 100_000);
     const idleSeconds = intOption(args, 'session-idle', 1, 7 * 24 * 3600);
+    const resourcePage = intOption(args, 'resource-page', RESOURCE_PAGE_RANGE.min, RESOURCE_PAGE_RANGE.max);
 
     const node = await openNode(args, io);
     try {
       if (listen === undefined) {
-        await serveStdio(node, consumer!, io);
+        await serveStdio(node, consumer!, resourcePage, io);
         return 0;
       }
       const json = args.values.json === true;
@@ -173,6 +189,7 @@ export const mcp: Command = {
         allowOrigins: listOption(args, 'allow-origin'),
         ...(maxSessions !== undefined ? { maxSessions } : {}),
         ...(idleSeconds !== undefined ? { idleMs: idleSeconds * 1000 } : {}),
+        ...(resourcePage !== undefined ? { resourcePage } : {}),
         log: (line) => io.err(`mcp0 mcp: ${line}\n`),
       });
       const alive = setInterval(() => undefined, 1 << 30);

@@ -44,6 +44,8 @@ export interface McpHttpOptions {
   allowOrigins?: readonly string[];
   maxSessions?: number;
   idleMs?: number;
+  /** Resources per `resources/list` page. */
+  resourcePage?: number;
   /** Where to say what happens (sessions opened and closed, refusals). */
   log?: (line: string) => void;
 }
@@ -126,7 +128,12 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       return;
     }
     opening++;
-    const server = mcpServer({ node: options.node, consumer, version: options.version });
+    const server = mcpServer({
+      node: options.node,
+      consumer,
+      version: options.version,
+      ...(options.resourcePage === undefined ? {} : { resourcePage: options.resourcePage }),
+    });
     let session: Session | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

@@ -4,13 +4,15 @@
  * `tools/list` with the caller's tools and `tools/call` with an operation on the node. A call's
  * failure (EDENIED from the agreement, EPERM, ETIMEOUT, ...) is a tool result with `isError`, its
  * ABI code and message; only a tool name the caller has no agent for is a protocol error
- * (-32602), as the MCP specification says of unknown tools.
+ * (-32602), as the MCP specification says of unknown tools. Its resources (read-only views of the
+ * trace and of the caller's agents' state) are `resources.ts`'s.
  */
 import { Mcp0Error, type CborValue } from '@mcp0/abi';
 import type { Node } from '@mcp0/sdk';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { fromJson, plainDetails, toJson, exactJson } from '../../json-cbor.js';
+import { registerResources } from './resources.js';
 import { agentTools } from './tools.js';
 
 /** The `_meta` keys of a tool result: `mcp0/` is this project's prefix (MCP's `_meta` naming rules). */
@@ -25,6 +27,8 @@ export interface SessionOptions {
   consumer: string;
   /** The server's version, for the MCP handshake. */
   version: string;
+  /** Resources per `resources/list` page (default DEFAULT_RESOURCE_PAGE). */
+  resourcePage?: number;
 }
 
 /** The trace head after an operation (its entry is at or before `seq`), or nothing without a trace role. */
@@ -85,15 +89,16 @@ export function failureResult(error: unknown, meta: Record<string, unknown>): Ca
  * const server = mcpServer({ node, consumer: me.kid, version: '0.1.0' })
  * await server.connect(new StdioServerTransport())
  */
-export function mcpServer({ node, consumer, version }: SessionOptions): Server {
+export function mcpServer({ node, consumer, version, resourcePage }: SessionOptions): Server {
   const server = new Server(
     { name: 'mcp0', title: `mcp0 node (${node.distribution.name}@${node.distribution.version})`, version },
     {
-      capabilities: { tools: {} },
+      capabilities: { tools: {}, resources: {} },
       instructions:
-        'Each tool is an intent of an agent on an MCP-ZERO node, run as one operation under your agreement: it may be denied (EDENIED with the reason), metered, and is recorded in the node trace (_meta "mcp0/trace").',
+        'Each tool is an intent of an agent on an MCP-ZERO node, run as one operation under your agreement: it may be denied (EDENIED with the reason), metered, and is recorded in the node trace (_meta "mcp0/trace"). The resources are read-only views (the trace head, signed checkpoints and entries; your agents and their state, mcp0://agents/<agent>/state/<key>); reading one is not an operation and leaves no trace entry.',
     },
   );
+  registerResources(server, { node, consumer, ...(resourcePage === undefined ? {} : { pageSize: resourcePage }) });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: (await agentTools(node, consumer)).filter((t) => t.permitted).map((t) => t.tool),
   }));

@@ -40,8 +40,9 @@ function objectSchema(value: unknown): (Tool['inputSchema'] & Record<string, unk
 
 /**
  * The agent part of its tools' names: its name with every character MCP does not allow replaced by
- * `_`. When that changed the name, or another agent's name becomes the same, or it is too long,
- * the end of the agent's id is added, so two agents never share a tool name.
+ * `_`. When that changed the name, or it is only dots (a `.` or `..` segment in a resource URI), or
+ * another agent's name becomes the same, or it is too long, the end of the agent's id is added, so
+ * two agents never share a tool name.
  * @example
  * agentPart('notes', 'agent-0123456789abcdef', new Set(['notes'])) // 'notes'
  * agentPart('my notes', 'agent-0123456789abcdef', new Set(['my_notes'])) // 'my_notes-89abcdef'
@@ -49,7 +50,7 @@ function objectSchema(value: unknown): (Tool['inputSchema'] & Record<string, unk
 export function agentPart(name: string, id: string, taken: ReadonlySet<string>, clashes = false): string {
   const clean = name.replace(/[^A-Za-z0-9_.-]/g, '_') || '_';
   const tag = id.replace(/[^A-Za-z0-9]/g, '').slice(-8) || createHash('sha256').update(id).digest('hex').slice(0, 8);
-  if (clean === name && !clashes && clean.length <= MAX_AGENT_PART && !taken.has(clean)) return clean;
+  if (clean === name && !/^\.+$/.test(clean) && !clashes && clean.length <= MAX_AGENT_PART && !taken.has(clean)) return clean;
   return `${clean.slice(0, MAX_AGENT_PART - 1 - tag.length)}-${tag}`;
 }
 
@@ -71,18 +72,28 @@ export function permits(permissions: { intents: readonly string[]; exports: read
   return permissions.intents.some((g) => globMatch(g, intent)) || permissions.exports.some((g) => globMatch(g, `${agentId}/${intent}`));
 }
 
+/** One of the caller's agents, with the name its tools and resources go by. */
+export interface CallerAgent {
+  agent: Agent;
+  /** Its part of tool names and resource URIs (`agentPart`): unique among the caller's agents, within [A-Za-z0-9_.-]. */
+  part: string;
+  permissions: { intents: string[]; exports: string[] };
+  /** Whether its agreement is in force now: neither revoked nor outside its validity. */
+  active: boolean;
+}
+
 /**
- * The tools of `consumer` (a key id) on `node`: every exported intent of each running agent bound
- * to an agreement whose consumer is `consumer`. `permitted` marks what the agreement permits now
- * (neither revoked nor outside its validity, and matching a glob): those are listed; the others
- * may be called by name and are then denied by the agreements plugin, with its reason.
+ * The agents `consumer` (a key id) may use on `node`: each running agent bound to an agreement
+ * whose consumer is `consumer`, in a stable order (by agent name, then id, so a restart gives the
+ * same names), each with its name part. This is what both the tools and the resources of
+ * `mcp0 mcp` come from; nothing else decides whose agent is whose.
  * @example
- * const tools = await agentTools(node, 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k')
- * tools.filter((t) => t.permitted).map((t) => t.name) // ['counter.increment', 'counter.get']
+ * const mine = await callerAgents(node, 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k')
+ * mine.map((a) => a.part) // ['counter', 'progress']
  */
-export async function agentTools(node: Node, consumer: string, now = Date.now()): Promise<AgentTool[]> {
+export async function callerAgents(node: Node, consumer: string, now = Date.now()): Promise<CallerAgent[]> {
   if (!node.hasRole('agreements')) return [];
-  const mine: { agent: Agent; permissions: { intents: string[]; exports: string[] }; active: boolean }[] = [];
+  const mine: Omit<CallerAgent, 'part'>[] = [];
   for (const agent of node.agents.list()) {
     if (agent.state !== 'running' || agent.agreement === null) continue;
     const got = await node.roles.agreements.get({ id: agent.agreement }).catch(() => undefined);
@@ -90,15 +101,29 @@ export async function agentTools(node: Node, consumer: string, now = Date.now())
     const { validity, permissions } = got.document;
     mine.push({ agent, permissions, active: !got.revoked && validity.notBefore <= now && now < validity.notAfter });
   }
-  // Names are given in a stable order (by agent name, then id), so a restart lists the same names.
   mine.sort((a, b) => (a.agent.name < b.agent.name ? -1 : a.agent.name > b.agent.name ? 1 : a.agent.id < b.agent.id ? -1 : 1));
   const cleaned = mine.map(({ agent }) => agent.name.replace(/[^A-Za-z0-9_.-]/g, '_'));
   const taken = new Set<string>();
-  const out: AgentTool[] = [];
-  mine.forEach(({ agent, permissions, active }, i) => {
+  return mine.map((m, i) => {
     const clashes = cleaned.filter((c) => c === cleaned[i]).length > 1;
-    const part = agentPart(agent.name, agent.id, taken, clashes);
+    const part = agentPart(m.agent.name, m.agent.id, taken, clashes);
     taken.add(part);
+    return { ...m, part };
+  });
+}
+
+/**
+ * The tools of `consumer` (a key id) on `node`: every exported intent of each of its agents
+ * (`callerAgents`). `permitted` marks what the agreement permits now
+ * (neither revoked nor outside its validity, and matching a glob): those are listed; the others
+ * may be called by name and are then denied by the agreements plugin, with its reason.
+ * @example
+ * const tools = await agentTools(node, 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k')
+ * tools.filter((t) => t.permitted).map((t) => t.name) // ['counter.increment', 'counter.get']
+ */
+export async function agentTools(node: Node, consumer: string, now = Date.now()): Promise<AgentTool[]> {
+  const out: AgentTool[] = [];
+  for (const { agent, part, permissions, active } of await callerAgents(node, consumer, now)) {
     const module = node.kernel.module(agent.id);
     const annotations = annotationsOf(module.verified.capabilities.list().map((c) => c.name));
     for (const entry of module.manifest.exports as { name: string; description?: string; input?: unknown; output?: unknown }[]) {
@@ -119,6 +144,6 @@ export async function agentTools(node: Node, consumer: string, now = Date.now())
         },
       });
     }
-  });
+  }
   return out;
 }
