@@ -124,7 +124,7 @@ const stores = [];
 for (let i = 0; i < 4; i++) stores.push(await f.store());
 
 // (a) in process, and the same node behind mcp0's own MCP server over the in-memory transport.
-const { mcpServer } = await import('../tools/dist/commands/mcp/server.js');
+const { mcpServer } = await import('@mcp0/tools/mcp');
 const node = await f.open(stores[0]);
 const agent = node.agents.get('counter');
 const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

@@ -204,7 +204,8 @@ function assertFree(host: string, port: number, where: string): Promise<void> {
 /**
  * Starts `step` (an `sh` line ending in ` &`) as a job: `npx mcp0` is the bin npx would run,
  * exec'd by bash so that the job is the node's own process (its SIGTERM reaches the node, not a
- * shell in between). Resolves once its `--listen` port takes connections.
+ * shell in between). Resolves once it says it serves on its `--listen` address and the port
+ * takes connections.
  */
 async function startJob(dir: string, step: string, env: NodeJS.ProcessEnv, jobs: Job[], where: string): Promise<Ran> {
   const command = step.replace(/\s*&$/, '');
@@ -227,7 +228,11 @@ async function startJob(dir: string, step: string, env: NodeJS.ProcessEnv, jobs:
   void job.exited.then(() => (job.done = true));
   jobs.push(job);
   const deadline = Date.now() + JOB_DEADLINE_MS;
-  while (!(await accepts(host, port))) {
+  // Ready once it says so (its start has finished, not just bound the port: a node still busy
+  // starting can leave the next command's connection waiting past that command's timeout on a
+  // loaded machine) and the port takes connections.
+  const said = `serving gRPC on ${host}:${port}`;
+  while (!job.out.includes(said) || !(await accepts(host, port))) {
     if (job.done) throw new Error(`${where}: exited (code ${await job.exited}) before it served on ${host}:${port}:\n${job.out}`);
     if (Date.now() > deadline) throw new Error(`${where}: not serving on ${host}:${port} after ${JOB_DEADLINE_MS} ms:\n${job.out}`);
     await new Promise((r) => setTimeout(r, 100));
