@@ -92,6 +92,26 @@ export function plainDetails(details: unknown): Record<string, unknown> {
 }
 
 /**
+ * Prints an intent's answer as `mcp0 agent execute` and `mcp0 remote … agent execute` do: its
+ * output as JSON (`{ok: true, output}` with --json); a failure rethrown for stderr and exit 1,
+ * after `{ok: false, error}` on stdout with --json.
+ * @example
+ * return printExecution(agent.execute('increment', {}), json, (line) => io.out(line))
+ */
+export async function printExecution(work: Promise<CborValue>, json: boolean, out: (line: string) => void): Promise<number> {
+  let output: CborValue;
+  try {
+    output = await work;
+  } catch (e) {
+    const line = json ? failureLine(e) : undefined;
+    if (line !== undefined) out(line);
+    throw e;
+  }
+  out(`${JSON.stringify(json ? { ok: true, output: toJson(output) } : toJson(output))}\n`);
+  return 0;
+}
+
+/**
  * A failed call as `--json` prints it on stdout, `{ok: false, error: {code, message, ...details}}`
  * (retryAfterMs of a denial and the other details included); undefined for an untyped error.
  * @example

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { UsageError, parseAgreement, type CborValue } from '@mcp0/abi';
 import type { Agent, Node } from '@mcp0/sdk';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { failureLine, parseJsonArg, toJson } from '../json-cbor.js';
+import { parseJsonArg, printExecution } from '../json-cbor.js';
 import { NODE_OPTIONS, openNode } from './node/open.js';
 
 const SUBCOMMANDS = ['spawn', 'list', 'execute', 'snapshot', 'recover', 'pause', 'resume', 'terminate'] as const;
@@ -117,17 +117,7 @@ async function runSub(sub: Sub, node: Node, args: Args, io: Io, { rest, input, c
       return 0;
     }
     case 'execute': {
-      let output: CborValue;
-      try {
-        output = await node.agents.get(rest[0]!).execute(rest[1]!, input);
-      } catch (e) {
-        // With --json a failure is a result too, on stdout; stderr's error line and exit 1 stay.
-        const line = json ? failureLine(e) : undefined;
-        if (line !== undefined) io.out(line);
-        throw e;
-      }
-      print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));
-      return 0;
+      return printExecution(node.agents.get(rest[0]!).execute(rest[1]!, input), json, (line) => io.out(line));
     }
     case 'snapshot': {
       const [name] = rest;

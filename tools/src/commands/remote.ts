@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Mcp0Error, UsageError, type CborValue } from '@mcp0/abi';
 import type { Client } from '@mcp0/sdk/rpc';
 import { type Args, type Command, type Io, listOption, positionals, stringOption } from '../command.js';
-import { failureLine, parseJsonArg, toJson } from '../json-cbor.js';
+import { parseJsonArg, printExecution, toJson } from '../json-cbor.js';
 import { CONNECT_OPTIONS, checkAddress, connectNode, connectOptions } from './remote/connect.js';
 
 /** Each group's subcommands and the positionals each takes after it. */
@@ -116,17 +116,7 @@ async function runAgent(client: Client, args: Args, io: Io, r: Request): Promise
       return 0;
     }
     case 'execute': {
-      let output: CborValue;
-      try {
-        output = await client.agents.get(name!).execute(second!, r.input);
-      } catch (e) {
-        // With --json a failure is a result too, on stdout; stderr's error line and exit 1 stay.
-        const line = json ? failureLine(e) : undefined;
-        if (line !== undefined) io.out(line);
-        throw e;
-      }
-      print({ ok: true, output: toJson(output) }, JSON.stringify(toJson(output)));
-      return 0;
+      return printExecution(client.agents.get(name!).execute(second!, r.input), json, (line) => io.out(line));
     }
     case 'spawn': {
       const a = agentOf(await client.agents.spawn(r.spawn!));
