@@ -5,10 +5,10 @@
 // call (no lost or doubled work); and the node serves normally afterwards, nothing left in flight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node } from '@mcp0/sdk';
-import { Client, type NodeServer } from '@mcp0/sdk/rpc';
+import type { Client, NodeServer } from '@mcp0/sdk/rpc';
 import { Mcp0Error } from '@mcp0/abi';
 import { buildPackages } from '../../../test/built.js';
-import { consumer, servedNode } from './node.js';
+import { connectClient, servedNode } from './node.js';
 
 const CALLS = 10_000;
 const IN_FLIGHT = 32;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   buildPackages();
   // Rates high enough that no call here is refused for its rate: deadlines are what is tested.
   ({ node, server } = await servedNode({}, { rate: { perSecond: 1_000_000, burst: 1_000_000 } }));
-  client = await Client.connect(`127.0.0.1:${server.port}`, { key: consumer, insecure: true, timeoutMs: 120_000 });
+  client = await connectClient(server);
 }, 120_000);
 afterAll(async () => {
   client?.close();

@@ -6,9 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node } from '@mcp0/sdk';
-import { Client, type NodeServer } from '@mcp0/sdk/rpc';
+import type { NodeServer } from '@mcp0/sdk/rpc';
 import { buildPackages } from '../../../test/built.js';
-import { consumer, servedNode } from './node.js';
+import { connectClient, servedNode } from './node.js';
 
 let node: Node;
 let server: NodeServer;
@@ -40,7 +40,7 @@ describe('drain', () => {
   it('answers calls in flight, refuses new ones, and says NOT_SERVING meanwhile', async () => {
     expect(await healthOf('mcp0.v1.Node')).toBe('SERVING');
     expect(await healthOf('')).toBe('SERVING');
-    const client = await Client.connect(`127.0.0.1:${server.port}`, { key: consumer, insecure: true, timeoutMs: 120_000 });
+    const client = await connectClient(server);
     try {
       const start = (await client.agents.get('counter').execute('get')) as { value: number };
       // Settled as they come (a refusal is an answer here, not an unhandled rejection).

@@ -10,7 +10,7 @@ import { encodeCbor, GRPC_STATUS, signEnvelope } from '@mcp0/abi';
 import type { Node } from '@mcp0/sdk';
 import { Client, NODE_PROTO, PROTO_ROOT, type NodeServer } from '@mcp0/sdk/rpc';
 import { buildPackages } from '../../../test/built.js';
-import { consumer, servedNode } from './node.js';
+import { connectClient, consumer, servedNode } from './node.js';
 
 let node: Node;
 let server: NodeServer;
@@ -19,7 +19,7 @@ let client: Client;
 beforeAll(async () => {
   buildPackages();
   ({ node, server } = await servedNode());
-  client = await Client.connect(`127.0.0.1:${server.port}`, { key: consumer, insecure: true, timeoutMs: 120_000 });
+  client = await connectClient(server);
 }, 120_000);
 afterAll(async () => {
   client?.close();

@@ -5,7 +5,7 @@
  */
 import { generateKeyPair, newAgreement, parseGrant, signAgreement, type PrivateKey } from '@mcp0/abi';
 import type { Node, NodeOptions } from '@mcp0/sdk';
-import { serveNode, type NodeServer, type ServeOptions } from '@mcp0/sdk/rpc';
+import { Client, serveNode, type NodeServer, type ServeOptions } from '@mcp0/sdk/rpc';
 import { publisher, signed } from '../../../test/fixtures.js';
 import { agreementsDistribution, startNode } from '../node/harness.js';
 
@@ -57,4 +57,14 @@ export async function servedNode(
     await node.stop();
     throw e;
   }
+}
+
+/**
+ * A plaintext client of `server` on loopback calling as `key` (the consumer by default), with
+ * deadlines a loaded machine cannot miss.
+ * @example
+ * const client = await connectClient(server)
+ */
+export function connectClient(server: NodeServer, key: PrivateKey = consumer): Promise<Client> {
+  return Client.connect(`127.0.0.1:${server.port}`, { key, insecure: true, timeoutMs: 120_000 });
 }

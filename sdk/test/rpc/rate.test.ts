@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRPC_STATUS, Mcp0Error } from '@mcp0/abi';
 import type { Node } from '@mcp0/sdk';
-import { Client, type NodeServer } from '@mcp0/sdk/rpc';
+import type { Client, NodeServer } from '@mcp0/sdk/rpc';
 import { buildPackages } from '../../../test/built.js';
-import { consumer, servedNode } from './node.js';
+import { connectClient, servedNode } from './node.js';
 
 const BURST = 10;
 let node: Node;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   // the clients' envelopes, signed by the real clock.
   const now = Date.now() + 60_000;
   ({ node, server } = await servedNode({}, { rate: { perSecond: 1, burst: BURST }, skewMs: 600_000 }, { clock: { now: () => now } }));
-  for (let i = 0; i < 3; i++) clients.push(await Client.connect(`127.0.0.1:${server.port}`, { key: consumer, insecure: true, timeoutMs: 120_000 }));
+  for (let i = 0; i < 3; i++) clients.push(await connectClient(server));
 }, 120_000);
 afterAll(async () => {
   for (const c of clients) c.close();

@@ -11,7 +11,7 @@ import { Client, NODE_PROTO, PROTO_ROOT, type NodeServer } from '@mcp0/sdk/rpc';
 import { buildPackages } from '../../../test/built.js';
 import { signed } from '../../../test/fixtures.js';
 import { rejection } from '../rejection.js';
-import { consumer, operator, servedNode } from './node.js';
+import { connectClient, consumer, operator, servedNode } from './node.js';
 
 let node: Node;
 let server: NodeServer;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const doc = newAgreement('personal', { id: 'agr-progress', consumer: consumer.kid, provider: operator.kid, set: { 'permissions.intents': '["steps"]' } });
   await node.roles.agreements.register({ document: signAgreement(signAgreement(doc, consumer, 'consumer'), operator, 'provider') });
   await node.agents.spawn({ module: await signed('progress'), name: 'progress', grants: ['emit:progress'], agreement: 'agr-progress' });
-  client = await Client.connect(`127.0.0.1:${server.port}`, { key: consumer, insecure: true, timeoutMs: 120_000 });
+  client = await connectClient(server);
 }, 120_000);
 afterAll(async () => {
   client?.close();
