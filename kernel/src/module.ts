@@ -197,7 +197,8 @@ export class LoadedModule {
         (wake) => this.#unqueue(wake),
       );
     try {
-      const late = cutoffReached(state.cutoff, `${this.name}/${exportName}`);
+      // Guarded, so a call without a cutoff (most of them) does not build the message's text.
+      const late = state.cutoff === undefined ? undefined : cutoffReached(state.cutoff, `${this.name}/${exportName}`);
       if (late) throw late;
       if (this.state !== 'running')
         throw new CallError('ESTATE', `${this.name}/${exportName}: the module is ${this.state}, not running`, { state: this.state });
