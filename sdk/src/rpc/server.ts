@@ -130,6 +130,8 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
       'EUNAVAILABLE',
       `the distribution ${node.distribution.name} has no plugin providing mcp0.rpc@1: nothing would check who calls, so the node is not served`,
     );
+  // Found once: a plugin restarted by the kernel keeps its name.
+  const rpcModule = roleModule(node.kernel, node.distribution.name, 'rpc').name;
   const credentials = serverCredentials(options.listen, options);
   const maxDeadlineMs = options.maxDeadlineMs ?? DEFAULT_MAX_DEADLINE_MS;
   const maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
@@ -188,9 +190,7 @@ export async function serveNode(node: Node, options: ServeOptions): Promise<Node
     // Verified under the call's cutoff too: a call that waited past its deadline for the plugin
     // costs no verification (and spends no nonce).
     const cutoff = { deadline: until, signal };
-    const rpcPlugin = roleClient('rpc', (name, value) =>
-      node.kernel.callValue(roleModule(node.kernel, node.distribution.name, 'rpc').name, name, value, cutoff),
-    );
+    const rpcPlugin = roleClient('rpc', (name, value) => node.kernel.callValue(rpcModule, name, value, cutoff));
     const verdict = await rpcPlugin.verify({ envelope, payload, consumer });
     const by = Math.min(until, verdict.deadline);
     let input: CborValue;
